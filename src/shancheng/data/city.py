@@ -1,0 +1,324 @@
+"""The City format: every layer an analysis needs, the same whether demo or real data.
+
+On disk a City is a directory of GeoParquet files, one per layer, with geometry in WGS84
+(EPSG:4326) and projected ``x_utm``/``y_utm`` columns where points matter, plus a
+``manifest.json`` holding the format version, name, origin (seed and config for the demo), CRS,
+per-layer row counts and sha256, and summary totals. :func:`write_city` never leaves a
+half-written City: it writes a temporary sibling directory and renames it into place.
+:func:`read_city` checks every layer and column and names the file at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+
+from shancheng.errors import CityFormatError, CRSMismatchError, MissingColumnError
+from shancheng.geo.crs import UTM_48N_EPSG, WGS84_EPSG
+from shancheng.geo.grid import UnitGrid
+from shancheng.network.speed import EdgeKind
+from shancheng.network.walk import WalkNetwork, build_walk_network
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "shancheng-city"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+AGE_GROUPS = ("age_0_2", "age_3_5", "age_6_11", "age_12_14", "age_15_59", "age_60_plus")
+"""Age-group columns of ``buildings``: nursery, kindergarten, primary, middle, working, seniors."""
+
+_UNIT_CODES = ("cell_id", "community_code", "street_code", "district_code")
+_NODE_COLUMNS = ("node_id", "kind", "x_utm", "y_utm", "z_m", "building_id", "population")
+_LINK_COLUMNS = ("link_id", "kind", "from_node", "to_node", "length_m", "diameter_mm",
+                 "material", "install_year", "status")  # fmt: skip
+LAYERS: dict[str, tuple[str, ...]] = {
+    "admin_units": ("code", "name", "name_en", "level", "parent_code"),
+    "grid_cells": ("cell_id", "row", "col", "x_utm", "y_utm", "z_m", *_UNIT_CODES[1:]),
+    "walk_nodes": ("node_id", "x_utm", "y_utm", "z_m"),
+    "walk_segments": ("segment_id", "tail", "head", "length_m", "kind", "oneway",
+                      "fixed_time_s"),
+    "buildings": ("building_id", "x_utm", "y_utm", "z_m", "footprint_m2", "levels",
+                  "population", *AGE_GROUPS, *_UNIT_CODES),
+    "facilities": ("facility_id", "category", "name", "capacity", "capacity_unit", "x_utm",
+                   "y_utm", *_UNIT_CODES),
+    "water_nodes": _NODE_COLUMNS,
+    "water_links": _LINK_COLUMNS,
+    "gas_nodes": _NODE_COLUMNS,
+    "gas_links": _LINK_COLUMNS,
+    "sensors": ("sensor_id", "network", "kind", "unit", "range_min", "range_max",
+                "element_kind", "element_id", "x_utm", "y_utm"),
+}  # fmt: skip
+"""Every layer of a City and its required columns (besides ``geometry``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class City:
+    """One city: its layers as GeoDataFrames (WGS84), its walk network and its metadata.
+
+    Attributes
+    ----------
+    name
+        Human-readable name.
+    admin_units, grid_cells, walk_nodes, walk_segments, buildings, facilities, water_nodes,
+    water_links, gas_nodes, gas_links, sensors
+        The layers; :data:`LAYERS` lists their required columns.
+    network
+        The directed walk network built from ``walk_nodes`` and ``walk_segments``.
+    metadata
+        Origin of the data (``source``, ``seed``, ``config``), the unit ``grid`` and notes
+        such as the demo's deliberate ``gaps``; written to the manifest.
+    """
+
+    name: str
+    admin_units: gpd.GeoDataFrame
+    grid_cells: gpd.GeoDataFrame
+    walk_nodes: gpd.GeoDataFrame
+    walk_segments: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    water_nodes: gpd.GeoDataFrame
+    water_links: gpd.GeoDataFrame
+    gas_nodes: gpd.GeoDataFrame
+    gas_links: gpd.GeoDataFrame
+    sensors: gpd.GeoDataFrame
+    network: WalkNetwork
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        """Return the layer called ``name`` (one of :data:`LAYERS`)."""
+        if name not in LAYERS:
+            msg = f"unknown City layer {name!r}; layers are {', '.join(LAYERS)}"
+            raise CityFormatError(msg)
+        return getattr(self, name)
+
+    @property
+    def grid(self) -> UnitGrid:
+        """The unit grid the ``cell_id`` columns refer to (from ``metadata['grid']``)."""
+        spec = self.metadata.get("grid")
+        if not isinstance(spec, dict):
+            msg = f"City {self.name!r}: metadata has no 'grid' entry describing the unit grid"
+            raise CityFormatError(msg)
+        return UnitGrid(**spec)
+
+
+def network_from_layers(
+    walk_nodes: pd.DataFrame, walk_segments: pd.DataFrame, *, source: str = "walk_segments"
+) -> WalkNetwork:
+    """Build the walk network from the ``walk_nodes`` and ``walk_segments`` tables."""
+    node_ids = walk_nodes["node_id"].to_numpy()
+    if not np.array_equal(node_ids, np.arange(node_ids.shape[0])):
+        msg = f"{source}: walk_nodes.node_id must be 0..n-1 in row order"
+        raise CityFormatError(msg)
+    return build_walk_network(
+        walk_nodes["x_utm"].to_numpy(),
+        walk_nodes["y_utm"].to_numpy(),
+        walk_nodes["z_m"].to_numpy(),
+        walk_segments["tail"].to_numpy(),
+        walk_segments["head"].to_numpy(),
+        walk_segments["length_m"].to_numpy(),
+        walk_segments["kind"].to_numpy(),
+        oneway=walk_segments["oneway"].to_numpy(dtype=bool),
+        fixed_time_s=walk_segments["fixed_time_s"].to_numpy(dtype=np.float64),
+        crs_epsg=UTM_48N_EPSG,
+        source=source,
+    )
+
+
+def write_city(city: City, directory: str | Path) -> Path:
+    """Write ``city`` as GeoParquet layers plus ``manifest.json`` into ``directory``.
+
+    The files are written into a temporary sibling directory first and renamed into place at
+    the end, so an interrupted write leaves the previous City (or nothing) behind.
+
+    Raises
+    ------
+    CityFormatError
+        If ``directory`` exists, is not empty and holds no City (it is never overwritten).
+    """
+    target = Path(directory)
+    if target.exists() and any(target.iterdir()) and not (target / MANIFEST).exists():
+        msg = f"{target}: exists, is not empty and holds no {MANIFEST}; refusing to overwrite it"
+        raise CityFormatError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a City is meant to be shared
+    try:
+        layers = {}
+        for name in LAYERS:
+            path = staging / f"{name}.parquet"
+            city.layer(name).to_parquet(path, index=False)
+            layers[name] = {
+                "file": path.name,
+                "rows": len(city.layer(name)),
+                "sha256": _sha256(path),
+            }
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "name": city.name,
+            "crs": {"storage": f"EPSG:{WGS84_EPSG}", "compute": f"EPSG:{UTM_48N_EPSG}"},
+            "layers": layers,
+            "summary": summarize_city(city),
+            **city.metadata,
+        }
+        text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        (staging / MANIFEST).write_text(text, encoding="utf-8")
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("wrote City %r to %s", city.name, target)
+    return target
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging`` with renames, removing the old copy last."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    old = staging.with_suffix(".old")
+    target.rename(old)
+    try:
+        staging.rename(target)
+    except BaseException:
+        old.rename(target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_city(directory: str | Path, *, verify: bool = True) -> City:
+    """Read a City directory written by :func:`write_city` (demo or real data).
+
+    Parameters
+    ----------
+    directory
+        The City directory.
+    verify
+        Also compare each file's sha256 and row count with the manifest.
+
+    Raises
+    ------
+    CityFormatError
+        The directory, the manifest or a layer file is missing or unreadable, or a layer
+        disagrees with the manifest; the message names the file.
+    MissingColumnError
+        A required column is absent; the message names the file and the column.
+    CRSMismatchError
+        A layer is not stored in WGS84 (EPSG:4326).
+    """
+    root = Path(directory)
+    manifest = read_manifest(root)
+    layers = {name: _read_layer(root, name, manifest, verify=verify) for name in LAYERS}
+    network = network_from_layers(
+        layers["walk_nodes"], layers["walk_segments"], source=str(root / "walk_segments.parquet")
+    )
+    known = {"format", "format_version", "name", "crs", "layers", "summary"}
+    metadata = {key: value for key, value in manifest.items() if key not in known}
+    return City(name=str(manifest.get("name", root.name)), network=network, metadata=metadata,
+                **layers)  # fmt: skip
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """Read and check ``manifest.json`` of a City directory."""
+    root = Path(directory)
+    path = root / MANIFEST
+    if not root.is_dir():
+        msg = f"{root}: no such City directory (write one with `shancheng demo`)"
+        raise CityFormatError(msg)
+    if not path.is_file():
+        msg = f"{path}: missing; {root} is not a City directory"
+        raise CityFormatError(msg)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = f"{path}: not readable JSON ({exc})"
+        raise CityFormatError(msg) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        msg = f"{path}: field `format` must be {FORMAT_NAME!r}"
+        raise CityFormatError(msg)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        found = manifest.get("format_version")
+        msg = f"{path}: field `format_version` must be {FORMAT_VERSION}, got {found!r}"
+        raise CityFormatError(msg)
+    return manifest
+
+
+def _read_layer(
+    root: Path, name: str, manifest: dict[str, Any], *, verify: bool
+) -> gpd.GeoDataFrame:
+    """Read one layer and check its columns, CRS, and (optionally) hash and rows."""
+    path = root / f"{name}.parquet"
+    if not path.is_file():
+        msg = f"{path}: layer `{name}` is missing from the City directory"
+        raise CityFormatError(msg)
+    try:
+        frame = gpd.read_parquet(path)
+    except Exception as exc:  # pyarrow and geopandas raise many kinds
+        msg = f"{path}: not a readable GeoParquet file ({type(exc).__name__}: {exc})"
+        raise CityFormatError(msg) from exc
+    for column in (*LAYERS[name], "geometry"):
+        if column not in frame.columns:
+            msg = (
+                f"{path}: required column `{column}` is missing (found: {', '.join(frame.columns)})"
+            )
+            raise MissingColumnError(msg)
+    if frame.crs is None or frame.crs.to_epsg() != WGS84_EPSG:
+        msg = f"{path}: geometry must be stored in EPSG:{WGS84_EPSG} (lon/lat), got {frame.crs}"
+        raise CRSMismatchError(msg)
+    expected = manifest.get("layers", {}).get(name, {})
+    if verify and expected:
+        if expected.get("sha256") != _sha256(path):
+            msg = f"{path}: sha256 differs from {MANIFEST}; the file changed after it was written"
+            raise CityFormatError(msg)
+        if expected.get("rows") != len(frame):
+            msg = f"{path}: {len(frame)} rows but {MANIFEST} says {expected.get('rows')}"
+            raise CityFormatError(msg)
+    return frame
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def summarize_city(city: City) -> dict[str, int | float]:
+    """Headline numbers of a City: network size, people, units, facilities, pipes, sensors."""
+    units = city.admin_units["level"].value_counts()
+    kinds = city.walk_segments["kind"].to_numpy()
+    summary: dict[str, int | float] = {
+        "walk_nodes": city.network.n_nodes,
+        "walk_arcs": city.network.n_edges,
+        "walk_segments": len(city.walk_segments),
+        "steps_segments": int(np.count_nonzero(kinds == EdgeKind.STEPS)),
+        "bridges": int(np.count_nonzero(kinds == EdgeKind.BRIDGE)),
+        "residents": int(city.buildings["population"].sum()),
+        "buildings": len(city.buildings),
+        "districts": int(units.get("district", 0)),
+        "streets": int(units.get("street", 0)),
+        "communities": int(units.get("community", 0)),
+        "grid_cells": len(city.grid_cells),
+        "facilities": len(city.facilities),
+        "sensors": len(city.sensors),
+    }
+    for category, count in sorted(city.facilities["category"].value_counts().items()):
+        summary[f"facilities_{category}"] = int(count)
+    for network, links in (("water", city.water_links), ("gas", city.gas_links)):
+        pipes = links["kind"] == "pipe"
+        summary[f"{network}_pipes_km"] = round(float(links.loc[pipes, "length_m"].sum()) / 1e3, 3)
+        summary[f"{network}_valves"] = int((links["kind"] == "valve").sum())
+    return summary
