@@ -11,8 +11,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+
 @nb.njit(cache=True, nogil=True)
-def _heap_push(heap_key, heap_node, size, key, node):  # type: ignore[no-untyped-def]
+def _heap_push(heap_key, heap_node, size, key, node):
     i = size
     heap_key[i] = key
     heap_node[i] = node
@@ -29,7 +30,7 @@ def _heap_push(heap_key, heap_node, size, key, node):  # type: ignore[no-untyped
 
 
 @nb.njit(cache=True, nogil=True)
-def _heap_pop(heap_key, heap_node, size):  # type: ignore[no-untyped-def]
+def _heap_pop(heap_key, heap_node, size):
     key = heap_key[0]
     node = heap_node[0]
     size -= 1
@@ -54,7 +55,7 @@ def _heap_pop(heap_key, heap_node, size):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def nearest_heap(indptr, heads, weights, src_nodes, src_offsets, src_labels, cutoff, dist, label):  # type: ignore[no-untyped-def]  # noqa: E501
+def nearest_heap(indptr, heads, weights, src_nodes, src_offsets, src_labels, cutoff, dist, label):
     """Fill ``dist``/``label`` with the time to, and label of, the nearest source (binary heap).
 
     ``dist`` must come in filled with ``inf`` and ``label`` with -1. A node is reached when its
@@ -92,7 +93,7 @@ def nearest_heap(indptr, heads, weights, src_nodes, src_offsets, src_labels, cut
 
 
 @nb.njit(cache=True, nogil=True)
-def _push(bucket_head, entry_node, entry_next, n_entries, key, node):  # type: ignore[no-untyped-def]
+def _push(bucket_head, entry_node, entry_next, n_entries, key, node):
     slot = key % bucket_head.shape[0]
     entry_node[n_entries] = node
     entry_next[n_entries] = bucket_head[slot]
@@ -101,7 +102,9 @@ def _push(bucket_head, entry_node, entry_next, n_entries, key, node):  # type: i
 
 
 @nb.njit(cache=True, nogil=True)
-def nearest_buckets(indptr, heads, weights, src_nodes, src_offsets, src_labels, cutoff, dist, label):  # type: ignore[no-untyped-def]  # noqa: E501
+def nearest_buckets(
+    indptr, heads, weights, src_nodes, src_offsets, src_labels, cutoff, dist, label
+):
     """Integer-weight version of :func:`nearest_heap` on a bucket queue (Dial's algorithm).
 
     The queue is circular with ``max(weights) + 1`` buckets, so its size does not depend on
@@ -161,7 +164,9 @@ def nearest_buckets(indptr, heads, weights, src_nodes, src_offsets, src_labels, 
 
 
 @nb.njit(cache=True, nogil=True)
-def count_within_buckets(indptr, heads, weights, src_nodes, src_offsets, src_weight, thresholds, counts, amounts):  # type: ignore[no-untyped-def]  # noqa: E501
+def count_within_buckets(
+    indptr, heads, weights, src_nodes, src_offsets, src_weight, thresholds, counts, amounts
+):
     """Add, for each source, 1 and its weight to every node within each threshold of it.
 
     One bounded search per source on a bucket queue (integer weights), stopped at the largest
@@ -234,7 +239,9 @@ def count_within_buckets(indptr, heads, weights, src_nodes, src_offsets, src_wei
 
 
 @nb.njit(cache=True, nogil=True)
-def count_within_heap(indptr, heads, weights, src_nodes, src_offsets, src_weight, thresholds, counts, amounts):  # type: ignore[no-untyped-def]  # noqa: E501
+def count_within_heap(
+    indptr, heads, weights, src_nodes, src_offsets, src_weight, thresholds, counts, amounts
+):
     """Float-weight version of :func:`count_within_buckets` on a binary heap."""
     n_nodes = indptr.shape[0] - 1
     n_thr = thresholds.shape[0]

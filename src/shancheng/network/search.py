@@ -6,7 +6,7 @@ Two questions cover the living circles and the pipe isolation analyses:
   stopping at a cutoff (one multi-source Dijkstra per category);
 * :func:`count_within` — for every node, how many sources, and how much of their capacity,
   lie within each of several thresholds (one bounded search per source, so the cost is the
-  sum of the sources' reach, not nodes × sources).
+  sum of the sources' reach, not nodes times sources).
 
 Searches run "to the sources" by default: on the reversed graph, so that the time is the time
 to *walk to* a facility, uphill and downhill as they are. Categories (groups) run in parallel
@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import logging
 import os
-from itertools import pairwise
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from itertools import pairwise
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import InputError
 from shancheng.network import _kernels
-from shancheng.network.walk import WalkNetwork
+
+if TYPE_CHECKING:
+    from shancheng.network.walk import WalkNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -156,14 +158,22 @@ def nearest_times(
         lo, hi = search.group_ptr[g], search.group_ptr[g + 1]
         return int(
             kernel(
-                search.indptr, search.heads, search.weights, search.nodes[lo:hi],
-                search.offsets[lo:hi], label_values[lo:hi], scaled_cutoffs[g], dist[g], source[g],
+                search.indptr,
+                search.heads,
+                search.weights,
+                search.nodes[lo:hi],
+                search.offsets[lo:hi],
+                label_values[lo:hi],
+                scaled_cutoffs[g],
+                dist[g],
+                source[g],
             )
         )
 
     settled = np.asarray(_run_parallel(run, search.n_groups, threads, progress), dtype=np.int64)
-    time_s = dist.astype(np.float64) * time_step_s if time_step_s else dist
+    time_s: FloatArray = dist.astype(np.float64)
     if time_step_s:
+        time_s *= time_step_s
         time_s[source == NO_SOURCE] = np.inf
     logger.debug("nearest_times: %d groups, %d nodes settled", search.n_groups, settled.sum())
     return NearestTimes(time_s=time_s, source=source, settled=settled)
@@ -217,8 +227,10 @@ def count_within(
     if thresholds.shape[0] == 0:
         msg = "thresholds_s: give at least one threshold in seconds"
         raise InputError(msg)
-    weight = np.ones(search.n_sources) if capacity is None else _finite_nonnegative(
-        capacity, "capacity", search.n_sources
+    weight = (
+        np.ones(search.n_sources)
+        if capacity is None
+        else _finite_nonnegative(capacity, "capacity", search.n_sources)
     )
     weight = weight[search.order]
     scaled = search.scale_cutoffs(thresholds)
@@ -236,8 +248,15 @@ def count_within(
         out_amount = np.zeros(shape, np.float64) if private else amount[g]
         settled = int(
             kernel(
-                search.indptr, search.heads, search.weights, search.nodes[lo:hi],
-                search.offsets[lo:hi], weight[lo:hi], scaled, out_count, out_amount,
+                search.indptr,
+                search.heads,
+                search.weights,
+                search.nodes[lo:hi],
+                search.offsets[lo:hi],
+                weight[lo:hi],
+                scaled,
+                out_count,
+                out_amount,
             )
         )
         if private:
@@ -294,15 +313,19 @@ def _prepare(
         raise InputError(msg)
     nodes = _node_ids(source_nodes, network.n_nodes)
     n_sources = nodes.shape[0]
-    groups = np.zeros(n_sources, np.int64) if group is None else _node_ids(
-        group, np.iinfo(np.int64).max, field="group", expected=n_sources
+    groups = (
+        np.zeros(n_sources, np.int64)
+        if group is None
+        else _node_ids(group, np.iinfo(np.int64).max, field="group", expected=n_sources)
     )
     n = int(n_groups if n_groups is not None else (groups.max() + 1 if n_sources else 1))
     if n_sources and groups.max() >= n:
         msg = f"`group` holds {int(groups.max())} but n_groups is {n}"
         raise InputError(msg)
-    offsets = np.zeros(n_sources) if offsets_s is None else _finite_nonnegative(
-        offsets_s, "offsets_s", n_sources
+    offsets = (
+        np.zeros(n_sources)
+        if offsets_s is None
+        else _finite_nonnegative(offsets_s, "offsets_s", n_sources)
     )
     graph = network.reversed() if direction == "to_sources" else network
     order = np.argsort(groups, kind="stable")
@@ -318,9 +341,16 @@ def _prepare(
         weights = graph.edge_time_s
         scaled_offsets = offsets[order]
     return _Search(
-        indptr=graph.indptr, heads=graph.edge_head, weights=weights, nodes=nodes[order],
-        offsets=scaled_offsets, order=order, group_ptr=group_ptr, n_groups=n,
-        n_sources=n_sources, time_step_s=time_step_s,
+        indptr=graph.indptr,
+        heads=graph.edge_head,
+        weights=weights,
+        nodes=nodes[order],
+        offsets=scaled_offsets,
+        order=order,
+        group_ptr=group_ptr,
+        n_groups=n,
+        n_sources=n_sources,
+        time_step_s=time_step_s,
     )
 
 
@@ -368,7 +398,9 @@ def _node_ids(
     if array.shape[0] and not np.issubdtype(array.dtype, np.integer):
         as_float = array.astype(np.float64)
         if not np.all(np.isfinite(as_float) & (as_float == np.round(as_float))):
-            bad = int(np.flatnonzero(~(np.isfinite(as_float) & (as_float == np.round(as_float))))[0])
+            bad = int(
+                np.flatnonzero(~(np.isfinite(as_float) & (as_float == np.round(as_float))))[0]
+            )
             msg = f"`{field}` row {bad}: must be a whole number, got {array[bad]!r}"
             raise InputError(msg)
     ids = array.astype(np.int64)
@@ -380,7 +412,9 @@ def _node_ids(
     return ids
 
 
-def _finite_nonnegative(values: npt.ArrayLike, field: str, expected: int | None = None) -> FloatArray:
+def _finite_nonnegative(
+    values: npt.ArrayLike, field: str, expected: int | None = None
+) -> FloatArray:
     array = np.atleast_1d(np.asarray(values, dtype=np.float64))
     if array.ndim != 1 or (expected is not None and array.shape[0] != expected):
         msg = f"`{field}` must be a 1-D array of length {expected}, got shape {array.shape}"

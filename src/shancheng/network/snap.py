@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from shancheng.errors import InputError, SnapDistanceError
-from shancheng.network.speed import WalkSpeeds
-from shancheng.network.walk import WalkNetwork
+
+if TYPE_CHECKING:
+    from shancheng.network.speed import WalkSpeeds
+    from shancheng.network.walk import WalkNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +110,8 @@ def snap_points(
         raise InputError(msg)
     bad = np.flatnonzero(~(np.isfinite(px) & np.isfinite(py)))
     if bad.shape[0]:
-        msg = f"{source}: row {int(bad[0])}: coordinates must be finite, got ({px[bad[0]]}, {py[bad[0]]})"
+        row = int(bad[0])
+        msg = f"{source}: row {row}: coordinates must be finite, got ({px[row]}, {py[row]})"
         raise InputError(msg)
     if not (np.isfinite(max_distance_m) and max_distance_m >= 0):
         msg = f"`max_distance_m` must be a finite distance >= 0, got {max_distance_m!r}"
@@ -124,8 +128,11 @@ def snap_points(
     piece_arc = np.repeat(np.arange(arcs.shape[0]), pieces)
     starts = np.cumsum(pieces) - pieces
     piece_t = (np.arange(piece_arc.shape[0]) - starts[piece_arc] + 0.5) / pieces[piece_arc]
-    tree = cKDTree(np.column_stack([ax[piece_arc] + piece_t * dx[piece_arc],
-                                    ay[piece_arc] + piece_t * dy[piece_arc]]))
+    tree = cKDTree(
+        np.column_stack(
+            [ax[piece_arc] + piece_t * dx[piece_arc], ay[piece_arc] + piece_t * dy[piece_arc]]
+        )
+    )
     half_piece = 0.5 * float(np.max(chord / pieces)) if arcs.shape[0] else 0.0
 
     best_edge = np.full(px.shape[0], _NO_EDGE, dtype=np.int64)
@@ -137,8 +144,12 @@ def snap_points(
             continue
         cand = np.unique(piece_arc[np.asarray(near, dtype=np.int64)])
         length2 = chord[cand] ** 2
-        t = np.where(length2 > 0, ((px[i] - ax[cand]) * dx[cand] + (py[i] - ay[cand]) * dy[cand])
-                     / np.where(length2 > 0, length2, 1.0), 0.0)
+        t = np.where(
+            length2 > 0,
+            ((px[i] - ax[cand]) * dx[cand] + (py[i] - ay[cand]) * dy[cand])
+            / np.where(length2 > 0, length2, 1.0),
+            0.0,
+        )
         t = np.clip(t, 0.0, 1.0)
         dist = np.hypot(ax[cand] + t * dx[cand] - px[i], ay[cand] + t * dy[cand] - py[i])
         k = int(np.argmin(dist))
@@ -146,8 +157,11 @@ def snap_points(
             best_edge[i], best_t[i], best_d[i] = arcs[cand[k]], t[k], dist[k]
     snapped = best_edge != _NO_EDGE
     result = SnappedPoints(
-        edge=best_edge, fraction=best_t, distance_m=best_d,
-        access_time_s=np.where(snapped, best_d / speeds.flat_speed_m_s, np.inf), snapped=snapped,
+        edge=best_edge,
+        fraction=best_t,
+        distance_m=best_d,
+        access_time_s=np.where(snapped, best_d / speeds.flat_speed_m_s, np.inf),
+        snapped=snapped,
     )
     _report_far(result, source, max_distance_m, on_far=on_far)
     return result

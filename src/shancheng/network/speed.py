@@ -106,7 +106,7 @@ class WalkSpeeds:
 
 
 def tobler_speed_m_s(slope: FloatArray, *, flat_speed_m_s: float) -> FloatArray:
-    """Walking speed on a signed grade by Tobler's hiking function, scaled to a flat speed.
+    """Return the walking speed on a signed grade (Tobler's function scaled to a flat speed).
 
     Parameters
     ----------

@@ -189,8 +189,10 @@ def build_walk_network(
     kind = _int_column(segment_kind, "segment_kind", source)
     n_segments = tail.shape[0]
     is_oneway = np.zeros(n_segments, bool) if oneway is None else np.asarray(oneway, bool)
-    fixed = np.full(n_segments, np.nan) if fixed_time_s is None else _float_column(
-        fixed_time_s, "fixed_time_s", source
+    fixed = (
+        np.full(n_segments, np.nan)
+        if fixed_time_s is None
+        else _float_column(fixed_time_s, "fixed_time_s", source)
     )
     _same_length(
         source,
@@ -202,14 +204,38 @@ def build_walk_network(
         fixed_time_s=fixed,
     )
     for name, ids in (("segment_tail", tail), ("segment_head", head)):
-        _require((ids >= 0) & (ids < n_nodes), source, "segment", name, ids,
-                 f"must be a node id in [0, {n_nodes})")
-    _require(np.isfinite(length) & (length >= 0), source, "segment", "segment_length_m", length,
-             "must be a finite length >= 0 metres")
-    _require((kind >= 0) & (kind <= MAX_KIND), source, "segment", "segment_kind", kind,
-             f"must be an EdgeKind code in [0, {int(MAX_KIND)}]")
-    _require(np.isnan(fixed) | (fixed >= 0), source, "segment", "fixed_time_s", fixed,
-             "must be NaN (compute) or a time >= 0 seconds")
+        _require(
+            (ids >= 0) & (ids < n_nodes),
+            source,
+            "segment",
+            name,
+            ids,
+            f"must be a node id in [0, {n_nodes})",
+        )
+    _require(
+        np.isfinite(length) & (length >= 0),
+        source,
+        "segment",
+        "segment_length_m",
+        length,
+        "must be a finite length >= 0 metres",
+    )
+    _require(
+        (kind >= 0) & (kind <= MAX_KIND),
+        source,
+        "segment",
+        "segment_kind",
+        kind,
+        f"must be an EdgeKind code in [0, {int(MAX_KIND)}]",
+    )
+    _require(
+        np.isnan(fixed) | (fixed >= 0),
+        source,
+        "segment",
+        "fixed_time_s",
+        fixed,
+        "must be NaN (compute) or a time >= 0 seconds",
+    )
 
     two_way = np.flatnonzero(~is_oneway)
     arc_segment = np.concatenate([np.arange(n_segments), two_way])
@@ -249,7 +275,10 @@ def build_walk_network(
         crs_epsg=crs_epsg,
     )
     logger.info(
-        "walk network from %s: %d nodes, %d segments, %d arcs", source, n_nodes, n_segments,
+        "walk network from %s: %d nodes, %d segments, %d arcs",
+        source,
+        n_nodes,
+        n_segments,
         network.n_edges,
     )
     return network
@@ -305,7 +334,6 @@ def _require(
         first = int(bad[0])
         more = f" ({bad.shape[0]} bad rows in all)" if bad.shape[0] > 1 else ""
         msg = (
-            f"{source}: {row_kind} row {first}: field `{name}` {rule}, "
-            f"got {values[first]!r}{more}"
+            f"{source}: {row_kind} row {first}: field `{name}` {rule}, got {values[first]!r}{more}"
         )
         raise NetworkInputError(msg)

@@ -1,0 +1,76 @@
+"""The ``shancheng`` command: typer app and the error boundary.
+
+Every :class:`~shancheng.errors.ShanchengError` is caught here and printed as one line per
+problem, with exit status 1; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from shancheng import __version__
+from shancheng.cli.demo import demo_command
+from shancheng.config import Settings
+from shancheng.errors import ShanchengError
+from shancheng.logging import configure_logging
+
+app = typer.Typer(
+    name="shancheng",
+    help="Govern a mountain megacity: living circles, governance cases, lifeline pipes.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("demo")(demo_command)
+_err = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    *,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug detail."),  # noqa: FBT003
+) -> None:
+    """Load settings (environment and shancheng.toml) and set up logging."""
+    configure_logging(verbose=verbose)
+    ctx.obj = Settings()
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the shancheng version."""
+    typer.echo(__version__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI with the error boundary; returns the exit status."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ShanchengError as exc:
+        for line in str(exc).splitlines():
+            _err.print(f"[bold red]error:[/] {line}", highlight=False)
+        return 1
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            _err.print(f"[bold red]error:[/] setting `{field}`: {error['msg']}", highlight=False)
+        return 1
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 1
+    except Exception as exc:
+        import click  # noqa: PLC0415 - only for usage errors
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

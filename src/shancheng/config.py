@@ -1,0 +1,84 @@
+"""Settings: environment variables (``SHANCHENG_*``) over an optional ``shancheng.toml``.
+
+The defaults keep ``shancheng demo`` server-free: data in ``./data``, an SQLite file there,
+no MQTT broker needed. Pass one :class:`Settings` to the CLI and the API; nothing reads the
+environment behind their back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+TOML_FILE = "shancheng.toml"
+
+
+class Settings(BaseSettings):
+    """Where shancheng keeps its data and which services it talks to.
+
+    Attributes
+    ----------
+    data_dir
+        Folder holding cities (``<data_dir>/<city>``) and the embedded database.
+    database_url
+        SQLAlchemy URL; default an SQLite file in ``data_dir``.
+    mqtt_url
+        Broker for lifeline telemetry, ``mqtt://host:port``.
+    city
+        Name of the city folder under ``data_dir`` to work on (``demo`` by default).
+    walk_speed_km_h
+        Flat-ground walking speed of the default profile.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHANCHENG_", toml_file=TOML_FILE, extra="forbid")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    city: str = "demo"
+    walk_speed_km_h: float = Field(default=5.0, gt=0, le=20)
+
+    @field_validator("city")
+    @classmethod
+    def _city_is_a_folder_name(cls, value: str) -> str:
+        if not value or "/" in value or "\\" in value or value.startswith("."):
+            msg = f"must be a plain folder name such as 'demo', got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, value: str) -> str:
+        if not value.startswith(("mqtt://", "mqtts://")):
+            msg = f"must start with mqtt:// or mqtts://, got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def city_dir(self) -> Path:
+        """Folder of the current city."""
+        return self.data_dir / self.city
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'shancheng.sqlite'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - not used
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - not used
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then the environment, then ``shancheng.toml``."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
