@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,8 +18,6 @@ from shancheng.network.snap import entry_seeds, snap_points
 from shancheng.progress import progress_bar, step_reporter
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from shancheng.config import Settings
 
 _console = Console()
