@@ -55,17 +55,29 @@ def _heap_pop(heap_key, heap_node, size):
 
 
 @nb.njit(cache=True, nogil=True)
-def nearest_heap(indptr, heads, weights, src_nodes, src_offsets, src_labels, cutoff, dist, label):
+def nearest_heap(
+    indptr,
+    heads,
+    weights,
+    src_nodes,
+    src_offsets,
+    src_labels,
+    cutoff,
+    dist,
+    label,
+    heap_key,
+    heap_node,
+    done,
+):
     """Fill ``dist``/``label`` with the time to, and label of, the nearest source (binary heap).
 
     ``dist`` must come in filled with ``inf`` and ``label`` with -1. A node is reached when its
-    time is <= ``cutoff``. Ties are broken toward the source pushed first.
+    time is <= ``cutoff``. Ties are broken toward the source pushed first. ``heap_key`` and
+    ``heap_node`` (length >= arcs + sources + 1) and ``done`` (one per node) are work arrays
+    the caller reuses across searches: fresh ones cost page faults that dominate the search.
     """
     n_src = src_nodes.shape[0]
-    capacity = heads.shape[0] + n_src + 1
-    heap_key = np.empty(capacity, dtype=dist.dtype)
-    heap_node = np.empty(capacity, dtype=np.int64)
-    done = np.zeros(dist.shape[0], dtype=np.bool_)
+    done[:] = False
     size = 0
     for s in range(n_src):
         node = src_nodes[s]
@@ -103,7 +115,18 @@ def _push(bucket_head, entry_node, entry_next, n_entries, key, node):
 
 @nb.njit(cache=True, nogil=True)
 def nearest_buckets(
-    indptr, heads, weights, src_nodes, src_offsets, src_labels, cutoff, dist, label
+    indptr,
+    heads,
+    weights,
+    src_nodes,
+    src_offsets,
+    src_labels,
+    cutoff,
+    dist,
+    label,
+    entry_node,
+    entry_next,
+    done,
 ):
     """Integer-weight version of :func:`nearest_heap` on a bucket queue (Dial's algorithm).
 
@@ -114,10 +137,7 @@ def nearest_buckets(
     n_src = src_nodes.shape[0]
     max_w = weights.max() if weights.shape[0] else 0
     bucket_head = np.full(max_w + 1, -1, dtype=np.int64)
-    capacity = heads.shape[0] + n_src + 1
-    entry_node = np.empty(capacity, dtype=np.int64)
-    entry_next = np.empty(capacity, dtype=np.int64)
-    done = np.zeros(dist.shape[0], dtype=np.bool_)
+    done[:] = False
     order = np.argsort(src_offsets, kind="mergesort")
     n_entries = 0
     pending = 0
@@ -165,7 +185,19 @@ def nearest_buckets(
 
 @nb.njit(cache=True, nogil=True)
 def count_within_buckets(
-    indptr, heads, weights, src_nodes, src_offsets, src_weight, thresholds, counts, amounts
+    indptr,
+    heads,
+    weights,
+    src_nodes,
+    src_offsets,
+    src_weight,
+    thresholds,
+    counts,
+    amounts,
+    dist,
+    touched,
+    entry_node,
+    entry_next,
 ):
     """Add, for each source, 1 and its weight to every node within each threshold of it.
 
@@ -174,18 +206,13 @@ def count_within_buckets(
     ``time(source → v) <= thresholds[k]``. ``thresholds`` must be sorted ascending.
     Returns the total number of settled nodes.
     """
-    n_nodes = indptr.shape[0] - 1
     n_thr = thresholds.shape[0]
     cutoff = thresholds[n_thr - 1]
     big = cutoff + 1
-    dist = np.full(n_nodes, big, dtype=weights.dtype)
-    touched = np.empty(n_nodes, dtype=np.int64)
+    dist[:] = big
     max_w = weights.max() if weights.shape[0] else 0
     bucket_head = np.full(max_w + 1, -1, dtype=np.int64)  # circular: keys span <= max_w
     n_buckets = max_w + 1
-    capacity = heads.shape[0] + 1  # one entry per strict improvement
-    entry_node = np.empty(capacity, dtype=np.int64)
-    entry_next = np.empty(capacity, dtype=np.int64)
     settled_total = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
@@ -240,18 +267,26 @@ def count_within_buckets(
 
 @nb.njit(cache=True, nogil=True)
 def count_within_heap(
-    indptr, heads, weights, src_nodes, src_offsets, src_weight, thresholds, counts, amounts
+    indptr,
+    heads,
+    weights,
+    src_nodes,
+    src_offsets,
+    src_weight,
+    thresholds,
+    counts,
+    amounts,
+    dist,
+    done,
+    touched,
+    heap_key,
+    heap_node,
 ):
     """Float-weight version of :func:`count_within_buckets` on a binary heap."""
-    n_nodes = indptr.shape[0] - 1
     n_thr = thresholds.shape[0]
     cutoff = thresholds[n_thr - 1]
-    dist = np.full(n_nodes, np.inf, dtype=np.float64)
-    done = np.zeros(n_nodes, dtype=np.bool_)
-    touched = np.empty(n_nodes, dtype=np.int64)
-    capacity = heads.shape[0] + 2
-    heap_key = np.empty(capacity, dtype=np.float64)
-    heap_node = np.empty(capacity, dtype=np.int64)
+    dist[:] = np.inf
+    done[:] = False
     settled_total = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]

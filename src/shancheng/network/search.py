@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
@@ -151,30 +152,50 @@ def nearest_times(
     unreached = np.iinfo(np.int64).max if time_step_s else np.inf
     dist = np.full((search.n_groups, network.n_nodes), unreached, dtype=dist_dtype)
     source = np.full((search.n_groups, network.n_nodes), NO_SOURCE, dtype=np.int64)
-    kernel = _kernels.nearest_buckets if time_step_s else _kernels.nearest_heap
     scaled_cutoffs = search.scale_cutoffs(cutoffs)
 
     def run(g: int) -> int:
         lo, hi = search.group_ptr[g], search.group_ptr[g + 1]
-        return int(
-            kernel(
-                search.indptr,
-                search.heads,
-                search.weights,
-                search.nodes[lo:hi],
-                search.offsets[lo:hi],
-                label_values[lo:hi],
-                scaled_cutoffs[g],
-                dist[g],
-                source[g],
-            )
-        )
+        with _borrow_workspace(search) as work:
+            if time_step_s:
+                settled = _kernels.nearest_buckets(
+                    search.indptr,
+                    search.heads,
+                    search.weights,
+                    search.nodes[lo:hi],
+                    search.offsets[lo:hi],
+                    label_values[lo:hi],
+                    scaled_cutoffs[g],
+                    dist[g],
+                    source[g],
+                    work.ints_a,
+                    work.ints_b,
+                    work.done,
+                )
+            else:
+                settled = _kernels.nearest_heap(
+                    search.indptr,
+                    search.heads,
+                    search.weights,
+                    search.nodes[lo:hi],
+                    search.offsets[lo:hi],
+                    label_values[lo:hi],
+                    scaled_cutoffs[g],
+                    dist[g],
+                    source[g],
+                    work.keys,
+                    work.ints_a,
+                    work.done,
+                )
+        return int(settled)
 
     settled = np.asarray(_run_parallel(run, search.n_groups, threads, progress), dtype=np.int64)
-    time_s: FloatArray = dist.astype(np.float64)
     if time_step_s:
+        time_s: FloatArray = dist.astype(np.float64)
         time_s *= time_step_s
         time_s[source == NO_SOURCE] = np.inf
+    else:
+        time_s = dist.astype(np.float64, copy=False)
     logger.debug("nearest_times: %d groups, %d nodes settled", search.n_groups, settled.sum())
     return NearestTimes(time_s=time_s, source=source, settled=settled)
 
@@ -240,28 +261,34 @@ def count_within(
     shape = (network.n_nodes, n_thr)
     count = np.zeros((search.n_groups, *shape), dtype=np.int32)
     amount = np.zeros((search.n_groups, *shape), dtype=np.float64)
-    kernel = _kernels.count_within_buckets if time_step_s else _kernels.count_within_heap
 
     def run(u: int) -> int:
         g, lo, hi, private = units[u]
         out_count = np.zeros(shape, np.int32) if private else count[g]
         out_amount = np.zeros(shape, np.float64) if private else amount[g]
-        settled = int(
-            kernel(
-                search.indptr,
-                search.heads,
-                search.weights,
-                search.nodes[lo:hi],
-                search.offsets[lo:hi],
-                weight[lo:hi],
-                scaled,
-                out_count,
-                out_amount,
-            )
+        args = (
+            search.indptr,
+            search.heads,
+            search.weights,
+            search.nodes[lo:hi],
+            search.offsets[lo:hi],
+            weight[lo:hi],
+            scaled,
+            out_count,
+            out_amount,
         )
+        with _borrow_workspace(search) as work:
+            if time_step_s:
+                settled = _kernels.count_within_buckets(
+                    *args, work.dist_i, work.touched, work.ints_a, work.ints_b
+                )
+            else:
+                settled = _kernels.count_within_heap(
+                    *args, work.dist_f, work.done, work.touched, work.keys, work.ints_a
+                )
         if private:
             private_parts[u] = (out_count, out_amount)
-        return settled
+        return int(settled)
 
     private_parts: dict[int, tuple[npt.NDArray[np.int32], FloatArray]] = {}
     settled_units = _run_parallel(run, len(units), threads, progress)
@@ -288,12 +315,61 @@ class _Search:
     n_groups: int
     n_sources: int
     time_step_s: float | None
+    graph: WalkNetwork
+    max_group_sources: int
 
     def scale_cutoffs(self, cutoffs: FloatArray) -> npt.NDArray[np.float64] | IntArray:
         """Cutoffs in the kernels' unit: seconds, or whole time steps (rounded down)."""
         if self.time_step_s:
             return np.floor(cutoffs / self.time_step_s + 1e-9).astype(np.int64)
         return cutoffs
+
+
+@dataclass(frozen=True, eq=False)
+class _Workspace:
+    """Work arrays of one search thread, kept with the graph and reused across searches.
+
+    Fresh arrays of this size (arcs + sources) cost more in page faults than the search
+    itself; a network keeps at most one workspace per thread that searched it at once.
+    """
+
+    ints_a: IntArray
+    ints_b: IntArray
+    keys: FloatArray
+    done: npt.NDArray[np.bool_]
+    touched: IntArray
+    dist_f: FloatArray
+    dist_i: IntArray
+
+    @classmethod
+    def allocate(cls, n_nodes: int, capacity: int) -> _Workspace:
+        """Allocate work arrays for ``n_nodes`` nodes and ``capacity`` queue entries."""
+        return cls(
+            ints_a=np.empty(capacity, np.int64),
+            ints_b=np.empty(capacity, np.int64),
+            keys=np.empty(capacity, np.float64),
+            done=np.zeros(n_nodes, np.bool_),
+            touched=np.empty(n_nodes, np.int64),
+            dist_f=np.empty(n_nodes, np.float64),
+            dist_i=np.empty(n_nodes, np.int64),
+        )
+
+
+@contextmanager
+def _borrow_workspace(search: _Search) -> Iterator[_Workspace]:
+    """Lend a workspace big enough for the search; give it back to the graph afterwards."""
+    pool: list[_Workspace] = search.graph.__dict__.setdefault("_workspaces", [])
+    capacity = search.heads.shape[0] + search.max_group_sources + 2
+    try:
+        work = pool.pop()
+    except IndexError:
+        work = _Workspace.allocate(search.graph.n_nodes, capacity)
+    if work.ints_a.shape[0] < capacity:
+        work = _Workspace.allocate(search.graph.n_nodes, capacity)
+    try:
+        yield work
+    finally:
+        pool.append(work)
 
 
 def _prepare(
@@ -351,6 +427,8 @@ def _prepare(
         n_groups=n,
         n_sources=n_sources,
         time_step_s=time_step_s,
+        graph=graph,
+        max_group_sources=int(np.diff(group_ptr).max(initial=0)),
     )
 
 
