@@ -145,7 +145,14 @@ def in_child(target, graph, out: Path) -> dict:
 
     proc = mp.get_context("fork").Process(target=child)
     proc.start()
-    stats = queue.get()
+    while True:
+        try:
+            stats = queue.get(timeout=5)
+            break
+        except Exception:  # noqa: BLE001 - queue.Empty: check the child is still alive
+            if not proc.is_alive():
+                msg = f"{target.__name__} died with exit code {proc.exitcode}"
+                raise RuntimeError(msg) from None
     proc.join()
     return stats
 

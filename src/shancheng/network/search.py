@@ -46,6 +46,10 @@ Progress = Callable[[int], None]
 
 NO_SOURCE = -1
 """Value of ``source`` for nodes that no source reaches within the cutoff."""
+_MAX_BUCKETS = 10_000_000
+"""Most buckets (longest arc in time steps) the bucket queue may allocate."""
+_MAX_STEPS = 2**52
+"""Largest cutoff in time steps: whole-step times are int64 and must not overflow."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,37 +160,22 @@ def nearest_times(
 
     def run(g: int) -> int:
         lo, hi = search.group_ptr[g], search.group_ptr[g + 1]
+        args = (
+            search.indptr,
+            search.heads,
+            search.weights,
+            search.nodes[lo:hi],
+            search.offsets[lo:hi],
+            label_values[lo:hi],
+            scaled_cutoffs[g],
+            dist[g],
+            source[g],
+        )
         with _borrow_workspace(search) as work:
             if time_step_s:
-                settled = _kernels.nearest_buckets(
-                    search.indptr,
-                    search.heads,
-                    search.weights,
-                    search.nodes[lo:hi],
-                    search.offsets[lo:hi],
-                    label_values[lo:hi],
-                    scaled_cutoffs[g],
-                    dist[g],
-                    source[g],
-                    work.ints_a,
-                    work.ints_b,
-                    work.done,
-                )
+                settled = _kernels.nearest_buckets(*args, work.ints_a, work.ints_b, work.done)
             else:
-                settled = _kernels.nearest_heap(
-                    search.indptr,
-                    search.heads,
-                    search.weights,
-                    search.nodes[lo:hi],
-                    search.offsets[lo:hi],
-                    label_values[lo:hi],
-                    scaled_cutoffs[g],
-                    dist[g],
-                    source[g],
-                    work.keys,
-                    work.ints_a,
-                    work.done,
-                )
+                settled = _kernels.nearest_heap(*args, work.keys, work.ints_a, work.done)
         return int(settled)
 
     settled = np.asarray(_run_parallel(run, search.n_groups, threads, progress), dtype=np.int64)
@@ -321,7 +310,15 @@ class _Search:
     def scale_cutoffs(self, cutoffs: FloatArray) -> npt.NDArray[np.float64] | IntArray:
         """Cutoffs in the kernels' unit: seconds, or whole time steps (rounded down)."""
         if self.time_step_s:
-            return np.floor(cutoffs / self.time_step_s + 1e-9).astype(np.int64)
+            steps = np.floor(cutoffs / self.time_step_s + 1e-9)
+            if steps.shape[0] and steps.max() > _MAX_STEPS:
+                msg = (
+                    f"cutoff {float(cutoffs.max()):g} s is {steps.max():.3g} steps of "
+                    f"{self.time_step_s:g} s; at most {_MAX_STEPS:.0e} steps fit in whole-step "
+                    "times: raise time_step_s or use float times (time_step_s=None)"
+                )
+                raise InputError(msg)
+            return steps.astype(np.int64)
         return cutoffs
 
 
@@ -407,6 +404,7 @@ def _prepare(
     order = np.argsort(groups, kind="stable")
     group_ptr = np.searchsorted(groups[order], np.arange(n + 1)).astype(np.int64)
     if time_step_s:
+        _check_bucket_count(graph, time_step_s)
         weights: npt.NDArray[np.float64] | IntArray = np.rint(
             graph.edge_time_s / time_step_s
         ).astype(np.int64)
@@ -430,6 +428,18 @@ def _prepare(
         graph=graph,
         max_group_sources=int(np.diff(group_ptr).max(initial=0)),
     )
+
+
+def _check_bucket_count(graph: WalkNetwork, time_step_s: float) -> None:
+    """Refuse a time step so fine that the bucket queue would need millions of buckets."""
+    longest_s = float(graph.edge_time_s.max(initial=0.0))
+    if longest_s / time_step_s > _MAX_BUCKETS:
+        msg = (
+            f"`time_step_s`={time_step_s:g} turns the longest arc ({longest_s:g} s) into "
+            f"{longest_s / time_step_s:.3g} steps; the bucket queue allows {_MAX_BUCKETS:.0e}: "
+            "raise time_step_s or use float times (time_step_s=None)"
+        )
+        raise InputError(msg)
 
 
 def _split_units(group_ptr: IntArray, workers: int) -> list[tuple[int, int, int, bool]]:

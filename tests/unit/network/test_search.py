@@ -83,3 +83,17 @@ def test_bad_requests_are_refused(kwargs, words):
     with pytest.raises(InputError) as info:
         nearest_times(net, **kwargs)
     assert words in str(info.value)
+
+
+def test_time_step_too_fine_for_the_bucket_queue_is_refused():
+    net = arcs_network(3, [(0, 1, 5000.0), (1, 2, 1.0)])
+    with pytest.raises(InputError, match="raise time_step_s"):
+        nearest_times(net, [0], cutoff_s=10.0, time_step_s=1e-6)
+
+
+def test_cutoff_too_large_for_whole_steps_is_refused():
+    net = arcs_network(3, [(0, 1, 5.0)])
+    with pytest.raises(InputError, match="cutoff"):
+        nearest_times(net, [0], cutoff_s=1e300, time_step_s=1.0)
+    far = nearest_times(net, [0], cutoff_s=1e300, direction="from_sources")  # float times: fine
+    assert far.time_s[0].tolist() == [0.0, 5.0, np.inf]
