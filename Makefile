@@ -24,7 +24,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: setup lint
-	$(BIN)/pytest -n 2 -p no:cacheprovider tests src/shancheng
+	$(BIN)/pytest -n 2 -p no:cacheprovider tests src/shancheng --ignore=src/shancheng/store/migrations
 
 bench: setup
 	$(BIN)/python benchmarks/search.py

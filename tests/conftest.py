@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +62,79 @@ def arcs_network(n_nodes: int, arcs: list[tuple[int, int, float]]) -> WalkNetwor
         oneway=np.ones(len(arcs), dtype=bool),
         fixed_time_s=time,
     )
+
+
+# --- services: PostgreSQL and Mosquitto ------------------------------------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SHANCHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+
+
+def _service_missing(what: str, why: str) -> None:
+    """Fail under CI=true (a missing service is a broken CI), skip with the reason otherwise."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is required under CI=true but unavailable: {why}")
+    pytest.skip(f"{what} unavailable: {why}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test worker, migrated to the newest schema.
+
+    Dropped at the end of the session. Tests that write should use ``pg_session`` (rolled back)
+    or clean up after themselves.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415 - only the service tests need it
+
+    from shancheng.store import upgrade_database  # noqa: PLC0415
+
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _service_missing(f"PostgreSQL at {POSTGRES_ADMIN_URL}", str(exc).splitlines()[0])
+    name = f"shancheng_test_{worker_id}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}"'))
+        conn.execute(sa.text(f'create database "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_database(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite database file in a temporary folder (the embedded default)."""
+    from shancheng.store import upgrade_database  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'shancheng.sqlite'}"
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs twice: on the embedded SQLite and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def mqtt_broker() -> tuple[str, int]:
+    """Host and port of the Mosquitto broker; skipped (failed under CI) when it is down."""
+    import socket  # noqa: PLC0415
+
+    try:
+        with socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=2):
+            pass
+    except OSError as exc:
+        _service_missing(f"Mosquitto at {MQTT_HOST}:{MQTT_PORT}", str(exc))
+    return MQTT_HOST, MQTT_PORT

@@ -1,0 +1,1 @@
+"""Alembic migrations of every pillar, applied by :func:`shancheng.store.upgrade_database`."""
