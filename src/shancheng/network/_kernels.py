@@ -115,6 +115,7 @@ def count_within_heap(
     src_weight,
     with_weight,
     thresholds,
+    node_ids,
     bin_count,
     bin_weight,
     dist,
@@ -148,9 +149,10 @@ def count_within_heap(
             k = 0
             while thresholds[k] < d:
                 k += 1
-            bin_count[u, k] += 1
+            out = node_ids[u]
+            bin_count[out, k] += 1
             if with_weight:
-                bin_weight[u, k] += w_s
+                bin_weight[out, k] += w_s
             for e in range(indptr[u], indptr[u + 1]):
                 v = heads[e]
                 nd = d + weights[e]
@@ -187,27 +189,6 @@ def finish_nearest(dist, label, rank, time_out, source_out):
     for i in range(rank.shape[0]):
         time_out[i] = dist[rank[i]]
         source_out[i] = label[rank[i]]
-
-
-@nb.njit(cache=True, nogil=True)
-def add_cumulative(bin_count, bin_weight, with_weight, rank, count_out, weight_out):
-    """Add the bins (new numbering) to the outputs as cumulative counts per old node.
-
-    Without weights, the weight within a threshold is the count (every source weighs 1).
-    """
-    n_thr = bin_count.shape[1]
-    for i in range(rank.shape[0]):
-        r = rank[i]
-        total = 0
-        weight = 0.0
-        for k in range(n_thr):
-            total += bin_count[r, k]
-            count_out[i, k] += total
-            if with_weight:
-                weight += bin_weight[r, k]
-                weight_out[i, k] += weight
-            else:
-                weight_out[i, k] += total
 
 
 @nb.njit(cache=True, nogil=True)

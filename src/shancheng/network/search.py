@@ -245,19 +245,34 @@ def count_within(
     count = np.zeros((search.n_groups, *shape), dtype=np.int32)
     amount = np.zeros((search.n_groups, *shape), dtype=np.float64)
     units = split_units(search.group_ptr, threads or os.cpu_count() or 1)
+    n_parts = np.bincount([g for g, _, _ in units], minlength=search.n_groups).tolist()
+    parts_left = list(n_parts)
     locks = [threading.Lock() for _ in range(search.n_groups)]
 
     def run(u: int) -> int:
         g, lo, hi = units[u]
         with borrow_workspace(search.workspaces) as work:
-            bins = work.zeros("bin_count", shape, np.int32)
-            bin_shape = shape if with_weight else (1, shape[1])
-            bin_weight = work.zeros("bin_weight", bin_shape, np.float64)
+            alone = n_parts[g] == 1  # the only unit of its group writes the output itself
+            if alone:
+                bins, bin_weight = count[g], amount[g]
+            else:
+                bins = work.zeros("bin_count", shape, np.int32)
+                bin_weight = work.zeros("bin_weight", shape, np.float64)
             sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight)
             settled = _count(search, work, (*sources, scaled, bins, bin_weight))
             with locks[g]:
-                rank = search.layout.rank
-                _kernels.add_cumulative(bins, bin_weight, with_weight, rank, count[g], amount[g])
+                if not alone:
+                    count[g] += bins
+                    amount[g] += bin_weight
+                parts_left[g] -= 1
+                last = parts_left[g] == 0
+        if last:  # bins → counts within each threshold (column by column: 10x np.cumsum)
+            for k in range(1, shape[1]):
+                count[g, :, k] += count[g, :, k - 1]
+                if with_weight:
+                    amount[g, :, k] += amount[g, :, k - 1]
+            if not with_weight:
+                amount[g] = count[g]
         return settled
 
     settled_units = run_parallel(run, len(units), threads, progress)
@@ -360,7 +375,9 @@ def _count(search: _Search, work: Workspace, args: _CountArgs) -> int:
             packed.arcs,
             packed.arcs.dtype.type(packed.weight_bits),
             packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-            *args,
+            *args[:5],
+            layout.order,
+            *args[5:],
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
             work.get("entries", (layout.n_arcs + 1, 2), np.int32),
@@ -372,7 +389,9 @@ def _count(search: _Search, work: Workspace, args: _CountArgs) -> int:
             layout.indptr,
             layout.heads,
             layout.time_s,
-            *args,
+            *args[:5],
+            layout.order,
+            *args[5:],
             work.get("dist_f", (n,), np.float64),
             work.get("done", (n,), np.bool_),
             work.get("touched", (n,), np.int32),
