@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from shancheng.errors import InputError
 from shancheng.network import _dial, _kernels
+from shancheng.network._checks import finite_nonnegative, labels_or_positions, node_ids, per_group
 from shancheng.network._layout import PackedArcs, SearchGraph, search_graph
 from shancheng.network._runner import Workspace, borrow_workspace, run_parallel, split_units
 
@@ -156,8 +157,8 @@ def nearest_times(
     search = _prepare(
         network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "offset"
     )
-    cutoffs = _per_group(cutoff_s, search.n_groups, "cutoff_s")
-    label_values = _labels(labels, search.n_sources)[search.order]
+    cutoffs = per_group(cutoff_s, search.n_groups, "cutoff_s")
+    label_values = labels_or_positions(labels, search.n_sources)[search.order]
     scaled_cutoffs = search.scale_cutoffs(cutoffs)
     time_s = np.empty((search.n_groups, network.n_nodes), dtype=np.float64)
     source = np.empty((search.n_groups, network.n_nodes), dtype=np.int64)
@@ -230,13 +231,13 @@ def count_within(
     search = _prepare(
         network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "node"
     )
-    thresholds = np.sort(_finite_nonnegative(thresholds_s, "thresholds_s"))
+    thresholds = np.sort(finite_nonnegative(thresholds_s, "thresholds_s"))
     if thresholds.shape[0] == 0:
         msg = "thresholds_s: give at least one threshold in seconds"
         raise InputError(msg)
     with_weight = capacity is not None
     weight = (
-        _finite_nonnegative(capacity, "capacity", search.n_sources)[search.order]
+        finite_nonnegative(capacity, "capacity", search.n_sources)[search.order]
         if capacity is not None
         else np.ones(search.n_sources)
     )
@@ -453,12 +454,12 @@ def _prepare(
     if time_step_s is not None and not (np.isfinite(time_step_s) and time_step_s > 0):
         msg = f"`time_step_s` must be a finite number > 0 or None, got {time_step_s!r}"
         raise InputError(msg)
-    nodes = _node_ids(source_nodes, network.n_nodes)
+    nodes = node_ids(source_nodes, network.n_nodes)
     n_sources = nodes.shape[0]
     groups = (
         np.zeros(n_sources, np.int64)
         if group is None
-        else _node_ids(group, np.iinfo(np.int64).max, field="group", expected=n_sources)
+        else node_ids(group, np.iinfo(np.int64).max, field="group", expected=n_sources)
     )
     n = int(n_groups if n_groups is not None else (groups.max() + 1 if n_sources else 1))
     if n_sources and groups.max() >= n:
@@ -467,7 +468,7 @@ def _prepare(
     offsets = (
         np.zeros(n_sources)
         if offsets_s is None
-        else _finite_nonnegative(offsets_s, "offsets_s", n_sources)
+        else finite_nonnegative(offsets_s, "offsets_s", n_sources)
     )
     if time_step_s:
         _check_bucket_count(network, time_step_s)
@@ -503,57 +504,3 @@ def _check_bucket_count(network: WalkNetwork, time_step_s: float) -> None:
             "raise time_step_s or use float times (time_step_s=None)"
         )
         raise InputError(msg)
-
-
-def _node_ids(
-    values: npt.ArrayLike, n_nodes: int, *, field: str = "source_nodes", expected: int | None = None
-) -> IntArray:
-    array = np.atleast_1d(np.asarray(values))
-    if array.ndim != 1 or (expected is not None and array.shape[0] != expected):
-        msg = f"`{field}` must be a 1-D array of length {expected}, got shape {array.shape}"
-        raise InputError(msg)
-    if array.shape[0] and not np.issubdtype(array.dtype, np.integer):
-        as_float = array.astype(np.float64)
-        if not np.all(np.isfinite(as_float) & (as_float == np.round(as_float))):
-            bad = int(
-                np.flatnonzero(~(np.isfinite(as_float) & (as_float == np.round(as_float))))[0]
-            )
-            msg = f"`{field}` row {bad}: must be a whole number, got {array[bad]!r}"
-            raise InputError(msg)
-    ids = array.astype(np.int64)
-    bad_rows = np.flatnonzero((ids < 0) | (ids >= n_nodes))
-    if bad_rows.shape[0]:
-        row = int(bad_rows[0])
-        msg = f"`{field}` row {row}: {int(ids[row])} is not in [0, {n_nodes})"
-        raise InputError(msg)
-    return ids
-
-
-def _finite_nonnegative(
-    values: npt.ArrayLike, field: str, expected: int | None = None
-) -> FloatArray:
-    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    if array.ndim != 1 or (expected is not None and array.shape[0] != expected):
-        msg = f"`{field}` must be a 1-D array of length {expected}, got shape {array.shape}"
-        raise InputError(msg)
-    bad = np.flatnonzero(~(np.isfinite(array) & (array >= 0)))
-    if bad.shape[0]:
-        msg = f"`{field}` row {int(bad[0])}: must be a finite number >= 0, got {array[bad[0]]!r}"
-        raise InputError(msg)
-    return array
-
-
-def _per_group(values: float | npt.ArrayLike, n_groups: int, field: str) -> FloatArray:
-    array = _finite_nonnegative(values, field)
-    if array.shape[0] == 1:
-        return np.full(n_groups, array[0])
-    if array.shape[0] != n_groups:
-        msg = f"`{field}` must be one value or one per group ({n_groups}), got {array.shape[0]}"
-        raise InputError(msg)
-    return array
-
-
-def _labels(labels: npt.ArrayLike | None, n_sources: int) -> IntArray:
-    if labels is None:
-        return np.arange(n_sources, dtype=np.int64)
-    return _node_ids(labels, np.iinfo(np.int64).max, field="labels", expected=n_sources)
