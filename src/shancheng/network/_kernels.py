@@ -1,9 +1,10 @@
-"""Compiled search kernels: bounded multi-source Dijkstra and facility-centric counts.
+"""Compiled search kernels on a binary heap (float times), and the helpers around them.
 
-Numba-compiled, numpy in and numpy out, no Python objects. Two queues are offered:
-a binary heap for float weights and a bucket queue (Dial's algorithm) for integer weights,
-whose every operation is O(1) because a 15-minute cutoff has only 900 one-second buckets.
-The public, typed and validated entry points are in :mod:`shancheng.network.search`.
+Numba-compiled, numpy in and numpy out, no Python objects. The heap kernels serve float edge
+times; whole-step times use the faster bucket-queue kernels of :mod:`shancheng.network._dial`.
+Both read the renumbered layout of :mod:`shancheng.network._layout`; the finishing kernels
+here turn their results back into the network's own node order. The public, typed and
+validated entry points are in :mod:`shancheng.network.search`.
 """
 
 from __future__ import annotations
@@ -105,167 +106,6 @@ def nearest_heap(
 
 
 @nb.njit(cache=True, nogil=True)
-def _push(bucket_head, entry_node, entry_next, n_entries, key, node):
-    slot = key % bucket_head.shape[0]
-    entry_node[n_entries] = node
-    entry_next[n_entries] = bucket_head[slot]
-    bucket_head[slot] = n_entries
-    return n_entries + 1
-
-
-@nb.njit(cache=True, nogil=True)
-def nearest_buckets(
-    indptr,
-    heads,
-    weights,
-    src_nodes,
-    src_offsets,
-    src_labels,
-    cutoff,
-    dist,
-    label,
-    entry_node,
-    entry_next,
-    done,
-):
-    """Integer-weight version of :func:`nearest_heap` on a bucket queue (Dial's algorithm).
-
-    The queue is circular with ``max(weights) + 1`` buckets, so its size does not depend on
-    the cutoff; sources enter it in order of their offsets. ``dist`` must come in filled with
-    a value > ``cutoff`` (the caller's "unreached").
-    """
-    n_src = src_nodes.shape[0]
-    max_w = weights.max() if weights.shape[0] else 0
-    bucket_head = np.full(max_w + 1, -1, dtype=np.int64)
-    done[:] = False
-    order = np.argsort(src_offsets, kind="mergesort")
-    n_entries = 0
-    pending = 0
-    p = 0
-    settled = 0
-    d = 0
-    while True:
-        if pending == 0:
-            if p >= n_src:
-                break
-            d = max(d, src_offsets[order[p]])
-        if d > cutoff:
-            break
-        while p < n_src and src_offsets[order[p]] <= d:
-            s = order[p]
-            p += 1
-            node = src_nodes[s]
-            if d < dist[node]:
-                dist[node] = d
-                label[node] = src_labels[s]
-                n_entries = _push(bucket_head, entry_node, entry_next, n_entries, d, node)
-                pending += 1
-        slot = d % bucket_head.shape[0]
-        while bucket_head[slot] >= 0:
-            entry = bucket_head[slot]
-            bucket_head[slot] = entry_next[entry]
-            pending -= 1
-            u = entry_node[entry]
-            if done[u] or dist[u] != d:
-                continue
-            done[u] = True
-            settled += 1
-            lab = label[u]
-            for e in range(indptr[u], indptr[u + 1]):
-                v = heads[e]
-                nd = d + weights[e]
-                if nd < dist[v] and nd <= cutoff:
-                    dist[v] = nd
-                    label[v] = lab
-                    n_entries = _push(bucket_head, entry_node, entry_next, n_entries, nd, v)
-                    pending += 1
-        d += 1
-    return settled
-
-
-@nb.njit(cache=True, nogil=True)
-def count_within_buckets(
-    indptr,
-    heads,
-    weights,
-    src_nodes,
-    src_offsets,
-    src_weight,
-    thresholds,
-    counts,
-    amounts,
-    dist,
-    touched,
-    entry_node,
-    entry_next,
-):
-    """Add, for each source, 1 and its weight to every node within each threshold of it.
-
-    One bounded search per source on a bucket queue (integer weights), stopped at the largest
-    threshold; ``counts[v, k]`` and ``amounts[v, k]`` grow for every threshold ``k`` with
-    ``time(source → v) <= thresholds[k]``. ``thresholds`` must be sorted ascending.
-    Returns the total number of settled nodes.
-    """
-    n_thr = thresholds.shape[0]
-    cutoff = thresholds[n_thr - 1]
-    big = cutoff + 1
-    dist[:] = big
-    max_w = weights.max() if weights.shape[0] else 0
-    bucket_head = np.full(max_w + 1, -1, dtype=np.int64)  # circular: keys span <= max_w
-    n_buckets = max_w + 1
-    settled_total = 0
-    for s in range(src_nodes.shape[0]):
-        start = src_nodes[s]
-        offset = src_offsets[s]
-        if offset > cutoff:
-            continue
-        n_touched = 0
-        n_entries = 0
-        dist[start] = offset
-        touched[n_touched] = start
-        n_touched += 1
-        entry_node[0] = start
-        entry_next[0] = -1
-        bucket_head[offset % n_buckets] = 0
-        n_entries = 1
-        pending = 1
-        w_s = src_weight[s]
-        k = 0
-        for d in range(offset, cutoff + 1):
-            if pending == 0:
-                break
-            while k < n_thr and thresholds[k] < d:
-                k += 1
-            slot = d % n_buckets
-            while bucket_head[slot] >= 0:
-                entry = bucket_head[slot]
-                bucket_head[slot] = entry_next[entry]
-                pending -= 1
-                u = entry_node[entry]
-                if dist[u] != d:
-                    continue
-                dist[u] = -1  # settled
-                settled_total += 1
-                for j in range(k, n_thr):
-                    counts[u, j] += 1
-                    amounts[u, j] += w_s
-                for e in range(indptr[u], indptr[u + 1]):
-                    v = heads[e]
-                    nd = d + weights[e]
-                    dv = dist[v]
-                    if nd <= cutoff and dv >= 0 and nd < dv:
-                        if dv == big:
-                            touched[n_touched] = v
-                            n_touched += 1
-                        dist[v] = nd
-                        pending += 1
-                        n_entries = _push(bucket_head, entry_node, entry_next, n_entries, nd, v)
-        for i in range(n_touched):
-            dist[touched[i]] = big
-    return settled_total
-
-
-@nb.njit(cache=True, nogil=True)
 def count_within_heap(
     indptr,
     heads,
@@ -273,16 +113,18 @@ def count_within_heap(
     src_nodes,
     src_offsets,
     src_weight,
+    with_weight,
     thresholds,
-    counts,
-    amounts,
+    node_ids,
+    bin_count,
+    bin_weight,
     dist,
     done,
     touched,
     heap_key,
     heap_node,
 ):
-    """Float-weight version of :func:`count_within_buckets` on a binary heap."""
+    """Float-weight version of :func:`shancheng.network._dial.count_within_buckets`."""
     n_thr = thresholds.shape[0]
     cutoff = thresholds[n_thr - 1]
     dist[:] = np.inf
@@ -304,10 +146,13 @@ def count_within_heap(
                 continue
             done[u] = True
             settled_total += 1
-            for j in range(n_thr):
-                if d <= thresholds[j]:
-                    counts[u, j] += 1
-                    amounts[u, j] += w_s
+            k = 0
+            while thresholds[k] < d:
+                k += 1
+            out = node_ids[u]
+            bin_count[out, k] += 1
+            if with_weight:
+                bin_weight[out, k] += w_s
             for e in range(indptr[u], indptr[u + 1]):
                 v = heads[e]
                 nd = d + weights[e]
@@ -321,3 +166,50 @@ def count_within_heap(
             dist[touched[i]] = np.inf
             done[touched[i]] = False
     return settled_total
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_nearest_state(state, rank, labels, time_step, time_out, source_out):
+    """Unpack ``time << 32 | s`` states (new numbering) into times and labels per old node."""
+    low = np.int64(0xFFFFFFFF)
+    unreached = np.iinfo(np.int64).max
+    for i in range(rank.shape[0]):
+        st = state[rank[i]]
+        if st == unreached:
+            time_out[i] = np.inf
+            source_out[i] = -1
+        else:
+            time_out[i] = np.float64(st >> 32) * time_step
+            source_out[i] = labels[st & low]
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_nearest(dist, label, rank, time_out, source_out):
+    """Copy the heap kernel's times and labels (new numbering) out per old node."""
+    for i in range(rank.shape[0]):
+        time_out[i] = dist[rank[i]]
+        source_out[i] = label[rank[i]]
+
+
+@nb.njit(cache=True, nogil=True)
+def hilbert_keys(xi, yi, bits):
+    """Position of each cell ``(xi, yi)`` along the Hilbert curve filling a 2^bits grid."""
+    side = np.int64(1) << bits
+    keys = np.empty(xi.shape[0], np.int64)
+    for i in range(xi.shape[0]):
+        x = xi[i]
+        y = yi[i]
+        key = np.int64(0)
+        s = side >> 1
+        while s > 0:
+            rx = 1 if (x & s) > 0 else 0
+            ry = 1 if (y & s) > 0 else 0
+            key += s * s * ((3 * rx) ^ ry)
+            if ry == 0:  # rotate the quadrant
+                if rx == 1:
+                    x = side - 1 - x
+                    y = side - 1 - y
+                x, y = y, x
+            s >>= 1
+        keys[i] = key
+    return keys

@@ -15,24 +15,29 @@ on a thread pool, each in a compiled kernel that releases the GIL.
 With ``time_step_s`` set, edge times are rounded to whole steps and searched with a bucket
 queue (Dial's algorithm), which is several times faster than the binary heap used otherwise;
 results are then exact for the rounded times.
+
+The kernels work on a renumbered copy of the graph (:mod:`shancheng.network._layout`, nodes
+in Hilbert-curve order for memory locality); sources are mapped into it and results back out,
+so node ids in and out are always the network's own.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import InputError
-from shancheng.network import _kernels
+from shancheng.network import _dial, _kernels
+from shancheng.network._checks import finite_nonnegative, labels_or_positions, node_ids, per_group
+from shancheng.network._layout import PackedArcs, SearchGraph, search_graph
+from shancheng.network._runner import Workspace, borrow_workspace, run_parallel, split_units
 
 if TYPE_CHECKING:
     from shancheng.network.walk import WalkNetwork
@@ -46,10 +51,10 @@ Progress = Callable[[int], None]
 
 NO_SOURCE = -1
 """Value of ``source`` for nodes that no source reaches within the cutoff."""
-_MAX_BUCKETS = 10_000_000
+_MAX_BUCKETS = 2**20
 """Most buckets (longest arc in time steps) the bucket queue may allocate."""
-_MAX_STEPS = 2**52
-"""Largest cutoff in time steps: whole-step times are int64 and must not overflow."""
+_MAX_STEPS = _dial.MAX_STEPS
+"""Largest cutoff in time steps: whole-step times are packed in 31 bits."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,42 +154,33 @@ def nearest_times(
     >>> [round(float(t), 1) for t in result.time_s[0]], result.source[0].tolist()
     ([inf, 72.0, 0.0], [-1, 0, 0])
     """
-    search = _prepare(network, source_nodes, group, n_groups, offsets_s, direction, time_step_s)
-    cutoffs = _per_group(cutoff_s, search.n_groups, "cutoff_s")
-    label_values = _labels(labels, search.n_sources)[search.order]
-    dist_dtype = np.int64 if time_step_s else np.float64
-    unreached = np.iinfo(np.int64).max if time_step_s else np.inf
-    dist = np.full((search.n_groups, network.n_nodes), unreached, dtype=dist_dtype)
-    source = np.full((search.n_groups, network.n_nodes), NO_SOURCE, dtype=np.int64)
+    search = _prepare(
+        network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "offset"
+    )
+    cutoffs = per_group(cutoff_s, search.n_groups, "cutoff_s")
+    label_values = labels_or_positions(labels, search.n_sources)[search.order]
     scaled_cutoffs = search.scale_cutoffs(cutoffs)
+    time_s = np.empty((search.n_groups, network.n_nodes), dtype=np.float64)
+    source = np.empty((search.n_groups, network.n_nodes), dtype=np.int64)
+    sizes = np.diff(search.group_ptr)
+    groups = np.argsort(-sizes, kind="stable")  # largest first: keeps the last units small
 
-    def run(g: int) -> int:
-        lo, hi = search.group_ptr[g], search.group_ptr[g + 1]
-        args = (
-            search.indptr,
-            search.heads,
-            search.weights,
-            search.nodes[lo:hi],
-            search.offsets[lo:hi],
-            label_values[lo:hi],
-            scaled_cutoffs[g],
-            dist[g],
-            source[g],
-        )
-        with _borrow_workspace(search) as work:
-            if time_step_s:
-                settled = _kernels.nearest_buckets(*args, work.ints_a, work.ints_b, work.done)
+    def run(u: int) -> int:
+        g = int(groups[u])
+        lo, hi = int(search.group_ptr[g]), int(search.group_ptr[g + 1])
+        out = (time_s[g], source[g])
+        with borrow_workspace(search.workspaces) as work:
+            if search.packed is not None and time_step_s is not None:
+                state, settled = _nearest_buckets(search, work, lo, hi, int(scaled_cutoffs[g]))
+                rank = search.layout.rank
+                _kernels.finish_nearest_state(state, rank, label_values[lo:hi], time_step_s, *out)
             else:
-                settled = _kernels.nearest_heap(*args, work.keys, work.ints_a, work.done)
-        return int(settled)
+                cutoff = float(scaled_cutoffs[g])
+                settled = _nearest_heap(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
+        return settled
 
-    settled = np.asarray(_run_parallel(run, search.n_groups, threads, progress), dtype=np.int64)
-    if time_step_s:
-        time_s: FloatArray = dist.astype(np.float64)
-        time_s *= time_step_s
-        time_s[source == NO_SOURCE] = np.inf
-    else:
-        time_s = dist.astype(np.float64, copy=False)
+    settled = np.zeros(search.n_groups, dtype=np.int64)
+    settled[groups] = run_parallel(run, search.n_groups, threads, progress)
     logger.debug("nearest_times: %d groups, %d nodes settled", search.n_groups, settled.sum())
     return NearestTimes(time_s=time_s, source=source, settled=settled)
 
@@ -232,80 +228,195 @@ def count_within(
     >>> within.capacity[0, 1].tolist()
     [90.0, 90.0]
     """
-    search = _prepare(network, source_nodes, group, n_groups, offsets_s, direction, time_step_s)
-    thresholds = np.sort(_finite_nonnegative(thresholds_s, "thresholds_s"))
+    search = _prepare(
+        network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "node"
+    )
+    thresholds = np.sort(finite_nonnegative(thresholds_s, "thresholds_s"))
     if thresholds.shape[0] == 0:
         msg = "thresholds_s: give at least one threshold in seconds"
         raise InputError(msg)
+    with_weight = capacity is not None
     weight = (
-        np.ones(search.n_sources)
-        if capacity is None
-        else _finite_nonnegative(capacity, "capacity", search.n_sources)
+        finite_nonnegative(capacity, "capacity", search.n_sources)[search.order]
+        if capacity is not None
+        else np.ones(search.n_sources)
     )
-    weight = weight[search.order]
     scaled = search.scale_cutoffs(thresholds)
-    n_thr = thresholds.shape[0]
-    workers = threads or os.cpu_count() or 1
-    units = _split_units(search.group_ptr, workers)
-    shape = (network.n_nodes, n_thr)
+    shape = (network.n_nodes, thresholds.shape[0])
     count = np.zeros((search.n_groups, *shape), dtype=np.int32)
     amount = np.zeros((search.n_groups, *shape), dtype=np.float64)
+    units = split_units(search.group_ptr, threads or os.cpu_count() or 1)
+    n_parts = np.bincount([g for g, _, _ in units], minlength=search.n_groups).tolist()
+    parts_left = list(n_parts)
+    locks = [threading.Lock() for _ in range(search.n_groups)]
 
     def run(u: int) -> int:
-        g, lo, hi, private = units[u]
-        out_count = np.zeros(shape, np.int32) if private else count[g]
-        out_amount = np.zeros(shape, np.float64) if private else amount[g]
-        args = (
-            search.indptr,
-            search.heads,
-            search.weights,
-            search.nodes[lo:hi],
-            search.offsets[lo:hi],
-            weight[lo:hi],
-            scaled,
-            out_count,
-            out_amount,
-        )
-        with _borrow_workspace(search) as work:
-            if time_step_s:
-                settled = _kernels.count_within_buckets(
-                    *args, work.dist_i, work.touched, work.ints_a, work.ints_b
-                )
+        g, lo, hi = units[u]
+        with borrow_workspace(search.workspaces) as work:
+            alone = n_parts[g] == 1  # the only unit of its group writes the output itself
+            if alone:
+                bins, bin_weight = count[g], amount[g]
             else:
-                settled = _kernels.count_within_heap(
-                    *args, work.dist_f, work.done, work.touched, work.keys, work.ints_a
-                )
-        if private:
-            private_parts[u] = (out_count, out_amount)
-        return int(settled)
+                bins = work.zeros("bin_count", shape, np.int32)
+                bin_weight = work.zeros("bin_weight", shape, np.float64)
+            sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight)
+            settled = _count(search, work, (*sources, scaled, bins, bin_weight))
+            with locks[g]:
+                if not alone:
+                    count[g] += bins
+                    amount[g] += bin_weight
+                parts_left[g] -= 1
+                last = parts_left[g] == 0
+        if last:  # bins → counts within each threshold (column by column: 10x np.cumsum)
+            for k in range(1, shape[1]):
+                count[g, :, k] += count[g, :, k - 1]
+                if with_weight:
+                    amount[g, :, k] += amount[g, :, k - 1]
+            if not with_weight:
+                amount[g] = count[g]
+        return settled
 
-    private_parts: dict[int, tuple[npt.NDArray[np.int32], FloatArray]] = {}
-    settled_units = _run_parallel(run, len(units), threads, progress)
+    settled_units = run_parallel(run, len(units), threads, progress)
     settled = np.zeros(search.n_groups, dtype=np.int64)
-    for u, (g, _, _, _) in enumerate(units):
-        settled[g] += settled_units[u]
-        if u in private_parts:
-            count[g] += private_parts[u][0]
-            amount[g] += private_parts[u][1]
+    for (g, _, _), n_settled in zip(units, settled_units, strict=True):
+        settled[g] += n_settled
     return WithinCounts(thresholds_s=thresholds, count=count, capacity=amount, settled=settled)
+
+
+def _nearest_buckets(
+    search: _Search, work: Workspace, lo: int, hi: int, cutoff: int
+) -> tuple[IntArray, int]:
+    """Run the bucket-queue nearest kernel on sources ``lo:hi``; return the state and count."""
+    packed = search.packed
+    assert packed is not None  # noqa: S101 - the caller checked
+    layout = search.layout
+    n_buckets = packed.n_buckets
+    n_chunks = (layout.n_arcs + search.max_group_sources) // _dial.CHUNK + n_buckets + 3
+    state = work.get("state", (layout.n_nodes,), np.int64)
+    state.fill(_dial.UNREACHED)
+    settled = _dial.nearest_buckets(
+        layout.indptr,
+        packed.arcs,
+        packed.arcs.dtype.type(packed.weight_bits),
+        packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
+        search.nodes[lo:hi],
+        search.offsets[lo:hi],
+        cutoff,
+        state,
+        work.get("chunk_nodes", (n_chunks, _dial.CHUNK), np.int32),
+        work.get("chunk_next", (n_chunks,), np.int32),
+        work.get("bucket_first", (n_buckets,), np.int32),
+        work.get("bucket_last", (n_buckets,), np.int32),
+        work.get("bucket_fill", (n_buckets,), np.int32),
+        work.get("batch_u", (_dial.CHUNK,), np.int64),
+        work.get("batch_l", (_dial.CHUNK,), np.int64),
+        work.get("cand_v", (_dial.CANDIDATES,), np.int64),
+        work.get("cand_d", (_dial.CANDIDATES,), np.int64),
+        work.get("cand_l", (_dial.CANDIDATES,), np.int64),
+        work.get("scalars", (2,), np.int64),
+    )
+    return state, int(settled)
+
+
+def _nearest_heap(
+    search: _Search,
+    work: Workspace,
+    bounds: tuple[int, int],
+    cutoff: float,
+    labels: IntArray,
+    out: tuple[FloatArray, IntArray],
+) -> int:
+    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
+    lo, hi = bounds
+    layout = search.layout
+    n = layout.n_nodes
+    capacity = layout.n_arcs + search.max_group_sources + 2
+    dist = work.get("dist_f", (n,), np.float64)
+    dist.fill(np.inf)
+    label = work.get("label", (n,), np.int64)
+    label.fill(NO_SOURCE)
+    settled = _kernels.nearest_heap(
+        layout.indptr,
+        layout.heads,
+        layout.time_s,
+        search.nodes[lo:hi],
+        search.offsets[lo:hi],
+        labels,
+        cutoff,
+        dist,
+        label,
+        work.get("heap_key", (capacity,), np.float64),
+        work.get("heap_node", (capacity,), np.int64),
+        work.get("done", (n,), np.bool_),
+    )
+    _kernels.finish_nearest(dist, label, layout.rank, *out)
+    return int(settled)
+
+
+_CountArgs = tuple[
+    IntArray,
+    npt.NDArray[np.float64] | IntArray,
+    FloatArray,
+    bool,
+    npt.NDArray[np.float64] | IntArray,
+    npt.NDArray[np.int32],
+    FloatArray,
+]
+"""Sources (nodes, offsets, weights, whether weighted), thresholds and the two bin arrays."""
+
+
+def _count(search: _Search, work: Workspace, args: _CountArgs) -> int:
+    """Run the counting kernel of the search's kind; ``args`` are its source and output args."""
+    layout = search.layout
+    n = layout.n_nodes
+    packed = search.packed
+    if packed is not None:
+        settled = _dial.count_within_buckets(
+            layout.indptr,
+            packed.arcs,
+            packed.arcs.dtype.type(packed.weight_bits),
+            packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
+            *args[:5],
+            layout.order,
+            *args[5:],
+            work.get("dist_i", (n,), np.int32),
+            work.get("touched", (n,), np.int32),
+            work.get("entries", (layout.n_arcs + 1, 2), np.int32),
+            work.get("bucket_head", (packed.n_buckets,), np.int32),
+        )
+    else:
+        capacity = layout.n_arcs + 2
+        settled = _kernels.count_within_heap(
+            layout.indptr,
+            layout.heads,
+            layout.time_s,
+            *args[:5],
+            layout.order,
+            *args[5:],
+            work.get("dist_f", (n,), np.float64),
+            work.get("done", (n,), np.bool_),
+            work.get("touched", (n,), np.int32),
+            work.get("heap_key", (capacity,), np.float64),
+            work.get("heap_node", (capacity,), np.int64),
+        )
+    return int(settled)
 
 
 @dataclass(frozen=True, eq=False)
 class _Search:
-    """Sources sorted by group, and the graph arrays in the kernels' dtypes."""
+    """Sources sorted by group (renumbered), and the layout the kernels read."""
 
-    indptr: IntArray
-    heads: IntArray
-    weights: npt.NDArray[np.float64] | npt.NDArray[np.int64]
+    layout: SearchGraph
+    packed: PackedArcs | None
     nodes: IntArray
-    offsets: npt.NDArray[np.float64] | npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.float64] | IntArray
     order: IntArray
     group_ptr: IntArray
     n_groups: int
     n_sources: int
     time_step_s: float | None
-    graph: WalkNetwork
     max_group_sources: int
+    workspaces: list[Workspace]
 
     def scale_cutoffs(self, cutoffs: FloatArray) -> npt.NDArray[np.float64] | IntArray:
         """Cutoffs in the kernels' unit: seconds, or whole time steps (rounded down)."""
@@ -314,59 +425,12 @@ class _Search:
             if steps.shape[0] and steps.max() > _MAX_STEPS:
                 msg = (
                     f"cutoff {float(cutoffs.max()):g} s is {steps.max():.3g} steps of "
-                    f"{self.time_step_s:g} s; at most {_MAX_STEPS:.0e} steps fit in whole-step "
+                    f"{self.time_step_s:g} s; at most {_MAX_STEPS:.3g} steps fit in whole-step "
                     "times: raise time_step_s or use float times (time_step_s=None)"
                 )
                 raise InputError(msg)
             return steps.astype(np.int64)
         return cutoffs
-
-
-@dataclass(frozen=True, eq=False)
-class _Workspace:
-    """Work arrays of one search thread, kept with the graph and reused across searches.
-
-    Fresh arrays of this size (arcs + sources) cost more in page faults than the search
-    itself; a network keeps at most one workspace per thread that searched it at once.
-    """
-
-    ints_a: IntArray
-    ints_b: IntArray
-    keys: FloatArray
-    done: npt.NDArray[np.bool_]
-    touched: IntArray
-    dist_f: FloatArray
-    dist_i: IntArray
-
-    @classmethod
-    def allocate(cls, n_nodes: int, capacity: int) -> _Workspace:
-        """Allocate work arrays for ``n_nodes`` nodes and ``capacity`` queue entries."""
-        return cls(
-            ints_a=np.empty(capacity, np.int64),
-            ints_b=np.empty(capacity, np.int64),
-            keys=np.empty(capacity, np.float64),
-            done=np.zeros(n_nodes, np.bool_),
-            touched=np.empty(n_nodes, np.int64),
-            dist_f=np.empty(n_nodes, np.float64),
-            dist_i=np.empty(n_nodes, np.int64),
-        )
-
-
-@contextmanager
-def _borrow_workspace(search: _Search) -> Iterator[_Workspace]:
-    """Lend a workspace big enough for the search; give it back to the graph afterwards."""
-    pool: list[_Workspace] = search.graph.__dict__.setdefault("_workspaces", [])
-    capacity = search.heads.shape[0] + search.max_group_sources + 2
-    try:
-        work = pool.pop()
-    except IndexError:
-        work = _Workspace.allocate(search.graph.n_nodes, capacity)
-    if work.ints_a.shape[0] < capacity:
-        work = _Workspace.allocate(search.graph.n_nodes, capacity)
-    try:
-        yield work
-    finally:
-        pool.append(work)
 
 
 def _prepare(
@@ -377,19 +441,25 @@ def _prepare(
     offsets_s: npt.ArrayLike | None,
     direction: Direction,
     time_step_s: float | None,
+    sort_by: Literal["offset", "node"],
 ) -> _Search:
+    """Validate a request; sort its sources by group, then by offset or (new) node id.
+
+    The nearest kernels take sources by offset; the counting kernels run faster when
+    consecutive sources are close on the ground, i.e. close in the renumbered layout.
+    """
     if direction not in ("to_sources", "from_sources"):
         msg = f"`direction` must be one of {{'to_sources', 'from_sources'}}, got {direction!r}"
         raise InputError(msg)
     if time_step_s is not None and not (np.isfinite(time_step_s) and time_step_s > 0):
         msg = f"`time_step_s` must be a finite number > 0 or None, got {time_step_s!r}"
         raise InputError(msg)
-    nodes = _node_ids(source_nodes, network.n_nodes)
+    nodes = node_ids(source_nodes, network.n_nodes)
     n_sources = nodes.shape[0]
     groups = (
         np.zeros(n_sources, np.int64)
         if group is None
-        else _node_ids(group, np.iinfo(np.int64).max, field="group", expected=n_sources)
+        else node_ids(group, np.iinfo(np.int64).max, field="group", expected=n_sources)
     )
     n = int(n_groups if n_groups is not None else (groups.max() + 1 if n_sources else 1))
     if n_sources and groups.max() >= n:
@@ -398,133 +468,39 @@ def _prepare(
     offsets = (
         np.zeros(n_sources)
         if offsets_s is None
-        else _finite_nonnegative(offsets_s, "offsets_s", n_sources)
+        else finite_nonnegative(offsets_s, "offsets_s", n_sources)
     )
-    graph = network.reversed() if direction == "to_sources" else network
-    order = np.argsort(groups, kind="stable")
-    group_ptr = np.searchsorted(groups[order], np.arange(n + 1)).astype(np.int64)
     if time_step_s:
-        _check_bucket_count(graph, time_step_s)
-        weights: npt.NDArray[np.float64] | IntArray = np.rint(
-            graph.edge_time_s / time_step_s
-        ).astype(np.int64)
-        scaled_offsets: npt.NDArray[np.float64] | IntArray = np.rint(
-            offsets[order] / time_step_s
-        ).astype(np.int64)
-    else:
-        weights = graph.edge_time_s
-        scaled_offsets = offsets[order]
+        _check_bucket_count(network, time_step_s)
+    layout = search_graph(network, direction)
+    new_nodes = layout.rank[nodes]
+    scaled_offsets: npt.NDArray[np.float64] | IntArray = (
+        np.rint(offsets / time_step_s).astype(np.int64) if time_step_s else offsets
+    )
+    order = np.lexsort((scaled_offsets if sort_by == "offset" else new_nodes, groups))
+    group_ptr = np.searchsorted(groups[order], np.arange(n + 1)).astype(np.int64)
     return _Search(
-        indptr=graph.indptr,
-        heads=graph.edge_head,
-        weights=weights,
-        nodes=nodes[order],
-        offsets=scaled_offsets,
+        layout=layout,
+        packed=layout.packed(time_step_s) if time_step_s else None,
+        nodes=new_nodes[order],
+        offsets=scaled_offsets[order],
         order=order,
         group_ptr=group_ptr,
         n_groups=n,
         n_sources=n_sources,
         time_step_s=time_step_s,
-        graph=graph,
         max_group_sources=int(np.diff(group_ptr).max(initial=0)),
+        workspaces=layout.workspaces,
     )
 
 
-def _check_bucket_count(graph: WalkNetwork, time_step_s: float) -> None:
+def _check_bucket_count(network: WalkNetwork, time_step_s: float) -> None:
     """Refuse a time step so fine that the bucket queue would need millions of buckets."""
-    longest_s = float(graph.edge_time_s.max(initial=0.0))
+    longest_s = float(network.edge_time_s.max(initial=0.0))
     if longest_s / time_step_s > _MAX_BUCKETS:
         msg = (
             f"`time_step_s`={time_step_s:g} turns the longest arc ({longest_s:g} s) into "
-            f"{longest_s / time_step_s:.3g} steps; the bucket queue allows {_MAX_BUCKETS:.0e}: "
+            f"{longest_s / time_step_s:.3g} steps; the bucket queue allows {_MAX_BUCKETS:.3g}: "
             "raise time_step_s or use float times (time_step_s=None)"
         )
         raise InputError(msg)
-
-
-def _split_units(group_ptr: IntArray, workers: int) -> list[tuple[int, int, int, bool]]:
-    """Cut groups into work units; when groups are fewer than workers, split their sources."""
-    n_groups = group_ptr.shape[0] - 1
-    parts = 1 if n_groups >= workers else workers
-    units: list[tuple[int, int, int, bool]] = []
-    for g in range(n_groups):
-        lo, hi = int(group_ptr[g]), int(group_ptr[g + 1])
-        bounds = np.linspace(lo, hi, min(parts, max(hi - lo, 1)) + 1).astype(int)
-        private = bounds.shape[0] > 2  # noqa: PLR2004 - more than one part
-        units.extend((g, int(a), int(b), private) for a, b in pairwise(bounds.tolist()))
-    return units
-
-
-def _run_parallel(
-    run: Callable[[int], int], n_units: int, threads: int | None, progress: Progress | None
-) -> list[int]:
-    """Run ``run(0..n_units-1)`` on a thread pool (kernels release the GIL), in order."""
-    workers = max(1, min(threads or os.cpu_count() or 1, n_units))
-    results = [0] * n_units
-    if workers == 1:
-        for u in range(n_units):
-            results[u] = run(u)
-            if progress:
-                progress(1)
-        return results
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run, u): u for u in range(n_units)}
-        for future, u in futures.items():
-            results[u] = future.result()
-            if progress:
-                progress(1)
-    return results
-
-
-def _node_ids(
-    values: npt.ArrayLike, n_nodes: int, *, field: str = "source_nodes", expected: int | None = None
-) -> IntArray:
-    array = np.atleast_1d(np.asarray(values))
-    if array.ndim != 1 or (expected is not None and array.shape[0] != expected):
-        msg = f"`{field}` must be a 1-D array of length {expected}, got shape {array.shape}"
-        raise InputError(msg)
-    if array.shape[0] and not np.issubdtype(array.dtype, np.integer):
-        as_float = array.astype(np.float64)
-        if not np.all(np.isfinite(as_float) & (as_float == np.round(as_float))):
-            bad = int(
-                np.flatnonzero(~(np.isfinite(as_float) & (as_float == np.round(as_float))))[0]
-            )
-            msg = f"`{field}` row {bad}: must be a whole number, got {array[bad]!r}"
-            raise InputError(msg)
-    ids = array.astype(np.int64)
-    bad_rows = np.flatnonzero((ids < 0) | (ids >= n_nodes))
-    if bad_rows.shape[0]:
-        row = int(bad_rows[0])
-        msg = f"`{field}` row {row}: {int(ids[row])} is not in [0, {n_nodes})"
-        raise InputError(msg)
-    return ids
-
-
-def _finite_nonnegative(
-    values: npt.ArrayLike, field: str, expected: int | None = None
-) -> FloatArray:
-    array = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    if array.ndim != 1 or (expected is not None and array.shape[0] != expected):
-        msg = f"`{field}` must be a 1-D array of length {expected}, got shape {array.shape}"
-        raise InputError(msg)
-    bad = np.flatnonzero(~(np.isfinite(array) & (array >= 0)))
-    if bad.shape[0]:
-        msg = f"`{field}` row {int(bad[0])}: must be a finite number >= 0, got {array[bad[0]]!r}"
-        raise InputError(msg)
-    return array
-
-
-def _per_group(values: float | npt.ArrayLike, n_groups: int, field: str) -> FloatArray:
-    array = _finite_nonnegative(values, field)
-    if array.shape[0] == 1:
-        return np.full(n_groups, array[0])
-    if array.shape[0] != n_groups:
-        msg = f"`{field}` must be one value or one per group ({n_groups}), got {array.shape[0]}"
-        raise InputError(msg)
-    return array
-
-
-def _labels(labels: npt.ArrayLike | None, n_sources: int) -> IntArray:
-    if labels is None:
-        return np.arange(n_sources, dtype=np.int64)
-    return _node_ids(labels, np.iinfo(np.int64).max, field="labels", expected=n_sources)

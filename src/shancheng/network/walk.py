@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import NetworkInputError
+from shancheng.network._checks import is_whole, refuse_bad_rows
 from shancheng.network.speed import EdgeKind, WalkSpeeds, edge_times_s
 
 logger = logging.getLogger(__name__)
@@ -306,10 +307,7 @@ def _float_column(values: npt.ArrayLike, name: str, source: str) -> FloatArray:
 
 def _int_column(values: npt.ArrayLike, name: str, source: str) -> IntArray:
     column = _float_column(values, name, source)
-    finite = np.isfinite(column)
-    integral = np.zeros_like(finite)
-    integral[finite] = column[finite] == np.round(column[finite])
-    _require(integral, source, "segment", name, column, "must be a whole number")
+    _require(is_whole(column), source, "segment", name, column, "must be a whole number")
     return column.astype(np.int64)
 
 
@@ -329,11 +327,9 @@ def _require(
     rule: str,
 ) -> None:
     """Raise naming the first bad row, its field and value, and how many rows are bad."""
-    bad = np.flatnonzero(~ok)
-    if bad.shape[0]:
-        first = int(bad[0])
-        more = f" ({bad.shape[0]} bad rows in all)" if bad.shape[0] > 1 else ""
-        msg = (
-            f"{source}: {row_kind} row {first}: field `{name}` {rule}, got {values[first]!r}{more}"
-        )
-        raise NetworkInputError(msg)
+
+    def describe(first: int, value: object, n_bad: int) -> str:
+        more = f" ({n_bad} bad rows in all)" if n_bad > 1 else ""
+        return f"{source}: {row_kind} row {first}: field `{name}` {rule}, got {value!r}{more}"
+
+    refuse_bad_rows(ok, values, describe, NetworkInputError)

@@ -1,0 +1,281 @@
+"""Compiled bucket-queue (Dial) kernels for whole-step times: nearest source, and counts.
+
+Both kernels read the renumbered, packed layout of :mod:`shancheng.network._layout` (one
+word per arc, ``head << weight_bits | weight``), numpy in and numpy out, and release the GIL.
+
+**Nearest** (:func:`nearest_buckets`) is a multi-source Dijkstra over a million nodes whose
+frontier is spread over the whole city, so nearly every read misses the cache. Its queue keeps
+each bucket as a list of 64-node chunks instead of a linked list of nodes, and it handles a
+chunk in passes: first it only *touches* the state and arc offsets of the chunk's 64 nodes,
+then it collects their arcs, touches the heads' states, and only then relaxes. The touches are
+independent loads the processor overlaps, where a plain loop waits for each miss in turn
+(measured: 280 → 180 ns per settled node on the 1M-node benchmark grid). The node state is one
+int64 ``time << 32 | source index``, so a relaxation reads and writes one word.
+
+**Counts** (:func:`count_within_buckets`) runs one small bounded search per source; those stay
+in cache when the sources come sorted by (renumbered) node id, so it is a lean loop: a circular
+bucket queue with a power-of-two mask, an int32 distance array reset through a touched list,
+and one count (and capacity) added per settled node, in the bin of the first threshold it is
+within; the caller turns bins into cumulative counts.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+CHUNK = 64
+"""Nodes per queue chunk, and per pass of the nearest kernel."""
+CANDIDATES = 512
+"""Arcs collected before they are relaxed in one pass."""
+UNREACHED = np.iinfo(np.int64).max
+"""State of a node no source has reached (time part 2^31 - 1)."""
+MAX_STEPS = 2**31 - 2
+"""Largest cutoff in whole steps: times live in the high 32 bits of the int64 state."""
+_LOW = 0xFFFFFFFF
+_U = np.uint64
+"""Indexing with unsigned ints spares numba's negative-index fix-up on every access (~15 %)."""
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _push(node, slot, chunk_nodes, chunk_next, first, last, fill, scalars):
+    """Append ``node`` to bucket ``slot``, opening a chunk from the free list when full."""
+    c = last[slot]
+    if c < 0 or fill[slot] == chunk_nodes.shape[1]:
+        new = scalars[0]
+        scalars[0] = chunk_next[new]
+        chunk_next[new] = -1
+        if c >= 0:
+            chunk_next[c] = new
+        else:
+            first[slot] = new
+        last[slot] = new
+        fill[slot] = 0
+        c = new
+    chunk_nodes[c, fill[slot]] = node
+    fill[slot] += 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _relax(n_cand, cand_v, cand_d, cand_l, state, queue, scalars):
+    """Relax the collected arcs; return how many nodes were pushed."""
+    chunk_nodes, chunk_next, first, last, fill = queue
+    mask = first.shape[0] - 1
+    low = np.int64(_LOW)
+    touch = np.int64(0)
+    for i in range(n_cand):  # independent loads first: the misses overlap
+        touch += state[_U(cand_v[_U(i)])]
+    scalars[1] += touch
+    pushed = 0
+    for i in range(n_cand):
+        v = cand_v[_U(i)]
+        nd = cand_d[_U(i)]
+        key = nd << 32
+        if (key | low) < state[_U(v)]:
+            state[_U(v)] = key | cand_l[_U(i)]
+            _push(v, nd & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
+            pushed += 1
+    return pushed
+
+
+@nb.njit(cache=True, nogil=True)
+def nearest_buckets(
+    indptr,
+    arcs,
+    weight_bits,
+    weight_mask,
+    src_nodes,
+    src_offsets,
+    cutoff,
+    state,
+    chunk_nodes,
+    chunk_next,
+    first,
+    last,
+    fill,
+    batch_u,
+    batch_l,
+    cand_v,
+    cand_d,
+    cand_l,
+    scalars,
+):
+    """Fill ``state`` with ``time << 32 | s`` of the nearest source ``s``, within ``cutoff``.
+
+    ``state`` must come filled with :data:`UNREACHED`. Sources must come sorted by offset
+    (whole steps); ``s`` is a source's position in that order. Ties go to the source whose
+    search arrives first. ``first``/``last``/``fill`` have a power-of-two length above the
+    longest arc; ``chunk_nodes`` holds at least ``(arcs + sources) / CHUNK + buckets + 3``
+    chunks. Returns the number of settled nodes.
+    """
+    n_src = src_nodes.shape[0]
+    n_chunks = chunk_next.shape[0]
+    chunk_size = chunk_nodes.shape[1]
+    mask = first.shape[0] - 1
+    low = np.int64(_LOW)
+    first[:] = -1
+    last[:] = -1
+    fill[:] = 0
+    for c in range(n_chunks):
+        chunk_next[c] = c + 1
+    chunk_next[n_chunks - 1] = -1
+    scalars[0] = 0  # head of the free list of chunks
+    queue = (chunk_nodes, chunk_next, first, last, fill)
+    pending = 0
+    p = 0
+    settled = 0
+    d = np.int64(0)
+    while True:
+        if pending == 0:
+            if p >= n_src:
+                break
+            d = max(d, np.int64(src_offsets[p]))
+        if d > cutoff:
+            break
+        while p < n_src and src_offsets[p] <= d:
+            node = src_nodes[p]
+            key = d << 32
+            if (key | low) < state[node]:
+                state[node] = key | p
+                _push(node, d & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
+                pending += 1
+            p += 1
+        slot = d & mask
+        while first[slot] >= 0:
+            c = first[slot]
+            tail_chunk = last[slot]
+            tail_fill = fill[slot]
+            first[slot] = -1
+            last[slot] = -1
+            fill[slot] = 0
+            while c >= 0:
+                k = tail_fill if c == tail_chunk else chunk_size
+                following = chunk_next[c]
+                pending -= k
+                touch = np.int64(0)
+                for i in range(k):  # independent loads first: the misses overlap
+                    u = chunk_nodes[_U(c), _U(i)]
+                    touch += state[_U(u)] + indptr[_U(u)]
+                scalars[1] += touch
+                m = 0
+                for i in range(k):
+                    u = chunk_nodes[_U(c), _U(i)]
+                    su = state[_U(u)]
+                    if (su >> 32) == d:  # else a stale entry: u was reached sooner
+                        batch_u[_U(m)] = u
+                        batch_l[_U(m)] = su & low
+                        m += 1
+                chunk_next[c] = scalars[0]  # the chunk is read: back to the free list
+                scalars[0] = c
+                settled += m
+                n_cand = 0
+                for i in range(m):
+                    u = batch_u[_U(i)]
+                    lab = batch_l[_U(i)]
+                    for e in range(indptr[_U(u)], indptr[_U(u + 1)]):
+                        a = arcs[_U(e)]
+                        nd = d + np.int64(a & weight_mask)
+                        if nd <= cutoff:
+                            if n_cand == cand_v.shape[0]:
+                                pending += _relax(
+                                    n_cand, cand_v, cand_d, cand_l, state, queue, scalars
+                                )
+                                n_cand = 0
+                            cand_v[_U(n_cand)] = np.int64(a >> weight_bits)
+                            cand_d[_U(n_cand)] = nd
+                            cand_l[_U(n_cand)] = lab
+                            n_cand += 1
+                pending += _relax(n_cand, cand_v, cand_d, cand_l, state, queue, scalars)
+                c = following
+        d += 1
+    return settled
+
+
+@nb.njit(cache=True, nogil=True)
+def count_within_buckets(
+    indptr,
+    arcs,
+    weight_bits,
+    weight_mask,
+    src_nodes,
+    src_offsets,
+    src_weight,
+    with_weight,
+    thresholds,
+    node_ids,
+    bin_count,
+    bin_weight,
+    dist,
+    touched,
+    entries,
+    bucket_head,
+):
+    """Add, for each source, 1 (and its weight) to the bin of every node it reaches.
+
+    One search per source, stopped at the largest threshold; a node ``v`` reached at time
+    ``t`` gets ``bin_count[node_ids[v], k] += 1`` for the first threshold ``k`` with
+    ``t <= thresholds[k]`` (``bin_weight`` likewise when ``with_weight``): the bins are in the
+    caller's numbering, ``node_ids`` maps the layout's to it. ``thresholds`` ascending, whole
+    steps.
+    ``bucket_head`` has a power-of-two length above the longest arc; ``entries`` holds
+    ``arcs + 1`` rows. Returns the total number of settled nodes.
+    """
+    n_thr = thresholds.shape[0]
+    cutoff = np.int64(thresholds[n_thr - 1])
+    big = cutoff + 1
+    dist[:] = big
+    bucket_head[:] = -1
+    mask = bucket_head.shape[0] - 1
+    settled = 0
+    for s in range(src_nodes.shape[0]):
+        start = src_nodes[s]
+        d = np.int64(src_offsets[s])
+        if d > cutoff:
+            continue
+        w_s = src_weight[s]
+        dist[_U(start)] = d
+        touched[0] = start
+        n_touched = 1
+        entries[0, 0] = start
+        entries[0, 1] = -1
+        bucket_head[d & mask] = 0
+        n_entries = 1
+        pending = 1
+        k = 0
+        while pending > 0:
+            while thresholds[_U(k)] < d:
+                k += 1
+            slot = d & mask
+            while bucket_head[_U(slot)] >= 0:
+                entry = bucket_head[_U(slot)]
+                bucket_head[_U(slot)] = entries[_U(entry), 1]
+                pending -= 1
+                u = entries[_U(entry), 0]
+                if dist[_U(u)] != d:
+                    continue  # settled already, or reached sooner
+                dist[_U(u)] = -1
+                settled += 1
+                out = node_ids[_U(u)]
+                bin_count[_U(out), _U(k)] += 1
+                if with_weight:
+                    bin_weight[_U(out), _U(k)] += w_s
+                for e in range(indptr[_U(u)], indptr[_U(u + 1)]):
+                    a = arcs[_U(e)]
+                    v = np.int64(a >> weight_bits)
+                    nd = d + np.int64(a & weight_mask)
+                    dv = dist[_U(v)]
+                    if nd < dv and nd <= cutoff:
+                        if dv == big:
+                            touched[_U(n_touched)] = v
+                            n_touched += 1
+                        dist[_U(v)] = nd
+                        nslot = nd & mask
+                        entries[_U(n_entries), 0] = v
+                        entries[_U(n_entries), 1] = bucket_head[_U(nslot)]
+                        bucket_head[_U(nslot)] = n_entries
+                        n_entries += 1
+                        pending += 1
+            d += 1
+        for i in range(n_touched):
+            dist[_U(touched[_U(i)])] = big
+    return settled
