@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from shancheng.circles.attach import NOT_ATTACHED, AttachedNetwork, attach_points
-from shancheng.circles.residences import check_residences
+from shancheng.circles.residences import check_residences, plain_value
 from shancheng.errors import InputError, MissingColumnError
 from shancheng.network.search import count_within, nearest_times
 
@@ -254,8 +254,9 @@ def _check_facilities(
     empty = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
+        fid = plain_value(facilities["facility_id"].iloc[row])
         msg = (
-            f"facilities row {row} (facility_id {facilities['facility_id'].iloc[row]!r}): "
+            f"facilities row {row} (facility_id {fid!r}): "
             f"field `category` is empty ({int(empty.sum())} such rows); every facility needs "
             f"a category of the catalogue: {', '.join(categories)}"
         )
@@ -288,8 +289,8 @@ def _require_finite(frame: pd.DataFrame, column: str, *, allow_negative: bool) -
         row = int(bad[0])
         rule = "a finite number" if allow_negative else "a finite number >= 0"
         msg = (
-            f"facilities row {row} (facility_id {frame['facility_id'].iloc[row]!r}): "
-            f"field `{column}` must be {rule}, got {frame[column].iloc[row]!r}"
+            f"facilities row {row} (facility_id {plain_value(frame['facility_id'].iloc[row])!r}): "
+            f"field `{column}` must be {rule}, got {plain_value(frame[column].iloc[row])!r}"
         )
         raise InputError(msg)
     return values

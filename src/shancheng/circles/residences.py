@@ -98,8 +98,16 @@ def check_residences(residences: pd.DataFrame, columns: tuple[str, ...]) -> None
         if bad.shape[0]:
             row = int(bad[0])
             what = "a finite coordinate" if rule == "finite" else "a head count >= 0"
+            rid = plain_value(residences["residence_id"].iloc[row])
+            found = plain_value(residences[column].iloc[row])
             msg = (
-                f"residences row {row} (residence_id {residences['residence_id'].iloc[row]!r}): "
-                f"field `{column}` must be {what}, got {residences[column].iloc[row]!r}"
+                f"residences row {row} (residence_id {rid!r}): "
+                f"field `{column}` must be {what}, got {found!r}"
             )
             raise InputError(msg)
+
+
+def plain_value(value: object) -> object:
+    """Return a numpy scalar as the Python value it holds, for readable messages."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
