@@ -51,7 +51,7 @@ def decay_weight(time_s: npt.ArrayLike, catchment_s: float, decay: Decay) -> Flo
     Examples
     --------
     >>> decay_weight([0.0, 150.0, 300.0, 301.0], 300.0, "gaussian").round(4).tolist()
-    [1.0, 0.7426, 0.0, 0.0]
+    [1.0, 0.7014, 0.0, 0.0]
     >>> decay_weight([0.0, 300.0, 301.0], 300.0, "none").tolist()
     [1.0, 1.0, 0.0]
     """
