@@ -209,7 +209,7 @@ def write_evaluation(
     directory: str | Path,
     *,
     formats: tuple[Format, ...] = ("gpkg", "parquet"),
-    extra: Callable[[Path], None] | None = None,
+    extra: Callable[[Path], object] | None = None,
 ) -> Path:
     """Write the layers (GeoPackage and/or GeoParquet) and the long coverage table.
 

@@ -19,11 +19,11 @@ import matplotlib as mpl
 
 mpl.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.collections import LineCollection
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -237,7 +237,10 @@ def _residence_points(evaluation: Evaluation) -> pd.DataFrame:
         frame = frame.sample(_MAP_POINTS, random_state=0)
     points = frame.geometry.representative_point()
     columns = [f"{c}_walk_min" for c in evaluation.accessibility.categories]
-    return frame[columns].assign(lon=points.x.to_numpy(), lat=points.y.to_numpy())
+    table = pd.DataFrame(frame[columns])
+    table["lon"] = points.x.to_numpy()
+    table["lat"] = points.y.to_numpy()
+    return table
 
 
 def _time_maps(evaluation: Evaluation) -> Figure:
