@@ -112,8 +112,10 @@ def isochrones(
     rows = []
     for limit in np.sort(limits):
         start, end, length = _reached_pieces(graph, time_s, float(limit), direction)
-        lines = shapely.linestrings(np.stack([start, end], axis=1)) if start.shape[0] else []
-        area = shapely.union_all(shapely.buffer(lines, width_m)) if len(lines) else None
+        area = None
+        if start.shape[0]:
+            lines = np.asarray(shapely.linestrings(np.stack([start, end], axis=1)), dtype=object)
+            area = shapely.union_all(shapely.buffer(lines, width_m))
         rows.append(
             {
                 "threshold_min": float(limit) / 60.0,
