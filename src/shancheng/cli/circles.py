@@ -12,9 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from shancheng.circles.evaluate import EVALUATE_STEPS, evaluate_city, summarize, write_evaluation
+from shancheng.circles.isochrones import isochrones
 from shancheng.circles.report import write_report
 from shancheng.circles.standard import load_catalogue
 from shancheng.data.city import read_city
+from shancheng.errors import InputError
+from shancheng.geo.crs import lonlat_to_utm
 from shancheng.progress import step_reporter
 
 if TYPE_CHECKING:
@@ -68,6 +71,44 @@ def evaluate_command(
             evaluation, target, extra=(lambda d: write_report(evaluation, d)) if report else None
         )
     _print_summary(evaluation, target, time.perf_counter() - started)
+
+
+class DirectionChoice(StrEnum):
+    """Walking from the point, or to it."""
+
+    FROM = "from"
+    TO = "to"
+
+
+@app.command("isochrone")
+def isochrone_command(
+    ctx: typer.Context,
+    lon: float = typer.Argument(..., help="Longitude (WGS84 degrees)."),
+    lat: float = typer.Argument(..., help="Latitude (WGS84 degrees)."),
+    *,
+    city: Path | None = typer.Option(None, help="City folder; default <data_dir>/<city>."),  # noqa: B008
+    direction: DirectionChoice = typer.Option(  # noqa: B008
+        DirectionChoice.FROM, help="Walk from the point, or to it."
+    ),
+    out: Path = typer.Option(..., help="Output file: .gpkg, .geojson or .parquet."),  # noqa: B008
+) -> None:
+    """Write the 5/10/15-minute walking areas from or to a point (WGS84 polygons)."""
+    settings: Settings = ctx.obj
+    loaded = read_city(city or settings.city_dir)
+    x, y = lonlat_to_utm([lon], [lat], epsg=loaded.network.crs_epsg)
+    areas = isochrones(loaded.network, float(x[0]), float(y[0]), direction=direction.value)
+    areas = areas.to_crs(4326)
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        areas.to_parquet(out, index=False)
+    elif suffix in (".gpkg", ".geojson"):
+        areas.to_file(out, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
+    else:
+        msg = f"--out {out}: the suffix must be .gpkg, .geojson or .parquet, got {suffix!r}"
+        raise InputError(msg)
+    for row in areas.itertuples():
+        _console.print(f"{row.threshold_min:g} min: {row.street_length_m:,.0f} m of streets")
+    _console.print(f"isochrones written to {out}")
 
 
 def _print_summary(evaluation: Evaluation, target: Path, elapsed_s: float) -> None:
