@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench bench-circles clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+	@# the circles report is checked in headless Chromium (system package, never downloaded)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 demo: setup
 	$(BIN)/shancheng demo
+	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
 
 lint: setup
 	$(BIN)/ruff format --check src
@@ -28,6 +31,10 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python benchmarks/search.py
+
+bench-circles: setup
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/circles.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

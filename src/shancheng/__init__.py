@@ -7,6 +7,7 @@ command line (``shancheng``) only presents what the library computes.
 from __future__ import annotations
 
 from shancheng.errors import (
+    CatalogueError,
     CityFormatError,
     ConfigError,
     CRSMismatchError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CRSMismatchError",
+    "CatalogueError",
     "CityFormatError",
     "ConfigError",
     "InputError",

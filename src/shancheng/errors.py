@@ -9,7 +9,8 @@ which always names the file, row or field at fault and the value found::
     ├── InputError(ValueError)               bad input data: the message names file/row/field
     │   ├── MissingColumnError(KeyError)     a required column or field is absent
     │   ├── CRSMismatchError                 coordinates in the wrong reference system
-    │   └── NetworkInputError                NaN coordinates, negative lengths, bad node ids
+    │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
+    │   └── CatalogueError                   a living-circle catalogue entry is invalid
     ├── SnapDistanceError                    a point lies too far from every edge
     └── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
 """
@@ -51,3 +52,7 @@ class SnapDistanceError(ShanchengError, ValueError):
 
 class CityFormatError(ShanchengError, ValueError):
     """A City directory is missing a layer, a column, or its layers disagree."""
+
+
+class CatalogueError(InputError):
+    """A living-circle catalogue (categories, levels, thresholds) has an invalid entry."""

@@ -1,0 +1,291 @@
+"""Evaluate a whole city's living circles, and write the results for QGIS and people.
+
+:func:`evaluate_city` runs accessibility, capacity (2SFCA), coverage at every unit level and
+the gap areas, and returns GeoDataFrames (WGS84) ready for a notebook. :func:`write_evaluation`
+writes them as one GeoPackage (a layer each) and GeoParquet files, into a temporary sibling
+folder renamed into place at the end, so an interrupted run never leaves half a result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from shancheng.circles.accessibility import (
+    DEFAULT_NEAREST_CUTOFF_S,
+    Accessibility,
+    compute_accessibility,
+)
+from shancheng.circles.capacity import CapacityAccess, capacity_access
+from shancheng.circles.coverage import (
+    ResidenceCoverage,
+    aggregate_coverage,
+    coverage_map,
+    residence_coverage,
+)
+from shancheng.circles.gaps import find_gaps
+from shancheng.circles.residences import residences_from_buildings, residences_from_cells
+from shancheng.circles.standard import Catalogue, load_catalogue
+from shancheng.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shancheng.data.city import City
+
+logger = logging.getLogger(__name__)
+
+ResidenceKind = Literal["buildings", "cells"]
+Format = Literal["gpkg", "parquet"]
+GPKG_NAME = "circles.gpkg"
+LAYERS = ("residences", "units", "cells", "gaps", "facilities")
+"""Layers of the GeoPackage and names of the GeoParquet files."""
+EVALUATE_STEPS = 6
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Everything :func:`evaluate_city` found, as tables.
+
+    Attributes
+    ----------
+    city_name
+        Name of the city evaluated.
+    catalogue
+        The catalogue used.
+    accessibility, capacity, coverage
+        The per-residence results (arrays).
+    table
+        Long coverage table: ``unit_level, unit_code, age_group, measure, category,
+        level_min, population, covered_population, share``.
+    residences
+        One row per residence with walking times, counts, capacity and coverage flags.
+    units
+        Admin units (city, districts, streets, communities) with population and
+        ``<measure>_share`` columns.
+    cells
+        Unit-grid cells with people, with the same share columns.
+    gaps
+        Gap areas (see :func:`shancheng.circles.gaps.find_gaps`).
+    facilities
+        Facilities used, with their 2SFCA catchment demand where the category has a norm.
+    """
+
+    city_name: str
+    catalogue: Catalogue
+    accessibility: Accessibility
+    capacity: CapacityAccess
+    coverage: ResidenceCoverage
+    table: pd.DataFrame
+    residences: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    gaps: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        """One of :data:`LAYERS`."""
+        if name not in LAYERS:
+            msg = f"unknown layer {name!r}; layers are {', '.join(LAYERS)}"
+            raise InputError(msg)
+        frame: gpd.GeoDataFrame = getattr(self, name)
+        return frame
+
+
+def evaluate_city(
+    city: City,
+    catalogue: Catalogue | None = None,
+    *,
+    residences: ResidenceKind = "buildings",
+    cutoff_s: float = DEFAULT_NEAREST_CUTOFF_S,
+    time_step_s: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Evaluate the living circles of a City.
+
+    Parameters
+    ----------
+    city
+        A City (demo or imported).
+    catalogue
+        The catalogue; default the packaged GB 50180 / TD/T 1062 one.
+    residences
+        ``"buildings"`` (each residential building) or ``"cells"`` (population per unit-grid
+        cell, at the cell centre).
+    cutoff_s
+        How far the nearest-facility search looks.
+    time_step_s
+        Whole-step times for the bucket-queue kernels; ``None`` keeps float times.
+    progress
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    Evaluation
+    """
+    step = progress or (lambda _name: None)
+    catalogue = catalogue or load_catalogue()
+    if residences not in ("buildings", "cells"):
+        msg = f"`residences` must be one of {{'buildings', 'cells'}}, got {residences!r}"
+        raise InputError(msg)
+    step("residences")
+    homes = (
+        residences_from_buildings(city)
+        if residences == "buildings"
+        else residences_from_cells(city)
+    )
+    step("accessibility")
+    acc = compute_accessibility(
+        city.network, homes, city.facilities, catalogue, cutoff_s=cutoff_s,
+        time_step_s=time_step_s,
+    )  # fmt: skip
+    step("capacity (2SFCA)")
+    capacity = capacity_access(acc, catalogue)
+    step("coverage")
+    coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate)
+    city_units = city.admin_units[city.admin_units["level"] == "city"]
+    city_code = str(city_units["code"].iloc[0]) if len(city_units) else "city"
+    table = aggregate_coverage(coverage, homes, city_code=city_code)
+    serves = {c: catalogue.categories[c].serves for c in acc.categories}
+    units = pd.concat(
+        [
+            coverage_map(table, city.admin_units, unit_level=level, code_column="code",
+                         serves=serves)
+            for level in ("city", "district", "street", "community")
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    cells = coverage_map(table, city.grid_cells, unit_level="cell", code_column="cell_id",
+                         serves=serves)  # fmt: skip
+    step("gaps")
+    gaps = find_gaps(acc, coverage, catalogue, city.grid, crs_epsg=city.network.crs_epsg)
+    step("tables")
+    return Evaluation(
+        city_name=city.name,
+        catalogue=catalogue,
+        accessibility=acc,
+        capacity=capacity,
+        coverage=coverage,
+        table=table,
+        residences=_residence_frame(acc, capacity, coverage),
+        units=gpd.GeoDataFrame(units, geometry="geometry", crs=city.admin_units.crs),
+        cells=cells,
+        gaps=gaps,
+        facilities=_facility_frame(acc, capacity),
+    )
+
+
+def _residence_frame(
+    acc: Accessibility, capacity: CapacityAccess, coverage: ResidenceCoverage
+) -> gpd.GeoDataFrame:
+    frame = acc.to_geodataframe()
+    for k, category in enumerate(capacity.categories):
+        frame[f"{category}_per_1000"] = capacity.per_1000[:, k]
+    for m, measure in enumerate(coverage.measures):
+        frame[f"covered_{measure}"] = coverage.covered[:, m]
+    return frame
+
+
+def _facility_frame(acc: Accessibility, capacity: CapacityAccess) -> gpd.GeoDataFrame:
+    frame = acc.facilities.copy()
+    frame["attached"] = acc.facility_node >= 0
+    if not capacity.facilities.empty:
+        extra = capacity.facilities.drop(columns=["category", "capacity"])
+        frame = frame.merge(extra, on="facility_id", how="left")
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=acc.facilities.crs)
+
+
+def write_evaluation(
+    evaluation: Evaluation,
+    directory: str | Path,
+    *,
+    formats: tuple[Format, ...] = ("gpkg", "parquet"),
+    extra: Callable[[Path], object] | None = None,
+) -> Path:
+    """Write the layers (GeoPackage and/or GeoParquet) and the long coverage table.
+
+    Parameters
+    ----------
+    evaluation
+        What :func:`evaluate_city` returned.
+    directory
+        Output folder; replaced as a whole at the end (never left half-written).
+    formats
+        ``"gpkg"`` (one ``circles.gpkg`` with a layer each) and/or ``"parquet"``.
+    extra
+        Called with the staging folder before it is renamed into place (e.g. to add the
+        HTML report).
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+    """
+    target = Path(directory)
+    if target.exists() and any(target.iterdir()) and not (target / "summary.json").exists():
+        msg = f"{target}: exists, is not empty and holds no circles results; refusing to replace it"
+        raise InputError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    staging.chmod(0o755)
+    try:
+        for name in LAYERS:
+            frame = evaluation.layer(name)
+            if "gpkg" in formats:
+                frame.to_file(staging / GPKG_NAME, layer=name, driver="GPKG")
+            if "parquet" in formats:
+                frame.to_parquet(staging / f"{name}.parquet", index=False)
+        evaluation.table.to_parquet(staging / "coverage.parquet", index=False)
+        summary = summarize(evaluation)
+        (staging / "summary.json").write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        if extra:
+            extra(staging)
+        _replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("circles results written to %s", target)
+    return target
+
+
+def _replace(staging: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    staging.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def summarize(evaluation: Evaluation) -> dict[str, object]:
+    """City-wide headline shares: complete circles per level and coverage per requirement."""
+    table = evaluation.table
+    city = table[(table["unit_level"] == "city") & (table["age_group"] == "all")]
+    shares = {
+        str(m): round(float(v), 6)
+        for m, v in zip(city["measure"], city["share"].to_numpy(np.float64), strict=True)
+    }
+    acc = evaluation.accessibility
+    return {
+        "city": evaluation.city_name,
+        "catalogue": evaluation.catalogue.name,
+        "residences": len(acc.residences),
+        "residences_attached": int(acc.attached.sum()),
+        "population": float(city["population"].sum() / max(len(city), 1)),
+        "facilities": len(acc.facilities),
+        "gap_areas": len(evaluation.gaps),
+        "shares": shares,
+    }

@@ -1,0 +1,49 @@
+"""The living-circle report renders its maps and charts in headless Chromium (no internet)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shancheng.circles.evaluate import evaluate_city
+from shancheng.circles.report import write_report
+from shancheng.data.demo import DemoConfig, generate_demo_city
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking"]
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (make setup installs it)")
+        pytest.skip("chromium is not installed; `make setup` installs it")
+    return path
+
+
+@pytest.mark.slow
+def test_report_renders_every_figure_in_chromium(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    evaluation = evaluate_city(generate_demo_city(DemoConfig.small()))
+    report = write_report(evaluation, tmp_path)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        images = page.evaluate(
+            "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+        )
+        headings = page.locator("h2").all_inner_texts()
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert len(images) >= 7
+    assert all(done and width > 300 and height > 100 for done, width, height in images)
+    assert {"Coverage by street", "Coverage by community", "Gap areas",
+            "Walk to the nearest facility"} <= set(headings)
+    assert all(url.startswith(("file:", "data:")) for url in requests)  # nothing from the web
+    assert (tmp_path / "report.png").stat().st_size > 50_000
