@@ -15,6 +15,17 @@ from shancheng.network.walk import WalkNetwork, build_walk_network
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _reset_shancheng_logging() -> Iterator[None]:
+    """Undo the handlers a CLI entry point installs, so no test sees another's log set-up."""
+    import logging  # noqa: PLC0415
+
+    logger = logging.getLogger("shancheng")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The ../shared/data folder; skipped with a reason when absent, a failure under CI."""
