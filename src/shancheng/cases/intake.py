@@ -8,7 +8,7 @@ the link to the open case it repeats. A refused report leaves nothing behind.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -57,6 +57,7 @@ class ReportIn:
     client: str = ""
     photos: tuple[Photo, ...] = ()
     extra_points: tuple[tuple[float, float], ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,10 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
         report.reporter or report.source,
         at,
         "",
-        {"source": report.source},
+        {
+            "source": report.source,
+            **({"attributes": report.attributes} if report.attributes else {}),
+        },
     )
     repository.append_event(session, row.id, first)
     for photo, mime in zip(report.photos, photo_types, strict=True):

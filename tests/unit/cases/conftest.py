@@ -131,3 +131,66 @@ def admin():
 def monday_9():
     """Monday 23 November 2026, 09:00 in Chongqing."""
     return MONDAY_9
+
+
+class Api:
+    """A TestClient on the app, a settable clock, and helpers to make users and log in."""
+
+    def __init__(self, app, clock):
+        from fastapi.testclient import TestClient
+
+        self.app, self.clock = app, clock
+        self.client = TestClient(app)
+
+    def session(self):
+        return self.app.state.sessions()
+
+    def user(self, username, role, unit, department=None):
+        from shancheng.cases import accounts
+
+        with self.session() as s:
+            accounts.create_user(s, username, "correct horse battery", role=role,
+                                 unit_code=unit, department=department)
+        response = self.client.post("/auth/token", data={
+            "username": username, "password": "correct horse battery"})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def api_key(self, name="app"):
+        from shancheng.cases import accounts
+
+        with self.session() as s:
+            return accounts.create_api_key(s, name, actor=Actor("root", Role.ADMIN, "990100"),
+                                           at=self.clock[0])
+
+    def count(self, table="cases"):
+        with self.session() as s:
+            return s.execute(sa.text(f"select count(*) from {table}")).scalar_one()
+
+
+@pytest.fixture
+def make_api(db_url, center, make_session, monday_9):
+    """make_api(**settings) -> Api on the parametrised database with a frozen clock."""
+    from shancheng.api.app import create_app
+    from shancheng.api.deps import now
+    from shancheng.config import Settings
+
+    make_session(center).close()  # empties the PostgreSQL tables
+    apps = []
+
+    def make(**overrides):
+        settings = Settings(database_url=db_url, **{"cases_rate_per_min": 0, **overrides})
+        app = create_app(settings, center=center)
+        clock = [monday_9]
+        app.dependency_overrides[now] = lambda: clock[0]
+        apps.append(app)
+        return Api(app, clock)
+
+    yield make
+    for app in apps:
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def api(make_api):
+    return make_api()
