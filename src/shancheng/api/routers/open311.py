@@ -96,15 +96,18 @@ async def post_request(
     fmt: str, request: Request, session: SessionDep, settings: SettingsDep, at: NowDep
 ) -> Response:
     """Create a service request (needs ``api_key``); answers its ``service_request_id``."""
-    form = await request.form(max_files=_MEDIA_MAX_PARTS, max_fields=100)
-    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    _check(fmt, fields.get("jurisdiction_id"), settings)
-    uploads = [v for _k, v in form.multi_items() if isinstance(v, UploadFile)]
-    media = [
-        Photo(await f.read(settings.cases_max_photo_bytes + 1), f.content_type, f.filename or "")
-        for f in uploads
-    ]
-    attributes = _attributes(form.multi_items())
+    async with request.form(max_files=_MEDIA_MAX_PARTS, max_fields=100) as form:
+        items = form.multi_items()
+        fields = {k: v for k, v in items if isinstance(v, str)}
+        _check(fmt, fields.get("jurisdiction_id"), settings)
+        uploads = [v for _k, v in items if isinstance(v, UploadFile)]
+        media = [
+            Photo(
+                await f.read(settings.cases_max_photo_bytes + 1), f.content_type, f.filename or ""
+            )
+            for f in uploads
+        ]
+    attributes = _attributes(items)
     answer = await run_in_threadpool(_create, session, fields, attributes, media, request, at)
     return _render(fmt, "service_requests", [answer])
 
@@ -254,7 +257,6 @@ def _records(
     refs = (
         dict(
             session.execute(sa.select(CaseRow.id, CaseRow.reference).where(CaseRow.id.in_(parents)))
-            .tuples()
             .all()
         )
         if parents
