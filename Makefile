@@ -16,6 +16,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/shancheng demo
+	$(BIN)/shancheng cases replay
 
 lint: setup
 	$(BIN)/ruff format --check src

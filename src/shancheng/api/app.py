@@ -72,3 +72,10 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(open311.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Application factory for ``uvicorn --factory`` (settings from the environment)."""
+    from shancheng.config import Settings  # noqa: PLC0415 - runtime import for the factory
+
+    return create_app(Settings())

@@ -281,7 +281,7 @@ def to_xml(root: str, content: Mapping[str, Any] | Sequence[Mapping[str, Any]]) 
 
     Examples
     --------
-    >>> to_xml("services", [{"service_code": "E0102", "metadata": True}]).decode()[39:]
+    >>> to_xml("services", [{"service_code": "E0102", "metadata": True}]).decode()[38:]
     '<services><service><service_code>E0102</service_code><metadata>true</metadata></service></services>'
     """
     element = ET.Element(root)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from shancheng import __version__
+from shancheng.cli.cases import cases_app, serve_command
 from shancheng.cli.demo import demo_command
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
@@ -25,6 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+app.add_typer(cases_app, name="cases")
 _err = Console(stderr=True)
 
 

@@ -256,8 +256,9 @@ def _records(
     parents = {row.parent_id for row in rows if row.parent_id}
     refs = (
         dict(
-            session.execute(sa.select(CaseRow.id, CaseRow.reference).where(CaseRow.id.in_(parents)))
-            .all()
+            session.execute(
+                sa.select(CaseRow.id, CaseRow.reference).where(CaseRow.id.in_(parents))
+            ).all()
         )
         if parents
         else {}
