@@ -19,6 +19,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/shancheng demo
 	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
+	$(BIN)/shancheng cases replay
 
 lint: setup
 	$(BIN)/ruff format --check src

@@ -35,6 +35,20 @@ class Settings(BaseSettings):
         Name of the city folder under ``data_dir`` to work on (``demo`` by default).
     walk_speed_km_h
         Flat-ground walking speed of the default profile.
+    api_host, api_port
+        Where ``shancheng serve`` listens.
+    cases_token_ttl_h
+        Hours a login token stays valid.
+    cases_rate_per_min, cases_rate_burst
+        Reports a client (API key, user or address) may send per minute, and in one burst;
+        ``cases_rate_per_min = 0`` switches the limit off.
+    cases_duplicate_radius_m, cases_duplicate_window_h
+        A report this close to an open case of its category, reported within this many
+        hours, is linked to that case instead of opening a new one (0 m: never).
+    cases_max_photo_bytes
+        Largest photo accepted.
+    open311_jurisdiction_id
+        The ``jurisdiction_id`` Open311 clients may send (any other is a 404).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHANCHENG_", toml_file=TOML_FILE, extra="forbid")
@@ -44,6 +58,15 @@ class Settings(BaseSettings):
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     city: str = "demo"
     walk_speed_km_h: float = Field(default=5.0, gt=0, le=20)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8311, ge=1, le=65535)
+    cases_token_ttl_h: float = Field(default=8.0, gt=0, le=24 * 30)
+    cases_rate_per_min: float = Field(default=60.0, ge=0)
+    cases_rate_burst: int = Field(default=20, ge=1)
+    cases_duplicate_radius_m: float = Field(default=50.0, ge=0, le=1000)
+    cases_duplicate_window_h: float = Field(default=72.0, ge=0)
+    cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    open311_jurisdiction_id: str = "shancheng.demo"
 
     @field_validator("city")
     @classmethod

@@ -12,7 +12,17 @@ which always names the file, row or field at fault and the value found::
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
     │   └── CatalogueError                   a living-circle catalogue entry is invalid
     ├── SnapDistanceError                    a point lies too far from every edge
-    └── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
+    ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
+    └── CaseError                            the governance center refused a request
+        ├── TransitionNotAllowedError(ValueError)  an action the case's status does not allow
+        ├── CaseNotFoundError(LookupError)   no case (or category, user...) with that id
+        ├── UnknownCategoryError(LookupError)      a category code the taxonomy does not know
+        ├── OutsideCityError(ValueError)     a point outside every unit-grid cell of the city
+        ├── CaseInputError(ValueError)       a malformed field in a report (names the field)
+        ├── AuthenticationError(PermissionError)   no, wrong or expired credentials
+        ├── PermissionDeniedError(PermissionError) the role or unit may not do this
+        ├── ConflictError(RuntimeError)      the case changed meanwhile; retry
+        └── RateLimitedError(RuntimeError)   a client sent too many reports too fast
 """
 
 from __future__ import annotations
@@ -56,3 +66,59 @@ class CityFormatError(ShanchengError, ValueError):
 
 class CatalogueError(InputError):
     """A living-circle catalogue (categories, levels, thresholds) has an invalid entry."""
+
+
+class CaseError(ShanchengError):
+    """The governance center refused a request; the message says which field and why."""
+
+
+class TransitionNotAllowedError(CaseError, ValueError):
+    """The action is not allowed from the case's current status (or clock state)."""
+
+    def __init__(self, message: str, *, status: str = "", action: str = "") -> None:
+        """Keep the refused ``status`` and ``action`` as data for callers."""
+        super().__init__(message)
+        self.status = status
+        self.action = action
+
+
+class CaseNotFoundError(CaseError, LookupError):
+    """No case, user or record with the given id."""
+
+
+class UnknownCategoryError(CaseError, LookupError):
+    """A category (service) code the taxonomy does not know."""
+
+
+class OutsideCityError(CaseError, ValueError):
+    """A point lies outside every unit-grid cell of the city."""
+
+
+class CaseInputError(CaseError, ValueError):
+    """A report has a malformed field; the message names the field and the bad value."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        """Keep the offending ``field`` as data for the API's 4xx body."""
+        super().__init__(message)
+        self.field = field
+
+
+class AuthenticationError(CaseError, PermissionError):
+    """Credentials are missing, wrong or expired."""
+
+
+class PermissionDeniedError(CaseError, PermissionError):
+    """The user's role or unit does not allow this action on this case."""
+
+
+class ConflictError(CaseError, RuntimeError):
+    """The case changed between read and write (optimistic lock); retry with fresh data."""
+
+
+class RateLimitedError(CaseError, RuntimeError):
+    """A client exceeded its report rate; the message says when to retry."""
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        """Keep ``retry_after_s`` for the HTTP ``Retry-After`` header."""
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from shancheng import __version__
 from shancheng.cli.circles import app as circles_app
+from shancheng.cli.cases import cases_app, serve_command
 from shancheng.cli.demo import demo_command
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
@@ -27,6 +28,8 @@ app = typer.Typer(
 )
 app.command("demo")(demo_command)
 app.add_typer(circles_app, name="circles")
+app.command("serve")(serve_command)
+app.add_typer(cases_app, name="cases")
 _err = Console(stderr=True)
 
 

@@ -1,0 +1,81 @@
+"""The FastAPI application: ``create_app(settings)`` wires database, center and routers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from shancheng import __version__
+from shancheng.api.errors import install_error_handlers
+from shancheng.api.ratelimit import RateLimiter
+from shancheng.api.routers import cases, open311
+from shancheng.cases.center import Center, bind_center
+from shancheng.cases.routing import AdminIndex
+from shancheng.cases.taxonomy import load_taxonomy
+from shancheng.data.city import read_city
+from shancheng.store import create_db_engine, session_factory
+
+if TYPE_CHECKING:
+    from shancheng.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def center_from_settings(settings: Settings) -> Center:
+    """Build the governance center for the configured city (read from ``city_dir``)."""
+    admin = AdminIndex.from_city(read_city(settings.city_dir, verify=False))
+    return apply_settings(Center(load_taxonomy(), admin), settings)
+
+
+def apply_settings(center: Center, settings: Settings) -> Center:
+    """Return ``center`` with the intake limits of ``settings``."""
+    return replace(
+        center,
+        duplicate_radius_m=settings.cases_duplicate_radius_m,
+        duplicate_window_h=settings.cases_duplicate_window_h,
+        max_photo_bytes=settings.cases_max_photo_bytes,
+    )
+
+
+def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
+    """Create the API for ``settings`` (database URL, city, limits).
+
+    Parameters
+    ----------
+    settings
+        Where the database and the city are, and the intake limits.
+    center
+        The governance center to use; default: built from the configured city. The database
+        must already be migrated (``shancheng serve`` does it first).
+    """
+    app = FastAPI(
+        title="shancheng governance center",
+        version=__version__,
+        description=(
+            "Citizen, inspector and sensor reports from intake to closure across city, "
+            "district and street, and an Open311 GeoReport v2 server under /open311."
+        ),
+    )
+    engine = create_db_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    bind_center(
+        sessions, apply_settings(center, settings) if center else center_from_settings(settings)
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.limiter = RateLimiter(settings.cases_rate_per_min, settings.cases_rate_burst)
+    install_error_handlers(app)
+    app.include_router(cases.router)
+    app.include_router(open311.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Application factory for ``uvicorn --factory`` (settings from the environment)."""
+    from shancheng.config import Settings  # noqa: PLC0415 - runtime import for the factory
+
+    return create_app(Settings())

@@ -1,0 +1,112 @@
+"""Errors → HTTP: one table from error class to status, and the bodies clients receive.
+
+REST endpoints answer 4xx with Pydantic's shape (``{"detail": [{"loc", "msg", "type"}]}``);
+Open311 endpoints answer with the spec's ``errors`` list, in the request's format (XML or JSON)
+and with the spec's codes (400 bad argument, 403 bad API key, 404 unknown service or request).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from shancheng.cases import open311
+from shancheng.errors import (
+    AuthenticationError,
+    CaseError,
+    CaseInputError,
+    CaseNotFoundError,
+    ConflictError,
+    OutsideCityError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ShanchengError,
+    TransitionNotAllowedError,
+    UnknownCategoryError,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+logger = logging.getLogger(__name__)
+
+STATUS: tuple[tuple[type[Exception], int, int], ...] = (
+    # error class, REST status, Open311 status
+    (AuthenticationError, 401, 403),
+    (PermissionDeniedError, 403, 403),
+    (CaseNotFoundError, 404, 404),
+    (UnknownCategoryError, 422, 404),
+    (TransitionNotAllowedError, 409, 400),
+    (ConflictError, 409, 400),
+    (RateLimitedError, 429, 429),
+    (OutsideCityError, 422, 400),
+    (CaseInputError, 422, 400),
+    (CaseError, 400, 400),
+    (ShanchengError, 400, 400),
+)
+"""First matching row wins: subclasses before their bases."""
+
+
+def status_of(exc: Exception, *, open311_style: bool) -> int:
+    """Return the HTTP status for ``exc`` (REST or Open311 flavour)."""
+    for cls, rest, o311 in STATUS:
+        if isinstance(exc, cls):
+            return o311 if open311_style else rest
+    return 500
+
+
+def _field(exc: Exception) -> str:
+    return getattr(exc, "field", "") or type(exc).__name__
+
+
+def open311_format(request: Request) -> str:
+    """Return ``xml`` or ``json`` from the request path's suffix (JSON when unclear)."""
+    return "xml" if request.url.path.endswith(".xml") else "json"
+
+
+def open311_errors(fmt: str, status: int, items: list[tuple[int, str]]) -> Response:
+    """Return the spec's error document."""
+    body = open311.errors(items)
+    if fmt == "xml":
+        return Response(
+            open311.to_xml("errors", body), status_code=status, media_type="text/xml; charset=utf-8"
+        )
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        media_type="application/json; charset=utf-8",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers for shancheng's errors and request validation."""
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        is_311 = request.url.path.startswith("/open311")
+        status = status_of(exc, open311_style=is_311)
+        headers = {}
+        if isinstance(exc, RateLimitedError):
+            headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        if isinstance(exc, AuthenticationError) and not is_311:
+            headers["WWW-Authenticate"] = "Bearer"
+        if is_311:
+            response = open311_errors(open311_format(request), status, [(status, str(exc))])
+            response.headers.update(headers)
+            return response
+        detail = [{"loc": ["body", _field(exc)], "msg": str(exc), "type": type(exc).__name__}]
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)  # noqa: S101
+        if request.url.path.startswith("/open311"):
+            items = [(400, f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
+            return open311_errors(open311_format(request), 400, items)
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.add_exception_handler(ShanchengError, on_error)
+    app.add_exception_handler(RequestValidationError, on_validation)

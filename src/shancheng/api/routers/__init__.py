@@ -1,0 +1,1 @@
+"""Thin routers: parse the request, call the pillar's service, shape the answer."""

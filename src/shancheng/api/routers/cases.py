@@ -1,0 +1,153 @@
+"""REST endpoints of the governance center: log in, report, act on, read and rate cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from shancheng.api.deps import CurrentUser, NowDep, SessionDep, SettingsDep, rate_limit
+from shancheng.api.schemas.cases import (
+    ActionIn,
+    CaseCreate,
+    CaseRead,
+    EventRead,
+    IntakeRead,
+    RatingIn,
+    TokenRead,
+)
+from shancheng.cases import accounts, repository, service
+from shancheng.cases.domain import CaseStatus
+from shancheng.cases.intake import ReportIn, Source
+
+router = APIRouter()
+
+
+@router.post("/auth/token", tags=["auth"])
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    at: NowDep,
+) -> TokenRead:
+    """Exchange a user name and password for a bearer token that expires."""
+    token = accounts.login(
+        session, form.username, form.password, at=at, ttl_h=settings.cases_token_ttl_h
+    )
+    return TokenRead(
+        access_token=token, expires_at=at + timedelta(hours=settings.cases_token_ttl_h)
+    )
+
+
+@router.get("/health", tags=["meta"])
+def health() -> dict[str, str]:
+    """Tell that the server is up."""
+    return {"status": "ok"}
+
+
+@router.post("/cases", status_code=status.HTTP_201_CREATED, tags=["cases"])
+def report_case(
+    body: CaseCreate, request: Request, session: SessionDep, user: CurrentUser, at: NowDep
+) -> IntakeRead:
+    """Report a problem (citizens, inspectors): validated, routed, linked to duplicates."""
+    rate_limit(request, f"user:{user.username}")
+    photos = tuple(p.to_photo(i) for i, p in enumerate(body.photos))
+    source: Source = "inspector" if user.role.value == "inspector" else "web"
+    report = ReportIn(
+        body.category_code,
+        body.lon,
+        body.lat,
+        address=body.address,
+        description=body.description,
+        title=body.title,
+        source=source,
+        client=f"user:{user.username}",
+        photos=photos,
+        extra_points=tuple(body.extra_points),
+    )
+    result = service.submit_report(session, report, at=at, actor=user)
+    return IntakeRead(case=CaseRead.model_validate(result.case), linked_to=result.linked_to)
+
+
+@router.get("/cases", tags=["cases"])
+def list_cases(
+    session: SessionDep,
+    user: CurrentUser,
+    status_: Annotated[list[CaseStatus] | None, Query(alias="status")] = None,
+    category: Annotated[list[str] | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[CaseRead]:
+    """List the cases in the user's scope, newest first."""
+    rows = service.list_cases(
+        session,
+        actor=user,
+        statuses=[s.value for s in status_] if status_ else None,
+        categories=category,
+        limit=limit,
+        offset=offset,
+    )
+    return [CaseRead.model_validate(row) for row in rows]
+
+
+@router.get("/cases/{case_id}", tags=["cases"])
+def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseRead:
+    """Read one case."""
+    return CaseRead.model_validate(service.get_case(session, _id(case_id), actor=user))
+
+
+@router.get("/cases/{case_id}/events", tags=["cases"])
+def case_events(case_id: int, session: SessionDep, user: CurrentUser) -> list[EventRead]:
+    """Read the history of a case, oldest first."""
+    rows = service.case_history(session, _id(case_id), actor=user)
+    return [EventRead.model_validate(row) for row in rows]
+
+
+@router.post("/cases/{case_id}/actions", tags=["cases"])
+def act_on_case(
+    case_id: int, body: ActionIn, session: SessionDep, user: CurrentUser, at: NowDep
+) -> CaseRead:
+    """Do a workflow action (register, dispatch, respond, verify, close, escalate...)."""
+    photos = [p.to_photo(i) for i, p in enumerate(body.photos)]
+    row = service.act(
+        session,
+        _id(case_id),
+        body.action,
+        actor=user,
+        at=at,
+        note=body.note,
+        department=body.department,
+        into=body.into,
+        photos=photos,
+    )
+    return CaseRead.model_validate(row)
+
+
+@router.post("/cases/{case_id}/rating", tags=["cases"])
+def rate_case(case_id: int, body: RatingIn, session: SessionDep, user: CurrentUser) -> CaseRead:
+    """Rate a closed case (the reporter's satisfaction, 1..5)."""
+    return CaseRead.model_validate(
+        service.rate_case(session, _id(case_id), body.satisfaction, actor=user)
+    )
+
+
+@router.get("/blobs/{sha256}", tags=["cases"], response_class=Response)
+def get_blob(sha256: str, session: SessionDep) -> Response:
+    """Download a stored photo by the sha256 of its content."""
+    blob = repository.get_blob(session, sha256.lower()[:64])
+    return Response(
+        blob.content,
+        media_type=blob.content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _id(case_id: int) -> int:
+    """Map ids beyond the database's integer range to 'not found' instead of an overflow."""
+    return case_id if 0 < case_id < 2**31 else 0

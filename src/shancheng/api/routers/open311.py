@@ -1,0 +1,282 @@
+"""Open311 GeoReport v2 server under ``/open311``: discovery, services, requests, tokens.
+
+Every resource answers in XML (``.xml``, required by the spec) and JSON (``.json``); errors
+follow the spec (see :mod:`shancheng.api.errors`). POST takes ``application/x-www-form-
+urlencoded`` or multipart (a ``media`` file, the common extension) and needs an ``api_key``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from shancheng.api.deps import CenterDep, NowDep, SessionDep, SettingsDep, rate_limit
+from shancheng.cases import accounts, open311, repository, service
+from shancheng.cases.center import center_of
+from shancheng.cases.intake import ReportIn
+from shancheng.cases.media import Photo
+from shancheng.errors import CaseInputError, CaseNotFoundError
+from shancheng.store.cases_tables import CaseAttachmentRow, CaseRow
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from shancheng.cases.center import Center
+    from shancheng.config import Settings
+
+router = APIRouter(prefix="/open311", tags=["open311"])
+_ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]{1,64})\](\[\])?$")
+_MEDIA_MAX_PARTS = 1
+
+
+def _render(fmt: str, root: str, content: Any) -> Response:  # noqa: ANN401 - JSON-like
+    if fmt == "xml":
+        return Response(open311.to_xml(root, content), media_type="text/xml; charset=utf-8")
+    return Response(
+        json.dumps(content, ensure_ascii=False), media_type="application/json; charset=utf-8"
+    )
+
+
+def _check(fmt: str, jurisdiction_id: str | None, settings: Settings) -> None:
+    if fmt not in {"xml", "json"}:
+        msg = f"format must be .xml or .json, got .{fmt}"
+        raise CaseNotFoundError(msg)
+    if jurisdiction_id and jurisdiction_id != settings.open311_jurisdiction_id:
+        msg = f"`jurisdiction_id` {jurisdiction_id!r} is not served here"
+        raise CaseNotFoundError(msg)
+
+
+@router.get("/discovery.{fmt}")
+def discovery(fmt: str, request: Request, settings: SettingsDep, at: NowDep) -> Response:
+    """Service discovery: the endpoint, its formats and specification."""
+    _check(fmt, None, settings)
+    doc = open311.discovery(
+        str(request.base_url) + "open311",
+        changeset=at.replace(hour=0, minute=0, second=0, microsecond=0),
+        contact="governance center, 12345",
+    )
+    return _render(fmt, "discovery", doc)
+
+
+@router.get("/services.{fmt}")
+def services(
+    fmt: str, center: CenterDep, settings: SettingsDep, jurisdiction_id: str | None = None
+) -> Response:
+    """Every service (category) the center takes reports for."""
+    _check(fmt, jurisdiction_id, settings)
+    return _render(fmt, "services", open311.service_list(center.taxonomy))
+
+
+@router.get("/services/{service_code}.{fmt}")
+def service_definition(
+    service_code: str,
+    fmt: str,
+    center: CenterDep,
+    settings: SettingsDep,
+    jurisdiction_id: str | None = None,
+) -> Response:
+    """Describe the attributes a request for this service may carry."""
+    _check(fmt, jurisdiction_id, settings)
+    category = center.taxonomy.category(service_code)
+    return _render(fmt, "service_definition", open311.service_definition(category))
+
+
+@router.post("/requests.{fmt}")
+async def post_request(
+    fmt: str, request: Request, session: SessionDep, settings: SettingsDep, at: NowDep
+) -> Response:
+    """Create a service request (needs ``api_key``); answers its ``service_request_id``."""
+    async with request.form(max_files=_MEDIA_MAX_PARTS, max_fields=100) as form:
+        items = form.multi_items()
+        fields = {k: v for k, v in items if isinstance(v, str)}
+        _check(fmt, fields.get("jurisdiction_id"), settings)
+        uploads = [v for _k, v in items if isinstance(v, UploadFile)]
+        media = [
+            Photo(
+                await f.read(settings.cases_max_photo_bytes + 1), f.content_type, f.filename or ""
+            )
+            for f in uploads
+        ]
+    attributes = _attributes(items)
+    answer = await run_in_threadpool(_create, session, fields, attributes, media, request, at)
+    return _render(fmt, "service_requests", [answer])
+
+
+def _attributes(items: Sequence[tuple[str, Any]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for key, value in items:
+        match = _ATTRIBUTE.match(key)
+        if match and isinstance(value, str):
+            found.setdefault(match.group(1), []).append(value)
+        elif key.startswith("attribute"):
+            msg = f"`{key[:80]}` is not of the form attribute[CODE]"
+            raise CaseInputError(msg, field="attribute")
+    return found
+
+
+def _create(
+    session: Session,
+    fields: Mapping[str, str],
+    attributes: dict[str, list[str]],
+    media: list[Photo],
+    request: Request,
+    at: datetime,
+) -> dict[str, Any]:
+    client = accounts.client_for_api_key(session, fields.get("api_key", ""))
+    rate_limit(request, f"key:{client}")
+    code = fields.get("service_code", "").strip()
+    if not code:
+        msg = "`service_code` is required"
+        raise CaseInputError(msg, field="service_code")
+    category = center_of(session).taxonomy.category(code)
+    located = fields.get("lat") or fields.get("long") or fields.get("address_string")
+    if not located and fields.get("address_id"):
+        msg = "`address_id` is not supported here; give lat and long or an address_string"
+        raise CaseInputError(msg, field="address_id")
+    report = ReportIn(
+        code,
+        open311.parse_coordinate(fields.get("long"), "long"),
+        open311.parse_coordinate(fields.get("lat"), "lat"),
+        address=fields.get("address_string", ""),
+        description=fields.get("description", ""),
+        source="open311",
+        client=client,
+        photos=tuple(media),
+        reporter=(fields.get("email") or fields.get("account_id") or fields.get("device_id") or "")[
+            :128
+        ],
+        attributes=open311.check_attributes(category, attributes),
+    )
+    result = service.submit_report(session, report, at=at)
+    notice = ""
+    if result.linked_to is not None:
+        master = repository.get_case(session, result.linked_to)
+        notice = f"Already reported: linked to open request {master.reference}"
+    return {
+        "service_request_id": result.case.reference,
+        "service_notice": notice,
+        "account_id": fields.get("account_id", ""),
+    }
+
+
+@router.get("/requests.{fmt}")
+def get_requests(
+    fmt: str,
+    request: Request,
+    session: SessionDep,
+    center: CenterDep,
+    settings: SettingsDep,
+    at: NowDep,
+) -> Response:
+    """Search requests by ids, service codes, dates and status (paginated extension)."""
+    params = request.query_params
+    _check(fmt, params.get("jurisdiction_id"), settings)
+    query = open311.parse_query(params, now=at)
+    stmt = sa.select(CaseRow)
+    if query.ids:
+        stmt = stmt.where(CaseRow.reference.in_(query.ids))
+    else:
+        if query.service_codes:
+            stmt = stmt.where(CaseRow.category_code.in_(query.service_codes))
+        stmt = stmt.where(CaseRow.reported_at >= query.start, CaseRow.reported_at <= query.end)
+        if len(query.statuses) == 1:
+            closed = ("closed", "rejected", "merged")
+            cond = CaseRow.status.in_(closed)
+            stmt = stmt.where(cond if query.statuses[0] == "closed" else sa.not_(cond))
+    stmt = stmt.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
+    rows = list(
+        session.execute(
+            stmt.limit(query.page_size).offset((query.page - 1) * query.page_size)
+        ).scalars()
+    )
+    records = _records(session, center, rows, request, extensions=_flag(params.get("extensions")))
+    return _render(fmt, "service_requests", records)
+
+
+@router.get("/requests/{request_id}.{fmt}")
+def get_request(
+    request_id: str,
+    fmt: str,
+    request: Request,
+    session: SessionDep,
+    center: CenterDep,
+    settings: SettingsDep,
+) -> Response:
+    """One request, as a one-element list."""
+    _check(fmt, request.query_params.get("jurisdiction_id"), settings)
+    row = repository.find_by_reference(session, request_id[:32])
+    if row is None:
+        msg = f"no service request {request_id!r}"
+        raise CaseNotFoundError(msg)
+    extensions = _flag(request.query_params.get("extensions"))
+    return _render(
+        fmt, "service_requests", _records(session, center, [row], request, extensions=extensions)
+    )
+
+
+@router.get("/tokens/{token}.{fmt}")
+def get_token(
+    token: str, fmt: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Resolve a token to its request id (our tokens are the request references)."""
+    _check(fmt, request.query_params.get("jurisdiction_id"), settings)
+    row = repository.find_by_reference(session, token[:32])
+    if row is None:
+        msg = f"no request for token {token!r}"
+        raise CaseNotFoundError(msg)
+    return _render(fmt, "service_requests", [{"service_request_id": row.reference, "token": token}])
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"true", "1", "yes"}
+
+
+def _records(
+    session: Session, center: Center, rows: list[CaseRow], request: Request, *, extensions: bool
+) -> list[dict[str, Any]]:
+    ids = [row.id for row in rows]
+    photos: dict[int, str] = {}
+    if ids:
+        for case_id, sha in session.execute(
+            sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256)
+            .where(CaseAttachmentRow.case_id.in_(ids), CaseAttachmentRow.blob_sha256.is_not(None))
+            .order_by(CaseAttachmentRow.id)
+        ):
+            photos.setdefault(case_id, f"{request.base_url}blobs/{sha}")
+    parents = {row.parent_id for row in rows if row.parent_id}
+    refs = (
+        dict(
+            session.execute(
+                sa.select(CaseRow.id, CaseRow.reference).where(CaseRow.id.in_(parents))
+            ).all()
+        )
+        if parents
+        else {}
+    )
+    records = []
+    for row in rows:
+        category = center.taxonomy.category(row.category_code)
+        dept = center.taxonomy.departments.get(row.department)
+        agency = f"{dept.name_zh} {dept.name_en}" if dept else row.department
+        events = repository.events_of(session, row.id) if extensions else None
+        records.append(
+            open311.request_record(
+                row,
+                category,
+                agency=agency,
+                media_url=photos.get(row.id),
+                events=events,
+                parent_reference=refs.get(row.parent_id) if row.parent_id else None,
+            )
+        )
+    return records

@@ -1,0 +1,140 @@
+"""Bodies of the governance center's REST endpoints: CaseCreate, CaseRead, ActionIn..."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shancheng.cases.domain import Action, CaseStatus
+from shancheng.cases.media import Photo
+
+
+class PhotoIn(BaseModel):
+    """A photo, base64-encoded; its type is taken from its bytes, not from ``content_type``."""
+
+    content_base64: str = Field(max_length=8 * 1024 * 1024)
+    content_type: str | None = Field(default=None, max_length=64)
+    filename: str = Field(default="", max_length=200)
+
+    def to_photo(self, index: int) -> Photo:
+        """Decode to a :class:`~shancheng.cases.media.Photo`."""
+        try:
+            content = base64.b64decode(self.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            from shancheng.errors import CaseInputError  # noqa: PLC0415
+
+            msg = f"`photos[{index}].content_base64` is not valid base64"
+            raise CaseInputError(msg, field=f"photos[{index}]") from exc
+        return Photo(content, self.content_type, self.filename)
+
+
+class CaseCreate(BaseModel):
+    """A report: a category, a place (lon/lat or an address) and what is wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_code: str = Field(max_length=16, examples=["E0102"])
+    lon: float | None = Field(default=None, examples=[106.55])
+    lat: float | None = Field(default=None, examples=[29.56])
+    address: str = Field(default="", max_length=300)
+    title: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=4000)
+    extra_points: list[tuple[float, float]] = Field(default_factory=list, max_length=20)
+    photos: list[PhotoIn] = Field(default_factory=list, max_length=5)
+
+
+class CaseRead(BaseModel):
+    """A case as operators see it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    reference: str | None
+    category_code: str
+    status: CaseStatus
+    source: str
+    title: str
+    description: str
+    address: str
+    lon: float
+    lat: float
+    cell_id: int
+    community_code: str
+    street_code: str
+    district_code: str
+    department: str
+    level: str
+    unit_code: str
+    priority: int
+    reported_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    deadline_at: datetime | None
+    expected_at: datetime | None
+    suspended_since: datetime | None
+    escalations: int
+    reworks: int
+    duplicates: int
+    parent_id: int | None
+    satisfaction: int | None
+    closed_on_time: bool | None
+
+
+class IntakeRead(BaseModel):
+    """The answer to a report: the stored case, and the open case it duplicates if any."""
+
+    case: CaseRead
+    linked_to: int | None
+
+
+class ActionIn(BaseModel):
+    """A workflow action on a case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    note: str = Field(default="", max_length=4000)
+    department: str | None = Field(default=None, max_length=32)
+    into: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    photos: list[PhotoIn] = Field(default_factory=list, max_length=5)
+
+    @field_validator("action")
+    @classmethod
+    def _not_report(cls, value: Action) -> Action:
+        if value is Action.REPORT:
+            msg = "`report` is not an action; POST /cases to report"
+            raise ValueError(msg)
+        return value
+
+
+class RatingIn(BaseModel):
+    """The reporter's satisfaction with a closed case (1 = very unhappy, 5 = very happy)."""
+
+    satisfaction: int = Field(ge=1, le=5)
+
+
+class EventRead(BaseModel):
+    """One event of a case's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    action: str
+    from_status: str
+    to_status: str
+    actor: str
+    at: datetime
+    note: str
+    data: dict[str, Any]
+
+
+class TokenRead(BaseModel):
+    """A login token (send it as ``Authorization: Bearer <access_token>``)."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_at: datetime

@@ -1,0 +1,252 @@
+"""Intake: turn a citizen's, inspector's or sensor's report into a stored, routed case.
+
+Everything is validated first (category, location, text, photos), then written in one
+transaction: the case, its first event, its photos (content-addressed) and, for a duplicate,
+the link to the open case it repeats. A refused report leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from shancheng.cases import engine, repository
+from shancheng.cases.calendar import CHINA_TZ
+from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
+from shancheng.cases.media import Photo, check_photo
+from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
+from shancheng.cases.workflow import next_clock
+from shancheng.errors import CaseInputError
+from shancheng.store.cases_tables import CaseRow
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from shancheng.cases.center import Center
+    from shancheng.cases.routing import Assignment
+    from shancheng.cases.taxonomy import Category
+
+Source = Literal["citizen", "inspector", "open311", "sensor", "web"]
+_TAG = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_TITLE_CHARS = 200
+MAX_ADDRESS_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIn:
+    """A report as it arrives, before validation.
+
+    Give either ``lon`` and ``lat`` (WGS84) or an ``address`` naming a place of the city.
+    ``extra_points`` are further points of an extended problem (a long pile of rubble): a
+    report whose points span several streets is handled one level up.
+    """
+
+    category_code: str
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    description: str = ""
+    title: str = ""
+    source: Source = "citizen"
+    reporter: str = ""
+    client: str = ""
+    photos: tuple[Photo, ...] = ()
+    extra_points: tuple[tuple[float, float], ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """The answer to a report: the case, and the open case it was linked to if a duplicate."""
+
+    case: CaseRow
+    linked_to: int | None = None
+
+
+def check_text(value: str, *, field: str, max_chars: int) -> str:
+    """Return ``value`` stripped, or refuse markup, control characters and excess length.
+
+    SQL-looking text is plain text here: it is stored verbatim through bound parameters.
+
+    Examples
+    --------
+    >>> check_text("  路灯不亮  ", field="description", max_chars=10)
+    '路灯不亮'
+    """
+    text = value.strip()
+    if len(text) > max_chars:
+        msg = f"`{field}` has {len(text):,} characters; the limit is {max_chars:,}"
+        raise CaseInputError(msg, field=field)
+    tag = _TAG.search(text)
+    if tag:
+        msg = f"`{field}` must be plain text without HTML; found markup {tag.group(0)[:40]!r}"
+        raise CaseInputError(msg, field=field)
+    if _CONTROL.search(text):
+        msg = f"`{field}` contains control characters; send plain UTF-8 text"
+        raise CaseInputError(msg, field=field)
+    return text
+
+
+def _locate(center: Center, report: ReportIn) -> tuple[Location, list[Location]]:
+    if report.lon is None or report.lat is None:
+        if report.lon is not None or report.lat is not None:
+            missing = "lat" if report.lat is None else "long"
+            msg = f"`{missing}` is missing: give both lat and long, or an address_string"
+            raise CaseInputError(msg, field=missing)
+        if not report.address.strip():
+            msg = "a location is required: give lat and long, or an address_string"
+            raise CaseInputError(msg, field="lat")
+        lon, lat = center.admin.geocode(report.address)
+    else:
+        lon, lat = report.lon, report.lat
+    main = center.admin.locate(lon, lat)
+    extra = [center.admin.locate(x, y) for x, y in report.extra_points]
+    return main, extra
+
+
+def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) -> Intake:
+    """Validate, store and route a report; link it to an open duplicate if there is one.
+
+    Raises
+    ------
+    UnknownCategoryError, CaseInputError, OutsideCityError
+        The report is refused; nothing is written.
+    """
+    category = center.taxonomy.category(report.category_code)
+    description = check_text(
+        report.description, field="description", max_chars=center.max_description_chars
+    )
+    title = check_text(report.title, field="title", max_chars=MAX_TITLE_CHARS)
+    address = check_text(report.address, field="address_string", max_chars=MAX_ADDRESS_CHARS)
+    location, extra = _locate(center, report)
+    if len(report.photos) > center.max_photos:
+        msg = f"`media` has {len(report.photos)} files; the limit is {center.max_photos}"
+        raise CaseInputError(msg, field="media")
+    photo_types = [
+        check_photo(photo, max_bytes=center.max_photo_bytes, index=i)
+        for i, photo in enumerate(report.photos)
+    ]
+    assignment = _assign(session, center, category, location, extra)
+    row = _new_case(center, category, location, assignment, report, at=at)
+    row.title, row.description, row.address = title, description, address
+    session.add(row)
+    session.flush()
+    row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{row.id:06d}"
+    first = CaseEvent(
+        Action.REPORT,
+        CaseStatus.REPORTED,
+        CaseStatus.REPORTED,
+        report.reporter or report.source,
+        at,
+        "",
+        {
+            "source": report.source,
+            **({"attributes": report.attributes} if report.attributes else {}),
+        },
+    )
+    repository.append_event(session, row.id, first)
+    for photo, mime in zip(report.photos, photo_types, strict=True):
+        digest = repository.put_blob(session, photo.content, mime, at=at)
+        repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
+    return Intake(row, _link_duplicate(session, center, row, at=at))
+
+
+def _assign(
+    session: Session, center: Center, category: Category, location: Location, extra: list[Location]
+) -> Assignment:
+    rules = [
+        JurisdictionRule(r.category, r.unit, r.department, Level(r.level))
+        for r in repository.jurisdiction_rules(session)
+    ]
+    assignment = route(
+        category,
+        location,
+        rules,
+        default_department=center.taxonomy.default_department,
+        active_departments=center.taxonomy.departments,
+    )
+    if extra:
+        span = common_level([location, *extra])
+        order = list(Level)
+        if order.index(span) > order.index(assignment.level):
+            assignment = type(assignment)(assignment.department, span, location.unit_at(span))
+    return assignment
+
+
+def _new_case(
+    center: Center,
+    category: Category,
+    location: Location,
+    assignment: Assignment,
+    report: ReportIn,
+    *,
+    at: datetime,
+) -> CaseRow:
+    calendar = center.calendar_for(category)
+    first = CaseEvent(Action.REPORT, CaseStatus.REPORTED, CaseStatus.REPORTED, "", at)
+    clock = next_clock(None, first, limit_s=category.limit_s("register"), calendar=calendar)
+    assert clock is not None  # noqa: S101 - the reported stage always has a clock
+    return CaseRow(
+        category_code=category.code,
+        status=CaseStatus.REPORTED.value,
+        source=report.source,
+        lon=location.lon,
+        lat=location.lat,
+        x_utm=location.x_utm,
+        y_utm=location.y_utm,
+        cell_id=location.cell_id,
+        community_code=location.community_code,
+        street_code=location.street_code,
+        district_code=location.district_code,
+        department=assignment.department,
+        level=assignment.level.value,
+        unit_code=assignment.unit_code,
+        priority=category.priority,
+        reported_at=at,
+        updated_at=at,
+        stage_started_at=clock.stage_started_at,
+        stage_limit_s=clock.limit_s,
+        paused_s=0.0,
+        deadline_at=calendar.add_working_seconds(at, clock.limit_s),
+        escalations=0,
+        reworks=0,
+        duplicates=0,
+        client=report.client,
+        reporter=report.reporter,
+    )
+
+
+def _link_duplicate(session: Session, center: Center, row: CaseRow, *, at: datetime) -> int | None:
+    if center.duplicate_radius_m <= 0:
+        return None
+    since = at - timedelta(hours=center.duplicate_window_h)
+    master = repository.find_duplicate(
+        session,
+        category_code=row.category_code,
+        x_utm=row.x_utm,
+        y_utm=row.y_utm,
+        radius_m=center.duplicate_radius_m,
+        since=since,
+        exclude_id=row.id,
+    )
+    if master is None:
+        return None
+    gap_m = round(distance_m(row.x_utm, row.y_utm, master.x_utm, master.y_utm), 1)
+    engine.transition(
+        session,
+        center,
+        row,
+        Action.MERGE,
+        actor="system",
+        at=at,
+        note=f"duplicate of case {master.reference} ({gap_m} m away)",
+        data={"into": master.id, "distance_m": gap_m},
+    )
+    row.parent_id = master.id
+    master.duplicates += 1
+    return master.id

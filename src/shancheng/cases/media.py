@@ -1,0 +1,81 @@
+"""Photos attached to reports: recognised by their bytes, never by their name.
+
+Only JPEG, PNG and WebP are accepted; the type is read from the file's magic bytes, a declared
+content type must agree with it, and size is capped. A file renamed ``.jpg`` that is really a
+script or a PDF is refused with a message that says what was found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shancheng.errors import CaseInputError
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"WEBP", 8, "image/webp"),
+)
+_MIN_BYTES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo as received: its bytes, and the content type the client declared (if any)."""
+
+    content: bytes
+    declared_type: str | None = None
+    filename: str = ""
+
+
+def detect_image_type(content: bytes) -> str | None:
+    r"""Return the MIME type of a JPEG, PNG or WebP image from its first bytes, else ``None``.
+
+    Examples
+    --------
+    >>> detect_image_type(b"\x89PNG\r\n\x1a\n" + bytes(8))
+    'image/png'
+    >>> detect_image_type(b"<?php echo 1; ?>") is None
+    True
+    """
+    if len(content) < _MIN_BYTES:
+        return None
+    for magic, offset, mime in _MAGIC:
+        if content[offset : offset + len(magic)] == magic:
+            if mime == "image/webp" and content[:4] != b"RIFF":
+                continue
+            return mime
+    return None
+
+
+def check_photo(photo: Photo, *, max_bytes: int, index: int = 0) -> str:
+    """Return the photo's real MIME type, or refuse it.
+
+    Raises
+    ------
+    CaseInputError
+        Empty, larger than ``max_bytes``, not a JPEG/PNG/WebP by its bytes, or declared as
+        another type than the bytes show. The field is ``media[index]``.
+    """
+    field = f"media[{index}]"
+    name = f" ({photo.filename!r})" if photo.filename else ""
+    size = len(photo.content)
+    if size == 0:
+        msg = f"`{field}`{name} is empty"
+        raise CaseInputError(msg, field=field)
+    if size > max_bytes:
+        msg = f"`{field}`{name} is {size:,} bytes; the limit is {max_bytes:,} bytes"
+        raise CaseInputError(msg, field=field)
+    mime = detect_image_type(photo.content)
+    if mime is None:
+        head = photo.content[:8].hex(" ")
+        msg = (
+            f"`{field}`{name} is not a JPEG, PNG or WebP image (first bytes: {head}); "
+            "the file name or declared type does not count, its content does"
+        )
+        raise CaseInputError(msg, field=field)
+    declared = (photo.declared_type or "").split(";")[0].strip().lower()
+    if declared and declared not in {mime, "application/octet-stream"}:
+        msg = f"`{field}`{name} is declared {declared!r} but its bytes are {mime}"
+        raise CaseInputError(msg, field=field)
+    return mime

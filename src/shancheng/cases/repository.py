@@ -1,0 +1,297 @@
+"""SQLAlchemy queries for cases, and nothing else: the service decides, this reads and writes.
+
+Every function takes an open session and leaves committing to the caller (the service).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from shancheng.errors import CaseNotFoundError
+from shancheng.store.cases_tables import (
+    CaseAttachmentRow,
+    CaseBlobRow,
+    CaseEventRow,
+    CaseRow,
+    JurisdictionRuleRow,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from shancheng.cases.domain import CaseEvent
+
+OPEN_STATUSES = (
+    "reported",
+    "registered",
+    "dispatched",
+    "in_progress",
+    "responded",
+    "verified",
+)
+
+
+def get_case(session: Session, case_id: int, *, lock: bool = False) -> CaseRow:
+    """Return the case row, locked for update when ``lock`` (PostgreSQL; SQLite locks the file).
+
+    Raises
+    ------
+    CaseNotFoundError
+        No case has this id.
+    """
+    query = sa.select(CaseRow).where(CaseRow.id == case_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        msg = f"no case with id {case_id}"
+        raise CaseNotFoundError(msg)
+    return row
+
+
+def find_by_reference(session: Session, reference: str) -> CaseRow | None:
+    """Return the case with this public reference, if any."""
+    return session.execute(
+        sa.select(CaseRow).where(CaseRow.reference == reference)
+    ).scalar_one_or_none()
+
+
+def find_by_alarm(session: Session, alarm_id: str) -> CaseRow | None:
+    """Return the case opened for this lifeline alarm, if any."""
+    return session.execute(
+        sa.select(CaseRow).where(CaseRow.alarm_id == alarm_id)
+    ).scalar_one_or_none()
+
+
+def append_event(session: Session, case_id: int, event: CaseEvent) -> CaseEventRow:
+    """Append ``event`` to the history of case ``case_id`` with the next sequence number."""
+    last = session.execute(
+        sa.select(sa.func.max(CaseEventRow.seq)).where(CaseEventRow.case_id == case_id)
+    ).scalar_one()
+    row = CaseEventRow(
+        case_id=case_id,
+        seq=(last or 0) + 1,
+        action=event.action.value,
+        from_status=event.from_status.value,
+        to_status=event.to_status.value,
+        actor=event.actor,
+        at=event.at,
+        note=event.note,
+        data=_jsonable(event.data),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in data.items()
+    }
+
+
+def events_of(session: Session, case_id: int) -> list[CaseEventRow]:
+    """Return the history of a case, oldest first."""
+    return list(
+        session.execute(
+            sa.select(CaseEventRow)
+            .where(CaseEventRow.case_id == case_id)
+            .order_by(CaseEventRow.seq)
+        ).scalars()
+    )
+
+
+def put_blob(session: Session, content: bytes, content_type: str, *, at: datetime) -> str:
+    """Store ``content`` under its sha256 (once, however often it is sent); return the hash."""
+    digest = hashlib.sha256(content).hexdigest()
+    if session.get(CaseBlobRow, digest) is None:
+        session.add(
+            CaseBlobRow(
+                sha256=digest,
+                content_type=content_type,
+                size_bytes=len(content),
+                content=content,
+                created_at=at,
+            )
+        )
+        session.flush()
+    return digest
+
+
+def get_blob(session: Session, sha256: str) -> CaseBlobRow:
+    """Return a stored blob by hash.
+
+    Raises
+    ------
+    CaseNotFoundError
+        No blob has this hash.
+    """
+    row = session.get(CaseBlobRow, sha256)
+    if row is None:
+        msg = f"no stored file with sha256 {sha256!r}"
+        raise CaseNotFoundError(msg)
+    return row
+
+
+def attach(
+    session: Session,
+    case_id: int,
+    *,
+    at: datetime,
+    event_seq: int | None = None,
+    blob_sha256: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Attach a stored blob (a photo) or a structured record to a case."""
+    session.add(
+        CaseAttachmentRow(
+            case_id=case_id,
+            event_seq=event_seq,
+            kind="photo" if blob_sha256 else "data",
+            blob_sha256=blob_sha256,
+            data=data,
+            created_at=at,
+        )
+    )
+
+
+def attachments_of(session: Session, case_id: int) -> list[CaseAttachmentRow]:
+    """Return the attachments of a case, oldest first."""
+    return list(
+        session.execute(
+            sa.select(CaseAttachmentRow)
+            .where(CaseAttachmentRow.case_id == case_id)
+            .order_by(CaseAttachmentRow.id)
+        ).scalars()
+    )
+
+
+def find_duplicate(
+    session: Session,
+    *,
+    category_code: str,
+    x_utm: float,
+    y_utm: float,
+    radius_m: float,
+    since: datetime,
+    exclude_id: int | None = None,
+) -> CaseRow | None:
+    """Return the nearest open case of the category within ``radius_m`` reported since ``since``.
+
+    Merged cases are never returned (a duplicate links to the case it was merged into).
+    """
+    rows = session.execute(
+        sa.select(CaseRow).where(
+            CaseRow.category_code == category_code,
+            CaseRow.status.in_(OPEN_STATUSES),
+            CaseRow.reported_at >= since,
+            CaseRow.x_utm.between(x_utm - radius_m, x_utm + radius_m),
+            CaseRow.y_utm.between(y_utm - radius_m, y_utm + radius_m),
+            CaseRow.id != (exclude_id if exclude_id is not None else -1),
+        )
+    ).scalars()
+    best: tuple[float, CaseRow] | None = None
+    for row in rows:
+        d2 = (row.x_utm - x_utm) ** 2 + (row.y_utm - y_utm) ** 2
+        if d2 <= radius_m**2 and (best is None or d2 < best[0]):
+            best = (d2, row)
+    return None if best is None else best[1]
+
+
+def jurisdiction_rules(session: Session) -> list[JurisdictionRuleRow]:
+    """Return the jurisdiction table in insertion order."""
+    return list(
+        session.execute(sa.select(JurisdictionRuleRow).order_by(JurisdictionRuleRow.id)).scalars()
+    )
+
+
+def list_cases(
+    session: Session,
+    *,
+    ids: Sequence[int] | None = None,
+    categories: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    unit_code: str | None = None,
+    department: str | None = None,
+    reporter: str | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[CaseRow]:
+    """Return cases matching every given filter, newest first."""
+    query = sa.select(CaseRow)
+    if ids is not None:
+        query = query.where(CaseRow.id.in_(list(ids)))
+    if categories:
+        query = query.where(CaseRow.category_code.in_(list(categories)))
+    if statuses:
+        query = query.where(CaseRow.status.in_(list(statuses)))
+    if start is not None:
+        query = query.where(CaseRow.reported_at >= start)
+    if end is not None:
+        query = query.where(CaseRow.reported_at <= end)
+    if unit_code is not None:
+        query = query.where(
+            sa.or_(
+                CaseRow.street_code == unit_code,
+                CaseRow.district_code == unit_code,
+                CaseRow.community_code == unit_code,
+            )
+        )
+    if department is not None:
+        query = query.where(CaseRow.department == department)
+    if reporter is not None:
+        query = query.where(CaseRow.reporter == reporter)
+    query = query.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
+    return list(session.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def overdue_cases(session: Session, at: datetime) -> list[CaseRow]:
+    """Return open, running-clock cases whose stage deadline has passed by ``at``."""
+    return list(
+        session.execute(
+            sa.select(CaseRow)
+            .where(
+                CaseRow.status.in_(OPEN_STATUSES),
+                CaseRow.deadline_at.is_not(None),
+                CaseRow.deadline_at < at,
+                CaseRow.suspended_since.is_(None),
+            )
+            .order_by(CaseRow.id)
+        ).scalars()
+    )
+
+
+def recent_client_reports(session: Session, client: str, *, since: datetime) -> int:
+    """Count reports a client made since ``since`` (a cross-process backstop for rate limits)."""
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(CaseRow)
+            .where(CaseRow.client == client, CaseRow.reported_at >= since)
+        ).scalar_one()
+    )
+
+
+def cases_between(session: Session, start: datetime, end: datetime) -> list[CaseRow]:
+    """Return every case reported in ``[start, end)``."""
+    return list(
+        session.execute(
+            sa.select(CaseRow)
+            .where(CaseRow.reported_at >= start, CaseRow.reported_at < end)
+            .order_by(CaseRow.id)
+        ).scalars()
+    )
+
+
+def window(at: datetime, seconds: float) -> datetime:
+    """Return ``at`` minus ``seconds``."""
+    return at - timedelta(seconds=seconds)

@@ -1,0 +1,367 @@
+"""The public API of the governance center: every use case, one function, a session in.
+
+Each function checks the actor's permission, does its work through the pure workflow and the
+repository, and commits once; on any error it rolls back, so a refused request leaves the
+database as it was. The center's configuration comes from the session
+(:func:`~shancheng.cases.center.bind_center`). Other pillars use only this module and
+:mod:`~shancheng.cases.sensor_intake`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from shancheng.cases import engine, intake, repository
+from shancheng.cases.center import center_of
+from shancheng.cases.domain import Action, CaseStatus, Level
+from shancheng.cases.intake import Intake, ReportIn
+from shancheng.cases.media import check_photo
+from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, check
+from shancheng.cases.routing import Assignment, escalate
+from shancheng.cases.sensor_intake import CaseRef, SensorReport
+from shancheng.errors import CaseInputError, CaseNotFoundError, ConflictError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from shancheng.cases.center import Center
+    from shancheng.cases.media import Photo
+    from shancheng.store.cases_tables import CaseEventRow, CaseRow
+
+__all__ = [
+    "Intake",
+    "ReportIn",
+    "act",
+    "case_history",
+    "escalate_overdue",
+    "get_case",
+    "list_cases",
+    "open_sensor_case",
+    "rate_case",
+    "scope_of",
+    "submit_report",
+]
+
+SYSTEM = Actor("system", Role.ADMIN, "")
+
+
+@contextmanager
+def _unit_of_work(session: Session) -> Iterator[None]:
+    """Commit on success; roll back and translate lost races on failure."""
+    try:
+        yield
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        msg = "the case changed while this request was processed; reload it and retry"
+        raise ConflictError(msg) from exc
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def scope_of(row: CaseRow, city_code: str) -> CaseScope:
+    """Return what the permission policy needs to know about a case."""
+    return CaseScope(
+        row.community_code,
+        row.street_code,
+        row.district_code,
+        city_code,
+        row.department,
+        row.reporter,
+    )
+
+
+def submit_report(
+    session: Session, report: ReportIn, *, at: datetime, actor: Actor | None = None
+) -> Intake:
+    """Take a report in: validate, store, route, link duplicates; commit.
+
+    Parameters
+    ----------
+    report
+        The report; ``reporter`` is replaced by the actor's name when an actor is given.
+    at
+        Time of receipt (timezone-aware).
+    actor
+        The authenticated user, if any (anonymous Open311 clients have none).
+    """
+    center = center_of(session)
+    if actor is not None:
+        check(actor, Permission.SUBMIT)
+        report = _with_reporter(report, actor.username)
+    with _unit_of_work(session):
+        return intake.submit(session, center, report, at=at)
+
+
+def _with_reporter(report: ReportIn, username: str) -> ReportIn:
+    return replace(report, reporter=username)
+
+
+def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) -> CaseRef:
+    """Open (or find) the case for a confirmed lifeline alarm; idempotent on ``alarm_id``.
+
+    The case takes the report's category when the taxonomy knows it, else the pipeline-alarm
+    category of ``report.network``; it goes to ``report.department_hint`` when that names a
+    known department, else to the department the jurisdiction table gives. It is registered
+    (立案) at once by the system, and the report's ``attachments`` are stored with it.
+    """
+    center = center_of(session)
+    if not report.alarm_id:
+        msg = "SensorReport.alarm_id must be a non-empty string"
+        raise CaseInputError(msg, field="alarm_id")
+    existing = repository.find_by_alarm(session, report.alarm_id)
+    if existing is not None:
+        return CaseRef(existing.id, str(existing.reference), created=False)
+    taxonomy = center.taxonomy
+    category = taxonomy.categories.get(report.category_code)
+    if category is None:
+        category = taxonomy.pipeline_alarm_category(report.network)
+    text = ReportIn(
+        category.code,
+        report.lon,
+        report.lat,
+        title=_plain(report.title, 200),
+        description=_plain(report.description, center.max_description_chars),
+        source="sensor",
+        reporter=f"sensor:{report.sensor_id}",
+        client="lifelines",
+    )
+    try:
+        with _unit_of_work(session):
+            row = intake.submit(session, _no_duplicates(center), text, at=at).case
+            row.alarm_id = report.alarm_id
+            if report.level == 1:
+                row.priority = 1
+            if report.department_hint in taxonomy.departments:
+                row.department = str(report.department_hint)
+            alarm = {
+                "alarm_id": report.alarm_id,
+                "network": report.network,
+                "level": report.level,
+                "sensor_id": report.sensor_id,
+            }
+            repository.attach(
+                session,
+                row.id,
+                at=at,
+                event_seq=1,
+                data={"alarm": alarm, **dict(report.attachments)},
+            )
+            engine.transition(
+                session,
+                center,
+                row,
+                Action.REGISTER,
+                actor="system",
+                at=at,
+                note=f"lifeline alarm {report.alarm_id} confirmed",
+            )
+    except IntegrityError:
+        found = repository.find_by_alarm(session, report.alarm_id)
+        if found is None:
+            raise
+        return CaseRef(found.id, str(found.reference), created=False)
+    return CaseRef(row.id, str(row.reference), created=True)
+
+
+def _plain(text: str, limit: int) -> str:
+    return text.replace("<", "\u2039").replace(">", "\u203a")[:limit]  # angle quotes: plain text
+
+
+def _no_duplicates(center: Center) -> Center:
+    return replace(center, duplicate_radius_m=0.0)
+
+
+def act(
+    session: Session,
+    case_id: int,
+    action: Action,
+    *,
+    actor: Actor,
+    at: datetime,
+    note: str = "",
+    department: str | None = None,
+    into: int | None = None,
+    photos: Sequence[Photo] = (),
+) -> CaseRow:
+    """Do ``action`` to case ``case_id`` as ``actor``; commit.
+
+    Parameters
+    ----------
+    department
+        Target department of a dispatch (optional) or a reassignment (required).
+    into
+        For a merge: the open case this one duplicates.
+    photos
+        Photos kept with the event (e.g. the after-photo of a response).
+
+    Raises
+    ------
+    CaseNotFoundError, PermissionDeniedError, TransitionNotAllowedError, CaseInputError
+        Refused; nothing changes.
+    """
+    center = center_of(session)
+    with _unit_of_work(session):
+        row = repository.get_case(session, case_id, lock=True)
+        check(actor, action, scope_of(row, center.admin.city_code), case_id=case_id)
+        note = intake.check_text(note, field="note", max_chars=center.max_description_chars)
+        assignment = _assignment_for(center, row, action, department)
+        data: dict[str, object] = {}
+        if action in {Action.MERGE, Action.UNMERGE}:
+            data = _merge_links(session, row, action, into)
+        event = engine.transition(
+            session,
+            center,
+            row,
+            action,
+            actor=actor.username,
+            at=at,
+            note=note,
+            data=data,
+            assignment=assignment,
+        )
+        for i, photo in enumerate(photos):
+            mime = check_photo(photo, max_bytes=center.max_photo_bytes, index=i)
+            digest = repository.put_blob(session, photo.content, mime, at=at)
+            repository.attach(session, row.id, at=at, event_seq=event.seq, blob_sha256=digest)
+    return row
+
+
+def _assignment_for(
+    center: Center, row: CaseRow, action: Action, department: str | None
+) -> Assignment | None:
+    if action is Action.ESCALATE:
+        current = Assignment(row.department, Level(row.level), row.unit_code)
+        if current.level.up is None:
+            return None  # the workflow refuses it with a clear message
+        return escalate(current, engine.location_of(row, center.admin.city_code))
+    if action not in {Action.DISPATCH, Action.REASSIGN}:
+        return None
+    if department is None:
+        if action is Action.REASSIGN:
+            msg = "reassign needs `department`: the department that takes the case over"
+            raise CaseInputError(msg, field="department")
+        return None
+    if department not in center.taxonomy.departments:
+        known = ", ".join(sorted(center.taxonomy.departments))
+        msg = f"`department` {department!r} is not a known department; known: {known}"
+        raise CaseInputError(msg, field="department")
+    return Assignment(department, Level(row.level), row.unit_code)
+
+
+def _merge_links(
+    session: Session, row: CaseRow, action: Action, into: int | None
+) -> dict[str, object]:
+    if action is Action.UNMERGE:
+        parent = repository.get_case(session, row.parent_id) if row.parent_id else None
+        if parent is not None:
+            parent.duplicates = max(0, parent.duplicates - 1)
+        row.parent_id = None
+        return {"from": parent.id if parent else None}
+    if into is None:
+        msg = "merge needs `into`: the id of the open case this one duplicates"
+        raise CaseInputError(msg, field="into")
+    if into == row.id:
+        msg = f"`into` must be another case, got the case itself ({into})"
+        raise CaseInputError(msg, field="into")
+    try:
+        target = repository.get_case(session, into, lock=True)
+    except CaseNotFoundError as exc:
+        raise CaseInputError(str(exc), field="into") from exc
+    if not CaseStatus(target.status).is_open:
+        msg = f"`into` case {into} is {target.status}; merge only into an open case"
+        raise CaseInputError(msg, field="into")
+    target.duplicates += 1
+    row.parent_id = target.id
+    return {"into": target.id}
+
+
+def get_case(session: Session, case_id: int, *, actor: Actor) -> CaseRow:
+    """Return one case the actor may see."""
+    center = center_of(session)
+    row = repository.get_case(session, case_id)
+    check(actor, Permission.VIEW, scope_of(row, center.admin.city_code), case_id=case_id)
+    return row
+
+
+def case_history(session: Session, case_id: int, *, actor: Actor) -> list[CaseEventRow]:
+    """Return the events of a case the actor may see, oldest first."""
+    get_case(session, case_id, actor=actor)
+    return repository.events_of(session, case_id)
+
+
+def list_cases(
+    session: Session,
+    *,
+    actor: Actor,
+    statuses: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CaseRow]:
+    """Return the cases in the actor's scope (newest first)."""
+    center = center_of(session)
+    check(actor, Permission.VIEW)
+    unit = None if actor.unit_code == center.admin.city_code else actor.unit_code
+    return repository.list_cases(
+        session,
+        statuses=statuses,
+        categories=categories,
+        limit=limit,
+        offset=offset,
+        unit_code=None if actor.role is Role.CITIZEN else unit,
+        department=actor.department if actor.role is Role.HANDLER else None,
+        reporter=actor.username if actor.role is Role.CITIZEN else None,
+    )
+
+
+def escalate_overdue(session: Session, *, at: datetime) -> list[int]:
+    """Escalate every overdue case one level (street → district → city); return their ids.
+
+    Cases already at city level stay and are reported in the log by the caller.
+    """
+    center = center_of(session)
+    escalated: list[int] = []
+    with _unit_of_work(session):
+        for row in repository.overdue_cases(session, at):
+            assignment = _assignment_for(center, row, Action.ESCALATE, None)
+            if assignment is None:
+                continue
+            engine.transition(
+                session,
+                center,
+                row,
+                Action.ESCALATE,
+                actor="system",
+                at=at,
+                note="overdue",
+                data={"reason": "overdue"},
+                assignment=assignment,
+            )
+            escalated.append(row.id)
+    return escalated
+
+
+def rate_case(session: Session, case_id: int, satisfaction: int, *, actor: Actor) -> CaseRow:
+    """Record the reporter's satisfaction (1-5) with a closed case."""
+    center = center_of(session)
+    if isinstance(satisfaction, bool) or satisfaction not in range(1, 6):
+        msg = f"`satisfaction` must be an integer 1..5, got {satisfaction!r}"
+        raise CaseInputError(msg, field="satisfaction")
+    with _unit_of_work(session):
+        row = repository.get_case(session, case_id, lock=True)
+        check(actor, Permission.RATE, scope_of(row, center.admin.city_code), case_id=case_id)
+        if row.status != CaseStatus.CLOSED.value:
+            msg = f"case {case_id} is {row.status}; only closed cases can be rated"
+            raise CaseInputError(msg, field="satisfaction")
+        row.satisfaction = satisfaction
+    return row

@@ -1,0 +1,223 @@
+"""``shancheng serve`` and ``shancheng cases ...``: run the center, replay a day, manage access."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import event
+
+from shancheng.cases import accounts
+from shancheng.cases.center import Center, bind_center
+from shancheng.cases.evaluation import evaluate
+from shancheng.cases.hotspots import cell_counts, emerging_hotspots
+from shancheng.cases.permissions import Actor, Role
+from shancheng.cases.replay import ReplayLog, replay_day, synthetic_day
+from shancheng.cases.routing import AdminIndex
+from shancheng.cases.taxonomy import load_taxonomy
+from shancheng.data.city import read_city
+from shancheng.errors import ConfigError
+from shancheng.progress import progress_bar
+from shancheng.store import create_db_engine, session_factory, upgrade_database
+from shancheng.store.cases_tables import CaseRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shancheng.config import Settings
+
+cases_app = typer.Typer(help="The governance center: replay a day, manage users and API keys.")
+_console = Console()
+
+
+def serve_command(
+    ctx: typer.Context,
+    *,
+    host: str | None = typer.Option(None, help="Address to listen on (setting api_host)."),
+    port: int | None = typer.Option(None, help="Port (setting api_port)."),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+) -> None:
+    """Migrate the database, then serve the API and the Open311 endpoint with uvicorn."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    settings: Settings = ctx.obj
+    _require_city(settings)
+    upgrade_database(settings.resolved_database_url)
+    uvicorn.run(
+        "shancheng.api.app:app_from_env",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def _require_city(settings: Settings) -> None:
+    if not (settings.city_dir / "manifest.json").is_file():
+        msg = (
+            f"setting `city`: no City at {settings.city_dir}; write the demo city first with "
+            f"`shancheng demo --out {settings.city_dir}`"
+        )
+        raise ConfigError(msg)
+
+
+@cases_app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    *,
+    reports: int = typer.Option(400, min=1, max=100_000, help="Citizen reports in the day."),
+    seed: int = typer.Option(0, help="Seed of the synthetic day."),
+    day: str = typer.Option("2026-11-23", help="Date of the day (a working day by default)."),
+) -> None:
+    """Replay a synthetic day of reports through the service and print the day's statistics.
+
+    Uses a fresh SQLite database ``<data_dir>/replay.sqlite``: no server needed.
+    """
+    settings: Settings = ctx.obj
+    _require_city(settings)
+    admin = AdminIndex.from_city(read_city(settings.city_dir, verify=False))
+    center = Center(load_taxonomy(), admin)
+    db_file = settings.data_dir / "replay.sqlite"
+    for stale in (
+        db_file,
+        db_file.with_name(db_file.name + "-wal"),
+        db_file.with_name(db_file.name + "-shm"),
+    ):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{db_file}"
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    # a throw-away replay database need not wait for the disk at every commit
+    event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
+    sessions = session_factory(engine)
+    bind_center(sessions, center)
+    arrivals = synthetic_day(
+        admin, center.taxonomy, day=date.fromisoformat(day), n_reports=reports, seed=seed
+    )
+    started = time.perf_counter()
+    with sessions() as session, progress_bar("replaying the day", len(arrivals)) as advance:
+        log = replay_day(session, arrivals, seed=seed, progress=advance)
+        elapsed = time.perf_counter() - started
+        _print_day(session, center, log, elapsed, arrivals[-1].at)
+    engine.dispose()
+
+
+def _frame(session: Session) -> pd.DataFrame:
+    rows = session.query(CaseRow).all()
+    columns = (
+        "id",
+        "category_code",
+        "status",
+        "department",
+        "street_code",
+        "district_code",
+        "closed_on_time",
+        "reworks",
+        "escalations",
+        "deadline_at",
+        "satisfaction",
+        "cell_id",
+        "reported_at",
+        "source",
+    )
+    return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
+
+
+def _print_day(
+    session: Session, center: Center, log: ReplayLog, elapsed_s: float, end: datetime
+) -> None:
+    frame = _frame(session)
+    rate = (log.reports + log.alarms) / elapsed_s if elapsed_s > 0 else float("nan")
+    head = Table(
+        title=f"the day at the governance center (replayed in {elapsed_s:.1f} s, "
+        f"{rate:.0f} reports/s, SQLite)"
+    )
+    head.add_column("what")
+    head.add_column("how many", justify="right")
+    for what, value in (
+        ("citizen/inspector/Open311 reports", log.reports),
+        ("lifeline alarms (cases opened by sensors)", log.alarms),
+        ("new cases", log.cases),
+        ("duplicates linked to an open case", log.duplicates),
+        ("escalated at the end of the day (overdue)", log.escalated),
+    ):
+        head.add_row(what, f"{value:,}")
+    for status, count in frame["status"].value_counts().items():
+        head.add_row(f"cases now {status}", f"{count:,}")
+    for action, count in sorted(log.actions.items()):
+        head.add_row(f"operator actions: {action}", f"{count:,}")
+    _console.print(head)
+    work = frame[frame["status"] != "merged"]
+    table = evaluate(work, by="department", at=pd.Timestamp(end))
+    ev = Table(title="综合评价 evaluation by department")
+    for column in ("department", "cases", "closed", "on time", "rework", "overdue", "satisf."):
+        ev.add_column(column, justify="left" if column == "department" else "right")
+    for dept, row in table.iterrows():
+        ev.add_row(
+            str(dept),
+            str(row["cases"]),
+            str(row["closed"]),
+            _pct(row["on_time_rate"]),
+            _pct(row["rework_rate"]),
+            str(row["overdue_open"]),
+            "-" if pd.isna(row["satisfaction"]) else f"{row['satisfaction']:.1f}",
+        )
+    _console.print(ev)
+    counts = cell_counts(frame, window="2h")
+    top = counts.groupby("cell_id")["reports"].sum().nlargest(5)
+    emerging = emerging_hotspots(counts, min_history=2)
+    hot = Table(title="hotspots: unit-grid cells with most reports (incl. duplicates)")
+    for column in ("cell", "street", "reports", "emerging in the last 2 h"):
+        hot.add_column(column)
+    flagged = {int(c) for c in emerging.loc[emerging["emerging"], "cell_id"]}
+    for cell, count in zip(top.index.astype(int), top.to_numpy(), strict=True):
+        street = center.admin.cell_units[int(cell)][1]
+        name = center.admin.names.get(street, ("", street))[1]
+        hot.add_row(str(cell), name, str(count), "yes" if cell in flagged else "")
+    _console.print(hot)
+
+
+def _pct(value: object) -> str:
+    return f"{value:.0%}" if isinstance(value, float) and not math.isnan(value) else "-"
+
+
+@cases_app.command("add-user")
+def add_user_command(
+    ctx: typer.Context,
+    username: str,
+    role: Role,
+    unit: str = typer.Option(..., help="Unit code the user is scoped to."),
+    department: str | None = typer.Option(None, help="Department (handlers)."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a user with a role scoped to a unit."""
+    settings: Settings = ctx.obj
+    upgrade_database(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url)
+    with session_factory(engine)() as session:
+        accounts.create_user(
+            session, username, password, role=role, unit_code=unit, department=department
+        )
+    engine.dispose()
+    typer.echo(f"user {username!r} created ({role.value} of {unit})")
+
+
+@cases_app.command("api-key")
+def api_key_command(ctx: typer.Context, name: str) -> None:
+    """Issue an Open311 API key for a client application; prints the key once."""
+    settings: Settings = ctx.obj
+    upgrade_database(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url)
+    with session_factory(engine)() as session:
+        key = accounts.create_api_key(
+            session, name, actor=Actor("cli", Role.ADMIN, ""), at=datetime.now(UTC)
+        )
+    engine.dispose()
+    typer.echo(key)

@@ -1,0 +1,122 @@
+"""The REST API on SQLite and PostgreSQL: auth, scope, workflow, and 4xx for bad input."""
+
+import base64
+import struct
+import zlib
+from datetime import timedelta
+
+import pytest
+
+from shancheng.cases.permissions import Role
+
+pytestmark = pytest.mark.services
+
+
+def png():
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b""))
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def test_report_dispatch_and_scope(api, point, streets):
+    citizen = api.user("li", Role.CITIZEN, "990100")
+    dispatcher = api.user("wang", Role.DISPATCHER, streets[0])
+    stranger = api.user("zhou", Role.DISPATCHER, streets[2])
+    lon, lat = point(street=streets[0])
+    r = api.client.post("/cases", headers=citizen, json={
+        "category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾",
+        "photos": [{"content_base64": b64(png()), "content_type": "image/png"}]})
+    assert r.status_code == 201, r.text
+    case = r.json()["case"]
+    assert (case["status"], case["department"], case["street_code"]) == (
+        "reported", "sanitation", streets[0])
+    path = f"/cases/{case['id']}"
+    assert api.client.get(path, headers=stranger).status_code == 403
+    r = api.client.post(path + "/actions", headers=stranger, json={"action": "register"})
+    assert r.status_code == 403
+    assert "outside unit" in r.json()["detail"][0]["msg"]
+    r = api.client.post(path + "/actions", headers=dispatcher, json={"action": "register"})
+    assert r.json()["status"] == "registered"
+    r = api.client.post(path + "/actions", headers=dispatcher, json={"action": "close"})
+    assert r.status_code == 409
+    assert "cannot close a case that is registered" in r.json()["detail"][0]["msg"]
+    events = api.client.get(path + "/events", headers=citizen).json()
+    assert [e["action"] for e in events] == ["report", "register"]
+    mine = api.client.get("/cases", headers=citizen).json()
+    assert [c["id"] for c in mine] == [case["id"]]
+    assert api.client.get("/cases", headers=stranger).json() == []
+
+
+def test_tokens_expire_and_forgeries_fail(api, point):
+    headers = api.user("li", Role.CITIZEN, "990100")
+    assert api.client.get("/cases", headers=headers).status_code == 200
+    assert api.client.get("/cases").status_code == 401
+    forged = {"Authorization": "Bearer " + "A" * 43}
+    r = api.client.get("/cases", headers=forged)
+    assert (r.status_code, r.headers["WWW-Authenticate"]) == (401, "Bearer")
+    r = api.client.post("/auth/token", data={"username": "li", "password": "wrong password!"})
+    assert (r.status_code, r.json()["detail"][0]["msg"]) == (401, "wrong user name or password")
+    api.clock[0] += timedelta(hours=8, seconds=1)
+    r = api.client.get("/cases", headers=headers)
+    assert r.status_code == 401
+    assert "expired" in r.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "status", "needle"),
+    [
+        ({"lon": 200.0}, 422, "`long` must be a finite number in [-180, 180]"),
+        ({"lat": "north"}, 422, "valid number"),
+        ({"lon": 116.4, "lat": 39.9}, 422, "outside the city"),
+        ({"category_code": "Z0000"}, 422, "'Z0000' is not a known category"),
+        ({"description": "<img src=x onerror=alert(1)>"}, 422, "without HTML"),
+        ({"photos": [{"content_base64": b64(b"MZ\x90\x00" + bytes(64)), "filename": "a.jpg"}]},
+         422, "not a JPEG, PNG or WebP"),
+        ({"photos": [{"content_base64": b64(b"\xff\xd8\xff" + bytes(5 * 1024 * 1024))}]},
+         422, "limit is 5,242,880 bytes"),
+        ({"photos": [{"content_base64": "%%%"}]}, 422, "not valid base64"),
+        ({"unexpected": 1}, 422, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_reports_get_4xx_and_nothing_is_stored(api, point, patch, status, needle):
+    headers = api.user("li", Role.CITIZEN, "990100")
+    lon, lat = point(skip=2)
+    body = {"category_code": "E0102", "lon": lon, "lat": lat}
+    assert api.client.post("/cases", headers=headers, json=body).status_code == 201
+    before = (api.count(), api.count("case_events"), api.count("case_blobs"))
+    r = api.client.post("/cases", headers=headers, json={**body, **patch})
+    assert r.status_code == status, r.text
+    assert needle in str(r.json()["detail"])
+    assert (api.count(), api.count("case_events"), api.count("case_blobs")) == before
+
+
+def test_sql_text_is_stored_verbatim(api, point):
+    headers = api.user("li", Role.CITIZEN, "990100")
+    text = "x'); DELETE FROM cases; --"
+    r = api.client.post("/cases", headers=headers, json={
+        "category_code": "E0102", "lon": point()[0], "lat": point()[1], "description": text})
+    assert r.status_code == 201
+    got = api.client.get(f"/cases/{r.json()['case']['id']}", headers=headers).json()
+    assert got["description"] == text
+    assert api.count() == 1
+
+
+def test_rate_limit_per_client(make_api, point):
+    api = make_api(cases_rate_per_min=60, cases_rate_burst=2)
+    headers = api.user("li", Role.CITIZEN, "990100")
+    codes = []
+    for k in range(3):
+        lon, lat = point(skip=10 * k)
+        codes.append(api.client.post("/cases", headers=headers, json={
+            "category_code": "E0102", "lon": lon, "lat": lat}))
+    assert [r.status_code for r in codes] == [201, 201, 429]
+    assert int(codes[2].headers["Retry-After"]) >= 1
+    assert "more than 60 reports a minute" in codes[2].json()["detail"][0]["msg"]
+    assert api.count() == 2
