@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from shancheng import __version__
-from shancheng.cli.circles import app as circles_app
 from shancheng.cli.cases import cases_app, serve_command
+from shancheng.cli.circles import app as circles_app
 from shancheng.cli.demo import demo_command
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
