@@ -9,9 +9,12 @@ which always names the file, row or field at fault and the value found::
     ├── InputError(ValueError)               bad input data: the message names file/row/field
     │   ├── MissingColumnError(KeyError)     a required column or field is absent
     │   ├── CRSMismatchError                 coordinates in the wrong reference system
-    │   └── NetworkInputError                NaN coordinates, negative lengths, bad node ids
+    │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
+    │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
+    │   └── TelemetryError                   a reading with a wrong unit, a future time, unknown sensor
     ├── SnapDistanceError                    a point lies too far from every edge
-    └── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
+    ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
+    └── AlarmStateError(ValueError)          an alarm transition its lifecycle does not allow
 """
 
 from __future__ import annotations
@@ -51,3 +54,15 @@ class SnapDistanceError(ShanchengError, ValueError):
 
 class CityFormatError(ShanchengError, ValueError):
     """A City directory is missing a layer, a column, or its layers disagree."""
+
+
+class PipeNetworkError(InputError):
+    """A pipe network file is unreadable or its tables are inconsistent (ids named)."""
+
+
+class TelemetryError(InputError):
+    """A sensor reading is rejected: unknown sensor, wrong unit, future time, bad payload."""
+
+
+class AlarmStateError(ShanchengError, ValueError):
+    """An alarm was asked for a transition its lifecycle does not allow."""
