@@ -15,18 +15,16 @@ from hypothesis import strategies as st
 from shancheng.network.search import NO_SOURCE, count_within, nearest_times
 from tests.conftest import arcs_network
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
 def graphs(draw, *, integer: bool):
     n = draw(st.integers(1, 25))
     node = st.integers(0, n - 1)
-    weight = (
-        st.integers(0, 30).map(float)
-        if integer
-        else st.one_of(st.just(0.0), st.floats(0.0, 50.0, allow_nan=False))
-    )
+    weight = (st.integers(0, 30).map(float) if integer
+              else st.one_of(st.just(0.0), st.floats(0.0, 50.0, allow_nan=False)))
     arcs = draw(st.lists(st.tuples(node, node, weight), max_size=4 * n))
     if arcs and draw(st.booleans()):  # force a parallel arc and a self-loop
         u, v, w = arcs[0]
@@ -57,17 +55,10 @@ def oracle_nearest(n, arcs, sources, offsets, cutoff, *, reverse):
 def check_nearest(case, *, direction, time_step_s):
     n, arcs, sources, offsets, cutoff = case
     net = arcs_network(n, arcs)
-    result = nearest_times(
-        net,
-        sources,
-        offsets_s=offsets,
-        cutoff_s=cutoff,
-        direction=direction,
-        time_step_s=time_step_s,
-    )
-    expected, _ = oracle_nearest(
-        n, arcs, sources, offsets, cutoff, reverse=direction == "to_sources"
-    )
+    result = nearest_times(net, sources, offsets_s=offsets, cutoff_s=cutoff,
+                           direction=direction, time_step_s=time_step_s)
+    expected, _ = oracle_nearest(n, arcs, sources, offsets, cutoff,
+                                 reverse=direction == "to_sources")
     got = result.time_s[0]
     assert np.array_equal(np.isinf(got), np.isinf(expected))
     finite = np.isfinite(expected)
@@ -111,24 +102,15 @@ def brute_force_counts(n, arcs, sources, offsets, capacity, thresholds, *, rever
 @given(graphs(integer=True), st.data())
 def test_counts_equal_brute_force(case, data):
     n, arcs, sources, offsets, _ = case
-    thresholds = sorted(
-        data.draw(st.lists(st.integers(0, 80).map(float), min_size=1, max_size=3, unique=True))
-    )
-    capacity = data.draw(
-        st.lists(st.integers(1, 90).map(float), min_size=len(sources), max_size=len(sources))
-    )
+    thresholds = sorted(data.draw(st.lists(st.integers(0, 80).map(float), min_size=1,
+                                           max_size=3, unique=True)))
+    capacity = data.draw(st.lists(st.integers(1, 90).map(float), min_size=len(sources),
+                                  max_size=len(sources)))
     step = data.draw(st.sampled_from([None, 1.0]))
     net = arcs_network(n, arcs)
-    within = count_within(
-        net,
-        sources,
-        offsets_s=offsets,
-        capacity=capacity,
-        thresholds_s=thresholds,
-        time_step_s=step,
-    )
-    count, amount = brute_force_counts(
-        n, arcs, sources, offsets, capacity, thresholds, reverse=True
-    )
+    within = count_within(net, sources, offsets_s=offsets, capacity=capacity,
+                          thresholds_s=thresholds, time_step_s=step)
+    count, amount = brute_force_counts(n, arcs, sources, offsets, capacity, thresholds,
+                                       reverse=True)
     assert np.array_equal(within.count[0], count)
     np.testing.assert_allclose(within.capacity[0], amount)
