@@ -11,7 +11,7 @@ which always names the file, row or field at fault and the value found::
     │   ├── CRSMismatchError                 coordinates in the wrong reference system
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
     │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
-    │   └── TelemetryError                   a reading with a wrong unit, a future time, unknown sensor
+    │   └── TelemetryError                   a reading: wrong unit, future time, unknown sensor
     ├── SnapDistanceError                    a point lies too far from every edge
     ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
     └── AlarmStateError(ValueError)          an alarm transition its lifecycle does not allow

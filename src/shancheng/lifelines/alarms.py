@@ -22,12 +22,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from shancheng.cases.sensor_intake import CaseRef, NetworkKind, SensorCaseOpener, SensorReport
+from shancheng.cases.sensor_intake import CaseRef, SensorCaseOpener, SensorReport
 from shancheng.errors import AlarmStateError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
+
+    from shancheng.lifelines.sensors import Sensor
 
 
 class AlarmState(StrEnum):
@@ -144,20 +146,6 @@ def apply_action(alarm: Alarm, action: AlarmAction, *, at: datetime, actor: str)
     return replace(alarm, state=target, history=(*alarm.history, (target, at, actor)))
 
 
-@dataclass(frozen=True, slots=True)
-class SensorInfo:
-    """What the alarm engine and the case need to know about a sensor."""
-
-    sensor_id: str
-    network: NetworkKind
-    kind: str
-    unit: str
-    lon: float
-    lat: float
-    element_id: str = ""
-    department: str | None = None
-
-
 @dataclass
 class _Track:
     last_time: datetime | None = None
@@ -179,7 +167,7 @@ class AlarmEngine:
         self.active: dict[tuple[str, RuleKind], Alarm] = {}
         self._tracks: dict[str, _Track] = {}
 
-    def observe(self, sensor: SensorInfo, value: float, at: datetime) -> list[Alarm]:
+    def observe(self, sensor: Sensor, value: float, at: datetime) -> list[Alarm]:
         """Feed one reading (in time order per sensor); return the alarms raised or updated.
 
         Readings older than the sensor's last one are ignored here (the store keeps them).
@@ -212,7 +200,7 @@ class AlarmEngine:
         track.last_time, track.last_value = at, value
         return changed
 
-    def check_offline(self, sensors: Mapping[str, SensorInfo], now: datetime) -> list[Alarm]:
+    def check_offline(self, sensors: Mapping[str, Sensor], now: datetime) -> list[Alarm]:
         """Raise an offline alarm for every known sensor silent longer than its rule allows."""
         changed: list[Alarm] = []
         for sensor_id, track in self._tracks.items():
@@ -229,7 +217,7 @@ class AlarmEngine:
 
     def _resolve(
         self,
-        sensor: SensorInfo,
+        sensor: Sensor,
         rule: RuleKind,
         level: int | None,
         value: float,
@@ -288,7 +276,7 @@ DEPARTMENTS: dict[str, str] = {
 
 
 def sensor_report(
-    alarm: Alarm, sensor: SensorInfo, *, plan: Mapping[str, Any] | None = None
+    alarm: Alarm, sensor: Sensor, *, plan: Mapping[str, Any] | None = None
 ) -> SensorReport:
     """Build the governance case's report for a confirmed ``alarm``, plan attached."""
     title = f"{sensor.network} alarm level {alarm.level}: {alarm.message}"
@@ -318,7 +306,7 @@ def sensor_report(
 
 def confirm_alarm(
     alarm: Alarm,
-    sensor: SensorInfo,
+    sensor: Sensor,
     opener: SensorCaseOpener,
     *,
     at: datetime,

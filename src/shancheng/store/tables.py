@@ -6,6 +6,7 @@ Alembic's ``env.py`` and tests that create schemas import this module. A pillar 
 
 from __future__ import annotations
 
+from shancheng.store import lifelines_tables
 from shancheng.store.base import Base
 
-__all__ = ["Base"]
+__all__ = ["Base", "lifelines_tables"]

@@ -11,14 +11,14 @@ from shancheng.lifelines.alarms import (
     AlarmEngine,
     AlarmState,
     RuleKind,
-    SensorInfo,
     apply_action,
     confirm_alarm,
 )
+from shancheng.lifelines.sensors import Sensor
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-CH4 = SensorInfo("G00001", "gas", "methane", "%LEL", 106.55, 29.56, element_id="J12")
-PRESSURE = SensorInfo("W00001", "water", "pressure", "kPa", 106.5, 29.5)
+CH4 = Sensor("G00001", "gas", "methane", "%LEL", 0, 100, 106.55, 29.56, element_id="J12")
+PRESSURE = Sensor("W00001", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
 
 
 def _feed(engine, sensor, values, step_s=60):
