@@ -85,6 +85,9 @@ class RuleSet:
         This many consecutive readings within the tolerance raise a stuck-value alarm.
     offline_after_s
         Silence longer than this raises an offline alarm.
+    relative
+        Threshold limits are fractions of the sensor's ``range_max`` (gas pressures differ
+        by three orders of magnitude between a gate station and a street main).
     """
 
     high_levels: tuple[tuple[float, int], ...] = ()
@@ -96,18 +99,22 @@ class RuleSet:
     rate_level: int = 2
     stuck_level: int = 3
     offline_level: int = 3
+    relative: bool = False
 
 
 DEFAULT_RULES: dict[str, RuleSet] = {
-    "methane": RuleSet(high_levels=((50.0, 1), (25.0, 2), (10.0, 3)), max_rate_per_min=10.0,
-                       stuck_count=288, offline_after_s=600.0, rate_level=2),
-    "pressure": RuleSet(low_levels=((100.0, 1), (150.0, 2)), high_levels=((900.0, 2),),
-                        max_rate_per_min=50.0, stuck_count=48, stuck_tolerance=1e-6),
-    "flow": RuleSet(max_rate_per_min=500.0, stuck_count=48, stuck_tolerance=1e-6),
-    "level": RuleSet(low_levels=((0.5, 1), (1.0, 2)), high_levels=((11.5, 2),),
-                     stuck_count=96, stuck_tolerance=1e-6),
+    "gas.methane": RuleSet(high_levels=((50.0, 1), (25.0, 2), (10.0, 3)), max_rate_per_min=10.0,
+                           stuck_count=288, offline_after_s=600.0),
+    "gas.pressure": RuleSet(low_levels=((0.1, 1), (0.2, 2)), high_levels=((0.95, 2),),
+                            relative=True, stuck_count=48, stuck_tolerance=1e-6),
+    "gas.flow": RuleSet(stuck_count=48, stuck_tolerance=1e-6),
+    "water.pressure": RuleSet(low_levels=((100.0, 1), (150.0, 2)), high_levels=((900.0, 2),),
+                              max_rate_per_min=50.0, stuck_count=48, stuck_tolerance=1e-6),
+    "water.flow": RuleSet(stuck_count=48, stuck_tolerance=1e-6),
+    "water.level": RuleSet(low_levels=((0.5, 1), (1.0, 2)), high_levels=((11.5, 2),),
+                           stuck_count=96, stuck_tolerance=1e-6),
 }  # fmt: skip
-"""Default rules per sensor kind (units as the registry's: %LEL, kPa, m3/h, m)."""
+"""Default rules per ``network.kind`` (units as the registry's: %LEL, kPa, m3/h, m)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +166,7 @@ class AlarmEngine:
     Parameters
     ----------
     rules
-        Rules per sensor kind; kinds without rules raise nothing.
+        Rules per ``network.kind`` (or plain ``kind``); sensors without rules raise nothing.
     """
 
     def __init__(self, rules: Mapping[str, RuleSet] | None = None) -> None:
@@ -173,13 +180,14 @@ class AlarmEngine:
         Readings older than the sensor's last one are ignored here (the store keeps them).
         Alarms whose condition has ended are cleared automatically by the ``engine`` actor.
         """
-        rules = self.rules.get(sensor.kind)
+        rules = self.rules_for(sensor)
         track = self._tracks.setdefault(sensor.sensor_id, _Track())
         if rules is None or (track.last_time is not None and at <= track.last_time):
             return []
         changed: list[Alarm] = []
         self._resolve(sensor, RuleKind.OFFLINE, None, value, at, changed, "")
-        level = _graded(rules, value)
+        scale = sensor.range_max if rules.relative else 1.0
+        level = _graded(rules, value / scale if scale else value)
         text = f"{sensor.kind} {value:g} {sensor.unit}"
         self._resolve(sensor, RuleKind.THRESHOLD, level, value, at, changed, text)
         rate_level = None
@@ -200,12 +208,16 @@ class AlarmEngine:
         track.last_time, track.last_value = at, value
         return changed
 
+    def rules_for(self, sensor: Sensor) -> RuleSet | None:
+        """Return the rules of ``network.kind``, else of ``kind``, else none."""
+        return self.rules.get(f"{sensor.network}.{sensor.kind}", self.rules.get(sensor.kind))
+
     def check_offline(self, sensors: Mapping[str, Sensor], now: datetime) -> list[Alarm]:
         """Raise an offline alarm for every known sensor silent longer than its rule allows."""
         changed: list[Alarm] = []
         for sensor_id, track in self._tracks.items():
             sensor = sensors.get(sensor_id)
-            rules = self.rules.get(sensor.kind) if sensor else None
+            rules = self.rules_for(sensor) if sensor else None
             if sensor is None or rules is None or track.last_time is None:
                 continue
             silent_s = (now - track.last_time).total_seconds()

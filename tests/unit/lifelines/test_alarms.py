@@ -115,3 +115,12 @@ def test_refused_confirmation_opens_no_case():
     with pytest.raises(AlarmStateError):
         confirm_alarm(cleared, CH4, calls.append, at=T0, actor="op")
     assert calls == []
+
+
+def test_gas_pressure_limits_scale_with_the_sensor_range():
+    street = Sensor("G2", "gas", "pressure", "kPa", 0, 10, 106.5, 29.5)
+    station = Sensor("G3", "gas", "pressure", "kPa", 0, 400, 106.5, 29.5)
+    engine = AlarmEngine()
+    assert engine.observe(street, 2.5, T0) == []  # 25 % of a 10 kPa range: normal
+    (alarm,) = engine.observe(station, 30.0, T0)  # 7.5 % of 400 kPa: level 1, too low
+    assert (alarm.rule, alarm.level) == (RuleKind.THRESHOLD, 1)
