@@ -14,6 +14,7 @@ from rich.console import Console
 
 from shancheng import __version__
 from shancheng.cli.demo import demo_command
+from shancheng.cli.lifelines import app as lifelines_app
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
 from shancheng.logging import configure_logging
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo_command)
+app.add_typer(lifelines_app, name="lifelines")
 _err = Console(stderr=True)
 
 

@@ -242,6 +242,7 @@ class AlarmEngine:
         if level is None:
             if current is not None:
                 cleared = apply_action(current, AlarmAction.CLEAR, at=at, actor="engine")
+                cleared = replace(cleared, last_at=at)
                 del self.active[key]
                 changed.append(cleared)
             return

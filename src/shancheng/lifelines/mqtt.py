@@ -183,7 +183,7 @@ class MqttIngester:
 
     def start(self) -> None:
         """Connect and start the network thread."""
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
         self._client.connect(
