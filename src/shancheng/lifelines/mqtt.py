@@ -183,12 +183,10 @@ class MqttIngester:
 
     def start(self) -> None:
         """Connect and start the network thread."""
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        properties.ReceiveMaximum = RECEIVE_MAXIMUM
         self._client.connect(
-            self._host, self._port, keepalive=30, clean_start=False, properties=properties
-        )
+            self._host, self._port, keepalive=30, clean_start=False,
+            properties=_session_properties(),
+        )  # fmt: skip
         self._client.loop_start()
 
     def flush(self) -> BatchResult | None:
@@ -261,6 +259,35 @@ class MqttPublisher:
         """Disconnect."""
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def _session_properties() -> Properties:
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = SESSION_EXPIRY_S
+    properties.ReceiveMaximum = RECEIVE_MAXIMUM
+    return properties
+
+
+def open_session(host: str, port: int, client_id: str, *, timeout_s: float = 10.0) -> None:
+    """Create the ingester's persistent session and subscription on the broker, then leave.
+
+    From then on the broker queues every observation for ``client_id`` even before the
+    ingester first starts, so a deployment opens the session once, before sensors publish.
+    """
+    subscribed = threading.Event()
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
+    client.on_connect = lambda c, *_: c.subscribe(SUBSCRIPTION, qos=QOS)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.connect(host, port, keepalive=10, clean_start=False, properties=_session_properties())
+    client.loop_start()
+    ok = subscribed.wait(timeout_s)
+    client.disconnect()
+    client.loop_stop()
+    if not ok:
+        msg = f"mqtt://{host}:{port}: no subscription acknowledgement within {timeout_s} s"
+        raise ConfigError(msg)
 
 
 def forget_session(host: str, port: int, client_id: str) -> None:
