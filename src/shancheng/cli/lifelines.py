@@ -13,10 +13,22 @@ from rich.console import Console
 from rich.table import Table
 
 from shancheng.data.city import read_city
+from shancheng.lifelines.monitoring import (
+    DEFAULT_DENSITY_PER_KM2,
+    DEFAULT_RADIUS_M,
+    compute_coverage,
+    place_sensors,
+)
 from shancheng.lifelines.mqtt import parse_mqtt_url
 from shancheng.lifelines.pipes import read_gaslib, read_geojson, read_inp
 from shancheng.lifelines.scenario import DemoCaseDesk, run_gas_leak_scenario
-from shancheng.lifelines.service import ingest_from_broker, plan_isolation, segment_criticality
+from shancheng.lifelines.sensors import sensors_from_city
+from shancheng.lifelines.service import (
+    city_network,
+    ingest_from_broker,
+    plan_isolation,
+    segment_criticality,
+)
 from shancheng.store import create_db_engine, upgrade_database
 
 if TYPE_CHECKING:
@@ -172,3 +184,37 @@ def live_command(
         _console.print(f"[bold]case[/] {case.reference} opened for "
                        f"{result.report.department_hint}: {result.report.title} (demo stand-in "
                        "for the governance center's open_sensor_case)")  # fmt: skip
+
+
+@app.command("coverage")
+def coverage_command(
+    ctx: typer.Context,
+    *,
+    network: str = typer.Option("gas", help=NETWORK_HELP),
+    density: float = typer.Option(DEFAULT_DENSITY_PER_KM2, help="Dense: residents per km²."),
+    radius: float = typer.Option(DEFAULT_RADIUS_M, help="Network distance a sensor watches, m."),
+    out: Path | None = typer.Option(None, help="Write the proposed sensor sites as CSV."),  # noqa: B008
+) -> None:
+    """Share of dense-area pipe length watched by sensors, and sensors to reach 100 %."""
+    settings: Settings = ctx.obj
+    city = read_city(settings.city_dir)
+    net = city_network(city, "gas" if network == "gas" else "water")
+    sensors = list(sensors_from_city(city).values())
+    cov = compute_coverage(city, net, sensors, threshold_per_km2=density, radius_m=radius)
+    _console.print(f"[bold]{network}[/]: {cov.watched_length_m / 1e3:,.1f} of "
+                   f"{cov.dense_length_m / 1e3:,.1f} km of pipe in dense cells watched "
+                   f"({cov.share:.0%})")  # fmt: skip
+    for level, table in (("district", cov.by_district), ("street", cov.by_street)):
+        view = Table(title=f"coverage by {level}")
+        for column in ("code", "name", "dense km", "watched km", "share"):
+            view.add_column(column, justify="left" if column in {"code", "name"} else "right")
+        for code, name, dense_m, watched_m, share in table[
+            ["code", "name", "dense_length_m", "watched_length_m", "share"]
+        ].itertuples(index=False, name=None):
+            view.add_row(str(code), str(name), f"{float(dense_m) / 1e3:,.2f}",
+                         f"{float(watched_m) / 1e3:,.2f}", f"{float(share):.0%}")  # fmt: skip
+        _console.print(view)
+    placed = place_sensors(net, cov.dense, cov.watched, radius_m=radius)
+    _console.print(f"greedy placement: {len(placed):,} more sensors reach 100 %")
+    if out is not None:
+        placed.to_csv(out, index=False)
