@@ -16,6 +16,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/shancheng demo
+	$(BIN)/shancheng lifelines live
 
 lint: setup
 	$(BIN)/ruff format --check src

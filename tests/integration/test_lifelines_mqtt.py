@@ -156,3 +156,26 @@ def test_killed_ingester_loses_nothing_and_stores_nothing_twice(postgres_url, mq
     duplicates = int(re.search(r"([\d,]+) duplicates", out.decode()).group(1).replace(",", ""))
     assert duplicates >= 40 * per_message  # the republished messages, maybe redeliveries too
     engine.dispose()
+
+
+def test_live_scenario_over_the_real_broker(postgres_url, mqtt_broker):
+    from shancheng.data.demo import DemoConfig, generate_demo_city  # noqa: PLC0415
+    from shancheng.lifelines.scenario import DemoCaseDesk, run_gas_leak_scenario  # noqa: PLC0415
+
+    engine = create_db_engine(postgres_url)
+    with engine.begin() as conn:
+        for table in ("lifelines_readings", "lifelines_rejections", "lifelines_sensors",
+                      "lifelines_alarms"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    desk = DemoCaseDesk()
+    result = run_gas_leak_scenario(generate_demo_city(DemoConfig.small()), engine, desk,
+                                   mqtt=mqtt_broker, minutes=16)
+    assert result.transport == "mqtt"
+    assert result.alarm.level == 1
+    assert result.alarm.case is not None
+    assert result.stats.reasons == {"wrong_unit": 1, "future_time": 1, "unknown_sensor": 1}
+    (report,) = [r for _, r in desk.reports.values()]
+    assert report.attachments["isolation_plan"]["valves_to_close"] == result.plan.valves_to_close
+    total, distinct = _counts(engine)
+    assert total == distinct == result.stats.stored
+    engine.dispose()
