@@ -7,7 +7,7 @@ between the centres of the detected and the leaking pipe is at most 300 m (0 for
 pipe, otherwise the shortest path between their end nodes over pipe lengths plus half of each
 pipe's length). Among the leaks it hits that are not yet found, it takes the nearest; it then
 earns the water saved from the detection to the end of the evaluation period at €0.8 per m³,
-less the crew's search cost ``(distance / 300) × €500``. A detection that hits only leaks
+less the crew's search cost ``(distance / 300) x €500``. A detection that hits only leaks
 already found scores 0; one that hits none is a false alarm and costs €500. Detections dated
 before the evaluation period are ignored.
 
