@@ -20,6 +20,7 @@ demo: setup
 	$(BIN)/shancheng demo
 	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
 	$(BIN)/shancheng cases replay
+	$(BIN)/shancheng lifelines live
 
 lint: setup
 	$(BIN)/ruff format --check src

@@ -10,9 +10,12 @@ which always names the file, row or field at fault and the value found::
     │   ├── MissingColumnError(KeyError)     a required column or field is absent
     │   ├── CRSMismatchError                 coordinates in the wrong reference system
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
-    │   └── CatalogueError                   a living-circle catalogue entry is invalid
+    │   ├── CatalogueError                   a living-circle catalogue entry is invalid
+    │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
+    │   └── TelemetryError                   a reading: wrong unit, future time, unknown sensor
     ├── SnapDistanceError                    a point lies too far from every edge
     ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
+    ├── AlarmStateError(ValueError)          an alarm transition its lifecycle does not allow
     └── CaseError                            the governance center refused a request
         ├── TransitionNotAllowedError(ValueError)  an action the case's status does not allow
         ├── CaseNotFoundError(LookupError)   no case (or category, user...) with that id
@@ -122,3 +125,15 @@ class RateLimitedError(CaseError, RuntimeError):
         """Keep ``retry_after_s`` for the HTTP ``Retry-After`` header."""
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class PipeNetworkError(InputError):
+    """A pipe network file is unreadable or its tables are inconsistent (ids named)."""
+
+
+class TelemetryError(InputError):
+    """A sensor reading is rejected: unknown sensor, wrong unit, future time, bad payload."""
+
+
+class AlarmStateError(ShanchengError, ValueError):
+    """An alarm was asked for a transition its lifecycle does not allow."""

@@ -16,6 +16,7 @@ from shancheng import __version__
 from shancheng.cli.cases import cases_app, serve_command
 from shancheng.cli.circles import app as circles_app
 from shancheng.cli.demo import demo_command
+from shancheng.cli.lifelines import app as lifelines_app
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
 from shancheng.logging import configure_logging
@@ -30,6 +31,7 @@ app.command("demo")(demo_command)
 app.add_typer(circles_app, name="circles")
 app.command("serve")(serve_command)
 app.add_typer(cases_app, name="cases")
+app.add_typer(lifelines_app, name="lifelines")
 _err = Console(stderr=True)
 
 

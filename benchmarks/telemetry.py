@@ -1,0 +1,120 @@
+"""Sustained telemetry ingestion: the real Mosquitto broker into PostgreSQL.
+
+A forked publisher sends N readings as SensorThings observations (QoS 1, `--per-message`
+observations per message, our batching extension) for `--sensors` sensors; the ingester
+(the production `MqttIngester`: MQTT 5 persistent session, manual acknowledgements after
+commit, COPY + ON CONFLICT DO NOTHING) stores them in a fresh PostgreSQL database. Reports
+readings/s from the first message received to the last commit, and checks
+count published = count acknowledged by the broker = count stored.
+
+    .venv/bin/python benchmarks/telemetry.py [--readings 500000] [--per-message 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import threading
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from shancheng.lifelines.mqtt import MqttIngester, MqttPublisher, forget_session, open_session
+from shancheng.lifelines.sensors import Sensor
+from shancheng.lifelines.telemetry import register_sensors
+from shancheng.store import create_db_engine, upgrade_database
+
+ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+HOST, PORT = "127.0.0.1", 1883
+BASE_MS = 1_790_000_000_000
+
+
+def sensors(n):
+    return {f"B{i:05d}": Sensor(f"B{i:05d}", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
+            for i in range(n)}
+
+
+def publish(n_messages, per_message, n_sensors, queue):
+    registry = list(sensors(n_sensors).values())
+    publisher = MqttPublisher(HOST, PORT)
+    start = time.perf_counter()
+    for m in range(n_messages):
+        sensor = registry[m % n_sensors]
+        t0 = BASE_MS + (m // n_sensors) * per_message * 1000
+        publisher.publish(sensor, [t0 + k * 1000 for k in range(per_message)],
+                          [300.0 + (k % 7) for k in range(per_message)])
+    acked = publisher.wait(timeout_s=600)
+    queue.put((acked, time.perf_counter() - start))
+    publisher.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--readings", type=int, default=500_000)
+    parser.add_argument("--per-message", type=int, default=100)
+    parser.add_argument("--sensors", type=int, default=500)
+    args = parser.parse_args()
+    n_messages = args.readings // args.per_message
+    name = f"bench_telemetry_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    registry = sensors(args.sensors)
+    with engine.begin() as conn:
+        register_sensors(conn, registry.values())
+    client_id = f"bench-{uuid.uuid4().hex[:8]}"
+    open_session(HOST, PORT, client_id)
+    first_seen = []
+    ingester = MqttIngester(engine, registry, host=HOST, port=PORT, client_id=client_id,
+                            batch_max=20_000)
+    original = ingester._on_message  # noqa: SLF001 - timestamp the first arrival
+
+    def on_message(*a):
+        if not first_seen:
+            first_seen.append(time.perf_counter())
+        original(*a)
+
+    ingester._client.on_message = on_message  # noqa: SLF001
+    ingester.start()
+    ingester.ready.wait(10)
+    stop = threading.Event()
+    runner = threading.Thread(target=ingester.run, args=(stop,))
+    runner.start()
+    queue = mp.get_context("fork").Queue()
+    child = mp.get_context("fork").Process(target=publish,
+                                           args=(n_messages, args.per_message, args.sensors, queue))
+    child.start()
+    acked, publish_s = queue.get()
+    child.join()
+    deadline = time.perf_counter() + 300
+    while ingester.stats.messages < n_messages and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    done = time.perf_counter()
+    stop.set()
+    runner.join()
+    ingester.close()
+    forget_session(HOST, PORT, client_id)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("select count(*) from lifelines_readings")).scalar_one()
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'drop database "{name}" with (force)'))
+    elapsed = done - first_seen[0]
+    stats = ingester.stats
+    print(f"published {n_messages:,} messages x {args.per_message} = {args.readings:,} readings "
+          f"for {args.sensors} sensors in {publish_s:.2f} s; broker acknowledged {acked:,} messages")
+    print(f"ingested {stats.messages:,} messages, {stats.readings:,} readings in {stats.batches} "
+          f"batches; stored {stored:,} (duplicates {stats.duplicates}, rejected {stats.rejected})")
+    print(f"sustained: {args.readings / elapsed:,.0f} readings/s over {elapsed:.2f} s "
+          f"(first message received to last commit); ingester peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"count in = count stored: {stored == args.readings == stats.readings}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""``shancheng lifelines ...``: pipe networks, isolation plans, telemetry and the live demo."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
+from typing import TYPE_CHECKING, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shancheng.data.city import read_city
+from shancheng.lifelines.monitoring import (
+    DEFAULT_DENSITY_PER_KM2,
+    DEFAULT_RADIUS_M,
+    compute_coverage,
+    place_sensors,
+)
+from shancheng.lifelines.mqtt import parse_mqtt_url
+from shancheng.lifelines.pipes import read_gaslib, read_geojson, read_inp
+from shancheng.lifelines.scenario import DemoCaseDesk, run_gas_leak_scenario
+from shancheng.lifelines.sensors import sensors_from_city
+from shancheng.lifelines.service import (
+    city_network,
+    ingest_from_broker,
+    plan_isolation,
+    segment_criticality,
+)
+from shancheng.store import create_db_engine, upgrade_database
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from shancheng.config import Settings
+    from shancheng.lifelines.pipes import PipeNetwork
+
+app = typer.Typer(
+    help="Lifeline pipes: networks, isolation, telemetry, alarms.", no_args_is_help=True
+)
+_console = Console()
+logger = logging.getLogger(__name__)
+NETWORK_HELP = "Which City network: water or gas."
+
+
+def _engine(settings: Settings) -> Engine:
+    url = settings.resolved_database_url
+    upgrade_database(url)
+    return create_db_engine(url)
+
+
+@app.command("validate")
+def validate_command(
+    path: Path,
+    *,
+    network: str = typer.Option("water", help="water, gas or drainage (GeoJSON only)."),
+) -> None:
+    """Read a pipe network file (.inp, .geojson, GasLib .net/.zip) and report what it holds."""
+    net: PipeNetwork
+    if path.suffix == ".inp":
+        net = read_inp(path)
+    elif path.suffix in {".geojson", ".json"}:
+        kind: Literal["water", "gas", "drainage"] = (
+            "gas" if network == "gas" else "drainage" if network == "drainage" else "water"
+        )
+        net = read_geojson(path, kind)
+    else:
+        net = read_gaslib(path)
+    table = Table(title=f"{path.name}: {net.network} network, valid")
+    table.add_column("what")
+    table.add_column("how many", justify="right")
+    for what, count in net.nodes["kind"].value_counts().items():
+        table.add_row(f"nodes: {what}", f"{count:,}")
+    for what, count in net.links["kind"].value_counts().items():
+        table.add_row(f"links: {what}", f"{count:,}")
+    table.add_row("isolation valves", f"{len(net.valves):,}")
+    _console.print(table)
+
+
+@app.command("isolate")
+def isolate_command(
+    ctx: typer.Context,
+    link_id: str,
+    *,
+    network: str = typer.Option("gas", help=NETWORK_HELP),
+) -> None:
+    """Plan the isolation of a break on LINK_ID: valves to close and what loses service."""
+    settings: Settings = ctx.obj
+    city = read_city(settings.city_dir)
+    plan = plan_isolation(city, "gas" if network == "gas" else "water", link_id)
+    _console.print(f"[bold]break on link {plan.link_id}[/] (segment {plan.segment})")
+    _console.print(f"close {len(plan.valves_to_close)} valves: {', '.join(plan.valves_to_close)}")
+    _console.print(f"segments cut off as a side effect: {len(plan.cut_off_segments)}")
+    for name, value in plan.impact.items():
+        _console.print(f"  {name.replace('_', ' ')}: {value:,.0f}")
+    for row in plan.facilities.itertuples():
+        _console.print(f"  critical facility out: {row.category} {row.name}")
+
+
+@app.command("criticality")
+def criticality_command(
+    ctx: typer.Context,
+    *,
+    network: str = typer.Option("water", help=NETWORK_HELP),
+    top: int = typer.Option(10, help="How many segments to show."),
+    out: Path | None = typer.Option(None, help="Write the full ranking as CSV."),  # noqa: B008
+) -> None:
+    """Rank every valve segment by what isolating it takes out of service."""
+    settings: Settings = ctx.obj
+    table = segment_criticality(
+        read_city(settings.city_dir), "gas" if network == "gas" else "water"
+    )
+    if out is not None:
+        table.to_csv(out, index=False)
+    view = Table(title=f"{network}: {len(table):,} segments, most critical first")
+    columns = ("rank", "segment", "valves", "cut_off_segments", "lost_customers",
+               "lost_residents", "lost_critical_facilities", "lost_pipe_length_m")  # fmt: skip
+    for column in columns:
+        view.add_column(column.replace("_", " "), justify="right")
+    for row in table.head(top).itertuples():
+        view.add_row(*(f"{getattr(row, c):,.0f}" for c in columns))
+    _console.print(view)
+
+
+@app.command("ingest")
+def ingest_command(
+    ctx: typer.Context,
+    *,
+    client_id: str = typer.Option("shancheng-ingester", help="Persistent MQTT session id."),
+    idle_exit: float | None = typer.Option(None, help="Stop after this many idle seconds."),
+) -> None:
+    """Ingest SensorThings observations from the MQTT broker into the store until stopped."""
+    settings: Settings = ctx.obj
+    host, port = parse_mqtt_url(settings.mqtt_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stats = ingest_from_broker(
+        _engine(settings), host=host, port=port, client_id=client_id, stop=stop,
+        idle_exit_s=idle_exit,
+    )  # fmt: skip
+    _console.print(
+        f"{stats.messages:,} messages, {stats.readings:,} readings, {stats.stored:,} stored, "
+        f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected"
+    )
+
+
+@app.command("live")
+def live_command(
+    ctx: typer.Context,
+    *,
+    mqtt: bool = typer.Option(False, "--mqtt", help="Use the broker in settings.mqtt_url."),  # noqa: FBT003
+    minutes: int = typer.Option(20, help="Minutes of telemetry to stream."),
+) -> None:
+    """Live scenario: gas telemetry, a leak next to a main, the graded alarm, the case."""
+    settings: Settings = ctx.obj
+    city = read_city(settings.city_dir)
+    desk = DemoCaseDesk()
+    result = run_gas_leak_scenario(
+        city, _engine(settings), desk, mqtt=parse_mqtt_url(settings.mqtt_url) if mqtt else None,
+        minutes=minutes,
+    )  # fmt: skip
+    stats = result.stats
+    _console.print(f"[bold]telemetry[/] over {result.transport}: {stats.messages:,} messages, "
+                   f"{stats.stored:,} readings stored, {stats.rejected} rejected "
+                   f"({dict(stats.reasons)})")  # fmt: skip
+    leak = result.leak_sensor
+    _console.print(f"[bold]gas leak[/] at sensor {leak.sensor_id} (methane well at node "
+                   f"{leak.element_id}, next to main {result.main_link_id})")  # fmt: skip
+    for alarm in result.timeline:
+        if alarm.sensor_id == result.leak_sensor.sensor_id:
+            _console.print(f"  {alarm.last_at:%H:%M} {alarm.rule.value:<15} level {alarm.level} "
+                           f"{alarm.state.value:<12} {alarm.message}")  # fmt: skip
+    plan = result.plan
+    _console.print(f"[bold]isolation plan[/]: close {len(plan.valves_to_close)} valves "
+                   f"({', '.join(plan.valves_to_close)}); {len(plan.cut_off_segments)} segments "
+                   f"cut off; {plan.impact['customers']:,.0f} customers, "
+                   f"{plan.impact['residents']:,.0f} residents lose gas")  # fmt: skip
+    for row in plan.facilities.itertuples():
+        _console.print(f"  critical facility without gas: {row.category} {row.name}")
+    case = result.alarm.case
+    if case is not None and result.report is not None:
+        _console.print(f"[bold]case[/] {case.reference} opened for "
+                       f"{result.report.department_hint}: {result.report.title} (demo stand-in "
+                       "for the governance center's open_sensor_case)")  # fmt: skip
+
+
+@app.command("coverage")
+def coverage_command(
+    ctx: typer.Context,
+    *,
+    network: str = typer.Option("gas", help=NETWORK_HELP),
+    density: float = typer.Option(DEFAULT_DENSITY_PER_KM2, help="Dense: residents per km²."),
+    radius: float = typer.Option(DEFAULT_RADIUS_M, help="Network distance a sensor watches, m."),
+    out: Path | None = typer.Option(None, help="Write the proposed sensor sites as CSV."),  # noqa: B008
+) -> None:
+    """Share of dense-area pipe length watched by sensors, and sensors to reach 100 %."""
+    settings: Settings = ctx.obj
+    city = read_city(settings.city_dir)
+    net = city_network(city, "gas" if network == "gas" else "water")
+    sensors = list(sensors_from_city(city).values())
+    cov = compute_coverage(city, net, sensors, threshold_per_km2=density, radius_m=radius)
+    _console.print(f"[bold]{network}[/]: {cov.watched_length_m / 1e3:,.1f} of "
+                   f"{cov.dense_length_m / 1e3:,.1f} km of pipe in dense cells watched "
+                   f"({cov.share:.0%})")  # fmt: skip
+    for level, table in (("district", cov.by_district), ("street", cov.by_street)):
+        view = Table(title=f"coverage by {level}")
+        for column in ("code", "name", "dense km", "watched km", "share"):
+            view.add_column(column, justify="left" if column in {"code", "name"} else "right")
+        for code, name, dense_m, watched_m, share in table[
+            ["code", "name", "dense_length_m", "watched_length_m", "share"]
+        ].itertuples(index=False, name=None):
+            view.add_row(str(code), str(name), f"{float(dense_m) / 1e3:,.2f}",
+                         f"{float(watched_m) / 1e3:,.2f}", f"{float(share):.0%}")  # fmt: skip
+        _console.print(view)
+    placed = place_sensors(net, cov.dense, cov.watched, radius_m=radius)
+    _console.print(f"greedy placement: {len(placed):,} more sensors reach 100 %")
+    if out is not None:
+        placed.to_csv(out, index=False)
