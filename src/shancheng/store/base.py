@@ -6,7 +6,7 @@ migrations written once apply to both.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import Column, MetaData, String, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -22,3 +22,12 @@ class Base(DeclarativeBase):
     """Declarative base with the shared metadata and naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Created by the root migration s0000; declared here so that autogenerate keeps it.
+schema_info = Table(
+    "schema_info",
+    Base.metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
