@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from shancheng import __version__
+from shancheng.cli.city import city_app
 from shancheng.cli.demo import demo_command
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo_command)
+app.add_typer(city_app, name="city")
 _err = Console(stderr=True)
 
 

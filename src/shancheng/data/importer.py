@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from shancheng.data.facilities import read_facility_list
 from shancheng.data.city import AGE_GROUPS, LAYERS, City, network_from_layers, write_city
 from shancheng.data.osm import FacilityTagMapping, OsmExtract, read_osm
 from shancheng.data.osm_network import WalkPieces, build_pieces
@@ -68,6 +69,8 @@ class ImportOptions:
     dem_crs: str | None = None
     max_piece_m: float = 30.0
     facility_tags: FacilityTagMapping | None = None
+    facility_lists: tuple[tuple[Path, Path], ...] = ()
+    """Agencies' lists as ``(file, column-mapping TOML)`` pairs."""
 
 
 @dataclass
@@ -76,6 +79,8 @@ class ImportReport:
 
     figures: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    """Row-level reports (rejected facility rows) to print."""
 
 
 def build_city(
@@ -110,6 +115,9 @@ def build_city(
                                   crs_epsg=epsg)  # fmt: skip
     buildings = _buildings_layer(extract, options.area, epsg)
     facilities = _osm_facilities_layer(extract, options.area, epsg)
+    if options.facility_lists:
+        report_step("facility lists")
+        facilities = _add_facility_lists(facilities, options, pieces, epsg, report)
     grid = _grid_for(walk_nodes, epsg)
     for frame in (buildings, facilities):
         frame["cell_id"] = grid.cell_of(frame["x_utm"].to_numpy(), frame["y_utm"].to_numpy())
@@ -171,6 +179,34 @@ def import_city(
         step("writing files")
     write_city(city, directory)
     return city, report
+
+
+def _add_facility_lists(
+    facilities: gpd.GeoDataFrame,
+    options: ImportOptions,
+    pieces: WalkPieces,
+    epsg: int,
+    report: ImportReport,
+) -> gpd.GeoDataFrame:
+    """Read each agency list (all rows checked) and append its good rows to the OSM ones."""
+    reference = np.column_stack([pieces.node_lon, pieces.node_lat])
+    frames = [facilities]
+    rejected = 0
+    for k, (path, mapping) in enumerate(options.facility_lists, start=1):
+        result = read_facility_list(path, mapping, area=options.area, reference_lonlat=reference)
+        rows = result.facilities
+        frames.append(facilities_frame(
+            category=rows["category"], name=rows["name"], lon=rows["lon"], lat=rows["lat"],
+            epsg=epsg, source=rows["source"].to_numpy(), source_date=rows["source_date"],
+            prefix=f"L{k}-", capacity=rows["capacity"],
+        ))  # fmt: skip
+        rejected += len(result.problems)
+        report.lines.extend(f"rejected: {problem}" for problem in result.problems)
+        report.lines.append(f"{path}: {len(rows)} facilities imported, "
+                            f"{len(result.problems)} rows rejected ({result.datum})")  # fmt: skip
+    report.figures["facility_rows_rejected"] = rejected
+    combined = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    return gpd.GeoDataFrame(combined, geometry="geometry", crs=WGS84_EPSG)
 
 
 def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -> FloatArray:
