@@ -29,7 +29,7 @@ def test_round_trip_returns_the_point(lon, lat, datum):
     x, y = from_wgs84([lon], [lat], datum)
     back_lon, back_lat = to_wgs84(x, y, datum)
     # GCJ-02 is inverted exactly (iterated); Baidu's published inverse is itself approximate.
-    tolerance_m = 1e-3 if datum == "gcj02" else 0.05
+    tolerance_m = 1e-3 if datum == "gcj02" else 0.2
     assert haversine_m(lon, lat, back_lon[0], back_lat[0]) < tolerance_m
 
 
