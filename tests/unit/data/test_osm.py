@@ -158,9 +158,11 @@ def test_pieces_keep_the_polyline_length_and_respect_the_spacing(monaco_2026):
     np.testing.assert_allclose(shapely.get_x(first)[oriented],
                                pieces.node_lon[pieces.tail][oriented], atol=1e-9)
     # each lift is a hub reached by ELEVATOR half-rides
-    lift = pieces.kind == EdgeKind.ELEVATOR
+    lift = pieces.way_index < 0
     assert lift.sum() >= 2 * 20
+    assert np.all(pieces.kind[lift] == EdgeKind.ELEVATOR)
     assert np.all(pieces.fixed_time_s[lift] == ELEVATOR_RIDE_S / 2)
+    assert np.all(pieces.length_m[lift] == 0)
 
 
 def test_clipping_to_an_empty_area_is_an_error(monaco_2026):
