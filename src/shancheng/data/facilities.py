@@ -186,7 +186,7 @@ def read_facility_list(
     lon = _numbers(table, spec.columns["lon"], "lon", rows, source, problems, (-180.0, 180.0))
     lat = _numbers(table, spec.columns["lat"], "lat", rows, source, problems, (-90.0, 90.0))
     category = _categories(table, spec, rows, source, problems)
-    good = np.isfinite(lon) & np.isfinite(lat) & pd.notna(category).to_numpy()
+    good = np.isfinite(lon) & np.isfinite(lat) & np.asarray(pd.notna(category), dtype=bool)
     w_lon, w_lat = np.full_like(lon, np.nan), np.full_like(lat, np.nan)
     w_lon[good], w_lat[good] = to_wgs84(lon[good], lat[good], spec.datum)
     if reference_lonlat is not None and good.any():
@@ -236,6 +236,7 @@ def _numbers(
 ) -> FloatArray:
     raw = table[column]
     values = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+    values = values.copy()  # pandas may hand out a read-only view
     missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
     for i in np.flatnonzero(missing):
         problems.append(RowProblem(source, int(rows[i]), name, "", "missing"))
