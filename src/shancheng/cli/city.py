@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
+from pathlib import Path
 
 import geopandas as gpd
 import shapely

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ from scipy.spatial import cKDTree
 from shancheng.errors import BoundaryError, CRSMismatchError, MissingColumnError
 from shancheng.geo.admin import AdminLevel
 from shancheng.geo.crs import WGS84_EPSG, Datum, geometries_to_wgs84, utm_epsg_for
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +95,17 @@ def _check_codes(
         prefix = 2 if level is AdminLevel.DISTRICT and parent[:2] in MUNICIPALITIES else (
             level.parent_prefix_length)  # fmt: skip
         if not (isinstance(code, str) and code.isdigit() and len(code) == level.code_length):
-            msg = f"{path}: row {row}: {level.value} code {code!r} must be {level.code_length} digits"
+            msg = (
+                f"{path}: row {row}: {level.value} code {code!r} must be {level.code_length} digits"
+            )
             raise BoundaryError(msg)
         if parent not in known:
             msg = f"{path}: row {row}: parent code {parent!r} of {code} is not in the level above"
             raise BoundaryError(msg)
         if code[:prefix] != parent[:prefix]:
-            msg = f"{path}: row {row}: code {code} does not start with its parent's {parent[:prefix]}"
+            msg = (
+                f"{path}: row {row}: code {code} does not start with its parent's {parent[:prefix]}"
+            )
             raise BoundaryError(msg)
 
 
@@ -142,7 +149,7 @@ def read_boundaries(
         msg = f"{source}: the file declares no CRS; give it one (e.g. EPSG:4326 or EPSG:32648)"
         raise CRSMismatchError(msg)
     west, south, east, north = frame.total_bounds
-    degrees = -180 <= west and east <= 180 and -90 <= south and north <= 90  # noqa: PLR2004
+    degrees = west >= -180 and east <= 180 and south >= -90 and north <= 90  # noqa: PLR2004
     crs = CRS.from_user_input(frame.crs)
     if crs.is_geographic and not degrees:
         msg = (
@@ -182,9 +189,11 @@ class BoundaryCheck:
     def lines(self) -> list[str]:
         """Human-readable lines, largest areas first."""
         out = []
-        for row in self.issues.sort_values("area_m2", ascending=False).itertuples():
-            other = f" and {row.other_name} ({row.other_code})" if row.other_code else ""
-            out.append(f"{row.kind}: {row.name} ({row.code}){other}: {row.area_m2:,.0f} m²")
+        for row in self.issues.sort_values("area_m2", ascending=False).to_dict("records"):
+            other = f" and {row['other_name']} ({row['other_code']})" if row["other_code"] else ""
+            out.append(
+                f"{row['kind']}: {row['name']} ({row['code']}){other}: {row['area_m2']:,.0f} m²"
+            )
         return out
 
 
@@ -284,8 +293,10 @@ def assign_by_nearest_place(
     units: pd.DataFrame,
     places: pd.DataFrame,
 ) -> tuple[npt.NDArray[np.object_], int]:
-    """Fallback when a level has codes but no polygons: each point takes the unit of the
-    nearest named place (an OSM ``place=*`` node) whose name matches a unit's name.
+    """Assign points to units by the nearest named place (fallback for levels without polygons).
+
+    Each point takes the unit of the nearest named place (an OSM ``place=*`` node) whose name
+    matches a unit's name once the suffix (街道, 镇, 社区...) is dropped.
 
     Parameters
     ----------
@@ -305,7 +316,8 @@ def assign_by_nearest_place(
     Examples
     --------
     >>> import pandas as pd
-    >>> units = pd.DataFrame({"code": ["500103001", "500103002"], "name": ["七星岗街道", "解放碑街道"]})
+    >>> units = pd.DataFrame({"code": ["500103001", "500103002"],
+    ...                       "name": ["七星岗街道", "解放碑街道"]})
     >>> places = pd.DataFrame({"name": ["解放碑", "七星岗"], "lon": [106.58, 106.56],
     ...                        "lat": [29.56, 29.56]})
     >>> codes, matched = assign_by_nearest_place([106.575, 106.55], [29.56, 29.56], units, places)
@@ -323,4 +335,4 @@ def assign_by_nearest_place(
     scale = np.cos(np.radians(float(np.mean(matched["lat"]))))
     tree = cKDTree(np.column_stack([matched["lon"] * scale, matched["lat"]]))
     _, nearest = tree.query(np.column_stack([x * scale, np.asarray(lat, dtype=np.float64)]))
-    return np.asarray(codes[nearest], dtype=object), int(len(set(codes)))
+    return np.asarray(codes[nearest], dtype=object), len(set(codes))

@@ -70,7 +70,9 @@ class RowProblem:
 
     def __str__(self) -> str:
         """Read as ``file: row N: field `x` = 'v': reason``."""
-        return f"{self.source}: row {self.row}: field `{self.field}` = {self.value!r}: {self.reason}"
+        return (
+            f"{self.source}: row {self.row}: field `{self.field}` = {self.value!r}: {self.reason}"
+        )
 
 
 @dataclass
@@ -137,8 +139,9 @@ def read_column_mapping(path: str | Path) -> ColumnMapping:
             )
             raise InputError(msg)
     return ColumnMapping(
-        source_name=str(source.get("name", Path(path).stem)), source_date=str(source.get("date", "")),
-        datum=datum,  # type: ignore[arg-type]  # checked against DATUMS above
+        source_name=str(source.get("name", Path(path).stem)),
+        source_date=str(source.get("date", "")),
+        datum=datum,  # checked against DATUMS above
         columns=columns, categories=categories, fixed_category=fixed,
         sheet=source.get("sheet", 0), encoding=str(source.get("encoding", "utf-8")),
     )  # fmt: skip
@@ -193,9 +196,11 @@ def read_facility_list(
         check_datum(lon[good], lat[good], spec.datum, reference_lonlat, source=source)
     if area is not None:
         outside = good & ~shapely.contains_xy(area, w_lon, w_lat)
-        for i in np.flatnonzero(outside):
-            problems.append(RowProblem(source, int(rows[i]), "lon/lat", f"{lon[i]}, {lat[i]}",
-                                       "outside the study area"))  # fmt: skip
+        problems.extend(
+            RowProblem(source, int(rows[i]), "lon/lat", f"{lon[i]}, {lat[i]}",
+                       "outside the study area")
+            for i in np.flatnonzero(outside)
+        )  # fmt: skip
         good &= ~outside
     capacity_column = spec.columns.get("capacity")
     capacity = (pd.to_numeric(table[capacity_column], errors="coerce").to_numpy(dtype=float)
@@ -238,15 +243,16 @@ def _numbers(
     values = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
     values = values.copy()  # pandas may hand out a read-only view
     missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-    for i in np.flatnonzero(missing):
-        problems.append(RowProblem(source, int(rows[i]), name, "", "missing"))
     bad = ~missing & ~np.isfinite(values)
-    for i in np.flatnonzero(bad):
-        problems.append(RowProblem(source, int(rows[i]), name, str(raw.iloc[i]), "not a number"))
     out = np.isfinite(values) & ((values < valid[0]) | (values > valid[1]))
-    for i in np.flatnonzero(out):
-        problems.append(RowProblem(source, int(rows[i]), name, str(raw.iloc[i]),
-                                   f"outside {valid[0]:g}..{valid[1]:g} degrees"))  # fmt: skip
+    reasons = ((missing, "missing"), (bad, "not a number"),
+               (out, f"outside {valid[0]:g}..{valid[1]:g} degrees"))  # fmt: skip
+    for mask, reason in reasons:
+        problems.extend(
+            RowProblem(source, int(rows[i]), name, "" if reason == "missing" else
+                       str(raw.iloc[i]), reason)
+            for i in np.flatnonzero(mask)
+        )  # fmt: skip
     values[missing | bad | out] = np.nan
     return values
 
@@ -315,7 +321,7 @@ def check_datum(
         msg = (
             f"{source}: coordinates are declared {declared} but look like {best}: their median "
             f"distance to the walk network is {medians[declared]:.0f} m as {declared} and "
-            f"{medians[best]:.0f} m as {best}; set datum = \"{best}\" in the column mapping"
+            f'{medians[best]:.0f} m as {best}; set datum = "{best}" in the column mapping'
         )
         raise DatumMismatchError(msg)
     return medians

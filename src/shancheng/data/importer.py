@@ -13,8 +13,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,8 +21,8 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from shancheng.data.facilities import read_facility_list
 from shancheng.data.city import AGE_GROUPS, LAYERS, City, network_from_layers, write_city
+from shancheng.data.facilities import read_facility_list
 from shancheng.data.osm import FacilityTagMapping, OsmExtract, read_osm
 from shancheng.data.osm_network import WalkPieces, build_pieces
 from shancheng.data.terrain import interpolate_elevated, read_dem, sample_heights
@@ -32,12 +31,15 @@ from shancheng.geo.crs import WGS84_EPSG, lonlat_to_utm, utm_epsg_for
 from shancheng.geo.grid import UnitGrid
 from shancheng.network.components import largest_component_share
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 Step = Callable[[str], None]
 GRID_CELL_M = 100.0
-"""Side of a unit-grid cell (万米单元网格: 100 m × 100 m = 10,000 m²)."""
+"""Side of a unit-grid cell (万米单元网格: 100 m by 100 m = 10,000 m²)."""
 
 
 @dataclass(frozen=True)
@@ -345,7 +347,7 @@ def facilities_frame(
     capacity: npt.ArrayLike | None = None,
     capacity_unit: npt.ArrayLike | str = "",
 ) -> gpd.GeoDataFrame:
-    """A ``facilities`` layer (City columns plus ``source``/``source_date`` provenance)."""
+    """Build a ``facilities`` layer (City columns plus ``source``/``source_date`` provenance)."""
     lon_a = np.asarray(lon, dtype=np.float64)
     lat_a = np.asarray(lat, dtype=np.float64)
     n = lon_a.shape[0]
@@ -409,6 +411,6 @@ def _grid_layer(
 
 
 def empty_layer(name: str) -> gpd.GeoDataFrame:
-    """An empty layer with the City's required columns (for what an import does not have)."""
+    """Return an empty layer with the City's required columns (what an import lacks)."""
     columns = {column: pd.Series(dtype=object) for column in LAYERS[name]}
     return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=WGS84_EPSG), crs=WGS84_EPSG)

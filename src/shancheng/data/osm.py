@@ -36,6 +36,8 @@ from shancheng.network.speed import EdgeKind
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    Tags = Mapping[str, str] | osmium.osm.TagList
+
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
@@ -76,7 +78,7 @@ class WalkWay:
     tunnel: bool = False
 
 
-def walk_way(tags: Mapping[str, str]) -> WalkWay | None:
+def walk_way(tags: Tags) -> WalkWay | None:  # noqa: PLR0911 - one rule per return
     """Classify a way for walking, or return ``None`` when people cannot walk it.
 
     Examples
@@ -118,7 +120,7 @@ def walk_way(tags: Mapping[str, str]) -> WalkWay | None:
     return WalkWay(kind, direction, bridge=bridge, tunnel=tunnel)
 
 
-def _kind(highway: str, tags: Mapping[str, str]) -> tuple[EdgeKind, int]:
+def _kind(highway: str, tags: Tags) -> tuple[EdgeKind, int]:  # noqa: PLR0911
     if highway == "elevator":
         return EdgeKind.ELEVATOR, 0
     if highway == "steps":
@@ -126,7 +128,7 @@ def _kind(highway: str, tags: Mapping[str, str]) -> tuple[EdgeKind, int]:
         if conveying in ("forward", "backward", "yes", "reversible"):
             return EdgeKind.ESCALATOR, {"forward": 1, "backward": -1}.get(conveying, 0)
         return EdgeKind.STEPS, 0
-    direction = {"yes": 1, "-1": -1}.get(tags.get("oneway:foot", ""), 0)
+    direction = {"yes": 1, "-1": -1}.get(str(tags.get("oneway:foot", "")), 0)
     if highway == "footway" and tags.get("footway") == "crossing":
         return EdgeKind.CROSSING, direction
     if highway in ("footway", "pedestrian", "living_street", "cycleway", "corridor"):
@@ -147,12 +149,12 @@ class TagRule:
     conditions: tuple[tuple[tuple[str, frozenset[str] | None, bool], ...], ...]
     """Each condition is a tuple of tests ``(key, allowed values or None for any, negate)``."""
 
-    def matches(self, tags: Mapping[str, str]) -> bool:
+    def matches(self, tags: Tags) -> bool:
         """Tell whether any condition holds for ``tags``."""
         return any(all(_test(tags, test) for test in cond) for cond in self.conditions)
 
 
-def _test(tags: Mapping[str, str], test: tuple[str, frozenset[str] | None, bool]) -> bool:
+def _test(tags: Tags, test: tuple[str, frozenset[str] | None, bool]) -> bool:
     key, values, negate = test
     if negate:
         return key not in tags
@@ -168,7 +170,7 @@ class FacilityTagMapping:
     source: str
     keys: frozenset[str] = field(default_factory=frozenset)
 
-    def category(self, tags: Mapping[str, str]) -> str | None:
+    def category(self, tags: Tags) -> str | None:
         """Return the category of a feature with ``tags``, or ``None``."""
         for rule in self.rules:
             if rule.matches(tags):
@@ -218,7 +220,7 @@ def load_facility_tags(path: str | Path | None = None) -> FacilityTagMapping:
 def _parse_condition(
     text: str, source: str, number: int
 ) -> tuple[tuple[str, frozenset[str] | None, bool], ...]:
-    tests = []
+    tests: list[tuple[str, frozenset[str] | None, bool]] = []
     for part in (p.strip() for p in text.split("&")):
         if part.startswith("!") and "=" not in part:
             tests.append((part[1:].strip(), None, True))
@@ -297,9 +299,9 @@ def read_osm(
             .with_filter(osmium.filter.KeyFilter(*sorted(keys)))
         )
         for count, obj in enumerate(processor, start=1):
-            if obj.is_way():
+            if isinstance(obj, osmium.osm.Way):
                 _take_way(out, obj, mapping)
-            else:
+            elif isinstance(obj, osmium.osm.Node):
                 _take_node(out, obj, mapping)
             if count % 10_000 == 0:
                 tick(10_000)
@@ -330,9 +332,7 @@ def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMappi
                            "lon": lon, "lat": lat})  # fmt: skip
 
 
-def _facility(
-    osm_ref: str, category: str, tags: Mapping[str, str], lon: float, lat: float
-) -> dict[str, object]:
+def _facility(osm_ref: str, category: str, tags: Tags, lon: float, lat: float) -> dict[str, object]:
     return {
         "osm_ref": osm_ref,
         "category": category,
@@ -370,14 +370,18 @@ def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping)
     if (category is None and building not in RESIDENTIAL_BUILDINGS) or refs.shape[0] == 0:
         return
     closed = refs.shape[0] >= 4 and refs[0] == refs[-1]  # noqa: PLR2004
+    shape: shapely.Geometry
     if closed:
-        shape: shapely.Geometry = shapely.Polygon(lonlat)
-        centre = shape.centroid
+        shape = shapely.Polygon(lonlat)
+        centre = shapely.centroid(shape)
+    elif refs.shape[0] > 1:
+        shape = shapely.LineString(lonlat)
+        centre = shapely.line_interpolate_point(shape, 0.5, normalized=True)
     else:
-        shape = shapely.LineString(lonlat) if refs.shape[0] > 1 else shapely.Point(lonlat[0])
-        centre = shape.interpolate(0.5, normalized=True) if refs.shape[0] > 1 else shape
+        shape = centre = shapely.Point(lonlat[0])
     if category is not None:
-        out.facilities.append(_facility(f"way/{way.id}", category, tags, centre.x, centre.y))
+        lon, lat = float(shapely.get_x(centre)), float(shapely.get_y(centre))
+        out.facilities.append(_facility(f"way/{way.id}", category, tags, lon, lat))
     if building in RESIDENTIAL_BUILDINGS and closed:
         out.buildings.append({
             "osm_id": way.id,

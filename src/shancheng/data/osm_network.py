@@ -13,15 +13,18 @@ costs one ride.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
-from shancheng.data.osm import OsmExtract
 from shancheng.errors import InputError
 from shancheng.geo.crs import haversine_m
 from shancheng.network.speed import FIXED_TIME_KINDS, EdgeKind
+
+if TYPE_CHECKING:
+    from shancheng.data.osm import OsmExtract
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -65,10 +68,10 @@ class WalkPieces:
         total = np.bincount(np.concatenate([self.tail, self.head]), minlength=self.n_nodes)
         up = np.concatenate([self.elevated, self.elevated])
         high = np.bincount(np.concatenate([self.tail, self.head])[up], minlength=self.n_nodes)
-        return (total > 0) & (high == total)
+        return np.asarray((total > 0) & (high == total), dtype=bool)
 
 
-def build_pieces(
+def build_pieces(  # noqa: PLR0915 - one pipeline of array steps, clearer unsplit
     extract: OsmExtract,
     area: shapely.Geometry | None,
     *,
@@ -97,8 +100,10 @@ def build_pieces(
     way = np.repeat(np.arange(extract.n_ways), lengths)
     refs = np.concatenate(extract.way_refs)
     lonlat = np.concatenate(extract.way_lonlat)
-    keep = np.ones(refs.shape[0], dtype=bool) if area is None else shapely.contains_xy(
-        area, lonlat[:, 0], lonlat[:, 1]
+    keep = (
+        np.ones(refs.shape[0], dtype=bool)
+        if area is None
+        else shapely.contains_xy(area, lonlat[:, 0], lonlat[:, 1])
     )
     run_start = np.ones(refs.shape[0], dtype=bool)
     run_start[1:] = (way[1:] != way[:-1]) | ~keep[:-1]

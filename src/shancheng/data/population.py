@@ -1,7 +1,7 @@
 """Put residents into buildings: from a population raster, counts per unit, or points.
 
 Every method distributes a known total over residential buildings in proportion to their floor
-area (footprint × levels; a building without ``building:levels`` counts as
+area (footprint times levels; a building without ``building:levels`` counts as
 ``default_levels``), in whole people, by the largest-remainder method, so the total of each
 raster cell or unit is preserved exactly. Buildings tagged only ``building=yes`` are used
 where a cell or unit has no building tagged as housing. People in a cell or unit without any
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,21 +20,25 @@ import numpy.typing as npt
 import pandas as pd
 import rasterio
 import rasterio.errors
-from affine import Affine
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from shancheng.errors import InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import geopandas as gpd
+    from affine import Affine
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-HOUSING_TAGS = frozenset({"residential", "apartments", "house", "detached",
-                          "semidetached_house", "terrace", "dormitory", "bungalow", "farm"})  # fmt: skip
+HOUSING_TAGS = frozenset({
+    "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
+    "dormitory", "bungalow", "farm",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,10 @@ class PopulationResult:
 
 
 def floor_area_m2(buildings: pd.DataFrame, *, default_levels: float = 1.0) -> FloatArray:
-    """Footprint × levels of each building, levels defaulting where untagged."""
+    """Footprint times levels of each building, levels defaulting where untagged."""
     levels = pd.to_numeric(buildings["levels"], errors="coerce").to_numpy(dtype=float)
     levels = np.where(np.isfinite(levels) & (levels > 0), levels, default_levels)
-    return buildings["footprint_m2"].to_numpy(dtype=float) * levels
+    return np.asarray(buildings["footprint_m2"].to_numpy(dtype=float) * levels, dtype=float)
 
 
 def largest_remainder(totals: FloatArray, unit: IntArray, weight: FloatArray) -> IntArray:
@@ -83,8 +86,8 @@ def largest_remainder(totals: FloatArray, unit: IntArray, weight: FloatArray) ->
     n_units = totals.shape[0]
     unit_weight = np.bincount(unit, weights=weight, minlength=n_units)
     target = np.round(totals).astype(np.int64)
-    share = np.where(unit_weight[unit] > 0, weight / np.where(unit_weight[unit] > 0,
-                                                             unit_weight[unit], 1.0), 0.0)  # fmt: skip
+    has_weight = unit_weight[unit] > 0
+    share = np.where(has_weight, weight / np.where(has_weight, unit_weight[unit], 1.0), 0.0)
     exact = target[unit] * share
     base = np.floor(exact).astype(np.int64)
     short = target - np.bincount(unit, weights=base, minlength=n_units).astype(np.int64)
@@ -172,8 +175,13 @@ def distribute_raster(
         transform: Affine = dataset.transform
         crs = dataset.crs
     values = np.where(np.isfinite(values) & (values > 0), values, 0.0)
-    centre = buildings.geometry.centroid if buildings.crs and buildings.crs.is_projected else (
-        buildings.geometry.to_crs(buildings.estimate_utm_crs()).centroid.to_crs(buildings.crs))
+    centre = (
+        buildings.geometry.centroid
+        if buildings.crs and buildings.crs.is_projected
+        else (
+            buildings.geometry.to_crs(buildings.estimate_utm_crs()).centroid.to_crs(buildings.crs)
+        )
+    )
     to_raster = Transformer.from_crs(buildings.crs, crs, always_xy=True)
     x, y = to_raster.transform(centre.x.to_numpy(), centre.y.to_numpy())
     col, row = (~transform) @ (np.asarray(x), np.asarray(y))
@@ -209,6 +217,7 @@ def distribute_points(
     distance, nearest = cKDTree(np.column_stack([xb, yb])).query(
         np.column_stack([np.asarray(x_utm, float), np.asarray(y_utm, float)]))  # fmt: skip
     near = distance <= max_distance_m
+    nearest = np.asarray(nearest, dtype=np.int64)
     population = np.bincount(nearest[near], weights=np.round(count[near]),
                              minlength=len(buildings)).astype(np.int64)  # fmt: skip
     placed = np.where(near, np.round(count), 0).astype(np.int64)

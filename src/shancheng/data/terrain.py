@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from affine import Affine
 import numpy.typing as npt
 import rasterio
 import rasterio.errors
@@ -26,10 +25,14 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
 import shapely
+from affine import Affine
 from pyproj import CRS, Transformer
 
 from shancheng.errors import DemCoverageError, DemError
 from shancheng.geo.crs import haversine_m
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +103,8 @@ def bilinear(heights: FloatArray, transform: Affine, x: FloatArray, y: FloatArra
     col = np.asarray(col) - 0.5
     row = np.asarray(row) - 0.5
     n_rows, n_cols = heights.shape
-    inside = (col >= -0.5) & (col <= n_cols - 0.5) & (row >= -0.5) & (row <= n_rows - 0.5)
+    half = 0.5
+    inside = (col >= -half) & (col <= n_cols - half) & (row >= -half) & (row <= n_rows - half)
     col = np.clip(np.where(inside, col, 0.0), 0.0, n_cols - 1.0)
     row = np.clip(np.where(inside, row, 0.0), 0.0, n_rows - 1.0)
     c0 = np.minimum(np.floor(col).astype(np.int64), max(n_cols - 2, 0))
@@ -301,7 +305,7 @@ def line_slopes(lines_lonlat: npt.ArrayLike, dem: Dem) -> tuple[FloatArray, Floa
     climb_m = np.bincount(index[1:][same], weights=np.abs(np.diff(z))[same], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = np.where(length_m > 0, climb_m / length_m, np.nan)
-    return slope, length_m
+    return np.asarray(slope, dtype=np.float64), np.asarray(length_m, dtype=np.float64)
 
 
 def interpolate_elevated(
@@ -336,8 +340,9 @@ def interpolate_elevated(
     --------
     >>> import numpy as np
     >>> z = np.array([10.0, 0.0, 0.0, 40.0])       # a bridge 0-1-2-3 over a valley
-    >>> interpolate_elevated(z, np.array([False, True, True, False]), np.array([0, 1, 2]),
-    ...                      np.array([1, 2, 3]), np.array([10.0, 10.0, 10.0])).tolist()
+    >>> out = interpolate_elevated(z, np.array([False, True, True, False]), np.array([0, 1, 2]),
+    ...                            np.array([1, 2, 3]), np.array([10.0, 10.0, 10.0]))
+    >>> np.round(out, 6).tolist()
     [10.0, 20.0, 30.0, 40.0]
     """
     z = np.asarray(z_ground_m, dtype=np.float64).copy()

@@ -3,8 +3,9 @@
 Shancheng stores lon/lat (EPSG:4326) and computes distances and areas in UTM 48N (EPSG:32648),
 the zone that holds Chongqing (real cities elsewhere use their own zone, :func:`utm_epsg_for`).
 Chinese web maps publish GCJ-02 (Amap, Tencent) or BD-09 (Baidu) coordinates; the published
-algorithms to and from WGS84 are here (:func:`to_wgs84`, :func:`from_wgs84`). Every function orders coordinates ``lon, lat`` and ``x, y``
-(``always_xy=True``), never the latitude-first order EPSG:4326 formally declares.
+algorithms to and from WGS84 are here (:func:`to_wgs84`, :func:`from_wgs84`). Every function
+orders coordinates ``lon, lat`` and ``x, y`` (``always_xy=True``), never the latitude-first
+order EPSG:4326 formally declares.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ _BD_X_PI = math.pi * 3000.0 / 180.0
 def in_china(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     """Tell which points lie in the rectangle where GCJ-02 applies its offset.
 
-    Outside it (72.004–137.8347 E, 0.8293–55.8271 N) the published algorithm leaves
+    Outside it (72.004 to 137.8347 E, 0.8293 to 55.8271 N) the published algorithm leaves
     coordinates unchanged.
     """
     x = np.asarray(lon, dtype=np.float64)
@@ -206,7 +207,7 @@ def gcj02_to_wgs84(
     """Invert GCJ-02 to WGS84 exactly, by fixed-point iteration of the forward shift.
 
     The one-step inverse common on the web (subtract the offset at the GCJ point) errs by up
-    to about 1–2 m; iterating until the forward shift lands on the input removes that error.
+    to about 1 to 2 m; iterating until the forward shift lands on the input removes that error.
 
     Examples
     --------
@@ -246,9 +247,7 @@ def bd09_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, F
     return z * np.cos(theta), z * np.sin(theta)
 
 
-def to_wgs84(
-    lon: npt.ArrayLike, lat: npt.ArrayLike, datum: Datum
-) -> tuple[FloatArray, FloatArray]:
+def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, datum: Datum) -> tuple[FloatArray, FloatArray]:
     """Convert lon/lat given in ``datum`` to WGS84.
 
     Examples
@@ -258,33 +257,33 @@ def to_wgs84(
     >>> round(float(lon[0]), 6), round(float(lat[0]), 6)
     (106.5516, 29.563)
     """
-    if datum == "wgs84":
-        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    _check_datum_name(datum)
     if datum == "gcj02":
         return gcj02_to_wgs84(lon, lat)
     if datum == "bd09":
         return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
-    msg = f"datum must be one of {', '.join(DATUMS)}, got {datum!r}"
-    raise ValueError(msg)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def _check_datum_name(datum: str) -> None:
+    if datum not in DATUMS:
+        msg = f"datum must be one of {', '.join(DATUMS)}, got {datum!r}"
+        raise ValueError(msg)
 
 
 def from_wgs84(
     lon: npt.ArrayLike, lat: npt.ArrayLike, datum: Datum
 ) -> tuple[FloatArray, FloatArray]:
     """Convert WGS84 lon/lat to ``datum`` (the inverse of :func:`to_wgs84`)."""
-    if datum == "wgs84":
-        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    _check_datum_name(datum)
     if datum == "gcj02":
         return wgs84_to_gcj02(lon, lat)
     if datum == "bd09":
         return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
-    msg = f"datum must be one of {', '.join(DATUMS)}, got {datum!r}"
-    raise ValueError(msg)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
-def geometries_to_wgs84(
-    geometries: npt.ArrayLike, datum: Datum
-) -> npt.NDArray[np.object_]:
+def geometries_to_wgs84(geometries: npt.ArrayLike, datum: Datum) -> npt.NDArray[np.object_]:
     """Convert shapely geometries with lon/lat in ``datum`` to WGS84 (every vertex)."""
 
     def _convert(coords: FloatArray) -> FloatArray:

@@ -22,9 +22,7 @@ def strong_components(network: WalkNetwork) -> npt.NDArray[np.int64]:
     # Parallel arcs (two streets joining the same pair of nodes) must be merged first:
     # scipy 1.17's strong-component search never returns on a CSR with duplicate entries.
     graph.sum_duplicates()
-    _, labels = scipy.sparse.csgraph.connected_components(
-        graph, directed=True, connection="strong"
-    )
+    _, labels = scipy.sparse.csgraph.connected_components(graph, directed=True, connection="strong")
     return np.asarray(labels, dtype=np.int64)
 
 

@@ -9,19 +9,32 @@ import pytest
 from shancheng.cli import main
 
 
-
 @pytest.fixture
 def monaco(shared_data):
     return shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf"
 
 
-def test_import_writes_a_city_and_prints_its_figures(monaco, shared_data, tmp_path, capsys,
-                                                     monkeypatch):
+def test_import_writes_a_city_and_prints_its_figures(
+    monaco, shared_data, tmp_path, capsys, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "monaco"
-    code = main(["city", "import", "--osm", str(monaco), "--out", str(out), "--name", "monaco",
-                 "--bbox", "7.415,43.728,7.432,43.742",
-                 "--dem", str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt")])
+    code = main(
+        [
+            "city",
+            "import",
+            "--osm",
+            str(monaco),
+            "--out",
+            str(out),
+            "--name",
+            "monaco",
+            "--bbox",
+            "7.415,43.728,7.432,43.742",
+            "--dem",
+            str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
@@ -32,8 +45,18 @@ def test_import_writes_a_city_and_prints_its_figures(monaco, shared_data, tmp_pa
 
 def test_import_without_dem_warns_loudly(monaco, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "flat"),
-                 "--bbox", "7.415,43.728,7.432,43.742"])
+    code = main(
+        [
+            "city",
+            "import",
+            "--osm",
+            str(monaco),
+            "--out",
+            str(tmp_path / "flat"),
+            "--bbox",
+            "7.415,43.728,7.432,43.742",
+        ]
+    )
     assert code == 0
     assert "WARNING" in capsys.readouterr().err
 

@@ -42,19 +42,27 @@ def test_four_levels_of_chongqing_codes(admin):
 
 def test_a_code_that_does_not_chain_is_named(tmp_path, admin):
     bad = tmp_path / "streets.csv"
-    bad.write_text("street_code,street_name,district_code,district_name\n"
-                   "500103001,七星岗街道,500103,渝中区\n500104001,错街道,500103,渝中区\n")
+    bad.write_text(
+        "street_code,street_name,district_code,district_name\n"
+        "500103001,七星岗街道,500103,渝中区\n500104001,错街道,500103,渝中区\n"
+    )
     with pytest.raises(BoundaryError, match=r"streets.csv: row 3: code 500104001 does not start"):
         read_division_codes(admin / "chongqing_districts_nbs2023.csv", bad)
 
 
 def test_district_polygons_read_and_checked(admin):
-    districts = read_boundaries(admin / "chongqing_districts_fastgeocn_cgcs2000.geojson",
-                                level="district", code_column="district_code",
-                                name_column="district_name")
+    districts = read_boundaries(
+        admin / "chongqing_districts_fastgeocn_cgcs2000.geojson",
+        level="district",
+        code_column="district_code",
+        name_column="district_name",
+    )
     assert len(districts) == 38
-    city = gpd.GeoDataFrame({"code": ["500000"], "name": ["重庆市"]},
-                            geometry=[shapely.union_all(districts.geometry.to_numpy())], crs=4326)
+    city = gpd.GeoDataFrame(
+        {"code": ["500000"], "name": ["重庆市"]},
+        geometry=[shapely.union_all(districts.geometry.to_numpy())],
+        crs=4326,
+    )
     check = check_boundaries(districts, city, parent_of=pd.Series(["500000"] * 38))
     assert (check.issues["kind"] != "outside_parent").all()
     area_km2 = districts.to_crs(32648).area.sum() / 1e6
@@ -64,12 +72,19 @@ def test_district_polygons_read_and_checked(admin):
 
 
 def test_gcj02_polygons_are_converted_when_declared(admin):
-    truth = read_boundaries(admin / "chongqing_districts_fastgeocn_cgcs2000.geojson",
-                            level="district", code_column="district_code",
-                            name_column="district_name").set_index("code")
-    amap = read_boundaries(admin / "chongqing_districts_amap_gcj02.geojson", level="district",
-                           code_column="district_code", name_column="district_name",
-                           datum="gcj02").set_index("code")
+    truth = read_boundaries(
+        admin / "chongqing_districts_fastgeocn_cgcs2000.geojson",
+        level="district",
+        code_column="district_code",
+        name_column="district_name",
+    ).set_index("code")
+    amap = read_boundaries(
+        admin / "chongqing_districts_amap_gcj02.geojson",
+        level="district",
+        code_column="district_code",
+        name_column="district_name",
+        datum="gcj02",
+    ).set_index("code")
     a, b = truth.loc["500103"].geometry, amap.loc["500103"].geometry
     iou = shapely.area(shapely.intersection(a, b)) / shapely.area(shapely.union(a, b))
     assert iou == pytest.approx(0.909, abs=0.01)  # PROVENANCE: 渝中区 after conversion
@@ -80,8 +95,9 @@ def _square(x0, y0, size):
 
 
 def _metres_frame(codes, names, geometries, epsg=32648):
-    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=geometries,
-                            crs=epsg).to_crs(4326)
+    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=geometries, crs=epsg).to_crs(
+        4326
+    )
 
 
 def test_overlaps_gaps_and_escapes_are_reported_with_names_and_areas():
@@ -91,9 +107,11 @@ def test_overlaps_gaps_and_escapes_are_reported_with_names_and_areas():
     kids = _metres_frame(
         ["500103001", "500103002", "500103003"],
         ["甲街道", "乙街道", "丙街道"],
-        [shapely.box(x0, y0, x0 + 600, y0 + 1_000),            # 600 x 1000
-         shapely.box(x0 + 500, y0, x0 + 1_000, y0 + 500),      # overlaps 甲 by 100 x 500
-         shapely.box(x0 + 900, y0 + 800, x0 + 1_100, y0 + 1_000)],  # 100 x 200 outside
+        [
+            shapely.box(x0, y0, x0 + 600, y0 + 1_000),  # 600 x 1000
+            shapely.box(x0 + 500, y0, x0 + 1_000, y0 + 500),  # overlaps 甲 by 100 x 500
+            shapely.box(x0 + 900, y0 + 800, x0 + 1_100, y0 + 1_000),
+        ],  # 100 x 200 outside
     )
     check = check_boundaries(kids, parent, parent_of=pd.Series(["500103"] * 3))
     issues = {(r.kind, r.code, r.other_code): r.area_m2 for r in check.issues.itertuples()}
@@ -106,22 +124,31 @@ def test_overlaps_gaps_and_escapes_are_reported_with_names_and_areas():
 
 def test_boundary_file_in_the_wrong_crs_is_refused(tmp_path):
     x0, y0 = lonlat_to_utm([106.5], [29.5])
-    metres = gpd.GeoDataFrame({"code": ["500103"], "name": ["渝中区"]},
-                              geometry=[_square(float(x0[0]), float(y0[0]), 1000)], crs=32648)
+    metres = gpd.GeoDataFrame(
+        {"code": ["500103"], "name": ["渝中区"]},
+        geometry=[_square(float(x0[0]), float(y0[0]), 1000)],
+        crs=32648,
+    )
     lying = metres.set_crs(4326, allow_override=True)
     lying.to_file(tmp_path / "bad_crs.geojson")
-    with pytest.raises(CRSMismatchError, match=r"bad_crs.geojson: declares EPSG:4326 .* look "
-                                               r"projected"):
-        read_boundaries(tmp_path / "bad_crs.geojson", level="district", code_column="code",
-                        name_column="name")
+    with pytest.raises(
+        CRSMismatchError,
+        match=r"bad_crs.geojson: declares EPSG:4326 .* look "
+        r"projected",
+    ):
+        read_boundaries(
+            tmp_path / "bad_crs.geojson", level="district", code_column="code", name_column="name"
+        )
     degrees = metres.to_crs(4326).set_crs(32648, allow_override=True)
     degrees.to_file(tmp_path / "bad_deg.gpkg")
     with pytest.raises(CRSMismatchError, match="look like lon/lat degrees"):
-        read_boundaries(tmp_path / "bad_deg.gpkg", level="district", code_column="code",
-                        name_column="name")
+        read_boundaries(
+            tmp_path / "bad_deg.gpkg", level="district", code_column="code", name_column="name"
+        )
     metres.to_file(tmp_path / "good.shp")  # a correctly declared projected file is reprojected
-    good = read_boundaries(tmp_path / "good.shp", level="district", code_column="code",
-                           name_column="name")
+    good = read_boundaries(
+        tmp_path / "good.shp", level="district", code_column="code", name_column="name"
+    )
     assert good.crs.to_epsg() == 4326
     assert good.total_bounds[0] == pytest.approx(106.5, abs=1e-6)
 

@@ -18,8 +18,9 @@ YUZHONG = shapely.box(106.50, 29.50, 106.60, 29.60)
 
 
 def test_bad_rows_are_reported_by_row_number_and_the_rest_import():
-    result = read_facility_list(DATA / "bad_facilities.csv", DATA / "health_gcj02.toml",
-                                area=YUZHONG)
+    result = read_facility_list(
+        DATA / "bad_facilities.csv", DATA / "health_gcj02.toml", area=YUZHONG
+    )
     assert result.facilities["row"].tolist() == [2, 3]
     assert result.facilities["category"].tolist() == ["health_station", "kindergarten"]
     problems = {(p.row, p.field): p for p in result.problems}
@@ -49,9 +50,11 @@ def test_bd09_list_lands_where_the_wgs84_truth_is(tmp_path):
     lat = np.array([29.5630, 29.55, 29.53])
     b_lon, b_lat = from_wgs84(lon, lat, "bd09")
     pd.DataFrame({"n": ["a", "b", "c"], "x": b_lon, "y": b_lat}).to_excel(
-        tmp_path / "list.xlsx", index=False)
+        tmp_path / "list.xlsx", index=False
+    )
     (tmp_path / "map.toml").write_text(
-        '[source]\ndatum = "bd09"\ncategory = "park"\n[columns]\nname = "n"\nlon = "x"\nlat = "y"\n')
+        '[source]\ndatum = "bd09"\ncategory = "park"\n[columns]\nname = "n"\nlon = "x"\nlat = "y"\n'
+    )
     result = read_facility_list(tmp_path / "list.xlsx", tmp_path / "map.toml")
     error = haversine_m(result.facilities["lon"], result.facilities["lat"], lon, lat)
     assert error.max() < 0.2
@@ -68,8 +71,9 @@ def test_a_gcj02_list_declared_wgs84_is_detected_by_its_offset(shared_data):
         read_facility_list(stations, DATA / "metro_declared_wgs84.toml", reference_lonlat=ref)
     good = read_facility_list(stations, DATA / "metro_gcj02.toml", reference_lonlat=ref)
     assert len(good.facilities) == 220
-    medians = check_datum(frame["Longitude"].to_numpy(), frame["Latitude"].to_numpy(), "gcj02",
-                          ref, source="x")
+    medians = check_datum(
+        frame["Longitude"].to_numpy(), frame["Latitude"].to_numpy(), "gcj02", ref, source="x"
+    )
     assert medians["wgs84"] > 300
     assert medians["gcj02"] < 60
 
@@ -84,11 +88,13 @@ def test_mapping_and_column_errors_name_the_field(tmp_path):
     with pytest.raises(InputError, match=r"m.toml: \[source\] datum must be one of"):
         read_column_mapping(tmp_path / "m.toml")
     (tmp_path / "c.toml").write_text(
-        '[source]\ndatum = "wgs84"\ncategory = "zoo"\n[columns]\nlon="x"\nlat="y"\n')
+        '[source]\ndatum = "wgs84"\ncategory = "zoo"\n[columns]\nlon="x"\nlat="y"\n'
+    )
     with pytest.raises(InputError, match="'zoo', not a catalogue category"):
         read_column_mapping(tmp_path / "c.toml")
     (tmp_path / "ok.toml").write_text(
-        '[source]\ndatum = "wgs84"\ncategory = "park"\n[columns]\nlon="经度"\nlat="lat"\n')
+        '[source]\ndatum = "wgs84"\ncategory = "park"\n[columns]\nlon="经度"\nlat="lat"\n'
+    )
     (tmp_path / "list.csv").write_text("name,lon,lat\na,1,2\n")
     with pytest.raises(MissingColumnError, match=r"column '经度' \(mapped as `lon`\) is missing"):
         read_facility_list(tmp_path / "list.csv", tmp_path / "ok.toml")

@@ -55,7 +55,8 @@ def server(tmp_path):
     (root / "asia/china/chongqing-latest.osm.pbf").write_bytes(PAYLOAD)
     digest = hashlib.md5(PAYLOAD, usedforsecurity=False).hexdigest()
     (root / "asia/china/chongqing-latest.osm.pbf.md5").write_text(
-        f"{digest}  chongqing-latest.osm.pbf\n")
+        f"{digest}  chongqing-latest.osm.pbf\n"
+    )
     _RangeHandler.ranges = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_RangeHandler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

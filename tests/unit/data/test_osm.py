@@ -79,8 +79,10 @@ def test_default_facility_mapping_covers_the_catalogue_and_first_match_wins():
     assert mapping.category({"amenity": "school", "isced:level": "2"}) == "middle_school"
     assert mapping.category({"amenity": "school"}) == "primary_school"
     assert mapping.category({"amenity": "kindergarten", "nursery": "yes"}) == "nursery"
-    assert mapping.category({"amenity": "social_facility", "social_facility": "nursing_home"}) \
+    assert (
+        mapping.category({"amenity": "social_facility", "social_facility": "nursing_home"})
         == "nursing_home"
+    )
     assert mapping.category({"shop": "kiosk"}) == "convenience_store"
     assert mapping.category({"amenity": "bench"}) is None
 
@@ -120,14 +122,17 @@ def _steps_excluded_with_reason(path):
         if way.tags.get("highway") == "steps":
             total += 1
             foot, access = way.tags.get("foot"), way.tags.get("access")
-            if foot in ("no", "private") or (access in ("private", "no") and foot not in
-                                              ("yes", "designated", "permissive")):
+            if foot in ("no", "private") or (
+                access in ("private", "no") and foot not in ("yes", "designated", "permissive")
+            ):
                 denied += 1
     return total, denied
 
 
 def test_monaco_2026_keeps_every_walkable_stair_and_every_lift(networks, monaco_2026):
-    total, denied = _steps_excluded_with_reason(networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf")
+    total, denied = _steps_excluded_with_reason(
+        networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf"
+    )
     assert total == 467  # PROVENANCE 5a
     highways = collections.Counter(tags["highway"] for tags in monaco_2026.way_tags)
     assert highways["steps"] == total - denied
@@ -155,8 +160,9 @@ def test_pieces_keep_the_polyline_length_and_respect_the_spacing(monaco_2026):
     assert shapely.contains_xy(area, pieces.node_lon, pieces.node_lat).all()
     first = shapely.get_point(pieces.geometry, 0)
     oriented = ~pieces.oneway | (pieces.kind != EdgeKind.ESCALATOR)
-    np.testing.assert_allclose(shapely.get_x(first)[oriented],
-                               pieces.node_lon[pieces.tail][oriented], atol=1e-9)
+    np.testing.assert_allclose(
+        shapely.get_x(first)[oriented], pieces.node_lon[pieces.tail][oriented], atol=1e-9
+    )
     # each lift is a hub reached by ELEVATOR half-rides
     lift = pieces.way_index < 0
     assert lift.sum() >= 2 * 20

@@ -64,8 +64,13 @@ def test_bridge_heights_interpolate_between_its_ground_ends():
     # elevated stub with no ground end: it keeps its DEM height.
     z = np.array([10.0, 0.0, 0.0, 40.0, 7.0, 7.0])
     elevated = np.array([False, True, True, False, True, True])
-    out = interpolate_elevated(z, elevated, np.array([0, 1, 2, 4]), np.array([1, 2, 3, 5]),
-                               np.array([10.0, 20.0, 30.0, 5.0]))
+    out = interpolate_elevated(
+        z,
+        elevated,
+        np.array([0, 1, 2, 4]),
+        np.array([1, 2, 3, 5]),
+        np.array([10.0, 20.0, 30.0, 5.0]),
+    )
     np.testing.assert_allclose(out, [10.0, 15.0, 25.0, 40.0, 7.0, 7.0])
 
 
@@ -153,8 +158,9 @@ def test_seattle_slopes_agree_with_the_city_at_the_published_level(shared_data):
 def test_porto_eu_dem_in_laea_agrees_with_srtm(shared_data):
     """The EPSG:3035 EU-DEM is sampled in its own CRS: heights match SRTM to a few metres."""
     bounds = (-8.62, 41.14, -8.60, 41.155)
-    eudem = read_dem(shared_data / "networks/dem/porto_eudem25m_clip_epsg3035.tif",
-                     bounds_lonlat=bounds)
+    eudem = read_dem(
+        shared_data / "networks/dem/porto_eudem25m_clip_epsg3035.tif", bounds_lonlat=bounds
+    )
     srtm = read_dem(shared_data / "networks/dem/porto_srtm1_clip.tif", bounds_lonlat=bounds)
     rng = np.random.default_rng(3)
     lon = rng.uniform(bounds[0], bounds[2], 300)

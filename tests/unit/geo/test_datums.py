@@ -63,8 +63,9 @@ def test_metro_stations_agree_with_the_published_wgs84_columns(shared_data):
     assert haversine_m(g_lon, g_lat, frame["Longitude"], frame["Latitude"]).max() < 1e-4
     t_lon, t_lat = wgs84_to_gcj02(frame["WGS84_Lng"], frame["WGS84_Lat"])
     assert haversine_m(t_lon, t_lat, frame["Longitude"], frame["Latitude"]).max() > 1.5
-    raw_m = haversine_m(frame["Longitude"], frame["Latitude"], frame["WGS84_Lng"],
-                        frame["WGS84_Lat"])
+    raw_m = haversine_m(
+        frame["Longitude"], frame["Latitude"], frame["WGS84_Lng"], frame["WGS84_Lat"]
+    )
     assert raw_m.min() > 300  # unconverted, every station is hundreds of metres off
 
 
@@ -81,8 +82,9 @@ def test_amap_district_polygons_match_tianditu_after_conversion(shared_data):
     amap = amap.set_index(amap["district_code"].astype(str))
     assert set(truth.index) == set(amap.index)
     amap = amap.loc[truth.index]
-    converted = gpd.GeoSeries(geometries_to_wgs84(amap.geometry.to_numpy(), "gcj02"),
-                              crs=4326, index=amap.index).to_crs(32648)
+    converted = gpd.GeoSeries(
+        geometries_to_wgs84(amap.geometry.to_numpy(), "gcj02"), crs=4326, index=amap.index
+    ).to_crs(32648)
     before = _iou(truth.geometry.to_numpy(), amap.geometry.to_crs(32648).to_numpy())
     after = _iou(truth.geometry.to_numpy(), converted.to_numpy())
     before = pd.Series(before, index=truth.index)
