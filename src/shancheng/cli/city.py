@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
 from shancheng.data.osm import load_facility_tags
 from shancheng.errors import BoundaryError, FlatTerrainWarning, InputError
+from shancheng.geo.crs import DATUMS
 from shancheng.progress import progress_bar, step_reporter
 
 city_app = typer.Typer(help="Real cities: fetch OpenStreetMap extracts and import them.",
@@ -49,6 +51,19 @@ def import_command(
     facilities: list[Path] = typer.Option([], help="Agency facility list (CSV/XLSX)."),  # noqa: B008
     facility_columns: Path | None = typer.Option(None, help="Column mapping (TOML)."),  # noqa: B008
     max_piece_m: float = typer.Option(30.0, help="DEM sampling spacing along streets, m."),
+    codes: list[Path] = typer.Option(  # noqa: B008
+        [], help="Official code lists: districts, streets, communities CSVs (in that order)."
+    ),
+    district_polygons: Path | None = typer.Option(None, help="District boundary file."),  # noqa: B008
+    street_polygons: Path | None = typer.Option(None, help="Street boundary file."),  # noqa: B008
+    polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
+    polygon_name_column: str = typer.Option("name", help="Name column of boundary files."),
+    polygon_datum: str = typer.Option("wgs84", help="Datum of boundary files: wgs84/gcj02/bd09."),
+    population_raster: Path | None = typer.Option(None, help="Population GeoTIFF."),  # noqa: B008
+    population_counts: Path | None = typer.Option(  # noqa: B008
+        None, help="CSV with code,population per unit."
+    ),
+    population_level: str = typer.Option("street", help="Level of --population-counts."),
 ) -> None:
     """Build a City from OpenStreetMap, a DEM and facility lists; write it atomically."""
     if facilities and facility_columns is None:
@@ -59,6 +74,9 @@ def import_command(
         max_piece_m=max_piece_m, facility_tags=load_facility_tags(facility_tags),
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
+        admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
+                     polygon_name_column, polygon_datum),
+        population=_population(population_raster, population_counts, population_level),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
             as step:  # fmt: skip
@@ -74,6 +92,41 @@ def import_command(
     _console.print(table)
     for line in report.lines:
         _console.print(line, highlight=False)
+
+
+def _admin(
+    codes: list[Path],
+    district_polygons: Path | None,
+    street_polygons: Path | None,
+    code_column: str,
+    name_column: str,
+    datum: str,
+) -> AdminSource | None:
+    if not codes:
+        if district_polygons or street_polygons:
+            msg = "boundary polygons need the official code lists (--codes)"
+            raise InputError(msg)
+        return None
+    if datum not in DATUMS:
+        msg = f"--polygon-datum must be one of {', '.join(DATUMS)}, got {datum!r}"
+        raise InputError(msg)
+    polygons = tuple(
+        BoundarySource(level, path, code_column, name_column, datum)  # type: ignore[arg-type]
+        for level, path in (("district", district_polygons), ("street", street_polygons))
+        if path is not None
+    )
+    files = [*codes, None, None][:3]
+    return AdminSource(districts=codes[0], streets=files[1], communities=files[2],
+                       polygons=polygons)  # fmt: skip
+
+
+def _population(raster: Path | None, counts: Path | None, level: str) -> PopulationSource | None:
+    if raster is None and counts is None:
+        return None
+    if level not in ("district", "street", "community"):
+        msg = f"--population-level must be district, street or community, got {level!r}"
+        raise InputError(msg)
+    return PopulationSource(raster=raster, counts=counts, level=level)  # type: ignore[arg-type]
 
 
 def _area(bbox: str | None, boundary: Path | None) -> shapely.Geometry | None:

@@ -21,6 +21,15 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from shancheng.data.assign import (
+    AdminSource,
+    PopulationSource,
+    admin_units,
+    assign_all,
+    no_codes_left_blank,
+    place_residents,
+    places_frame,
+)
 from shancheng.data.city import AGE_GROUPS, LAYERS, City, network_from_layers, write_city
 from shancheng.data.facilities import read_facility_list
 from shancheng.data.osm import FacilityTagMapping, OsmExtract, read_osm
@@ -73,6 +82,10 @@ class ImportOptions:
     facility_tags: FacilityTagMapping | None = None
     facility_lists: tuple[tuple[Path, Path], ...] = ()
     """Agencies' lists as ``(file, column-mapping TOML)`` pairs."""
+    admin: AdminSource | None = None
+    """Official codes and polygons per level; ``None`` leaves the unit codes blank."""
+    population: PopulationSource | None = None
+    """Residents (raster or counts per unit); ``None`` leaves buildings empty."""
 
 
 @dataclass
@@ -123,6 +136,23 @@ def build_city(
     grid = _grid_for(walk_nodes, epsg)
     for frame in (buildings, facilities):
         frame["cell_id"] = grid.cell_of(frame["x_utm"].to_numpy(), frame["y_utm"].to_numpy())
+    grid_cells = _grid_layer(grid, walk_nodes, buildings, facilities, epsg)
+    units = empty_layer("admin_units")
+    if options.admin is not None:
+        report_step("administrative units")
+        units = admin_units(options.admin, report.lines)
+        assigned = assign_all(
+            {"buildings": buildings, "facilities": facilities, "grid_cells": grid_cells},
+            units,
+            places_frame(extract.places),
+        )
+        buildings, facilities = assigned["buildings"], assigned["facilities"]
+        grid_cells = assigned["grid_cells"]
+        report.figures["admin_units"] = len(units)
+        report.figures["buildings_with_district_share"] = round(no_codes_left_blank(buildings), 4)
+    if options.population is not None:
+        report_step("residents")
+        buildings = place_residents(buildings, options.population, report.lines)
     share = largest_component_share(network)
     report.figures.update({
         "walk_nodes": network.n_nodes,
@@ -133,12 +163,13 @@ def build_city(
         "z_max_m": round(float(z.max()), 1),
         "facilities": len(facilities),
         "buildings": len(buildings),
+        "residents": int(pd.to_numeric(buildings["population"]).sum()) if len(buildings) else 0,
         "import_s": round(time.perf_counter() - started, 2),
     })  # fmt: skip
     city = City(
         name=options.name,
-        admin_units=empty_layer("admin_units"),
-        grid_cells=_grid_layer(grid, walk_nodes, buildings, facilities, epsg),
+        admin_units=units,
+        grid_cells=grid_cells,
         walk_nodes=walk_nodes,
         walk_segments=walk_segments,
         buildings=buildings,
