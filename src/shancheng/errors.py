@@ -12,7 +12,13 @@ which always names the file, row or field at fault and the value found::
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
     │   ├── CatalogueError                   a living-circle catalogue entry is invalid
     │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
-    │   └── TelemetryError                   a reading: wrong unit, future time, unknown sensor
+    │   ├── TelemetryError                   a reading: wrong unit, future time, unknown sensor
+    │   ├── OsmInputError                    an OpenStreetMap file is unreadable or truncated
+    │   ├── DemError                         a DEM is unreadable or has no CRS
+    │   │   └── DemCoverageError             the DEM does not cover the area to import
+    │   ├── DatumMismatchError               coordinates declared WGS84 look GCJ-02/BD-09
+    │   └── BoundaryError                    boundary polygons or division codes are invalid
+    ├── FetchError(OSError)                  a download failed or its checksum differs
     ├── SnapDistanceError                    a point lies too far from every edge
     ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
     ├── AlarmStateError(ValueError)          an alarm transition its lifecycle does not allow
@@ -26,6 +32,11 @@ which always names the file, row or field at fault and the value found::
         ├── PermissionDeniedError(PermissionError) the role or unit may not do this
         ├── ConflictError(RuntimeError)      the case changed meanwhile; retry
         └── RateLimitedError(RuntimeError)   a client sent too many reports too fast
+
+Warnings (``warnings.warn`` categories)::
+
+    ShanchengWarning(UserWarning)
+    └── FlatTerrainWarning                   a network was imported without a DEM: all flat
 """
 
 from __future__ import annotations
@@ -137,3 +148,35 @@ class TelemetryError(InputError):
 
 class AlarmStateError(ShanchengError, ValueError):
     """An alarm was asked for a transition its lifecycle does not allow."""
+
+
+class OsmInputError(InputError):
+    """An OpenStreetMap file cannot be read (truncated, corrupt, wrong format)."""
+
+
+class DemError(InputError):
+    """A DEM cannot be read, declares no CRS, or contradicts the CRS given for it."""
+
+
+class DemCoverageError(DemError):
+    """The DEM does not cover (part of) the area being imported."""
+
+
+class DatumMismatchError(InputError):
+    """Coordinates declared in one datum are, by their offset, in another (GCJ-02, BD-09)."""
+
+
+class BoundaryError(InputError):
+    """Boundary polygons or division codes are missing, inconsistent or in the wrong CRS."""
+
+
+class FetchError(ShanchengError, OSError):
+    """A download failed, was refused, or its checksum does not match the published one."""
+
+
+class ShanchengWarning(UserWarning):
+    """Base of the warnings shancheng emits on purpose."""
+
+
+class FlatTerrainWarning(ShanchengWarning):
+    """A walk network was built without a DEM: every slope is zero, climbs are ignored."""

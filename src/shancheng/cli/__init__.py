@@ -15,6 +15,7 @@ from rich.console import Console
 from shancheng import __version__
 from shancheng.cli.cases import cases_app, serve_command
 from shancheng.cli.circles import app as circles_app
+from shancheng.cli.city import city_app
 from shancheng.cli.demo import demo_command
 from shancheng.cli.lifelines import app as lifelines_app
 from shancheng.config import Settings
@@ -32,6 +33,7 @@ app.add_typer(circles_app, name="circles")
 app.command("serve")(serve_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(lifelines_app, name="lifelines")
+app.add_typer(city_app, name="city")
 _err = Console(stderr=True)
 
 

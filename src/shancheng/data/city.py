@@ -114,9 +114,17 @@ class City:
 
 
 def network_from_layers(
-    walk_nodes: pd.DataFrame, walk_segments: pd.DataFrame, *, source: str = "walk_segments"
+    walk_nodes: pd.DataFrame,
+    walk_segments: pd.DataFrame,
+    *,
+    source: str = "walk_segments",
+    crs_epsg: int = UTM_48N_EPSG,
 ) -> WalkNetwork:
-    """Build the walk network from the ``walk_nodes`` and ``walk_segments`` tables."""
+    """Build the walk network from the ``walk_nodes`` and ``walk_segments`` tables.
+
+    ``crs_epsg`` is the projected CRS of ``x_utm``/``y_utm``: UTM 48N for Chongqing and the
+    demo, the city's own UTM zone for real cities elsewhere.
+    """
     node_ids = walk_nodes["node_id"].to_numpy()
     if not np.array_equal(node_ids, np.arange(node_ids.shape[0])):
         msg = f"{source}: walk_nodes.node_id must be 0..n-1 in row order"
@@ -131,7 +139,7 @@ def network_from_layers(
         walk_segments["kind"].to_numpy(),
         oneway=walk_segments["oneway"].to_numpy(dtype=bool),
         fixed_time_s=walk_segments["fixed_time_s"].to_numpy(dtype=np.float64),
-        crs_epsg=UTM_48N_EPSG,
+        crs_epsg=crs_epsg,
         source=source,
     )
 
@@ -168,7 +176,7 @@ def write_city(city: City, directory: str | Path) -> Path:
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "name": city.name,
-            "crs": {"storage": f"EPSG:{WGS84_EPSG}", "compute": f"EPSG:{UTM_48N_EPSG}"},
+            "crs": {"storage": f"EPSG:{WGS84_EPSG}", "compute": f"EPSG:{city.network.crs_epsg}"},
             "layers": layers,
             "summary": summarize_city(city),
             **city.metadata,
@@ -221,8 +229,12 @@ def read_city(directory: str | Path, *, verify: bool = True) -> City:
     root = Path(directory)
     manifest = read_manifest(root)
     layers = {name: _read_layer(root, name, manifest, verify=verify) for name in LAYERS}
+    compute = str(manifest.get("crs", {}).get("compute", f"EPSG:{UTM_48N_EPSG}"))
     network = network_from_layers(
-        layers["walk_nodes"], layers["walk_segments"], source=str(root / "walk_segments.parquet")
+        layers["walk_nodes"],
+        layers["walk_segments"],
+        source=str(root / "walk_segments.parquet"),
+        crs_epsg=int(compute.removeprefix("EPSG:")),
     )
     known = {"format", "format_version", "name", "crs", "layers", "summary"}
     metadata = {key: value for key, value in manifest.items() if key not in known}

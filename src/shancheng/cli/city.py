@@ -1,0 +1,152 @@
+"""``shancheng city``: download an OpenStreetMap extract and import a real city."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
+from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
+from shancheng.data.importer import ImportOptions, import_city
+from shancheng.data.osm import load_facility_tags
+from shancheng.errors import BoundaryError, FlatTerrainWarning, InputError
+from shancheng.geo.crs import DATUMS
+from shancheng.progress import progress_bar, step_reporter
+
+city_app = typer.Typer(help="Real cities: fetch OpenStreetMap extracts and import them.",
+                       no_args_is_help=True)  # fmt: skip
+_console = Console()
+_err = Console(stderr=True)
+_IMPORT_STEPS = 6
+
+
+@city_app.command("fetch")
+def fetch_command(
+    region: str = typer.Argument(help="Geofabrik region, e.g. chongqing or asia/china/chongqing."),
+    out: Path = typer.Option(Path(), help="Folder to download into."),  # noqa: B008
+    base_url: str = typer.Option(GEOFABRIK_URL, help="Mirror to download from."),
+) -> None:
+    """Download <region>-latest.osm.pbf, resuming a partial download, and check its MD5."""
+    with progress_bar(f"downloading {region}", None) as advance:
+        path = fetch_region(region, out, base_url=base_url, progress=advance)
+    _console.print(f"downloaded {path} (checksum verified)")
+
+
+@city_app.command("import")
+def import_command(
+    osm: Path = typer.Option(..., help="OpenStreetMap extract (.osm.pbf or .osm)."),  # noqa: B008
+    out: Path = typer.Option(..., help="City folder to write (replaced atomically)."),  # noqa: B008
+    name: str = typer.Option("city", help="Name of the city."),
+    dem: Path | None = typer.Option(None, help="DEM: GeoTIFF or SRTM .hgt."),  # noqa: B008
+    dem_crs: str | None = typer.Option(None, help="CRS of a DEM that declares none."),
+    bbox: str | None = typer.Option(None, help="Clip to west,south,east,north (lon/lat)."),
+    boundary: Path | None = typer.Option(None, help="Clip to the polygons of this file."),  # noqa: B008
+    facility_tags: Path | None = typer.Option(None, help="OSM tag → category mapping (TOML)."),  # noqa: B008
+    facilities: list[Path] = typer.Option([], help="Agency facility list (CSV/XLSX)."),  # noqa: B008
+    facility_columns: Path | None = typer.Option(None, help="Column mapping (TOML)."),  # noqa: B008
+    max_piece_m: float = typer.Option(30.0, help="DEM sampling spacing along streets, m."),
+    codes: list[Path] = typer.Option(  # noqa: B008
+        [], help="Official code lists: districts, streets, communities CSVs (in that order)."
+    ),
+    district_polygons: Path | None = typer.Option(None, help="District boundary file."),  # noqa: B008
+    street_polygons: Path | None = typer.Option(None, help="Street boundary file."),  # noqa: B008
+    polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
+    polygon_name_column: str = typer.Option("name", help="Name column of boundary files."),
+    polygon_datum: str = typer.Option("wgs84", help="Datum of boundary files: wgs84/gcj02/bd09."),
+    population_raster: Path | None = typer.Option(None, help="Population GeoTIFF."),  # noqa: B008
+    population_counts: Path | None = typer.Option(  # noqa: B008
+        None, help="CSV with code,population per unit."
+    ),
+    population_level: str = typer.Option("street", help="Level of --population-counts."),
+) -> None:
+    """Build a City from OpenStreetMap, a DEM and facility lists; write it atomically."""
+    if facilities and facility_columns is None:
+        msg = "--facilities needs --facility-columns (the column-mapping TOML)"
+        raise InputError(msg)
+    options = ImportOptions(
+        osm=osm, name=name, area=_area(bbox, boundary), dem=dem, dem_crs=dem_crs,
+        max_piece_m=max_piece_m, facility_tags=load_facility_tags(facility_tags),
+        facility_lists=tuple((path, facility_columns) for path in facilities
+                             if facility_columns is not None),
+        admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
+                     polygon_name_column, polygon_datum),
+        population=_population(population_raster, population_counts, population_level),
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
+            as step:  # fmt: skip
+        warnings.simplefilter("always", FlatTerrainWarning)
+        _, report = import_city(options, out, step=step)
+    for warning in caught:
+        _err.print(f"[bold yellow]WARNING:[/] {warning.message}", highlight=False)
+    table = Table(title=f"City {name!r} written to {out}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in report.figures.items():
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    _console.print(table)
+    for line in report.lines:
+        _console.print(line, highlight=False)
+
+
+def _admin(
+    codes: list[Path],
+    district_polygons: Path | None,
+    street_polygons: Path | None,
+    code_column: str,
+    name_column: str,
+    datum: str,
+) -> AdminSource | None:
+    if not codes:
+        if district_polygons or street_polygons:
+            msg = "boundary polygons need the official code lists (--codes)"
+            raise InputError(msg)
+        return None
+    if datum not in DATUMS:
+        msg = f"--polygon-datum must be one of {', '.join(DATUMS)}, got {datum!r}"
+        raise InputError(msg)
+    polygons = tuple(
+        BoundarySource(level, path, code_column, name_column, datum)  # type: ignore[arg-type]
+        for level, path in (("district", district_polygons), ("street", street_polygons))
+        if path is not None
+    )
+    files = [*codes, None, None][:3]
+    return AdminSource(districts=codes[0], streets=files[1], communities=files[2],
+                       polygons=polygons)  # fmt: skip
+
+
+def _population(raster: Path | None, counts: Path | None, level: str) -> PopulationSource | None:
+    if raster is None and counts is None:
+        return None
+    if level not in ("district", "street", "community"):
+        msg = f"--population-level must be district, street or community, got {level!r}"
+        raise InputError(msg)
+    return PopulationSource(raster=raster, counts=counts, level=level)  # type: ignore[arg-type]
+
+
+def _area(bbox: str | None, boundary: Path | None) -> shapely.Geometry | None:
+    if bbox is not None and boundary is not None:
+        msg = "give either --bbox or --boundary, not both"
+        raise InputError(msg)
+    if bbox is not None:
+        try:
+            west, south, east, north = (float(v) for v in bbox.split(","))
+        except ValueError as exc:
+            msg = f"--bbox must be west,south,east,north in degrees, got {bbox!r}"
+            raise InputError(msg) from exc
+        if not (west < east and south < north):
+            msg = f"--bbox must have west < east and south < north, got {bbox!r}"
+            raise InputError(msg)
+        return shapely.box(west, south, east, north)
+    if boundary is not None:
+        frame = gpd.read_file(boundary)
+        if frame.crs is None:
+            msg = f"{boundary}: the boundary file declares no CRS"
+            raise BoundaryError(msg)
+        return shapely.union_all(frame.to_crs(4326).geometry.to_numpy())
+    return None

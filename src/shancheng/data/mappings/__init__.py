@@ -1,0 +1,1 @@
+"""Editable data files: the OSM tag → living-circle category mapping."""

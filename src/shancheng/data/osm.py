@@ -1,0 +1,405 @@
+"""Read an OpenStreetMap extract (``.osm.pbf``, ``.osm``) in one streaming pass.
+
+pyosmium (``osmium`` 4.x) streams the file with node locations kept in its own compact
+index, so only what is needed is held in Python: the walkable ways (node ids and lon/lat),
+the facilities matched by the tag mapping, residential buildings and named places. A
+100 MB extract fits easily in memory.
+
+Which ways are walkable (:func:`walk_way`): footway, path, pedestrian, steps,
+living_street, residential, service, unclassified, track, cycleway, corridor and the
+tertiary/secondary/primary roads (and links); ``foot=no`` excludes any way and
+``foot=yes/designated/permissive`` includes any; ``access=private/no`` excludes unless foot
+is allowed; motorways and trunk roads are excluded unless foot is allowed or they carry a
+sidewalk (``sidewalk=both/left/right/yes``); areas (``area=yes``) and construction are
+skipped. Steps with ``conveying`` are escalators (one-way when ``forward``/``backward``);
+``highway=elevator`` nodes and ways are public lifts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import osmium
+import shapely
+
+from shancheng.errors import InputError, OsmInputError
+from shancheng.network.speed import EdgeKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    Tags = Mapping[str, str] | osmium.osm.TagList
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+WALKABLE_HIGHWAYS = frozenset({
+    "footway", "path", "pedestrian", "steps", "living_street", "residential", "service",
+    "unclassified", "track", "cycleway", "corridor", "road", "elevator",
+    "tertiary", "tertiary_link", "secondary", "secondary_link", "primary", "primary_link",
+})  # fmt: skip
+"""Highway values walked by default (foot access assumed unless tagged otherwise)."""
+NEEDS_SIDEWALK = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+"""Highways walked only with a sidewalk or explicit foot access."""
+NEVER = frozenset({"construction", "proposed", "abandoned", "platform", "raceway", "razed",
+                   "bus_guideway", "escape", "rest_area", "services", "bridleway"})  # fmt: skip
+FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "destination"})
+FOOT_DENIED = frozenset({"no", "private", "use_sidepath"})
+ACCESS_DENIED = frozenset({"private", "no"})
+SIDEWALK_PRESENT = frozenset({"yes", "both", "left", "right"})
+RESIDENTIAL_BUILDINGS = frozenset({
+    "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
+    "dormitory", "bungalow", "farm", "yes",
+})  # fmt: skip
+"""Building values kept; ``yes`` (use unknown) is kept and flagged so population can fall
+back on it where a place has no building tagged as housing."""
+PLACES = frozenset({"city", "town", "village", "hamlet", "suburb", "quarter", "neighbourhood"})
+DEFAULT_FACILITY_TAGS = "osm_facilities.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class WalkWay:
+    """How one walkable way is walked: edge kind, direction, and what lifts it off the ground."""
+
+    kind: EdgeKind
+    direction: int = 0
+    """0 two-way, 1 one-way along the way, -1 one-way against it."""
+    bridge: bool = False
+    tunnel: bool = False
+
+
+def walk_way(tags: Tags) -> WalkWay | None:  # noqa: PLR0911 - one rule per return
+    """Classify a way for walking, or return ``None`` when people cannot walk it.
+
+    Examples
+    --------
+    >>> walk_way({"highway": "steps"}).kind.name
+    'STEPS'
+    >>> walk_way({"highway": "trunk"}) is None, walk_way({"highway": "trunk", "sidewalk": "both"})
+    (True, WalkWay(kind=<EdgeKind.STREET: 0>, direction=0, bridge=False, tunnel=False))
+    >>> walk_way({"highway": "footway", "access": "private"}) is None
+    True
+    >>> walk_way({"highway": "steps", "conveying": "backward"}).direction
+    -1
+    """
+    highway = tags.get("highway")
+    if highway is None or highway in NEVER or tags.get("area") == "yes":
+        return None
+    foot = tags.get("foot", "")
+    if foot in FOOT_DENIED:
+        return None
+    foot_ok = foot in FOOT_ALLOWED
+    if tags.get("access") in ACCESS_DENIED and not foot_ok:
+        return None
+    if highway in NEEDS_SIDEWALK:
+        sidewalk = {tags.get(k, "") for k in ("sidewalk", "sidewalk:both", "sidewalk:left",
+                                               "sidewalk:right")}  # fmt: skip
+        if not foot_ok and not sidewalk & SIDEWALK_PRESENT:
+            return None
+    elif highway not in WALKABLE_HIGHWAYS and not foot_ok:
+        return None
+    kind, direction = _kind(highway, tags)
+    bridge = tags.get("bridge", "no") != "no"
+    tunnel = tags.get("tunnel", "no") not in ("no", "building_passage")
+    if kind == EdgeKind.STEPS and not bridge and not tunnel:
+        return WalkWay(kind, direction)
+    if kind == EdgeKind.STREET and bridge:
+        kind = EdgeKind.BRIDGE
+    elif kind == EdgeKind.STREET and tunnel:
+        kind = EdgeKind.TUNNEL
+    return WalkWay(kind, direction, bridge=bridge, tunnel=tunnel)
+
+
+def _kind(highway: str, tags: Tags) -> tuple[EdgeKind, int]:  # noqa: PLR0911
+    if highway == "elevator":
+        return EdgeKind.ELEVATOR, 0
+    if highway == "steps":
+        conveying = tags.get("conveying")
+        if conveying in ("forward", "backward", "yes", "reversible"):
+            return EdgeKind.ESCALATOR, {"forward": 1, "backward": -1}.get(conveying, 0)
+        return EdgeKind.STEPS, 0
+    direction = {"yes": 1, "-1": -1}.get(str(tags.get("oneway:foot", "")), 0)
+    if highway == "footway" and tags.get("footway") == "crossing":
+        return EdgeKind.CROSSING, direction
+    if highway in ("footway", "pedestrian", "living_street", "cycleway", "corridor"):
+        return EdgeKind.FOOTWAY, direction
+    if highway in ("path", "track"):
+        return EdgeKind.PATH, direction
+    return EdgeKind.STREET, direction
+
+
+# --- facility tag mapping --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TagRule:
+    """One rule of the facility mapping: a category and its alternative conditions."""
+
+    category: str
+    conditions: tuple[tuple[tuple[str, frozenset[str] | None, bool], ...], ...]
+    """Each condition is a tuple of tests ``(key, allowed values or None for any, negate)``."""
+
+    def matches(self, tags: Tags) -> bool:
+        """Tell whether any condition holds for ``tags``."""
+        return any(all(_test(tags, test) for test in cond) for cond in self.conditions)
+
+
+def _test(tags: Tags, test: tuple[str, frozenset[str] | None, bool]) -> bool:
+    key, values, negate = test
+    if negate:
+        return key not in tags
+    value = tags.get(key)
+    return value is not None and (values is None or value in values)
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityTagMapping:
+    """The ordered rules mapping OSM tags to living-circle categories (first match wins)."""
+
+    rules: tuple[TagRule, ...]
+    source: str
+    keys: frozenset[str] = field(default_factory=frozenset)
+
+    def category(self, tags: Tags) -> str | None:
+        """Return the category of a feature with ``tags``, or ``None``."""
+        for rule in self.rules:
+            if rule.matches(tags):
+                return rule.category
+        return None
+
+
+def load_facility_tags(path: str | Path | None = None) -> FacilityTagMapping:
+    """Load the facility tag mapping (TOML); the packaged default when ``path`` is None.
+
+    Raises
+    ------
+    InputError
+        The file is not valid TOML or a rule is malformed; the message names the rule.
+    """
+    if path is None:
+        text = resources.files("shancheng.data.mappings").joinpath(DEFAULT_FACILITY_TAGS)
+        source, raw = str(text), text.read_text(encoding="utf-8")
+    else:
+        source = str(path)
+        try:
+            raw = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            msg = f"{source}: cannot read the facility tag mapping ({exc})"
+            raise InputError(msg) from exc
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{source}: not valid TOML ({exc})"
+        raise InputError(msg) from exc
+    rules = []
+    keys: set[str] = set()
+    for number, entry in enumerate(data.get("rule", []), start=1):
+        category, match = entry.get("category"), entry.get("match")
+        if not isinstance(category, str) or not isinstance(match, list) or not match:
+            msg = f"{source}: rule {number} needs `category` (text) and `match` (list of text)"
+            raise InputError(msg)
+        conditions = tuple(_parse_condition(str(c), source, number) for c in match)
+        keys.update(test[0] for cond in conditions for test in cond)
+        rules.append(TagRule(category, conditions))
+    if not rules:
+        msg = f"{source}: no [[rule]] entries"
+        raise InputError(msg)
+    return FacilityTagMapping(tuple(rules), source, frozenset(keys))
+
+
+def _parse_condition(
+    text: str, source: str, number: int
+) -> tuple[tuple[str, frozenset[str] | None, bool], ...]:
+    tests: list[tuple[str, frozenset[str] | None, bool]] = []
+    for part in (p.strip() for p in text.split("&")):
+        if part.startswith("!") and "=" not in part:
+            tests.append((part[1:].strip(), None, True))
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            msg = f"{source}: rule {number}: test {part!r} must be key=value, key=* or !key"
+            raise InputError(msg)
+        values = None if value.strip() == "*" else frozenset(value.strip().split("|"))
+        tests.append((key.strip(), values, False))
+    return tuple(tests)
+
+
+# --- the streaming reader ----------------------------------------------------------------
+
+
+@dataclass
+class OsmExtract:
+    """What one pass over an extract keeps (lon/lat in WGS84)."""
+
+    source: str
+    way_id: list[int] = field(default_factory=list)
+    way_refs: list[IntArray] = field(default_factory=list)
+    way_lonlat: list[FloatArray] = field(default_factory=list)
+    way_class: list[WalkWay] = field(default_factory=list)
+    way_tags: list[dict[str, str]] = field(default_factory=list)
+    elevator_nodes: set[int] = field(default_factory=set)
+    facilities: list[dict[str, object]] = field(default_factory=list)
+    buildings: list[dict[str, object]] = field(default_factory=list)
+    places: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def n_ways(self) -> int:
+        """Number of walkable ways kept."""
+        return len(self.way_id)
+
+
+_WAY_TAGS = ("highway", "name", "step_count", "incline", "sidewalk", "conveying", "layer")
+
+
+def read_osm(
+    path: str | Path,
+    *,
+    facility_tags: FacilityTagMapping | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> OsmExtract:
+    """Stream an OSM file once and keep walkable ways, facilities, buildings and places.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf``, ``.osm`` or ``.osm.bz2``/``.gz`` (anything libosmium reads).
+    facility_tags
+        The tag mapping; :func:`load_facility_tags` () when ``None``.
+    progress
+        Called with the number of objects read since the last call (every 10,000).
+
+    Raises
+    ------
+    OsmInputError
+        The file is missing, truncated or not OSM data; the message names the file.
+    """
+    source = str(path)
+    if not Path(path).is_file():
+        msg = f"{source}: no such OpenStreetMap file"
+        raise OsmInputError(msg)
+    mapping = facility_tags or load_facility_tags()
+    keys = {"highway", "building", "place", *mapping.keys}
+    out = OsmExtract(source)
+    tick = progress or (lambda _n: None)
+    try:
+        processor = (
+            osmium.FileProcessor(source)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter(*sorted(keys)))
+        )
+        for count, obj in enumerate(processor, start=1):
+            if isinstance(obj, osmium.osm.Way):
+                _take_way(out, obj, mapping)
+            elif isinstance(obj, osmium.osm.Node):
+                _take_node(out, obj, mapping)
+            if count % 10_000 == 0:
+                tick(10_000)
+    except RuntimeError as exc:
+        msg = f"{source}: cannot read OpenStreetMap data ({exc}); the file may be truncated"
+        raise OsmInputError(msg) from exc
+    logger.info(
+        "%s: %d walkable ways, %d lift nodes, %d facilities, %d buildings, %d places",
+        source, out.n_ways, len(out.elevator_nodes), len(out.facilities), len(out.buildings),
+        len(out.places),
+    )  # fmt: skip
+    return out
+
+
+def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMapping) -> None:
+    tags = node.tags
+    if not node.location.valid():
+        return
+    lon, lat = node.location.lon, node.location.lat
+    if tags.get("highway") == "elevator":
+        out.elevator_nodes.add(node.id)
+    category = mapping.category(tags)
+    if category is not None:
+        out.facilities.append(_facility(f"node/{node.id}", category, tags, lon, lat))
+    place = tags.get("place")
+    if place in PLACES and "name" in tags:
+        out.places.append({"osm_id": node.id, "place": place, "name": tags["name"],
+                           "lon": lon, "lat": lat})  # fmt: skip
+
+
+def _facility(osm_ref: str, category: str, tags: Tags, lon: float, lat: float) -> dict[str, object]:
+    return {
+        "osm_ref": osm_ref,
+        "category": category,
+        "name": tags.get("name:zh") or tags.get("name") or "",
+        "lon": lon,
+        "lat": lat,
+    }
+
+
+def _way_lonlat(way: osmium.osm.Way) -> tuple[IntArray, FloatArray]:
+    """Node ids and lon/lat of a way's nodes, leaving out nodes missing from the extract."""
+    refs, coords = [], []
+    for node in way.nodes:
+        location = node.location
+        if location.valid():
+            refs.append(node.ref)
+            coords.append((location.lon, location.lat))
+    return np.asarray(refs, dtype=np.int64), np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+
+
+def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping) -> None:
+    tags = way.tags
+    category = mapping.category(tags)
+    building = tags.get("building")
+    cls = walk_way(tags) if "highway" in tags else None
+    if cls is None and category is None and building not in RESIDENTIAL_BUILDINGS:
+        return
+    refs, lonlat = _way_lonlat(way)
+    if cls is not None and refs.shape[0] >= 2:  # noqa: PLR2004
+        out.way_id.append(way.id)
+        out.way_refs.append(refs)
+        out.way_lonlat.append(lonlat)
+        out.way_class.append(cls)
+        out.way_tags.append({k: tags[k] for k in _WAY_TAGS if k in tags})
+    if (category is None and building not in RESIDENTIAL_BUILDINGS) or refs.shape[0] == 0:
+        return
+    closed = refs.shape[0] >= 4 and refs[0] == refs[-1]  # noqa: PLR2004
+    shape: shapely.Geometry
+    if closed:
+        shape = shapely.Polygon(lonlat)
+        centre = shapely.centroid(shape)
+    elif refs.shape[0] > 1:
+        shape = shapely.LineString(lonlat)
+        centre = shapely.line_interpolate_point(shape, 0.5, normalized=True)
+    else:
+        shape = centre = shapely.Point(lonlat[0])
+    if category is not None:
+        lon, lat = float(shapely.get_x(centre)), float(shapely.get_y(centre))
+        out.facilities.append(_facility(f"way/{way.id}", category, tags, lon, lat))
+    if building in RESIDENTIAL_BUILDINGS and closed:
+        out.buildings.append({
+            "osm_id": way.id,
+            "building": building,
+            "levels": _levels(tags.get("building:levels")),
+            "geometry": shape,
+        })  # fmt: skip
+
+
+def _levels(text: str | None) -> float:
+    """Parse ``building:levels`` ("5", "3.5", "4;5" → 5); NaN when absent or unreadable."""
+    if not text:
+        return math.nan
+    numbers = []
+    for part in text.replace(",", ";").split(";"):
+        try:
+            numbers.append(float(part.strip()))
+        except ValueError:
+            continue
+    good = [n for n in numbers if math.isfinite(n) and 0 < n < 200]  # noqa: PLR2004
+    return max(good) if good else math.nan

@@ -1,0 +1,67 @@
+"""Import with official codes, polygons for one level only, and population counts."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
+from shancheng.data.importer import ImportOptions, build_city
+
+WEST = shapely.box(7.405, 43.725, 7.4225, 43.75)
+EAST = shapely.box(7.4225, 43.725, 7.44, 43.75)
+
+
+@pytest.fixture
+def admin_files(tmp_path):
+    (tmp_path / "districts.csv").write_text(
+        "district_code,district_name,cityCode\n990101,西区,9901\n990102,东区,9901\n")
+    (tmp_path / "streets.csv").write_text(
+        "street_code,street_name,district_code,district_name\n"
+        "990101001,Fontvieille街道,990101,西区\n990101002,Monaco-Ville街道,990101,西区\n"
+        "990102001,Monte-Carlo街道,990102,东区\n990102002,Larvotto街道,990102,东区\n")
+    gpd.GeoDataFrame({"code": ["990101", "990102"], "name": ["西区", "东区"]},
+                     geometry=[WEST, EAST], crs=4326).to_file(tmp_path / "districts.geojson")
+    (tmp_path / "people.csv").write_text("code,population\n990101,12000\n990102,25000.4\n")
+    return tmp_path
+
+
+def test_codes_polygons_fallback_and_population_totals(networks, admin_files):
+    options = ImportOptions(
+        osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
+        area=shapely.box(7.405, 43.725, 7.44, 43.75),
+        dem=networks / "dem/srtm3_v21/N43E007.hgt",
+        admin=AdminSource(
+            districts=admin_files / "districts.csv", streets=admin_files / "streets.csv",
+            city_code="990100", city_name="测试市",
+            polygons=(BoundarySource("district", admin_files / "districts.geojson", "code",
+                                     "name"),),
+        ),
+        population=PopulationSource(counts=admin_files / "people.csv", level="district"),
+    )
+    city, report = build_city(options)
+    units = city.admin_units
+    assert units["level"].value_counts().to_dict() == {"street": 4, "district": 2, "city": 1}
+    assert units.loc[units["level"] == "district", "geometry"].notna().all()
+    assert units.loc[units["level"] == "street", "geometry"].isna().all()
+    assert any(line.startswith("street level: 4 official codes but no polygons")
+               for line in report.lines)
+    b = city.buildings
+    centre = shapely.centroid(b.geometry.to_numpy())
+    cx, cy = shapely.get_x(centre), shapely.get_y(centre)
+    west = shapely.contains_xy(WEST, cx, cy)
+    assert (b.loc[west, "district_code"] == "990101").mean() > 0.95
+    assert (b.loc[~west, "district_code"] == "990102").mean() > 0.95
+    # streets by the nearest named place: a building near the Casino is in Monte-Carlo
+    casino = np.argmin(np.hypot(cx - 7.4279, cy - 43.7394))
+    assert b["street_code"].iloc[casino] == "990102001"
+    # totals preserved per unit, and the check reported
+    per_district = b.groupby("district_code")["population"].sum()
+    assert per_district["990101"] == 12_000
+    assert per_district["990102"] == 25_000
+    assert report.figures["residents"] == 37_000
+    assert any(line.startswith("population check: 37,000 given, 37,000 placed")
+               for line in report.lines)
+    assert city.facilities["district_code"].isin(["990101", "990102"]).mean() > 0.95
