@@ -48,6 +48,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Direction = Literal["to_sources", "from_sources"]
 Progress = Callable[[int], None]
+_STATE32_BITS = 30
+"""Bits of time and source index that fit an int32 state below its "unreached" value."""
 
 NO_SOURCE = -1
 """Value of ``source`` for nodes that no source reaches within the cutoff."""
@@ -166,13 +168,12 @@ def nearest_times(
         lo, hi = int(search.group_ptr[g]), int(search.group_ptr[g + 1])
         out = (time_s[g], source[g])
         with borrow_workspace(search.workspaces) as work:
-            if search.packed is not None and time_step_s is not None:
-                state, settled = _nearest_buckets(search, work, lo, hi, int(scaled_cutoffs[g]))
-                rank = search.layout.rank
-                _kernels.finish_nearest_state(state, rank, label_values[lo:hi], time_step_s, *out)
+            if search.packed is not None:
+                cutoff = int(scaled_cutoffs[g])
+                settled = _nearest_buckets(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
             else:
-                cutoff = float(scaled_cutoffs[g])
-                settled = _nearest_heap(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
+                cutoff_s = float(scaled_cutoffs[g])
+                settled = _nearest_heap(search, work, (lo, hi), cutoff_s, label_values[lo:hi], out)
         return settled
 
     settled = np.zeros(search.n_groups, dtype=np.int64)
@@ -280,16 +281,27 @@ def count_within(
 
 
 def _nearest_buckets(
-    search: Search, work: Workspace, lo: int, hi: int, cutoff: int
-) -> tuple[IntArray, int]:
-    """Run the bucket-queue nearest kernel on sources ``lo:hi``; return the state and count."""
-    packed = search.packed
+    search: Search,
+    work: Workspace,
+    bounds: tuple[int, int],
+    cutoff: int,
+    labels: IntArray,
+    out: tuple[FloatArray, IntArray],
+) -> int:
+    """Run the bucket-queue nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
+    lo, hi = bounds
+    packed, layout, time_step_s = search.packed, search.layout, search.time_step_s
     assert packed is not None  # noqa: S101 - the caller checked
-    layout = search.layout
+    assert time_step_s is not None  # noqa: S101
     n_buckets = packed.n_buckets
     n_chunks = (layout.n_arcs + search.max_group_sources) // _dial.CHUNK + n_buckets + 3
-    state = work.get("state", (layout.n_nodes,), np.int64)
-    state.fill(_dial.UNREACHED)
+    label_bits = max(1, (hi - lo).bit_length())
+    if cutoff.bit_length() + label_bits <= _STATE32_BITS:  # a half-size state word suffices
+        state: npt.NDArray[np.int32] | IntArray = work.get("state32", (layout.n_nodes,), np.int32)
+    else:
+        state, label_bits = work.get("state64", (layout.n_nodes,), np.int64), 32
+    unreached = np.iinfo(state.dtype).max
+    state.fill(unreached)
     settled = _dial.nearest_buckets(
         layout.indptr,
         packed.arcs,
@@ -299,6 +311,7 @@ def _nearest_buckets(
         search.offsets[lo:hi],
         cutoff,
         state,
+        label_bits,
         work.get("chunk_nodes", (n_chunks, _dial.CHUNK), np.int32),
         work.get("chunk_next", (n_chunks,), np.int32),
         work.get("bucket_first", (n_buckets,), np.int32),
@@ -311,7 +324,10 @@ def _nearest_buckets(
         work.get("cand_l", (_dial.CANDIDATES,), np.int64),
         work.get("scalars", (2,), np.int64),
     )
-    return state, int(settled)
+    _kernels.finish_nearest_state(
+        state, label_bits, unreached, layout.rank, labels, time_step_s, *out
+    )
+    return int(settled)
 
 
 def _nearest_heap(
