@@ -34,10 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import InputError
-from shancheng.network import _dial, _kernels
+from shancheng.network._calls import count as count_kernel
+from shancheng.network._calls import cumulate, nearest_buckets, nearest_heap
 from shancheng.network._checks import finite_nonnegative, labels_or_positions, per_group
-from shancheng.network._request import Search, prepare
-from shancheng.network._runner import Workspace, borrow_workspace, run_parallel, split_units
+from shancheng.network._request import prepare
+from shancheng.network._runner import borrow_workspace, run_parallel, split_units
 
 if TYPE_CHECKING:
     from shancheng.network.walk import WalkNetwork
@@ -48,8 +49,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Direction = Literal["to_sources", "from_sources"]
 Progress = Callable[[int], None]
-_STATE32_BITS = 30
-"""Bits of time and source index that fit an int32 state below its "unreached" value."""
 
 NO_SOURCE = -1
 """Value of ``source`` for nodes that no source reaches within the cutoff."""
@@ -170,10 +169,10 @@ def nearest_times(
         with borrow_workspace(search.workspaces) as work:
             if search.packed is not None:
                 cutoff = int(scaled_cutoffs[g])
-                settled = _nearest_buckets(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
+                settled = nearest_buckets(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
             else:
                 cutoff_s = float(scaled_cutoffs[g])
-                settled = _nearest_heap(search, work, (lo, hi), cutoff_s, label_values[lo:hi], out)
+                settled = nearest_heap(search, work, (lo, hi), cutoff_s, label_values[lo:hi], out)
         return settled
 
     settled = np.zeros(search.n_groups, dtype=np.int64)
@@ -255,22 +254,19 @@ def count_within(
                 bins, bin_weight = count[g], amount[g]
             else:
                 bins = work.zeros("bin_count", shape, np.int32)
-                bin_weight = work.zeros("bin_weight", shape, np.float64)
+                bin_shape = shape if with_weight else (1, shape[1])  # unused without weights
+                bin_weight = work.zeros("bin_weight", bin_shape, np.float64)
             sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight)
-            settled = _count(search, work, (*sources, scaled, bins, bin_weight))
+            settled = count_kernel(search, work, (*sources, scaled, bins, bin_weight))
             with locks[g]:
                 if not alone:
                     count[g] += bins
-                    amount[g] += bin_weight
+                    if with_weight:
+                        amount[g] += bin_weight
                 parts_left[g] -= 1
                 last = parts_left[g] == 0
-        if last:  # bins → counts within each threshold (column by column: 10x np.cumsum)
-            for k in range(1, shape[1]):
-                count[g, :, k] += count[g, :, k - 1]
-                if with_weight:
-                    amount[g, :, k] += amount[g, :, k - 1]
-            if not with_weight:
-                amount[g] = count[g]
+        if last:
+            cumulate(count[g], amount[g], with_weight=with_weight)
         return settled
 
     settled_units = run_parallel(run, len(units), threads, progress)
@@ -278,137 +274,3 @@ def count_within(
     for (g, _, _), n_settled in zip(units, settled_units, strict=True):
         settled[g] += n_settled
     return WithinCounts(thresholds_s=thresholds, count=count, capacity=amount, settled=settled)
-
-
-def _nearest_buckets(
-    search: Search,
-    work: Workspace,
-    bounds: tuple[int, int],
-    cutoff: int,
-    labels: IntArray,
-    out: tuple[FloatArray, IntArray],
-) -> int:
-    """Run the bucket-queue nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
-    lo, hi = bounds
-    packed, layout, time_step_s = search.packed, search.layout, search.time_step_s
-    assert packed is not None  # noqa: S101 - the caller checked
-    assert time_step_s is not None  # noqa: S101
-    n_buckets = packed.n_buckets
-    n_chunks = (layout.n_arcs + search.max_group_sources) // _dial.CHUNK + n_buckets + 3
-    label_bits = max(1, (hi - lo).bit_length())
-    if cutoff.bit_length() + label_bits <= _STATE32_BITS:  # a half-size state word suffices
-        state: npt.NDArray[np.int32] | IntArray = work.get("state32", (layout.n_nodes,), np.int32)
-    else:
-        state, label_bits = work.get("state64", (layout.n_nodes,), np.int64), 32
-    unreached = np.iinfo(state.dtype).max
-    state.fill(unreached)
-    settled = _dial.nearest_buckets(
-        layout.indptr,
-        packed.arcs,
-        packed.arcs.dtype.type(packed.weight_bits),
-        packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
-        cutoff,
-        state,
-        label_bits,
-        work.get("chunk_nodes", (n_chunks, _dial.CHUNK), np.int32),
-        work.get("chunk_next", (n_chunks,), np.int32),
-        work.get("bucket_first", (n_buckets,), np.int32),
-        work.get("bucket_last", (n_buckets,), np.int32),
-        work.get("bucket_fill", (n_buckets,), np.int32),
-        work.get("batch_u", (_dial.CHUNK,), np.int64),
-        work.get("batch_l", (_dial.CHUNK,), np.int64),
-        work.get("cand_v", (_dial.CANDIDATES,), np.int64),
-        work.get("cand_d", (_dial.CANDIDATES,), np.int64),
-        work.get("cand_l", (_dial.CANDIDATES,), np.int64),
-        work.get("scalars", (2,), np.int64),
-    )
-    _kernels.finish_nearest_state(
-        state, label_bits, unreached, layout.rank, labels, time_step_s, *out
-    )
-    return int(settled)
-
-
-def _nearest_heap(
-    search: Search,
-    work: Workspace,
-    bounds: tuple[int, int],
-    cutoff: float,
-    labels: IntArray,
-    out: tuple[FloatArray, IntArray],
-) -> int:
-    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
-    lo, hi = bounds
-    layout = search.layout
-    n = layout.n_nodes
-    capacity = layout.n_arcs + search.max_group_sources + 2
-    dist = work.get("dist_f", (n,), np.float64)
-    dist.fill(np.inf)
-    label = work.get("label", (n,), np.int64)
-    label.fill(NO_SOURCE)
-    settled = _kernels.nearest_heap(
-        layout.indptr,
-        layout.heads,
-        layout.time_s,
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
-        labels,
-        cutoff,
-        dist,
-        label,
-        work.get("heap_key", (capacity,), np.float64),
-        work.get("heap_node", (capacity,), np.int64),
-        work.get("done", (n,), np.bool_),
-    )
-    _kernels.finish_nearest(dist, label, layout.rank, *out)
-    return int(settled)
-
-
-_CountArgs = tuple[
-    IntArray,
-    npt.NDArray[np.float64] | IntArray,
-    FloatArray,
-    bool,
-    npt.NDArray[np.float64] | IntArray,
-    npt.NDArray[np.int32],
-    FloatArray,
-]
-"""Sources (nodes, offsets, weights, whether weighted), thresholds and the two bin arrays."""
-
-
-def _count(search: Search, work: Workspace, args: _CountArgs) -> int:
-    """Run the counting kernel of the search's kind; ``args`` are its source and output args."""
-    layout = search.layout
-    n = layout.n_nodes
-    packed = search.packed
-    if packed is not None:
-        settled = _dial.count_within_buckets(
-            layout.indptr,
-            packed.arcs,
-            packed.arcs.dtype.type(packed.weight_bits),
-            packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-            *args[:5],
-            layout.order,
-            *args[5:],
-            work.get("dist_i", (n,), np.int32),
-            work.get("touched", (n,), np.int32),
-            work.get("entries", (layout.n_arcs + 1, 2), np.int32),
-            work.get("bucket_head", (packed.n_buckets,), np.int32),
-        )
-    else:
-        capacity = layout.n_arcs + 2
-        settled = _kernels.count_within_heap(
-            layout.indptr,
-            layout.heads,
-            layout.time_s,
-            *args[:5],
-            layout.order,
-            *args[5:],
-            work.get("dist_f", (n,), np.float64),
-            work.get("done", (n,), np.bool_),
-            work.get("touched", (n,), np.int32),
-            work.get("heap_key", (capacity,), np.float64),
-            work.get("heap_node", (capacity,), np.int64),
-        )
-    return int(settled)
