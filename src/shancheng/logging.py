@@ -10,6 +10,7 @@ from rich.logging import RichHandler
 
 def configure_logging(*, verbose: bool = False) -> None:
     """Send shancheng's log records to stderr through rich, at INFO (or DEBUG)."""
+    # rich's default console is stdout; records belong on stderr, next to errors, not in output
     handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)
     root = logging.getLogger("shancheng")
     root.handlers[:] = [handler]

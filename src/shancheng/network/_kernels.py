@@ -169,17 +169,21 @@ def count_within_heap(
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_nearest_state(state, rank, labels, time_step, time_out, source_out):
-    """Unpack ``time << 32 | s`` states (new numbering) into times and labels per old node."""
-    low = np.int64(0xFFFFFFFF)
-    unreached = np.iinfo(np.int64).max
+def finish_nearest_state(
+    state, label_bits, unreached, rank, labels, time_step, time_out, source_out
+):
+    """Unpack ``time << label_bits | s`` states (new numbering) into times and labels per old node.
+
+    A state equal to ``unreached`` means no source within the cutoff.
+    """
+    low = (np.int64(1) << label_bits) - 1
     for i in range(rank.shape[0]):
-        st = state[rank[i]]
+        st = np.int64(state[rank[i]])
         if st == unreached:
             time_out[i] = np.inf
             source_out[i] = -1
         else:
-            time_out[i] = np.float64(st >> 32) * time_step
+            time_out[i] = np.float64(st >> label_bits) * time_step
             source_out[i] = labels[st & low]
 
 

@@ -34,10 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import InputError
-from shancheng.network import _dial, _kernels
-from shancheng.network._checks import finite_nonnegative, labels_or_positions, node_ids, per_group
-from shancheng.network._layout import PackedArcs, SearchGraph, search_graph
-from shancheng.network._runner import Workspace, borrow_workspace, run_parallel, split_units
+from shancheng.network._calls import count as count_kernel
+from shancheng.network._calls import cumulate, nearest_buckets, nearest_heap
+from shancheng.network._checks import finite_nonnegative, labels_or_positions, per_group
+from shancheng.network._request import prepare
+from shancheng.network._runner import borrow_workspace, run_parallel, split_units
 
 if TYPE_CHECKING:
     from shancheng.network.walk import WalkNetwork
@@ -51,10 +52,6 @@ Progress = Callable[[int], None]
 
 NO_SOURCE = -1
 """Value of ``source`` for nodes that no source reaches within the cutoff."""
-_MAX_BUCKETS = 2**20
-"""Most buckets (longest arc in time steps) the bucket queue may allocate."""
-_MAX_STEPS = _dial.MAX_STEPS
-"""Largest cutoff in time steps: whole-step times are packed in 31 bits."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +151,7 @@ def nearest_times(
     >>> [round(float(t), 1) for t in result.time_s[0]], result.source[0].tolist()
     ([inf, 72.0, 0.0], [-1, 0, 0])
     """
-    search = _prepare(
+    search = prepare(
         network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "offset"
     )
     cutoffs = per_group(cutoff_s, search.n_groups, "cutoff_s")
@@ -170,13 +167,12 @@ def nearest_times(
         lo, hi = int(search.group_ptr[g]), int(search.group_ptr[g + 1])
         out = (time_s[g], source[g])
         with borrow_workspace(search.workspaces) as work:
-            if search.packed is not None and time_step_s is not None:
-                state, settled = _nearest_buckets(search, work, lo, hi, int(scaled_cutoffs[g]))
-                rank = search.layout.rank
-                _kernels.finish_nearest_state(state, rank, label_values[lo:hi], time_step_s, *out)
+            if search.packed is not None:
+                cutoff = int(scaled_cutoffs[g])
+                settled = nearest_buckets(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
             else:
-                cutoff = float(scaled_cutoffs[g])
-                settled = _nearest_heap(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
+                cutoff_s = float(scaled_cutoffs[g])
+                settled = nearest_heap(search, work, (lo, hi), cutoff_s, label_values[lo:hi], out)
         return settled
 
     settled = np.zeros(search.n_groups, dtype=np.int64)
@@ -228,7 +224,7 @@ def count_within(
     >>> within.capacity[0, 1].tolist()
     [90.0, 90.0]
     """
-    search = _prepare(
+    search = prepare(
         network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "node"
     )
     thresholds = np.sort(finite_nonnegative(thresholds_s, "thresholds_s"))
@@ -258,22 +254,19 @@ def count_within(
                 bins, bin_weight = count[g], amount[g]
             else:
                 bins = work.zeros("bin_count", shape, np.int32)
-                bin_weight = work.zeros("bin_weight", shape, np.float64)
+                bin_shape = shape if with_weight else (1, shape[1])  # unused without weights
+                bin_weight = work.zeros("bin_weight", bin_shape, np.float64)
             sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight)
-            settled = _count(search, work, (*sources, scaled, bins, bin_weight))
+            settled = count_kernel(search, work, (*sources, scaled, bins, bin_weight))
             with locks[g]:
                 if not alone:
                     count[g] += bins
-                    amount[g] += bin_weight
+                    if with_weight:
+                        amount[g] += bin_weight
                 parts_left[g] -= 1
                 last = parts_left[g] == 0
-        if last:  # bins → counts within each threshold (column by column: 10x np.cumsum)
-            for k in range(1, shape[1]):
-                count[g, :, k] += count[g, :, k - 1]
-                if with_weight:
-                    amount[g, :, k] += amount[g, :, k - 1]
-            if not with_weight:
-                amount[g] = count[g]
+        if last:
+            cumulate(count[g], amount[g], with_weight=with_weight)
         return settled
 
     settled_units = run_parallel(run, len(units), threads, progress)
@@ -281,226 +274,3 @@ def count_within(
     for (g, _, _), n_settled in zip(units, settled_units, strict=True):
         settled[g] += n_settled
     return WithinCounts(thresholds_s=thresholds, count=count, capacity=amount, settled=settled)
-
-
-def _nearest_buckets(
-    search: _Search, work: Workspace, lo: int, hi: int, cutoff: int
-) -> tuple[IntArray, int]:
-    """Run the bucket-queue nearest kernel on sources ``lo:hi``; return the state and count."""
-    packed = search.packed
-    assert packed is not None  # noqa: S101 - the caller checked
-    layout = search.layout
-    n_buckets = packed.n_buckets
-    n_chunks = (layout.n_arcs + search.max_group_sources) // _dial.CHUNK + n_buckets + 3
-    state = work.get("state", (layout.n_nodes,), np.int64)
-    state.fill(_dial.UNREACHED)
-    settled = _dial.nearest_buckets(
-        layout.indptr,
-        packed.arcs,
-        packed.arcs.dtype.type(packed.weight_bits),
-        packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
-        cutoff,
-        state,
-        work.get("chunk_nodes", (n_chunks, _dial.CHUNK), np.int32),
-        work.get("chunk_next", (n_chunks,), np.int32),
-        work.get("bucket_first", (n_buckets,), np.int32),
-        work.get("bucket_last", (n_buckets,), np.int32),
-        work.get("bucket_fill", (n_buckets,), np.int32),
-        work.get("batch_u", (_dial.CHUNK,), np.int64),
-        work.get("batch_l", (_dial.CHUNK,), np.int64),
-        work.get("cand_v", (_dial.CANDIDATES,), np.int64),
-        work.get("cand_d", (_dial.CANDIDATES,), np.int64),
-        work.get("cand_l", (_dial.CANDIDATES,), np.int64),
-        work.get("scalars", (2,), np.int64),
-    )
-    return state, int(settled)
-
-
-def _nearest_heap(
-    search: _Search,
-    work: Workspace,
-    bounds: tuple[int, int],
-    cutoff: float,
-    labels: IntArray,
-    out: tuple[FloatArray, IntArray],
-) -> int:
-    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
-    lo, hi = bounds
-    layout = search.layout
-    n = layout.n_nodes
-    capacity = layout.n_arcs + search.max_group_sources + 2
-    dist = work.get("dist_f", (n,), np.float64)
-    dist.fill(np.inf)
-    label = work.get("label", (n,), np.int64)
-    label.fill(NO_SOURCE)
-    settled = _kernels.nearest_heap(
-        layout.indptr,
-        layout.heads,
-        layout.time_s,
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
-        labels,
-        cutoff,
-        dist,
-        label,
-        work.get("heap_key", (capacity,), np.float64),
-        work.get("heap_node", (capacity,), np.int64),
-        work.get("done", (n,), np.bool_),
-    )
-    _kernels.finish_nearest(dist, label, layout.rank, *out)
-    return int(settled)
-
-
-_CountArgs = tuple[
-    IntArray,
-    npt.NDArray[np.float64] | IntArray,
-    FloatArray,
-    bool,
-    npt.NDArray[np.float64] | IntArray,
-    npt.NDArray[np.int32],
-    FloatArray,
-]
-"""Sources (nodes, offsets, weights, whether weighted), thresholds and the two bin arrays."""
-
-
-def _count(search: _Search, work: Workspace, args: _CountArgs) -> int:
-    """Run the counting kernel of the search's kind; ``args`` are its source and output args."""
-    layout = search.layout
-    n = layout.n_nodes
-    packed = search.packed
-    if packed is not None:
-        settled = _dial.count_within_buckets(
-            layout.indptr,
-            packed.arcs,
-            packed.arcs.dtype.type(packed.weight_bits),
-            packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-            *args[:5],
-            layout.order,
-            *args[5:],
-            work.get("dist_i", (n,), np.int32),
-            work.get("touched", (n,), np.int32),
-            work.get("entries", (layout.n_arcs + 1, 2), np.int32),
-            work.get("bucket_head", (packed.n_buckets,), np.int32),
-        )
-    else:
-        capacity = layout.n_arcs + 2
-        settled = _kernels.count_within_heap(
-            layout.indptr,
-            layout.heads,
-            layout.time_s,
-            *args[:5],
-            layout.order,
-            *args[5:],
-            work.get("dist_f", (n,), np.float64),
-            work.get("done", (n,), np.bool_),
-            work.get("touched", (n,), np.int32),
-            work.get("heap_key", (capacity,), np.float64),
-            work.get("heap_node", (capacity,), np.int64),
-        )
-    return int(settled)
-
-
-@dataclass(frozen=True, eq=False)
-class _Search:
-    """Sources sorted by group (renumbered), and the layout the kernels read."""
-
-    layout: SearchGraph
-    packed: PackedArcs | None
-    nodes: IntArray
-    offsets: npt.NDArray[np.float64] | IntArray
-    order: IntArray
-    group_ptr: IntArray
-    n_groups: int
-    n_sources: int
-    time_step_s: float | None
-    max_group_sources: int
-    workspaces: list[Workspace]
-
-    def scale_cutoffs(self, cutoffs: FloatArray) -> npt.NDArray[np.float64] | IntArray:
-        """Cutoffs in the kernels' unit: seconds, or whole time steps (rounded down)."""
-        if self.time_step_s:
-            steps = np.floor(cutoffs / self.time_step_s + 1e-9)
-            if steps.shape[0] and steps.max() > _MAX_STEPS:
-                msg = (
-                    f"cutoff {float(cutoffs.max()):g} s is {steps.max():.3g} steps of "
-                    f"{self.time_step_s:g} s; at most {_MAX_STEPS:.3g} steps fit in whole-step "
-                    "times: raise time_step_s or use float times (time_step_s=None)"
-                )
-                raise InputError(msg)
-            return steps.astype(np.int64)
-        return cutoffs
-
-
-def _prepare(
-    network: WalkNetwork,
-    source_nodes: npt.ArrayLike,
-    group: npt.ArrayLike | None,
-    n_groups: int | None,
-    offsets_s: npt.ArrayLike | None,
-    direction: Direction,
-    time_step_s: float | None,
-    sort_by: Literal["offset", "node"],
-) -> _Search:
-    """Validate a request; sort its sources by group, then by offset or (new) node id.
-
-    The nearest kernels take sources by offset; the counting kernels run faster when
-    consecutive sources are close on the ground, i.e. close in the renumbered layout.
-    """
-    if direction not in ("to_sources", "from_sources"):
-        msg = f"`direction` must be one of {{'to_sources', 'from_sources'}}, got {direction!r}"
-        raise InputError(msg)
-    if time_step_s is not None and not (np.isfinite(time_step_s) and time_step_s > 0):
-        msg = f"`time_step_s` must be a finite number > 0 or None, got {time_step_s!r}"
-        raise InputError(msg)
-    nodes = node_ids(source_nodes, network.n_nodes)
-    n_sources = nodes.shape[0]
-    groups = (
-        np.zeros(n_sources, np.int64)
-        if group is None
-        else node_ids(group, np.iinfo(np.int64).max, field="group", expected=n_sources)
-    )
-    n = int(n_groups if n_groups is not None else (groups.max() + 1 if n_sources else 1))
-    if n_sources and groups.max() >= n:
-        msg = f"`group` holds {int(groups.max())} but n_groups is {n}"
-        raise InputError(msg)
-    offsets = (
-        np.zeros(n_sources)
-        if offsets_s is None
-        else finite_nonnegative(offsets_s, "offsets_s", n_sources)
-    )
-    if time_step_s:
-        _check_bucket_count(network, time_step_s)
-    layout = search_graph(network, direction)
-    new_nodes = layout.rank[nodes]
-    scaled_offsets: npt.NDArray[np.float64] | IntArray = (
-        np.rint(offsets / time_step_s).astype(np.int64) if time_step_s else offsets
-    )
-    order = np.lexsort((scaled_offsets if sort_by == "offset" else new_nodes, groups))
-    group_ptr = np.searchsorted(groups[order], np.arange(n + 1)).astype(np.int64)
-    return _Search(
-        layout=layout,
-        packed=layout.packed(time_step_s) if time_step_s else None,
-        nodes=new_nodes[order],
-        offsets=scaled_offsets[order],
-        order=order,
-        group_ptr=group_ptr,
-        n_groups=n,
-        n_sources=n_sources,
-        time_step_s=time_step_s,
-        max_group_sources=int(np.diff(group_ptr).max(initial=0)),
-        workspaces=layout.workspaces,
-    )
-
-
-def _check_bucket_count(network: WalkNetwork, time_step_s: float) -> None:
-    """Refuse a time step so fine that the bucket queue would need millions of buckets."""
-    longest_s = float(network.edge_time_s.max(initial=0.0))
-    if longest_s / time_step_s > _MAX_BUCKETS:
-        msg = (
-            f"`time_step_s`={time_step_s:g} turns the longest arc ({longest_s:g} s) into "
-            f"{longest_s / time_step_s:.3g} steps; the bucket queue allows {_MAX_BUCKETS:.3g}: "
-            "raise time_step_s or use float times (time_step_s=None)"
-        )
-        raise InputError(msg)
