@@ -4,10 +4,13 @@ Method (a night-residual change detector with a sensitivity-matrix localiser):
 
 1. *Residuals.* Measured pressure minus the leak-free model's pressure at each sensor, averaged
    over the night hours (01:00-04:00, when demand and head losses are lowest), one vector a day.
-2. *Detection.* A day's drop below the median of a reference window (days ``d - lag - window``
+2. *Common modes.* Day-to-day swings of the whole town's demand move every sensor together
+   along a few directions; the ``common_modes`` main directions of the daily changes (SVD,
+   estimated on the analysed period) are projected out of the residuals and the signatures.
+3. *Detection.* A day's drop below the median of a reference window (days ``d - lag - window``
    to ``d - lag``) larger than ``threshold_m`` at any sensor raises a detection; then the
    detector rests ``cooldown_days`` while the reference catches up with the new state.
-3. *Localisation.* The drop vector is compared (cosine similarity) with each pipe's signature:
+4. *Localisation.* The drop vector is compared (cosine similarity) with each pipe's signature:
    the pressure change at the sensors when a small leak opens at the pipe's end nodes, one
    steady-state EPANET solve per node at night demand (:func:`node_signatures`). Drops that
    resemble no pipe (similarity below ``min_similarity``) are not reported.
@@ -207,6 +210,7 @@ class DetectorSettings:
     lag_days: int = 2
     cooldown_days: int = 14
     min_similarity: float = 0.0
+    common_modes: int = 2
 
 
 def pipe_signatures(links: pd.DataFrame, signatures: pd.DataFrame) -> tuple[list[str], FloatArray]:
@@ -223,6 +227,16 @@ def pipe_signatures(links: pd.DataFrame, signatures: pd.DataFrame) -> tuple[list
     return names, np.asarray(rows)
 
 
+def _common_modes(values: FloatArray, k: int) -> FloatArray:
+    """The ``k`` main directions of day-to-day residual change (shared demand swings)."""
+    if k <= 0 or values.shape[0] < k + 2:
+        return np.zeros((0, values.shape[1]))
+    change = np.diff(values, axis=0)
+    _, _, vt = np.linalg.svd(change - change.mean(axis=0), full_matrices=False)
+    modes: FloatArray = vt[:k]
+    return modes
+
+
 def detect_leaks(
     measured_m: pd.DataFrame,
     model_m: pd.DataFrame,
@@ -237,7 +251,10 @@ def detect_leaks(
     night = residual[stamps.hour.isin(NIGHT_HOURS)]
     daily = night.groupby(pd.DatetimeIndex(night.index).normalize()).mean()
     values = daily.to_numpy()
-    unit = pipe_signature / np.maximum(np.linalg.norm(pipe_signature, axis=1, keepdims=True), 1e-12)
+    modes = _common_modes(values, settings.common_modes)
+    values = values - (values @ modes.T) @ modes
+    signature = pipe_signature - (pipe_signature @ modes.T) @ modes
+    unit = signature / np.maximum(np.linalg.norm(signature, axis=1, keepdims=True), 1e-12)
     rows = []
     rest_until = -1
     first = settings.window_days + settings.lag_days

@@ -45,7 +45,8 @@ def test_detector_finds_a_synthetic_drop_on_the_matching_pipe():
     measured.loc[after, "s3"] -= 0.5
     names = ["pA", "pB"]
     signatures = np.array([[-1.0, 0.0, 0.0], [0.0, -1.0, -0.5]])
-    found = detect_leaks(measured, model, names, signatures, DetectorSettings(threshold_m=0.3))
+    settings = DetectorSettings(threshold_m=0.3, common_modes=0)
+    found = detect_leaks(measured, model, names, signatures, settings)
     assert found["link_id"].tolist() == ["pB"]
     assert found["time"].tolist() == [T0 + timedelta(days=20, hours=4)]
     assert found["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-3)  # noise of 0.02 m
