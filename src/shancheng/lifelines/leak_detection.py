@@ -29,6 +29,7 @@ import logging
 import math
 import tempfile
 import warnings
+from contextlib import chdir
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,7 +81,8 @@ def _load(inp: Path, days: int) -> Any:  # noqa: ANN401 - wntr is untyped
 def _run(wn: Any, sensors: list[str]) -> pd.DataFrame:  # noqa: ANN401 - wntr is untyped
     import wntr  # noqa: PLC0415
 
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+    # EPANET writes scratch files into the working directory: keep them in a temporary one
+    with tempfile.TemporaryDirectory() as folder, chdir(folder), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=str(Path(folder) / "run"))
     pressure: pd.DataFrame = results.node["pressure"][sensors]
@@ -171,7 +173,8 @@ def node_signatures(
     """
     from wntr.epanet import toolkit  # noqa: PLC0415 - heavy
 
-    with tempfile.TemporaryDirectory() as folder:
+    inp = Path(inp).resolve()
+    with tempfile.TemporaryDirectory() as folder, chdir(folder):
         en = toolkit.ENepanet()
         en.ENopen(str(inp), str(Path(folder) / "r.rpt"), str(Path(folder) / "r.bin"))
         try:
@@ -228,7 +231,7 @@ def pipe_signatures(links: pd.DataFrame, signatures: pd.DataFrame) -> tuple[list
 
 
 def _common_modes(values: FloatArray, k: int) -> FloatArray:
-    """The ``k`` main directions of day-to-day residual change (shared demand swings)."""
+    """Return the ``k`` main directions of day-to-day residual change (demand swings)."""
     if k <= 0 or values.shape[0] < k + 2:
         return np.zeros((0, values.shape[1]))
     change = np.diff(values, axis=0)
