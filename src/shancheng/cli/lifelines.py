@@ -29,6 +29,7 @@ from shancheng.lifelines.service import (
     plan_isolation,
     segment_criticality,
 )
+from shancheng.lifelines.swmm import read_swmm
 from shancheng.store import create_db_engine, upgrade_database
 
 if TYPE_CHECKING:
@@ -55,11 +56,15 @@ def _engine(settings: Settings) -> Engine:
 def validate_command(
     path: Path,
     *,
-    network: str = typer.Option("water", help="water, gas or drainage (GeoJSON only)."),
+    network: str = typer.Option(
+        "water", help="water (EPANET .inp), gas, or drainage (SWMM .inp or GeoJSON)."
+    ),
 ) -> None:
     """Read a pipe network file (.inp, .geojson, GasLib .net/.zip) and report what it holds."""
     net: PipeNetwork
-    if path.suffix == ".inp":
+    if path.suffix == ".inp" and network == "drainage":
+        net = read_swmm(path)
+    elif path.suffix == ".inp":
         net = read_inp(path)
     elif path.suffix in {".geojson", ".json"}:
         kind: Literal["water", "gas", "drainage"] = (
