@@ -179,3 +179,33 @@ def test_live_scenario_over_the_real_broker(postgres_url, mqtt_broker):
     total, distinct = _counts(engine)
     assert total == distinct == result.stats.stored
     engine.dispose()
+
+
+def test_ingest_service_raises_and_stores_alarms(postgres_url, mqtt_broker):
+    from shancheng.lifelines.service import ingest_from_broker  # noqa: PLC0415
+
+    host, port = mqtt_broker
+    engine = _fresh(postgres_url)
+    ch4 = Sensor("CH4-1", "gas", "methane", "%LEL", 0, 100, 106.5, 29.5, element_id="J1")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM lifelines_alarms"))
+        register_sensors(conn, [ch4])
+    client_id = f"test-alarm-{uuid.uuid4().hex[:8]}"
+    open_session(host, port, client_id)
+    publisher = MqttPublisher(host, port)
+    for minute, value in enumerate([1.0, 2.0, 12.0, 30.0, 55.0]):
+        publisher.publish(ch4, [BASE_MS + minute * 60_000], [value])
+    assert publisher.wait() == 5
+    publisher.close()
+    try:
+        stats = ingest_from_broker(engine, host=host, port=port, client_id=client_id,
+                                   idle_exit_s=2.0)
+    finally:
+        forget_session(host, port, client_id)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select rule, level, state, count from lifelines_alarms where sensor_id = 'CH4-1'"
+        )).all()
+    engine.dispose()
+    assert stats.stored == 5
+    assert ("threshold", 1, "raised", 3) in rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shancheng.data.city import read_city
+from shancheng.errors import ConfigError
 from shancheng.lifelines.monitoring import (
     DEFAULT_DENSITY_PER_KM2,
     DEFAULT_RADIUS_M,
@@ -30,6 +32,7 @@ from shancheng.lifelines.service import (
     segment_criticality,
 )
 from shancheng.lifelines.swmm import read_swmm
+from shancheng.lifelines.telemetry import query_readings
 from shancheng.store import create_db_engine, upgrade_database
 
 if TYPE_CHECKING:
@@ -223,3 +226,33 @@ def coverage_command(
     _console.print(f"greedy placement: {len(placed):,} more sensors reach 100 %")
     if out is not None:
         placed.to_csv(out, index=False)
+
+
+@app.command("readings")
+def readings_command(
+    ctx: typer.Context,
+    sensor_id: str,
+    *,
+    start: str = typer.Option(..., help="ISO 8601 start, e.g. 2026-11-23T00:00:00+08:00."),
+    end: str = typer.Option(..., help="ISO 8601 end (exclusive)."),
+    bucket: float | None = typer.Option(None, help="Downsample into buckets of this many s."),
+) -> None:
+    """Print a sensor's stored readings in a time range, optionally downsampled."""
+    settings: Settings = ctx.obj
+    start_ms, end_ms = _iso_ms(start, "--start"), _iso_ms(end, "--end")
+    with _engine(settings).connect() as conn:
+        table = query_readings(conn, sensor_id, start_ms, end_ms, bucket_s=bucket)
+    _console.print(f"{sensor_id}: {len(table):,} rows")
+    _console.print(table.to_string(index=False))
+
+
+def _iso_ms(text: str, option: str) -> int:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"option `{option}`: {text!r} is not an ISO 8601 time"
+        raise ConfigError(msg) from None
+    if stamp.tzinfo is None:
+        msg = f"option `{option}`: {text!r} has no time zone (add Z or +08:00)"
+        raise ConfigError(msg)
+    return round(stamp.timestamp() * 1000)

@@ -151,7 +151,7 @@ class MqttIngester:
         client_id: str,
         batch_max: int = 5_000,
         flush_interval_s: float = 0.05,
-        on_readings: Callable[[list[Reading]], None] | None = None,
+        on_readings: Callable[[list[Reading]], object] | None = None,
     ) -> None:
         self.engine = engine
         self.parser = ReadingParser(sensors)

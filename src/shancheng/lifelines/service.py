@@ -78,11 +78,20 @@ def ingest_from_broker(
     client_id: str,
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
+    alarms: bool = True,
 ) -> IngestStats:
-    """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle."""
+    """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle.
+
+    With ``alarms``, every committed batch also goes through the alarm rules and the alarms
+    they raise or update are stored (``lifelines_alarms``).
+    """
     with engine.connect() as conn:
         sensors = load_sensors(conn)
-    ingester = MqttIngester(engine, sensors, host=host, port=port, client_id=client_id)
+    desk = AlarmDesk(engine) if alarms else None
+    ingester = MqttIngester(
+        engine, sensors, host=host, port=port, client_id=client_id,
+        on_readings=(lambda readings: desk.observe(readings, sensors)) if desk else None,
+    )  # fmt: skip
     ingester.start()
     try:
         return ingester.run(stop or threading.Event(), idle_exit_s=idle_exit_s)

@@ -77,3 +77,15 @@ def test_validate_reports_bad_files(env, capsys):
     assert "unknown node 'J9'" in err
     assert main(["lifelines", "validate", str(DATA / "bad_corrupt.inp")]) == 1
     assert "bad_corrupt.inp" in capsys.readouterr().err
+
+
+def test_readings_downsampled_and_bad_time(env, capsys):
+    assert main(["lifelines", "live", "--minutes", "12"]) == 0
+    capsys.readouterr()
+    assert main(["lifelines", "readings", "G00045", "--start", "2000-01-01T00:00:00Z",
+                 "--end", "2100-01-01T00:00:00Z", "--bucket", "86400"]) == 0
+    out = capsys.readouterr().out
+    assert "bucket_start_ms" in out
+    assert main(["lifelines", "readings", "G00045", "--start", "yesterday",
+                 "--end", "2100-01-01T00:00:00Z"]) == 1
+    assert "option `--start`: 'yesterday' is not an ISO 8601 time" in capsys.readouterr().err
