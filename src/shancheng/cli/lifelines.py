@@ -15,6 +15,8 @@ from rich.table import Table
 
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
+from shancheng.lifelines.isolation import attach_facilities, segment_network
+from shancheng.lifelines.maps import plot_coverage, plot_isolation
 from shancheng.lifelines.monitoring import (
     DEFAULT_DENSITY_PER_KM2,
     DEFAULT_RADIUS_M,
@@ -93,11 +95,17 @@ def isolate_command(
     link_id: str,
     *,
     network: str = typer.Option("gas", help=NETWORK_HELP),
+    png: Path | None = typer.Option(None, help="Also draw the plan into this PNG."),  # noqa: B008
 ) -> None:
     """Plan the isolation of a break on LINK_ID: valves to close and what loses service."""
     settings: Settings = ctx.obj
     city = read_city(settings.city_dir)
     plan = plan_isolation(city, "gas" if network == "gas" else "water", link_id)
+    if png is not None:
+        net = city_network(city, "gas" if network == "gas" else "water")
+        facilities = attach_facilities(net, city.facilities)
+        plot_isolation(net, segment_network(net), plan, png, facilities=facilities)
+        _console.print(f"map written to {png}")
     _console.print(f"[bold]break on link {plan.link_id}[/] (segment {plan.segment})")
     _console.print(f"close {len(plan.valves_to_close)} valves: {', '.join(plan.valves_to_close)}")
     _console.print(f"segments cut off as a side effect: {len(plan.cut_off_segments)}")
@@ -187,6 +195,10 @@ def live_command(
                    f"{plan.impact['residents']:,.0f} residents lose gas")  # fmt: skip
     for row in plan.facilities.itertuples():
         _console.print(f"  critical facility without gas: {row.category} {row.name}")
+    net = city_network(city, "gas")
+    png = plot_isolation(net, segment_network(net), plan, settings.data_dir / "lifelines_plan.png",
+                         facilities=attach_facilities(net, city.facilities))  # fmt: skip
+    _console.print(f"map of the plan: {png}")
     case = result.alarm.case
     if case is not None and result.report is not None:
         _console.print(f"[bold]case[/] {case.reference} opened for "
@@ -202,6 +214,7 @@ def coverage_command(
     density: float = typer.Option(DEFAULT_DENSITY_PER_KM2, help="Dense: residents per km²."),
     radius: float = typer.Option(DEFAULT_RADIUS_M, help="Network distance a sensor watches, m."),
     out: Path | None = typer.Option(None, help="Write the proposed sensor sites as CSV."),  # noqa: B008
+    png: Path | None = typer.Option(None, help="Draw the coverage map into this PNG."),  # noqa: B008
 ) -> None:
     """Share of dense-area pipe length watched by sensors, and sensors to reach 100 %."""
     settings: Settings = ctx.obj
@@ -224,6 +237,9 @@ def coverage_command(
         _console.print(view)
     placed = place_sensors(net, cov.dense, cov.watched, radius_m=radius)
     _console.print(f"greedy placement: {len(placed):,} more sensors reach 100 %")
+    if png is not None:
+        plot_coverage(net, cov, placed, png)
+        _console.print(f"map written to {png}")
     if out is not None:
         placed.to_csv(out, index=False)
 
