@@ -82,8 +82,8 @@ def ingest_from_broker(
 ) -> IngestStats:
     """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle.
 
-    With ``alarms``, every committed batch also goes through the alarm rules and the alarms
-    they raise or update are stored (``lifelines_alarms``).
+    With ``alarms``, every committed batch also goes through the alarm rules, silent sensors
+    are checked every 30 s, and the alarms raised or updated are stored (``lifelines_alarms``).
     """
     with engine.connect() as conn:
         sensors = load_sensors(conn)
@@ -91,6 +91,7 @@ def ingest_from_broker(
     ingester = MqttIngester(
         engine, sensors, host=host, port=port, client_id=client_id,
         on_readings=(lambda readings: desk.observe(readings, sensors)) if desk else None,
+        on_tick=(lambda: desk.check_offline(sensors)) if desk else None,
     )  # fmt: skip
     ingester.start()
     try:
@@ -156,6 +157,18 @@ class AlarmDesk:
                 for alarm in changed:
                     save_alarm(conn, alarm)
         self.timeline += changed
+        return changed
+
+    def check_offline(
+        self, sensors: Mapping[str, Sensor], now: datetime | None = None
+    ) -> list[Alarm]:
+        """Raise offline alarms for sensors silent too long (only sensors heard from once)."""
+        changed = self.alarms.check_offline(sensors, now or datetime.now(tz=UTC))
+        if changed:
+            with self.engine.begin() as conn:
+                for alarm in changed:
+                    save_alarm(conn, alarm)
+            self.timeline += changed
         return changed
 
     def record(self, alarm: Alarm) -> None:
