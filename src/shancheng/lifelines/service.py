@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CityNetwork = Literal["water", "gas"]
+TIMELINE_LENGTH = 10_000
+"""Alarm changes an :class:`AlarmDesk` keeps in memory (the store keeps every alarm)."""
 
 
 def city_network(city: City, network: CityNetwork) -> PipeNetwork:
@@ -142,7 +145,7 @@ class AlarmDesk:
 
     engine: Engine
     alarms: AlarmEngine = field(default_factory=AlarmEngine)
-    timeline: list[Alarm] = field(default_factory=list)
+    timeline: deque[Alarm] = field(default_factory=lambda: deque(maxlen=TIMELINE_LENGTH))
 
     def observe(self, readings: list[Reading], sensors: Mapping[str, Sensor]) -> list[Alarm]:
         """Run the rules on committed readings (time order per sensor) and store the alarms."""
@@ -152,23 +155,24 @@ class AlarmDesk:
             if sensor is not None:
                 at = datetime.fromtimestamp(reading.observed_at_ms / 1000, tz=UTC)
                 changed += self.alarms.observe(sensor, reading.value, at)
-        if changed:
-            with self.engine.begin() as conn:
-                for alarm in changed:
-                    save_alarm(conn, alarm)
-        self.timeline += changed
+        self._store(changed)
         return changed
+
+    def _store(self, changed: list[Alarm]) -> None:
+        """Write each changed alarm once (its latest state) and keep it in the timeline."""
+        latest = {alarm.alarm_id: alarm for alarm in changed}
+        if latest:
+            with self.engine.begin() as conn:
+                for alarm in latest.values():
+                    save_alarm(conn, alarm)
+        self.timeline.extend(changed)
 
     def check_offline(
         self, sensors: Mapping[str, Sensor], now: datetime | None = None
     ) -> list[Alarm]:
         """Raise offline alarms for sensors silent too long (only sensors heard from once)."""
         changed = self.alarms.check_offline(sensors, now or datetime.now(tz=UTC))
-        if changed:
-            with self.engine.begin() as conn:
-                for alarm in changed:
-                    save_alarm(conn, alarm)
-            self.timeline += changed
+        self._store(changed)
         return changed
 
     def record(self, alarm: Alarm) -> None:
