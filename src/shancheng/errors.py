@@ -10,8 +10,7 @@ which always names the file, row or field at fault and the value found::
     │   ├── MissingColumnError(KeyError)     a required column or field is absent
     │   ├── CRSMismatchError                 coordinates in the wrong reference system
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
-    │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
-    │   └── TelemetryError                   a reading: wrong unit, future time, unknown sensor
+    │   └── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
     ├── SnapDistanceError                    a point lies too far from every edge
     ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
     └── AlarmStateError(ValueError)          an alarm transition its lifecycle does not allow
@@ -58,10 +57,6 @@ class CityFormatError(ShanchengError, ValueError):
 
 class PipeNetworkError(InputError):
     """A pipe network file is unreadable or its tables are inconsistent (ids named)."""
-
-
-class TelemetryError(InputError):
-    """A sensor reading is rejected: unknown sensor, wrong unit, future time, bad payload."""
 
 
 class AlarmStateError(ShanchengError, ValueError):
