@@ -12,7 +12,6 @@ which always names the file, row or field at fault and the value found::
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
     │   ├── CatalogueError                   a living-circle catalogue entry is invalid
     │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
-    │   ├── TelemetryError                   a reading: wrong unit, future time, unknown sensor
     │   ├── OsmInputError                    an OpenStreetMap file is unreadable or truncated
     │   ├── DemError                         a DEM is unreadable or has no CRS
     │   │   └── DemCoverageError             the DEM does not cover the area to import
@@ -140,10 +139,6 @@ class RateLimitedError(CaseError, RuntimeError):
 
 class PipeNetworkError(InputError):
     """A pipe network file is unreadable or its tables are inconsistent (ids named)."""
-
-
-class TelemetryError(InputError):
-    """A sensor reading is rejected: unknown sensor, wrong unit, future time, bad payload."""
 
 
 class AlarmStateError(ShanchengError, ValueError):

@@ -54,7 +54,7 @@ def _counts(engine):
 def _message(m, per_message):
     sensor = SENSORS[f"T{m % 20:03d}"]
     times = [BASE_MS + (m // 20) * per_message * 1000 + k * 1000 for k in range(per_message)]
-    return sensor, times, [300.0 + k for k in range(per_message)]
+    return sensor, times, [300.0 + 0.1 * (k % 7) for k in range(per_message)]  # no alarms
 
 
 def test_stream_with_bad_messages_goes_on(postgres_url, mqtt_broker):
@@ -145,7 +145,10 @@ def test_killed_ingester_loses_nothing_and_stores_nothing_twice(postgres_url, mq
     assert killed_at < n_messages * per_message, "the kill came after the stream had ended"
     second = _start_ingester(postgres_url, host, port, client_id, idle_exit=3)
     try:
-        out, err = second.communicate(timeout=120)
+        out, err = second.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        second.kill()
+        out, err = second.communicate()
     finally:
         forget_session(host, port, client_id)
     assert second.returncode == 0, err.decode()[-2000:]
@@ -179,3 +182,33 @@ def test_live_scenario_over_the_real_broker(postgres_url, mqtt_broker):
     total, distinct = _counts(engine)
     assert total == distinct == result.stats.stored
     engine.dispose()
+
+
+def test_ingest_service_raises_and_stores_alarms(postgres_url, mqtt_broker):
+    from shancheng.lifelines.service import ingest_from_broker  # noqa: PLC0415
+
+    host, port = mqtt_broker
+    engine = _fresh(postgres_url)
+    ch4 = Sensor("CH4-1", "gas", "methane", "%LEL", 0, 100, 106.5, 29.5, element_id="J1")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM lifelines_alarms"))
+        register_sensors(conn, [ch4])
+    client_id = f"test-alarm-{uuid.uuid4().hex[:8]}"
+    open_session(host, port, client_id)
+    publisher = MqttPublisher(host, port)
+    for minute, value in enumerate([1.0, 2.0, 12.0, 30.0, 55.0]):
+        publisher.publish(ch4, [BASE_MS + minute * 60_000], [value])
+    assert publisher.wait() == 5
+    publisher.close()
+    try:
+        stats = ingest_from_broker(engine, host=host, port=port, client_id=client_id,
+                                   idle_exit_s=2.0)
+    finally:
+        forget_session(host, port, client_id)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select rule, level, state, count from lifelines_alarms where sensor_id = 'CH4-1'"
+        )).all()
+    engine.dispose()
+    assert stats.stored == 5
+    assert ("threshold", 1, "raised", 3) in rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shancheng.data.city import read_city
+from shancheng.errors import ConfigError
+from shancheng.lifelines.isolation import attach_facilities, segment_network
+from shancheng.lifelines.maps import plot_coverage, plot_isolation
 from shancheng.lifelines.monitoring import (
     DEFAULT_DENSITY_PER_KM2,
     DEFAULT_RADIUS_M,
@@ -29,6 +33,8 @@ from shancheng.lifelines.service import (
     plan_isolation,
     segment_criticality,
 )
+from shancheng.lifelines.swmm import read_swmm
+from shancheng.lifelines.telemetry import query_readings
 from shancheng.store import create_db_engine, upgrade_database
 
 if TYPE_CHECKING:
@@ -55,11 +61,15 @@ def _engine(settings: Settings) -> Engine:
 def validate_command(
     path: Path,
     *,
-    network: str = typer.Option("water", help="water, gas or drainage (GeoJSON only)."),
+    network: str = typer.Option(
+        "water", help="water (EPANET .inp), gas, or drainage (SWMM .inp or GeoJSON)."
+    ),
 ) -> None:
     """Read a pipe network file (.inp, .geojson, GasLib .net/.zip) and report what it holds."""
     net: PipeNetwork
-    if path.suffix == ".inp":
+    if path.suffix == ".inp" and network == "drainage":
+        net = read_swmm(path)
+    elif path.suffix == ".inp":
         net = read_inp(path)
     elif path.suffix in {".geojson", ".json"}:
         kind: Literal["water", "gas", "drainage"] = (
@@ -85,11 +95,17 @@ def isolate_command(
     link_id: str,
     *,
     network: str = typer.Option("gas", help=NETWORK_HELP),
+    png: Path | None = typer.Option(None, help="Also draw the plan into this PNG."),  # noqa: B008
 ) -> None:
     """Plan the isolation of a break on LINK_ID: valves to close and what loses service."""
     settings: Settings = ctx.obj
     city = read_city(settings.city_dir)
     plan = plan_isolation(city, "gas" if network == "gas" else "water", link_id)
+    if png is not None:
+        net = city_network(city, "gas" if network == "gas" else "water")
+        facilities = attach_facilities(net, city.facilities)
+        plot_isolation(net, segment_network(net), plan, png, facilities=facilities)
+        _console.print(f"map written to {png}")
     _console.print(f"[bold]break on link {plan.link_id}[/] (segment {plan.segment})")
     _console.print(f"close {len(plan.valves_to_close)} valves: {', '.join(plan.valves_to_close)}")
     _console.print(f"segments cut off as a side effect: {len(plan.cut_off_segments)}")
@@ -179,6 +195,10 @@ def live_command(
                    f"{plan.impact['residents']:,.0f} residents lose gas")  # fmt: skip
     for row in plan.facilities.itertuples():
         _console.print(f"  critical facility without gas: {row.category} {row.name}")
+    net = city_network(city, "gas")
+    png = plot_isolation(net, segment_network(net), plan, settings.data_dir / "lifelines_plan.png",
+                         facilities=attach_facilities(net, city.facilities))  # fmt: skip
+    _console.print(f"map of the plan: {png}")
     case = result.alarm.case
     if case is not None and result.report is not None:
         _console.print(f"[bold]case[/] {case.reference} opened for "
@@ -194,6 +214,7 @@ def coverage_command(
     density: float = typer.Option(DEFAULT_DENSITY_PER_KM2, help="Dense: residents per km²."),
     radius: float = typer.Option(DEFAULT_RADIUS_M, help="Network distance a sensor watches, m."),
     out: Path | None = typer.Option(None, help="Write the proposed sensor sites as CSV."),  # noqa: B008
+    png: Path | None = typer.Option(None, help="Draw the coverage map into this PNG."),  # noqa: B008
 ) -> None:
     """Share of dense-area pipe length watched by sensors, and sensors to reach 100 %."""
     settings: Settings = ctx.obj
@@ -216,5 +237,38 @@ def coverage_command(
         _console.print(view)
     placed = place_sensors(net, cov.dense, cov.watched, radius_m=radius)
     _console.print(f"greedy placement: {len(placed):,} more sensors reach 100 %")
+    if png is not None:
+        plot_coverage(net, cov, placed, png)
+        _console.print(f"map written to {png}")
     if out is not None:
         placed.to_csv(out, index=False)
+
+
+@app.command("readings")
+def readings_command(
+    ctx: typer.Context,
+    sensor_id: str,
+    *,
+    start: str = typer.Option(..., help="ISO 8601 start, e.g. 2026-11-23T00:00:00+08:00."),
+    end: str = typer.Option(..., help="ISO 8601 end (exclusive)."),
+    bucket: float | None = typer.Option(None, help="Downsample into buckets of this many s."),
+) -> None:
+    """Print a sensor's stored readings in a time range, optionally downsampled."""
+    settings: Settings = ctx.obj
+    start_ms, end_ms = _iso_ms(start, "--start"), _iso_ms(end, "--end")
+    with _engine(settings).connect() as conn:
+        table = query_readings(conn, sensor_id, start_ms, end_ms, bucket_s=bucket)
+    _console.print(f"{sensor_id}: {len(table):,} rows")
+    _console.print(table.to_string(index=False))
+
+
+def _iso_ms(text: str, option: str) -> int:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"option `{option}`: {text!r} is not an ISO 8601 time"
+        raise ConfigError(msg) from None
+    if stamp.tzinfo is None:
+        msg = f"option `{option}`: {text!r} has no time zone (add Z or +08:00)"
+        raise ConfigError(msg)
+    return round(stamp.timestamp() * 1000)

@@ -188,7 +188,7 @@ class AlarmEngine:
         self._resolve(sensor, RuleKind.OFFLINE, None, value, at, changed, "")
         scale = sensor.range_max if rules.relative else 1.0
         level = _graded(rules, value / scale if scale else value)
-        text = f"{sensor.kind} {value:g} {sensor.unit}"
+        text = "" if level is None else f"{sensor.kind} {value:g} {sensor.unit}"
         self._resolve(sensor, RuleKind.THRESHOLD, level, value, at, changed, text)
         rate_level = None
         if rules.max_rate_per_min is not None and track.last_time is not None:
@@ -203,7 +203,11 @@ class AlarmEngine:
         )
         track.same_count = track.same_count + 1 if same else 1
         stuck = rules.stuck_level if track.same_count >= rules.stuck_count else None
-        text = f"{sensor.kind} stuck at {value:g} {sensor.unit} for {track.same_count} readings"
+        text = (
+            ""
+            if stuck is None
+            else f"{sensor.kind} stuck at {value:g} {sensor.unit} for {track.same_count} readings"
+        )
         self._resolve(sensor, RuleKind.STUCK, stuck, value, at, changed, text)
         track.last_time, track.last_value = at, value
         return changed
@@ -239,6 +243,8 @@ class AlarmEngine:
     ) -> None:
         key = (sensor.sensor_id, rule)
         current = self.active.get(key)
+        if level is None and current is None:
+            return
         if level is None:
             if current is not None:
                 cleared = apply_action(current, AlarmAction.CLEAR, at=at, actor="engine")

@@ -139,6 +139,8 @@ class MqttIngester:
         Flush at least this often while messages wait.
     on_readings
         Called with each committed batch's accepted readings (e.g. the alarm engine).
+    on_tick, tick_s
+        Called every ``tick_s`` seconds while running (e.g. the offline-sensor check).
     """
 
     def __init__(
@@ -151,7 +153,9 @@ class MqttIngester:
         client_id: str,
         batch_max: int = 5_000,
         flush_interval_s: float = 0.05,
-        on_readings: Callable[[list[Reading]], None] | None = None,
+        on_readings: Callable[[list[Reading]], object] | None = None,
+        on_tick: Callable[[], object] | None = None,
+        tick_s: float = 30.0,
     ) -> None:
         self.engine = engine
         self.parser = ReadingParser(sensors)
@@ -159,6 +163,8 @@ class MqttIngester:
         self.batch_max = batch_max
         self.flush_interval_s = flush_interval_s
         self.on_readings = on_readings
+        self.on_tick = on_tick
+        self.tick_s = tick_s
         self.ready = threading.Event()
         self._pending: list[tuple[int, str, bytes]] = []
         self._lock = threading.Lock()
@@ -207,8 +213,11 @@ class MqttIngester:
 
     def run(self, stop: threading.Event, *, idle_exit_s: float | None = None) -> IngestStats:
         """Flush in a loop until ``stop`` is set (or nothing arrived for ``idle_exit_s``)."""
-        last_data = time.monotonic()
+        last_data = last_tick = time.monotonic()
         while not stop.is_set():
+            if self.on_tick is not None and time.monotonic() - last_tick >= self.tick_s:
+                self.on_tick()
+                last_tick = time.monotonic()
             with self._lock:
                 waiting = len(self._pending)
             if waiting < self.batch_max:

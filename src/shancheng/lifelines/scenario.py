@@ -246,7 +246,7 @@ def run_gas_leak_scenario(
         report = opener.reports[confirmed.alarm_id][1]
     return ScenarioResult(
         "mqtt" if mqtt else "loopback (in-process, no broker)", leak_sensor, main_link,
-        transport.stats, desk.timeline, confirmed, plan, report,
+        transport.stats, list(desk.timeline), confirmed, plan, report,
     )  # fmt: skip
 
 

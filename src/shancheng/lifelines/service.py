@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CityNetwork = Literal["water", "gas"]
+TIMELINE_LENGTH = 10_000
+"""Alarm changes an :class:`AlarmDesk` keeps in memory (the store keeps every alarm)."""
 
 
 def city_network(city: City, network: CityNetwork) -> PipeNetwork:
@@ -78,11 +81,21 @@ def ingest_from_broker(
     client_id: str,
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
+    alarms: bool = True,
 ) -> IngestStats:
-    """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle."""
+    """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle.
+
+    With ``alarms``, every committed batch also goes through the alarm rules, silent sensors
+    are checked every 30 s, and the alarms raised or updated are stored (``lifelines_alarms``).
+    """
     with engine.connect() as conn:
         sensors = load_sensors(conn)
-    ingester = MqttIngester(engine, sensors, host=host, port=port, client_id=client_id)
+    desk = AlarmDesk(engine) if alarms else None
+    ingester = MqttIngester(
+        engine, sensors, host=host, port=port, client_id=client_id,
+        on_readings=(lambda readings: desk.observe(readings, sensors)) if desk else None,
+        on_tick=(lambda: desk.check_offline(sensors)) if desk else None,
+    )  # fmt: skip
     ingester.start()
     try:
         return ingester.run(stop or threading.Event(), idle_exit_s=idle_exit_s)
@@ -132,7 +145,7 @@ class AlarmDesk:
 
     engine: Engine
     alarms: AlarmEngine = field(default_factory=AlarmEngine)
-    timeline: list[Alarm] = field(default_factory=list)
+    timeline: deque[Alarm] = field(default_factory=lambda: deque(maxlen=TIMELINE_LENGTH))
 
     def observe(self, readings: list[Reading], sensors: Mapping[str, Sensor]) -> list[Alarm]:
         """Run the rules on committed readings (time order per sensor) and store the alarms."""
@@ -142,11 +155,24 @@ class AlarmDesk:
             if sensor is not None:
                 at = datetime.fromtimestamp(reading.observed_at_ms / 1000, tz=UTC)
                 changed += self.alarms.observe(sensor, reading.value, at)
-        if changed:
+        self._store(changed)
+        return changed
+
+    def _store(self, changed: list[Alarm]) -> None:
+        """Write each changed alarm once (its latest state) and keep it in the timeline."""
+        latest = {alarm.alarm_id: alarm for alarm in changed}
+        if latest:
             with self.engine.begin() as conn:
-                for alarm in changed:
+                for alarm in latest.values():
                     save_alarm(conn, alarm)
-        self.timeline += changed
+        self.timeline.extend(changed)
+
+    def check_offline(
+        self, sensors: Mapping[str, Sensor], now: datetime | None = None
+    ) -> list[Alarm]:
+        """Raise offline alarms for sensors silent too long (only sensors heard from once)."""
+        changed = self.alarms.check_offline(sensors, now or datetime.now(tz=UTC))
+        self._store(changed)
         return changed
 
     def record(self, alarm: Alarm) -> None:

@@ -39,6 +39,7 @@ def test_live_scenario_raises_the_graded_alarm_and_opens_the_case(env, capsys):
     assert "confirmed" in out
     assert "isolation plan: close" in out
     assert "case DEMO-0001 opened for gas_utility" in out
+    assert (env / "lifelines_plan.png").read_bytes().startswith(b"\x89PNG")
     engine = sa.create_engine(f"sqlite:///{env / 'shancheng.sqlite'}")
     with engine.connect() as conn:
         states = conn.execute(sa.text("select state, level, case_reference from lifelines_alarms "
@@ -49,9 +50,11 @@ def test_live_scenario_raises_the_graded_alarm_and_opens_the_case(env, capsys):
     assert rejected == 3
 
 
-def test_isolate_names_valves_and_facilities(env, capsys):
-    assert main(["lifelines", "isolate", "304", "--network", "gas"]) == 0
+def test_isolate_names_valves_and_facilities(env, capsys, tmp_path):
+    assert main(["lifelines", "isolate", "304", "--network", "gas",
+                 "--png", str(tmp_path / "plan.png")]) == 0
     out = capsys.readouterr().out
+    assert (tmp_path / "plan.png").read_bytes().startswith(b"\x89PNG")
     assert "break on link 304" in out
     assert "close " in out
 
@@ -65,7 +68,9 @@ def test_criticality_and_coverage_print_tables(env, capsys, tmp_path):
     assert main(["lifelines", "criticality", "--network", "water", "--top", "3",
                  "--out", str(tmp_path / "rank.csv")]) == 0
     assert (tmp_path / "rank.csv").read_text().startswith("segment,supplied,valves")
-    assert main(["lifelines", "coverage", "--network", "gas"]) == 0
+    assert main(["lifelines", "coverage", "--network", "gas",
+                 "--png", str(tmp_path / "coverage.png")]) == 0
+    assert (tmp_path / "coverage.png").read_bytes().startswith(b"\x89PNG")
     out = capsys.readouterr().out
     assert "coverage by district" in out
     assert "more sensors reach 100 %" in out
@@ -77,3 +82,15 @@ def test_validate_reports_bad_files(env, capsys):
     assert "unknown node 'J9'" in err
     assert main(["lifelines", "validate", str(DATA / "bad_corrupt.inp")]) == 1
     assert "bad_corrupt.inp" in capsys.readouterr().err
+
+
+def test_readings_downsampled_and_bad_time(env, capsys):
+    assert main(["lifelines", "live", "--minutes", "12"]) == 0
+    capsys.readouterr()
+    assert main(["lifelines", "readings", "G00045", "--start", "2000-01-01T00:00:00Z",
+                 "--end", "2100-01-01T00:00:00Z", "--bucket", "86400"]) == 0
+    out = capsys.readouterr().out
+    assert "bucket_start_ms" in out
+    assert main(["lifelines", "readings", "G00045", "--start", "yesterday",
+                 "--end", "2100-01-01T00:00:00Z"]) == 1
+    assert "option `--start`: 'yesterday' is not an ISO 8601 time" in capsys.readouterr().err

@@ -7,10 +7,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shancheng.errors import PipeNetworkError
 from shancheng.lifelines.isolation import isolate_break, rank_segments, segment_network
-from shancheng.lifelines.pipes import PipeNetwork, from_wntr, read_inp
+from shancheng.lifelines.pipes import PipeNetwork, build_network, from_wntr, read_inp
 
 wntr = pytest.importorskip("wntr")
 WNTR_NETWORKS = os.path.join(os.path.dirname(wntr.__file__), "library", "networks")
@@ -166,3 +168,41 @@ def test_ranking_equals_brute_force_on_net3():
     for s in range(seg.n_segments):
         lost = _brute_force_lost(net, seg.node_segment, seg.link_segment, s)
         assert table.loc[s, "lost_nodes"] == len(lost), s
+
+
+@st.composite
+def _valved_networks(draw):
+    n = draw(st.integers(2, 10))
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
+                          .filter(lambda p: p[0] != p[1]), min_size=1, max_size=16))
+    flags = draw(st.lists(st.tuples(st.booleans(), st.booleans()),
+                          min_size=len(pairs), max_size=len(pairs)))
+    sources = draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=2))
+    return n, pairs, flags, sources
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valved_networks())
+def test_ranking_equals_brute_force_on_random_networks(case):
+    n, pairs, flags, sources = case
+    nodes = pd.DataFrame({"node_id": [f"n{i}" for i in range(n)],
+                          "kind": ["source" if i in sources else "junction" for i in range(n)]})
+    links = pd.DataFrame({"link_id": [f"l{k}" for k in range(len(pairs))], "kind": "pipe",
+                          "from_node": [f"n{a}" for a, _ in pairs],
+                          "to_node": [f"n{b}" for _, b in pairs]})
+    valves = pd.DataFrame(
+        [(f"v{k}{e}", f"l{k}", f"n{end}")
+         for k, ((a, b), (va, vb)) in enumerate(zip(pairs, flags, strict=True))
+         for e, end, v in ((0, a, va), (1, b, vb)) if v],
+        columns=["valve_id", "link_id", "node_id"],
+    )
+    net = build_network("water", nodes, links, valves, source="hypothesis")
+    seg = segment_network(net)
+    table = rank_segments(net, seg)
+    unsupplied_before = _brute_force_lost(net, seg.node_segment, seg.link_segment, -1)
+    for s in range(seg.n_segments):
+        lost = _brute_force_lost(net, seg.node_segment, seg.link_segment, s) - unsupplied_before
+        if table.loc[s, "supplied"]:
+            assert table.loc[s, "lost_nodes"] == len(lost), s
+        else:
+            assert table.loc[s, "lost_nodes"] == 0

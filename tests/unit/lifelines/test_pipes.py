@@ -89,3 +89,36 @@ def test_gaslib_wrong_unit_names_link_and_unit(shared_data, tmp_path):
         PipeNetworkError, match=r"`length` unit must be one of \['km', 'm'\], got 'furlong'"
     ):
         read_gaslib(bad)
+
+
+def test_swmm_drainage_topology_in_metres():
+    from shancheng.lifelines.swmm import read_swmm
+
+    net = read_swmm(DATA / "drainage_small.inp")
+    assert net.network == "drainage"
+    kinds = dict(zip(net.nodes["node_id"], net.nodes["kind"], strict=True))
+    assert kinds == {"M1": "manhole", "M2": "manhole", "O1": "outfall", "S1": "tank"}
+    c2 = net.links.set_index("link_id").loc["C2"]
+    assert (c2["length_m"], c2["diameter_mm"]) == (80.5, 800.0)
+    assert net.links.set_index("link_id").loc["P1", "kind"] == "pump"
+
+
+def test_swmm_us_units_are_converted(tmp_path):
+    from shancheng.lifelines.swmm import read_swmm
+
+    text = (DATA / "drainage_small.inp").read_text().replace("CMS", "CFS")
+    (tmp_path / "us.inp").write_text(text)
+    c1 = read_swmm(tmp_path / "us.inp").links.set_index("link_id").loc["C1"]
+    assert c1["length_m"] == pytest.approx(120.0 * 0.3048)
+    assert c1["diameter_mm"] == pytest.approx(0.6 * 304.8)
+
+
+def test_swmm_unknown_node_and_bad_units_are_named(tmp_path):
+    from shancheng.lifelines.swmm import read_swmm
+
+    with pytest.raises(PipeNetworkError, match="link 'C2': unknown node 'O9'"):
+        read_swmm(DATA / "bad_drainage_unknown_node.inp")
+    text = (DATA / "drainage_small.inp").read_text().replace("CMS", "FURLONGS")
+    (tmp_path / "bad.inp").write_text(text)
+    with pytest.raises(PipeNetworkError, match=r"line 5: FLOW_UNITS must be one of .* got 'FURLONGS'"):
+        read_swmm(tmp_path / "bad.inp")
