@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shancheng.cases import service as cases_service
+from shancheng.cases.center import Center, bind_center
+from shancheng.cases.permissions import Actor, Role
+from shancheng.cases.routing import AdminIndex
+from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
 from shancheng.lifelines.isolation import attach_facilities, segment_network
@@ -25,7 +30,7 @@ from shancheng.lifelines.monitoring import (
 )
 from shancheng.lifelines.mqtt import parse_mqtt_url
 from shancheng.lifelines.pipes import read_gaslib, read_geojson, read_inp
-from shancheng.lifelines.scenario import DemoCaseDesk, run_gas_leak_scenario
+from shancheng.lifelines.scenario import ScenarioResult, run_gas_leak_scenario
 from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import (
     city_network,
@@ -35,12 +40,14 @@ from shancheng.lifelines.service import (
 )
 from shancheng.lifelines.swmm import read_swmm
 from shancheng.lifelines.telemetry import query_readings
-from shancheng.store import create_db_engine, upgrade_database
+from shancheng.store import create_db_engine, session_factory, upgrade_database
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from shancheng.cases.sensor_intake import CaseRef, SensorReport
     from shancheng.config import Settings
+    from shancheng.data.city import City
     from shancheng.lifelines.pipes import PipeNetwork
 
 app = typer.Typer(
@@ -162,6 +169,25 @@ def ingest_command(
     )
 
 
+class _GovernanceDesk:
+    """The real governance center as the scenario's case opener, on the same database.
+
+    Keeps the reports it was handed so the command can show what the center received.
+    """
+
+    def __init__(self, city: City, engine: Engine) -> None:
+        sessions = session_factory(engine)
+        self.center = Center(load_taxonomy(), AdminIndex.from_city(city))
+        bind_center(sessions, self.center)
+        self.session = sessions()
+        self.reports: dict[str, SensorReport] = {}
+
+    def __call__(self, report: SensorReport) -> CaseRef:
+        """Open (or find) the case through the governance center's public function."""
+        self.reports[report.alarm_id] = report
+        return cases_service.open_sensor_case(self.session, report, at=datetime.now(tz=UTC))
+
+
 @app.command("live")
 def live_command(
     ctx: typer.Context,
@@ -172,11 +198,21 @@ def live_command(
     """Live scenario: gas telemetry, a leak next to a main, the graded alarm, the case."""
     settings: Settings = ctx.obj
     city = read_city(settings.city_dir)
-    desk = DemoCaseDesk()
-    result = run_gas_leak_scenario(
-        city, _engine(settings), desk, mqtt=parse_mqtt_url(settings.mqtt_url) if mqtt else None,
-        minutes=minutes,
-    )  # fmt: skip
+    engine = _engine(settings)
+    desk = _GovernanceDesk(city, engine)
+    try:
+        result = run_gas_leak_scenario(
+            city, engine, desk, mqtt=parse_mqtt_url(settings.mqtt_url) if mqtt else None,
+            minutes=minutes,
+        )  # fmt: skip
+        _print_live(settings, city, result)
+        _print_case(desk, result)
+    finally:
+        desk.session.close()
+        engine.dispose()
+
+
+def _print_live(settings: Settings, city: City, result: ScenarioResult) -> None:
     stats = result.stats
     _console.print(f"[bold]telemetry[/] over {result.transport}: {stats.messages:,} messages, "
                    f"{stats.stored:,} readings stored, {stats.rejected} rejected "
@@ -199,11 +235,23 @@ def live_command(
     png = plot_isolation(net, segment_network(net), plan, settings.data_dir / "lifelines_plan.png",
                          facilities=attach_facilities(net, city.facilities))  # fmt: skip
     _console.print(f"map of the plan: {png}")
+
+
+def _print_case(desk: _GovernanceDesk, result: ScenarioResult) -> None:
     case = result.alarm.case
-    if case is not None and result.report is not None:
-        _console.print(f"[bold]case[/] {case.reference} opened for "
-                       f"{result.report.department_hint}: {result.report.title} (demo stand-in "
-                       "for the governance center's open_sensor_case)")  # fmt: skip
+    report = desk.reports.get(result.alarm.alarm_id)
+    if case is None or report is None:
+        _console.print("[bold red]no case was opened[/]: the alarm was not confirmed")
+        return
+    duty = Actor("lifelines-duty-officer", Role.SUPERVISOR, desk.center.admin.city_code)
+    row = cases_service.get_case(desk.session, case.case_id, actor=duty)
+    valves = len(result.plan.valves_to_close)
+    deadline = "none" if row.deadline_at is None else f"{row.deadline_at:%Y-%m-%d %H:%M}"
+    _console.print(
+        f"[bold]case[/] {row.reference} opened in the governance center: status {row.status}, "
+        f"category {row.category_code}, department {row.department}, street {row.street_code}, "
+        f"deadline {deadline}; isolation plan ({valves} valves) attached"
+    )
 
 
 @app.command("coverage")

@@ -31,23 +31,36 @@ def env(data_dir, monkeypatch):
 
 def test_live_scenario_raises_the_graded_alarm_and_opens_the_case(env, capsys):
     assert main(["lifelines", "live", "--minutes", "16"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
     assert "loopback (in-process, no broker)" in out
     assert "3 rejected" in out
     for level in (3, 2, 1):
-        assert f"threshold       level {level} raised" in out
+        assert f"threshold level {level} raised" in out
     assert "confirmed" in out
     assert "isolation plan: close" in out
-    assert "case DEMO-0001 opened for gas_utility" in out
+    assert "opened in the governance center: status registered" in out
+    assert "department gas_utility" in out
     assert (env / "lifelines_plan.png").read_bytes().startswith(b"\x89PNG")
     engine = sa.create_engine(f"sqlite:///{env / 'shancheng.sqlite'}")
     with engine.connect() as conn:
-        states = conn.execute(sa.text("select state, level, case_reference from lifelines_alarms "
-                                      "where rule = 'threshold'")).all()
+        alarms = conn.execute(sa.text("select state, level, case_reference from lifelines_alarms "
+                                      "where rule = 'threshold' and state = 'confirmed'")).all()
         rejected = conn.execute(sa.text("select count(*) from lifelines_rejections")).scalar()
+        cases = conn.execute(sa.text("select id, reference, status, source, department "
+                                     "from cases")).all()
+        plan = conn.execute(sa.text("select data from case_attachments where case_id = :c"),
+                            {"c": cases[0][0]}).scalar_one()
     engine.dispose()
-    assert ("confirmed", 1, "DEMO-0001") in states
     assert rejected == 3
+    # the confirmed alarm opened exactly one real case, routed to the gas utility
+    assert len(alarms) == 1
+    assert len(cases) == 1
+    case_id, reference, status, source, department = cases[0]
+    assert alarms[0] == ("confirmed", 1, reference)
+    assert (status, source, department) == ("registered", "sensor", "gas_utility")
+    assert reference in out
+    # the isolation plan travels with the case
+    assert "valves_to_close" in str(plan)
 
 
 def test_isolate_names_valves_and_facilities(env, capsys, tmp_path):
