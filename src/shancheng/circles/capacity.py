@@ -167,7 +167,15 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
         catchment = catalogue.catchment_s(category)
         res, fac, time_s = _pairs(acc, members, catchment)
         group = catalogue.age_groups[spec.capacity_demand]
-        demand = acc.residences[list(group.columns)].to_numpy(np.float64).sum(axis=1)
+        counts = acc.residences[list(group.columns)].to_numpy(np.float64)
+        if np.isnan(counts).all():
+            logger.warning(
+                "2SFCA %s: no ages for group %r in this city; demand is all residents",
+                category,
+                group.id,
+            )
+            counts = acc.residences[["population"]].to_numpy(np.float64)
+        demand = np.nan_to_num(counts).sum(axis=1)
         access, ratio = two_step_fca(
             res, fac, time_s, demand=demand, supply=capacity[members],
             catchment_s=catchment, decay=catalogue.decay,

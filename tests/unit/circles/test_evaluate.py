@@ -123,3 +123,17 @@ def test_cli_isochrone_writes_wgs84_polygons(city_dir, small_city, tmp_path, cap
     assert "15 min" in capsys.readouterr().out
     assert main([*args[:-1], str(tmp_path / "iso.txt")]) == 1
     assert "suffix must be" in capsys.readouterr().err
+
+
+def test_a_city_without_ages_still_evaluates(small_city):
+    from dataclasses import replace
+
+    from shancheng.data.city import AGE_GROUPS
+
+    buildings = small_city.buildings.copy()
+    buildings[list(AGE_GROUPS)] = float("nan")
+    result = evaluate_city(replace(small_city, buildings=buildings))
+    city = result.table[(result.table.unit_level == "city")].set_index(["age_group", "measure"])
+    assert city.loc[("elderly", "complete_5min"), "population"] == 0
+    assert city.loc[("all", "nursery_5min"), "population"] == buildings["population"].sum()
+    assert result.capacity.per_1000.shape[1] == 5  # norms fall back to all residents
