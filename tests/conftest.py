@@ -61,3 +61,15 @@ def arcs_network(n_nodes: int, arcs: list[tuple[int, int, float]]) -> WalkNetwor
         oneway=np.ones(len(arcs), dtype=bool),
         fixed_time_s=time,
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The CLI installs a log handler on the `shancheng` logger; take it away after each test
+    so that later tests and doctests in the same worker see the logger as it was."""
+    import logging
+
+    root = logging.getLogger("shancheng")
+    saved = (root.handlers[:], root.level, root.propagate)
+    yield
+    root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]

@@ -18,14 +18,3 @@ def full_city():
 
 
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The CLI installs a rich log handler (writing to stdout); take it away after each test
-    so that later doctests in the same worker do not see log lines in their output."""
-    import logging
-
-    root = logging.getLogger("shancheng")
-    saved = (root.handlers[:], root.level, root.propagate)
-    yield
-    root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
