@@ -137,3 +137,18 @@ def test_a_city_without_ages_still_evaluates(small_city):
     assert city.loc[("elderly", "complete_5min"), "population"] == 0
     assert city.loc[("all", "nursery_5min"), "population"] == buildings["population"].sum()
     assert result.capacity.per_1000.shape[1] == 5  # norms fall back to all residents
+
+
+def test_unit_supply_by_hand(evaluation, small_city):
+    units = evaluation.units.set_index("code")
+    fac = small_city.facilities[small_city.facilities["category"] == "nursery"]
+    for district in units.index[units["level"] == "district"]:
+        places = fac.loc[fac["district_code"] == district, "capacity"].sum()
+        residents = small_city.buildings.loc[
+            small_city.buildings["district_code"] == district, "population"].sum()
+        got = units.loc[district, "nursery_supply_per_1000"]
+        assert got == pytest.approx(1000 * places / residents)
+        assert units.loc[district, "nursery_supply_met"] == (got >= 4.5)
+    city = units[units["level"] == "city"].iloc[0]
+    assert city["nursery_supply_per_1000"] == pytest.approx(
+        1000 * fac["capacity"].sum() / small_city.buildings["population"].sum())
