@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from shancheng.network.snap import snap_points
+from shancheng.network.snap import SnappedPoints, snap_points
 from shancheng.network.speed import EdgeKind
 from shancheng.network.walk import build_walk_network
 
@@ -95,7 +95,7 @@ def attach_points(
     >>> float(t[4])  # 5 m to the street, 50 m along it, 10 m to the door, at 1 m/s
     65.0
     """
-    snap = snap_points(network, x_utm, y_utm, max_distance_m=max_distance_m, source=source)
+    snap = _snap_near_first(network, x_utm, y_utm, max_distance_m=max_distance_m, source=source)
     n_points = snap.edge.shape[0]
     n_base = network.n_nodes
     points = np.flatnonzero(snap.snapped)
@@ -171,6 +171,52 @@ def attach_points(
     return AttachedNetwork(
         network=attached, point_node=point_node, distance_m=snap.distance_m, n_base_nodes=n_base
     )
+
+
+_NEAR_M = 40.0
+"""First snapping radius: most homes and facilities lie this close to a street."""
+
+
+def _snap_near_first(
+    network: WalkNetwork,
+    x_utm: npt.ArrayLike,
+    y_utm: npt.ArrayLike,
+    *,
+    max_distance_m: float,
+    source: str,
+) -> SnappedPoints:
+    """Snap within a short radius first, then the rest within ``max_distance_m``.
+
+    The result is the same as one pass with ``max_distance_m`` (an edge within the short
+    radius is the nearest edge, and every edge tied with it is found too), but the KD-tree
+    ball queries list far fewer candidate pieces.
+    """
+    x = np.asarray(x_utm, dtype=np.float64).ravel()
+    y = np.asarray(y_utm, dtype=np.float64).ravel()
+    if max_distance_m <= _NEAR_M or x.shape[0] == 0:
+        return snap_points(network, x, y, max_distance_m=max_distance_m, source=source)
+    quiet = _DropRecords()
+    snap_logger = logging.getLogger("shancheng.network.snap")
+    snap_logger.addFilter(quiet)  # the first pass's "too far" is not news
+    try:
+        near = snap_points(network, x, y, max_distance_m=_NEAR_M, source=source)
+    finally:
+        snap_logger.removeFilter(quiet)
+    rest = near.far
+    if rest.shape[0] == 0:
+        return near
+    far = snap_points(network, x[rest], y[rest], max_distance_m=max_distance_m, source=source)
+    edge, fraction = near.edge.copy(), near.fraction.copy()
+    distance, access = near.distance_m.copy(), near.access_time_s.copy()
+    edge[rest], fraction[rest] = far.edge, far.fraction
+    distance[rest], access[rest] = far.distance_m, far.access_time_s
+    return SnappedPoints(edge=edge, fraction=fraction, distance_m=distance,
+                         access_time_s=access, snapped=edge >= 0)  # fmt: skip
+
+
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: ARG002 - drops everything
+        return False
 
 
 class _Pieces:

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shancheng.network.search import nearest_times
+from shancheng.circles._pairs import pairs_within
 
 if TYPE_CHECKING:
     from shancheng.circles.accessibility import Accessibility
@@ -40,8 +40,6 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-_BATCH_CELLS = 4_000_000
-"""Facilities searched at once are chosen so that facilities x nodes stays under this."""
 _EDGE = float(np.exp(-0.5))
 
 
@@ -167,7 +165,15 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
         catchment = catalogue.catchment_s(category)
         res, fac, time_s = _pairs(acc, members, catchment)
         group = catalogue.age_groups[spec.capacity_demand]
-        demand = acc.residences[list(group.columns)].to_numpy(np.float64).sum(axis=1)
+        counts = acc.residences[list(group.columns)].to_numpy(np.float64)
+        if np.isnan(counts).all():
+            logger.warning(
+                "2SFCA %s: no ages for group %r in this city; demand is all residents",
+                category,
+                group.id,
+            )
+            counts = acc.residences[["population"]].to_numpy(np.float64)
+        demand = np.nan_to_num(counts).sum(axis=1)
         access, ratio = two_step_fca(
             res, fac, time_s, demand=demand, supply=capacity[members],
             catchment_s=catchment, decay=catalogue.decay,
@@ -198,25 +204,16 @@ def _pairs(
     acc: Accessibility, members: IntArray, catchment_s: float
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Residence-facility pairs within the catchment: one bounded search per facility."""
-    network = acc.graph.network
+    reverse = acc.graph.network.reversed()  # times *to* the facility
+    target = np.full(reverse.n_nodes, -1, dtype=np.int64)
     attached = np.flatnonzero(acc.residence_node >= 0)
-    nodes = acc.residence_node[attached]
-    batch = max(1, _BATCH_CELLS // max(network.n_nodes, 1))
-    res_parts, fac_parts, time_parts = [], [], []
-    for start in range(0, members.shape[0], batch):
-        chunk = members[start : start + batch]
-        result = nearest_times(
-            network,
-            acc.facility_node[chunk],
-            cutoff_s=catchment_s,
-            group=np.arange(chunk.shape[0]),
-            n_groups=chunk.shape[0],
-        )
-        times = result.time_s[:, nodes]  # (facilities in chunk, attached residences)
-        j, i = np.nonzero(times <= catchment_s)
-        res_parts.append(attached[i])
-        fac_parts.append(start + j)
-        time_parts.append(times[j, i])
-    if not res_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(res_parts), np.concatenate(fac_parts), np.concatenate(time_parts)
+    target[acc.residence_node[attached]] = attached
+    position, res, time_s = pairs_within(
+        reverse.indptr,
+        reverse.edge_head,
+        reverse.edge_time_s,
+        acc.facility_node[members],
+        target,
+        catchment_s,
+    )
+    return res, position, time_s

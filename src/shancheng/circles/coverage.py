@@ -116,7 +116,7 @@ def residence_coverage(
     residences = accessibility.residences
     weights = np.column_stack(
         [
-            residences[list(g.columns)].to_numpy(dtype=np.float64).sum(axis=1)
+            np.nan_to_num(residences[list(g.columns)].to_numpy(dtype=np.float64)).sum(axis=1)
             for g in catalogue.age_groups.values()
         ]
     )

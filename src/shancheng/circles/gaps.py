@@ -134,7 +134,7 @@ def _areas(
     }
     order = np.argsort(cell_area, kind="stable")
     bounds = np.cumsum(np.asarray(table["n_cells"]))[:-1]
-    geometry = [shapely.union_all(part) for part in np.split(polygons[order], bounds)]
+    geometry = [shapely.coverage_union_all(part) for part in np.split(polygons[order], bounds)]
     missing: list[list[tuple[float, str]]] = [[] for _ in range(n_areas)]
     for r in requirements:
         without = who[~coverage.column(r.key)[who]]

@@ -72,6 +72,10 @@ def residences_from_cells(city: City) -> gpd.GeoDataFrame:
 def check_residences(residences: pd.DataFrame, columns: tuple[str, ...]) -> None:
     """Refuse residences without coordinates or with negative or missing head counts.
 
+    An age column that is empty throughout (NaN everywhere: a city without ages) is allowed;
+    its age groups then count nobody, and a capacity norm per such a group falls back to all
+    residents.
+
     Raises
     ------
     MissingColumnError
@@ -93,6 +97,8 @@ def check_residences(residences: pd.DataFrame, columns: tuple[str, ...]) -> None
         *((c, "count") for c in columns),
     ):
         values = pd.to_numeric(residences[column], errors="coerce").to_numpy(dtype=np.float64)
+        if rule == "count" and column != "population" and np.isnan(values).all():
+            continue  # ages unknown in this city
         ok = np.isfinite(values) & ((values >= 0) if rule == "count" else True)
         bad = np.flatnonzero(~ok)
         if bad.shape[0]:

@@ -17,3 +17,4 @@ def full_city():
     return generate_demo_city(DemoConfig())
 
 
+

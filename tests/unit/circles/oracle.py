@@ -30,8 +30,10 @@ def oracle_nearest(network, res_xy, fac_xy, fac_group, n_groups, *, cutoff_s, ma
     rev = nx_reversed(network)
     res_snap = snap_points(network, *res_xy, max_distance_m=max_snap_m)
     fac_snap = snap_points(network, *fac_xy, max_distance_m=max_snap_m)
-    r_node, r_off, r_pt = entry_seeds(network, res_snap, direction="from_points")
-    f_node, f_off, f_pt = entry_seeds(network, fac_snap, direction="to_points")
+    # entry_seeds computes 0 * inf (a point at the end of a one-way street) and drops the NaN
+    with np.errstate(invalid="ignore"):
+        r_node, r_off, r_pt = entry_seeds(network, res_snap, direction="from_points")
+        f_node, f_off, f_pt = entry_seeds(network, fac_snap, direction="to_points")
     n_res = res_snap.edge.shape[0]
     out = np.full((n_res, n_groups), np.inf)
     super_node = network.n_nodes

@@ -123,3 +123,32 @@ def test_cli_isochrone_writes_wgs84_polygons(city_dir, small_city, tmp_path, cap
     assert "15 min" in capsys.readouterr().out
     assert main([*args[:-1], str(tmp_path / "iso.txt")]) == 1
     assert "suffix must be" in capsys.readouterr().err
+
+
+def test_a_city_without_ages_still_evaluates(small_city):
+    from dataclasses import replace
+
+    from shancheng.data.city import AGE_GROUPS
+
+    buildings = small_city.buildings.copy()
+    buildings[list(AGE_GROUPS)] = float("nan")
+    result = evaluate_city(replace(small_city, buildings=buildings))
+    city = result.table[(result.table.unit_level == "city")].set_index(["age_group", "measure"])
+    assert city.loc[("elderly", "complete_5min"), "population"] == 0
+    assert city.loc[("all", "nursery_5min"), "population"] == buildings["population"].sum()
+    assert result.capacity.per_1000.shape[1] == 5  # norms fall back to all residents
+
+
+def test_unit_supply_by_hand(evaluation, small_city):
+    units = evaluation.units.set_index("code")
+    fac = small_city.facilities[small_city.facilities["category"] == "nursery"]
+    for district in units.index[units["level"] == "district"]:
+        places = fac.loc[fac["district_code"] == district, "capacity"].sum()
+        residents = small_city.buildings.loc[
+            small_city.buildings["district_code"] == district, "population"].sum()
+        got = units.loc[district, "nursery_supply_per_1000"]
+        assert got == pytest.approx(1000 * places / residents)
+        assert units.loc[district, "nursery_supply_met"] == (got >= 4.5)
+    city = units[units["level"] == "city"].iloc[0]
+    assert city["nursery_supply_per_1000"] == pytest.approx(
+        1000 * fac["capacity"].sum() / small_city.buildings["population"].sum())

@@ -40,12 +40,21 @@ def _heights(shared_data, lon, lat):
 
 
 def _monaco(shared_data):
-    osmium = pytest.importorskip("osmium")
-    from pyproj import Transformer
-
+    pytest.importorskip("osmium")
     path = shared_data / "networks" / "osm" / "monaco_2026-07-10_geofabrik.osm.pbf"
     if not path.is_file():
         pytest.skip(f"{path} is missing")
+    return osm_walk(path, heights=lambda lon, lat: _heights(shared_data, lon, lat))
+
+
+def osm_walk(path, *, heights=None, epsg=UTM_32N):
+    """Walk network (every walkable way, one segment per node pair) and amenities of an OSM file.
+
+    Also used by benchmarks/circles.py for the largest extract (Malta).
+    """
+    import osmium
+    from pyproj import Transformer
+
     refs, kinds, points = [], [], []
     for obj in osmium.FileProcessor(str(path)).with_locations():
         if obj.is_way() and obj.tags.get("highway") in WALKABLE and len(obj.nodes) > 1:
@@ -67,12 +76,13 @@ def _monaco(shared_data):
         head += [ids[b[0]] for b in way[1:]]
         kind += [k] * (len(way) - 1)
     lonlat = np.array(lonlat)
-    to_utm = Transformer.from_crs(4326, UTM_32N, always_xy=True)
+    to_utm = Transformer.from_crs(4326, epsg, always_xy=True)
     x, y = to_utm.transform(lonlat[:, 0], lonlat[:, 1])
     tail, head = np.array(tail), np.array(head)
     length = np.hypot(x[head] - x[tail], y[head] - y[tail])
-    network = build_walk_network(x, y, _heights(shared_data, lonlat[:, 0], lonlat[:, 1]), tail,
-                                 head, length, kind, crs_epsg=UTM_32N, source=path.name)
+    z = heights(lonlat[:, 0], lonlat[:, 1]) if heights else None
+    network = build_walk_network(x, y, z, tail, head, length, kind, crs_epsg=epsg,
+                                 source=path.name)
     fac = pd.DataFrame(points, columns=["facility_id", "category", "lon", "lat"])
     fac["x_utm"], fac["y_utm"] = to_utm.transform(fac["lon"].to_numpy(), fac["lat"].to_numpy())
     return network, fac
