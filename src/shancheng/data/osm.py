@@ -148,10 +148,22 @@ class TagRule:
     category: str
     conditions: tuple[tuple[tuple[str, frozenset[str] | None, bool], ...], ...]
     """Each condition is a tuple of tests ``(key, allowed values or None for any, negate)``."""
+    needed: tuple[frozenset[str], ...] = ()
+    """Per condition, the keys it requires to be present (for a quick rejection)."""
+
+    def __post_init__(self) -> None:
+        """Derive the keys each condition needs."""
+        needed = tuple(frozenset(t[0] for t in cond if not t[2]) for cond in self.conditions)
+        object.__setattr__(self, "needed", needed)
 
     def matches(self, tags: Tags) -> bool:
         """Tell whether any condition holds for ``tags``."""
-        return any(all(_test(tags, test) for test in cond) for cond in self.conditions)
+        for cond, needed in zip(self.conditions, self.needed, strict=True):
+            if isinstance(tags, dict) and not needed <= tags.keys():
+                continue  # a key it tests for is absent: cheap rejection, most features
+            if all(_test(tags, test) for test in cond):
+                return True
+        return False
 
 
 def _test(tags: Tags, test: tuple[str, frozenset[str] | None, bool]) -> bool:
@@ -169,9 +181,27 @@ class FacilityTagMapping:
     rules: tuple[TagRule, ...]
     source: str
     keys: frozenset[str] = field(default_factory=frozenset)
+    _cache: dict[frozenset[tuple[str, str]], str | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def category(self, tags: Tags) -> str | None:
-        """Return the category of a feature with ``tags``, or ``None``."""
+        """Return the category of a feature with ``tags``, or ``None``.
+
+        The answer depends only on the tags the rules mention, so it is memoised on them:
+        the thousands of ``highway=residential`` ways cost one look-up each.
+        """
+        if isinstance(tags, dict):
+            present = self.keys & tags.keys()
+            if not present:
+                return None
+            signature = frozenset((key, tags[key]) for key in present)
+            if signature not in self._cache:
+                self._cache[signature] = self._match(tags)
+            return self._cache[signature]
+        return self._match(tags)
+
+    def _match(self, tags: Tags) -> str | None:
         for rule in self.rules:
             if rule.matches(tags):
                 return rule.category
@@ -317,7 +347,7 @@ def read_osm(
 
 
 def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMapping) -> None:
-    tags = node.tags
+    tags = {tag.k: tag.v for tag in node.tags}  # one pass into a dict: rules test it often
     if not node.location.valid():
         return
     lon, lat = node.location.lon, node.location.lat
@@ -354,7 +384,7 @@ def _way_lonlat(way: osmium.osm.Way) -> tuple[IntArray, FloatArray]:
 
 
 def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping) -> None:
-    tags = way.tags
+    tags = {tag.k: tag.v for tag in way.tags}
     category = mapping.category(tags)
     building = tags.get("building")
     cls = walk_way(tags) if "highway" in tags else None
