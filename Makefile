@@ -28,6 +28,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/import_city.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -360,7 +360,7 @@ def _osm_facilities_layer(
         lat=raw["lat"].to_numpy(),
         epsg=epsg,
         source=raw["osm_ref"].map(lambda ref: f"OpenStreetMap {ref}").to_numpy(),
-        source_date="",
+        source_date=extract.timestamp,
         prefix="OSM",
     )
 

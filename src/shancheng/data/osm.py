@@ -272,6 +272,8 @@ class OsmExtract:
     """What one pass over an extract keeps (lon/lat in WGS84)."""
 
     source: str
+    timestamp: str = ""
+    """Data timestamp from the file header (``osmosis_replication_timestamp``), if any."""
     way_id: list[int] = field(default_factory=list)
     way_refs: list[IntArray] = field(default_factory=list)
     way_lonlat: list[FloatArray] = field(default_factory=list)
@@ -319,7 +321,7 @@ def read_osm(
         raise OsmInputError(msg)
     mapping = facility_tags or load_facility_tags()
     keys = {"highway", "building", "place", *mapping.keys}
-    out = OsmExtract(source)
+    out = OsmExtract(source, timestamp=_header_timestamp(source))
     tick = progress or (lambda _n: None)
     try:
         processor = (
@@ -344,6 +346,19 @@ def read_osm(
         len(out.places),
     )  # fmt: skip
     return out
+
+
+def _header_timestamp(source: str) -> str:
+    """Return the extract's data timestamp (the provenance date of OSM facilities)."""
+    try:
+        reader = osmium.io.Reader(source, osmium.osm.osm_entity_bits.NOTHING)
+    except RuntimeError:
+        return ""  # the full read that follows reports the problem
+    try:
+        header = reader.header()
+        return str(header.get("osmosis_replication_timestamp") or header.get("timestamp") or "")
+    finally:
+        reader.close()
 
 
 def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMapping) -> None:

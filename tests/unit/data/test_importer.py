@@ -92,6 +92,7 @@ def test_monaco_2026_keeps_lifts_escalators_and_tagged_steps(monaco_2026):
     assert tagged.sum() > 0
     assert city.facilities["category"].isin(["bus_stop", "primary_school", "park"]).sum() > 50
     assert (city.facilities["source"].str.startswith("OpenStreetMap ")).all()
+    assert (city.facilities["source_date"] == "2026-07-10T20:21:01Z").all()  # header stamp
     assert (city.buildings["footprint_m2"] > 0).all()
     assert city.buildings["cell_id"].ge(0).all()
 
