@@ -56,6 +56,8 @@ def import_command(
     ),
     district_polygons: Path | None = typer.Option(None, help="District boundary file."),  # noqa: B008
     street_polygons: Path | None = typer.Option(None, help="Street boundary file."),  # noqa: B008
+    city_code: str = typer.Option("500000", help="Official code of the city (Chongqing)."),
+    city_name: str = typer.Option("重庆市", help="Name of the city unit."),
     polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
     polygon_name_column: str = typer.Option("name", help="Name column of boundary files."),
     polygon_datum: str = typer.Option("wgs84", help="Datum of boundary files: wgs84/gcj02/bd09."),
@@ -75,7 +77,7 @@ def import_command(
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
-                     polygon_name_column, polygon_datum),
+                     polygon_name_column, polygon_datum, (city_code, city_name)),
         population=_population(population_raster, population_counts, population_level),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
@@ -101,6 +103,7 @@ def _admin(
     code_column: str,
     name_column: str,
     datum: str,
+    city: tuple[str, str],
 ) -> AdminSource | None:
     if not codes:
         if district_polygons or street_polygons:
@@ -117,7 +120,7 @@ def _admin(
     )
     files = [*codes, None, None][:3]
     return AdminSource(districts=codes[0], streets=files[1], communities=files[2],
-                       polygons=polygons)  # fmt: skip
+                       city_code=city[0], city_name=city[1], polygons=polygons)  # fmt: skip
 
 
 def _population(raster: Path | None, counts: Path | None, level: str) -> PopulationSource | None:

@@ -115,6 +115,10 @@ def build_city(
     report_step = step or (lambda _name: None)
     started = time.perf_counter()
     report = ImportReport()
+    units = empty_layer("admin_units")
+    if options.admin is not None:  # cheap, checked before the long OSM read
+        report_step("administrative units")
+        units = admin_units(options.admin, report.lines)
     report_step("reading OpenStreetMap")
     extract = read_osm(options.osm, facility_tags=options.facility_tags, progress=progress)
     report_step("building the walk network")
@@ -137,10 +141,7 @@ def build_city(
     for frame in (buildings, facilities):
         frame["cell_id"] = grid.cell_of(frame["x_utm"].to_numpy(), frame["y_utm"].to_numpy())
     grid_cells = _grid_layer(grid, walk_nodes, buildings, facilities, epsg)
-    units = empty_layer("admin_units")
     if options.admin is not None:
-        report_step("administrative units")
-        units = admin_units(options.admin, report.lines)
         assigned = assign_all(
             {"buildings": buildings, "facilities": facilities, "grid_cells": grid_cells},
             units,
