@@ -5,17 +5,17 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import geopandas as gpd
 import shapely
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
+from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
 from shancheng.data.osm import load_facility_tags
-from shancheng.errors import BoundaryError, FlatTerrainWarning, InputError
+from shancheng.errors import FlatTerrainWarning, InputError
 from shancheng.geo.crs import DATUMS
 from shancheng.progress import progress_bar, step_reporter
 
@@ -147,9 +147,5 @@ def _area(bbox: str | None, boundary: Path | None) -> shapely.Geometry | None:
             raise InputError(msg)
         return shapely.box(west, south, east, north)
     if boundary is not None:
-        frame = gpd.read_file(boundary)
-        if frame.crs is None:
-            msg = f"{boundary}: the boundary file declares no CRS"
-            raise BoundaryError(msg)
-        return shapely.union_all(frame.to_crs(4326).geometry.to_numpy())
+        return read_area(boundary)
     return None

@@ -115,3 +115,22 @@ def test_import_with_codes_polygons_and_population(monaco, shared_data, tmp_path
     assert code == 1
     assert "does not start with its parent's 50" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_boundary_clip_in_the_wrong_crs_is_refused(monaco, tmp_path, capsys, monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    monkeypatch.chdir(tmp_path)
+    # a Monaco polygon in UTM 32N metres, mislabelled as lon/lat
+    area = gpd.GeoSeries([shapely.box(7.415, 43.728, 7.432, 43.742)], crs=4326).to_crs(32632)
+    area.set_crs(4326, allow_override=True).to_file(tmp_path / "area.geojson")
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "x"),
+                 "--boundary", "area.geojson"])
+    assert code == 1
+    assert "look projected" in capsys.readouterr().err
+    area.to_file(tmp_path / "good.gpkg")  # correctly declared metres: reprojected and used
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "y"),
+                 "--boundary", "good.gpkg"])
+    assert code == 0
+    assert "FLAT" in capsys.readouterr().err
