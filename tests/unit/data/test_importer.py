@@ -266,3 +266,37 @@ def test_failed_import_leaves_the_previous_city_untouched(networks, tmp_path):
     city = read_city(target)
     assert city.network.crs_epsg == 32632
     assert city.walk_nodes["z_m"].max() > 50
+
+
+def test_bridges_and_tunnels_take_heights_between_their_ground_ends(monaco_2016, networks):
+    from shancheng.data.terrain import read_dem
+
+    city, _ = monaco_2016
+    segments, nodes = city.walk_segments, city.walk_nodes
+    elevated = segments["elevated"].to_numpy()
+    ends = np.concatenate([segments["tail"], segments["head"]])
+    touches = np.bincount(ends, minlength=len(nodes))
+    high = np.bincount(ends[np.concatenate([elevated, elevated])], minlength=len(nodes))
+    inner = np.flatnonzero((touches > 0) & (high == touches))  # only bridge/tunnel pieces
+    assert inner.shape[0] > 100
+    dem = read_dem(networks / "dem/srtm3_v21/N43E007.hgt", bounds_lonlat=(7.34, 43.70, 7.50, 43.78))
+    ground = dem.sample(nodes.geometry.x.to_numpy()[inner], nodes.geometry.y.to_numpy()[inner])
+    z = nodes["z_m"].to_numpy()
+    # Off the ground somewhere (viaducts over valleys, tunnels under hills) ...
+    assert np.percentile(np.abs(z[inner] - ground), 90) > 5.0
+    # ... and, being interpolated, never outside the range of the ground nodes they hang from
+    import scipy.sparse.csgraph as csgraph
+    from scipy.sparse import coo_matrix
+
+    tail, head = segments["tail"].to_numpy()[elevated], segments["head"].to_numpy()[elevated]
+    n = len(nodes)
+    graph = coo_matrix((np.ones(tail.shape[0]), (tail, head)), shape=(n, n))
+    _, label = csgraph.connected_components(graph, directed=False)
+    anchors = np.setdiff1d(np.unique(np.concatenate([tail, head])), inner)
+    for component in np.unique(label[inner])[:200]:
+        members = inner[label[inner] == component]
+        ground_ends = anchors[label[anchors] == component]
+        if ground_ends.shape[0] == 0:
+            continue
+        lo, hi = z[ground_ends].min(), z[ground_ends].max()
+        assert lo - 0.01 <= z[members].min() and z[members].max() <= hi + 0.01
