@@ -159,6 +159,7 @@ def _arcs_along(net, path):
     return np.asarray(arcs)
 
 
+@pytest.mark.slow
 def test_a_route_over_a_ridge_is_slower_than_the_same_length_on_the_flat(monaco_2016):
     city, _ = monaco_2016
     net = city.network
@@ -208,6 +209,7 @@ def test_porto_beyond_its_dem_is_refused_and_nothing_is_written(networks, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_malta_without_a_dem_is_flat_and_says_so(networks):
     with pytest.warns(FlatTerrainWarning, match="FLAT"):
         city, report = build_city(
