@@ -14,7 +14,7 @@ from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
 from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
-from shancheng.data.osm import load_facility_tags
+from shancheng.data.osm_tags import load_facility_tags
 from shancheng.errors import FlatTerrainWarning, InputError
 from shancheng.geo.crs import DATUMS
 from shancheng.progress import progress_bar, step_reporter

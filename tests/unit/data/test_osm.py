@@ -9,11 +9,8 @@ import osmium
 import pytest
 import shapely
 
-from shancheng.data.osm import (
-    load_facility_tags,
-    read_osm,
-    walk_way,
-)
+from shancheng.data.osm import read_osm, walk_way
+from shancheng.data.osm_tags import load_facility_tags
 from shancheng.data.osm_network import ELEVATOR_RIDE_S, build_pieces
 from shancheng.errors import InputError, OsmInputError
 from shancheng.geo.crs import haversine_m
