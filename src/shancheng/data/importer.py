@@ -41,7 +41,7 @@ from shancheng.data.import_layers import (
     walk_layers,
 )
 from shancheng.data.osm import read_osm
-from shancheng.data.osm_network import WalkPieces, build_pieces
+from shancheng.data.osm_network import WalkPieces, build_pieces, level_lift_landings
 from shancheng.data.terrain import interpolate_elevated, read_dem, sample_heights
 from shancheng.errors import FlatTerrainWarning
 from shancheng.geo.crs import WGS84_EPSG, utm_epsg_for
@@ -269,5 +269,6 @@ def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -
     ground = sample_heights(dem, pieces.node_lon, pieces.node_lat)
     z = interpolate_elevated(ground, pieces.elevated_nodes(), pieces.tail, pieces.head,
                              pieces.length_m)  # fmt: skip
+    z = level_lift_landings(z, pieces)
     report.figures.update({"dem": str(options.dem), "dem_voids_filled": dem.voids_filled})
     return np.round(z, 2)

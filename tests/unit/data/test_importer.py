@@ -302,3 +302,22 @@ def test_bridges_and_tunnels_take_heights_between_their_ground_ends(monaco_2016,
             continue
         lo, hi = z[ground_ends].min(), z[ground_ends].max()
         assert lo - 0.01 <= z[members].min() and z[members].max() <= hi + 0.01
+
+
+def test_public_lifts_carry_the_height_difference(monaco_2026):
+    """Landings sit at the height of the walkway they open onto; the lift bridges the rest."""
+    city, _ = monaco_2026
+    seg, z = city.walk_segments, city.walk_nodes["z_m"].to_numpy()
+    rides = seg[(seg["osm_way_id"] == -1) & (seg["kind"] == EdgeKind.ELEVATOR)]
+    by_hub = {}
+    for landing, hub in zip(rides["tail"], rides["head"], strict=True):
+        by_hub.setdefault(hub, []).append(z[landing])
+    spread = np.array([max(v) - min(v) for v in by_hub.values() if len(v) > 1])
+    assert len(by_hub) >= 20  # Monaco's public lifts inside the clip
+    assert (spread >= 5.0).sum() >= 5  # several lifts climb metres between their landings
+    walking = seg[seg["osm_way_id"] >= 0]
+    landing_set = set(rides["tail"])
+    touching = walking[walking["tail"].isin(landing_set) | walking["head"].isin(landing_set)]
+    level = np.isclose(z[touching["tail"]], z[touching["head"]])
+    # level walkway at a landing (a walkway joining two lifts' landings can be level at one only)
+    assert level.mean() >= 0.95
