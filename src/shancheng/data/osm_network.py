@@ -7,7 +7,8 @@ metres so that the DEM is sampled along it at regular spacing: a path over a hil
 and descends in the network instead of looking flat between its ends. Lengths are haversine
 along the original polyline. A lift node (``highway=elevator``) becomes a hub joined to each
 way that reaches it by an ``ELEVATOR`` segment of half the ride time, so passing through it
-costs one ride.
+costs one ride; with a DEM, each landing takes the height of the walkway it opens onto
+(:func:`level_lift_landings`), so the lift carries the climb.
 """
 
 from __future__ import annotations
