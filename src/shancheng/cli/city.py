@@ -66,6 +66,9 @@ def import_command(
         None, help="CSV with code,population per unit."
     ),
     population_level: str = typer.Option("street", help="Level of --population-counts."),
+    population_points: Path | None = typer.Option(  # noqa: B008
+        None, help="CSV with lon,lat,population per address (WGS84)."
+    ),
 ) -> None:
     """Build a City from OpenStreetMap, a DEM and facility lists; write it atomically."""
     if facilities and facility_columns is None:
@@ -78,7 +81,8 @@ def import_command(
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
                      polygon_name_column, polygon_datum, (city_code, city_name)),
-        population=_population(population_raster, population_counts, population_level),
+        population=_population(population_raster, population_counts, population_level,
+                               population_points),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
             as step:  # fmt: skip
@@ -123,13 +127,24 @@ def _admin(
                        city_code=city[0], city_name=city[1], polygons=polygons)  # fmt: skip
 
 
-def _population(raster: Path | None, counts: Path | None, level: str) -> PopulationSource | None:
-    if raster is None and counts is None:
+def _population(
+    raster: Path | None, counts: Path | None, level: str, points: Path | None
+) -> PopulationSource | None:
+    given = [p for p in (raster, counts, points) if p is not None]
+    if not given:
         return None
+    if len(given) > 1:
+        msg = "give one of --population-raster, --population-counts, --population-points"
+        raise InputError(msg)
     if level not in ("district", "street", "community"):
         msg = f"--population-level must be district, street or community, got {level!r}"
         raise InputError(msg)
-    return PopulationSource(raster=raster, counts=counts, level=level)  # type: ignore[arg-type]
+    return PopulationSource(  # level checked just above
+        raster=raster,
+        counts=counts,
+        level=level,  # type: ignore[arg-type]
+        points=points,
+    )
 
 
 def _area(bbox: str | None, boundary: Path | None) -> shapely.Geometry | None:

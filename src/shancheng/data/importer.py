@@ -162,7 +162,7 @@ def build_city(
         report.figures["buildings_with_district_share"] = round(no_codes_left_blank(buildings), 4)
     if options.population is not None:
         report_step("residents")
-        buildings = place_residents(buildings, options.population, report.lines)
+        buildings = place_residents(buildings, options.population, report.lines, epsg=epsg)
     share = largest_component_share(network)
     report.figures.update({
         "walk_nodes": network.n_nodes,
