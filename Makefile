@@ -33,6 +33,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/import_city.py
 
 bench-circles: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

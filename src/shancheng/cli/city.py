@@ -5,17 +5,17 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import geopandas as gpd
 import shapely
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
+from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
-from shancheng.data.osm import load_facility_tags
-from shancheng.errors import BoundaryError, FlatTerrainWarning, InputError
+from shancheng.data.osm_tags import load_facility_tags
+from shancheng.errors import FlatTerrainWarning, InputError
 from shancheng.geo.crs import DATUMS
 from shancheng.progress import progress_bar, step_reporter
 
@@ -56,6 +56,8 @@ def import_command(
     ),
     district_polygons: Path | None = typer.Option(None, help="District boundary file."),  # noqa: B008
     street_polygons: Path | None = typer.Option(None, help="Street boundary file."),  # noqa: B008
+    city_code: str = typer.Option("500000", help="Official code of the city (Chongqing)."),
+    city_name: str = typer.Option("重庆市", help="Name of the city unit."),
     polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
     polygon_name_column: str = typer.Option("name", help="Name column of boundary files."),
     polygon_datum: str = typer.Option("wgs84", help="Datum of boundary files: wgs84/gcj02/bd09."),
@@ -64,6 +66,9 @@ def import_command(
         None, help="CSV with code,population per unit."
     ),
     population_level: str = typer.Option("street", help="Level of --population-counts."),
+    population_points: Path | None = typer.Option(  # noqa: B008
+        None, help="CSV with lon,lat,population per address (WGS84)."
+    ),
 ) -> None:
     """Build a City from OpenStreetMap, a DEM and facility lists; write it atomically."""
     if facilities and facility_columns is None:
@@ -75,8 +80,9 @@ def import_command(
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
-                     polygon_name_column, polygon_datum),
-        population=_population(population_raster, population_counts, population_level),
+                     polygon_name_column, polygon_datum, (city_code, city_name)),
+        population=_population(population_raster, population_counts, population_level,
+                               population_points),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
             as step:  # fmt: skip
@@ -101,6 +107,7 @@ def _admin(
     code_column: str,
     name_column: str,
     datum: str,
+    city: tuple[str, str],
 ) -> AdminSource | None:
     if not codes:
         if district_polygons or street_polygons:
@@ -117,16 +124,27 @@ def _admin(
     )
     files = [*codes, None, None][:3]
     return AdminSource(districts=codes[0], streets=files[1], communities=files[2],
-                       polygons=polygons)  # fmt: skip
+                       city_code=city[0], city_name=city[1], polygons=polygons)  # fmt: skip
 
 
-def _population(raster: Path | None, counts: Path | None, level: str) -> PopulationSource | None:
-    if raster is None and counts is None:
+def _population(
+    raster: Path | None, counts: Path | None, level: str, points: Path | None
+) -> PopulationSource | None:
+    given = [p for p in (raster, counts, points) if p is not None]
+    if not given:
         return None
+    if len(given) > 1:
+        msg = "give one of --population-raster, --population-counts, --population-points"
+        raise InputError(msg)
     if level not in ("district", "street", "community"):
         msg = f"--population-level must be district, street or community, got {level!r}"
         raise InputError(msg)
-    return PopulationSource(raster=raster, counts=counts, level=level)  # type: ignore[arg-type]
+    return PopulationSource(  # level checked just above
+        raster=raster,
+        counts=counts,
+        level=level,  # type: ignore[arg-type]
+        points=points,
+    )
 
 
 def _area(bbox: str | None, boundary: Path | None) -> shapely.Geometry | None:
@@ -144,9 +162,5 @@ def _area(bbox: str | None, boundary: Path | None) -> shapely.Geometry | None:
             raise InputError(msg)
         return shapely.box(west, south, east, north)
     if boundary is not None:
-        frame = gpd.read_file(boundary)
-        if frame.crs is None:
-            msg = f"{boundary}: the boundary file declares no CRS"
-            raise BoundaryError(msg)
-        return shapely.union_all(frame.to_crs(4326).geometry.to_numpy())
+        return read_area(boundary)
     return None

@@ -25,9 +25,14 @@ from shancheng.data.boundaries import (
     read_boundaries,
     read_division_codes,
 )
-from shancheng.data.population import PopulationResult, distribute_by_unit, distribute_raster
+from shancheng.data.population import (
+    PopulationResult,
+    distribute_by_unit,
+    distribute_points,
+    distribute_raster,
+)
 from shancheng.errors import InputError, MissingColumnError
-from shancheng.geo.crs import WGS84_EPSG
+from shancheng.geo.crs import WGS84_EPSG, lonlat_to_utm, to_wgs84
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -66,11 +71,17 @@ class AdminSource:
 
 @dataclass(frozen=True)
 class PopulationSource:
-    """Residents: a raster, or counts per unit (CSV with ``code`` and ``population``)."""
+    """Residents: a raster, counts per unit (CSV ``code, population``), or points.
+
+    Points are a CSV with ``lon, lat, population`` in ``datum`` (an address or household
+    list); each point's residents go to the nearest building within 200 m.
+    """
 
     raster: Path | None = None
     counts: Path | None = None
     level: Literal["district", "street", "community"] = "street"
+    points: Path | None = None
+    datum: Datum = "wgs84"
 
 
 def admin_units(source: AdminSource, lines: list[str]) -> gpd.GeoDataFrame:
@@ -133,18 +144,20 @@ def assign_units(
 
 
 def place_residents(
-    buildings: gpd.GeoDataFrame, source: PopulationSource, lines: list[str]
+    buildings: gpd.GeoDataFrame, source: PopulationSource, lines: list[str], *, epsg: int
 ) -> gpd.GeoDataFrame:
     """Distribute residents to buildings and report the totals check."""
     result: PopulationResult
-    if source.raster is not None:
+    if source.points is not None:
+        table = _table(source.points, ("lon", "lat", "population"))
+        lon, lat = to_wgs84(table["lon"].to_numpy(float), table["lat"].to_numpy(float),
+                            source.datum)  # fmt: skip
+        x, y = lonlat_to_utm(lon, lat, epsg=epsg)
+        result = distribute_points(buildings, x, y, table["population"].to_numpy(float))
+    elif source.raster is not None:
         result = distribute_raster(buildings, source.raster)
     elif source.counts is not None:
-        table = pd.read_csv(source.counts, dtype={"code": str})
-        for column in ("code", "population"):
-            if column not in table.columns:
-                msg = f"{source.counts}: column `{column}` is missing"
-                raise MissingColumnError(msg)
+        table = _table(source.counts, ("code", "population"))
         totals = table.set_index("code")["population"].astype(float)
         result = distribute_by_unit(buildings, buildings[CODE_COLUMNS[source.level]], totals)
     else:
@@ -155,6 +168,15 @@ def place_residents(
     lines.append(result.summary())
     logger.info(result.summary())
     return out
+
+
+def _table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    table = pd.read_csv(path, dtype={"code": str})
+    for column in columns:
+        if column not in table.columns:
+            msg = f"{path}: column `{column}` is missing (found {', '.join(table.columns)})"
+            raise MissingColumnError(msg)
+    return table
 
 
 def assign_all(

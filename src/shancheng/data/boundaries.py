@@ -140,11 +140,41 @@ def read_boundaries(
         The code or name column is absent.
     """
     source = str(path)
-    frame = gpd.read_file(path)
+    frame = _read_checked(path)
     for column in (code_column, name_column):
         if column not in frame.columns:
             msg = f"{source}: column `{column}` is missing (found {', '.join(frame.columns)})"
             raise MissingColumnError(msg)
+    geometry = frame.geometry.to_numpy()
+    if datum != "wgs84":
+        geometry = geometries_to_wgs84(geometry, datum)
+    level_value = AdminLevel(level).value
+    out = gpd.GeoDataFrame(
+        {"code": frame[code_column].astype(str).to_numpy(),
+         "name": frame[name_column].astype(str).to_numpy(), "level": level_value},
+        geometry=shapely.make_valid(geometry), crs=WGS84_EPSG,
+    )  # fmt: skip
+    logger.info("%s: %d %s polygons", source, len(out), level_value)
+    return out
+
+
+def read_area(path: str | Path, *, datum: Datum = "wgs84") -> shapely.Geometry:
+    """Read a study-area file (any polygons, any CRS) as one WGS84 geometry, CRS checked."""
+    frame = _read_checked(path)
+    geometry = frame.geometry.to_numpy()
+    if datum != "wgs84":
+        geometry = geometries_to_wgs84(geometry, datum)
+    return shapely.union_all(shapely.make_valid(geometry))
+
+
+def _read_checked(path: str | Path) -> gpd.GeoDataFrame:
+    """Read a vector file and return it in WGS84, refusing a CRS its coordinates contradict."""
+    source = str(path)
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several kinds for unreadable files
+        msg = f"{source}: not a readable boundary file ({type(exc).__name__}: {exc})"
+        raise BoundaryError(msg) from exc
     if frame.crs is None:
         msg = f"{source}: the file declares no CRS; give it one (e.g. EPSG:4326 or EPSG:32648)"
         raise CRSMismatchError(msg)
@@ -164,18 +194,7 @@ def read_boundaries(
             f"{west:.4f}..{east:.4f}, {south:.4f}..{north:.4f}: they look like lon/lat degrees"
         )
         raise CRSMismatchError(msg)
-    frame = frame.to_crs(WGS84_EPSG)
-    geometry = frame.geometry.to_numpy()
-    if datum != "wgs84":
-        geometry = geometries_to_wgs84(geometry, datum)
-    level_value = AdminLevel(level).value
-    out = gpd.GeoDataFrame(
-        {"code": frame[code_column].astype(str).to_numpy(),
-         "name": frame[name_column].astype(str).to_numpy(), "level": level_value},
-        geometry=shapely.make_valid(geometry), crs=WGS84_EPSG,
-    )  # fmt: skip
-    logger.info("%s: %d %s polygons", source, len(out), level_value)
-    return out
+    return frame.to_crs(WGS84_EPSG)
 
 
 @dataclass

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +28,8 @@ import numpy.typing as npt
 import osmium
 import shapely
 
-from shancheng.errors import InputError, OsmInputError
+from shancheng.data.osm_tags import FacilityTagMapping, load_facility_tags
+from shancheng.errors import OsmInputError
 from shancheng.network.speed import EdgeKind
 
 if TYPE_CHECKING:
@@ -64,7 +63,6 @@ RESIDENTIAL_BUILDINGS = frozenset({
 """Building values kept; ``yes`` (use unknown) is kept and flagged so population can fall
 back on it where a place has no building tagged as housing."""
 PLACES = frozenset({"city", "town", "village", "hamlet", "suburb", "quarter", "neighbourhood"})
-DEFAULT_FACILITY_TAGS = "osm_facilities.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,102 +136,6 @@ def _kind(highway: str, tags: Tags) -> tuple[EdgeKind, int]:  # noqa: PLR0911
     return EdgeKind.STREET, direction
 
 
-# --- facility tag mapping --------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TagRule:
-    """One rule of the facility mapping: a category and its alternative conditions."""
-
-    category: str
-    conditions: tuple[tuple[tuple[str, frozenset[str] | None, bool], ...], ...]
-    """Each condition is a tuple of tests ``(key, allowed values or None for any, negate)``."""
-
-    def matches(self, tags: Tags) -> bool:
-        """Tell whether any condition holds for ``tags``."""
-        return any(all(_test(tags, test) for test in cond) for cond in self.conditions)
-
-
-def _test(tags: Tags, test: tuple[str, frozenset[str] | None, bool]) -> bool:
-    key, values, negate = test
-    if negate:
-        return key not in tags
-    value = tags.get(key)
-    return value is not None and (values is None or value in values)
-
-
-@dataclass(frozen=True, slots=True)
-class FacilityTagMapping:
-    """The ordered rules mapping OSM tags to living-circle categories (first match wins)."""
-
-    rules: tuple[TagRule, ...]
-    source: str
-    keys: frozenset[str] = field(default_factory=frozenset)
-
-    def category(self, tags: Tags) -> str | None:
-        """Return the category of a feature with ``tags``, or ``None``."""
-        for rule in self.rules:
-            if rule.matches(tags):
-                return rule.category
-        return None
-
-
-def load_facility_tags(path: str | Path | None = None) -> FacilityTagMapping:
-    """Load the facility tag mapping (TOML); the packaged default when ``path`` is None.
-
-    Raises
-    ------
-    InputError
-        The file is not valid TOML or a rule is malformed; the message names the rule.
-    """
-    if path is None:
-        text = resources.files("shancheng.data.mappings").joinpath(DEFAULT_FACILITY_TAGS)
-        source, raw = str(text), text.read_text(encoding="utf-8")
-    else:
-        source = str(path)
-        try:
-            raw = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            msg = f"{source}: cannot read the facility tag mapping ({exc})"
-            raise InputError(msg) from exc
-    try:
-        data = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{source}: not valid TOML ({exc})"
-        raise InputError(msg) from exc
-    rules = []
-    keys: set[str] = set()
-    for number, entry in enumerate(data.get("rule", []), start=1):
-        category, match = entry.get("category"), entry.get("match")
-        if not isinstance(category, str) or not isinstance(match, list) or not match:
-            msg = f"{source}: rule {number} needs `category` (text) and `match` (list of text)"
-            raise InputError(msg)
-        conditions = tuple(_parse_condition(str(c), source, number) for c in match)
-        keys.update(test[0] for cond in conditions for test in cond)
-        rules.append(TagRule(category, conditions))
-    if not rules:
-        msg = f"{source}: no [[rule]] entries"
-        raise InputError(msg)
-    return FacilityTagMapping(tuple(rules), source, frozenset(keys))
-
-
-def _parse_condition(
-    text: str, source: str, number: int
-) -> tuple[tuple[str, frozenset[str] | None, bool], ...]:
-    tests: list[tuple[str, frozenset[str] | None, bool]] = []
-    for part in (p.strip() for p in text.split("&")):
-        if part.startswith("!") and "=" not in part:
-            tests.append((part[1:].strip(), None, True))
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            msg = f"{source}: rule {number}: test {part!r} must be key=value, key=* or !key"
-            raise InputError(msg)
-        values = None if value.strip() == "*" else frozenset(value.strip().split("|"))
-        tests.append((key.strip(), values, False))
-    return tuple(tests)
-
-
 # --- the streaming reader ----------------------------------------------------------------
 
 
@@ -242,6 +144,8 @@ class OsmExtract:
     """What one pass over an extract keeps (lon/lat in WGS84)."""
 
     source: str
+    timestamp: str = ""
+    """Data timestamp from the file header (``osmosis_replication_timestamp``), if any."""
     way_id: list[int] = field(default_factory=list)
     way_refs: list[IntArray] = field(default_factory=list)
     way_lonlat: list[FloatArray] = field(default_factory=list)
@@ -289,7 +193,7 @@ def read_osm(
         raise OsmInputError(msg)
     mapping = facility_tags or load_facility_tags()
     keys = {"highway", "building", "place", *mapping.keys}
-    out = OsmExtract(source)
+    out = OsmExtract(source, timestamp=_header_timestamp(source))
     tick = progress or (lambda _n: None)
     try:
         processor = (
@@ -316,8 +220,21 @@ def read_osm(
     return out
 
 
+def _header_timestamp(source: str) -> str:
+    """Return the extract's data timestamp (the provenance date of OSM facilities)."""
+    try:
+        reader = osmium.io.Reader(source, osmium.osm.osm_entity_bits.NOTHING)
+    except RuntimeError:
+        return ""  # the full read that follows reports the problem
+    try:
+        header = reader.header()
+        return str(header.get("osmosis_replication_timestamp") or header.get("timestamp") or "")
+    finally:
+        reader.close()
+
+
 def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMapping) -> None:
-    tags = node.tags
+    tags = {tag.k: tag.v for tag in node.tags}  # one pass into a dict: rules test it often
     if not node.location.valid():
         return
     lon, lat = node.location.lon, node.location.lat
@@ -354,7 +271,7 @@ def _way_lonlat(way: osmium.osm.Way) -> tuple[IntArray, FloatArray]:
 
 
 def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping) -> None:
-    tags = way.tags
+    tags = {tag.k: tag.v for tag in way.tags}
     category = mapping.category(tags)
     building = tags.get("building")
     cls = walk_way(tags) if "highway" in tags else None

@@ -7,7 +7,8 @@ metres so that the DEM is sampled along it at regular spacing: a path over a hil
 and descends in the network instead of looking flat between its ends. Lengths are haversine
 along the original polyline. A lift node (``highway=elevator``) becomes a hub joined to each
 way that reaches it by an ``ELEVATOR`` segment of half the ride time, so passing through it
-costs one ride.
+costs one ride; with a DEM, each landing takes the height of the walkway it opens onto
+(:func:`level_lift_landings`), so the lift carries the climb.
 """
 
 from __future__ import annotations
@@ -271,3 +272,39 @@ def _add_lifts(pieces: WalkPieces, elevator_nodes: set[int]) -> WalkPieces:
         way_index=np.concatenate([pieces.way_index, np.full(n_new, -1, np.int64)]),
         geometry=np.concatenate([pieces.geometry, np.asarray(ride, dtype=object)]),
     )
+
+
+def level_lift_landings(z_m: FloatArray, pieces: WalkPieces) -> FloatArray:
+    """Put each lift landing at the height of the walkway it opens onto.
+
+    A lift's landings share one spot on the map, so the DEM gives them all the same height;
+    the climb the lift saves would then reappear on the walkways next to it. Each landing
+    takes the height of the far end of its one walking piece instead, so that piece is level
+    and the height difference sits on the lift, whose ride time is fixed.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> line = shapely.LineString([(0, 0), (0, 1)])
+    >>> p = WalkPieces(np.zeros(5), np.zeros(5), np.array([1, 2, 3, -1, -1]),
+    ...     tail=np.array([0, 2, 3, 4]), head=np.array([3, 4, 1, 1]),
+    ...     length_m=np.array([20.0, 20.0, 0.0, 0.0]), kind=np.array([1, 1, 7, 7], np.uint8),
+    ...     oneway=np.zeros(4, bool), fixed_time_s=np.array([np.nan, np.nan, 30.0, 30.0]),
+    ...     elevated=np.zeros(4, bool), way_index=np.array([0, 1, -1, -1]),
+    ...     geometry=np.array([line] * 4))
+    >>> level_lift_landings(np.array([0.0, 20.0, 40.0, 20.0, 20.0]), p).tolist()
+    [0.0, 20.0, 40.0, 0.0, 40.0]
+    """
+    z = np.asarray(z_m, dtype=np.float64).copy()
+    lift = pieces.way_index < 0
+    if not lift.any():
+        return z
+    landings = pieces.tail[lift]
+    walking = ~lift
+    other = np.full(pieces.n_nodes, -1, dtype=np.int64)
+    other[pieces.tail[walking]] = pieces.head[walking]
+    other[pieces.head[walking]] = pieces.tail[walking]
+    far = other[landings]
+    ok = far >= 0
+    z[landings[ok]] = z[far[ok]]
+    return z

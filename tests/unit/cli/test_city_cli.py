@@ -75,3 +75,62 @@ def test_bad_arguments_are_one_error_line(monaco, tmp_path, capsys, monkeypatch,
     assert code == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_import_with_codes_polygons_and_population(monaco, shared_data, tmp_path, capsys,
+                                                   monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    from shancheng.data.city import read_city
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text("district_code,district_name,cityCode\n"
+                                    "990101,西区,9901\n990102,东区,9901\n")
+    (tmp_path / "s.csv").write_text("street_code,street_name,district_code,district_name\n"
+                                    "990101001,Fontvieille街道,990101,西区\n"
+                                    "990102001,Monte-Carlo街道,990102,东区\n")
+    gpd.GeoDataFrame({"code": ["990101", "990102"], "name": ["西区", "东区"]},
+                     geometry=[shapely.box(7.405, 43.725, 7.4225, 43.75),
+                               shapely.box(7.4225, 43.725, 7.44, 43.75)],
+                     crs=4326).to_file(tmp_path / "d.geojson")
+    (tmp_path / "p.csv").write_text("code,population\n990101001,5000\n990102001,7000\n")
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "c"),
+                 "--bbox", "7.405,43.725,7.44,43.75",
+                 "--dem", str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
+                 "--codes", "d.csv", "--codes", "s.csv", "--district-polygons", "d.geojson",
+                 "--population-counts", "p.csv", "--population-level", "street",
+                 "--city-code", "990100", "--city-name", "测试市"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "street level: 2 official codes but no polygons" in " ".join(out.split())
+    assert "population check: 12,000 given, 12,000 placed" in " ".join(out.split())
+    city = read_city(tmp_path / "c")
+    assert city.buildings["population"].sum() == 12_000
+    assert set(city.buildings["street_code"]) <= {"990101001", "990102001"}
+    assert len(city.admin_units) == 5
+    # a wrong city code is refused before the long OSM read, and nothing is written
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "d"),
+                 "--codes", "d.csv"])
+    assert code == 1
+    assert "does not start with its parent's 50" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+def test_boundary_clip_in_the_wrong_crs_is_refused(monaco, tmp_path, capsys, monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    monkeypatch.chdir(tmp_path)
+    # a Monaco polygon in UTM 32N metres, mislabelled as lon/lat
+    area = gpd.GeoSeries([shapely.box(7.415, 43.728, 7.432, 43.742)], crs=4326).to_crs(32632)
+    area.set_crs(4326, allow_override=True).to_file(tmp_path / "area.geojson")
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "x"),
+                 "--boundary", "area.geojson"])
+    assert code == 1
+    assert "look projected" in capsys.readouterr().err
+    area.to_file(tmp_path / "good.gpkg")  # correctly declared metres: reprojected and used
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "y"),
+                 "--boundary", "good.gpkg"])
+    assert code == 0
+    assert "FLAT" in capsys.readouterr().err

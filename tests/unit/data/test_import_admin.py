@@ -65,3 +65,23 @@ def test_codes_polygons_fallback_and_population_totals(networks, admin_files):
     assert any(line.startswith("population check: 37,000 given, 37,000 placed")
                for line in report.lines)
     assert city.facilities["district_code"].isin(["990101", "990102"]).mean() > 0.95
+
+
+def test_population_points_in_gcj02_go_to_the_nearest_building(networks, tmp_path):
+    from shancheng.geo.crs import from_wgs84
+
+    # Monaco is outside China, so GCJ-02 leaves it unchanged: the datum path is exercised,
+    # the positions are the WGS84 ones.
+    lon, lat = from_wgs84([7.4279, 7.4200, 20.0], [43.7394, 43.7310, 20.0], "gcj02")
+    (tmp_path / "addr.csv").write_text(
+        "lon,lat,population\n" + "\n".join(f"{x},{y},{p}" for x, y, p in
+                                           zip(lon, lat, [120, 80, 5], strict=True)) + "\n")
+    city, report = build_city(ImportOptions(
+        osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
+        area=shapely.box(7.405, 43.725, 7.44, 43.75),
+        dem=networks / "dem/srtm3_v21/N43E007.hgt",
+        population=PopulationSource(points=tmp_path / "addr.csv", datum="gcj02"),
+    ))
+    assert city.buildings["population"].sum() == 200
+    assert (city.buildings["population"] > 0).sum() <= 2
+    assert any(line.startswith("population check: 205 given, 200 placed") for line in report.lines)

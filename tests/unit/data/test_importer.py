@@ -92,6 +92,7 @@ def test_monaco_2026_keeps_lifts_escalators_and_tagged_steps(monaco_2026):
     assert tagged.sum() > 0
     assert city.facilities["category"].isin(["bus_stop", "primary_school", "park"]).sum() > 50
     assert (city.facilities["source"].str.startswith("OpenStreetMap ")).all()
+    assert (city.facilities["source_date"] == "2026-07-10T20:21:01Z").all()  # header stamp
     assert (city.buildings["footprint_m2"] > 0).all()
     assert city.buildings["cell_id"].ge(0).all()
 
@@ -158,6 +159,7 @@ def _arcs_along(net, path):
     return np.asarray(arcs)
 
 
+@pytest.mark.slow
 def test_a_route_over_a_ridge_is_slower_than_the_same_length_on_the_flat(monaco_2016):
     city, _ = monaco_2016
     net = city.network
@@ -207,6 +209,7 @@ def test_porto_beyond_its_dem_is_refused_and_nothing_is_written(networks, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_malta_without_a_dem_is_flat_and_says_so(networks):
     with pytest.warns(FlatTerrainWarning, match="FLAT"):
         city, report = build_city(
@@ -265,3 +268,56 @@ def test_failed_import_leaves_the_previous_city_untouched(networks, tmp_path):
     city = read_city(target)
     assert city.network.crs_epsg == 32632
     assert city.walk_nodes["z_m"].max() > 50
+
+
+def test_bridges_and_tunnels_take_heights_between_their_ground_ends(monaco_2016, networks):
+    from shancheng.data.terrain import read_dem
+
+    city, _ = monaco_2016
+    segments, nodes = city.walk_segments, city.walk_nodes
+    elevated = segments["elevated"].to_numpy()
+    ends = np.concatenate([segments["tail"], segments["head"]])
+    touches = np.bincount(ends, minlength=len(nodes))
+    high = np.bincount(ends[np.concatenate([elevated, elevated])], minlength=len(nodes))
+    inner = np.flatnonzero((touches > 0) & (high == touches))  # only bridge/tunnel pieces
+    assert inner.shape[0] > 100
+    dem = read_dem(networks / "dem/srtm3_v21/N43E007.hgt", bounds_lonlat=(7.34, 43.70, 7.50, 43.78))
+    ground = dem.sample(nodes.geometry.x.to_numpy()[inner], nodes.geometry.y.to_numpy()[inner])
+    z = nodes["z_m"].to_numpy()
+    # Off the ground somewhere (viaducts over valleys, tunnels under hills) ...
+    assert np.percentile(np.abs(z[inner] - ground), 90) > 5.0
+    # ... and, being interpolated, never outside the range of the ground nodes they hang from
+    import scipy.sparse.csgraph as csgraph
+    from scipy.sparse import coo_matrix
+
+    tail, head = segments["tail"].to_numpy()[elevated], segments["head"].to_numpy()[elevated]
+    n = len(nodes)
+    graph = coo_matrix((np.ones(tail.shape[0]), (tail, head)), shape=(n, n))
+    _, label = csgraph.connected_components(graph, directed=False)
+    anchors = np.setdiff1d(np.unique(np.concatenate([tail, head])), inner)
+    for component in np.unique(label[inner])[:200]:
+        members = inner[label[inner] == component]
+        ground_ends = anchors[label[anchors] == component]
+        if ground_ends.shape[0] == 0:
+            continue
+        lo, hi = z[ground_ends].min(), z[ground_ends].max()
+        assert lo - 0.01 <= z[members].min() and z[members].max() <= hi + 0.01
+
+
+def test_public_lifts_carry_the_height_difference(monaco_2026):
+    """Landings sit at the height of the walkway they open onto; the lift bridges the rest."""
+    city, _ = monaco_2026
+    seg, z = city.walk_segments, city.walk_nodes["z_m"].to_numpy()
+    rides = seg[(seg["osm_way_id"] == -1) & (seg["kind"] == EdgeKind.ELEVATOR)]
+    by_hub = {}
+    for landing, hub in zip(rides["tail"], rides["head"], strict=True):
+        by_hub.setdefault(hub, []).append(z[landing])
+    spread = np.array([max(v) - min(v) for v in by_hub.values() if len(v) > 1])
+    assert len(by_hub) >= 20  # Monaco's public lifts inside the clip
+    assert (spread >= 5.0).sum() >= 5  # several lifts climb metres between their landings
+    walking = seg[seg["osm_way_id"] >= 0]
+    landing_set = set(rides["tail"])
+    touching = walking[walking["tail"].isin(landing_set) | walking["head"].isin(landing_set)]
+    level = np.isclose(z[touching["tail"]], z[touching["head"]])
+    # level walkway at a landing (a walkway joining two lifts' landings can be level at one only)
+    assert level.mean() >= 0.95

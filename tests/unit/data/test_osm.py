@@ -9,11 +9,8 @@ import osmium
 import pytest
 import shapely
 
-from shancheng.data.osm import (
-    load_facility_tags,
-    read_osm,
-    walk_way,
-)
+from shancheng.data.osm import read_osm, walk_way
+from shancheng.data.osm_tags import load_facility_tags
 from shancheng.data.osm_network import ELEVATOR_RIDE_S, build_pieces
 from shancheng.errors import InputError, OsmInputError
 from shancheng.geo.crs import haversine_m
@@ -174,3 +171,22 @@ def test_pieces_keep_the_polyline_length_and_respect_the_spacing(monaco_2026):
 def test_clipping_to_an_empty_area_is_an_error(monaco_2026):
     with pytest.raises(InputError, match="no walkable way lies inside the study area"):
         build_pieces(monaco_2026, shapely.box(0.0, 0.0, 0.1, 0.1))
+
+
+def test_hand_made_osm_xml_gives_the_known_network():
+    """.osm XML works too; lengths are haversine (0.001° of latitude = 111.195 m)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "data" / "tiny_hill.osm"
+    extract = read_osm(path)
+    assert extract.way_id == [10, 11]  # the motorway and the private service road are out
+    assert extract.elevator_nodes == {2}
+    assert [f["category"] for f in extract.facilities] == ["kindergarten"]
+    pieces = build_pieces(extract, None, max_piece_m=1_000.0)
+    # footway 1-2 and 2-3 (split at the shared node 2), steps 2-4, and 3 lift half-rides
+    walking = pieces.way_index >= 0
+    assert sorted(np.round(pieces.length_m[walking], 3).tolist()) == [111.195, 111.195, 111.195]
+    assert (pieces.kind == EdgeKind.ELEVATOR).sum() == 3
+    hub = int(np.flatnonzero(pieces.node_osm_id == 2)[0])
+    assert set(pieces.head[~walking].tolist()) == {hub}
+    assert not np.isin(hub, np.concatenate([pieces.tail[walking], pieces.head[walking]]))

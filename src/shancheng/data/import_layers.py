@@ -1,0 +1,215 @@
+"""The City layers an import builds: walk nodes and segments, buildings, facilities, grid.
+
+Each function turns what was read (OSM pieces, buildings, facilities) into a GeoDataFrame with
+the columns of :data:`~shancheng.data.city.LAYERS` (WGS84 geometry plus projected ``x_utm``/
+``y_utm`` in the city's own UTM zone), and extra columns that keep the provenance (OSM ids,
+tags, sources and dates).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+
+from shancheng.data.city import AGE_GROUPS, LAYERS
+from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, lonlat_to_utm
+from shancheng.geo.grid import UnitGrid
+
+if TYPE_CHECKING:
+    from shancheng.data.osm import OsmExtract
+    from shancheng.data.osm_network import WalkPieces
+
+FloatArray = npt.NDArray[np.float64]
+GRID_CELL_M = 100.0
+"""Side of a unit-grid cell (万米单元网格: 100 m by 100 m = 10,000 m²)."""
+
+
+def walk_layers(
+    pieces: WalkPieces, z: FloatArray, extract: OsmExtract, epsg: int
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Build ``walk_nodes`` and ``walk_segments`` (with OSM way id, highway, steps tags)."""
+    x, y = lonlat_to_utm(pieces.node_lon, pieces.node_lat, epsg=epsg)
+    nodes = gpd.GeoDataFrame(
+        {
+            "node_id": np.arange(pieces.n_nodes, dtype=np.int64),
+            "x_utm": np.round(x, 2),
+            "y_utm": np.round(y, 2),
+            "z_m": z,
+            "osm_id": pieces.node_osm_id,
+        },
+        geometry=gpd.points_from_xy(pieces.node_lon, pieces.node_lat),
+        crs=WGS84_EPSG,
+    )
+    way = pieces.way_index
+    has_way = way >= 0
+    way_ids = np.asarray(extract.way_id, dtype=np.int64)
+    tags = [extract.way_tags[w] if w >= 0 else {"highway": "elevator"} for w in way]
+    segments = gpd.GeoDataFrame(
+        {
+            "segment_id": np.arange(way.shape[0], dtype=np.int64),
+            "tail": pieces.tail,
+            "head": pieces.head,
+            "length_m": np.round(pieces.length_m, 3),
+            "kind": pieces.kind.astype(np.int64),
+            "oneway": pieces.oneway,
+            "fixed_time_s": pieces.fixed_time_s,
+            "osm_way_id": np.where(has_way, way_ids[np.maximum(way, 0)], -1),
+            "highway": [t.get("highway", "") for t in tags],
+            "name": [t.get("name", "") for t in tags],
+            "step_count": pd.to_numeric(pd.Series([t.get("step_count") for t in tags]),
+                                        errors="coerce").to_numpy(),
+            "incline": [t.get("incline", "") for t in tags],
+            "elevated": pieces.elevated,
+        },
+        geometry=pieces.geometry,
+        crs=WGS84_EPSG,
+    )  # fmt: skip
+    return nodes, segments
+
+
+def _inside(area: shapely.Geometry | None, lon: FloatArray, lat: FloatArray) -> npt.NDArray[Any]:
+    if area is None:
+        return np.ones(lon.shape[0], dtype=bool)
+    return np.asarray(shapely.contains_xy(area, lon, lat))
+
+
+def buildings_layer(
+    extract: OsmExtract, area: shapely.Geometry | None, epsg: int
+) -> gpd.GeoDataFrame:
+    """Build ``buildings`` from the OSM footprints in the area (no residents yet)."""
+    if not extract.buildings:
+        return empty_layer("buildings")
+    frame = gpd.GeoDataFrame(pd.DataFrame(extract.buildings), geometry="geometry",
+                             crs=WGS84_EPSG)  # fmt: skip
+    centre = shapely.centroid(frame.geometry.to_numpy())
+    lon, lat = shapely.get_x(centre), shapely.get_y(centre)
+    keep = _inside(area, lon, lat)
+    frame, lon, lat = frame[keep].reset_index(drop=True), lon[keep], lat[keep]
+    x, y = lonlat_to_utm(lon, lat, epsg=epsg)
+    footprint = frame.to_crs(epsg).area.to_numpy()
+    n = len(frame)
+    out = pd.DataFrame({
+        "building_id": np.arange(n, dtype=np.int64),
+        "x_utm": np.round(x, 2),
+        "y_utm": np.round(y, 2),
+        "z_m": np.zeros(n),
+        "footprint_m2": np.round(footprint, 1),
+        "levels": frame["levels"].to_numpy(dtype=np.float64),
+        "population": np.zeros(n, dtype=np.int64),
+        **{age: np.zeros(n, dtype=np.int64) for age in AGE_GROUPS},
+        "cell_id": np.full(n, -1, dtype=np.int64),
+        "community_code": "",
+        "street_code": "",
+        "district_code": "",
+        "osm_id": frame["osm_id"].to_numpy(dtype=np.int64),
+        "building": frame["building"].to_numpy(),
+    })  # fmt: skip
+    return gpd.GeoDataFrame(out, geometry=frame.geometry.to_numpy(), crs=WGS84_EPSG)
+
+
+def osm_facilities_layer(
+    extract: OsmExtract, area: shapely.Geometry | None, epsg: int
+) -> gpd.GeoDataFrame:
+    """Build ``facilities`` from the OSM features the tag mapping matched, in the area."""
+    if not extract.facilities:
+        return empty_layer("facilities")
+    raw = pd.DataFrame(extract.facilities)
+    lon, lat = raw["lon"].to_numpy(), raw["lat"].to_numpy()
+    keep = _inside(area, lon, lat)
+    raw = raw[keep].reset_index(drop=True)
+    return facilities_frame(
+        category=raw["category"].to_numpy(),
+        name=raw["name"].to_numpy(),
+        lon=raw["lon"].to_numpy(),
+        lat=raw["lat"].to_numpy(),
+        epsg=epsg,
+        source=raw["osm_ref"].map(lambda ref: f"OpenStreetMap {ref}").to_numpy(),
+        source_date=extract.timestamp,
+        prefix="OSM",
+    )
+
+
+def facilities_frame(
+    *,
+    category: npt.ArrayLike,
+    name: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    lat: npt.ArrayLike,
+    epsg: int,
+    source: npt.ArrayLike | str,
+    source_date: npt.ArrayLike | str,
+    prefix: str,
+    capacity: npt.ArrayLike | None = None,
+    capacity_unit: npt.ArrayLike | str = "",
+) -> gpd.GeoDataFrame:
+    """Build a ``facilities`` layer (City columns plus ``source``/``source_date`` provenance)."""
+    lon_a = np.asarray(lon, dtype=np.float64)
+    lat_a = np.asarray(lat, dtype=np.float64)
+    n = lon_a.shape[0]
+    x, y = lonlat_to_utm(lon_a, lat_a, epsg=epsg)
+    frame = pd.DataFrame({
+        "facility_id": [f"{prefix}{i:05d}" for i in range(n)],
+        "category": np.asarray(category, dtype=object),
+        "name": np.asarray(name, dtype=object),
+        "capacity": np.full(n, np.nan) if capacity is None else np.asarray(capacity, float),
+        "capacity_unit": capacity_unit,
+        "x_utm": np.round(x, 2),
+        "y_utm": np.round(y, 2),
+        "cell_id": np.full(n, -1, dtype=np.int64),
+        "community_code": "",
+        "street_code": "",
+        "district_code": "",
+        "source": source,
+        "source_date": source_date,
+    })  # fmt: skip
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon_a, lat_a), crs=WGS84_EPSG)
+
+
+def grid_for(walk_nodes: pd.DataFrame, epsg: int) -> UnitGrid:
+    """Return a 100 m unit grid covering the walk network (plus a margin of one cell)."""
+    del epsg  # the grid lives in the same projected CRS as x_utm/y_utm
+    x, y = walk_nodes["x_utm"].to_numpy(), walk_nodes["y_utm"].to_numpy()
+    x0 = float(np.floor(x.min() / GRID_CELL_M) * GRID_CELL_M) - GRID_CELL_M
+    y0 = float(np.floor(y.min() / GRID_CELL_M) * GRID_CELL_M) - GRID_CELL_M
+    n_cols = int(np.ceil((x.max() - x0) / GRID_CELL_M)) + 2
+    n_rows = int(np.ceil((y.max() - y0) / GRID_CELL_M)) + 2
+    return UnitGrid(x0, y0, GRID_CELL_M, n_cols=n_cols, n_rows=n_rows)
+
+
+def grid_layer(
+    grid: UnitGrid,
+    walk_nodes: pd.DataFrame,
+    buildings: pd.DataFrame,
+    facilities: pd.DataFrame,
+    epsg: int,
+) -> gpd.GeoDataFrame:
+    """Cells of the unit grid that hold a walk node, a building or a facility."""
+    cells = [grid.cell_of(f["x_utm"].to_numpy(), f["y_utm"].to_numpy())
+             for f in (walk_nodes, buildings, facilities)]  # fmt: skip
+    cell_id = np.unique(np.concatenate(cells))
+    cell_id = cell_id[cell_id >= 0]
+    rows, cols = grid.row_col(cell_id)
+    cx = grid.origin_x_utm + (cols + 0.5) * grid.cell_size_m
+    cy = grid.origin_y_utm + (rows + 0.5) * grid.cell_size_m
+    node_cell = grid.cell_of(walk_nodes["x_utm"].to_numpy(), walk_nodes["y_utm"].to_numpy())
+    z_sum = np.bincount(node_cell, weights=walk_nodes["z_m"].to_numpy(), minlength=grid.n_cells)
+    z_count = np.bincount(node_cell, minlength=grid.n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(z_count[cell_id] > 0, z_sum[cell_id] / z_count[cell_id], np.nan)
+    frame = pd.DataFrame({
+        "cell_id": cell_id.astype(np.int64), "row": rows, "col": cols, "x_utm": cx, "y_utm": cy,
+        "z_m": np.round(z, 2), "community_code": "", "street_code": "", "district_code": "",
+    })  # fmt: skip
+    polygons = geometries_to_lonlat(grid.cell_polygons(cell_id), epsg=epsg)
+    return gpd.GeoDataFrame(frame, geometry=polygons, crs=WGS84_EPSG)
+
+
+def empty_layer(name: str) -> gpd.GeoDataFrame:
+    """Return an empty layer with the City's required columns (what an import lacks)."""
+    columns = {column: pd.Series(dtype=object) for column in LAYERS[name]}
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=WGS84_EPSG), crs=WGS84_EPSG)
