@@ -106,7 +106,11 @@ def synthetic_day(
             cell = int(rng.choice(cells))
             code, jitter = str(rng.choice(codes, p=weights / weights.sum())), 45.0
         x, y = admin.grid.cell_center([cell])
-        lon, lat = utm_to_lonlat(x + rng.uniform(-jitter, jitter), y + rng.uniform(-jitter, jitter))
+        lon, lat = utm_to_lonlat(
+            x + rng.uniform(-jitter, jitter),
+            y + rng.uniform(-jitter, jitter),
+            epsg=admin.crs_epsg,
+        )
         category = taxonomy.category(code)
         text = str(rng.choice(_TEXT)).format(zh=category.name_zh, en=category.name_en)
         source = _SOURCES[int(rng.choice(3, p=[0.55, 0.25, 0.2]))]
@@ -130,7 +134,7 @@ def _alarms(admin: AdminIndex, rng: np.random.Generator, start: datetime) -> lis
     networks: tuple[NetworkKind, ...] = ("water", "gas", "drainage")
     for k, network in enumerate(networks):
         x, y = admin.grid.cell_center([cells[int(rng.integers(len(cells)))]])
-        lon, lat = utm_to_lonlat(x, y)
+        lon, lat = utm_to_lonlat(x, y, epsg=admin.crs_epsg)
         alarm = SensorReport(
             f"replay-{network}-{k}",
             "",

@@ -20,7 +20,7 @@ import numpy as np
 
 from shancheng.cases.domain import Level
 from shancheng.errors import CaseInputError, OutsideCityError
-from shancheng.geo.crs import lonlat_to_utm, utm_to_lonlat
+from shancheng.geo.crs import UTM_48N_EPSG, lonlat_to_utm, utm_to_lonlat
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -85,6 +85,8 @@ class AdminIndex:
     cell_units: dict[int, tuple[str, str, str]]
     names: dict[str, tuple[str, str]]
     places: dict[str, tuple[float, float]] = field(default_factory=dict)
+    crs_epsg: int = UTM_48N_EPSG
+    """The projected CRS of the city's grid (its own UTM zone; Chongqing's is EPSG:32648)."""
 
     @classmethod
     def from_city(cls, city: City) -> AdminIndex:
@@ -108,17 +110,20 @@ class AdminIndex:
             for code, zh, en in zip(units["code"], units["name"], units["name_en"], strict=True)
         }
         places: dict[str, tuple[float, float]] = {}
-        units_utm = units[units["level"] != "city"].to_crs(32648)
+        epsg = city.network.crs_epsg
+        units_utm = units[units["level"] != "city"].to_crs(epsg)
         centres = units_utm.geometry.representative_point()
-        lon, lat = utm_to_lonlat(centres.x.to_numpy(), centres.y.to_numpy())
+        lon, lat = utm_to_lonlat(centres.x.to_numpy(), centres.y.to_numpy(), epsg=epsg)
         for i, (zh, en) in enumerate(zip(units_utm["name"], units_utm["name_en"], strict=True)):
             for name in (zh, en):
                 places[_normalise(str(name))] = (float(lon[i]), float(lat[i]))
         facilities = city.facilities
-        f_lon, f_lat = utm_to_lonlat(facilities["x_utm"].to_numpy(), facilities["y_utm"].to_numpy())
+        f_lon, f_lat = utm_to_lonlat(
+            facilities["x_utm"].to_numpy(), facilities["y_utm"].to_numpy(), epsg=epsg
+        )
         for i, name in enumerate(facilities["name"]):
             places.setdefault(_normalise(str(name)), (float(f_lon[i]), float(f_lat[i])))
-        return cls(city.grid, city_code, cell_units, names, places)
+        return cls(city.grid, city_code, cell_units, names, places, crs_epsg=epsg)
 
     def locate(self, lon: float, lat: float) -> Location:
         """Place a WGS84 point in the hierarchy.
@@ -131,7 +136,7 @@ class AdminIndex:
             The point is in no land cell of the city's unit grid.
         """
         _check_lonlat(lon, lat)
-        x, y = lonlat_to_utm([lon], [lat])
+        x, y = lonlat_to_utm([lon], [lat], epsg=self.crs_epsg)
         cell = int(self.grid.cell_of(x, y)[0])
         units = self.cell_units.get(cell)
         if units is None:
@@ -179,6 +184,7 @@ class AdminIndex:
         lon, lat = utm_to_lonlat(
             [g.origin_x_utm, g.origin_x_utm + g.n_cols * g.cell_size_m],
             [g.origin_y_utm, g.origin_y_utm + g.n_rows * g.cell_size_m],
+            epsg=self.crs_epsg,
         )
         return f"lon {lon[0]:.4f}..{lon[1]:.4f}, lat {lat[0]:.4f}..{lat[1]:.4f}"
 

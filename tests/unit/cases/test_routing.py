@@ -114,3 +114,19 @@ def test_escalation_chain_and_cross_boundary():
     assert common_level([LOC, same_street]) is Level.STREET
     assert common_level([LOC, other_street]) is Level.DISTRICT
     assert common_level([LOC, other_district]) is Level.CITY
+
+
+def test_locate_projects_in_the_citys_own_utm_zone(admin_index):
+    """A city in another UTM zone (e.g. an imported European extract) routes in its own zone."""
+    import dataclasses
+
+    from shancheng.geo.crs import utm_to_lonlat
+
+    cell = sorted(admin_index.cell_units)[len(admin_index.cell_units) // 2]
+    x, y = admin_index.grid.cell_center([cell])
+    elsewhere = dataclasses.replace(admin_index, crs_epsg=32632)  # same grid, zone 32N
+    lon, lat = utm_to_lonlat(x, y, epsg=32632)
+    assert elsewhere.locate(float(lon[0]), float(lat[0])).cell_id == cell
+    # the same WGS84 point read in Chongqing's zone lies far outside the grid
+    with pytest.raises(OutsideCityError):
+        admin_index.locate(float(lon[0]), float(lat[0]))
