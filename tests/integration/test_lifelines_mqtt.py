@@ -109,8 +109,8 @@ def _start_ingester(url, host, port, client_id, idle_exit=None, *, capture=True)
 
 
 @pytest.mark.slow
-def test_killed_ingester_loses_nothing_and_stores_nothing_twice(postgres_url, mqtt_broker):
-    host, port = mqtt_broker
+def test_killed_ingester_loses_nothing_and_stores_nothing_twice(postgres_url, durable_broker):
+    host, port = durable_broker  # configured as the docs ask for production (no queue cap)
     engine = _fresh(postgres_url)
     client_id = f"test-kill-{uuid.uuid4().hex[:8]}"
     open_session(host, port, client_id)  # the broker queues for us from now on
