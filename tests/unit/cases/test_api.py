@@ -120,3 +120,14 @@ def test_rate_limit_per_client(make_api, point):
     assert int(codes[2].headers["Retry-After"]) >= 1
     assert "more than 60 reports a minute" in codes[2].json()["detail"][0]["msg"]
     assert api.count() == 2
+
+
+def test_classify_proposes_three_categories(api):
+    headers = api.user("li", Role.CITIZEN, "990100")
+    r = api.client.post("/cases/classify", headers=headers, json={"text": "路口的路灯坏了不亮"})
+    assert r.status_code == 200, r.text
+    proposals = r.json()
+    assert len(proposals) == 3
+    assert "C0110" in [p["category_code"] for p in proposals]
+    assert proposals[0]["confidence"] >= proposals[1]["confidence"] >= proposals[2]["confidence"]
+    assert api.client.post("/cases/classify", headers=headers, json={"text": ""}).status_code == 422

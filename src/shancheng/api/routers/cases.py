@@ -14,8 +14,10 @@ from shancheng.api.schemas.cases import (
     ActionIn,
     CaseCreate,
     CaseRead,
+    ClassifyIn,
     EventRead,
     IntakeRead,
+    ProposalRead,
     RatingIn,
     TokenRead,
 )
@@ -70,6 +72,23 @@ def report_case(
     )
     result = service.submit_report(session, report, at=at, actor=user)
     return IntakeRead(case=CaseRead.model_validate(result.case), linked_to=result.linked_to)
+
+
+@router.post("/cases/classify", tags=["cases"])
+def classify(body: ClassifyIn, request: Request, user: CurrentUser) -> list[ProposalRead]:
+    """Propose the 3 likeliest categories for a text (Chinese or English)."""
+    del user  # any signed-in user may ask
+    model, taxonomy = request.app.state.classifier()
+    proposals = model.propose(body.text, k=3)
+    return [
+        ProposalRead(
+            category_code=p.label,
+            name_zh=taxonomy.category(p.label).name_zh,
+            name_en=taxonomy.category(p.label).name_en,
+            confidence=p.confidence,
+        )
+        for p in proposals
+    ]
 
 
 @router.get("/cases", tags=["cases"])
