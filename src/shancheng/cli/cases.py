@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -49,14 +51,29 @@ def serve_command(
     settings: Settings = ctx.obj
     _require_city(settings)
     upgrade_database(settings.resolved_database_url)
-    uvicorn.run(
-        "shancheng.api.app:app_from_env",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers,
-        log_level="warning",
-    )
+    host, port = host or settings.api_host, port or settings.api_port
+    target = "shancheng.api.app:app_from_env"
+    if workers == 1:
+        uvicorn.run(target, factory=True, host=host, port=port, log_level="warning")
+        return
+    # Several workers: hand over to uvicorn's own entry point, whose main module the worker
+    # processes can re-import (they cannot re-import a console script).
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    os.execv(sys.executable, args)  # noqa: S606 - our own interpreter and arguments
 
 
 def _require_city(settings: Settings) -> None:
