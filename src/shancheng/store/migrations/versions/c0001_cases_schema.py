@@ -173,20 +173,12 @@ def upgrade() -> None:
     with op.batch_alter_table("case_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_tokens_user_id"), ["user_id"], unique=False)
 
-    op.drop_table("schema_info")
-
     _append_only()
 
 
 def downgrade() -> None:
     """Drop the triggers and the cases tables."""
     _drop_append_only()
-    op.create_table(
-        "schema_info",
-        sa.Column("key", sa.VARCHAR(length=64), nullable=False),
-        sa.Column("value", sa.VARCHAR(length=256), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_schema_info")),
-    )
     with op.batch_alter_table("case_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_tokens_user_id"))
 
