@@ -22,6 +22,7 @@ from shancheng.cases.hotspots import cell_counts, emerging_hotspots
 from shancheng.cases.permissions import Actor, Role
 from shancheng.cases.replay import ReplayLog, replay_day, synthetic_day
 from shancheng.cases.routing import AdminIndex
+from shancheng.cases.statistics import cases_frame
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
@@ -127,24 +128,7 @@ def replay_command(
 
 
 def _frame(session: Session) -> pd.DataFrame:
-    rows = session.query(CaseRow).all()
-    columns = (
-        "id",
-        "category_code",
-        "status",
-        "department",
-        "street_code",
-        "district_code",
-        "closed_on_time",
-        "reworks",
-        "escalations",
-        "deadline_at",
-        "satisfaction",
-        "cell_id",
-        "reported_at",
-        "source",
-    )
-    return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
+    return cases_frame(session.query(CaseRow).all())
 
 
 def _print_day(
@@ -176,15 +160,16 @@ def _print_day(
     ev = Table(title="综合评价 evaluation by department")
     for column in ("department", "cases", "closed", "on time", "rework", "overdue", "satisf."):
         ev.add_column(column, justify="left" if column == "department" else "right")
-    for dept, row in table.iterrows():
+    for row in table.itertuples():
+        satisfaction = _mean(row.satisfaction)
         ev.add_row(
-            str(dept),
-            str(row["cases"]),
-            str(row["closed"]),
-            _pct(row["on_time_rate"]),
-            _pct(row["rework_rate"]),
-            str(row["overdue_open"]),
-            "-" if pd.isna(row["satisfaction"]) else f"{row['satisfaction']:.1f}",
+            str(row.Index),
+            str(row.cases),
+            str(row.closed),
+            _pct(row.on_time_rate),
+            _pct(row.rework_rate),
+            str(row.overdue_open),
+            satisfaction,
         )
     _console.print(ev)
     counts = cell_counts(frame, window="2h")
@@ -199,6 +184,10 @@ def _print_day(
         name = center.admin.names.get(street, ("", street))[1]
         hot.add_row(str(cell), name, str(count), "yes" if cell in flagged else "")
     _console.print(hot)
+
+
+def _mean(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, float) and not math.isnan(value) else "-"
 
 
 def _pct(value: object) -> str:

@@ -131,3 +131,24 @@ def test_classify_proposes_three_categories(api):
     assert "C0110" in [p["category_code"] for p in proposals]
     assert proposals[0]["confidence"] >= proposals[1]["confidence"] >= proposals[2]["confidence"]
     assert api.client.post("/cases/classify", headers=headers, json={"text": ""}).status_code == 422
+
+
+def test_statistics_endpoints_in_scope(api, point, streets):
+    citizen = api.user("li", Role.CITIZEN, "990100")
+    supervisor = api.user("sup", Role.SUPERVISOR, streets[0])
+    for k in range(3):
+        lon, lat = point(street=streets[0], skip=k)
+        api.client.post("/cases", headers=citizen, json={"category_code": "E0502", "lon": lon,
+                                                         "lat": lat})
+    lon, lat = point(street=streets[2])
+    api.client.post("/cases", headers=citizen, json={"category_code": "E0102", "lon": lon,
+                                                     "lat": lat})
+    assert api.client.get("/stats/evaluation", headers=citizen).status_code == 403
+    rows = api.client.get("/stats/evaluation", headers=supervisor).json()
+    assert [(r["department"], r["cases"], r["closed"]) for r in rows] == [("traffic_police", 3, 0)]
+    assert rows[0]["on_time_rate"] is None
+    cells = api.client.get("/stats/hotspots", headers=supervisor,
+                           params={"window": "1h"}).json()
+    assert sum(c["reports"] for c in cells) == 3
+    r = api.client.get("/stats/hotspots", headers=supervisor, params={"window": "2D"})
+    assert r.status_code == 422
