@@ -113,7 +113,8 @@ def main() -> int:
     points = list(zip(lon.tolist(), lat.tolist(), strict=True))
     port = free_port()
     env = {**os.environ, "SHANCHENG_DATA_DIR": str(tmp), "SHANCHENG_DATABASE_URL": url,
-           "SHANCHENG_CASES_RATE_PER_MIN": "0", "SHANCHENG_QUIET": "1"}
+           "SHANCHENG_CASES_RATE_PER_MIN": "0", "SHANCHENG_QUIET": "1",
+           "SHANCHENG_CASES_CLASSIFIER_WARMUP": "0"}  # no model training during the run
     server = subprocess.Popen([str(Path(sys.executable).with_name("shancheng")), "serve",
                                "--port", str(port), "--workers", str(args.workers)],
                               env=env, cwd=tmp)

@@ -99,7 +99,9 @@ def app_from_env() -> FastAPI:
     """Application factory for ``uvicorn --factory`` (settings from the environment)."""
     from shancheng.config import Settings  # noqa: PLC0415 - runtime import for the factory
 
-    app = create_app(Settings())
-    # train the classifier now, in the background, so the first request does not wait for it
-    threading.Thread(target=app.state.classifier, name="classifier-warmup", daemon=True).start()
+    settings = Settings()
+    app = create_app(settings)
+    if settings.cases_classifier_warmup:
+        # train now, in the background, so the first request that needs it does not wait
+        threading.Thread(target=app.state.classifier, name="classifier-warmup", daemon=True).start()
     return app
