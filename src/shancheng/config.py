@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         Largest photo accepted.
     open311_jurisdiction_id
         The ``jurisdiction_id`` Open311 clients may send (any other is a 404).
+    cases_classifier_warmup
+        Train the category classifier when the server starts (in the background) rather than
+        on the first request that needs it.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHANCHENG_", toml_file=TOML_FILE, extra="forbid")
@@ -67,6 +70,7 @@ class Settings(BaseSettings):
     cases_duplicate_window_h: float = Field(default=72.0, ge=0)
     cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     open311_jurisdiction_id: str = "shancheng.demo"
+    cases_classifier_warmup: bool = True
 
     @field_validator("city")
     @classmethod

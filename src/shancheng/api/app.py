@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from shancheng import __version__
-from shancheng.api.errors import install_error_handlers
+from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
 from shancheng.api.ratelimit import RateLimiter
 from shancheng.api.routers import cases, open311
 from shancheng.cases.center import Center, bind_center
+from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.store import create_db_engine, session_factory
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shancheng.cases.taxonomy import Taxonomy
     from shancheng.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -68,14 +73,35 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.limiter = RateLimiter(settings.cases_rate_per_min, settings.cases_rate_burst)
+    app.state.classifier = _lazy_classifier(load_taxonomy())
     install_error_handlers(app)
+    app.middleware("http")(refuse_nul_bytes)
     app.include_router(cases.router)
     app.include_router(open311.router)
     return app
+
+
+def _lazy_classifier(taxonomy: Taxonomy) -> Callable[[], tuple[TextClassifier, Taxonomy]]:
+    """Train the taxonomy's text classifier on first use (a few seconds), then keep it."""
+    lock = threading.Lock()
+    cache: list[TextClassifier] = []
+
+    def get() -> tuple[TextClassifier, Taxonomy]:
+        with lock:
+            if not cache:
+                cache.append(train_classifier(*taxonomy_examples(taxonomy)))
+        return cache[0], taxonomy
+
+    return get
 
 
 def app_from_env() -> FastAPI:
     """Application factory for ``uvicorn --factory`` (settings from the environment)."""
     from shancheng.config import Settings  # noqa: PLC0415 - runtime import for the factory
 
-    return create_app(Settings())
+    settings = Settings()
+    app = create_app(settings)
+    if settings.cases_classifier_warmup:
+        # train now, in the background, so the first request that needs it does not wait
+        threading.Thread(target=app.state.classifier, name="classifier-warmup", daemon=True).start()
+    return app

@@ -30,6 +30,8 @@ from shancheng.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from fastapi import FastAPI, Request
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,19 @@ def open311_errors(fmt: str, status: int, items: list[tuple[int, str]]) -> Respo
         status_code=status,
         media_type="application/json; charset=utf-8",
     )
+
+
+async def refuse_nul_bytes(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Answer 400 to a path or query holding a NUL byte (no database accepts it in text)."""
+    if b"%00" in request.scope.get("query_string", b"") or "\x00" in request.url.path:
+        msg = "the URL contains a NUL byte (%00); remove it"
+        if request.url.path.startswith("/open311"):
+            return open311_errors(open311_format(request), 400, [(400, msg)])
+        detail = [{"loc": ["query"], "msg": msg, "type": "nul_byte"}]
+        return JSONResponse({"detail": detail}, status_code=400)
+    return await call_next(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -51,7 +51,7 @@ def create_user(
     CaseInputError
         Empty or taken user name, short password, or a handler without a department.
     """
-    if not username.strip() or len(username) > 64:  # noqa: PLR2004 - column width
+    if not username.strip() or len(username) > 64 or not username.isprintable():  # noqa: PLR2004 - column width
         msg = f"`username` must be 1..64 characters, got {username!r}"
         raise CaseInputError(msg, field="username")
     if len(password) < MIN_PASSWORD_CHARS:
@@ -85,9 +85,11 @@ def login(session: Session, username: str, password: str, *, at: datetime, ttl_h
     AuthenticationError
         Unknown user, wrong password or inactive account (one message for all three).
     """
-    row = session.execute(
-        sa.select(UserRow).where(UserRow.username == username)
-    ).scalar_one_or_none()
+    row = None
+    if "\x00" not in username:
+        row = session.execute(
+            sa.select(UserRow).where(UserRow.username == username)
+        ).scalar_one_or_none()
     try:
         _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -10,12 +10,14 @@ just a session, and the lifelines pillar can call
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shancheng.cases.calendar import WorkingCalendar
 from shancheng.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session, sessionmaker
 
     from shancheng.cases.routing import AdminIndex
@@ -44,6 +46,9 @@ class Center:
         Upload limits per photo and per report.
     max_description_chars
         Open311's limit on ``description`` (4,000).
+    rules_ttl_s
+        How long the jurisdiction table read from the database is reused (edits show after
+        at most this long; 0 reads it for every report).
     """
 
     taxonomy: Taxonomy
@@ -54,6 +59,16 @@ class Center:
     max_photo_bytes: int = 5 * 1024 * 1024
     max_photos: int = 5
     max_description_chars: int = 4000
+    rules_ttl_s: float = 5.0
+    _rules_cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def cached_rules(self, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
+        """Return the jurisdiction rules, reloading them when older than ``rules_ttl_s``."""
+        cache = self._rules_cache
+        if "rules" not in cache or now_s - cache["at"] >= self.rules_ttl_s:
+            cache["rules"], cache["at"] = load(), now_s
+        rules: list[Any] = cache["rules"]
+        return rules
 
     def calendar_for(self, category: Category) -> WorkingCalendar:
         """Return the clock of ``category``: working hours, or natural hours for emergencies."""

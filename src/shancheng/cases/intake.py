@@ -8,6 +8,8 @@ the link to the open case it repeats. A refused report leaves nothing behind.
 from __future__ import annotations
 
 import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
@@ -134,9 +136,10 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
     assignment = _assign(session, center, category, location, extra)
     row = _new_case(center, category, location, assignment, report, at=at)
     row.title, row.description, row.address = title, description, address
+    # a public reference that needs no second write: date + 40 random bits (unique column)
+    row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{secrets.token_hex(5).upper()}"
     session.add(row)
     session.flush()
-    row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{row.id:06d}"
     first = CaseEvent(
         Action.REPORT,
         CaseStatus.REPORTED,
@@ -149,7 +152,7 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
             **({"attributes": report.attributes} if report.attributes else {}),
         },
     )
-    repository.append_event(session, row.id, first)
+    repository.append_event(session, row.id, first, seq=1)
     for photo, mime in zip(report.photos, photo_types, strict=True):
         digest = repository.put_blob(session, photo.content, mime, at=at)
         repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
@@ -159,10 +162,7 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
 def _assign(
     session: Session, center: Center, category: Category, location: Location, extra: list[Location]
 ) -> Assignment:
-    rules = [
-        JurisdictionRule(r.category, r.unit, r.department, Level(r.level))
-        for r in repository.jurisdiction_rules(session)
-    ]
+    rules = center.cached_rules(lambda: _load_rules(session), now_s=time.monotonic())
     assignment = route(
         category,
         location,
@@ -176,6 +176,13 @@ def _assign(
         if order.index(span) > order.index(assignment.level):
             assignment = type(assignment)(assignment.department, span, location.unit_at(span))
     return assignment
+
+
+def _load_rules(session: Session) -> list[JurisdictionRule]:
+    return [
+        JurisdictionRule(r.category, r.unit, r.department, Level(r.level))
+        for r in repository.jurisdiction_rules(session)
+    ]
 
 
 def _new_case(

@@ -69,14 +69,22 @@ def find_by_alarm(session: Session, alarm_id: str) -> CaseRow | None:
     ).scalar_one_or_none()
 
 
-def append_event(session: Session, case_id: int, event: CaseEvent) -> CaseEventRow:
-    """Append ``event`` to the history of case ``case_id`` with the next sequence number."""
-    last = session.execute(
-        sa.select(sa.func.max(CaseEventRow.seq)).where(CaseEventRow.case_id == case_id)
-    ).scalar_one()
+def append_event(
+    session: Session, case_id: int, event: CaseEvent, *, seq: int | None = None
+) -> CaseEventRow:
+    """Append ``event`` to the history of case ``case_id``.
+
+    ``seq`` is the event's number in the history; by default the next one (one more query).
+    The unique (case_id, seq) constraint refuses two writers giving the same number.
+    """
+    if seq is None:
+        last = session.execute(
+            sa.select(sa.func.max(CaseEventRow.seq)).where(CaseEventRow.case_id == case_id)
+        ).scalar_one()
+        seq = (last or 0) + 1
     row = CaseEventRow(
         case_id=case_id,
-        seq=(last or 0) + 1,
+        seq=seq,
         action=event.action.value,
         from_status=event.from_status.value,
         to_status=event.to_status.value,
@@ -86,7 +94,6 @@ def append_event(session: Session, case_id: int, event: CaseEvent) -> CaseEventR
         data=_jsonable(event.data),
     )
     session.add(row)
-    session.flush()
     return row
 
 

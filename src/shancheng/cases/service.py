@@ -113,6 +113,15 @@ def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) ->
     category of ``report.network``; it goes to ``report.department_hint`` when that names a
     known department, else to the department the jurisdiction table gives. It is registered
     (立案) at once by the system, and the report's ``attachments`` are stored with it.
+
+    Raises
+    ------
+    CaseInputError
+        Empty ``alarm_id`` or malformed coordinates.
+    OutsideCityError
+        The alarm's point lies outside the city's unit grid (the caller keeps the alarm).
+    UnknownCategoryError
+        Neither the category code nor the network has a category in the taxonomy.
     """
     center = center_of(session)
     if not report.alarm_id:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ from shancheng.cases.hotspots import cell_counts, emerging_hotspots
 from shancheng.cases.permissions import Actor, Role
 from shancheng.cases.replay import ReplayLog, replay_day, synthetic_day
 from shancheng.cases.routing import AdminIndex
+from shancheng.cases.statistics import cases_frame
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
@@ -49,14 +52,29 @@ def serve_command(
     settings: Settings = ctx.obj
     _require_city(settings)
     upgrade_database(settings.resolved_database_url)
-    uvicorn.run(
-        "shancheng.api.app:app_from_env",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers,
-        log_level="warning",
-    )
+    host, port = host or settings.api_host, port or settings.api_port
+    target = "shancheng.api.app:app_from_env"
+    if workers == 1:
+        uvicorn.run(target, factory=True, host=host, port=port, log_level="warning")
+        return
+    # Several workers: hand over to uvicorn's own entry point, whose main module the worker
+    # processes can re-import (they cannot re-import a console script).
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    os.execv(sys.executable, args)  # noqa: S606 - our own interpreter and arguments
 
 
 def _require_city(settings: Settings) -> None:
@@ -110,24 +128,7 @@ def replay_command(
 
 
 def _frame(session: Session) -> pd.DataFrame:
-    rows = session.query(CaseRow).all()
-    columns = (
-        "id",
-        "category_code",
-        "status",
-        "department",
-        "street_code",
-        "district_code",
-        "closed_on_time",
-        "reworks",
-        "escalations",
-        "deadline_at",
-        "satisfaction",
-        "cell_id",
-        "reported_at",
-        "source",
-    )
-    return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
+    return cases_frame(session.query(CaseRow).all())
 
 
 def _print_day(
@@ -159,15 +160,16 @@ def _print_day(
     ev = Table(title="综合评价 evaluation by department")
     for column in ("department", "cases", "closed", "on time", "rework", "overdue", "satisf."):
         ev.add_column(column, justify="left" if column == "department" else "right")
-    for dept, row in table.iterrows():
+    for row in table.itertuples():
+        satisfaction = _mean(row.satisfaction)
         ev.add_row(
-            str(dept),
-            str(row["cases"]),
-            str(row["closed"]),
-            _pct(row["on_time_rate"]),
-            _pct(row["rework_rate"]),
-            str(row["overdue_open"]),
-            "-" if pd.isna(row["satisfaction"]) else f"{row['satisfaction']:.1f}",
+            str(row.Index),
+            str(row.cases),
+            str(row.closed),
+            _pct(row.on_time_rate),
+            _pct(row.rework_rate),
+            str(row.overdue_open),
+            satisfaction,
         )
     _console.print(ev)
     counts = cell_counts(frame, window="2h")
@@ -182,6 +184,10 @@ def _print_day(
         name = center.admin.names.get(street, ("", street))[1]
         hot.add_row(str(cell), name, str(count), "yes" if cell in flagged else "")
     _console.print(hot)
+
+
+def _mean(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, float) and not math.isnan(value) else "-"
 
 
 def _pct(value: object) -> str:

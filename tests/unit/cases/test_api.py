@@ -120,3 +120,35 @@ def test_rate_limit_per_client(make_api, point):
     assert int(codes[2].headers["Retry-After"]) >= 1
     assert "more than 60 reports a minute" in codes[2].json()["detail"][0]["msg"]
     assert api.count() == 2
+
+
+def test_classify_proposes_three_categories(api):
+    headers = api.user("li", Role.CITIZEN, "990100")
+    r = api.client.post("/cases/classify", headers=headers, json={"text": "路口的路灯坏了不亮"})
+    assert r.status_code == 200, r.text
+    proposals = r.json()
+    assert len(proposals) == 3
+    assert "C0110" in [p["category_code"] for p in proposals]
+    assert proposals[0]["confidence"] >= proposals[1]["confidence"] >= proposals[2]["confidence"]
+    assert api.client.post("/cases/classify", headers=headers, json={"text": ""}).status_code == 422
+
+
+def test_statistics_endpoints_in_scope(api, point, streets):
+    citizen = api.user("li", Role.CITIZEN, "990100")
+    supervisor = api.user("sup", Role.SUPERVISOR, streets[0])
+    for k in range(3):
+        lon, lat = point(street=streets[0], skip=k)
+        api.client.post("/cases", headers=citizen, json={"category_code": "E0502", "lon": lon,
+                                                         "lat": lat})
+    lon, lat = point(street=streets[2])
+    api.client.post("/cases", headers=citizen, json={"category_code": "E0102", "lon": lon,
+                                                     "lat": lat})
+    assert api.client.get("/stats/evaluation", headers=citizen).status_code == 403
+    rows = api.client.get("/stats/evaluation", headers=supervisor).json()
+    assert [(r["department"], r["cases"], r["closed"]) for r in rows] == [("traffic_police", 3, 0)]
+    assert rows[0]["on_time_rate"] is None
+    cells = api.client.get("/stats/hotspots", headers=supervisor,
+                           params={"window": "1h"}).json()
+    assert sum(c["reports"] for c in cells) == 3
+    r = api.client.get("/stats/hotspots", headers=supervisor, params={"window": "2D"})
+    assert r.status_code == 422

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
@@ -14,12 +15,14 @@ from shancheng.api.schemas.cases import (
     ActionIn,
     CaseCreate,
     CaseRead,
+    ClassifyIn,
     EventRead,
     IntakeRead,
+    ProposalRead,
     RatingIn,
     TokenRead,
 )
-from shancheng.cases import accounts, repository, service
+from shancheng.cases import accounts, repository, service, statistics
 from shancheng.cases.domain import CaseStatus
 from shancheng.cases.intake import ReportIn, Source
 
@@ -70,6 +73,23 @@ def report_case(
     )
     result = service.submit_report(session, report, at=at, actor=user)
     return IntakeRead(case=CaseRead.model_validate(result.case), linked_to=result.linked_to)
+
+
+@router.post("/cases/classify", tags=["cases"])
+def classify(body: ClassifyIn, request: Request, user: CurrentUser) -> list[ProposalRead]:
+    """Propose the 3 likeliest categories for a text (Chinese or English)."""
+    del user  # any signed-in user may ask
+    model, taxonomy = request.app.state.classifier()
+    proposals = model.propose(body.text, k=3)
+    return [
+        ProposalRead(
+            category_code=p.label,
+            name_zh=taxonomy.category(p.label).name_zh,
+            name_en=taxonomy.category(p.label).name_en,
+            confidence=p.confidence,
+        )
+        for p in proposals
+    ]
 
 
 @router.get("/cases", tags=["cases"])
@@ -132,6 +152,41 @@ def rate_case(case_id: int, body: RatingIn, session: SessionDep, user: CurrentUs
     return CaseRead.model_validate(
         service.rate_case(session, _id(case_id), body.satisfaction, actor=user)
     )
+
+
+@router.get("/stats/evaluation", tags=["statistics"])
+def evaluation(
+    session: SessionDep,
+    user: CurrentUser,
+    at: NowDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    by: Literal["department", "street_code", "district_code"] = "department",
+) -> list[dict[str, Any]]:
+    """综合评价: volume, on-time and rework rates, overdue, satisfaction per group."""
+    table = statistics.evaluation_table(session, actor=user, at=at, days=days, by=by)
+    return _records(table.reset_index())
+
+
+@router.get("/stats/hotspots", tags=["statistics"])
+def hotspots(
+    session: SessionDep,
+    user: CurrentUser,
+    at: NowDep,
+    days: Annotated[int, Query(ge=1, le=366)] = 28,
+    window: Literal["1h", "6h", "1D", "7D"] = "1D",
+) -> list[dict[str, Any]]:
+    """Count reports per unit-grid cell in the latest window; flag emerging hotspots."""
+    table = statistics.hotspot_table(session, actor=user, at=at, days=days, window=window)
+    return _records(table)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe rows: NaN becomes null, numpy scalars become Python numbers."""
+    clean = table.astype(object).where(table.notna(), None)
+    return [
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in clean.to_dict("records")
+    ]
 
 
 @router.get("/blobs/{sha256}", tags=["cases"], response_class=Response)

@@ -132,6 +132,10 @@ def _create(
     request: Request,
     at: datetime,
 ) -> dict[str, Any]:
+    for name, value in fields.items():
+        if "\x00" in value:
+            msg = f"`{name[:40]}` contains a NUL byte; send plain UTF-8 text"
+            raise CaseInputError(msg, field=name[:40])
     client = accounts.client_for_api_key(session, fields.get("api_key", ""))
     rate_limit(request, f"key:{client}")
     code = fields.get("service_code", "").strip()

@@ -138,3 +138,18 @@ class TokenRead(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at: datetime
+
+
+class ClassifyIn(BaseModel):
+    """Free text to classify (a report's description)."""
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ProposalRead(BaseModel):
+    """A proposed category with the model's confidence; the operator confirms."""
+
+    category_code: str
+    name_zh: str
+    name_en: str
+    confidence: float
