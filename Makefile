@@ -19,6 +19,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/shancheng demo
 	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
+	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
 	$(BIN)/shancheng lifelines live
 

@@ -138,16 +138,20 @@ def max_cover(
         )
         raise InfeasiblePlanError(msg, reason="k_out_of_range")
     started = time.perf_counter()
+    a, w, sites = reduce_instance(a, w)
+    if a.shape[0] == 0 or a.shape[1] == 0 or k == 0:
+        empty = np.zeros(0, np.int64)
+        return SitingResult("max_cover", empty, 0.0, 0.0, 0.0, 0.0, "exact", 0.0)
     if method != "greedy":
         result = _max_cover_milp(a, w, k, time_limit_s)
         if result is not None and (method == "exact" or result.method == "exact"):
-            return _timed(result, started)
+            return _timed(result, started, sites)
         if result is not None:
             greedy = _max_cover_greedy(a, w, k)
             best = result if result.objective >= greedy.objective else greedy
             bound = min(result.bound, greedy.bound)
-            return _timed(_with_bound(best, bound), started)
-    return _timed(_max_cover_greedy(a, w, k), started)
+            return _timed(_with_bound(best, bound), started, sites)
+    return _timed(_max_cover_greedy(a, w, k), started, sites)
 
 
 def set_cover(
@@ -195,15 +199,16 @@ def set_cover(
     if required_weight <= _TOL:
         empty = np.zeros(0, np.int64)
         return SitingResult("set_cover", empty, 0.0, 0.0, 0.0, 0.0, "exact", 0.0)
+    a, w, sites = reduce_instance(a, w)
     if method != "greedy":
         result = _set_cover_milp(a, w, required_weight, time_limit_s)
         if result is not None and (method == "exact" or result.method == "exact"):
-            return _timed(result, started)
+            return _timed(result, started, sites)
         if result is not None:
             greedy = _set_cover_greedy(a, w, required_weight, lower=result.bound)
             best = result if result.objective <= greedy.objective else greedy
-            return _timed(_with_bound(best, max(result.bound, greedy.bound)), started)
-    return _timed(_set_cover_greedy(a, w, required_weight, lower=None), started)
+            return _timed(_with_bound(best, max(result.bound, greedy.bound)), started, sites)
+    return _timed(_set_cover_greedy(a, w, required_weight, lower=None), started, sites)
 
 
 def _check(matrix: sp.csr_array, weight: npt.ArrayLike) -> tuple[sp.csr_array, FloatArray]:
@@ -394,8 +399,54 @@ def _with_bound(result: SitingResult, bound: float) -> SitingResult:
     )  # fmt: skip
 
 
-def _timed(result: SitingResult, started: float) -> SitingResult:
+def _timed(result: SitingResult, started: float, sites: IntArray) -> SitingResult:
+    """Stamp the time, and map the reduced instance's sites back to the caller's rows."""
     return SitingResult(
-        result.problem, result.sites, result.covered_weight, result.objective, result.bound,
-        result.gap, result.method, time.perf_counter() - started,
+        result.problem, np.sort(sites[result.sites]), result.covered_weight, result.objective,
+        result.bound, result.gap, result.method, time.perf_counter() - started,
     )  # fmt: skip
+
+
+def reduce_instance(a: sp.csr_array, w: FloatArray) -> tuple[sp.csr_array, FloatArray, IntArray]:
+    """Shrink a covering instance without changing its optimum.
+
+    * demand points no site reaches, or of weight 0, are dropped;
+    * demand points covered by exactly the same sites are merged (weights added) — on a
+      street network, neighbouring homes usually are;
+    * a site whose set is contained in another's (or equal, keeping the first) is dropped:
+      swapping it for the larger one never covers less.
+
+    Returns
+    -------
+    tuple
+        The reduced matrix and weights, and the original row of each kept site.
+    """
+    csc = sp.csc_array(a)
+    csc.sort_indices()
+    groups: dict[bytes, int] = {}
+    column_of = np.full(a.shape[1], -1, dtype=np.int64)
+    for i in np.flatnonzero((np.diff(csc.indptr) > 0) & (w > 0)).tolist():
+        key = csc.indices[csc.indptr[i] : csc.indptr[i + 1]].tobytes()
+        column_of[i] = groups.setdefault(key, len(groups))
+    kept = column_of >= 0
+    merged_w = np.bincount(column_of[kept], weights=w[kept], minlength=len(groups))
+    rows, cols = a.nonzero()
+    on = kept[cols]
+    merged = sp.csr_array(
+        (np.ones(int(on.sum())), (rows[on], column_of[cols[on]])), shape=(a.shape[0], len(groups))
+    )
+    merged.sum_duplicates()
+    merged.data = np.ones_like(merged.data)
+    size = np.diff(merged.indptr)
+    overlap = sp.coo_array(merged @ merged.T)
+    j, other, shared = overlap.row, overlap.col, overlap.data
+    inside = (
+        (j != other)
+        & (shared >= size[j])
+        & ((size[other] > size[j]) | ((size[other] == size[j]) & (other < j)))
+    )
+    dominated = np.zeros(a.shape[0], dtype=bool)
+    dominated[j[inside]] = True
+    dominated |= size == 0
+    sites = np.flatnonzero(~dominated).astype(np.int64)
+    return sp.csr_array(merged[sites]), merged_w, sites
