@@ -429,7 +429,9 @@ def reduce_instance(a: sp.csr_array, w: FloatArray) -> tuple[sp.csr_array, Float
         key = csc.indices[csc.indptr[i] : csc.indptr[i + 1]].tobytes()
         column_of[i] = groups.setdefault(key, len(groups))
     kept = column_of >= 0
-    merged_w = np.bincount(column_of[kept], weights=w[kept], minlength=len(groups))
+    merged_w: FloatArray = np.bincount(
+        column_of[kept], weights=w[kept], minlength=len(groups)
+    ).astype(np.float64)
     rows, cols = a.nonzero()
     on = kept[cols]
     merged = sp.csr_array(
