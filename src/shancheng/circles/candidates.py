@@ -186,21 +186,37 @@ def ground_nodes(network: WalkNetwork) -> npt.NDArray[np.bool_]:
 
 
 def cell_slope(city: City) -> pd.Series:
-    """Terrain slope (rise over run) of each grid cell, from neighbours' ground heights."""
+    """Terrain slope (rise over run) of each grid cell, from neighbours' ground heights.
+
+    Central differences where both neighbours along an axis exist, one-sided where only one
+    does; along an axis with no neighbour (a lone cell between rivers) the slope counts as 0.
+    """
     cells = city.grid_cells
     grid = city.grid
     z = np.full((grid.n_rows, grid.n_cols), np.nan)
     rows = cells["row"].to_numpy(np.int64)
     cols = cells["col"].to_numpy(np.int64)
     z[rows, cols] = cells["z_m"].to_numpy(np.float64)
-    with np.errstate(invalid="ignore"):
-        gy, gx = (
-            np.gradient(z, grid.cell_size_m)
-            if min(z.shape) > 1
-            else (np.zeros_like(z), np.zeros_like(z))
-        )
+    gx = _derivative(z, grid.cell_size_m, axis=1)
+    gy = _derivative(z, grid.cell_size_m, axis=0)
     slope = np.hypot(gx, gy)[rows, cols]
     return pd.Series(np.nan_to_num(slope), index=cells["cell_id"].to_numpy())
+
+
+def _derivative(z: FloatArray, step_m: float, *, axis: int) -> FloatArray:
+    """Central difference where both neighbours exist, one-sided where one does, else 0."""
+    padded = np.pad(z, [(1, 1) if a == axis else (0, 0) for a in range(2)],
+                    constant_values=np.nan)  # fmt: skip
+    n = z.shape[axis]
+    before = np.take(padded, range(n), axis=axis)
+    after = np.take(padded, range(2, n + 2), axis=axis)
+    has_b, has_a = np.isfinite(before), np.isfinite(after)
+    with np.errstate(invalid="ignore"):
+        central = (after - before) / (2 * step_m)
+        forward = (after - z) / step_m
+        backward = (z - before) / step_m
+    out = np.where(has_a & has_b, central, np.where(has_a, forward, np.where(has_b, backward, 0.0)))
+    return np.asarray(out, dtype=np.float64)
 
 
 def _finite(table: pd.DataFrame, column: str, source: Path) -> FloatArray:

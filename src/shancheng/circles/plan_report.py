@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from shancheng.circles.capacity_plan import CapacityPlan
     from shancheng.circles.planning import Plan
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,18 @@ def plan_summary(plan: Plan) -> dict[str, object]:
     }
 
 
-def write_plan(plan: Plan, directory: str | Path, *, city_code: str = "city") -> Path:
-    """Write the plan's files into ``directory`` (replaced as a whole at the end)."""
+def write_plan(
+    plan: Plan,
+    directory: str | Path,
+    *,
+    city_code: str = "city",
+    capacity: CapacityPlan | None = None,
+) -> Path:
+    """Write the plan's files into ``directory`` (replaced as a whole at the end).
+
+    With ``capacity``, also ``capacity_streets.csv`` (places missing per street) and
+    ``capacity_assignments.csv`` (places added to new or existing facilities).
+    """
     target = Path(directory)
     if target.exists() and any(target.iterdir()) and not (target / "plan.json").exists():
         msg = f"{target}: exists, is not empty and holds no plan; refusing to replace it"
@@ -86,6 +97,11 @@ def write_plan(plan: Plan, directory: str | Path, *, city_code: str = "city") ->
         table = plan.unit_table(city_code=city_code)
         table.to_csv(staging / "coverage_before_after.csv", index=False)
         summary = plan_summary(plan)
+        if capacity is not None:
+            capacity.streets.to_csv(staging / "capacity_streets.csv", index=False)
+            capacity.assignments.to_csv(staging / "capacity_assignments.csv", index=False)
+            summary["places_missing"] = float(capacity.streets["missing"].sum())
+            summary["places_unassigned"] = float(capacity.streets["unassigned"].sum())
         (staging / "plan.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         figure = plan_map(plan)
         buffer = io.BytesIO()

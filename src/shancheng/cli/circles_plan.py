@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from shancheng.circles.candidates import DEFAULT_MAX_SLOPE, read_candidates
+from shancheng.circles.capacity_plan import plan_capacity
 from shancheng.circles.plan_city import plan_city
 from shancheng.circles.plan_report import write_plan
 from shancheng.circles.standard import load_catalogue
@@ -68,7 +69,10 @@ def plan_command(
         target_dir = out or settings.data_dir / "plans" / city_dir.name
         city_units = loaded.admin_units[loaded.admin_units["level"] == "city"]
         code = str(city_units["code"].iloc[0]) if len(city_units) else "city"
-        write_plan(plan, target_dir, city_code=code)
+        category = plan.instance.requirement.category
+        norm = chosen.categories[category].capacity_per_1000
+        places = plan_capacity(loaded, chosen, category, plan) if norm is not None else None
+        write_plan(plan, target_dir, city_code=code, capacity=places)
     result = plan.result
     _console.print(
         f"{plan.instance.requirement.key}: {len(plan.sites)} new sites, residents covered "
@@ -76,3 +80,9 @@ def plan_command(
         f"{result.bound:,.1f}, gap {result.gap:.2%}, solved in {result.solve_time_s:.2f} s; "
         f"{time.perf_counter() - started:.1f} s in all); results in {target_dir}"
     )
+    if places is not None:
+        _console.print(
+            f"{category}: {places.streets['missing'].sum():,.0f} places missing across "
+            f"{int((places.streets['missing'] > 0).sum())} streets; "
+            f"{places.streets['unassigned'].sum():,.0f} need a site the plan does not give"
+        )
