@@ -135,3 +135,26 @@ def _evaluate(city, homes, catalogue, facilities):
     cap = capacity_access(acc, catalogue)
     cov = residence_coverage(acc, catalogue)
     return cov.column(REQUIREMENT), cap.per_1000[:, cap.categories.index("kindergarten")]
+
+
+def test_coverage_sets_equal_scipy_dijkstra(instance):
+    """Each candidate's row = residents whose walk TO it is within the threshold (scipy)."""
+    import scipy.sparse as sp  # noqa: PLC0415
+    from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415
+
+    net = instance.graph.network
+    order = np.lexsort((net.edge_time_s, net.edge_head, net.edge_tail))
+    tail, head, time_s = net.edge_tail[order], net.edge_head[order], net.edge_time_s[order]
+    first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])]  # fastest parallel arc
+    graph = sp.csr_array((time_s[first], (tail[first], head[first])),
+                         shape=(net.n_nodes, net.n_nodes))  # fmt: skip
+    rows = np.flatnonzero(instance.candidate_node >= 0)[:40]
+    # walking to the candidate: shortest paths on the transposed graph from it
+    times = dijkstra(graph.T, indices=instance.candidate_node[rows],
+                     limit=instance.threshold_s + 1e-6)  # fmt: skip
+    demand_nodes = instance.residence_node[instance.demand]
+    for r, j in enumerate(rows):
+        expected = np.flatnonzero(times[r, demand_nodes] <= instance.threshold_s)
+        got = instance.matrix.indices[instance.matrix.indptr[j] : instance.matrix.indptr[j + 1]]
+        np.testing.assert_array_equal(np.sort(got), expected)
+    assert instance.matrix.nnz > 0
