@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from shancheng.circles.balls import node_index
 from shancheng.circles.capacity import decay_weight
@@ -167,6 +168,36 @@ class WhatIf:
             msg = f"what-if: candidate {candidate_id!r} is not on the walk network"
             raise InputError(msg)
         return self.add_node(f"planned-{candidate_id}", node, capacity)
+
+    def add_at(
+        self,
+        key: str,
+        x_utm: float,
+        y_utm: float,
+        capacity: float = 1.0,
+        *,
+        max_distance_m: float = 200.0,
+    ) -> Change:
+        """Add a facility at a point: placed on the nearest street node (a slider's drop).
+
+        Unlike a candidate, whose access leg is spliced in exactly, a dropped point moves to
+        the nearest node of the base network (the error is at most its distance, reported in
+        the log); within ``max_distance_m`` only.
+        """
+        tree = self.__dict__.get("_tree")
+        net = self.instance.graph.network
+        n_base = self.instance.graph.n_base_nodes
+        if tree is None:
+            tree = cKDTree(np.column_stack([net.node_x_utm[:n_base], net.node_y_utm[:n_base]]))
+            self.__dict__["_tree"] = tree
+        distance, node = tree.query([x_utm, y_utm])
+        if not distance <= max_distance_m:
+            msg = (
+                f"what-if: facility {key!r} at ({x_utm:.1f}, {y_utm:.1f}) is {distance:.0f} m "
+                f"from the nearest street node (limit {max_distance_m:g} m)"
+            )
+            raise InputError(msg)
+        return self.add_node(key, int(node), capacity)
 
     def add_node(self, key: str, node: int, capacity: float = 1.0) -> Change:
         """Add a facility ``key`` at a node of the instance's network."""

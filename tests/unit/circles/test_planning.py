@@ -14,7 +14,7 @@ from shancheng.circles.planning import apply_plan, plan_max_cover, plan_set_cove
 from shancheng.circles.residences import residences_from_buildings
 from shancheng.circles.standard import load_catalogue
 from shancheng.circles.whatif import WhatIf
-from shancheng.errors import InfeasiblePlanError
+from shancheng.errors import InfeasiblePlanError, InputError
 
 REQUIREMENT = "kindergarten_5min"
 
@@ -158,3 +158,20 @@ def test_coverage_sets_equal_scipy_dijkstra(instance):
         got = instance.matrix.indices[instance.matrix.indptr[j] : instance.matrix.indptr[j + 1]]
         np.testing.assert_array_equal(np.sort(got), expected)
     assert instance.matrix.nnz > 0
+
+
+def test_what_if_drop_at_a_point(small_city, instance, catalogue):
+    facilities = small_city.facilities
+    site = instance.candidates.iloc[7]
+    by_candidate = WhatIf.from_instance(instance, catalogue, facilities)
+    by_point = WhatIf.from_instance(instance, catalogue, facilities)
+    a = by_candidate.add_candidate(site["candidate_id"], capacity=50.0)
+    # grid candidates are street nodes: a drop 3 m away lands on the same node
+    b = by_point.add_at("drop", site["x_utm"] + 3.0, site["y_utm"], capacity=50.0)
+    np.testing.assert_array_equal(by_candidate.covered, by_point.covered)
+    np.testing.assert_allclose(by_candidate.per_1000, by_point.per_1000)
+    assert a.units.equals(b.units)
+    with pytest.raises(InputError, match="from the nearest street node"):
+        by_point.add_at("far", site["x_utm"] + 1e5, site["y_utm"])
+    with pytest.raises(InputError, match="already there"):
+        by_point.add_at("drop", site["x_utm"], site["y_utm"])
