@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from shancheng.circles.balls import node_index
 from shancheng.circles.capacity import decay_weight
 from shancheng.circles.coverage import unit_codes
-from shancheng.circles.planning import PLAN_LEVELS
+from shancheng.circles.plan_tables import PLAN_LEVELS
 from shancheng.errors import InputError
 
 if TYPE_CHECKING:

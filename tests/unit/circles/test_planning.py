@@ -10,7 +10,8 @@ from shancheng.circles.candidates import grid_candidates
 from shancheng.circles.capacity import capacity_access
 from shancheng.circles.coverage import residence_coverage
 from shancheng.circles.evaluate import evaluate_city
-from shancheng.circles.planning import apply_plan, plan_max_cover, plan_set_cover, prepare_siting
+from shancheng.circles.plan_tables import apply_plan
+from shancheng.circles.planning import plan_max_cover, plan_set_cover, prepare_siting
 from shancheng.circles.residences import residences_from_buildings
 from shancheng.circles.standard import load_catalogue
 from shancheng.circles.whatif import WhatIf
