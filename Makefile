@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-installed
 
-.PHONY: setup demo test lint bench bench-circles clean
+.PHONY: setup demo test lint bench bench-circles bench-planning clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/shancheng demo
 	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
+	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
 	$(BIN)/shancheng lifelines live
 
@@ -38,6 +39,10 @@ bench: setup
 bench-circles: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/circles.py
+
+bench-planning: setup
+	$(BIN)/python -m pip install --quiet 'spopt>=0.7'
+	$(BIN)/python benchmarks/planning.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,7 +16,8 @@ which always names the file, row or field at fault and the value found::
     │   ├── DemError                         a DEM is unreadable or has no CRS
     │   │   └── DemCoverageError             the DEM does not cover the area to import
     │   ├── DatumMismatchError               coordinates declared WGS84 look GCJ-02/BD-09
-    │   └── BoundaryError                    boundary polygons or division codes are invalid
+    │   ├── BoundaryError                    boundary polygons or division codes are invalid
+    │   └── InfeasiblePlanError              a siting request no plan can meet (names who and why)
     ├── FetchError(OSError)                  a download failed or its checksum differs
     ├── SnapDistanceError                    a point lies too far from every edge
     ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
@@ -163,6 +164,36 @@ class DatumMismatchError(InputError):
 
 class BoundaryError(InputError):
     """Boundary polygons or division codes are missing, inconsistent or in the wrong CRS."""
+
+
+class InfeasiblePlanError(InputError):
+    """A planning request cannot be met: a target beyond reach, k above the candidates, none.
+
+    Attributes
+    ----------
+    reason
+        ``"unreachable"`` (some residents are beyond every candidate), ``"k_out_of_range"``,
+        ``"no_candidates"`` or ``"bad_input"``.
+    uncoverable
+        The residents (ids, or demand-point indices at the solver level) that no candidate
+        can cover; empty for the other reasons.
+    why
+        One explanation per entry of ``uncoverable`` (e.g. "not on the walk network",
+        "nearest candidate 14.2 min away > 10 min").
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        uncoverable: object = (),
+        why: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.uncoverable = uncoverable
+        self.why = why
 
 
 class FetchError(ShanchengError, OSError):

@@ -15,6 +15,7 @@ from shancheng.circles.evaluate import EVALUATE_STEPS, evaluate_city, summarize,
 from shancheng.circles.isochrones import isochrones
 from shancheng.circles.report import write_report
 from shancheng.circles.standard import load_catalogue
+from shancheng.cli.circles_plan import plan_command
 from shancheng.data.city import read_city
 from shancheng.errors import InputError
 from shancheng.geo.crs import lonlat_to_utm
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="15-minute living circles: coverage, gaps and isochrones.",
                   no_args_is_help=True)  # fmt: skip
 _console = Console()
+app.command("plan")(plan_command)
 
 
 class ResidenceChoice(StrEnum):
