@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: setup lint
-	$(BIN)/pytest -n 2 -p no:cacheprovider tests src/shancheng --ignore=src/shancheng/store/migrations --durations=15
+	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider tests src/shancheng --ignore=src/shancheng/store/migrations --durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/search.py

@@ -26,7 +26,10 @@ from shancheng.lifelines.sensors import Sensor
 from shancheng.lifelines.telemetry import observation_topic, register_sensors
 from shancheng.store import create_db_engine
 
-pytestmark = pytest.mark.services
+# One broker is shared by every test worker and its ingesters subscribe to all observation
+# topics, so two of these tests running at once would read each other's messages: keep them
+# on one worker, one after another (make test runs pytest-xdist with --dist loadgroup).
+pytestmark = [pytest.mark.services, pytest.mark.xdist_group("shared-mqtt-broker")]
 
 SENSORS = {f"T{i:03d}": Sensor(f"T{i:03d}", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
            for i in range(20)}
