@@ -162,8 +162,10 @@ def compute_accessibility(
     Raises
     ------
     InputError
-        A facility without a category, or with a negative or missing capacity; a residence
-        with a bad coordinate or head count. The message names the row and id.
+        A facility without a category, or with a negative, infinite or unparseable capacity;
+        a residence with a bad coordinate or head count. The message names the row and id.
+        A facility whose capacity is simply not known (empty, as OpenStreetMap facilities
+        usually are) counts as a facility but adds no capacity, with a warning.
     """
     check_residences(residences, catalogue.population_columns)
     categories = catalogue.category_ids
@@ -273,12 +275,30 @@ def _check_facilities(
     for column in ("x_utm", "y_utm"):
         _require_finite(used, column, allow_negative=True)
     if "capacity" in used.columns:
+        used = _unknown_capacity_as_zero(used)
         capacity = _require_finite(used, "capacity", allow_negative=False)
     else:
         capacity = np.ones(len(used))
     order = {c: i for i, c in enumerate(categories)}
     group = np.array([order[c] for c in used["category"]], dtype=np.int64)
     return used, group, capacity
+
+
+def _unknown_capacity_as_zero(used: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Count facilities of unknown capacity, but let them add none (said in a warning)."""
+    unknown = used["capacity"].isna().to_numpy()
+    if not unknown.any():
+        return used
+    per_category = used.loc[unknown, "category"].astype(str).value_counts().sort_index()
+    logger.warning(
+        "facilities: %d without a known capacity (%s) count as facilities but add no "
+        "capacity, so capacity sums and 2SFCA undercount where they stand",
+        int(unknown.sum()),
+        ", ".join(f"{category} {n}" for category, n in per_category.items()),
+    )
+    fixed = used.copy()
+    fixed["capacity"] = pd.to_numeric(fixed["capacity"], errors="coerce").where(~unknown, 0.0)
+    return fixed
 
 
 def _require_finite(frame: pd.DataFrame, column: str, *, allow_negative: bool) -> FloatArray:

@@ -101,6 +101,19 @@ class Evaluation:
         return frame
 
 
+def _require_residents(city: City, homes: pd.DataFrame, catalogue: Catalogue) -> None:
+    """Refuse a city without residents: every coverage share would be 0 / 0."""
+    columns = [c for c in catalogue.population_columns if c in homes.columns]
+    total = float(homes[columns].to_numpy(np.float64).sum()) if columns and len(homes) else 0.0
+    if total <= 0:
+        msg = (
+            f"City {city.name!r} has no residents ({len(homes)} residences, 0 people): living "
+            "circles are measured for people; import a population with `shancheng city import "
+            "--population-raster | --population-counts | --population-points`"
+        )
+        raise InputError(msg)
+
+
 def evaluate_city(
     city: City,
     catalogue: Catalogue | None = None,
@@ -143,6 +156,7 @@ def evaluate_city(
         if residences == "buildings"
         else residences_from_cells(city)
     )
+    _require_residents(city, homes, catalogue)
     step("accessibility")
     acc = compute_accessibility(
         city.network, homes, city.facilities, catalogue, cutoff_s=cutoff_s,

@@ -173,13 +173,16 @@ def _unit_maps(evaluation: Evaluation, unit_level: str) -> Figure:
     levels = evaluation.catalogue.levels
     figure, axes_row = plt.subplots(1, len(levels), figsize=(5 * len(levels), 5))
     for axes, level in zip(np.atleast_1d(axes_row), levels, strict=True):
+        axes.set_axis_off()
+        if units.empty:  # e.g. an imported city without polygons at this level
+            axes.set_title(f"{level}-minute circle: no {unit_level} polygons in this city")
+            continue
         shown = units.assign(share=_level_mean_share(units, evaluation, level))
         shown.plot(column="share", ax=axes, cmap=_CMAP, vmin=0, vmax=1, edgecolor="white",
                    linewidth=0.4, legend=True, legend_kwds={"shrink": 0.6})  # fmt: skip
         complete = units.get(f"complete_{level}min_share")
         mean_complete = float(np.nanmean(complete)) if complete is not None else np.nan
         axes.set_title(f"{level}-minute circle (complete: {mean_complete:.0%} on avg.)")
-        axes.set_axis_off()
     return figure
 
 

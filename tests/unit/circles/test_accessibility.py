@@ -14,8 +14,9 @@ CUTOFF_S = 1800.0
 
 def _check_against_networkx(city, residences, n_sample, rng):
     catalogue = load_catalogue()
-    acc = compute_accessibility(city.network, residences, city.facilities, catalogue,
-                                cutoff_s=CUTOFF_S)
+    acc = compute_accessibility(
+        city.network, residences, city.facilities, catalogue, cutoff_s=CUTOFF_S
+    )
     sample = np.sort(rng.choice(len(residences), min(n_sample, len(residences)), replace=False))
     fac = acc.facilities
     group = np.array([acc.categories.index(c) for c in fac["category"]])
@@ -59,16 +60,19 @@ def test_counts_match_the_nearest_times_and_brute_force(small_city):
     """count within t == number of facilities whose own time is <= t (single-facility runs)."""
     catalogue = load_catalogue()
     residences = residences_from_buildings(small_city)
-    acc = compute_accessibility(small_city.network, residences, small_city.facilities, catalogue,
-                                cutoff_s=CUTOFF_S)
+    acc = compute_accessibility(
+        small_city.network, residences, small_city.facilities, catalogue, cutoff_s=CUTOFF_S
+    )
     c = acc.categories.index("bus_stop")
     members = np.flatnonzero(acc.facility_group == c)
     per_facility = []
     for j in members:
-        one = small_city.facilities[small_city.facilities["facility_id"]
-                                    == acc.facilities["facility_id"].iloc[j]]
-        single = compute_accessibility(small_city.network, residences, one, catalogue,
-                                       cutoff_s=CUTOFF_S)
+        one = small_city.facilities[
+            small_city.facilities["facility_id"] == acc.facilities["facility_id"].iloc[j]
+        ]
+        single = compute_accessibility(
+            small_city.network, residences, one, catalogue, cutoff_s=CUTOFF_S
+        )
         per_facility.append(single.time_s[:, c])
     times = np.column_stack(per_facility)
     capacity = acc.facilities["capacity"].to_numpy()[members]
@@ -83,31 +87,44 @@ def test_counts_match_the_nearest_times_and_brute_force(small_city):
 def test_a_facility_without_category_is_refused_naming_it(small_city):
     facilities = small_city.facilities.copy()
     facilities.loc[7, "category"] = None
-    with pytest.raises(InputError, match=r"facilities row 7 \(facility_id 'F00007'\): field "
-                                         r"`category` is empty"):
-        compute_accessibility(small_city.network, residences_from_buildings(small_city),
-                              facilities, load_catalogue())
+    with pytest.raises(
+        InputError,
+        match=r"facilities row 7 \(facility_id 'F00007'\): field "
+        r"`category` is empty",
+    ):
+        compute_accessibility(
+            small_city.network, residences_from_buildings(small_city), facilities, load_catalogue()
+        )
 
 
 def test_a_blank_category_and_a_negative_capacity_are_refused(small_city):
     facilities = small_city.facilities.copy()
     facilities.loc[3, "category"] = "  "
     with pytest.raises(InputError, match="row 3"):
-        compute_accessibility(small_city.network, residences_from_buildings(small_city),
-                              facilities, load_catalogue())
+        compute_accessibility(
+            small_city.network, residences_from_buildings(small_city), facilities, load_catalogue()
+        )
     facilities = small_city.facilities.copy()
     facilities.loc[2, "capacity"] = -5
-    with pytest.raises(InputError, match=r"row 2 .*`capacity` must be a finite number >= 0, "
-                                         r"got -5"):
-        compute_accessibility(small_city.network, residences_from_buildings(small_city),
-                              facilities, load_catalogue())
+    with pytest.raises(
+        InputError,
+        match=r"row 2 .*`capacity` must be a finite number >= 0, "
+        r"got -5",
+    ):
+        compute_accessibility(
+            small_city.network, residences_from_buildings(small_city), facilities, load_catalogue()
+        )
 
 
 def test_missing_columns_and_bad_residences_are_named(small_city):
     residences = residences_from_buildings(small_city)
     with pytest.raises(MissingColumnError, match="`category` is missing"):
-        compute_accessibility(small_city.network, residences,
-                              small_city.facilities.drop(columns="category"), load_catalogue())
+        compute_accessibility(
+            small_city.network,
+            residences,
+            small_city.facilities.drop(columns="category"),
+            load_catalogue(),
+        )
     bad = residences.copy()
     bad.loc[4, "age_60_plus"] = -1
     with pytest.raises(InputError, match=r"residences row 4 .*`age_60_plus`"):
@@ -117,6 +134,36 @@ def test_missing_columns_and_bad_residences_are_named(small_city):
 def test_unknown_facility_categories_are_ignored(small_city):
     facilities = small_city.facilities.copy()
     facilities.loc[0, "category"] = "karaoke"
-    acc = compute_accessibility(small_city.network, residences_from_buildings(small_city),
-                                facilities, load_catalogue())
+    acc = compute_accessibility(
+        small_city.network, residences_from_buildings(small_city), facilities, load_catalogue()
+    )
     assert len(acc.facilities) == len(facilities) - 1
+
+
+def test_a_facility_of_unknown_capacity_counts_but_adds_no_capacity(small_city, caplog):
+    """OpenStreetMap facilities rarely carry a capacity: they still count as facilities."""
+    residences = residences_from_buildings(small_city)
+    known = compute_accessibility(
+        small_city.network, residences, small_city.facilities, load_catalogue()
+    )
+    facilities = small_city.facilities.copy()
+    row = int(np.flatnonzero(facilities["category"].to_numpy() == "kindergarten")[0])
+    lost = float(facilities.loc[row, "capacity"])
+    facilities.loc[row, "capacity"] = np.nan
+    with caplog.at_level("WARNING", logger="shancheng"):
+        unknown = compute_accessibility(
+            small_city.network, residences, facilities, load_catalogue()
+        )
+    assert "1 without a known capacity (kindergarten 1)" in caplog.text
+    np.testing.assert_array_equal(unknown.count, known.count)
+    k = unknown.categories.index("kindergarten")
+    drop = known.capacity[:, k, :] - unknown.capacity[:, k, :]
+    assert lost > 0
+    assert set(np.unique(drop)) <= {0.0, lost}  # only that facility's places are gone
+    assert (drop == lost).any()
+    others = [c for c in range(len(unknown.categories)) if c != k]
+    np.testing.assert_array_equal(unknown.capacity[:, others, :], known.capacity[:, others, :])
+    facilities["capacity"] = facilities["capacity"].astype(object)
+    facilities.loc[row, "capacity"] = "lots"  # unparseable is still refused, not guessed
+    with pytest.raises(InputError, match=rf"row {row} .*`capacity`"):
+        compute_accessibility(small_city.network, residences, facilities, load_catalogue())
