@@ -19,7 +19,9 @@ in the places added.
 1. *target*: residences with people of the demand group (``P_i > 0``) and at least one
    facility with ``f(t_ij) > 0`` — i.e. strictly inside the catchment ``t0`` under the Gaussian
    decay, within ``t0`` under the step. Residences with people and no such facility are
-   *unreachable*: places cannot help them, they need a new site (listed, not counted);
+   *unreachable*: places cannot help them, they need a new site (listed, not counted). An
+   optional floor ``min_weight`` on ``f`` moves residences reached only at the very edge of a
+   catchment to that list too (under the Gaussian, lifting them costs ``deficit D_j / f``);
 2. each target residence leans on the facility where a place helps it most, ``argmax_j g_ij``
    (fixed: ``g`` does not change with capacities);
 3. while a target residence has ``1000 A_i < norm``: take the facility whose leaning,
@@ -49,9 +51,11 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from shancheng.circles.capacity import decay_weight
 from shancheng.circles.capacity_plan import street_of
+from shancheng.circles.whatif import WhatIf
 
 if TYPE_CHECKING:
-    from shancheng.circles.whatif import WhatIf
+    from shancheng.circles.planning import Plan
+    from shancheng.circles.standard import Catalogue
     from shancheng.data.city import City
 
 logger = logging.getLogger(__name__)
@@ -105,6 +109,7 @@ def fit_places(
     whole_places: bool = True,
     max_places: float | None = None,
     max_steps: int | None = None,
+    min_weight: float = 0.0,
 ) -> PlacesFit:
     """Add places to facilities until every reachable residence meets the norm (the greedy).
 
@@ -124,6 +129,11 @@ def fit_places(
         Round each addition up to whole places.
     max_places, max_steps
         Budget of places, and most facilities enlarged; the fit stops before exceeding them.
+    min_weight
+        A residence counts as reachable only through a facility with ``f(t_ij) >=
+        min_weight`` (0: any ``f > 0``). Under the Gaussian decay a residence at the catchment
+        edge has ``f`` near 0 and lifting it to the norm through that facility costs
+        ``deficit x D_j / f`` places; a floor lists it as needing a nearer site instead.
 
     Examples
     --------
@@ -147,12 +157,11 @@ def fit_places(
         acc = np.bincount(res, weights=gain * reached[fac] * ratio[fac], minlength=n_res)
     else:
         acc = np.array(access, dtype=np.float64)
-    has_pair = np.bincount(res, minlength=n_res) > 0
-    target = has_pair & (people > 0)
-    unreachable = ~has_pair & (people > 0)
-    best = _leaning(res, fac, gain, n_res)
+    strong = w[keep] >= min_weight
+    target, unreachable = _reach(res[strong], people)
+    best = _leaning(res[strong], fac[strong], gain[strong], n_res)
     best_gain = np.zeros(n_res)
-    mine = best[res] == fac
+    mine = strong & (best[res] == fac)
     best_gain[res[mine]] = gain[mine]
     goal = norm_per_1000 / 1000.0
     added = np.zeros(n_fac)
@@ -190,6 +199,12 @@ def fit_places(
     )
 
 
+def _reach(strong_res: IntArray, people: FloatArray) -> tuple[BoolArray, BoolArray]:
+    """Target residences (people and a facility within reach) and unreachable ones."""
+    has_pair = np.bincount(strong_res, minlength=people.shape[0]) > 0
+    return has_pair & (people > 0), ~has_pair & (people > 0)
+
+
 def _leaning(res: IntArray, fac: IntArray, gain: FloatArray, n_res: int) -> IntArray:
     """Each residence's facility of largest gain ``g_ij`` (-1 without any)."""
     best = np.full(n_res, -1, dtype=np.int64)
@@ -206,10 +221,12 @@ def places_lower_bound(
     demand: npt.ArrayLike,
     norm_per_1000: float,
     access: npt.ArrayLike,
+    min_weight: float = 0.0,
 ) -> float:
     """Fewest places (fractional) that lift every reachable residence to the norm: the LP.
 
-    ``min Σ x_j`` subject to ``Σ_j g_ij x_j ≥ norm/1000 - A_i`` for every target residence,
+    ``min Σ x_j`` subject to ``Σ_j g_ij x_j ≥ norm/1000 - A_i`` for every target residence
+    (the same as :func:`fit_places`' for ``min_weight``),
     ``x ≥ 0``, solved with HiGHS (:func:`scipy.optimize.milp` without integer variables). A
     lower bound of any allocation, the greedy's included.
     """
@@ -221,10 +238,11 @@ def places_lower_bound(
     n_fac = int(fac.max()) + 1 if fac.shape[0] else 0
     reached = np.bincount(fac, weights=w * people[res], minlength=n_fac)
     keep = (w > 0) & (reached[fac] > 0) & (people[res] > 0)
+    target, _ = _reach(res[keep & (w >= min_weight)], people)
     res, fac = res[keep], fac[keep]
     gain = w[keep] / reached[fac]
     deficit = norm_per_1000 / 1000.0 - acc
-    short = np.unique(res[deficit[res] > 0])
+    short = np.unique(res[(deficit[res] > 0) & target[res]])
     if short.shape[0] == 0:
         return 0.0
     row = np.searchsorted(short, res)
@@ -255,8 +273,8 @@ class CapacityFit:
     streets
         ``street_code, added``: places added per street (of the facilities' locations).
     unreachable
-        Residences with people that no facility reaches: ``residence_id, street_code,
-        people`` — they need a new site, not places.
+        Residences with people that no facility reaches (with ``f >= min_weight``):
+        ``residence_id, street_code, people`` — they need a new site, not places.
     status
         ``"met"``, ``"budget"`` or ``"steps"``.
     places_added, lower_bound
@@ -284,11 +302,13 @@ def fit_capacity(
     whole_places: bool = True,
     max_places: float | None = None,
     max_steps: int | None = None,
+    min_weight: float = 0.0,
 ) -> CapacityFit:
     """Run the greedy on a what-if state and apply its additions (``state.resize``).
 
     ``state`` holds the existing facilities and any new sites (``planned-<id>`` keys, e.g. at
     capacity 0). With ``city``, facilities and residences get their street (unit grid).
+    ``whole_places``, ``max_places``, ``max_steps``, ``min_weight``: as :func:`fit_places`.
     """
     if state.norm_per_1000 is None:
         msg = f"category {state.instance.requirement.category!r} has no capacity norm"
@@ -308,11 +328,12 @@ def fit_capacity(
     fit = fit_places(
         res, fac, w, demand=people, supply=supply, norm_per_1000=state.norm_per_1000,
         access=state.access, whole_places=whole_places, max_places=max_places,
-        max_steps=max_steps,
+        max_steps=max_steps, min_weight=min_weight,
     )  # fmt: skip
     bound = places_lower_bound(
-        res, fac, w, demand=people, norm_per_1000=state.norm_per_1000, access=state.access
-    )
+        res, fac, w, demand=people, norm_per_1000=state.norm_per_1000, access=state.access,
+        min_weight=min_weight,
+    )  # fmt: skip
     reachable = max(float(people[fit.target].sum()), 1e-12)
     before = float(people[fit.target & state.adequate].sum()) / reachable
     for f, places in fit.steps:
@@ -352,6 +373,26 @@ def fit_capacity(
         share_before=before,
         share_after=after,
     )
+
+
+def fit_plan(
+    city: City, catalogue: Catalogue, plan: Plan, *, min_weight: float = 0.0
+) -> CapacityFit:
+    """Run :func:`fit_capacity` on the city's facilities plus the plan's new sites.
+
+    New sites start at their candidate ``capacity`` when the candidates give one, else 0:
+    the fit decides their places.
+    """
+    state = WhatIf.from_instance(plan.instance, catalogue, city.facilities)
+    sites = plan.sites
+    start = (
+        sites["capacity"].fillna(0.0).to_numpy(np.float64)
+        if "capacity" in sites.columns
+        else np.zeros(len(sites))
+    )
+    for cid, places in zip(sites["candidate_id"].tolist(), start.tolist(), strict=True):
+        state.add_candidate(str(cid), capacity=float(places))
+    return fit_capacity(state, city, min_weight=min_weight)
 
 
 def _facility_table(

@@ -69,13 +69,13 @@ def _instances(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(_instances(), st.booleans())
-def test_every_reachable_resident_is_adequate_when_recomputed(case, whole):
+@given(_instances(), st.booleans(), st.sampled_from([0.0, 0.3]))
+def test_every_reachable_resident_is_adequate_when_recomputed(case, whole, floor):
     res, fac, time_s, demand, supply, decay, norm = case
     catchment = 300.0
     weight = decay_weight(time_s, catchment, decay)
     fit = fit_places(res, fac, weight, demand=demand, supply=supply, norm_per_1000=norm,
-                     whole_places=whole)  # fmt: skip
+                     whole_places=whole, min_weight=floor)  # fmt: skip
     assert fit.status == "met"
     assert len(fit.steps) <= supply.shape[0]  # each facility picked at most once
     assert (fit.added >= 0).all()
@@ -86,7 +86,7 @@ def test_every_reachable_resident_is_adequate_when_recomputed(case, whole):
                              catchment_s=catchment, decay=decay)  # fmt: skip
     np.testing.assert_allclose(access, fit.access, rtol=1e-9, atol=1e-12)
     reach = np.zeros(demand.shape[0], bool)
-    reach[res[weight > 0]] = True
+    reach[res[(weight > 0) & (weight >= floor)]] = True
     target = reach & (demand > 0)
     assert (1000.0 * access[target] >= norm * (1.0 - 1e-9)).all()
     np.testing.assert_array_equal(fit.unreachable, ~reach & (demand > 0))
@@ -94,7 +94,7 @@ def test_every_reachable_resident_is_adequate_when_recomputed(case, whole):
     before, _ = two_step_fca(res, fac, time_s, demand=demand, supply=supply,
                              catchment_s=catchment, decay=decay)  # fmt: skip
     bound = places_lower_bound(res, fac, weight, demand=demand, norm_per_1000=norm,
-                               access=before)  # fmt: skip
+                               access=before, min_weight=floor)  # fmt: skip
     assert fit.added.sum() >= bound * (1.0 - 1e-7) - 1e-7
 
 
