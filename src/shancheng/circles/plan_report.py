@@ -118,10 +118,8 @@ def write_plan(
         if capacity is not None:
             streets = capacity.streets
             if fit is not None:
-                added = fit.streets.set_index("street_code")["added"]
-                streets = streets.assign(
-                    fit_added=streets["street_code"].map(added).fillna(0.0).to_numpy()
-                )
+                added = fit.streets.rename(columns={"added": "fit_added"})
+                streets = streets.merge(added, on="street_code", how="outer").fillna(0.0)
             streets.to_csv(staging / "capacity_streets.csv", index=False)
             capacity.assignments.to_csv(staging / "capacity_assignments.csv", index=False)
             summary["places_missing"] = float(capacity.streets["missing"].sum())
