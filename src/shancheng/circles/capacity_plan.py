@@ -17,7 +17,9 @@ walking ball (../shared/reference/living-circle.md §2.4). The model here, docum
    share of residents whose reachable capacity meets the norm, before and after — walking
    reach is not street borders, so the two views differ and both are reported.
 
-Not done: a capacitated location model (places as decision variables with per-site limits).
+Where walking reach must be met, not street totals, :mod:`shancheng.circles.capacity_fit` adds
+places by a 2SFCA-based iteration (reported next to this rule). Not done: a capacitated
+location model (places as decision variables with per-site limits).
 """
 
 from __future__ import annotations

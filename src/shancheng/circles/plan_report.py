@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from shancheng.circles.capacity_fit import CapacityFit
     from shancheng.circles.capacity_plan import CapacityPlan
     from shancheng.circles.planning import Plan
 
@@ -71,17 +72,34 @@ def plan_summary(plan: Plan) -> dict[str, object]:
     }
 
 
+def fit_summary(fit: CapacityFit) -> dict[str, object]:
+    """Return the 2SFCA fit's figures for ``plan.json``."""
+    return {
+        "fit_places_added": fit.places_added,
+        "fit_places_lower_bound": round(fit.lower_bound, 3),
+        "fit_status": fit.status,
+        "fit_reachable_adequate_before": fit.share_before,
+        "fit_reachable_adequate_after": fit.share_after,
+        "fit_residences_unreachable": len(fit.unreachable),
+        "fit_people_unreachable": float(fit.unreachable["people"].sum()),
+    }
+
+
 def write_plan(
     plan: Plan,
     directory: str | Path,
     *,
     city_code: str = "city",
     capacity: CapacityPlan | None = None,
+    fit: CapacityFit | None = None,
 ) -> Path:
     """Write the plan's files into ``directory`` (replaced as a whole at the end).
 
     With ``capacity``, also ``capacity_streets.csv`` (places missing per street) and
-    ``capacity_assignments.csv`` (places added to new or existing facilities).
+    ``capacity_assignments.csv`` (places added to new or existing facilities). With ``fit``
+    (:mod:`shancheng.circles.capacity_fit`), also ``capacity_fit_facilities.csv``,
+    ``capacity_fit_unreachable.csv`` and a ``fit_added`` column in ``capacity_streets.csv``
+    next to the proportional ``assigned`` (the two views, compared).
     """
     target = Path(directory)
     if target.exists() and any(target.iterdir()) and not (target / "plan.json").exists():
@@ -98,10 +116,18 @@ def write_plan(
         table.to_csv(staging / "coverage_before_after.csv", index=False)
         summary = plan_summary(plan)
         if capacity is not None:
-            capacity.streets.to_csv(staging / "capacity_streets.csv", index=False)
+            streets = capacity.streets
+            if fit is not None:
+                added = fit.streets.rename(columns={"added": "fit_added"})
+                streets = streets.merge(added, on="street_code", how="outer").fillna(0.0)
+            streets.to_csv(staging / "capacity_streets.csv", index=False)
             capacity.assignments.to_csv(staging / "capacity_assignments.csv", index=False)
             summary["places_missing"] = float(capacity.streets["missing"].sum())
             summary["places_unassigned"] = float(capacity.streets["unassigned"].sum())
+        if fit is not None:
+            fit.facilities.to_csv(staging / "capacity_fit_facilities.csv", index=False)
+            fit.unreachable.to_csv(staging / "capacity_fit_unreachable.csv", index=False)
+            summary.update(fit_summary(fit))
         (staging / "plan.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         figure = plan_map(plan)
         buffer = io.BytesIO()

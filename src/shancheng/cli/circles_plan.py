@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from shancheng.circles.candidates import DEFAULT_MAX_SLOPE, read_candidates
+from shancheng.circles.capacity_fit import fit_plan
 from shancheng.circles.capacity_plan import plan_capacity
 from shancheng.circles.plan_city import plan_city
 from shancheng.circles.plan_report import write_plan
@@ -52,6 +53,12 @@ def plan_command(
     method: MethodChoice = typer.Option(MethodChoice.AUTO, help="Solver."),  # noqa: B008
     time_limit: float = typer.Option(30.0, help="HiGHS time limit, seconds."),
     out: Path | None = typer.Option(None, help="Output folder; default <data_dir>/plans/<city>."),  # noqa: B008
+    fit_min_weight: float = typer.Option(
+        0.0,
+        min=0.0,
+        max=1.0,
+        help="Capacity fit: residents reached only with a decay weight below this need a site.",
+    ),
 ) -> None:
     """Propose new facility sites; write sites, a before/after table per unit and a map."""
     settings: Settings = ctx.obj
@@ -72,7 +79,10 @@ def plan_command(
         category = plan.instance.requirement.category
         norm = chosen.categories[category].capacity_per_1000
         places = plan_capacity(loaded, chosen, category, plan) if norm is not None else None
-        write_plan(plan, target_dir, city_code=code, capacity=places)
+        fit = (
+            fit_plan(loaded, chosen, plan, min_weight=fit_min_weight) if norm is not None else None
+        )
+        write_plan(plan, target_dir, city_code=code, capacity=places, fit=fit)
     result = plan.result
     _console.print(
         f"{plan.instance.requirement.key}: {len(plan.sites)} new sites, residents covered "
@@ -85,4 +95,12 @@ def plan_command(
             f"{category}: {places.streets['missing'].sum():,.0f} places missing across "
             f"{int((places.streets['missing'] > 0).sum())} streets; "
             f"{places.streets['unassigned'].sum():,.0f} need a site the plan does not give"
+        )
+    if fit is not None:
+        _console.print(
+            f"{category} (2SFCA fit): {fit.places_added:,.0f} places at "
+            f"{len(fit.facilities)} facilities (LP bound {fit.lower_bound:,.1f}), reachable "
+            f"demand adequate {fit.share_before:.1%} → {fit.share_after:.1%} ({fit.status}); "
+            f"{fit.unreachable['people'].sum():,.0f} people in {len(fit.unreachable)} "
+            "residences out of reach need a new site"
         )

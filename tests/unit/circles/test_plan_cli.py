@@ -123,7 +123,17 @@ def test_cli_plan_writes_sites_table_and_map(small_city, tmp_path, capsys, monke
     assert summary["method"] == "exact"
     assert summary["share_after"] > summary["share_before"]
     assert (out / "map.png").stat().st_size > 10_000
-    assert (out / "capacity_streets.csv").is_file()
+    streets = pd.read_csv(out / "capacity_streets.csv", dtype={"street_code": str})
+    fitted = pd.read_csv(out / "capacity_fit_facilities.csv", dtype={"street_code": str})
+    # the 2SFCA fit's places per street sit next to the proportional rule's, and add up
+    assert {"assigned", "fit_added"} <= set(streets.columns)
+    assert streets["fit_added"].sum() == pytest.approx(fitted["added"].sum())
+    assert summary["fit_status"] == "met"
+    assert summary["fit_reachable_adequate_after"] == pytest.approx(1.0)
+    assert summary["fit_places_added"] >= summary["fit_places_lower_bound"] - 1e-3
+    unreachable = pd.read_csv(out / "capacity_fit_unreachable.csv")
+    assert len(unreachable) == summary["fit_residences_unreachable"]
+    assert "2SFCA fit" in printed
     too_many = [*args[:-4], "--k", "100000", "--out", str(tmp_path / "x")]
     assert main(too_many) == 1
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
