@@ -116,6 +116,7 @@ def buildings_layer(
         "street_code": "",
         "district_code": "",
         "osm_id": frame["osm_id"].to_numpy(dtype=np.int64),
+        "osm_type": frame["osm_type"].to_numpy(),
         "building": frame["building"].to_numpy(),
     })  # fmt: skip
     return gpd.GeoDataFrame(out, geometry=frame.geometry.to_numpy(), crs=WGS84_EPSG)
