@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -35,6 +33,7 @@ from shancheng.circles.coverage import (
 from shancheng.circles.gaps import find_gaps
 from shancheng.circles.residences import residences_from_buildings, residences_from_cells
 from shancheng.circles.standard import Catalogue, load_catalogue
+from shancheng.data.staged import staged_directory
 from shancheng.errors import InputError
 
 if TYPE_CHECKING:
@@ -293,13 +292,7 @@ def write_evaluation(
         The output folder.
     """
     target = Path(directory)
-    if target.exists() and any(target.iterdir()) and not (target / "summary.json").exists():
-        msg = f"{target}: exists, is not empty and holds no circles results; refusing to replace it"
-        raise InputError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    staging.chmod(0o755)
-    try:
+    with staged_directory(target, marker="summary.json", what="circles results") as staging:
         for name in LAYERS:
             frame = evaluation.layer(name)
             if "gpkg" in formats:
@@ -313,23 +306,8 @@ def write_evaluation(
         )
         if extra:
             extra(staging)
-        _replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.info("circles results written to %s", target)
     return target
-
-
-def _replace(staging: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def summarize(evaluation: Evaluation) -> dict[str, object]:

@@ -18,8 +18,6 @@ import html
 import io
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.collections import LineCollection
 
-from shancheng.errors import InputError
+from shancheng.data.staged import staged_directory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,13 +100,7 @@ def write_plan(
     next to the proportional ``assigned`` (the two views, compared).
     """
     target = Path(directory)
-    if target.exists() and any(target.iterdir()) and not (target / "plan.json").exists():
-        msg = f"{target}: exists, is not empty and holds no plan; refusing to replace it"
-        raise InputError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    staging.chmod(0o755)
-    try:
+    with staged_directory(target, marker="plan.json", what="plan") as staging:
         sites = plan.sites.drop(columns=[c for c in ("node",) if c in plan.sites.columns])
         sites.to_file(staging / "sites.geojson", driver="GeoJSON")
         sites.to_file(staging / "plan.gpkg", layer="sites", driver="GPKG")
@@ -136,17 +128,6 @@ def write_plan(
         (staging / "map.png").write_bytes(buffer.getvalue())
         page = _page(summary, table, base64.b64encode(buffer.getvalue()).decode("ascii"))
         (staging / "plan.html").write_text(page, encoding="utf-8")
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.info("plan written to %s", target)
     return target
 

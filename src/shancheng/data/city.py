@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 
+from shancheng.data.staged import staged_directory
 from shancheng.errors import CityFormatError, CRSMismatchError, MissingColumnError
 from shancheng.geo.crs import UTM_48N_EPSG, WGS84_EPSG
 from shancheng.geo.grid import UnitGrid
@@ -161,13 +160,7 @@ def write_city(city: City, directory: str | Path) -> Path:
         If ``directory`` exists, is not empty and holds no City (it is never overwritten).
     """
     target = Path(directory)
-    if target.exists() and any(target.iterdir()) and not (target / MANIFEST).exists():
-        msg = f"{target}: exists, is not empty and holds no {MANIFEST}; refusing to overwrite it"
-        raise CityFormatError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a City is meant to be shared
-    try:
+    with staged_directory(target, marker=MANIFEST, what="City", error=CityFormatError) as staging:
         layers = {}
         for name in LAYERS:
             path = staging / f"{name}.parquet"
@@ -188,27 +181,8 @@ def write_city(city: City, directory: str | Path) -> Path:
         }
         text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         (staging / MANIFEST).write_text(text, encoding="utf-8")
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     logger.info("wrote City %r to %s", city.name, target)
     return target
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with renames, removing the old copy last."""
-    if not target.exists():
-        staging.rename(target)
-        return
-    old = staging.with_suffix(".old")
-    target.rename(old)
-    try:
-        staging.rename(target)
-    except BaseException:
-        old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_city(directory: str | Path, *, verify: bool = True) -> City:
