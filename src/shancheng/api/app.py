@@ -17,7 +17,7 @@ from shancheng.api.citystate import CityHolder
 from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
 from shancheng.api.live import LiveLifelines
 from shancheng.api.ratelimit import RateLimiter
-from shancheng.api.routers import cases, circles, city, lifelines, open311, stream
+from shancheng.api.routers import cases, circles, city, lifelines, open311, stream, targets
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -98,6 +98,7 @@ def create_app(
     app.include_router(circles.router)
     app.include_router(lifelines.router)
     app.include_router(stream.router)
+    app.include_router(targets.router)
     mount_dashboard(app, settings.web_dist)
     return app
 
