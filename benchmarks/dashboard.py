@@ -87,6 +87,7 @@ def main():
         both = np.isfinite(ours) & np.isfinite(theirs)
         worst = max(worst, float(np.max(np.abs(ours[both] - theirs[both]), initial=0.0)))
         assert (np.isfinite(ours) == np.isfinite(theirs)).all()
+        assert (ours[both] <= theirs[both] + 1e-6).all()  # only a shorter walk along the street
     x, y = points[0]
     ours_ms = median_ms(lambda: state.point_access.at(x, y))
     peer_ms = median_ms(lambda: peer_nearest(state, x, y))
