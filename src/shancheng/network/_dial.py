@@ -218,13 +218,13 @@ def _next_slot(occ, slot, mask):
     word = after >> 6
     bits = occ[_U(word)] >> _U(after & 63)
     if bits != 0 and after != 0:
-        return after + trailing_zeros(bits)
+        return after + trailing_zeros(bits)  # type: ignore[call-arg]  # numba intrinsic
     if after == 0:
         word = -1
     for t in range(1, n_words + 1):
         w = (word + t) % n_words
         if occ[_U(w)] != 0:
-            return (w << 6) + trailing_zeros(occ[_U(w)])
+            return (w << 6) + trailing_zeros(occ[_U(w)])  # type: ignore[call-arg]  # numba intrinsic
     return slot  # unreachable while a slot is occupied
 
 
