@@ -10,6 +10,8 @@ import numpy.typing as npt
 from shancheng.network import _dial, _kernels
 
 if TYPE_CHECKING:
+    from threading import Lock
+
     from shancheng.network._request import Search
     from shancheng.network._runner import Workspace
 
@@ -18,20 +20,6 @@ IntArray = npt.NDArray[np.int64]
 
 _STATE32_BITS = 30
 """Bits of time and source index that fit an int32 state below its "unreached" value."""
-
-
-def cumulate(count: npt.NDArray[np.int32], amount: FloatArray, *, with_weight: bool) -> None:
-    """Turn per-threshold bins into counts within each threshold, in place.
-
-    Column by column: ``np.cumsum(axis=1)`` on a (1 M, 3) array takes ten times longer.
-    Without weights every source weighs 1, so the capacity is the count.
-    """
-    for k in range(1, count.shape[1]):
-        count[:, k] += count[:, k - 1]
-        if with_weight:
-            amount[:, k] += amount[:, k - 1]
-    if not with_weight:
-        amount[:] = count
 
 
 def nearest_buckets(
@@ -125,26 +113,39 @@ CountArgs = tuple[
     FloatArray,
     bool,
     npt.NDArray[np.float64] | IntArray,
-    npt.NDArray[np.int32],
-    FloatArray,
 ]
-"""Sources (nodes, offsets, weights, whether weighted), thresholds and the two bin arrays."""
+"""Sources (nodes, offsets, weights, whether weighted) and the thresholds."""
 
 
-def count(search: Search, work: Workspace, args: CountArgs) -> int:
-    """Run the counting kernel of the search's kind; ``args`` are its source and output args."""
+def count(
+    search: Search,
+    work: Workspace,
+    args: CountArgs,
+    out: tuple[npt.NDArray[np.int32], FloatArray],
+    lock: Lock,
+    first: list[bool],
+) -> int:
+    """Count sources within the thresholds into ``out`` (count, capacity), cumulated.
+
+    The kernel bins into the thread's own arrays in the layout's numbering;
+    :func:`shancheng.network._kernels.finish_counts` then writes them out (``first[0]``: this
+    is the first part of its group to finish, so it writes rather than adds) under ``lock``.
+    """
     layout = search.layout
     n = layout.n_nodes
     packed = search.packed
+    with_weight, n_thr = args[3], args[4].shape[0]
+    bins = work.borrow_zeros("bin_count", (n, n_thr), np.int32)
+    bin_weight = work.borrow_zeros("bin_weight", (n if with_weight else 1, n_thr), np.float64)
     if packed is not None:
         settled = _dial.count_within_buckets(
             layout.indptr,
             packed.arcs,
             packed.arcs.dtype.type(packed.weight_bits),
             packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-            *args[:5],
-            layout.order,
-            *args[5:],
+            *args,
+            bins,
+            bin_weight,
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
             work.get("entries", (layout.n_arcs + 1, 2), np.int32),
@@ -156,13 +157,18 @@ def count(search: Search, work: Workspace, args: CountArgs) -> int:
             layout.indptr,
             layout.heads,
             layout.time_s,
-            *args[:5],
-            layout.order,
-            *args[5:],
+            *args,
+            bins,
+            bin_weight,
             work.get("dist_f", (n,), np.float64),
             work.get("done", (n,), np.bool_),
             work.get("touched", (n,), np.int32),
             work.get("heap_key", (capacity,), np.float64),
             work.get("heap_node", (capacity,), np.int64),
         )
+    with lock:
+        _kernels.finish_counts(bins, bin_weight, with_weight, layout.rank, *out, not first[0])
+        first[0] = False
+    work.returned_zero("bin_count")
+    work.returned_zero("bin_weight")
     return int(settled)

@@ -20,13 +20,15 @@ sources), which halves the state's share of the cache, and int64 otherwise.
 in cache when the sources come sorted by (renumbered) node id, so it is a lean loop: a circular
 bucket queue with a power-of-two mask, an int32 distance array reset through a touched list,
 and one count (and capacity) added per settled node, in the bin of the first threshold it is
-within; the caller turns bins into cumulative counts.
+within, in the layout's numbering; :func:`shancheng.network._kernels.finish_counts` turns the
+bins into cumulative counts in the network's numbering.
 """
 
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 CHUNK = 64
 """Nodes per queue chunk, and per pass of the nearest kernel."""
@@ -208,6 +210,24 @@ def nearest_buckets(
     return settled
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _next_slot(occ, slot, mask):
+    """Return the first occupied slot after ``slot`` in circular order (one must be)."""
+    n_words = occ.shape[0]
+    after = (slot + 1) & mask
+    word = after >> 6
+    bits = occ[_U(word)] >> _U(after & 63)
+    if bits != 0 and after != 0:
+        return after + trailing_zeros(bits)  # type: ignore[call-arg]  # numba intrinsic
+    if after == 0:
+        word = -1
+    for t in range(1, n_words + 1):
+        w = (word + t) % n_words
+        if occ[_U(w)] != 0:
+            return (w << 6) + trailing_zeros(occ[_U(w)])  # type: ignore[call-arg]  # numba intrinsic
+    return slot  # unreachable while a slot is occupied
+
+
 @nb.njit(cache=True, nogil=True)
 def count_within_buckets(
     indptr,
@@ -219,7 +239,6 @@ def count_within_buckets(
     src_weight,
     with_weight,
     thresholds,
-    node_ids,
     bin_count,
     bin_weight,
     dist,
@@ -230,12 +249,14 @@ def count_within_buckets(
     """Add, for each source, 1 (and its weight) to the bin of every node it reaches.
 
     One search per source, stopped at the largest threshold; a node ``v`` reached at time
-    ``t`` gets ``bin_count[node_ids[v], k] += 1`` for the first threshold ``k`` with
-    ``t <= thresholds[k]`` (``bin_weight`` likewise when ``with_weight``): the bins are in the
-    caller's numbering, ``node_ids`` maps the layout's to it. ``thresholds`` ascending, whole
-    steps.
+    ``t`` gets ``bin_count[v, k] += 1`` for the first threshold ``k`` with
+    ``t <= thresholds[k]`` (``bin_weight`` likewise when ``with_weight``), in the layout's
+    numbering. ``thresholds`` ascending, whole steps.
     ``bucket_head`` has a power-of-two length above the longest arc; ``entries`` holds
     ``arcs + 1`` rows. Returns the total number of settled nodes.
+
+    A bitmap of occupied buckets lets the search jump over the empty ones: a ball of a few
+    hundred nodes spread over ~900 one-second steps leaves most steps empty (-7 % time).
     """
     n_thr = thresholds.shape[0]
     cutoff = np.int64(thresholds[n_thr - 1])
@@ -243,6 +264,8 @@ def count_within_buckets(
     dist[:] = big
     bucket_head[:] = -1
     mask = bucket_head.shape[0] - 1
+    occ = np.zeros(max(1, (bucket_head.shape[0] + 63) >> 6), np.uint64)
+    one = np.uint64(1)
     settled = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
@@ -255,11 +278,13 @@ def count_within_buckets(
         n_touched = 1
         entries[0, 0] = start
         entries[0, 1] = -1
-        bucket_head[d & mask] = 0
+        slot = d & mask
+        bucket_head[slot] = 0
+        occ[_U(slot >> 6)] |= one << _U(slot & 63)
         n_entries = 1
         pending = 1
         k = 0
-        while pending > 0:
+        while True:
             while thresholds[_U(k)] < d:
                 k += 1
             slot = d & mask
@@ -272,10 +297,9 @@ def count_within_buckets(
                     continue  # settled already, or reached sooner
                 dist[_U(u)] = -1
                 settled += 1
-                out = node_ids[_U(u)]
-                bin_count[_U(out), _U(k)] += 1
+                bin_count[_U(u), _U(k)] += 1
                 if with_weight:
-                    bin_weight[_U(out), _U(k)] += w_s
+                    bin_weight[_U(u), _U(k)] += w_s
                 for e in range(indptr[_U(u)], indptr[_U(u + 1)]):
                     a = arcs[_U(e)]
                     v = np.int64(a >> weight_bits)
@@ -290,9 +314,13 @@ def count_within_buckets(
                         entries[_U(n_entries), 0] = v
                         entries[_U(n_entries), 1] = bucket_head[_U(nslot)]
                         bucket_head[_U(nslot)] = n_entries
+                        occ[_U(nslot >> 6)] |= one << _U(nslot & 63)
                         n_entries += 1
                         pending += 1
-            d += 1
+            occ[_U(slot >> 6)] &= ~(one << _U(slot & 63))
+            if pending == 0:
+                break
+            d += (_next_slot(occ, slot, mask) - slot) & mask
         for i in range(n_touched):
             dist[_U(touched[_U(i)])] = big
     return settled

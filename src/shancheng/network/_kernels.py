@@ -115,7 +115,6 @@ def count_within_heap(
     src_weight,
     with_weight,
     thresholds,
-    node_ids,
     bin_count,
     bin_weight,
     dist,
@@ -149,10 +148,9 @@ def count_within_heap(
             k = 0
             while thresholds[k] < d:
                 k += 1
-            out = node_ids[u]
-            bin_count[out, k] += 1
+            bin_count[u, k] += 1
             if with_weight:
-                bin_weight[out, k] += w_s
+                bin_weight[u, k] += w_s
             for e in range(indptr[u], indptr[u + 1]):
                 v = heads[e]
                 nd = d + weights[e]
@@ -185,6 +183,37 @@ def finish_nearest_state(
         else:
             time_out[i] = np.float64(st >> label_bits) * time_step
             source_out[i] = labels[st & low]
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_counts(bin_count, bin_weight, with_weight, rank, count_out, amount_out, add):
+    """Cumulate per-threshold bins (layout numbering) into counts per network node; clear them.
+
+    Row ``i`` of the outputs gets the running sums of bin row ``rank[i]``, written (``add``
+    false: the outputs may come uninitialised) or added (another part of the same group
+    wrote first). Without weights the capacity is the count. The bins are left all zero, so
+    a thread's bins are reused without clearing 36 MB per group; the outputs are written in
+    order, so their first touch is sequential.
+    """
+    n_thr = bin_count.shape[1]
+    for i in range(rank.shape[0]):
+        r = rank[i]
+        run_c = 0
+        run_w = 0.0
+        for k in range(n_thr):
+            run_c += bin_count[r, k]
+            bin_count[r, k] = 0
+            if with_weight:
+                run_w += bin_weight[r, k]
+                bin_weight[r, k] = 0.0
+            else:
+                run_w = np.float64(run_c)
+            if add:
+                count_out[i, k] += run_c
+                amount_out[i, k] += run_w
+            else:
+                count_out[i, k] = run_c
+                amount_out[i, k] = run_w
 
 
 @nb.njit(cache=True, nogil=True)

@@ -27,6 +27,7 @@ class Workspace:
     def __init__(self) -> None:
         """Start with no arrays."""
         self._arrays: dict[str, npt.NDArray[Any]] = {}
+        self._dirty: set[str] = set()
 
     def get(self, name: str, shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]:
         """Return the array ``name`` with this shape and dtype; its contents are left over."""
@@ -36,11 +37,27 @@ class Workspace:
             self._arrays[name] = array
         return array
 
-    def zeros(self, name: str, shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]:
-        """Return the array ``name``, filled with zeros."""
-        array = self.get(name, shape, dtype)
-        array.fill(0)
+    def borrow_zeros(
+        self, name: str, shape: tuple[int, ...], dtype: type[np.generic]
+    ) -> npt.NDArray[Any]:
+        """Return the array ``name`` all zero, for a user who hands it back zeroed.
+
+        Clearing a graph-sized array costs as much as a small search, so it is skipped when
+        the last user called :meth:`returned_zero`; an array whose user stopped half-way
+        (an exception) is cleared again.
+        """
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = np.zeros(shape, dtype)
+            self._arrays[name] = array
+        elif name in self._dirty:
+            array.fill(0)
+        self._dirty.add(name)
         return array
+
+    def returned_zero(self, name: str) -> None:
+        """Record that the array ``name`` lent by :meth:`borrow_zeros` is all zero again."""
+        self._dirty.discard(name)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from shancheng.errors import InputError
 from shancheng.network._calls import count as count_kernel
-from shancheng.network._calls import cumulate, nearest_buckets, nearest_heap
+from shancheng.network._calls import nearest_buckets, nearest_heap
 from shancheng.network._checks import finite_nonnegative, labels_or_positions, per_group
 from shancheng.network._request import prepare
 from shancheng.network._runner import borrow_workspace, run_parallel, split_units
@@ -238,36 +238,18 @@ def count_within(
         else np.ones(search.n_sources)
     )
     scaled = search.scale_cutoffs(thresholds)
-    shape = (network.n_nodes, thresholds.shape[0])
-    count = np.zeros((search.n_groups, *shape), dtype=np.int32)
-    amount = np.zeros((search.n_groups, *shape), dtype=np.float64)
+    shape = (search.n_groups, network.n_nodes, thresholds.shape[0])
+    count = np.empty(shape, dtype=np.int32)  # every group is written whole by its first part
+    amount = np.empty(shape, dtype=np.float64)
     units = split_units(search.group_ptr, threads or os.cpu_count() or 1)
-    n_parts = np.bincount([g for g, _, _ in units], minlength=search.n_groups).tolist()
-    parts_left = list(n_parts)
     locks = [threading.Lock() for _ in range(search.n_groups)]
+    first = [[True] for _ in range(search.n_groups)]
 
     def run(u: int) -> int:
         g, lo, hi = units[u]
+        sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight, scaled)
         with borrow_workspace(search.workspaces) as work:
-            alone = n_parts[g] == 1  # the only unit of its group writes the output itself
-            if alone:
-                bins, bin_weight = count[g], amount[g]
-            else:
-                bins = work.zeros("bin_count", shape, np.int32)
-                bin_shape = shape if with_weight else (1, shape[1])  # unused without weights
-                bin_weight = work.zeros("bin_weight", bin_shape, np.float64)
-            sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight)
-            settled = count_kernel(search, work, (*sources, scaled, bins, bin_weight))
-            with locks[g]:
-                if not alone:
-                    count[g] += bins
-                    if with_weight:
-                        amount[g] += bin_weight
-                parts_left[g] -= 1
-                last = parts_left[g] == 0
-        if last:
-            cumulate(count[g], amount[g], with_weight=with_weight)
-        return settled
+            return count_kernel(search, work, sources, (count[g], amount[g]), locks[g], first[g])
 
     settled_units = run_parallel(run, len(units), threads, progress)
     settled = np.zeros(search.n_groups, dtype=np.int64)

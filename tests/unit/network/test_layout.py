@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from shancheng.network._layout import locality_order, pack_arcs, renumbered, search_graph
-from shancheng.network._runner import split_units
+from shancheng.network._runner import Workspace, split_units
 from shancheng.network.search import NO_SOURCE, count_within, nearest_times
 from shancheng.network.walk import build_walk_network
 
@@ -130,3 +130,33 @@ def test_dominant_group_is_split_and_units_run_largest_first():
     covered = sorted((lo, hi) for _, lo, hi in units)
     assert covered == [(0, 35), (35, 70), (70, 80), (80, 100)]
     assert split_units(group_ptr, workers=1) == [(0, 0, 70), (2, 80, 100), (1, 70, 80)]
+
+
+def test_counts_write_every_group_and_reused_bins_start_empty():
+    net, matrix, rng = random_plane_network(5)
+    sources = rng.choice(net.n_nodes, 40, replace=False)
+    group = np.where(np.arange(40) < 30, 1, 3)  # groups 0, 2 and 4 have no sources
+    full = dijkstra(matrix, indices=sources, limit=500)
+    for threads in (1, 2, 2):  # same network: the threads' bins are reused across calls
+        within = count_within(net, sources, group=group, n_groups=5, thresholds_s=[200, 500],
+                              capacity=np.arange(40) + 1.0, direction="from_sources",
+                              time_step_s=1.0, threads=threads)
+        for g in (0, 2, 4):
+            assert not within.count[g].any()
+            assert not within.capacity[g].any()
+        for g in (1, 3):  # with 2 threads group 1 is cut in two parts that add up
+            members = group == g
+            assert np.array_equal(within.count[g, :, 0], (full[members] <= 200).sum(axis=0))
+            assert np.array_equal(within.count[g, :, 1], (full[members] <= 500).sum(axis=0))
+            expected = (np.arange(40) + 1.0)[members] @ (full[members] <= 500)
+            assert np.array_equal(within.capacity[g, :, 1], expected)
+
+
+def test_workspace_clears_bins_that_were_not_handed_back_zeroed():
+    work = Workspace()
+    bins = work.borrow_zeros("bins", (4, 2), np.int32)
+    bins[1, 1] = 7  # the user stopped half-way: no returned_zero
+    assert not work.borrow_zeros("bins", (4, 2), np.int32).any()
+    work.returned_zero("bins")
+    again = work.borrow_zeros("bins", (4, 2), np.int32)
+    assert again is bins  # handed back zeroed: reused as it is
