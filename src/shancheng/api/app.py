@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from shancheng import __version__
-from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
-from shancheng.api.ratelimit import RateLimiter
+from shancheng.api.errors import RefuseNulBytes, install_error_handlers
+from shancheng.api.ratelimit import limiter_from_settings
 from shancheng.api.routers import cases, open311
+from shancheng.cases.accounts import ApiKeyCache
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -72,10 +73,13 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
-    app.state.limiter = RateLimiter(settings.cases_rate_per_min, settings.cases_rate_burst)
+    app.state.limiter = limiter_from_settings(
+        settings.cases_rate_per_min, settings.cases_rate_burst, settings.cases_rate_redis_url
+    )
+    app.state.api_keys = ApiKeyCache()
     app.state.classifier = _lazy_classifier(load_taxonomy())
     install_error_handlers(app)
-    app.middleware("http")(refuse_nul_bytes)
+    app.add_middleware(RefuseNulBytes)
     app.include_router(cases.router)
     app.include_router(open311.router)
     return app

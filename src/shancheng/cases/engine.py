@@ -73,6 +73,28 @@ def transition(
     TransitionNotAllowedError
         The workflow refuses the action; nothing is changed.
     """
+    event = change_row(
+        center, row, action, actor=actor, at=at, note=note, data=data, assignment=assignment
+    )
+    return repository.append_event(session, row.id, event)
+
+
+def change_row(
+    center: Center,
+    row: CaseRow,
+    action: Action,
+    *,
+    actor: str,
+    at: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    assignment: Assignment | None = None,
+) -> CaseEvent:
+    """Apply ``action`` to ``row`` in memory and return the event, without storing it.
+
+    :func:`transition` stores it at once; intake uses this to write a new case already in its
+    final state (a duplicate is inserted merged, with both events in one statement).
+    """
     details = dict(data or {})
     if assignment is not None:
         details.update(
@@ -91,7 +113,7 @@ def transition(
     _update_counters(row, event)
     row.status = event.to_status.value
     row.updated_at = at
-    return repository.append_event(session, row.id, event)
+    return event
 
 
 def _update_clock(center: Center, row: CaseRow, event: CaseEvent) -> None:

@@ -68,6 +68,7 @@ class Intake:
 
     case: CaseRow
     linked_to: int | None = None
+    linked_reference: str | None = None
 
 
 def check_text(value: str, *, field: str, max_chars: int) -> str:
@@ -138,8 +139,6 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
     row.title, row.description, row.address = title, description, address
     # a public reference that needs no second write: date + 40 random bits (unique column)
     row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{secrets.token_hex(5).upper()}"
-    session.add(row)
-    session.flush()
     first = CaseEvent(
         Action.REPORT,
         CaseStatus.REPORTED,
@@ -152,11 +151,23 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
             **({"attributes": report.attributes} if report.attributes else {}),
         },
     )
-    repository.append_event(session, row.id, first, seq=1)
+    # the duplicate check comes first, so a duplicate is inserted already merged: one INSERT
+    # for the case, one for its events, one UPDATE of the case it repeats
+    master = _find_master(session, center, row, at=at)
+    events = [first]
+    if master is not None:
+        events.append(_merge_into(center, row, master, at=at))
+    session.add(row)
+    session.flush()
+    for seq, event in enumerate(events, start=1):
+        repository.append_event(session, row.id, event, seq=seq)
     for photo, mime in zip(report.photos, photo_types, strict=True):
         digest = repository.put_blob(session, photo.content, mime, at=at)
         repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
-    return Intake(row, _link_duplicate(session, center, row, at=at))
+    if master is None:
+        return Intake(row)
+    repository.count_duplicate(session, master.id)
+    return Intake(row, master.id, master.reference)
 
 
 def _assign(
@@ -228,24 +239,26 @@ def _new_case(
     )
 
 
-def _link_duplicate(session: Session, center: Center, row: CaseRow, *, at: datetime) -> int | None:
+def _find_master(
+    session: Session, center: Center, row: CaseRow, *, at: datetime
+) -> repository.Nearby | None:
     if center.duplicate_radius_m <= 0:
         return None
-    since = at - timedelta(hours=center.duplicate_window_h)
-    master = repository.find_duplicate(
+    return repository.find_duplicate(
         session,
         category_code=row.category_code,
         x_utm=row.x_utm,
         y_utm=row.y_utm,
         radius_m=center.duplicate_radius_m,
-        since=since,
-        exclude_id=row.id,
+        since=at - timedelta(hours=center.duplicate_window_h),
     )
-    if master is None:
-        return None
+
+
+def _merge_into(
+    center: Center, row: CaseRow, master: repository.Nearby, *, at: datetime
+) -> CaseEvent:
     gap_m = round(distance_m(row.x_utm, row.y_utm, master.x_utm, master.y_utm), 1)
-    engine.transition(
-        session,
+    event = engine.change_row(
         center,
         row,
         Action.MERGE,
@@ -255,5 +268,4 @@ def _link_duplicate(session: Session, center: Center, row: CaseRow, *, at: datet
         data={"into": master.id, "distance_m": gap_m},
     )
     row.parent_id = master.id
-    master.duplicates += 1
-    return master.id
+    return event

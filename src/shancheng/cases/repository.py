@@ -6,6 +6,7 @@ Every function takes an open session and leaves committing to the caller (the se
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -180,6 +181,16 @@ def attachments_of(session: Session, case_id: int) -> list[CaseAttachmentRow]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    """An open case found near a new report: what linking to it needs."""
+
+    id: int
+    reference: str
+    x_utm: float
+    y_utm: float
+
+
 def find_duplicate(
     session: Session,
     *,
@@ -189,27 +200,47 @@ def find_duplicate(
     radius_m: float,
     since: datetime,
     exclude_id: int | None = None,
-) -> CaseRow | None:
+) -> Nearby | None:
     """Return the nearest open case of the category within ``radius_m`` reported since ``since``.
 
-    Merged cases are never returned (a duplicate links to the case it was merged into).
+    Merged cases are never returned (a duplicate links to the case it was merged into). One
+    query on the ``(category_code, x_utm, y_utm)`` index, reading four columns; ties in
+    distance go to the oldest case.
     """
-    rows = session.execute(
-        sa.select(CaseRow).where(
+    d2 = (CaseRow.x_utm - x_utm) * (CaseRow.x_utm - x_utm) + (CaseRow.y_utm - y_utm) * (
+        CaseRow.y_utm - y_utm
+    )
+    found = session.execute(
+        sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
+        .where(
             CaseRow.category_code == category_code,
-            CaseRow.status.in_(OPEN_STATUSES),
-            CaseRow.reported_at >= since,
             CaseRow.x_utm.between(x_utm - radius_m, x_utm + radius_m),
             CaseRow.y_utm.between(y_utm - radius_m, y_utm + radius_m),
+            CaseRow.status.in_(OPEN_STATUSES),
+            CaseRow.reported_at >= since,
             CaseRow.id != (exclude_id if exclude_id is not None else -1),
+            d2 <= radius_m * radius_m,
         )
-    ).scalars()
-    best: tuple[float, CaseRow] | None = None
-    for row in rows:
-        d2 = (row.x_utm - x_utm) ** 2 + (row.y_utm - y_utm) ** 2
-        if d2 <= radius_m**2 and (best is None or d2 < best[0]):
-            best = (d2, row)
-    return None if best is None else best[1]
+        .order_by(d2, CaseRow.id)
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    return Nearby(found.id, str(found.reference), found.x_utm, found.y_utm)
+
+
+def count_duplicate(session: Session, case_id: int) -> None:
+    """Add one to the duplicates of case ``case_id`` in one UPDATE (and bump its version).
+
+    Atomic in the database, so concurrent duplicates of one case all count; bumping the
+    version makes a request holding the case from before fail its own write as a conflict.
+    """
+    session.execute(
+        sa.update(CaseRow)
+        .where(CaseRow.id == case_id)
+        .values(duplicates=CaseRow.duplicates + 1, version=CaseRow.version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def jurisdiction_rules(session: Session) -> list[JurisdictionRuleRow]:

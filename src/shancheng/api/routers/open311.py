@@ -7,10 +7,10 @@ urlencoded`` or multipart (a ``media`` file, the common extension) and needs an 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -42,9 +42,7 @@ _MEDIA_MAX_PARTS = 1
 def _render(fmt: str, root: str, content: Any) -> Response:  # noqa: ANN401 - JSON-like
     if fmt == "xml":
         return Response(open311.to_xml(root, content), media_type="text/xml; charset=utf-8")
-    return Response(
-        json.dumps(content, ensure_ascii=False), media_type="application/json; charset=utf-8"
-    )
+    return Response(orjson.dumps(content), media_type="application/json; charset=utf-8")
 
 
 def _check(fmt: str, jurisdiction_id: str | None, settings: Settings) -> None:
@@ -136,7 +134,9 @@ def _create(
         if "\x00" in value:
             msg = f"`{name[:40]}` contains a NUL byte; send plain UTF-8 text"
             raise CaseInputError(msg, field=name[:40])
-    client = accounts.client_for_api_key(session, fields.get("api_key", ""))
+    client = accounts.client_for_api_key(
+        session, fields.get("api_key", ""), cache=request.app.state.api_keys
+    )
     rate_limit(request, f"key:{client}")
     code = fields.get("service_code", "").strip()
     if not code:
@@ -163,9 +163,8 @@ def _create(
     )
     result = service.submit_report(session, report, at=at)
     notice = ""
-    if result.linked_to is not None:
-        master = repository.get_case(session, result.linked_to)
-        notice = f"Already reported: linked to open request {master.reference}"
+    if result.linked_reference is not None:
+        notice = f"Already reported: linked to open request {result.linked_reference}"
     return {
         "service_request_id": result.case.reference,
         "service_notice": notice,
