@@ -56,11 +56,12 @@ def get_case(session: Session, case_id: int, *, lock: bool = False) -> CaseRow:
     return row
 
 
+_BY_REFERENCE = sa.select(CaseRow).where(CaseRow.reference == sa.bindparam("reference"))
+
+
 def find_by_reference(session: Session, reference: str) -> CaseRow | None:
     """Return the case with this public reference, if any."""
-    return session.execute(
-        sa.select(CaseRow).where(CaseRow.reference == reference)
-    ).scalar_one_or_none()
+    return session.execute(_BY_REFERENCE, {"reference": reference}).scalar_one_or_none()
 
 
 def find_by_alarm(session: Session, alarm_id: str) -> CaseRow | None:
@@ -191,6 +192,29 @@ class Nearby:
     y_utm: float
 
 
+def _duplicate_query() -> sa.Select[tuple[int, str | None, float, float]]:
+    x, y, r = sa.bindparam("x"), sa.bindparam("y"), sa.bindparam("r")
+    d2 = (CaseRow.x_utm - x) * (CaseRow.x_utm - x) + (CaseRow.y_utm - y) * (CaseRow.y_utm - y)
+    return (
+        sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
+        .where(
+            CaseRow.category_code == sa.bindparam("category"),
+            CaseRow.x_utm.between(x - r, x + r),
+            CaseRow.y_utm.between(y - r, y + r),
+            CaseRow.status.in_(OPEN_STATUSES),
+            CaseRow.reported_at >= sa.bindparam("since", type_=CaseRow.reported_at.type),
+            CaseRow.id != sa.bindparam("exclude"),
+            d2 <= r * r,
+        )
+        .order_by(d2, CaseRow.id)
+        .limit(1)
+    )
+
+
+# Built once: every report runs it, and building the expression costs more than running it.
+_DUPLICATE = _duplicate_query()
+
+
 def find_duplicate(
     session: Session,
     *,
@@ -207,22 +231,16 @@ def find_duplicate(
     query on the ``(category_code, x_utm, y_utm)`` index, reading four columns; ties in
     distance go to the oldest case.
     """
-    d2 = (CaseRow.x_utm - x_utm) * (CaseRow.x_utm - x_utm) + (CaseRow.y_utm - y_utm) * (
-        CaseRow.y_utm - y_utm
-    )
     found = session.execute(
-        sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
-        .where(
-            CaseRow.category_code == category_code,
-            CaseRow.x_utm.between(x_utm - radius_m, x_utm + radius_m),
-            CaseRow.y_utm.between(y_utm - radius_m, y_utm + radius_m),
-            CaseRow.status.in_(OPEN_STATUSES),
-            CaseRow.reported_at >= since,
-            CaseRow.id != (exclude_id if exclude_id is not None else -1),
-            d2 <= radius_m * radius_m,
-        )
-        .order_by(d2, CaseRow.id)
-        .limit(1)
+        _DUPLICATE,
+        {
+            "category": category_code,
+            "x": float(x_utm),
+            "y": float(y_utm),
+            "r": float(radius_m),
+            "since": since,
+            "exclude": exclude_id if exclude_id is not None else -1,
+        },
     ).first()
     if found is None:
         return None

@@ -244,17 +244,24 @@ def _flag(value: str | None) -> bool:
     return (value or "").lower() in {"true", "1", "yes"}
 
 
+# built once (building a statement costs more than running it on one id)
+_PHOTOS = (
+    sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256)
+    .where(
+        CaseAttachmentRow.case_id.in_(sa.bindparam("ids", expanding=True)),
+        CaseAttachmentRow.blob_sha256.is_not(None),
+    )
+    .order_by(CaseAttachmentRow.id)
+)
+
+
 def _records(
     session: Session, center: Center, rows: list[CaseRow], request: Request, *, extensions: bool
 ) -> list[dict[str, Any]]:
     ids = [row.id for row in rows]
     photos: dict[int, str] = {}
     if ids:
-        for case_id, sha in session.execute(
-            sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256)
-            .where(CaseAttachmentRow.case_id.in_(ids), CaseAttachmentRow.blob_sha256.is_not(None))
-            .order_by(CaseAttachmentRow.id)
-        ):
+        for case_id, sha in session.execute(_PHOTOS, {"ids": ids}):
             photos.setdefault(case_id, f"{request.base_url}blobs/{sha}")
     parents = {row.parent_id for row in rows if row.parent_id}
     refs = (
