@@ -18,6 +18,7 @@ from shancheng.cases import engine, repository
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
 from shancheng.cases.media import Photo, check_photo
+from shancheng.cases.safe_text import unsafe_fragment
 from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from shancheng.cases.taxonomy import Category
 
 Source = Literal["citizen", "inspector", "open311", "sensor", "web"]
-_TAG = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TITLE_CHARS = 200
 MAX_ADDRESS_CHARS = 300
@@ -72,9 +72,13 @@ class Intake:
 
 
 def check_text(value: str, *, field: str, max_chars: int) -> str:
-    """Return ``value`` stripped, or refuse markup, control characters and excess length.
+    """Return ``value`` stripped, or refuse excess length, control characters, HTML markup and
+    SQL-injection signatures (:func:`~shancheng.cases.safe_text.unsafe_fragment`).
 
-    SQL-looking text is plain text here: it is stored verbatim through bound parameters.
+    Raises
+    ------
+    CaseInputError
+        Naming ``field`` and the offending fragment; nothing is stored.
 
     Examples
     --------
@@ -85,14 +89,33 @@ def check_text(value: str, *, field: str, max_chars: int) -> str:
     if len(text) > max_chars:
         msg = f"`{field}` has {len(text):,} characters; the limit is {max_chars:,}"
         raise CaseInputError(msg, field=field)
-    tag = _TAG.search(text)
-    if tag:
-        msg = f"`{field}` must be plain text without HTML; found markup {tag.group(0)[:40]!r}"
-        raise CaseInputError(msg, field=field)
     if _CONTROL.search(text):
         msg = f"`{field}` contains control characters; send plain UTF-8 text"
         raise CaseInputError(msg, field=field)
+    check_plain(text, field=field)
     return text
+
+
+def check_plain(text: str, *, field: str) -> None:
+    """Refuse ``text`` holding HTML markup or an SQL-injection signature, naming ``field``.
+
+    Raises
+    ------
+    CaseInputError
+        The message quotes the fragment found.
+    """
+    found = unsafe_fragment(text)
+    if found is None:
+        return
+    kind, fragment = found
+    if kind == "HTML":
+        msg = f"`{field}` must be plain text without HTML; found markup {fragment!r}"
+    else:
+        msg = (
+            f"`{field}` looks like an SQL injection attempt ({fragment!r}); "
+            "describe the problem in plain words"
+        )
+    raise CaseInputError(msg, field=field)
 
 
 def _locate(center: Center, report: ReportIn) -> tuple[Location, list[Location]]:

@@ -147,7 +147,12 @@ def test_api_key_rules(o311, point):
         ({"lat": "39.9", "long": "116.4"}, 400, "outside the city"),
         ({"lat": None, "long": None}, 400, "a location is required"),
         ({"description": "x" * 4001}, 400, "limit is 4,000"),
-        ({"description": "<b>bold</b>"}, 400, "without HTML"),
+        ({"description": "<b>bold</b>"}, 400, "`description` must be plain text without HTML"),
+        ({"description": "x' OR '1'='1"}, 400, "`description` looks like an SQL injection"),
+        ({"address_string": "1 Main St'; DROP TABLE cases; --"}, 400, "`address_string` looks"),
+        ({"first_name": "<script>alert(1)</script>"}, 400, "`first_name` must be plain text"),
+        ({"email": "a@b.c' UNION SELECT password FROM case_users"}, 400, "`email` looks like"),
+        ({"attribute[severity]": "<svg onload=x>"}, 400, "`attribute[severity]` must be plain"),
         ({"attribute[severity]": "apocalyptic"}, 400, "must be one of minor, major, danger"),
         ({"attribute[color]": "red"}, 400, "not an attribute of service E0102"),
         ({"jurisdiction_id": "elsewhere.example"}, 404, "not served here"),
@@ -159,6 +164,18 @@ def test_bad_posts_get_spec_errors(o311, point, fields, status, needle):
     assert r.status_code == status, r.text
     [err] = r.json()
     assert err["code"] == status and needle in err["description"]
+    assert o311.count() == 0
+
+
+def test_bad_post_answers_in_xml_too(o311, point):
+    lon, lat = point(skip=4)
+    data = {"api_key": o311.key, "service_code": "E0102", "lat": str(lat), "long": str(lon),
+            "description": "<iframe src=//evil.example>"}
+    r = o311.client.post("/open311/requests.xml", data=data)
+    assert r.status_code == 400
+    [err] = xml(r).findall("error")
+    assert err.find("code").text == "400"
+    assert "`description` must be plain text without HTML" in err.find("description").text
     assert o311.count() == 0
 
 

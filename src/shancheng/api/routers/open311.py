@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from shancheng.api.deps import CenterDep, NowDep, SessionDep, SettingsDep, rate_limit
 from shancheng.cases import accounts, open311, repository, service
 from shancheng.cases.center import center_of
-from shancheng.cases.intake import ReportIn
+from shancheng.cases.intake import ReportIn, check_plain
 from shancheng.cases.media import Photo
 from shancheng.errors import CaseInputError, CaseNotFoundError
 from shancheng.store.cases_tables import CaseAttachmentRow, CaseRow
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/open311", tags=["open311"])
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]{1,64})\](\[\])?$")
 _MEDIA_MAX_PARTS = 1
+# free-text fields of a POST besides those intake checks (description, address_string)
+_FREE_TEXT = frozenset(
+    {"first_name", "last_name", "email", "phone", "account_id", "device_id", "title"}
+)
 
 
 def _render(fmt: str, root: str, content: Any) -> Response:  # noqa: ANN401 - JSON-like
@@ -134,6 +138,11 @@ def _create(
         if "\x00" in value:
             msg = f"`{name[:40]}` contains a NUL byte; send plain UTF-8 text"
             raise CaseInputError(msg, field=name[:40])
+        if name in _FREE_TEXT:
+            check_plain(value, field=name)
+    for code, values in attributes.items():
+        for value in values:
+            check_plain(value, field=f"attribute[{code}]")
     client = accounts.client_for_api_key(
         session, fields.get("api_key", ""), cache=request.app.state.api_keys
     )
