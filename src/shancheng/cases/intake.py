@@ -18,8 +18,8 @@ from shancheng.cases import engine, repository
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
 from shancheng.cases.media import Photo, check_photo
-from shancheng.cases.safe_text import unsafe_fragment
 from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
+from shancheng.cases.safe_text import unsafe_fragment
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
 from shancheng.store.cases_tables import CaseRow
@@ -72,8 +72,10 @@ class Intake:
 
 
 def check_text(value: str, *, field: str, max_chars: int) -> str:
-    """Return ``value`` stripped, or refuse excess length, control characters, HTML markup and
-    SQL-injection signatures (:func:`~shancheng.cases.safe_text.unsafe_fragment`).
+    """Return ``value`` stripped, or refuse it with a clear error.
+
+    Refused: excess length, control characters, HTML markup and SQL-injection signatures
+    (:func:`~shancheng.cases.safe_text.unsafe_fragment`).
 
     Raises
     ------

@@ -192,27 +192,25 @@ class Nearby:
     y_utm: float
 
 
-def _duplicate_query() -> sa.Select[tuple[int, str | None, float, float]]:
-    x, y, r = sa.bindparam("x"), sa.bindparam("y"), sa.bindparam("r")
-    d2 = (CaseRow.x_utm - x) * (CaseRow.x_utm - x) + (CaseRow.y_utm - y) * (CaseRow.y_utm - y)
-    return (
-        sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
-        .where(
-            CaseRow.category_code == sa.bindparam("category"),
-            CaseRow.x_utm.between(x - r, x + r),
-            CaseRow.y_utm.between(y - r, y + r),
-            CaseRow.status.in_(OPEN_STATUSES),
-            CaseRow.reported_at >= sa.bindparam("since", type_=CaseRow.reported_at.type),
-            CaseRow.id != sa.bindparam("exclude"),
-            d2 <= r * r,
-        )
-        .order_by(d2, CaseRow.id)
-        .limit(1)
-    )
-
-
 # Built once: every report runs it, and building the expression costs more than running it.
-_DUPLICATE = _duplicate_query()
+_X = sa.bindparam("x", type_=sa.Float)
+_Y = sa.bindparam("y", type_=sa.Float)
+_R = sa.bindparam("r", type_=sa.Float)
+_D2 = (CaseRow.x_utm - _X) * (CaseRow.x_utm - _X) + (CaseRow.y_utm - _Y) * (CaseRow.y_utm - _Y)
+_DUPLICATE = (
+    sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
+    .where(
+        CaseRow.category_code == sa.bindparam("category"),
+        CaseRow.x_utm.between(_X - _R, _X + _R),
+        CaseRow.y_utm.between(_Y - _R, _Y + _R),
+        CaseRow.status.in_(OPEN_STATUSES),
+        CaseRow.reported_at >= sa.bindparam("since", type_=CaseRow.reported_at.type),
+        CaseRow.id != sa.bindparam("exclude"),
+        _D2 <= _R * _R,
+    )
+    .order_by(_D2, CaseRow.id)
+    .limit(1)
+)
 
 
 def find_duplicate(
