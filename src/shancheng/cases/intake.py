@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from shancheng.cases import engine, repository
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
-from shancheng.cases.media import Photo, check_photo
+from shancheng.cases.media import Photo, check_media_url, check_photo
 from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
 from shancheng.cases.safe_text import unsafe_fragment
 from shancheng.cases.workflow import next_clock
@@ -58,6 +58,7 @@ class ReportIn:
     reporter: str = ""
     client: str = ""
     photos: tuple[Photo, ...] = ()
+    media_urls: tuple[str, ...] = ()
     extra_points: tuple[tuple[float, float], ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
 
@@ -159,6 +160,10 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
         check_photo(photo, max_bytes=center.max_photo_bytes, index=i)
         for i, photo in enumerate(report.photos)
     ]
+    if len(report.photos) + len(report.media_urls) > center.max_photos:
+        msg = f"`media_url` and `media` give more than {center.max_photos} photos"
+        raise CaseInputError(msg, field="media_url")
+    urls = [check_media_url(url) for url in report.media_urls]
     assignment = _assign(session, center, category, location, extra)
     row = _new_case(center, category, location, assignment, report, at=at)
     row.title, row.description, row.address = title, description, address
@@ -189,6 +194,8 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
     for photo, mime in zip(report.photos, photo_types, strict=True):
         digest = repository.put_blob(session, photo.content, mime, at=at)
         repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
+    for url in urls:
+        repository.attach(session, row.id, at=at, event_seq=1, data={"media_url": url})
     if master is None:
         return Intake(row)
     repository.count_duplicate(session, master.id)

@@ -158,12 +158,16 @@ def attach(
     blob_sha256: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Attach a stored blob (a photo) or a structured record to a case."""
+    """Attach a stored blob (a photo) or a structured record to a case.
+
+    A record ``{"media_url": url}`` is a photo the client hosts (kind ``photo_url``).
+    """
+    kind = "photo" if blob_sha256 else "photo_url" if data and "media_url" in data else "data"
     session.add(
         CaseAttachmentRow(
             case_id=case_id,
             event_seq=event_seq,
-            kind="photo" if blob_sha256 else "data",
+            kind=kind,
             blob_sha256=blob_sha256,
             data=data,
             created_at=at,

@@ -236,3 +236,57 @@ def test_duplicate_post_is_linked_and_noticed(o311, point):
     [record] = o311.client.get(f"/open311/requests/{second['service_request_id']}.json").json()
     assert record["status"] == "closed"
     assert record["status_notes"] == f"合并 merged; duplicate of {first}"
+
+
+def test_address_id_locates_at_the_named_place(o311, admin_index, small_city):
+    street = small_city.admin_units.query("level == 'street'").iloc[0]
+    facility = small_city.facilities.iloc[5]
+    for place_id, name in ((str(street["code"]), street["name"]),
+                           (str(facility["facility_id"]), facility["name"])):
+        _, lon, lat = admin_index.place_ids[place_id]
+        r = post(o311, address_id=place_id)
+        assert r.status_code == 200, r.text
+        ref = r.json()[0]["service_request_id"]
+        [record] = o311.client.get(f"/open311/requests/{ref}.json").json()
+        assert record["lat"] == pytest.approx(lat) and record["long"] == pytest.approx(lon)
+        assert record["address"] == name
+        # the point lies in the place: a street's point is routed to that street
+        if place_id == str(street["code"]):
+            assert admin_index.locate(lon, lat).street_code == place_id
+    r = post(o311, address_id="NO-SUCH-PLACE")
+    assert r.status_code == 400
+    assert "`address_id` 'NO-SUCH-PLACE' is not the id of a named place" in r.text
+    assert o311.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("javascript:alert(1)", "must be an http:// or https:// URL"),
+        ("ftp://files.example.org/p.jpg", "must be an http:// or https:// URL"),
+        ("https://", "must be an http:// or https:// URL with a host"),
+        ("https://a.example/x.jpg\"><script>", "without spaces, quotes or angle brackets"),
+        ("https://user:pw@a.example/x.jpg", "must not carry a user name or password"),
+        ("https://a.example:99999/x.jpg", "is not a valid URL"),
+        ("https://a.example/" + "x" * 2000, "the limit is 2,000"),
+    ],
+)
+def test_bad_media_url_is_refused(o311, point, url, needle):
+    lon, lat = point(skip=4)
+    r = post(o311, lat=str(lat), long=str(lon), media_url=url)
+    assert r.status_code == 400
+    [err] = r.json()
+    assert "`media_url`" in err["description"] and needle in err["description"]
+    assert (o311.count(), o311.count("case_attachments")) == (0, 0)
+
+
+def test_media_url_is_kept_as_the_photo_reference(o311, point):
+    lon, lat = point(skip=4)
+    url = "https://img.example.org/reports/2026/p1.jpg?size=large"
+    r = post(o311, lat=str(lat), long=str(lon), media_url=url)
+    assert r.status_code == 200, r.text
+    ref = r.json()[0]["service_request_id"]
+    [record] = o311.client.get(f"/open311/requests/{ref}.json").json()
+    assert record["media_url"] == url
+    root = xml(o311.client.get(f"/open311/requests/{ref}.xml"))
+    assert root.find("request/media_url").text == url

@@ -152,19 +152,23 @@ def _create(
         msg = "`service_code` is required"
         raise CaseInputError(msg, field="service_code")
     category = center_of(session).taxonomy.category(code)
-    located = fields.get("lat") or fields.get("long") or fields.get("address_string")
+    lon = open311.parse_coordinate(fields.get("long"), "long")
+    lat = open311.parse_coordinate(fields.get("lat"), "lat")
+    address = fields.get("address_string", "")
+    located = lon is not None or lat is not None or address.strip()
     if not located and fields.get("address_id"):
-        msg = "`address_id` is not supported here; give lat and long or an address_string"
-        raise CaseInputError(msg, field="address_id")
+        # the spec's third way to locate: the id of a place of the city (unit code, facility)
+        address, lon, lat = center_of(session).admin.place(fields["address_id"][:64])
     report = ReportIn(
         code,
-        open311.parse_coordinate(fields.get("long"), "long"),
-        open311.parse_coordinate(fields.get("lat"), "lat"),
-        address=fields.get("address_string", ""),
+        lon,
+        lat,
+        address=address,
         description=fields.get("description", ""),
         source="open311",
         client=client,
         photos=tuple(media),
+        media_urls=(fields["media_url"],) if fields.get("media_url", "").strip() else (),
         reporter=(fields.get("email") or fields.get("account_id") or fields.get("device_id") or "")[
             :128
         ],
@@ -255,10 +259,10 @@ def _flag(value: str | None) -> bool:
 
 # built once (building a statement costs more than running it on one id)
 _PHOTOS = (
-    sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256)
+    sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256, CaseAttachmentRow.data)
     .where(
         CaseAttachmentRow.case_id.in_(sa.bindparam("ids", expanding=True)),
-        CaseAttachmentRow.blob_sha256.is_not(None),
+        CaseAttachmentRow.kind.in_(("photo", "photo_url")),
     )
     .order_by(CaseAttachmentRow.id)
 )
@@ -270,8 +274,10 @@ def _records(
     ids = [row.id for row in rows]
     photos: dict[int, str] = {}
     if ids:
-        for case_id, sha in session.execute(_PHOTOS, {"ids": ids}):
-            photos.setdefault(case_id, f"{request.base_url}blobs/{sha}")
+        for case_id, sha, data in session.execute(_PHOTOS, {"ids": ids}):
+            url = f"{request.base_url}blobs/{sha}" if sha else (data or {}).get("media_url")
+            if url:
+                photos.setdefault(case_id, str(url))
     parents = {row.parent_id for row in rows if row.parent_id}
     refs = (
         dict(
