@@ -20,11 +20,13 @@ from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
 from shancheng.cases.media import Photo, check_media_url, check_photo
 from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
 from shancheng.cases.safe_text import unsafe_fragment
+from shancheng.cases.stage_limits import StageLimit, stage_limit_s
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
 from shancheng.store.cases_tables import CaseRow
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from sqlalchemy.orm import Session
@@ -165,7 +167,8 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
         raise CaseInputError(msg, field="media_url")
     urls = [check_media_url(url) for url in report.media_urls]
     assignment = _assign(session, center, category, location, extra)
-    row = _new_case(center, category, location, assignment, report, at=at)
+    limits = engine.stage_limits(session, center)
+    row = _new_case(center, category, location, assignment, report, at=at, limits=limits)
     row.title, row.description, row.address = title, description, address
     # a public reference that needs no second write: date + 40 random bits (unique column)
     row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{secrets.token_hex(5).upper()}"
@@ -186,7 +189,7 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
     master = _find_master(session, center, row, at=at)
     events = [first]
     if master is not None:
-        events.append(_merge_into(center, row, master, at=at))
+        events.append(_merge_into(center, row, master, at=at, limits=limits))
     session.add(row)
     session.flush()
     for seq, event in enumerate(events, start=1):
@@ -236,10 +239,12 @@ def _new_case(
     report: ReportIn,
     *,
     at: datetime,
+    limits: Sequence[StageLimit],
 ) -> CaseRow:
     calendar = center.calendar_for(category)
     first = CaseEvent(Action.REPORT, CaseStatus.REPORTED, CaseStatus.REPORTED, "", at)
-    clock = next_clock(None, first, limit_s=category.limit_s("register"), calendar=calendar)
+    limit_s = stage_limit_s(category, "register", location.district_code, limits)
+    clock = next_clock(None, first, limit_s=limit_s, calendar=calendar)
     assert clock is not None  # noqa: S101 - the reported stage always has a clock
     return CaseRow(
         category_code=category.code,
@@ -287,7 +292,12 @@ def _find_master(
 
 
 def _merge_into(
-    center: Center, row: CaseRow, master: repository.Nearby, *, at: datetime
+    center: Center,
+    row: CaseRow,
+    master: repository.Nearby,
+    *,
+    at: datetime,
+    limits: Sequence[StageLimit],
 ) -> CaseEvent:
     gap_m = round(distance_m(row.x_utm, row.y_utm, master.x_utm, master.y_utm), 1)
     event = engine.change_row(
@@ -298,6 +308,7 @@ def _merge_into(
         at=at,
         note=f"duplicate of case {master.reference} ({gap_m} m away)",
         data={"into": master.id, "distance_m": gap_m},
+        limits=limits,
     )
     row.parent_id = master.id
     return event

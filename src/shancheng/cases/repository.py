@@ -19,6 +19,7 @@ from shancheng.store.cases_tables import (
     CaseEventRow,
     CaseRow,
     JurisdictionRuleRow,
+    StageLimitRow,
 )
 
 if TYPE_CHECKING:
@@ -268,6 +269,11 @@ def jurisdiction_rules(session: Session) -> list[JurisdictionRuleRow]:
     return list(
         session.execute(sa.select(JurisdictionRuleRow).order_by(JurisdictionRuleRow.id)).scalars()
     )
+
+
+def stage_limit_rows(session: Session) -> list[StageLimitRow]:
+    """Return the per-district stage limits in insertion order."""
+    return list(session.execute(sa.select(StageLimitRow).order_by(StageLimitRow.id)).scalars())
 
 
 def list_cases(
