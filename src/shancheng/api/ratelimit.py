@@ -4,7 +4,8 @@ Two limiters with one ``hit`` method. :class:`RateLimiter` keeps the buckets in 
 (thread-safe; each server worker has its own, so N workers allow N times the rate): the
 default, needing no server. :class:`RedisRateLimiter` keeps them in Redis, updated by one
 atomic script per report, so the limit holds across workers and hosts; when Redis cannot be
-reached it falls back to an in-process limiter and logs it, so intake keeps working.
+reached it falls back to an in-process limiter (retrying Redis every 5 s) and logs it, so
+intake keeps working.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _MAX_CLIENTS = 100_000
+_RETRY_S = 5.0  # after a Redis failure, limit in memory this long before trying Redis again
 
 
 class Limiter(Protocol):
@@ -102,7 +104,7 @@ class RedisRateLimiter:
 
     Parameters
     ----------
-    client
+    redis
         A ``redis.Redis`` connection (pool) to the server holding the buckets.
     prefix
         Prefix of the bucket keys (one hash per client, expiring once full again).
@@ -132,6 +134,10 @@ class RedisRateLimiter:
             return
         import redis  # noqa: PLC0415 - only deployments that configure Redis need it
 
+        assert self._fallback is not None  # noqa: S101 - set in __post_init__
+        if self._down_since is not None and time.monotonic() - self._down_since < _RETRY_S:
+            self._fallback.hit(client, now_s=now_s)  # Redis was down a moment ago: no wait
+            return
         try:
             wait_ms = int(
                 self._script(
@@ -141,8 +147,7 @@ class RedisRateLimiter:
         except redis.RedisError as exc:
             if self._down_since is None:
                 logger.warning("rate limits: Redis unreachable (%s); limiting in memory", exc)
-                self._down_since = time.monotonic()
-            assert self._fallback is not None  # noqa: S101 - set in __post_init__
+            self._down_since = time.monotonic()
             self._fallback.hit(client, now_s=now_s)
             return
         if self._down_since is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import datetime
 
@@ -194,3 +195,23 @@ def make_api(db_url, center, make_session, monday_9):
 @pytest.fixture
 def api(make_api):
     return make_api()
+
+
+REDIS_URL = os.environ.get("SHANCHENG_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis for shared rate limits; skipped when absent outside CI, a failure under CI."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is required under CI=true: {exc}")
+        pytest.skip(f"Redis unavailable at {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
