@@ -163,6 +163,39 @@ def seed(base: str, key: str, points: list[tuple[float, float]], n: int) -> list
     return refs
 
 
+def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, float]) -> str:
+    """SQL statements one new report, one duplicate and one read run (in-process, same app)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from shancheng.api.app import create_app
+    from shancheng.config import Settings
+
+    settings = Settings(data_dir=city_dir.parent, city=city_dir.name, database_url=url,
+                        cases_rate_per_min=0)
+    app = create_app(settings)
+    seen: list[str] = []
+    event.listen(app.state.engine, "before_cursor_execute",
+                 lambda *a: seen.append(a[2].split()[0].upper()))
+    counts = []
+    with TestClient(app) as client:
+        lon, lat = point
+        form = {"api_key": key, "service_code": "C0110", "lat": f"{lat:.6f}",
+                "long": f"{lon:.6f}", "description": "statement count"}
+        client.post("/open311/requests.json", data=form)  # warms the caches (rules, limits)
+        for _ in range(2):  # a new report at another spot, then its duplicate
+            form["service_code"] = "E0404"
+            seen.clear()
+            ref = client.post("/open311/requests.json", data=form).json()[0]["service_request_id"]
+            counts.append(" + ".join(seen))
+        seen.clear()
+        client.get(f"/open311/requests/{ref}.json")
+        counts.append(" + ".join(seen))
+    app.state.engine.dispose()
+    return (f"SQL statements (besides BEGIN/COMMIT): new report {counts[0]}; duplicate "
+            f"{counts[1]}; read {counts[2]}")
+
+
 def parse(out: str) -> dict[str, float]:
     match = re.search(r"RESULT (.*)", out)
     if match is None:
@@ -199,6 +232,7 @@ def main() -> int:
     x, y = city.grid.cell_center(city.grid_cells.cell_id.to_numpy())
     lon, lat = utm_to_lonlat(x, y)
     points = list(zip(lon.tolist(), lat.tolist(), strict=True))
+    statements = count_statements(url, tmp / "demo", key, points[0])
     port = free_port()
     env = {
         **os.environ,
@@ -327,6 +361,7 @@ def main() -> int:
             f"{res['p99_us'] / 1e3:.1f} | {res['errors']:.0f} |"
         )
     total = sum(res["requests"] for res in results)
+    print(statements)
     print(f"reports stored during the run: {stored} (POSTs answered: {results[0]['requests']:.0f})")
     print(
         f"CPU per request (all {total:.0f} requests): server {1e3 * cpu_server / total:.2f} ms, "

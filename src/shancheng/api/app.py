@@ -80,8 +80,9 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     app.state.classifier = _lazy_classifier(load_taxonomy())
     install_error_handlers(app)
     app.add_middleware(RefuseNulBytes)
-    app.include_router(cases.router)
+    # Open311 first: routes are matched in order, and intake is the hot path under load
     app.include_router(open311.router)
+    app.include_router(cases.router)
     return app
 
 
