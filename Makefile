@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-installed
 
-.PHONY: setup demo test lint bench bench-circles bench-planning clean
+.PHONY: setup demo test lint bench bench-circles bench-planning bench-cases clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench-circles: setup
 bench-planning: setup
 	$(BIN)/python -m pip install --quiet 'spopt>=0.7'
 	$(BIN)/python benchmarks/planning.py
+
+bench-cases: setup
+	@# load generator: wrk (C, light on the CPU the server needs); needs PostgreSQL and Redis
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	uptime
+	$(BIN)/python benchmarks/cases_load.py --workers 2 --duration 30
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     cases_rate_per_min, cases_rate_burst
         Reports a client (API key, user or address) may send per minute, and in one burst;
         ``cases_rate_per_min = 0`` switches the limit off.
+    cases_rate_redis_url
+        Redis holding the rate-limit buckets (``redis://127.0.0.1:6379/0``), shared by every
+        server worker; unset: each worker keeps its own buckets in memory (no server needed).
     cases_duplicate_radius_m, cases_duplicate_window_h
         A report this close to an open case of its category, reported within this many
         hours, is linked to that case instead of opening a new one (0 m: never).
@@ -71,6 +74,7 @@ class Settings(BaseSettings):
     cases_token_ttl_h: float = Field(default=8.0, gt=0, le=24 * 30)
     cases_rate_per_min: float = Field(default=60.0, ge=0)
     cases_rate_burst: int = Field(default=20, ge=1)
+    cases_rate_redis_url: str | None = None
     cases_duplicate_radius_m: float = Field(default=50.0, ge=0, le=1000)
     cases_duplicate_window_h: float = Field(default=72.0, ge=0)
     cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)

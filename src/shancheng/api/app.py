@@ -14,9 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from shancheng import __version__
 from shancheng.api.citystate import CityHolder
-from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
+from shancheng.api.errors import RefuseNulBytes, install_error_handlers
 from shancheng.api.live import LiveLifelines
-from shancheng.api.ratelimit import RateLimiter
+from shancheng.api.ratelimit import limiter_from_settings
 from shancheng.api.routers import (
     cases,
     circles,
@@ -27,6 +27,7 @@ from shancheng.api.routers import (
     stream,
     targets,
 )
+from shancheng.cases.accounts import ApiKeyCache
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -93,17 +94,21 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
-    app.state.limiter = RateLimiter(settings.cases_rate_per_min, settings.cases_rate_burst)
+    app.state.limiter = limiter_from_settings(
+        settings.cases_rate_per_min, settings.cases_rate_burst, settings.cases_rate_redis_url
+    )
+    app.state.api_keys = ApiKeyCache()
     app.state.classifier = _lazy_classifier(load_taxonomy())
     app.state.live = LiveLifelines(engine)
     app.state.city = CityHolder(
         settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
     )
     install_error_handlers(app)
-    app.middleware("http")(refuse_nul_bytes)
+    app.add_middleware(RefuseNulBytes)
+    # Open311 first: routes are matched in order, and intake is the hot path under load
+    app.include_router(open311.router)
     app.include_router(citizen.router)  # before cases: /cases/public/{reference}
     app.include_router(cases.router)
-    app.include_router(open311.router)
     app.include_router(city.router)
     app.include_router(circles.router)
     app.include_router(lifelines.router)

@@ -7,10 +7,10 @@ and with the spec's codes (400 bad argument, 403 bad API key, 404 unknown servic
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING
 
+import orjson
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
@@ -32,9 +32,8 @@ from shancheng.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from fastapi import FastAPI, Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -82,23 +81,38 @@ def open311_errors(fmt: str, status: int, items: list[tuple[int, str]]) -> Respo
             open311.to_xml("errors", body), status_code=status, media_type="text/xml; charset=utf-8"
         )
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        orjson.dumps(body),
         status_code=status,
         media_type="application/json; charset=utf-8",
     )
 
 
-async def refuse_nul_bytes(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Answer 400 to a path or query holding a NUL byte (no database accepts it in text)."""
-    if b"%00" in request.scope.get("query_string", b"") or "\x00" in request.url.path:
-        msg = "the URL contains a NUL byte (%00); remove it"
-        if request.url.path.startswith("/open311"):
-            return open311_errors(open311_format(request), 400, [(400, msg)])
-        detail = [{"loc": ["query"], "msg": msg, "type": "nul_byte"}]
-        return JSONResponse({"detail": detail}, status_code=400)
-    return await call_next(request)
+class RefuseNulBytes:
+    """ASGI middleware: answer 400 to a path or query holding a NUL byte.
+
+    No database accepts NUL in text. A plain ASGI class, not ``@app.middleware("http")``:
+    Starlette's ``BaseHTTPMiddleware`` adds a task and a stream to every request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse the request or pass it on."""
+        if scope["type"] == "http" and (
+            b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", "")
+        ):
+            msg = "the URL contains a NUL byte (%00); remove it"
+            response: Response
+            if str(scope.get("path", "")).startswith("/open311"):
+                fmt = "xml" if str(scope["path"]).endswith(".xml") else "json"
+                response = open311_errors(fmt, 400, [(400, msg)])
+            else:
+                detail = [{"loc": ["query"], "msg": msg, "type": "nul_byte"}]
+                response = JSONResponse({"detail": detail}, status_code=400)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

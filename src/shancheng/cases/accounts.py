@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -142,8 +145,42 @@ def create_api_key(session: Session, name: str, *, actor: Actor, at: datetime) -
     return key
 
 
-def client_for_api_key(session: Session, key: str) -> str:
+@dataclass
+class ApiKeyCache:
+    """Valid API keys seen in the last ``ttl_s`` seconds, so intake skips their lookup.
+
+    Only valid keys are kept (an unknown or forged key is looked up every time), and a revoked
+    key stops working after at most ``ttl_s``. Thread-safe; bounded in size.
+    """
+
+    ttl_s: float = 5.0
+    max_keys: int = 10_000
+    _keys: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key_sha256: str, *, now_s: float) -> str | None:
+        """Return the client name of a key still fresh in the cache."""
+        with self._lock:
+            found = self._keys.get(key_sha256)
+        if found is None or now_s - found[1] >= self.ttl_s:
+            return None
+        return found[0]
+
+    def put(self, key_sha256: str, name: str, *, now_s: float) -> None:
+        """Remember a key found valid at ``now_s``."""
+        with self._lock:
+            if len(self._keys) >= self.max_keys:
+                self._keys.clear()
+            self._keys[key_sha256] = (name, now_s)
+
+
+def client_for_api_key(session: Session, key: str, *, cache: ApiKeyCache | None = None) -> str:
     """Return the client name of a valid API key.
+
+    Parameters
+    ----------
+    cache
+        Keys found valid lately; a hit needs no database query.
 
     Raises
     ------
@@ -153,8 +190,14 @@ def client_for_api_key(session: Session, key: str) -> str:
     if not key:
         msg = "`api_key` is required to post a request"
         raise AuthenticationError(msg)
-    row = session.get(ApiKeyRow, _sha256(key))
-    if row is None or not row.active or not hmac.compare_digest(row.key_sha256, _sha256(key)):
+    digest = _sha256(key)
+    now_s = time.monotonic()
+    if cache is not None and (name := cache.get(digest, now_s=now_s)) is not None:
+        return name
+    row = session.get(ApiKeyRow, digest)
+    if row is None or not row.active or not hmac.compare_digest(row.key_sha256, digest):
         msg = "`api_key` is not valid"
         raise AuthenticationError(msg)
+    if cache is not None:
+        cache.put(digest, row.name, now_s=now_s)
     return row.name

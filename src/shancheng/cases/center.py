@@ -47,8 +47,9 @@ class Center:
     max_description_chars
         Open311's limit on ``description`` (4,000).
     rules_ttl_s
-        How long the jurisdiction table read from the database is reused (edits show after
-        at most this long; 0 reads it for every report).
+        How long the jurisdiction table and the stage limits read from the database are
+        reused (edits made through another process show after at most this long; 0 reads
+        them for every report).
     """
 
     taxonomy: Taxonomy
@@ -64,11 +65,23 @@ class Center:
 
     def cached_rules(self, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
         """Return the jurisdiction rules, reloading them when older than ``rules_ttl_s``."""
+        return self.cached("rules", load, now_s=now_s)
+
+    def cached(self, name: str, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
+        """Return configuration table ``name`` (rules, stage limits), reloaded when stale.
+
+        Stale means read more than ``rules_ttl_s`` ago.
+        """
         cache = self._rules_cache
-        if "rules" not in cache or now_s - cache["at"] >= self.rules_ttl_s:
-            cache["rules"], cache["at"] = load(), now_s
-        rules: list[Any] = cache["rules"]
-        return rules
+        entry = cache.get(name)
+        if entry is None or now_s - entry[1] >= self.rules_ttl_s:
+            entry = cache[name] = (load(), now_s)
+        rows: list[Any] = entry[0]
+        return rows
+
+    def forget(self) -> None:
+        """Drop the cached tables (after an edit, so this process sees it at once)."""
+        self._rules_cache.clear()
 
     def calendar_for(self, category: Category) -> WorkingCalendar:
         """Return the clock of ``category``: working hours, or natural hours for emergencies."""

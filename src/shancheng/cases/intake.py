@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Literal
 from shancheng.cases import engine, repository
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
-from shancheng.cases.media import Photo, check_photo
+from shancheng.cases.media import Photo, check_media_url, check_photo
 from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
+from shancheng.cases.safe_text import unsafe_fragment
+from shancheng.cases.stage_limits import StageLimit, stage_limit_s
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
 from shancheng.store.cases_tables import CaseRow
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from sqlalchemy.orm import Session
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
     from shancheng.cases.taxonomy import Category
 
 Source = Literal["citizen", "inspector", "open311", "sensor", "web"]
-_TAG = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TITLE_CHARS = 200
 MAX_ADDRESS_CHARS = 300
@@ -58,6 +60,7 @@ class ReportIn:
     reporter: str = ""
     client: str = ""
     photos: tuple[Photo, ...] = ()
+    media_urls: tuple[str, ...] = ()
     extra_points: tuple[tuple[float, float], ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
 
@@ -68,12 +71,19 @@ class Intake:
 
     case: CaseRow
     linked_to: int | None = None
+    linked_reference: str | None = None
 
 
 def check_text(value: str, *, field: str, max_chars: int) -> str:
-    """Return ``value`` stripped, or refuse markup, control characters and excess length.
+    """Return ``value`` stripped, or refuse it with a clear error.
 
-    SQL-looking text is plain text here: it is stored verbatim through bound parameters.
+    Refused: excess length, control characters, HTML markup and SQL-injection signatures
+    (:func:`~shancheng.cases.safe_text.unsafe_fragment`).
+
+    Raises
+    ------
+    CaseInputError
+        Naming ``field`` and the offending fragment; nothing is stored.
 
     Examples
     --------
@@ -84,14 +94,33 @@ def check_text(value: str, *, field: str, max_chars: int) -> str:
     if len(text) > max_chars:
         msg = f"`{field}` has {len(text):,} characters; the limit is {max_chars:,}"
         raise CaseInputError(msg, field=field)
-    tag = _TAG.search(text)
-    if tag:
-        msg = f"`{field}` must be plain text without HTML; found markup {tag.group(0)[:40]!r}"
-        raise CaseInputError(msg, field=field)
     if _CONTROL.search(text):
         msg = f"`{field}` contains control characters; send plain UTF-8 text"
         raise CaseInputError(msg, field=field)
+    check_plain(text, field=field)
     return text
+
+
+def check_plain(text: str, *, field: str) -> None:
+    """Refuse ``text`` holding HTML markup or an SQL-injection signature, naming ``field``.
+
+    Raises
+    ------
+    CaseInputError
+        The message quotes the fragment found.
+    """
+    found = unsafe_fragment(text)
+    if found is None:
+        return
+    kind, fragment = found
+    if kind == "HTML":
+        msg = f"`{field}` must be plain text without HTML; found markup {fragment!r}"
+    else:
+        msg = (
+            f"`{field}` looks like an SQL injection attempt ({fragment!r}); "
+            "describe the problem in plain words"
+        )
+    raise CaseInputError(msg, field=field)
 
 
 def _locate(center: Center, report: ReportIn) -> tuple[Location, list[Location]]:
@@ -133,13 +162,16 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
         check_photo(photo, max_bytes=center.max_photo_bytes, index=i)
         for i, photo in enumerate(report.photos)
     ]
+    if len(report.photos) + len(report.media_urls) > center.max_photos:
+        msg = f"`media_url` and `media` give more than {center.max_photos} photos"
+        raise CaseInputError(msg, field="media_url")
+    urls = [check_media_url(url) for url in report.media_urls]
     assignment = _assign(session, center, category, location, extra)
-    row = _new_case(center, category, location, assignment, report, at=at)
+    limits = engine.stage_limits(session, center)
+    row = _new_case(center, category, location, assignment, report, at=at, limits=limits)
     row.title, row.description, row.address = title, description, address
     # a public reference that needs no second write: date + 40 random bits (unique column)
     row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{secrets.token_hex(5).upper()}"
-    session.add(row)
-    session.flush()
     first = CaseEvent(
         Action.REPORT,
         CaseStatus.REPORTED,
@@ -152,11 +184,25 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
             **({"attributes": report.attributes} if report.attributes else {}),
         },
     )
-    repository.append_event(session, row.id, first, seq=1)
+    # the duplicate check comes first, so a duplicate is inserted already merged: one INSERT
+    # for the case, one for its events, one UPDATE of the case it repeats
+    master = _find_master(session, center, row, at=at)
+    events = [first]
+    if master is not None:
+        events.append(_merge_into(center, row, master, at=at, limits=limits))
+    session.add(row)
+    session.flush()
+    for seq, event in enumerate(events, start=1):
+        repository.append_event(session, row.id, event, seq=seq)
     for photo, mime in zip(report.photos, photo_types, strict=True):
         digest = repository.put_blob(session, photo.content, mime, at=at)
         repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
-    return Intake(row, _link_duplicate(session, center, row, at=at))
+    for url in urls:
+        repository.attach(session, row.id, at=at, event_seq=1, data={"media_url": url})
+    if master is None:
+        return Intake(row)
+    repository.count_duplicate(session, master.id)
+    return Intake(row, master.id, master.reference)
 
 
 def _assign(
@@ -193,10 +239,12 @@ def _new_case(
     report: ReportIn,
     *,
     at: datetime,
+    limits: Sequence[StageLimit],
 ) -> CaseRow:
     calendar = center.calendar_for(category)
     first = CaseEvent(Action.REPORT, CaseStatus.REPORTED, CaseStatus.REPORTED, "", at)
-    clock = next_clock(None, first, limit_s=category.limit_s("register"), calendar=calendar)
+    limit_s = stage_limit_s(category, "register", location.district_code, limits)
+    clock = next_clock(None, first, limit_s=limit_s, calendar=calendar)
     assert clock is not None  # noqa: S101 - the reported stage always has a clock
     return CaseRow(
         category_code=category.code,
@@ -228,24 +276,31 @@ def _new_case(
     )
 
 
-def _link_duplicate(session: Session, center: Center, row: CaseRow, *, at: datetime) -> int | None:
+def _find_master(
+    session: Session, center: Center, row: CaseRow, *, at: datetime
+) -> repository.Nearby | None:
     if center.duplicate_radius_m <= 0:
         return None
-    since = at - timedelta(hours=center.duplicate_window_h)
-    master = repository.find_duplicate(
+    return repository.find_duplicate(
         session,
         category_code=row.category_code,
         x_utm=row.x_utm,
         y_utm=row.y_utm,
         radius_m=center.duplicate_radius_m,
-        since=since,
-        exclude_id=row.id,
+        since=at - timedelta(hours=center.duplicate_window_h),
     )
-    if master is None:
-        return None
+
+
+def _merge_into(
+    center: Center,
+    row: CaseRow,
+    master: repository.Nearby,
+    *,
+    at: datetime,
+    limits: Sequence[StageLimit],
+) -> CaseEvent:
     gap_m = round(distance_m(row.x_utm, row.y_utm, master.x_utm, master.y_utm), 1)
-    engine.transition(
-        session,
+    event = engine.change_row(
         center,
         row,
         Action.MERGE,
@@ -253,7 +308,7 @@ def _link_duplicate(session: Session, center: Center, row: CaseRow, *, at: datet
         at=at,
         note=f"duplicate of case {master.reference} ({gap_m} m away)",
         data={"into": master.id, "distance_m": gap_m},
+        limits=limits,
     )
     row.parent_id = master.id
-    master.duplicates += 1
-    return master.id
+    return event

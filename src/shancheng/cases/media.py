@@ -8,6 +8,7 @@ script or a PDF is refused with a message that says what was found.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from shancheng.errors import CaseInputError
 
@@ -79,3 +80,46 @@ def check_photo(photo: Photo, *, max_bytes: int, index: int = 0) -> str:
         msg = f"`{field}`{name} is declared {declared!r} but its bytes are {mime}"
         raise CaseInputError(msg, field=field)
     return mime
+
+
+MAX_URL_CHARS = 2000
+
+
+def check_media_url(url: str, *, field: str = "media_url") -> str:
+    """Return a client's photo URL stripped, or refuse what is not a plain http(s) URL.
+
+    Open311 clients that host the photo themselves send its address; it is kept as the
+    report's photo reference, never fetched by the server.
+
+    Raises
+    ------
+    CaseInputError
+        Not http or https, no host, credentials in it, spaces or control characters, or
+        longer than 2,000 characters.
+
+    Examples
+    --------
+    >>> check_media_url(" https://img.example.org/p/1.jpg ")
+    'https://img.example.org/p/1.jpg'
+    """
+    text = url.strip()
+    if len(text) > MAX_URL_CHARS:
+        msg = f"`{field}` has {len(text):,} characters; the limit is {MAX_URL_CHARS:,}"
+        raise CaseInputError(msg, field=field)
+    if any(ch.isspace() or not ch.isprintable() or ch in "<>\"'`" for ch in text):
+        msg = f"`{field}` must be a URL without spaces, quotes or angle brackets, got {text[:80]!r}"
+        raise CaseInputError(msg, field=field)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        msg = f"`{field}` is not a valid URL ({exc}): {text[:80]!r}"
+        raise CaseInputError(msg, field=field) from exc
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        msg = f"`{field}` must be an http:// or https:// URL with a host, got {text[:80]!r}"
+        raise CaseInputError(msg, field=field)
+    if parts.username or parts.password:
+        msg = f"`{field}` must not carry a user name or password"
+        raise CaseInputError(msg, field=field)
+    del port
+    return text

@@ -6,6 +6,7 @@ Every function takes an open session and leaves committing to the caller (the se
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from shancheng.store.cases_tables import (
     CaseEventRow,
     CaseRow,
     JurisdictionRuleRow,
+    StageLimitRow,
 )
 
 if TYPE_CHECKING:
@@ -55,11 +57,12 @@ def get_case(session: Session, case_id: int, *, lock: bool = False) -> CaseRow:
     return row
 
 
+_BY_REFERENCE = sa.select(CaseRow).where(CaseRow.reference == sa.bindparam("reference"))
+
+
 def find_by_reference(session: Session, reference: str) -> CaseRow | None:
     """Return the case with this public reference, if any."""
-    return session.execute(
-        sa.select(CaseRow).where(CaseRow.reference == reference)
-    ).scalar_one_or_none()
+    return session.execute(_BY_REFERENCE, {"reference": reference}).scalar_one_or_none()
 
 
 def find_by_alarm(session: Session, alarm_id: str) -> CaseRow | None:
@@ -156,12 +159,16 @@ def attach(
     blob_sha256: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Attach a stored blob (a photo) or a structured record to a case."""
+    """Attach a stored blob (a photo) or a structured record to a case.
+
+    A record ``{"media_url": url}`` is a photo the client hosts (kind ``photo_url``).
+    """
+    kind = "photo" if blob_sha256 else "photo_url" if data and "media_url" in data else "data"
     session.add(
         CaseAttachmentRow(
             case_id=case_id,
             event_seq=event_seq,
-            kind="photo" if blob_sha256 else "data",
+            kind=kind,
             blob_sha256=blob_sha256,
             data=data,
             created_at=at,
@@ -180,6 +187,37 @@ def attachments_of(session: Session, case_id: int) -> list[CaseAttachmentRow]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    """An open case found near a new report: what linking to it needs."""
+
+    id: int
+    reference: str
+    x_utm: float
+    y_utm: float
+
+
+# Built once: every report runs it, and building the expression costs more than running it.
+_X = sa.bindparam("x", type_=sa.Float)
+_Y = sa.bindparam("y", type_=sa.Float)
+_R = sa.bindparam("r", type_=sa.Float)
+_D2 = (CaseRow.x_utm - _X) * (CaseRow.x_utm - _X) + (CaseRow.y_utm - _Y) * (CaseRow.y_utm - _Y)
+_DUPLICATE = (
+    sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
+    .where(
+        CaseRow.category_code == sa.bindparam("category"),
+        CaseRow.x_utm.between(_X - _R, _X + _R),
+        CaseRow.y_utm.between(_Y - _R, _Y + _R),
+        CaseRow.status.in_(OPEN_STATUSES),
+        CaseRow.reported_at >= sa.bindparam("since", type_=CaseRow.reported_at.type),
+        CaseRow.id != sa.bindparam("exclude"),
+        _D2 <= _R * _R,
+    )
+    .order_by(_D2, CaseRow.id)
+    .limit(1)
+)
+
+
 def find_duplicate(
     session: Session,
     *,
@@ -189,27 +227,41 @@ def find_duplicate(
     radius_m: float,
     since: datetime,
     exclude_id: int | None = None,
-) -> CaseRow | None:
+) -> Nearby | None:
     """Return the nearest open case of the category within ``radius_m`` reported since ``since``.
 
-    Merged cases are never returned (a duplicate links to the case it was merged into).
+    Merged cases are never returned (a duplicate links to the case it was merged into). One
+    query on the ``(category_code, x_utm, y_utm)`` index, reading four columns; ties in
+    distance go to the oldest case.
     """
-    rows = session.execute(
-        sa.select(CaseRow).where(
-            CaseRow.category_code == category_code,
-            CaseRow.status.in_(OPEN_STATUSES),
-            CaseRow.reported_at >= since,
-            CaseRow.x_utm.between(x_utm - radius_m, x_utm + radius_m),
-            CaseRow.y_utm.between(y_utm - radius_m, y_utm + radius_m),
-            CaseRow.id != (exclude_id if exclude_id is not None else -1),
-        )
-    ).scalars()
-    best: tuple[float, CaseRow] | None = None
-    for row in rows:
-        d2 = (row.x_utm - x_utm) ** 2 + (row.y_utm - y_utm) ** 2
-        if d2 <= radius_m**2 and (best is None or d2 < best[0]):
-            best = (d2, row)
-    return None if best is None else best[1]
+    found = session.execute(
+        _DUPLICATE,
+        {
+            "category": category_code,
+            "x": float(x_utm),
+            "y": float(y_utm),
+            "r": float(radius_m),
+            "since": since,
+            "exclude": exclude_id if exclude_id is not None else -1,
+        },
+    ).first()
+    if found is None:
+        return None
+    return Nearby(found.id, str(found.reference), found.x_utm, found.y_utm)
+
+
+def count_duplicate(session: Session, case_id: int) -> None:
+    """Add one to the duplicates of case ``case_id`` in one UPDATE (and bump its version).
+
+    Atomic in the database, so concurrent duplicates of one case all count; bumping the
+    version makes a request holding the case from before fail its own write as a conflict.
+    """
+    session.execute(
+        sa.update(CaseRow)
+        .where(CaseRow.id == case_id)
+        .values(duplicates=CaseRow.duplicates + 1, version=CaseRow.version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def jurisdiction_rules(session: Session) -> list[JurisdictionRuleRow]:
@@ -217,6 +269,11 @@ def jurisdiction_rules(session: Session) -> list[JurisdictionRuleRow]:
     return list(
         session.execute(sa.select(JurisdictionRuleRow).order_by(JurisdictionRuleRow.id)).scalars()
     )
+
+
+def stage_limit_rows(session: Session) -> list[StageLimitRow]:
+    """Return the per-district stage limits in insertion order."""
+    return list(session.execute(sa.select(StageLimitRow).order_by(StageLimitRow.id)).scalars())
 
 
 def list_cases(

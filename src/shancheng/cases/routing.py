@@ -87,6 +87,8 @@ class AdminIndex:
     places: dict[str, tuple[float, float]] = field(default_factory=dict)
     crs_epsg: int = UTM_48N_EPSG
     """The projected CRS of the city's grid (its own UTM zone; Chongqing's is EPSG:32648)."""
+    place_ids: dict[str, tuple[str, float, float]] = field(default_factory=dict)
+    """Named places by id (unit codes, facility ids): name, lon, lat (Open311 ``address_id``)."""
 
     @classmethod
     def from_city(cls, city: City) -> AdminIndex:
@@ -110,20 +112,29 @@ class AdminIndex:
             for code, zh, en in zip(units["code"], units["name"], units["name_en"], strict=True)
         }
         places: dict[str, tuple[float, float]] = {}
+        place_ids: dict[str, tuple[str, float, float]] = {}
         epsg = city.network.crs_epsg
         units_utm = units[units["level"] != "city"].to_crs(epsg)
         centres = units_utm.geometry.representative_point()
         lon, lat = utm_to_lonlat(centres.x.to_numpy(), centres.y.to_numpy(), epsg=epsg)
-        for i, (zh, en) in enumerate(zip(units_utm["name"], units_utm["name_en"], strict=True)):
+        for i, (code, zh, en) in enumerate(
+            zip(units_utm["code"], units_utm["name"], units_utm["name_en"], strict=True)
+        ):
             for name in (zh, en):
                 places[_normalise(str(name))] = (float(lon[i]), float(lat[i]))
+            place_ids[str(code)] = (str(zh), float(lon[i]), float(lat[i]))
         facilities = city.facilities
         f_lon, f_lat = utm_to_lonlat(
             facilities["x_utm"].to_numpy(), facilities["y_utm"].to_numpy(), epsg=epsg
         )
-        for i, name in enumerate(facilities["name"]):
+        for i, (fid, name) in enumerate(
+            zip(facilities["facility_id"], facilities["name"], strict=True)
+        ):
             places.setdefault(_normalise(str(name)), (float(f_lon[i]), float(f_lat[i])))
-        return cls(city.grid, city_code, cell_units, names, places, crs_epsg=epsg)
+            place_ids[str(fid)] = (str(name), float(f_lon[i]), float(f_lat[i]))
+        return cls(
+            city.grid, city_code, cell_units, names, places, crs_epsg=epsg, place_ids=place_ids
+        )
 
     def locate(self, lon: float, lat: float) -> Location:
         """Place a WGS84 point in the hierarchy.
@@ -178,6 +189,26 @@ class AdminIndex:
                 f"({', '.join(hits[:3])}...); be more specific or give lat/long"
             )
         raise CaseInputError(msg, field="address_string")
+
+    def place(self, address_id: str) -> tuple[str, float, float]:
+        """Return the name, lon and lat of the named place with id ``address_id``.
+
+        Ids are the city's unit codes (community, street, district) and facility ids.
+
+        Raises
+        ------
+        CaseInputError
+            No place has this id.
+        """
+        found = self.place_ids.get(address_id.strip())
+        if found is None:
+            sample = ", ".join(sorted(self.place_ids)[:3])
+            msg = (
+                f"`address_id` {address_id[:40]!r} is not the id of a named place of the city "
+                f"({len(self.place_ids):,} known: unit codes and facility ids, e.g. {sample})"
+            )
+            raise CaseInputError(msg, field="address_id")
+        return found
 
     def _bounds_text(self) -> str:
         g = self.grid

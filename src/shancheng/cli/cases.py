@@ -64,7 +64,14 @@ def serve_command(
     host, port = host or settings.api_host, port or settings.api_port
     target = "shancheng.api.app:app_from_env"
     if workers == 1:
-        uvicorn.run(target, factory=True, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            target,
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,  # loop and parser "auto": uvloop and httptools, installed with us
+        )
         return
     # Several workers: hand over to uvicorn's own entry point, whose main module the worker
     # processes can re-import (they cannot re-import a console script).
@@ -82,6 +89,7 @@ def serve_command(
         str(workers),
         "--log-level",
         "warning",
+        "--no-access-log",
     ]
     os.execv(sys.executable, args)  # noqa: S606 - our own interpreter and arguments
 

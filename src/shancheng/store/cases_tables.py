@@ -96,6 +96,7 @@ class CaseRow(Base):
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
+    __table_args__ = (sa.Index("ix_cases_duplicate", "category_code", "x_utm", "y_utm"),)
 
 
 class CaseEventRow(Base):
@@ -152,6 +153,34 @@ class JurisdictionRuleRow(Base):
     unit: Mapped[str] = mapped_column(sa.String(16))
     department: Mapped[str] = mapped_column(sa.String(32))
     level: Mapped[str] = mapped_column(sa.String(16))
+
+
+class StageLimitRow(Base):
+    """A district's own time limit for one stage of a category (``*``: every category)."""
+
+    __tablename__ = "case_stage_limits"
+    __table_args__ = (sa.UniqueConstraint("district_code", "category", "stage"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(16))
+    category: Mapped[str] = mapped_column(sa.String(16))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    limit_h: Mapped[float] = mapped_column(sa.Float)
+
+
+class AuditRow(Base):
+    """One change an admin made to the configuration tables (before and after, as JSON)."""
+
+    __tablename__ = "case_audit"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    table_name: Mapped[str] = mapped_column(sa.String(32))
+    row_id: Mapped[int] = mapped_column(sa.Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 class UserRow(Base):

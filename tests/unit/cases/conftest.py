@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from shancheng.store import create_db_engine, session_factory
 
 CASE_TABLES = (
     "case_attachments", "case_events", "case_blobs", "case_tokens", "case_api_keys",
-    "case_jurisdiction", "cases", "case_users",
+    "case_jurisdiction", "cases", "case_users", "case_stage_limits", "case_audit",
 )
 # Monday 23 November 2026, 09:00 in Chongqing
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=CHINA_TZ)
@@ -194,3 +195,23 @@ def make_api(db_url, center, make_session, monday_9):
 @pytest.fixture
 def api(make_api):
     return make_api()
+
+
+REDIS_URL = os.environ.get("SHANCHENG_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis for shared rate limits; skipped when absent outside CI, a failure under CI."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is required under CI=true: {exc}")
+        pytest.skip(f"Redis unavailable at {REDIS_URL}: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL

@@ -170,8 +170,16 @@ def test_bad_input_is_refused_and_nothing_is_stored(session, point, monday_9, re
     assert counts(session) == before
 
 
-def test_sql_in_text_is_stored_verbatim(session, point, monday_9):
+def test_sql_injection_in_text_is_refused_and_nothing_stored(session, point, monday_9):
     text = "路灯坏了'); DROP TABLE cases; -- and \" OR 1=1"
+    with pytest.raises(CaseInputError, match="`description` looks like an SQL injection"):
+        service.submit_report(session, ReportIn("C0110", *point(skip=13), description=text),
+                              at=monday_9)
+    assert counts(session)["cases"] == 0
+
+
+def test_quotes_and_semicolons_are_stored_verbatim(session, point, monday_9):
+    text = "路灯坏了'); 请尽快修; -- \"急\" OR 明天"
     case = service.submit_report(session, ReportIn("C0110", *point(skip=13), description=text),
                                  at=monday_9).case
     session.expire_all()

@@ -147,7 +147,12 @@ def test_api_key_rules(o311, point):
         ({"lat": "39.9", "long": "116.4"}, 400, "outside the city"),
         ({"lat": None, "long": None}, 400, "a location is required"),
         ({"description": "x" * 4001}, 400, "limit is 4,000"),
-        ({"description": "<b>bold</b>"}, 400, "without HTML"),
+        ({"description": "<b>bold</b>"}, 400, "`description` must be plain text without HTML"),
+        ({"description": "x' OR '1'='1"}, 400, "`description` looks like an SQL injection"),
+        ({"address_string": "1 Main St'; DROP TABLE cases; --"}, 400, "`address_string` looks"),
+        ({"first_name": "<script>alert(1)</script>"}, 400, "`first_name` must be plain text"),
+        ({"email": "a@b.c' UNION SELECT password FROM case_users"}, 400, "`email` looks like"),
+        ({"attribute[severity]": "<svg onload=x>"}, 400, "`attribute[severity]` must be plain"),
         ({"attribute[severity]": "apocalyptic"}, 400, "must be one of minor, major, danger"),
         ({"attribute[color]": "red"}, 400, "not an attribute of service E0102"),
         ({"jurisdiction_id": "elsewhere.example"}, 404, "not served here"),
@@ -159,6 +164,18 @@ def test_bad_posts_get_spec_errors(o311, point, fields, status, needle):
     assert r.status_code == status, r.text
     [err] = r.json()
     assert err["code"] == status and needle in err["description"]
+    assert o311.count() == 0
+
+
+def test_bad_post_answers_in_xml_too(o311, point):
+    lon, lat = point(skip=4)
+    data = {"api_key": o311.key, "service_code": "E0102", "lat": str(lat), "long": str(lon),
+            "description": "<iframe src=//evil.example>"}
+    r = o311.client.post("/open311/requests.xml", data=data)
+    assert r.status_code == 400
+    [err] = xml(r).findall("error")
+    assert err.find("code").text == "400"
+    assert "`description` must be plain text without HTML" in err.find("description").text
     assert o311.count() == 0
 
 
@@ -219,3 +236,57 @@ def test_duplicate_post_is_linked_and_noticed(o311, point):
     [record] = o311.client.get(f"/open311/requests/{second['service_request_id']}.json").json()
     assert record["status"] == "closed"
     assert record["status_notes"] == f"合并 merged; duplicate of {first}"
+
+
+def test_address_id_locates_at_the_named_place(o311, admin_index, small_city):
+    street = small_city.admin_units.query("level == 'street'").iloc[0]
+    facility = small_city.facilities.iloc[5]
+    for place_id, name in ((str(street["code"]), street["name"]),
+                           (str(facility["facility_id"]), facility["name"])):
+        _, lon, lat = admin_index.place_ids[place_id]
+        r = post(o311, address_id=place_id)
+        assert r.status_code == 200, r.text
+        ref = r.json()[0]["service_request_id"]
+        [record] = o311.client.get(f"/open311/requests/{ref}.json").json()
+        assert record["lat"] == pytest.approx(lat) and record["long"] == pytest.approx(lon)
+        assert record["address"] == name
+        # the point lies in the place: a street's point is routed to that street
+        if place_id == str(street["code"]):
+            assert admin_index.locate(lon, lat).street_code == place_id
+    r = post(o311, address_id="NO-SUCH-PLACE")
+    assert r.status_code == 400
+    assert "`address_id` 'NO-SUCH-PLACE' is not the id of a named place" in r.text
+    assert o311.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("javascript:alert(1)", "must be an http:// or https:// URL"),
+        ("ftp://files.example.org/p.jpg", "must be an http:// or https:// URL"),
+        ("https://", "must be an http:// or https:// URL with a host"),
+        ("https://a.example/x.jpg\"><script>", "without spaces, quotes or angle brackets"),
+        ("https://user:pw@a.example/x.jpg", "must not carry a user name or password"),
+        ("https://a.example:99999/x.jpg", "is not a valid URL"),
+        ("https://a.example/" + "x" * 2000, "the limit is 2,000"),
+    ],
+)
+def test_bad_media_url_is_refused(o311, point, url, needle):
+    lon, lat = point(skip=4)
+    r = post(o311, lat=str(lat), long=str(lon), media_url=url)
+    assert r.status_code == 400
+    [err] = r.json()
+    assert "`media_url`" in err["description"] and needle in err["description"]
+    assert (o311.count(), o311.count("case_attachments")) == (0, 0)
+
+
+def test_media_url_is_kept_as_the_photo_reference(o311, point):
+    lon, lat = point(skip=4)
+    url = "https://img.example.org/reports/2026/p1.jpg?size=large"
+    r = post(o311, lat=str(lat), long=str(lon), media_url=url)
+    assert r.status_code == 200, r.text
+    ref = r.json()[0]["service_request_id"]
+    [record] = o311.client.get(f"/open311/requests/{ref}.json").json()
+    assert record["media_url"] == url
+    root = xml(o311.client.get(f"/open311/requests/{ref}.xml"))
+    assert root.find("request/media_url").text == url

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from shancheng.api.deps import (
+    CenterDep,
     CurrentUser,
     NowDep,
     OptionalUser,
@@ -21,18 +22,27 @@ from shancheng.api.deps import (
 )
 from shancheng.api.schemas.cases import (
     ActionIn,
+    AuditRead,
     CaseCreate,
     CaseRead,
+    CategoryRead,
     ClassifyIn,
     EventRead,
     IntakeRead,
     ProposalRead,
     RatingIn,
+    RuleIn,
+    RulePatch,
+    RuleRead,
+    StageLimitIn,
+    StageLimitPatch,
+    StageLimitRead,
     TokenRead,
 )
-from shancheng.cases import accounts, repository, service, statistics
+from shancheng.cases import accounts, admin, repository, service, statistics
 from shancheng.cases.domain import CaseStatus
 from shancheng.cases.intake import ReportIn, Source
+from shancheng.cases.permissions import Permission, check
 
 router = APIRouter()
 
@@ -219,3 +229,82 @@ def get_blob(sha256: str, session: SessionDep) -> Response:
 def _id(case_id: int) -> int:
     """Map ids beyond the database's integer range to 'not found' instead of an overflow."""
     return case_id if 0 < case_id < 2**31 else 0
+
+
+@router.get("/admin/jurisdiction", tags=["admin"])
+def list_rules(session: SessionDep, user: CurrentUser) -> list[RuleRead]:
+    """List the jurisdiction table: (category, unit) → department and level (admins only)."""
+    return [RuleRead.model_validate(r) for r in admin.list_rules(session, actor=user)]
+
+
+@router.post("/admin/jurisdiction", status_code=status.HTTP_201_CREATED, tags=["admin"])
+def create_rule(body: RuleIn, session: SessionDep, user: CurrentUser, at: NowDep) -> RuleRead:
+    """Add a jurisdiction rule; validated against the taxonomy and the city; audit-logged."""
+    row = admin.create_rule(session, body.model_dump(), actor=user, at=at)
+    return RuleRead.model_validate(row)
+
+
+@router.patch("/admin/jurisdiction/{rule_id}", tags=["admin"])
+def update_rule(
+    rule_id: int, body: RulePatch, session: SessionDep, user: CurrentUser, at: NowDep
+) -> RuleRead:
+    """Change a jurisdiction rule; the audit log keeps the version before."""
+    changes = body.model_dump(exclude_none=True)
+    return RuleRead.model_validate(admin.update_rule(session, rule_id, changes, actor=user, at=at))
+
+
+@router.get("/admin/stage-limits", tags=["admin"])
+def list_stage_limits(session: SessionDep, user: CurrentUser) -> list[StageLimitRead]:
+    """List the per-district stage time limits overriding the taxonomy's (admins only)."""
+    rows = admin.list_stage_limits(session, actor=user)
+    return [StageLimitRead.model_validate(r) for r in rows]
+
+
+@router.post("/admin/stage-limits", status_code=status.HTTP_201_CREATED, tags=["admin"])
+def create_stage_limit(
+    body: StageLimitIn, session: SessionDep, user: CurrentUser, at: NowDep
+) -> StageLimitRead:
+    """Give a district its own limit for one stage (of one category, or ``*``); audit-logged."""
+    row = admin.create_stage_limit(session, body.model_dump(), actor=user, at=at)
+    return StageLimitRead.model_validate(row)
+
+
+@router.patch("/admin/stage-limits/{limit_id}", tags=["admin"])
+def update_stage_limit(
+    limit_id: int, body: StageLimitPatch, session: SessionDep, user: CurrentUser, at: NowDep
+) -> StageLimitRead:
+    """Change a stage limit; applies to stages started from now on; audit-logged."""
+    changes = body.model_dump(exclude_none=True)
+    row = admin.update_stage_limit(session, limit_id, changes, actor=user, at=at)
+    return StageLimitRead.model_validate(row)
+
+
+@router.get("/admin/taxonomy", tags=["admin"])
+def list_taxonomy(center: CenterDep, user: CurrentUser) -> list[CategoryRead]:
+    """List every category with its default department, level, priority and stage limits."""
+    check(user, Permission.MANAGE)
+    return [
+        CategoryRead(
+            code=c.code,
+            kind=c.kind,
+            name_zh=c.name_zh,
+            name_en=c.name_en,
+            group_zh=c.group_zh,
+            group_en=c.group_en,
+            department=c.department,
+            level=c.level.value,
+            priority=c.priority,
+            limits_h=dict(c.limits_h),
+            clock=c.clock,
+            keywords=list(c.keywords),
+        )
+        for c in center.taxonomy.categories.values()
+    ]
+
+
+@router.get("/admin/audit", tags=["admin"])
+def audit(
+    session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditRead]:
+    """List the latest changes to the jurisdiction table and stage limits, newest first."""
+    return [AuditRead.model_validate(r) for r in admin.audit_log(session, actor=user, limit=limit)]

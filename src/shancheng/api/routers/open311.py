@@ -7,10 +7,10 @@ urlencoded`` or multipart (a ``media`` file, the common extension) and needs an 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from shancheng.api.deps import CenterDep, NowDep, SessionDep, SettingsDep, rate_limit
 from shancheng.cases import accounts, open311, repository, service
 from shancheng.cases.center import center_of
-from shancheng.cases.intake import ReportIn
+from shancheng.cases.intake import ReportIn, check_plain
 from shancheng.cases.media import Photo
 from shancheng.errors import CaseInputError, CaseNotFoundError
 from shancheng.store.cases_tables import CaseAttachmentRow, CaseRow
@@ -37,14 +37,16 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/open311", tags=["open311"])
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]{1,64})\](\[\])?$")
 _MEDIA_MAX_PARTS = 1
+# free-text fields of a POST besides those intake checks (description, address_string)
+_FREE_TEXT = frozenset(
+    {"first_name", "last_name", "email", "phone", "account_id", "device_id", "title"}
+)
 
 
 def _render(fmt: str, root: str, content: Any) -> Response:  # noqa: ANN401 - JSON-like
     if fmt == "xml":
         return Response(open311.to_xml(root, content), media_type="text/xml; charset=utf-8")
-    return Response(
-        json.dumps(content, ensure_ascii=False), media_type="application/json; charset=utf-8"
-    )
+    return Response(orjson.dumps(content), media_type="application/json; charset=utf-8")
 
 
 def _check(fmt: str, jurisdiction_id: str | None, settings: Settings) -> None:
@@ -136,26 +138,37 @@ def _create(
         if "\x00" in value:
             msg = f"`{name[:40]}` contains a NUL byte; send plain UTF-8 text"
             raise CaseInputError(msg, field=name[:40])
-    client = accounts.client_for_api_key(session, fields.get("api_key", ""))
+        if name in _FREE_TEXT:
+            check_plain(value, field=name)
+    for code, values in attributes.items():
+        for value in values:
+            check_plain(value, field=f"attribute[{code}]")
+    client = accounts.client_for_api_key(
+        session, fields.get("api_key", ""), cache=request.app.state.api_keys
+    )
     rate_limit(request, f"key:{client}")
     code = fields.get("service_code", "").strip()
     if not code:
         msg = "`service_code` is required"
         raise CaseInputError(msg, field="service_code")
     category = center_of(session).taxonomy.category(code)
-    located = fields.get("lat") or fields.get("long") or fields.get("address_string")
+    lon = open311.parse_coordinate(fields.get("long"), "long")
+    lat = open311.parse_coordinate(fields.get("lat"), "lat")
+    address = fields.get("address_string", "")
+    located = lon is not None or lat is not None or address.strip()
     if not located and fields.get("address_id"):
-        msg = "`address_id` is not supported here; give lat and long or an address_string"
-        raise CaseInputError(msg, field="address_id")
+        # the spec's third way to locate: the id of a place of the city (unit code, facility)
+        address, lon, lat = center_of(session).admin.place(fields["address_id"][:64])
     report = ReportIn(
         code,
-        open311.parse_coordinate(fields.get("long"), "long"),
-        open311.parse_coordinate(fields.get("lat"), "lat"),
-        address=fields.get("address_string", ""),
+        lon,
+        lat,
+        address=address,
         description=fields.get("description", ""),
         source="open311",
         client=client,
         photos=tuple(media),
+        media_urls=(fields["media_url"],) if fields.get("media_url", "").strip() else (),
         reporter=(fields.get("email") or fields.get("account_id") or fields.get("device_id") or "")[
             :128
         ],
@@ -163,9 +176,8 @@ def _create(
     )
     result = service.submit_report(session, report, at=at)
     notice = ""
-    if result.linked_to is not None:
-        master = repository.get_case(session, result.linked_to)
-        notice = f"Already reported: linked to open request {master.reference}"
+    if result.linked_reference is not None:
+        notice = f"Already reported: linked to open request {result.linked_reference}"
     return {
         "service_request_id": result.case.reference,
         "service_notice": notice,
@@ -245,18 +257,27 @@ def _flag(value: str | None) -> bool:
     return (value or "").lower() in {"true", "1", "yes"}
 
 
+# built once (building a statement costs more than running it on one id)
+_PHOTOS = (
+    sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256, CaseAttachmentRow.data)
+    .where(
+        CaseAttachmentRow.case_id.in_(sa.bindparam("ids", expanding=True)),
+        CaseAttachmentRow.kind.in_(("photo", "photo_url")),
+    )
+    .order_by(CaseAttachmentRow.id)
+)
+
+
 def _records(
     session: Session, center: Center, rows: list[CaseRow], request: Request, *, extensions: bool
 ) -> list[dict[str, Any]]:
     ids = [row.id for row in rows]
     photos: dict[int, str] = {}
     if ids:
-        for case_id, sha in session.execute(
-            sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256)
-            .where(CaseAttachmentRow.case_id.in_(ids), CaseAttachmentRow.blob_sha256.is_not(None))
-            .order_by(CaseAttachmentRow.id)
-        ):
-            photos.setdefault(case_id, f"{request.base_url}blobs/{sha}")
+        for case_id, sha, data in session.execute(_PHOTOS, {"ids": ids}):
+            url = f"{request.base_url}blobs/{sha}" if sha else (data or {}).get("media_url")
+            if url:
+                photos.setdefault(case_id, str(url))
     parents = {row.parent_id for row in rows if row.parent_id}
     refs = (
         dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -153,3 +153,95 @@ class ProposalRead(BaseModel):
     name_zh: str
     name_en: str
     confidence: float
+
+
+class RuleIn(BaseModel):
+    """A jurisdiction rule: (category code, prefix or ``*``; unit code or ``*``) → department."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(max_length=16, examples=["E05"])
+    unit: str = Field(max_length=16, examples=["990101"])
+    department: str = Field(max_length=32, examples=["urban_mgmt"])
+    level: Literal["street", "district", "city"]
+
+
+class RulePatch(BaseModel):
+    """Fields of a jurisdiction rule to change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = Field(default=None, max_length=16)
+    unit: str | None = Field(default=None, max_length=16)
+    department: str | None = Field(default=None, max_length=32)
+    level: Literal["street", "district", "city"] | None = None
+
+
+class RuleRead(RuleIn):
+    """A stored jurisdiction rule."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+
+
+class StageLimitIn(BaseModel):
+    """A district's own time limit for one stage of a category (``*``: every category)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district_code: str = Field(max_length=16, examples=["990101"])
+    category: str = Field(max_length=16, examples=["*"])
+    stage: Literal["register", "dispatch", "dispose", "verify"]
+    limit_h: float = Field(gt=0, le=24 * 366, description="hours of the category's clock")
+
+
+class StageLimitPatch(BaseModel):
+    """Fields of a stage limit to change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district_code: str | None = Field(default=None, max_length=16)
+    category: str | None = Field(default=None, max_length=16)
+    stage: Literal["register", "dispatch", "dispose", "verify"] | None = None
+    limit_h: float | None = Field(default=None, gt=0, le=24 * 366)
+
+
+class StageLimitRead(StageLimitIn):
+    """A stored stage limit."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+
+
+class AuditRead(BaseModel):
+    """One change to the configuration tables."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    table_name: str
+    row_id: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class CategoryRead(BaseModel):
+    """A category of the taxonomy with its default department, level and stage limits."""
+
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    group_zh: str
+    group_en: str
+    department: str
+    level: str
+    priority: int
+    limits_h: dict[str, float]
+    clock: str
+    keywords: list[str]

@@ -1,0 +1,273 @@
+"""Admin edits of the center's configuration tables: the jurisdiction table and the stage limits.
+
+Each function checks that the actor is an admin, validates the whole row against the taxonomy
+and the city's hierarchy, writes it together with an audit record (who, when, before, after)
+in one transaction, and makes this process see the change at once (other server processes see
+it within ``Center.rules_ttl_s``). Nothing is deleted: a rule is changed, never erased, and
+the audit log keeps every earlier version.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import sqlalchemy as sa
+
+from shancheng.cases.center import center_of
+from shancheng.cases.domain import Level
+from shancheng.cases.permissions import Actor, Permission, check
+from shancheng.cases.stage_limits import ANY_CATEGORY
+from shancheng.cases.taxonomy import STAGES
+from shancheng.errors import CaseInputError, CaseNotFoundError
+from shancheng.store.cases_tables import AuditRow, JurisdictionRuleRow, StageLimitRow
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from shancheng.cases.center import Center
+
+__all__ = [
+    "audit_log",
+    "create_rule",
+    "create_stage_limit",
+    "list_rules",
+    "list_stage_limits",
+    "update_rule",
+    "update_stage_limit",
+]
+
+_Row = TypeVar("_Row", JurisdictionRuleRow, StageLimitRow)
+_RULE_FIELDS = ("category", "unit", "department", "level")
+_LIMIT_FIELDS = ("district_code", "category", "stage", "limit_h")
+_FIELDS = {"case_jurisdiction": _RULE_FIELDS, "case_stage_limits": _LIMIT_FIELDS}
+MAX_LIMIT_H = 24.0 * 366
+
+
+def list_rules(session: Session, *, actor: Actor) -> list[JurisdictionRuleRow]:
+    """Return the jurisdiction table in insertion order (admins only)."""
+    check(actor, Permission.MANAGE)
+    return list(
+        session.execute(sa.select(JurisdictionRuleRow).order_by(JurisdictionRuleRow.id)).scalars()
+    )
+
+
+def create_rule(
+    session: Session, values: dict[str, Any], *, actor: Actor, at: datetime
+) -> JurisdictionRuleRow:
+    """Add a rule ``{category, unit, department, level}``; audit it; commit.
+
+    Raises
+    ------
+    PermissionDeniedError
+        The actor is not an admin.
+    CaseInputError
+        A field is unknown or malformed, or a rule for (category, unit) exists already.
+    """
+    check(actor, Permission.MANAGE)
+    clean = _check_rule(session, center_of(session), values)
+    row = JurisdictionRuleRow(**clean)
+    return _save(session, row, None, actor=actor, at=at)
+
+
+def update_rule(
+    session: Session, rule_id: int, changes: dict[str, Any], *, actor: Actor, at: datetime
+) -> JurisdictionRuleRow:
+    """Change some fields of rule ``rule_id``; audit before and after; commit.
+
+    Raises
+    ------
+    CaseNotFoundError
+        No rule has this id.
+    """
+    check(actor, Permission.MANAGE)
+    row = _get(session, JurisdictionRuleRow, rule_id, "jurisdiction rule")
+    before = _as_dict(row, _RULE_FIELDS)
+    clean = _check_rule(session, center_of(session), {**before, **changes}, rule_id=rule_id)
+    for key, value in clean.items():
+        setattr(row, key, value)
+    return _save(session, row, before, actor=actor, at=at)
+
+
+def list_stage_limits(session: Session, *, actor: Actor) -> list[StageLimitRow]:
+    """Return the per-district stage limits in insertion order (admins only)."""
+    check(actor, Permission.MANAGE)
+    return list(session.execute(sa.select(StageLimitRow).order_by(StageLimitRow.id)).scalars())
+
+
+def create_stage_limit(
+    session: Session, values: dict[str, Any], *, actor: Actor, at: datetime
+) -> StageLimitRow:
+    """Give a district its own limit ``{district_code, category, stage, limit_h}``; commit.
+
+    Raises
+    ------
+    CaseInputError
+        Not a district of the city, unknown category or stage, a limit out of (0, 8784] h,
+        or the district already has a limit for this category and stage.
+    """
+    check(actor, Permission.MANAGE)
+    clean = _check_limit(session, center_of(session), values)
+    return _save(session, StageLimitRow(**clean), None, actor=actor, at=at)
+
+
+def update_stage_limit(
+    session: Session, limit_id: int, changes: dict[str, Any], *, actor: Actor, at: datetime
+) -> StageLimitRow:
+    """Change some fields of stage limit ``limit_id``; audit before and after; commit."""
+    check(actor, Permission.MANAGE)
+    row = _get(session, StageLimitRow, limit_id, "stage limit")
+    before = _as_dict(row, _LIMIT_FIELDS)
+    clean = _check_limit(session, center_of(session), {**before, **changes}, limit_id=limit_id)
+    for key, value in clean.items():
+        setattr(row, key, value)
+    return _save(session, row, before, actor=actor, at=at)
+
+
+def audit_log(session: Session, *, actor: Actor, limit: int = 100) -> list[AuditRow]:
+    """Return the latest configuration changes, newest first (admins only)."""
+    check(actor, Permission.MANAGE)
+    return list(
+        session.execute(sa.select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)).scalars()
+    )
+
+
+def _get(session: Session, table: type[_Row], row_id: int, what: str) -> _Row:
+    row = session.get(table, row_id) if 0 < row_id < 2**31 else None
+    if row is None:
+        msg = f"no {what} with id {row_id}"
+        raise CaseNotFoundError(msg)
+    return row
+
+
+def _as_dict(row: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in fields}
+
+
+def _save(
+    session: Session, row: _Row, before: dict[str, Any] | None, *, actor: Actor, at: datetime
+) -> _Row:
+    fields = _FIELDS[row.__tablename__]
+    try:
+        session.add(row)
+        session.flush()
+        session.add(
+            AuditRow(
+                at=at,
+                actor=actor.username,
+                action="create" if before is None else "update",
+                table_name=row.__tablename__,
+                row_id=row.id,
+                before=before,
+                after=_as_dict(row, fields),
+            )
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    center_of(session).forget()
+    return row
+
+
+def _text(values: dict[str, Any], name: str, max_chars: int) -> str:
+    value = values.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
+        msg = f"`{name}` must be a non-empty string of at most {max_chars} characters"
+        raise CaseInputError(msg, field=name)
+    return value.strip()
+
+
+def _check_rule(
+    session: Session, center: Center, values: dict[str, Any], *, rule_id: int | None = None
+) -> dict[str, Any]:
+    unknown = set(values) - set(_RULE_FIELDS) - {"id"}
+    if unknown:
+        msg = f"unknown field(s) {sorted(unknown)}; a rule has {', '.join(_RULE_FIELDS)}"
+        raise CaseInputError(msg, field=min(unknown))
+    category = _text(values, "category", 16)
+    if category != ANY_CATEGORY and not any(
+        code.startswith(category) for code in center.taxonomy.categories
+    ):
+        msg = (
+            f"`category` {category!r} is neither '*' nor a category code or prefix of the "
+            "taxonomy (e.g. E0502 or E05)"
+        )
+        raise CaseInputError(msg, field="category")
+    unit = _text(values, "unit", 16)
+    if unit != "*" and unit not in center.admin.names:
+        msg = f"`unit` {unit!r} is neither '*' nor a unit code of the city (district, street...)"
+        raise CaseInputError(msg, field="unit")
+    department = _text(values, "department", 32)
+    if department not in center.taxonomy.departments:
+        known = ", ".join(sorted(center.taxonomy.departments))
+        msg = f"`department` {department!r} is not a known department; known: {known}"
+        raise CaseInputError(msg, field="department")
+    level = _text(values, "level", 16)
+    if level not in {lv.value for lv in Level}:
+        msg = f"`level` must be one of street, district, city, got {level!r}"
+        raise CaseInputError(msg, field="level")
+    clash = session.execute(
+        sa.select(JurisdictionRuleRow.id).where(
+            JurisdictionRuleRow.category == category,
+            JurisdictionRuleRow.unit == unit,
+            JurisdictionRuleRow.id != (rule_id or -1),
+        )
+    ).scalar()
+    if clash is not None:
+        msg = f"rule {clash} already routes ({category}, {unit}); change that rule instead"
+        raise CaseInputError(msg, field="category")
+    return {"category": category, "unit": unit, "department": department, "level": level}
+
+
+def _check_limit(
+    session: Session, center: Center, values: dict[str, Any], *, limit_id: int | None = None
+) -> dict[str, Any]:
+    unknown = set(values) - set(_LIMIT_FIELDS) - {"id"}
+    if unknown:
+        msg = f"unknown field(s) {sorted(unknown)}; a limit has {', '.join(_LIMIT_FIELDS)}"
+        raise CaseInputError(msg, field=min(unknown))
+    district = _text(values, "district_code", 16)
+    districts = {d for _c, _s, d in center.admin.cell_units.values()}
+    if district not in districts:
+        msg = (
+            f"`district_code` {district!r} is not a district of the city; "
+            f"districts: {', '.join(sorted(districts))}"
+        )
+        raise CaseInputError(msg, field="district_code")
+    category = _text(values, "category", 16)
+    if category != ANY_CATEGORY and category not in center.taxonomy.categories:
+        msg = f"`category` {category!r} is neither '*' nor a category code of the taxonomy"
+        raise CaseInputError(msg, field="category")
+    stage = _text(values, "stage", 16)
+    if stage not in STAGES:
+        msg = f"`stage` must be one of {', '.join(STAGES)}, got {stage!r}"
+        raise CaseInputError(msg, field="stage")
+    limit_h = values.get("limit_h")
+    if (
+        isinstance(limit_h, bool)
+        or not isinstance(limit_h, int | float)
+        or not math.isfinite(limit_h)
+        or not 0 < limit_h <= MAX_LIMIT_H
+    ):
+        msg = f"`limit_h` must be a number of hours in (0, {MAX_LIMIT_H:g}], got {limit_h!r}"
+        raise CaseInputError(msg, field="limit_h")
+    clash = session.execute(
+        sa.select(StageLimitRow.id).where(
+            StageLimitRow.district_code == district,
+            StageLimitRow.category == category,
+            StageLimitRow.stage == stage,
+            StageLimitRow.id != (limit_id or -1),
+        )
+    ).scalar()
+    if clash is not None:
+        msg = f"stage limit {clash} already sets ({district}, {category}, {stage}); change it"
+        raise CaseInputError(msg, field="stage")
+    return {
+        "district_code": district,
+        "category": category,
+        "stage": cast("str", stage),
+        "limit_h": float(limit_h),
+    }
