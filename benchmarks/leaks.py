@@ -74,18 +74,19 @@ def pressure_sensors(config: Path) -> list[str]:
     return [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("- ")]
 
 
-def load_or_simulate_scada(fresh: bool) -> tuple[list, ScadaYear]:
+def load_or_simulate_scada(fresh: bool, seed: int = 2018) -> tuple[list, ScadaYear]:
     """The 5-minute SCADA year (pressures, flows, tank level), cached in data/cache/."""
     config = DATA / "dataset_configuration_historical_2018.yalm"
     leaks = read_leak_configuration(config)
     sensors = pressure_sensors(config)
     CACHE.mkdir(parents=True, exist_ok=True)
     names = ("pressure", "model_pressure", "flow", "level")
-    files = {n: CACHE / f"scada2018_{n}.parquet" for n in names}
-    leak_file = CACHE / "scada2018_leaks.npz"
+    tag = "" if seed == 2018 else f"_seed{seed}"
+    files = {n: CACHE / f"scada2018{tag}_{n}.parquet" for n in names}
+    leak_file = CACHE / f"scada2018{tag}_leaks.npz"
     if fresh or not all(f.exists() for f in [*files.values(), leak_file]):
         t = time.perf_counter()
-        year = simulate_scada_year(DATA / "L-TOWN.inp", leaks, sensors, start=START)
+        year = simulate_scada_year(DATA / "L-TOWN.inp", leaks, sensors, start=START, seed=seed)
         for name, frame in zip(
             names,
             (year.pressure_m, year.model_pressure_m, year.flow_m3_h, year.level_m),
@@ -225,8 +226,12 @@ def main() -> None:
     parser.add_argument(
         "--skip-pressure", action="store_true", help="skip the pressure-only detector's grid"
     )
+    parser.add_argument("--seed", type=int, default=2018,
+                        help="noise draw of the simulation (2018: the tuning year)")
+    parser.add_argument("--defaults", action="store_true",
+                        help="no grid: score FusionSettings() (tuned on seed 2018) only")
     args = parser.parse_args()
-    leaks, year = load_or_simulate_scada(args.fresh)
+    leaks, year = load_or_simulate_scada(args.fresh, args.seed)
     sensors = list(year.pressure_m.columns)
     net = read_inp(DATA / "L-TOWN.inp")
     perfect = score_detections(
@@ -237,6 +242,30 @@ def main() -> None:
         period_start=START,
     ).total_eur
     print(f"perfect 2018 submission (every leak at its start, on its pipe): EUR {perfect:,.0f}")
+    if args.defaults:
+        net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
+        detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
+        score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
+        table = score.per_detection.assign(size_m3_h=detections["size_m3_h"].to_numpy(),
+                                           gain=detections["gain"].to_numpy())
+        print(table.round(2).to_string())
+        print(f"[flow + pressure, {FusionSettings()}] EUR {score.total_eur:,.0f} "
+              f"({score.total_eur / perfect:.0%}), {score.true_positives}/{len(leaks)} found, "
+              f"{score.false_positives} false alarms; missed: "
+              f"{sorted(set(lk.link_id for lk in leaks) - set(table['leak']))}")
+        return
+    if args.defaults:
+        net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
+        detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
+        score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
+        table = score.per_detection.assign(size_m3_h=detections["size_m3_h"].to_numpy(),
+                                           gain=detections["gain"].to_numpy())
+        print(table.round(2).to_string())
+        print(f"[flow + pressure, {FusionSettings()}] EUR {score.total_eur:,.0f} "
+              f"({score.total_eur / perfect:.0%}), {score.true_positives}/{len(leaks)} found, "
+              f"{score.false_positives} false alarms; missed: "
+              f"{sorted({lk.link_id for lk in leaks} - set(table['leak']))}")
+        return
     run_fusion(leaks, year, sensors, perfect)
     if args.skip_pressure:
         return

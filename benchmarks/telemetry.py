@@ -87,6 +87,8 @@ def main() -> None:
     stop = threading.Event()
     runner = threading.Thread(target=ingester.run, args=(stop,))
     runner.start()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_start = usage.ru_utime + usage.ru_stime
     queue = mp.get_context("fork").Queue()
     children = [
         mp.get_context("fork").Process(
@@ -105,6 +107,8 @@ def main() -> None:
     while ingester.stats.messages < n_messages and time.perf_counter() < deadline:
         time.sleep(0.01)
     done = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = usage.ru_utime + usage.ru_stime - cpu_start
     stop.set()
     runner.join()
     ingester.close()
@@ -124,6 +128,9 @@ def main() -> None:
     print(f"sustained: {args.readings / elapsed:,.0f} readings/s over {elapsed:.2f} s "
           f"(first message received to last commit); ingester peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"ingester process CPU (all its threads, PostgreSQL's own work excluded): "
+          f"{cpu_s:.2f} s = {cpu_s / args.readings * 1e6:.1f} us per reading, a ceiling of "
+          f"{args.readings / cpu_s:,.0f} readings/s on one free core")
     print(f"count in = count stored: {stored == args.readings == stats.readings}")
 
 

@@ -41,15 +41,18 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class FusionSettings:
-    """Tunable parameters (tune on the training year only); see the module docstring."""
+    """Tunable parameters (tune on the training year only); see the module docstring.
+
+    The defaults are the best of ``benchmarks/leaks.py``'s grid on the simulated 2018 year.
+    """
 
     k_sd: float = 0.5
-    h_sd: float = 5.0
-    settle_days: int = 3
-    recent_days: int = 3
-    min_gain: float = 0.5
-    repeat_m: float = 300.0
-    free_size: bool = False
+    h_sd: float = 8.0
+    settle_days: int = 7
+    recent_days: int = 1
+    min_gain: float = 0.2
+    repeat_m: float = 0.0
+    free_size: bool = True
 
 
 def localise(
@@ -86,6 +89,21 @@ def localise(
     >>> localise(np.array([0.0, -2.0]), 2.0, sig, np.zeros((2, 0)))
     (1, 1.0)
     """
+    error, null = fit_errors(change_m, size_m3_h, unit_signature, nuisance, free_size=free_size)
+    best = int(np.argmin(error))
+    gain = 1.0 - float(error[best]) / null if null > 0 else 0.0
+    return best, gain
+
+
+def fit_errors(
+    change_m: FloatArray,
+    size_m3_h: float,
+    unit_signature: FloatArray,
+    nuisance: FloatArray,
+    *,
+    free_size: bool = False,
+) -> tuple[FloatArray, float]:
+    """Squared error of each pipe's fit (see :func:`localise`) and the error without a leak."""
     if nuisance.shape[1]:
         q, _ = np.linalg.qr(nuisance)
         project = np.eye(change_m.shape[0]) - q @ q.T
@@ -99,11 +117,8 @@ def localise(
         rest = base[None, :] - size[:, None] * signature
     else:
         rest = base[None, :] - size_m3_h * signature
-    error = np.einsum("ij,ij->i", rest, rest)
-    best = int(np.argmin(error))
-    null = float(base @ base)
-    gain = 1.0 - float(error[best]) / null if null > 0 else 0.0
-    return best, gain
+    error: FloatArray = np.einsum("ij,ij->i", rest, rest)
+    return error, float(base @ base)
 
 
 def detect_leaks_fused(
@@ -161,9 +176,11 @@ def detect_leaks_fused(
             before = slice(*step.baseline)
             change = pressure[recent].mean(axis=0) - pressure[before].mean(axis=0)
             size = float(residual[recent].mean() - residual[before].mean())
-            best, gain = localise(
+            error, null = fit_errors(
                 change, size, unit_signature[candidates], nuisance, free_size=settings.free_size
             )
+            best = int(np.argmin(error))
+            gain = 1.0 - float(error[best]) / null if null > 0 else 0.0
             link_id = pipe_names[int(candidates[best])]
             if gain < settings.min_gain:
                 logger.debug("step on day %d in %s dropped: gain %.2f", step.day, zone, gain)
