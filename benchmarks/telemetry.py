@@ -1,13 +1,13 @@
 """Sustained telemetry ingestion: the real Mosquitto broker into PostgreSQL.
 
-A forked publisher sends N readings as SensorThings observations (QoS 1, `--per-message`
+Forked publishers (`--publishers`, each every n-th message) send N readings as SensorThings observations (QoS 1, `--per-message`
 observations per message, our batching extension) for `--sensors` sensors; the ingester
 (the production `MqttIngester`: MQTT 5 persistent session, manual acknowledgements after
 commit, COPY + ON CONFLICT DO NOTHING) stores them in a fresh PostgreSQL database. Reports
 readings/s from the first message received to the last commit, and checks
 count published = count acknowledged by the broker = count stored.
 
-    .venv/bin/python benchmarks/telemetry.py [--readings 500000] [--per-message 100]
+    .venv/bin/python benchmarks/telemetry.py [--readings 500000] [--per-message 100] [--publishers 1]
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def sensors(n):
             for i in range(n)}
 
 
-def publish(n_messages, per_message, n_sensors, queue):
+def publish(n_messages, per_message, n_sensors, queue, part=0, parts=1):
     registry = list(sensors(n_sensors).values())
     publisher = MqttPublisher(HOST, PORT)
     start = time.perf_counter()
-    for m in range(n_messages):
+    for m in range(part, n_messages, parts):
         sensor = registry[m % n_sensors]
         t0 = BASE_MS + (m // n_sensors) * per_message * 1000
         publisher.publish(sensor, [t0 + k * 1000 for k in range(per_message)],
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--readings", type=int, default=500_000)
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--sensors", type=int, default=500)
+    parser.add_argument("--publishers", type=int, default=1,
+                        help="forked publisher processes, each sending every n-th message")
     args = parser.parse_args()
     n_messages = args.readings // args.per_message
     name = f"bench_telemetry_{uuid.uuid4().hex[:6]}"
@@ -85,16 +87,28 @@ def main() -> None:
     stop = threading.Event()
     runner = threading.Thread(target=ingester.run, args=(stop,))
     runner.start()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_start = usage.ru_utime + usage.ru_stime
     queue = mp.get_context("fork").Queue()
-    child = mp.get_context("fork").Process(target=publish,
-                                           args=(n_messages, args.per_message, args.sensors, queue))
-    child.start()
-    acked, publish_s = queue.get()
-    child.join()
+    children = [
+        mp.get_context("fork").Process(
+            target=publish,
+            args=(n_messages, args.per_message, args.sensors, queue, part, args.publishers))
+        for part in range(args.publishers)
+    ]
+    for child in children:
+        child.start()
+    done_parts = [queue.get() for _ in children]
+    acked = sum(a for a, _ in done_parts)
+    publish_s = max(s for _, s in done_parts)
+    for child in children:
+        child.join()
     deadline = time.perf_counter() + 300
     while ingester.stats.messages < n_messages and time.perf_counter() < deadline:
         time.sleep(0.01)
     done = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = usage.ru_utime + usage.ru_stime - cpu_start
     stop.set()
     runner.join()
     ingester.close()
@@ -107,12 +121,16 @@ def main() -> None:
     elapsed = done - first_seen[0]
     stats = ingester.stats
     print(f"published {n_messages:,} messages x {args.per_message} = {args.readings:,} readings "
-          f"for {args.sensors} sensors in {publish_s:.2f} s; broker acknowledged {acked:,} messages")
+          f"for {args.sensors} sensors by {args.publishers} publisher(s) in {publish_s:.2f} s; "
+          f"broker acknowledged {acked:,} messages")
     print(f"ingested {stats.messages:,} messages, {stats.readings:,} readings in {stats.batches} "
           f"batches; stored {stored:,} (duplicates {stats.duplicates}, rejected {stats.rejected})")
     print(f"sustained: {args.readings / elapsed:,.0f} readings/s over {elapsed:.2f} s "
           f"(first message received to last commit); ingester peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"ingester process CPU (all its threads, PostgreSQL's own work excluded): "
+          f"{cpu_s:.2f} s = {cpu_s / args.readings * 1e6:.1f} us per reading, a ceiling of "
+          f"{args.readings / cpu_s:,.0f} readings/s on one free core")
     print(f"count in = count stored: {stored == args.readings == stats.readings}")
 
 

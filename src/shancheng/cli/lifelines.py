@@ -284,7 +284,11 @@ def coverage_command(
                          f"{float(watched_m) / 1e3:,.2f}", f"{float(share):.0%}")  # fmt: skip
         _console.print(view)
     placed = place_sensors(net, cov.dense, cov.watched, radius_m=radius)
-    _console.print(f"greedy placement: {len(placed):,} more sensors reach 100 %")
+    _console.print(
+        f"placement ({placed.attrs['method']}): {len(placed):,} more sensors reach 100 % "
+        f"(greedy alone: {placed.attrs['greedy_sensors']:,}; proven lower bound: "
+        f"{placed.attrs['lower_bound']:,.0f})"
+    )
     if png is not None:
         plot_coverage(net, cov, placed, png)
         _console.print(f"map written to {png}")

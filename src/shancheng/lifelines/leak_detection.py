@@ -15,12 +15,8 @@ Method (a night-residual change detector with a sensitivity-matrix localiser):
    steady-state EPANET solve per node at night demand (:func:`node_signatures`). Drops that
    resemble no pipe (similarity below ``min_similarity``) are not reported.
 
-:func:`simulate_battledim_year` makes a training year for L-Town when the official pressure
-files are absent: the nominal model with ±5 % static demand error per junction, ±3 % daily
-demand noise and 0.05 m sensor noise, and each leak of the configuration as an orifice at its
-pipe's midpoint (``Q = 0.75 A(t) sqrt(2 g p)``, ``A`` growing linearly to the peak time for
-incipient leaks, full at once for abrupt ones, ``p`` the model's mean pressure there). The leak
-enters EPANET as a demand with that time series, so its outflow is known exactly for scoring.
+:mod:`shancheng.lifelines.scada_simulation` makes a training year for L-Town when the official
+SCADA files are absent; :mod:`shancheng.lifelines.leak_fusion` adds the zones' flow evidence.
 """
 
 from __future__ import annotations
@@ -28,143 +24,38 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-import warnings
 from contextlib import chdir
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-
-if TYPE_CHECKING:
-    from shancheng.lifelines.leaks import Leak
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 STEP_S = 300
 NIGHT_HOURS = (1, 2, 3)
-DISCHARGE_COEFFICIENT = 0.75
-GRAVITY_M_S2 = 9.81
 _EN_EMITTER, _EN_PRESSURE, _EN_DURATION, _EN_PATTERNSTART = 3, 11, 0, 4
 
 
-@dataclass(frozen=True, eq=False)
-class SimulatedYear:
-    """Hourly sensor pressures of the 'real' network and of the leak-free model.
-
-    Attributes
-    ----------
-    measured_m, model_m
-        Hourly pressure (m) at the sensors, index = timestamps, columns = sensor node ids.
-    leak_flow_m3_h
-        Each leak's outflow at 5-minute steps from the start, keyed by link id.
-    """
-
-    measured_m: pd.DataFrame
-    model_m: pd.DataFrame
-    leak_flow_m3_h: dict[str, FloatArray]
-
-
-def _load(inp: Path, days: int) -> Any:  # noqa: ANN401 - wntr is untyped
-    import wntr  # noqa: PLC0415 - heavy
-
-    wn = wntr.network.WaterNetworkModel(str(inp))
-    wn.options.time.duration = days * 86_400
-    wn.options.time.report_timestep = 3_600
-    return wn
-
-
-def _run(wn: Any, sensors: list[str]) -> pd.DataFrame:  # noqa: ANN401 - wntr is untyped
-    import wntr  # noqa: PLC0415
-
-    # EPANET writes scratch files into the working directory: keep them in a temporary one
-    with tempfile.TemporaryDirectory() as folder, chdir(folder), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = wntr.sim.EpanetSimulator(wn).run_sim(file_prefix=str(Path(folder) / "run"))
-    pressure: pd.DataFrame = results.node["pressure"][sensors]
-    return pressure
-
-
-def simulate_battledim_year(
+def node_signatures(
     inp: str | Path,
-    leaks: list[Leak],
     sensors: list[str],
     *,
-    start: datetime,
-    days: int = 365,
-    seed: int = 2018,
-) -> SimulatedYear:
-    """Simulate ``days`` of L-Town SCADA pressures with ``leaks`` (see the module docstring)."""
-    import wntr  # noqa: PLC0415
-
-    rng = np.random.default_rng(seed)
-    model = _load(Path(inp), days)
-    model_p = _run(model, sensors)
-    real = _load(Path(inp), days)
-    n_steps = days * 86_400 // STEP_S
-    for name in ("P-Residential", "P-Commercial"):
-        pattern = real.get_pattern(name)
-        base = np.resize(np.asarray(pattern.multipliers, dtype=np.float64), n_steps)
-        daily = np.repeat(1.0 + rng.normal(0.0, 0.03, days), 86_400 // STEP_S)
-        pattern.multipliers = (base * daily).tolist()
-    for _, junction in real.junctions():
-        factor = float(np.clip(rng.normal(1.0, 0.05), 0.85, 1.15))
-        for demand in junction.demand_timeseries_list:
-            demand.base_value *= factor
-    mean_p = _mean_link_pressure(inp, days=min(days, 7))
-    flows: dict[str, FloatArray] = {}
-    t = np.arange(n_steps, dtype=np.float64) * STEP_S
-    for leak in leaks:
-        flow_m3_s = _orifice_flow(leak, t, start, mean_p.get(leak.link_id, 40.0))
-        flows[leak.link_id] = flow_m3_s * 3600.0
-        junction_name = f"leak_{leak.link_id}"
-        real = wntr.morph.split_pipe(real, leak.link_id, f"{leak.link_id}_b", junction_name)
-        real.add_pattern(junction_name, flow_m3_s.tolist())
-        real.get_node(junction_name).add_demand(1.0, junction_name)
-    measured = _run(real, sensors) + rng.normal(0.0, 0.05, (len(model_p), len(sensors)))
-    index = pd.date_range(start, periods=len(model_p), freq="h")
-    measured.index = index
-    model_p.index = index
-    return SimulatedYear(measured, model_p, flows)
-
-
-def _orifice_flow(leak: Leak, t_s: FloatArray, start: datetime, pressure_m: float) -> FloatArray:
-    """Outflow (m³/s) of a leak at times ``t_s`` after ``start``."""
-    begin = (leak.start - start).total_seconds()
-    end = (leak.end - start).total_seconds()
-    peak = (leak.peak - start).total_seconds()
-    if leak.kind == "incipient" and peak > begin:
-        growth = np.clip((t_s - begin) / (peak - begin), 0.0, 1.0)
-    else:
-        growth = (t_s >= begin).astype(np.float64)
-    growth = np.where((t_s >= begin) & (t_s <= end), growth, 0.0)
-    area = math.pi * leak.diameter_m**2 / 4
-    speed = math.sqrt(2 * GRAVITY_M_S2 * max(pressure_m, 0.0))
-    flow: FloatArray = DISCHARGE_COEFFICIENT * area * speed * growth
-    return flow
-
-
-def _mean_link_pressure(inp: str | Path, *, days: int) -> dict[str, float]:
-    """Mean model pressure (m) at each pipe's midpoint, as the mean of its end nodes."""
-    wn = _load(Path(inp), days)
-    pressure = _run(wn, list(wn.node_name_list)).mean()
-    return {
-        name: float((pressure[link.start_node_name] + pressure[link.end_node_name]) / 2)
-        for name, link in wn.pipes()
-    }
-
-
-def node_signatures(
-    inp: str | Path, sensors: list[str], *, at_s: int = 3 * 3600, emitter: float = 1.0
+    at_s: int = 3 * 3600,
+    emitter: float = 1.0,
+    per_unit_flow: bool = False,
 ) -> pd.DataFrame:
     """Pressure change (m) at each sensor when a small leak opens at each junction.
 
     One steady-state EPANET solve per junction at ``at_s`` into the demand patterns (night),
-    through the EPANET toolkit (no file written per solve).
+    through the EPANET toolkit (no file written per solve). With ``per_unit_flow`` each row is
+    divided by the leak's outflow (``emitter x sqrt(pressure)``, in the model's flow unit, m³/h
+    for L-Town): the sensitivity per unit of leak flow, to compare with a metered flow step.
 
     Returns
     -------
@@ -187,8 +78,12 @@ def node_signatures(
             rows = []
             for i in junctions:
                 en.ENsetnodevalue(i, _EN_EMITTER, emitter)
-                rows.append(_solve(en, sensor_index) - base)
+                values = _solve(en, [*sensor_index, i])
                 en.ENsetnodevalue(i, _EN_EMITTER, 0.0)
+                change = values[:-1] - base
+                if per_unit_flow:
+                    change = change / max(emitter * math.sqrt(max(values[-1], 0.0)), 1e-9)
+                rows.append(change)
             names = [en.ENgetnodeid(i) for i in junctions]
         finally:
             en.ENclose()

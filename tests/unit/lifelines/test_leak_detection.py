@@ -10,11 +10,11 @@ import pytest
 
 from shancheng.lifelines.leak_detection import (
     DetectorSettings,
-    _orifice_flow,
     detect_leaks,
     node_signatures,
 )
 from shancheng.lifelines.leaks import Leak
+from shancheng.lifelines.scada_simulation import _orifice_flow
 
 wntr = pytest.importorskip("wntr")
 T0 = datetime(2018, 1, 1)

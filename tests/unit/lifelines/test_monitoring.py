@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
 from shancheng.data.demo import DemoConfig, generate_demo_city
@@ -14,7 +15,7 @@ from shancheng.lifelines.monitoring import (
     sensor_nodes_of,
     watched_links,
 )
-from shancheng.lifelines.pipes import from_city
+from shancheng.lifelines.pipes import PipeNetwork, build_network, from_city
 from shancheng.lifelines.sensors import sensors_from_city
 
 
@@ -80,3 +81,49 @@ def test_negative_radius_is_refused(city):
     net = from_city(city, "water")
     with pytest.raises(ConfigError, match="radius_m"):
         compute_coverage(city, net, [], radius_m=-1)
+
+
+def _valved_path() -> PipeNetwork:
+    """A-B-C-D-E with p1 10 m, p2 and p3 20 m, p4 10 m; a valve at both ends of every pipe.
+
+    With radius 0 a sensor watches exactly the pipes touching its node, so placement is a
+    weighted vertex cover. Greedy takes C first (p2 + p3 = 40 m, more than B or D's 30 m) and
+    then still needs one node for p1 and one for p4: 3 sensors. B and D watch all: 2.
+    """
+    nodes = pd.DataFrame([(n, "junction", 10.0 * i, 0.0, 0) for i, n in enumerate("ABCDE")],
+                         columns=["node_id", "kind", "x", "y", "population"])
+    links = pd.DataFrame([("p1", "pipe", "A", "B", 10.0), ("p2", "pipe", "B", "C", 20.0),
+                          ("p3", "pipe", "C", "D", 20.0), ("p4", "pipe", "D", "E", 10.0)],
+                         columns=["link_id", "kind", "from_node", "to_node", "length_m"])
+    valves = pd.DataFrame([(f"v{link}{node}", link, node) for link, a, b in
+                           zip(links["link_id"], links["from_node"], links["to_node"],
+                               strict=True) for node in (a, b)],
+                          columns=["valve_id", "link_id", "node_id"])
+    return build_network("water", nodes, links, valves, source="path")
+
+
+def test_exact_placement_beats_greedy_by_hand():
+    net = _valved_path()
+    target = np.ones(net.n_links, dtype=bool)
+    none = np.zeros(net.n_links, dtype=bool)
+    greedy = place_sensors(net, target, none, radius_m=0, method="greedy")
+    assert greedy["node_id"].tolist()[0] == "C"
+    assert len(greedy) == 3
+    exact = place_sensors(net, target, none, radius_m=0, method="exact")
+    assert sorted(exact["node_id"]) == ["B", "D"]
+    assert exact["gain_m"].tolist() == [30.0, 30.0]
+    assert exact["share"].iloc[-1] == 1.0
+    assert exact.attrs == {"method": "exact", "greedy_sensors": 3, "lower_bound": 2.0}
+    auto = place_sensors(net, target, none, radius_m=0)
+    assert sorted(auto["node_id"]) == ["B", "D"]
+
+
+def test_exact_placement_is_never_worse_than_greedy_on_the_demo_city(city):
+    net = from_city(city, "gas")
+    sensors = list(sensors_from_city(city).values())
+    cov = compute_coverage(city, net, sensors, threshold_per_km2=10_000, radius_m=200)
+    greedy = place_sensors(net, cov.dense, cov.watched, radius_m=200, method="greedy")
+    exact = place_sensors(net, cov.dense, cov.watched, radius_m=200)
+    assert exact["share"].iloc[-1] == pytest.approx(1.0)
+    assert exact.attrs["lower_bound"] <= len(exact) <= len(greedy)
+    assert exact.attrs["greedy_sensors"] == len(greedy)
