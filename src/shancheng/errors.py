@@ -22,6 +22,8 @@ which always names the file, row or field at fault and the value found::
     ├── SnapDistanceError                    a point lies too far from every edge
     ├── CityFormatError(ValueError)          a City directory is missing files or is inconsistent
     ├── AlarmStateError(ValueError)          an alarm transition its lifecycle does not allow
+    ├── QueryError(ValueError)               a dashboard request names a bad value (names the field)
+    ├── NotFoundError(LookupError)           no pipe, sensor, alarm or target with that id
     └── CaseError                            the governance center refused a request
         ├── TransitionNotAllowedError(ValueError)  an action the case's status does not allow
         ├── CaseNotFoundError(LookupError)   no case (or category, user...) with that id
@@ -72,6 +74,28 @@ class NetworkInputError(InputError):
 
 class SnapDistanceError(ShanchengError, ValueError):
     """A point lies farther than the allowed distance from every edge of the network."""
+
+
+class QueryError(ShanchengError, ValueError):
+    """A request's parameter has a value the data cannot answer (a point outside the city)."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        """Keep the offending ``field`` as data for the API's 4xx body."""
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(ShanchengError, LookupError):
+    """No pipe, sensor, alarm or plan target with the given id."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        """Keep the offending ``field`` as data for the API's 4xx body."""
+        super().__init__(message)
+        self.field = field
+
+    def __str__(self) -> str:
+        """Return the message without the quotes LookupError's KeyError cousin adds."""
+        return str(self.args[0]) if self.args else ""
 
 
 class CityFormatError(ShanchengError, ValueError):

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from shancheng import __version__
+from shancheng.api.citystate import CityHolder
 from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
 from shancheng.api.ratelimit import RateLimiter
-from shancheng.api.routers import cases, open311
+from shancheng.api.routers import cases, circles, city, open311
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -23,6 +24,7 @@ from shancheng.store import create_db_engine, session_factory
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from shancheng.api.citystate import CityState
     from shancheng.cases.taxonomy import Taxonomy
     from shancheng.config import Settings
 
@@ -45,7 +47,9 @@ def apply_settings(center: Center, settings: Settings) -> Center:
     )
 
 
-def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, center: Center | None = None, city_state: CityState | None = None
+) -> FastAPI:
     """Create the API for ``settings`` (database URL, city, limits).
 
     Parameters
@@ -55,6 +59,8 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     center
         The governance center to use; default: built from the configured city. The database
         must already be migrated (``shancheng serve`` does it first).
+    city_state
+        The dashboard's City and analyses; default: built from ``city_dir`` on first use.
     """
     app = FastAPI(
         title="shancheng governance center",
@@ -74,10 +80,15 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.state.limiter = RateLimiter(settings.cases_rate_per_min, settings.cases_rate_burst)
     app.state.classifier = _lazy_classifier(load_taxonomy())
+    app.state.city = CityHolder(
+        settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
+    )
     install_error_handlers(app)
     app.middleware("http")(refuse_nul_bytes)
     app.include_router(cases.router)
     app.include_router(open311.router)
+    app.include_router(city.router)
+    app.include_router(circles.router)
     return app
 
 
@@ -104,4 +115,6 @@ def app_from_env() -> FastAPI:
     if settings.cases_classifier_warmup:
         # train now, in the background, so the first request that needs it does not wait
         threading.Thread(target=app.state.classifier, name="classifier-warmup", daemon=True).start()
+    # evaluate the city's circles now, so the dashboard's first request does not wait
+    threading.Thread(target=app.state.city.get, name="city-warmup", daemon=True).start()
     return app

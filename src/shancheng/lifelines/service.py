@@ -7,20 +7,25 @@ the cases pillar's internals.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import sqlalchemy as sa
 
+from shancheng.cases.sensor_intake import CaseRef
+from shancheng.errors import NotFoundError
 from shancheng.lifelines.alarms import (
     Alarm,
     AlarmAction,
     AlarmEngine,
+    AlarmState,
+    RuleKind,
     apply_action,
     confirm_alarm,
 )
@@ -33,11 +38,19 @@ from shancheng.lifelines.isolation import (
 )
 from shancheng.lifelines.mqtt import IngestStats, MqttIngester
 from shancheng.lifelines.pipes import PipeNetwork, from_city
-from shancheng.lifelines.telemetry import load_sensors, register_sensors
-from shancheng.store.lifelines_tables import AlarmRow
+from shancheng.lifelines.telemetry import (
+    BatchResult,
+    ReadingParser,
+    Rejection,
+    load_sensors,
+    observation_topic,
+    register_sensors,
+    store_batch,
+)
+from shancheng.store.lifelines_tables import AlarmRow, ReadingRow
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     import pandas as pd
     from sqlalchemy.engine import Connection, Engine
@@ -82,19 +95,34 @@ def ingest_from_broker(
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
     alarms: bool = True,
+    desk: AlarmDesk | None = None,
+    listener: Callable[[list[Reading], list[Alarm]], None] | None = None,
 ) -> IngestStats:
     """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle.
 
-    With ``alarms``, every committed batch also goes through the alarm rules, silent sensors
-    are checked every 30 s, and the alarms raised or updated are stored (``lifelines_alarms``).
+    With ``alarms``, every committed batch also goes through the alarm rules (of ``desk``
+    when given: the server shares one desk between MQTT and HTTP ingest), silent sensors are
+    checked every 30 s, and the alarms raised or updated are stored (``lifelines_alarms``).
+    ``listener`` hears every committed batch of readings and the alarms it changed.
     """
     with engine.connect() as conn:
         sensors = load_sensors(conn)
-    desk = AlarmDesk(engine) if alarms else None
+    desk = (desk or AlarmDesk(engine)) if alarms else None
+
+    def on_readings(readings: list[Reading]) -> None:
+        changed = desk.observe(readings, sensors) if desk else []
+        if listener is not None:
+            listener(readings, changed)
+
+    def on_tick() -> None:
+        changed = desk.check_offline(sensors) if desk else []
+        if listener is not None and changed:
+            listener([], changed)
+
     ingester = MqttIngester(
         engine, sensors, host=host, port=port, client_id=client_id,
-        on_readings=(lambda readings: desk.observe(readings, sensors)) if desk else None,
-        on_tick=(lambda: desk.check_offline(sensors)) if desk else None,
+        on_readings=on_readings if (desk or listener) else None,
+        on_tick=on_tick if desk else None,
     )  # fmt: skip
     ingester.start()
     try:
@@ -141,21 +169,26 @@ def _ms(at: datetime) -> int:
 
 @dataclass
 class AlarmDesk:
-    """The watch: feeds readings to the alarm engine and keeps every alarm in the store."""
+    """The watch: feeds readings to the alarm engine and keeps every alarm in the store.
+
+    Thread-safe: the server's MQTT ingester thread and its HTTP ingest share one desk.
+    """
 
     engine: Engine
     alarms: AlarmEngine = field(default_factory=AlarmEngine)
     timeline: deque[Alarm] = field(default_factory=lambda: deque(maxlen=TIMELINE_LENGTH))
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def observe(self, readings: list[Reading], sensors: Mapping[str, Sensor]) -> list[Alarm]:
         """Run the rules on committed readings (time order per sensor) and store the alarms."""
         changed: list[Alarm] = []
-        for reading in sorted(readings, key=lambda r: (r.sensor_id, r.observed_at_ms)):
-            sensor = sensors.get(reading.sensor_id)
-            if sensor is not None:
-                at = datetime.fromtimestamp(reading.observed_at_ms / 1000, tz=UTC)
-                changed += self.alarms.observe(sensor, reading.value, at)
-        self._store(changed)
+        with self.lock:
+            for reading in sorted(readings, key=lambda r: (r.sensor_id, r.observed_at_ms)):
+                sensor = sensors.get(reading.sensor_id)
+                if sensor is not None:
+                    at = datetime.fromtimestamp(reading.observed_at_ms / 1000, tz=UTC)
+                    changed += self.alarms.observe(sensor, reading.value, at)
+            self._store(changed)
         return changed
 
     def _store(self, changed: list[Alarm]) -> None:
@@ -171,25 +204,157 @@ class AlarmDesk:
         self, sensors: Mapping[str, Sensor], now: datetime | None = None
     ) -> list[Alarm]:
         """Raise offline alarms for sensors silent too long (only sensors heard from once)."""
-        changed = self.alarms.check_offline(sensors, now or datetime.now(tz=UTC))
-        self._store(changed)
+        with self.lock:
+            changed = self.alarms.check_offline(sensors, now or datetime.now(tz=UTC))
+            self._store(changed)
         return changed
 
     def record(self, alarm: Alarm) -> None:
         """Store an alarm changed by an operator and tell the engine."""
-        self.alarms.update(alarm)
-        with self.engine.begin() as conn:
-            save_alarm(conn, alarm)
-        self.timeline.append(alarm)
+        with self.lock:
+            self.alarms.update(alarm)
+            with self.engine.begin() as conn:
+                save_alarm(conn, alarm)
+            self.timeline.append(alarm)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpObservation:
+    """One observation posted over HTTP (SensorThings-style), before validation."""
+
+    sensor_id: str
+    time: str
+    value: object
+    unit: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class IngestOutcome:
+    """What one HTTP ingest did: the batch counts, refusals, readings kept, alarms changed."""
+
+    result: BatchResult
+    rejections: list[Rejection]
+    readings: list[Reading]
+    alarms: list[Alarm]
+
+
+def ingest_observations(
+    desk: AlarmDesk,
+    sensors: Mapping[str, Sensor],
+    observations: Sequence[HttpObservation],
+) -> IngestOutcome:
+    """Store observations posted over HTTP exactly as MQTT messages would be, then run alarms.
+
+    Each observation becomes the SensorThings message its sensor would publish, so the same
+    parser refuses the same things (unknown sensor, wrong unit, bad or future time, out of
+    range) and every refusal is stored in ``lifelines_rejections`` and counted.
+    """
+    parser = ReadingParser(sensors)
+    readings: list[Reading] = []
+    rejections: list[Rejection] = []
+    for number, item in enumerate(observations):
+        topic = observation_topic(item.sensor_id)
+        payload = {"phenomenonTime": item.time, "result": item.value,
+                   "parameters": {"unit": item.unit}}  # fmt: skip
+        accepted, refused = parser.parse(topic, json.dumps(payload).encode())
+        readings += accepted
+        rejections += [Rejection(f"http[{number}] {r.topic}", r.reason, r.detail) for r in refused]
+    with desk.lock:
+        with desk.engine.begin() as conn:
+            result = store_batch(conn, readings, rejections)
+        changed = desk.observe(readings, sensors)
+    return IngestOutcome(result, rejections, readings, changed)
+
+
+def latest_readings(conn: Connection) -> dict[str, tuple[int, float]]:
+    """Return each sensor's newest reading: ``sensor_id -> (observed_at_ms, value)``."""
+    newest = (
+        sa.select(ReadingRow.sensor_id, sa.func.max(ReadingRow.observed_at_ms).label("at"))
+        .group_by(ReadingRow.sensor_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(ReadingRow.sensor_id, ReadingRow.observed_at_ms, ReadingRow.value).join(
+            newest,
+            sa.and_(
+                ReadingRow.sensor_id == newest.c.sensor_id,
+                ReadingRow.observed_at_ms == newest.c.at,
+            ),
+        )
+    ).all()
+    return {str(s): (int(t), float(v)) for s, t, v in rows}
+
+
+def list_alarms(conn: Connection, *, state: AlarmState | None = None) -> list[Alarm]:
+    """Return the stored alarms (one state or all), newest first."""
+    query = sa.select(AlarmRow).order_by(AlarmRow.raised_at_ms.desc(), AlarmRow.alarm_id)
+    if state is not None:
+        query = query.where(AlarmRow.state == state.value)
+    return [_alarm(row) for row in conn.execute(query).all()]
+
+
+def load_alarm(conn: Connection, alarm_id: str) -> Alarm:
+    """Return one stored alarm.
+
+    Raises
+    ------
+    NotFoundError
+        No alarm has that id.
+    """
+    row = conn.execute(sa.select(AlarmRow).where(AlarmRow.alarm_id == alarm_id)).first()
+    if row is None:
+        msg = f"no alarm {alarm_id[:128]!r}"
+        raise NotFoundError(msg, field="alarm_id")
+    return _alarm(row)
+
+
+def act_on_alarm(desk: AlarmDesk, alarm_id: str, action: AlarmAction, *, actor: str) -> Alarm:
+    """Apply an operator's action (acknowledge, clear) to a stored alarm and store the result."""
+    with desk.lock, desk.engine.connect() as conn:
+        alarm = load_alarm(conn, alarm_id)
+    changed = apply_action(alarm, action, at=datetime.now(tz=UTC), actor=actor)
+    desk.record(changed)
+    return changed
+
+
+def _alarm(row: sa.Row[Any]) -> Alarm:
+    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public row mapping
+    case = None
+    if m["case_id"] is not None:
+        case = CaseRef(int(m["case_id"]), str(m["case_reference"] or ""), created=False)
+    return Alarm(
+        alarm_id=str(m["alarm_id"]),
+        sensor_id=str(m["sensor_id"]),
+        rule=RuleKind(m["rule"]),
+        level=int(m["level"]),
+        state=AlarmState(m["state"]),
+        raised_at=datetime.fromtimestamp(m["raised_at_ms"] / 1000, tz=UTC),
+        last_at=datetime.fromtimestamp(m["last_at_ms"] / 1000, tz=UTC),
+        value=float("nan") if m["value"] is None else float(m["value"]),
+        message=str(m["message"]),
+        count=int(m["count"]),
+        case=case,
+        history=tuple(
+            (AlarmState(state), datetime.fromisoformat(at), str(actor))
+            for state, at, actor in (m["history"] or [])
+        ),
+    )
 
 
 __all__ = [
     "AlarmAction",
     "AlarmDesk",
+    "HttpObservation",
+    "IngestOutcome",
+    "act_on_alarm",
     "apply_action",
     "city_network",
     "confirm_alarm",
     "ingest_from_broker",
+    "ingest_observations",
+    "latest_readings",
+    "list_alarms",
+    "load_alarm",
     "plan_isolation",
     "register_sensors",
     "save_alarm",
