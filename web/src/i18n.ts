@@ -64,6 +64,7 @@ const TEXTS = {
   before: ["之前", "Before"],
   after: ["之后", "After"],
   walk_time: ["步行时间", "Walk time"],
+  threshold: ["生活圈标准", "Circle threshold"],
   beyond: ["超出", "beyond cutoff"],
   minutes: ["分钟", "min"],
   // cases

@@ -5,6 +5,9 @@
  * routers land and the compiler checks the contract's names wherever the app reads them.
  */
 import type { FeatureCollection, Geometry } from "geojson";
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
 
 export type UnitLevel = "city" | "district" | "street" | "community";
 
@@ -18,50 +21,15 @@ export interface UnitProps {
   area_km2: number;
 }
 
-export interface IndicatorRow {
-  code: string;
-  name: string;
-  level: UnitLevel;
-  residents: number;
-  circle_coverage_share: number | null;
-  childcare_places_per_1000: number | null;
-  pipe_monitoring_share: number | null;
-  cases_open: number;
-  cases_overdue: number;
-  on_time_share: number | null;
-}
+export type IndicatorRow = Schemas["UnitIndicators"];
 
-export interface CircleCategory {
-  category: string;
-  name_zh: string;
-  name_en: string;
-  level: string;
-  cutoff_s: number;
-}
+export type CircleCategory = Schemas["CategoryRead"];
 
-export interface CoverageRow {
-  code: string;
-  name: string;
-  residents: number;
-  covered_residents: number;
-  share: number | null;
-}
+export type CoverageRow = Schemas["UnitCoverage"];
 
-export interface NearestRow {
-  category: string;
-  walk_time_s: number | null;
-  cutoff_s: number;
-  facility_id: string | number | null;
-  facility_name: string | null;
-}
+export type NearestRow = Schemas["NearestRead"];
 
-export interface WhatIf {
-  category: string;
-  residents_newly_covered: number;
-  before: Array<{ code: string; share: number }>;
-  after: Array<{ code: string; share: number }>;
-  level: string;
-}
+export type WhatIf = Schemas["WhatIfRead"];
 
 export interface NetworkRow {
   network: string;

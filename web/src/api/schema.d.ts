@@ -168,6 +168,186 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/circles/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Categories
+         * @description Every requirement of the catalogue (a category at a circle level), then the circles.
+         */
+        get: operations["categories_circles_categories_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coverage
+         * @description Share of each unit's residents within the requirement's walking time.
+         */
+        get: operations["coverage_circles_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/facilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Facilities
+         * @description Facilities of one category as GeoJSON points.
+         */
+        get: operations["facilities_circles_facilities_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Gaps
+         * @description Gap areas (unit-grid cells with residents beyond the walking time) of a category.
+         */
+        get: operations["gaps_circles_gaps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/isochrone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Isochrone
+         * @description Area walked within each number of minutes from (or to) the point, as polygons.
+         */
+        get: operations["isochrone_circles_isochrone_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/nearest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nearest
+         * @description Return the walking time from the point to the nearest facility of every category.
+         */
+        get: operations["nearest_circles_nearest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/whatif": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whatif
+         * @description Coverage before and after adding one facility of ``category`` at the point (not kept).
+         */
+        post: operations["whatif_circles_whatif_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/city/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Indicators
+         * @description List each unit's residents, coverage, childcare, pipe monitoring and cases.
+         */
+        get: operations["indicators_city_indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/city/units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Units
+         * @description Admin units of one level (optionally of one parent) as simplified WGS84 GeoJSON.
+         */
+        get: operations["units_city_units_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -536,6 +716,24 @@ export interface components {
          */
         CaseStatus: "reported" | "registered" | "rejected" | "dispatched" | "in_progress" | "responded" | "verified" | "closed" | "merged";
         /**
+         * CategoryRead
+         * @description One requirement of the catalogue: a category at one circle level.
+         */
+        CategoryRead: {
+            /** Category */
+            category: string;
+            /** Cutoff S */
+            cutoff_s: number;
+            /** Level */
+            level: string;
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Required */
+            required: boolean;
+        };
+        /**
          * ClassifyIn
          * @description Free text to classify (a report's description).
          */
@@ -583,6 +781,26 @@ export interface components {
             case: components["schemas"]["CaseRead"];
             /** Linked To */
             linked_to: number | null;
+        };
+        /**
+         * NearestRead
+         * @description Walking time from a point to the nearest facility of one category.
+         */
+        NearestRead: {
+            /** Category */
+            category: string;
+            /** Cutoff S */
+            cutoff_s: number;
+            /** Facility Id */
+            facility_id: string | null;
+            /** Facility Name */
+            facility_name: string | null;
+            /** Threshold S */
+            threshold_s: number;
+            /** Walk Time S */
+            walk_time_s: number | null;
+            /** Within Threshold */
+            within_threshold: boolean;
         };
         /**
          * PhotoIn
@@ -639,6 +857,66 @@ export interface components {
              */
             token_type: string;
         };
+        /**
+         * UnitCoverage
+         * @description Residents of a unit within the walking time of the requirement.
+         */
+        UnitCoverage: {
+            /** Code */
+            code: string;
+            /** Covered Residents */
+            covered_residents: number;
+            /** Name */
+            name: string;
+            /** Residents */
+            residents: number;
+            /** Share */
+            share: number | null;
+        };
+        /**
+         * UnitIndicators
+         * @description The dashboard's indicators of one admin unit (shares in 0..1; ``null`` when unknown).
+         */
+        UnitIndicators: {
+            /** Area Km2 */
+            area_km2: number;
+            /** Cases Open */
+            cases_open: number;
+            /** Cases Overdue */
+            cases_overdue: number;
+            /** Childcare Places Per 1000 */
+            childcare_places_per_1000: number | null;
+            /** Circle Coverage Share */
+            circle_coverage_share: number | null;
+            /** Code */
+            code: string;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /** Name En */
+            name_en: string;
+            /** On Time Share */
+            on_time_share: number | null;
+            /** Parent */
+            parent: string;
+            /** Pipe Monitoring Share */
+            pipe_monitoring_share: number | null;
+            /** Residents */
+            residents: number;
+        };
+        /**
+         * UnitShare
+         * @description Coverage share of one unit.
+         */
+        UnitShare: {
+            /** Code */
+            code: string;
+            /** Level */
+            level: string;
+            /** Share */
+            share: number | null;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -651,6 +929,45 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * WhatIfIn
+         * @description A facility to add at a point (not stored: the answer is computed and forgotten).
+         */
+        WhatIfIn: {
+            /** Capacity */
+            capacity?: number | null;
+            /**
+             * Category
+             * @example nursery
+             */
+            category: string;
+            /**
+             * Lat
+             * @example 29.56
+             */
+            lat: number;
+            /**
+             * Lon
+             * @example 106.55
+             */
+            lon: number;
+        };
+        /**
+         * WhatIfRead
+         * @description Coverage of the requirement before and after adding the facility.
+         */
+        WhatIfRead: {
+            /** After */
+            after: components["schemas"]["UnitShare"][];
+            /** Before */
+            before: components["schemas"]["UnitShare"][];
+            /** Category */
+            category: string;
+            /** Level */
+            level: string;
+            /** Residents Newly Covered */
+            residents_newly_covered: number;
         };
     };
     responses: never;
@@ -942,6 +1259,305 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CaseRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    categories_circles_categories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryRead"][];
+                };
+            };
+        };
+    };
+    coverage_circles_coverage_get: {
+        parameters: {
+            query: {
+                /** @description A catalogue category, or complete_5min/10min/15min */
+                category: string;
+                level?: "city" | "district" | "street" | "community";
+                /** @description Circle level in minutes (5, 10, 15) */
+                circle?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitCoverage"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    facilities_circles_facilities_get: {
+        parameters: {
+            query: {
+                /** @description A catalogue category, or complete_5min/10min/15min */
+                category: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    gaps_circles_gaps_get: {
+        parameters: {
+            query: {
+                /** @description A catalogue category, or complete_5min/10min/15min */
+                category: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    isochrone_circles_isochrone_get: {
+        parameters: {
+            query: {
+                /** @description Longitude, WGS84 degrees */
+                lon: number;
+                /** @description Latitude, WGS84 degrees */
+                lat: number;
+                /** @description Comma-separated minutes */
+                minutes?: string;
+                direction?: "from" | "to";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    nearest_circles_nearest_get: {
+        parameters: {
+            query: {
+                /** @description Longitude, WGS84 degrees */
+                lon: number;
+                /** @description Latitude, WGS84 degrees */
+                lat: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NearestRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    whatif_circles_whatif_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    indicators_city_indicators_get: {
+        parameters: {
+            query?: {
+                /** @description Admin level of the units */
+                level?: "city" | "district" | "street" | "community";
+                /** @description Only the children of this unit */
+                parent?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitIndicators"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    units_city_units_get: {
+        parameters: {
+            query?: {
+                /** @description Admin level of the units */
+                level?: "city" | "district" | "street" | "community";
+                /** @description Only the children of this unit */
+                parent?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */

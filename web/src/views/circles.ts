@@ -108,6 +108,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     const body = table<NearestRow>("mode_nearest", [
       ["category", (r) => names.get(r.category) ?? r.category],
       ["walk_time", (r) => (r.walk_time_s === null ? `> ${fmt(r.cutoff_s / 60)} ${t("minutes")}` : `${fmt(r.walk_time_s / 60, 1)} ${t("minutes")}`)],
+      ["threshold", (r) => h("span", { class: r.within_threshold ? "ok" : "short" }, `${r.within_threshold ? "✓" : "✗"} ${fmt(r.threshold_s / 60)} ${t("minutes")}`)],
       ["name", (r) => r.facility_name ?? "–"],
     ], found);
     body.id = "nearest-table";
@@ -116,7 +117,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     const mine = found.find((r) => r.category === category.value);
     popup = new maplibregl.Popup()
       .setLngLat([lon, lat])
-      .setDOMContent(h("div", {}, `${names.get(category.value) ?? category.value}: ${mine?.walk_time_s != null ? `${fmt(mine.walk_time_s / 60, 1)} ${t("minutes")}` : t("beyond")}`))
+      .setDOMContent(h("div", {}, `${names.get(category.value) ?? category.value}: ${mine && mine.walk_time_s !== null ? `${fmt(mine.walk_time_s / 60, 1)} ${t("minutes")}` : t("beyond")}`))
       .addTo(map);
   };
 
@@ -137,19 +138,24 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
 
   // what-if: drag a pin where a new facility of the category would be
   const pin = new maplibregl.Marker({ draggable: true, element: h("div", { class: "pin", title: t("whatif_hint") }) });
+  const unitNames = new Map<string, string>();
   const whatif = async (): Promise<void> => {
     const p = pin.getLngLat();
     const r = await post<WhatIf>("/circles/whatif", { category: category.value, lon: p.lng, lat: p.lat });
-    const before = new Map(r.before.map((x) => [x.code, x.share]));
-    const names = new Map(rows.map((x) => [x.code, x.name]));
-    const changed = r.after.filter((x) => Math.abs((before.get(x.code) ?? 0) - x.share) > 1e-9);
+    if (!unitNames.size) {
+      const [d, st] = await Promise.all(["district", "street"].map((lv) => get<Geo<UnitProps>>("/city/units", { level: lv })));
+      for (const f of [...d!.features, ...st!.features]) unitNames.set(f.properties.code, lang() === "en" && f.properties.name_en ? f.properties.name_en : f.properties.name);
+    }
+    const before = new Map(r.before.map((x) => [`${x.level}:${x.code}`, x.share]));
+    type Row = WhatIf["after"][number];
+    const changed = r.after.filter((x) => Math.abs((before.get(`${x.level}:${x.code}`) ?? 0) - (x.share ?? 0)) > 1e-9);
     answer.replaceChildren(
       h("p", {}, `${t("newly_covered")}: `, h("strong", { id: "newly-covered" }, fmt(r.residents_newly_covered))),
-      table<{ code: string; share: number }>("whatif_table", [
-        ["name", (x) => names.get(x.code) ?? x.code],
-        ["before", (x) => pct(before.get(x.code))],
+      table<Row>("whatif_table", [
+        ["name", (x) => `${unitNames.get(x.code) ?? x.code} (${t(`level_${x.level}` as "level_street")})`],
+        ["before", (x) => pct(before.get(`${x.level}:${x.code}`))],
         ["after", (x) => pct(x.share)],
-      ], changed.length ? changed : r.after.slice(0, 8)),
+      ], changed.length ? changed : r.after.filter((x) => x.level === "district")),
     );
   };
   pin.on("dragend", () => void whatif().catch(failed));
