@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from shancheng import __version__
 from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
 from shancheng.api.ratelimit import RateLimiter
-from shancheng.api.routers import cases, open311
+from shancheng.api.routers import cases, open311, tiles
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -78,6 +78,7 @@ def create_app(settings: Settings, *, center: Center | None = None) -> FastAPI:
     app.middleware("http")(refuse_nul_bytes)
     app.include_router(cases.router)
     app.include_router(open311.router)
+    tiles.install(app, settings)
     return app
 
 
