@@ -115,3 +115,33 @@ export function countRamp(max: number): maplibregl.ExpressionSpecification {
 
 export { maplibregl };
 export type { MlMap };
+
+/** A legend over the map (bottom right): a title and colour swatches with their texts. */
+export function legend(map: MlMap, title: string, items: Array<[string, string]>): void {
+  const container = map.getContainer();
+  container.querySelector(".map-legend")?.remove();
+  const box = document.createElement("div");
+  box.className = "map-legend";
+  box.setAttribute("role", "note");
+  const head = document.createElement("strong");
+  head.textContent = title;
+  box.append(head);
+  for (const [colour, text] of items) {
+    const row = document.createElement("div");
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = colour;
+    row.append(swatch, ` ${text}`);
+    box.append(row);
+  }
+  container.append(box);
+}
+
+/** The legend items of SHARE_RAMP. */
+export const SHARE_LEGEND: Array<[string, string]> = [
+  ["#d7301f", "0 %"],
+  ["#fdcc8a", "50 %"],
+  ["#a1d99b", "80 %"],
+  ["#238b45", "100 %"],
+  ["#cccccc", "–"],
+];

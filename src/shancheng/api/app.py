@@ -13,7 +13,7 @@ from shancheng import __version__
 from shancheng.api.citystate import CityHolder
 from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
 from shancheng.api.ratelimit import RateLimiter
-from shancheng.api.routers import cases, circles, city, open311
+from shancheng.api.routers import cases, circles, city, open311, tiles
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -89,6 +89,7 @@ def create_app(
     app.include_router(open311.router)
     app.include_router(city.router)
     app.include_router(circles.router)
+    tiles.install(app, settings)
     return app
 
 

@@ -9,7 +9,7 @@ import { get, post } from "../api/client";
 import type { CircleCategory, CoverageRow, Geo, NearestRow, UnitProps, WhatIf } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t } from "../i18n";
-import { createMap, fitTo, maplibregl, ready, SHARE_RAMP, setData } from "../map";
+import { createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const ISO_COLOURS = ["#08519c", "#3182bd", "#9ecae1"];
 
@@ -51,7 +51,8 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   for (const id of ["units", "gaps", "facilities", "isochrones"]) setData(map, id);
   map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.7 } });
   map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#445", "line-width": 0.8 } });
-  map.addLayer({ id: "gaps-fill", type: "fill", source: "gaps", paint: { "fill-color": "#b00020", "fill-opacity": 0.45 } });
+  map.addLayer({ id: "gaps-fill", type: "fill", source: "gaps", paint: { "fill-color": "#49006a", "fill-opacity": 0.18 } });
+  map.addLayer({ id: "gaps-line", type: "line", source: "gaps", paint: { "line-color": "#49006a", "line-width": 2, "line-dasharray": [2, 1] } });
   map.addLayer({
     id: "isochrones-fill",
     type: "fill",
@@ -75,6 +76,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     rows = await get<CoverageRow[]>("/circles/coverage", { category: category.value, level: lv });
     const share = new Map(rows.map((r) => [r.code, r.share]));
     setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
+    legend(map, `${t("coverage")} · ${category.selectedOptions[0]?.textContent ?? ""}`, [...SHARE_LEGEND, ["#49006a55", t("show_gaps")]]);
     if (!fitted) {
       fitTo(map, units!);
       fitted = true;

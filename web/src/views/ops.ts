@@ -7,7 +7,7 @@ import { get } from "../api/client";
 import type { Geo, IndicatorRow, UnitLevel, UnitProps } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t, type TextKey } from "../i18n";
-import { countRamp, createMap, fitTo, maplibregl, ready, SHARE_RAMP, setData } from "../map";
+import { countRamp, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const NEXT: Record<UnitLevel, UnitLevel | null> = {
   city: "district",
@@ -83,6 +83,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     setData(map, "units", data);
     const max = Math.max(1, ...rows.map((r) => Number(r[key] ?? 0)));
     map.setPaintProperty("units-fill", "fill-color", IS_SHARE.has(key) ? SHARE_RAMP : countRamp(max));
+    legend(map, t(`ind_${key}` as TextKey), IS_SHARE.has(key) ? SHARE_LEGEND : [["#f7fbff", "0"], ["#08519c", show(key, max)], ["#cccccc", "–"]]);
     const current = path[path.length - 1]!;
     const level = NEXT[current.level] ?? current.level;
     tableBox.replaceChildren(
