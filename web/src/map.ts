@@ -145,3 +145,55 @@ export const SHARE_LEGEND: Array<[string, string]> = [
   ["#238b45", "100 %"],
   ["#cccccc", "–"],
 ];
+
+/** The TileJSON fields the dashboard reads. */
+export interface TileJson {
+  tiles: string[];
+  minzoom: number;
+  maxzoom: number;
+  bounds?: [number, number, number, number];
+  features?: number;
+}
+
+/**
+ * Add the server's vector tiles of `layer` (GET /tiles/{layer}.json) as source `t-{layer}`;
+ * the tile URLs are taken relative to this page's origin. Returns the TileJSON, or null when
+ * the server has no such layer (the caller falls back to GeoJSON).
+ */
+export async function addTiles(map: MlMap, layer: string): Promise<TileJson | null> {
+  try {
+    const response = await fetch(new URL(`/tiles/${layer}.json`, window.location.origin));
+    if (!response.ok) return null;
+    const tj = (await response.json()) as TileJson;
+    const tiles = [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`];
+    if (!map.getSource(`t-${layer}`)) {
+      map.addSource(`t-${layer}`, { type: "vector", tiles, minzoom: tj.minzoom, maxzoom: Math.min(tj.maxzoom, 16), bounds: tj.bounds });
+    }
+    return tj;
+  } catch {
+    return null;
+  }
+}
+
+/** The walkable street network under everything else (vector tiles; nothing if absent). */
+export async function addStreets(map: MlMap, before?: string): Promise<void> {
+  if (!(await addTiles(map, "walk"))) return;
+  map.addLayer(
+    {
+      id: "streets",
+      type: "line",
+      source: "t-walk",
+      "source-layer": "walk",
+      paint: {
+        "line-color": ["match", ["get", "kind"], "steps", "#a6761d", "#9aa3ab"],
+        "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.4, 17, 2],
+      },
+    },
+    before && map.getLayer(before) ? before : undefined,
+  );
+}
+
+/** Fit the map to a TileJSON's bounds. */
+export function fitBounds(map: MlMap, tj: TileJson | null): void {
+  if (tj?.bounds) map.fitBounds(tj.bounds, { padding: 30, animate: false });
+}

@@ -20,7 +20,7 @@ import {
 import { categories, categoryName, type Category } from "../categories";
 import { h, labelled, select, toast } from "../dom";
 import { onLangChange, t, tOr, when } from "../i18n";
-import { createMap, fitTo, ready, setData } from "../map";
+import { addStreets, createMap, fitTo, ready, setData } from "../map";
 
 const STAGES: CaseStatus[] = ["reported", "registered", "dispatched", "in_progress", "responded", "verified", "closed", "rejected", "merged"];
 
@@ -84,6 +84,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   root.append(h("div", { class: "split" }, mapBox, panel));
   const map = createMap(mapBox, t("case_list"));
   await ready(map);
+  await addStreets(map);
   setData(map, "cases");
   map.addLayer({
     id: "cases-dots",

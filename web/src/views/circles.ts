@@ -9,7 +9,7 @@ import { get, post } from "../api/client";
 import type { CircleCategory, CoverageRow, Geo, NearestRow, UnitProps, WhatIf } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t } from "../i18n";
-import { createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
+import { addStreets, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const ISO_COLOURS = ["#08519c", "#3182bd", "#9ecae1"];
 
@@ -50,6 +50,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   await ready(map);
   for (const id of ["units", "gaps", "facilities", "isochrones"]) setData(map, id);
   map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.7 } });
+  await addStreets(map);
   map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#445", "line-width": 0.8 } });
   map.addLayer({ id: "gaps-fill", type: "fill", source: "gaps", paint: { "fill-color": "#49006a", "fill-opacity": 0.18 } });
   map.addLayer({ id: "gaps-line", type: "line", source: "gaps", paint: { "line-color": "#49006a", "line-width": 2, "line-dasharray": [2, 1] } });

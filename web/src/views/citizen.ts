@@ -10,7 +10,7 @@ import type { Geo, PublicCase, UnitProps } from "../api/contract";
 import { categories, type Category } from "../categories";
 import { h, labelled, toast } from "../dom";
 import { lang, onLangChange, t, tOr, when } from "../i18n";
-import { createMap, fitTo, maplibregl, ready, setData } from "../map";
+import { addStreets, createMap, fitTo, maplibregl, ready, setData } from "../map";
 
 function readPhoto(file: File): Promise<{ content_base64: string; content_type: string; filename: string }> {
   return new Promise((resolve, reject) => {
@@ -96,6 +96,7 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
 
   const map = createMap(mapBox, t("pin_at"));
   await ready(map);
+  await addStreets(map);
   const marker = new maplibregl.Marker({ draggable: true, element: h("div", { class: "pin", "aria-hidden": "true" }) });
   const place = (lon: number, lat: number): void => {
     pin = [lon, lat];

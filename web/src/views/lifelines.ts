@@ -11,16 +11,20 @@ import { currentUser, get, post, stream } from "../api/client";
 import type { Alarm, Geo, Isolation, NetworkRow, ReadingBucket, SensorProps } from "../api/contract";
 import { h, labelled, select, table, toast } from "../dom";
 import { fmt, onLangChange, t, when } from "../i18n";
-import { createMap, fitTo, ready, setData } from "../map";
+import { addStreets, addTiles, createMap, fitBounds, fitTo, ready, setData, type TileJson } from "../map";
 
 const KIND_COLOURS: Record<string, string> = { water: "#2b8cbe", gas: "#e6550d", drainage: "#756bb1" };
 
 export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
+  // the networks; without the lifelines router, the ones the pipe tiles hold (water, gas)
   const networks = await get<NetworkRow[]>("/lifelines/networks").catch((err: unknown) => {
-    if (missing(err)) return [] as NetworkRow[];
+    if (missing(err)) return (["water", "gas"] as const).map((kind) => ({ network: kind, kind, pipes: 0, length_m: 0 }));
     throw err;
   });
-  const chooser = select(networks.map((n) => [n.network, `${n.network} (${n.kind}, ${fmt(n.length_m / 1000, 1)} km)`]), networks[0]?.network ?? "");
+  const chooser = select(
+    networks.map((n) => [n.network, n.length_m ? `${n.network} (${n.kind}, ${fmt(n.length_m / 1000, 1)} km)` : n.network]),
+    networks[0]?.network ?? "",
+  );
   chooser.name = "network";
   const mapBox = h("div", { class: "map", id: "lifelines-map" });
   const alarmList = h("ul", { class: "alarm-list", id: "alarm-list", "aria-live": "polite" });
@@ -46,13 +50,16 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
   const map = createMap(mapBox, t("view_lifelines"));
   await ready(map);
 
-  setData(map, "pipes");
+  // pipes: vector tiles from the server when it has them (large networks), else GeoJSON
+  const pipeTiles: TileJson | null = await addTiles(map, "pipes");
+  await addStreets(map);
+  if (!pipeTiles) setData(map, "pipes");
   setData(map, "isolation");
   setData(map, "sensors");
   map.addLayer({
     id: "pipes-line",
     type: "line",
-    source: "pipes",
+    ...(pipeTiles ? { source: "t-pipes", "source-layer": "pipes", filter: ["==", ["get", "network"], chooser.value] } : { source: "pipes" }),
     paint: {
       "line-color": ["coalesce", ["get", ["get", "kind"], ["literal", KIND_COLOURS]], "#2b8cbe"],
       "line-width": ["interpolate", ["linear"], ["coalesce", ["get", "diameter_mm"], 100], 50, 1, 600, 5],
@@ -167,6 +174,11 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
 
   const loadNetwork = async (): Promise<void> => {
     if (!chooser.value) return;
+    setData(map, "isolation");
+    if (pipeTiles) {
+      map.setFilter("pipes-line", ["==", ["get", "network"], chooser.value]);
+      return;
+    }
     try {
       const pipes = await get<GeoJSON.FeatureCollection>("/lifelines/pipes", { network: chooser.value });
       setData(map, "pipes", pipes);
@@ -212,6 +224,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     alarms = a.sort((x, y) => Date.parse(y.raised_at) - Date.parse(x.raised_at));
     renderAlarms();
   });
+  fitBounds(map, pipeTiles);
   await Promise.all([loadNetwork(), loadSensors, loadAlarms]).catch((err: unknown) => {
     if (!missing(err)) throw err;
   });

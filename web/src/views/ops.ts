@@ -7,7 +7,7 @@ import { get } from "../api/client";
 import type { Geo, IndicatorRow, UnitLevel, UnitProps } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t, type TextKey } from "../i18n";
-import { countRamp, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
+import { addStreets, countRamp, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const NEXT: Record<UnitLevel, UnitLevel | null> = {
   city: "district",
@@ -68,6 +68,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
 
   setData(map, "units");
   map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.75 } });
+  await addStreets(map);
   map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#334", "line-width": 1 } });
 
   const paint = (): void => {
