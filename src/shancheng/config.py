@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     cases_classifier_warmup
         Train the category classifier when the server starts (in the background) rather than
         on the first request that needs it.
+    serve_mqtt
+        ``shancheng serve`` also runs the lifelines MQTT ingester (on ``mqtt_url``) in the server
+        process, so readings from the broker raise alarms that ``/stream/lifelines`` shows live.
+    web_dist
+        Folder of the built dashboard (``index.html`` and assets) served at ``/ui/``.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHANCHENG_", toml_file=TOML_FILE, extra="forbid")
@@ -71,6 +76,8 @@ class Settings(BaseSettings):
     cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     open311_jurisdiction_id: str = "shancheng.demo"
     cases_classifier_warmup: bool = True
+    serve_mqtt: bool = False
+    web_dist: Path = Path("web/dist")
 
     @field_validator("city")
     @classmethod

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from shancheng import __version__
 from shancheng.api.citystate import CityHolder
 from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
+from shancheng.api.live import LiveLifelines
 from shancheng.api.ratelimit import RateLimiter
-from shancheng.api.routers import cases, circles, city, open311, tiles
+from shancheng.api.routers import cases, circles, city, lifelines, open311, stream, tiles
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -22,7 +26,8 @@ from shancheng.data.city import read_city
 from shancheng.store import create_db_engine, session_factory
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
 
     from shancheng.api.citystate import CityState
     from shancheng.cases.taxonomy import Taxonomy
@@ -63,6 +68,7 @@ def create_app(
         The dashboard's City and analyses; default: built from ``city_dir`` on first use.
     """
     app = FastAPI(
+        lifespan=_lifespan,
         title="shancheng governance center",
         version=__version__,
         description=(
@@ -80,6 +86,7 @@ def create_app(
     app.state.sessions = sessions
     app.state.limiter = RateLimiter(settings.cases_rate_per_min, settings.cases_rate_burst)
     app.state.classifier = _lazy_classifier(load_taxonomy())
+    app.state.live = LiveLifelines(engine)
     app.state.city = CityHolder(
         settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
     )
@@ -89,8 +96,49 @@ def create_app(
     app.include_router(open311.router)
     app.include_router(city.router)
     app.include_router(circles.router)
+    app.include_router(lifelines.router)
+    app.include_router(stream.router)
     tiles.install(app, settings)
+    mount_dashboard(app, settings.web_dist)
     return app
+
+
+def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
+    """Serve the built single-page app at ``/ui/`` (a JSON hint when it is not built)."""
+    app.add_api_route("/", _to_dashboard, include_in_schema=False)
+    if (web_dist / "index.html").is_file():
+        app.mount("/ui", StaticFiles(directory=web_dist, html=True), name="ui")
+        return
+
+    def not_built() -> JSONResponse:
+        return JSONResponse(
+            {
+                "detail": f"the dashboard is not built: no {web_dist / 'index.html'}",
+                "hint": "build the front end in web/ (npm run build), or use the API at /docs",
+            },
+            status_code=404,
+        )
+
+    app.add_api_route("/ui/", not_built, include_in_schema=False)
+    app.add_api_route("/ui", not_built, include_in_schema=False)
+
+
+def _to_dashboard() -> RedirectResponse:
+    return RedirectResponse("/ui/")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the in-process MQTT ingester when ``serve_mqtt`` is set; stop it on shutdown."""
+    settings: Settings = app.state.settings
+    live: LiveLifelines = app.state.live
+    if settings.serve_mqtt:
+        holder: CityHolder = app.state.city
+        live.start_mqtt(settings.mqtt_url, holder.get().sensors.values)
+    try:
+        yield
+    finally:
+        live.stop()
 
 
 def _lazy_classifier(taxonomy: Taxonomy) -> Callable[[], tuple[TextClassifier, Taxonomy]]:

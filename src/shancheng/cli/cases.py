@@ -45,12 +45,21 @@ def serve_command(
     host: str | None = typer.Option(None, help="Address to listen on (setting api_host)."),
     port: int | None = typer.Option(None, help="Port (setting api_port)."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+    mqtt: bool | None = typer.Option(
+        None, "--mqtt/--no-mqtt", help="Run the lifelines MQTT ingester in the server (serve_mqtt)."
+    ),
 ) -> None:
-    """Migrate the database, then serve the API and the Open311 endpoint with uvicorn."""
+    """Migrate the database, then serve the API, Open311 and the dashboard (/ui/) with uvicorn."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     settings: Settings = ctx.obj
     _require_city(settings)
+    if mqtt is not None:
+        # the app factory reads its settings from the environment (also in worker processes)
+        os.environ["SHANCHENG_SERVE_MQTT"] = "true" if mqtt else "false"
+    if (settings.serve_mqtt if mqtt is None else mqtt) and workers > 1:
+        msg = "`--mqtt` runs one ingester in the server process: use it with --workers 1"
+        raise ConfigError(msg)
     upgrade_database(settings.resolved_database_url)
     host, port = host or settings.api_host, port or settings.api_port
     target = "shancheng.api.app:app_from_env"

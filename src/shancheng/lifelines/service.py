@@ -230,10 +230,13 @@ class HttpObservation:
 
 @dataclass(frozen=True, eq=False)
 class IngestOutcome:
-    """What one HTTP ingest did: the batch counts, refusals, readings kept, alarms changed."""
+    """What one HTTP ingest did: the batch counts, refusals, readings kept, alarms changed.
+
+    ``rejections`` pairs each refusal with the position of its observation in the request.
+    """
 
     result: BatchResult
-    rejections: list[Rejection]
+    rejections: list[tuple[int, Rejection]]
     readings: list[Reading]
     alarms: list[Alarm]
 
@@ -251,17 +254,17 @@ def ingest_observations(
     """
     parser = ReadingParser(sensors)
     readings: list[Reading] = []
-    rejections: list[Rejection] = []
+    rejections: list[tuple[int, Rejection]] = []
     for number, item in enumerate(observations):
         topic = observation_topic(item.sensor_id)
         payload = {"phenomenonTime": item.time, "result": item.value,
                    "parameters": {"unit": item.unit}}  # fmt: skip
         accepted, refused = parser.parse(topic, json.dumps(payload).encode())
         readings += accepted
-        rejections += [Rejection(f"http[{number}] {r.topic}", r.reason, r.detail) for r in refused]
+        rejections += [(number, r) for r in refused]
     with desk.lock:
         with desk.engine.begin() as conn:
-            result = store_batch(conn, readings, rejections)
+            result = store_batch(conn, readings, [r for _n, r in rejections])
         changed = desk.observe(readings, sensors)
     return IngestOutcome(result, rejections, readings, changed)
 

@@ -1,0 +1,291 @@
+"""``/lifelines``: pipe networks, sensors and their readings, alarms, HTTP ingest, isolation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from shancheng.api.citystate import CityDep, CityState
+from shancheng.api.deps import CurrentUser, NowDep, SessionDep
+from shancheng.api.geojson import feature_collection
+from shancheng.api.live import LiveLifelines, alarm_json
+from shancheng.api.schemas.lifelines import (
+    AlarmRead,
+    FacilityHit,
+    IngestRead,
+    IsolationRead,
+    NetworkRead,
+    ObservationIn,
+    ReadingBucket,
+    RejectionRead,
+)
+from shancheng.cases import accounts
+from shancheng.cases.permissions import Role
+from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
+from shancheng.lifelines.alarms import AlarmAction, AlarmState
+from shancheng.lifelines.isolation import isolate_break
+from shancheng.lifelines.service import (
+    HttpObservation,
+    act_on_alarm,
+    ingest_observations,
+    latest_readings,
+    list_alarms,
+)
+from shancheng.lifelines.telemetry import query_readings
+
+if TYPE_CHECKING:
+    from shancheng.lifelines.sensors import Sensor
+
+router = APIRouter(prefix="/lifelines", tags=["lifelines"])
+MAX_INGEST = 1000
+"""Observations one HTTP ingest request may carry."""
+MAX_BUCKETS = 5000
+"""Most points a readings request returns (longer spans need a larger bucket)."""
+
+
+def get_live(request: Request) -> LiveLifelines:
+    """Return the server's live lifelines (alarm desk, registry, event hub)."""
+    live: LiveLifelines = request.app.state.live
+    return live
+
+
+LiveDep = Annotated[LiveLifelines, Depends(get_live)]
+
+
+def registry(city: CityDep, live: LiveDep) -> dict[str, Sensor]:
+    """Return the stored sensor registry (the City's sensors added on first use)."""
+    return live.sensors(city.sensors.values)
+
+
+RegistryDep = Annotated[dict[str, Any], Depends(registry)]
+
+
+@router.get("/networks")
+def networks(city: CityDep) -> list[NetworkRead]:
+    """List the City's pipe networks with their pipe count and length."""
+    return [
+        NetworkRead(
+            network=name,
+            kind=model.network.network,
+            pipes=len(model.lines),
+            length_m=round(float(np.nansum(model.lines["length_m"].to_numpy())), 1),
+        )
+        for name, model in city.pipes.items()
+    ]
+
+
+@router.get("/pipes")
+def pipes(city: CityDep, network: Annotated[str, Query(max_length=16)] = "water") -> Any:  # noqa: ANN401
+    """Return the pipes of one network as GeoJSON lines (WGS84)."""
+    model = city.pipe_model(network)
+
+    def build() -> dict[str, Any]:
+        lines = model.lines.rename(columns={"link_id": "pipe_id"})
+        return feature_collection(
+            lines, ["pipe_id", "kind", "diameter_mm", "material", "length_m"], tolerance_deg=0
+        )
+
+    return city.cached(f"pipes:{network}", build)
+
+
+@router.get("/sensors")
+def sensors(city: CityDep, live: LiveDep, sensors: RegistryDep) -> dict[str, Any]:
+    """Return the sensors as GeoJSON points with their last value and alarm state."""
+    with live.engine.connect() as conn:
+        last = latest_readings(conn)
+        active = list_alarms(conn)
+    alarmed = {a.sensor_id for a in active if a.state is not AlarmState.CLEARED}
+    frame = city.city.sensors.copy()
+    ids = frame["sensor_id"].astype(str).to_numpy()
+    frame["last_value"] = [last[s][1] if s in last else None for s in ids]
+    frame["last_time"] = [
+        datetime.fromtimestamp(last[s][0] / 1000, UTC).isoformat() if s in last else None
+        for s in ids
+    ]
+    frame["state"] = ["alarm" if s in alarmed else ("ok" if s in last else "no_data") for s in ids]
+    frame["unit"] = [sensors[s].unit if s in sensors else "" for s in ids]
+    return feature_collection(
+        frame,
+        ["sensor_id", "network", "kind", "unit", "last_value", "last_time", "state"],
+        tolerance_deg=0,
+    )
+
+
+@router.get("/sensors/{sensor_id}/readings")
+def readings(
+    sensor_id: str,
+    live: LiveDep,
+    sensors: RegistryDep,
+    at: NowDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bucket_s: Annotated[float | None, Query(gt=0, le=86400 * 31)] = None,
+) -> list[ReadingBucket]:
+    """Return one sensor's readings (default the last 24 h), downsampled into buckets."""
+    if sensor_id not in sensors:
+        msg = f"`sensor_id`: no sensor {sensor_id[:64]!r} in the registry"
+        raise NotFoundError(msg, field="sensor_id")
+    end = _aware(end or at, "end")
+    start = _aware(start or end - timedelta(hours=24), "start")
+    if start >= end:
+        msg = f"`start` ({start.isoformat()}) must be before `end` ({end.isoformat()})"
+        raise QueryError(msg, field="start")
+    span_s = (end - start).total_seconds()
+    if bucket_s is None and span_s > MAX_BUCKETS:
+        bucket_s = span_s / MAX_BUCKETS
+    if bucket_s is not None and span_s / bucket_s > MAX_BUCKETS:
+        msg = (
+            f"`bucket_s`: {span_s:.0f} s in buckets of {bucket_s:g} s exceeds {MAX_BUCKETS} points"
+        )
+        raise QueryError(msg, field="bucket_s")
+    start_ms, end_ms = round(start.timestamp() * 1000), round(end.timestamp() * 1000)
+    with live.engine.connect() as conn:
+        table = query_readings(conn, sensor_id, start_ms, end_ms, bucket_s=bucket_s)
+    if bucket_s is None:
+        return [
+            ReadingBucket(time=_time(t), count=1, min=v, mean=v, max=v)
+            for t, v in table[["observed_at_ms", "value"]].itertuples(index=False)
+        ]
+    return [
+        ReadingBucket(time=_time(t), count=int(n), min=lo, mean=mid, max=hi)
+        for t, n, lo, mid, hi in table[
+            ["bucket_start_ms", "count", "min", "mean", "max"]
+        ].itertuples(index=False)
+    ]
+
+
+@router.get("/alarms")
+def alarms(live: LiveDep, sensors: RegistryDep, state: AlarmState | None = None) -> list[AlarmRead]:
+    """List the alarms (one state or all), newest first."""
+    with live.engine.connect() as conn:
+        found = list_alarms(conn, state=state)
+    return [AlarmRead.model_validate(alarm_json(a, sensors)) for a in found]
+
+
+@router.post("/alarms/{alarm_id}/acknowledge")
+def acknowledge(alarm_id: str, user: CurrentUser, live: LiveDep, sensors: RegistryDep) -> AlarmRead:
+    """Acknowledge an alarm (operators: not citizens)."""
+    if user.role is Role.CITIZEN:
+        msg = f"user {user.username!r} ({user.role.value}) may not acknowledge alarms"
+        raise PermissionDeniedError(msg)
+    changed = act_on_alarm(live.desk, alarm_id, AlarmAction.ACKNOWLEDGE, actor=user.username)
+    live.announce([], [changed])
+    return AlarmRead.model_validate(alarm_json(changed, sensors))
+
+
+@router.post("/readings")
+def ingest(
+    body: ObservationIn | list[ObservationIn],
+    session: SessionDep,
+    live: LiveDep,
+    sensors: RegistryDep,
+    x_api_key: Annotated[str | None, Header(max_length=128)] = None,
+    api_key: Annotated[str | None, Query(max_length=128)] = None,
+) -> IngestRead:
+    """Store observations posted over HTTP with the MQTT path's checks, then run the alarms.
+
+    Needs an API key (``X-API-Key`` header or ``api_key``). Refused observations are
+    counted and stored with their reason, as on MQTT; the others are kept.
+    """
+    accounts.client_for_api_key(session, x_api_key or api_key or "")
+    items = body if isinstance(body, list) else [body]
+    if len(items) > MAX_INGEST:
+        msg = f"`body`: at most {MAX_INGEST} observations per request, got {len(items)}"
+        raise QueryError(msg, field="body")
+    outcome = ingest_observations(
+        live.desk,
+        sensors,
+        [HttpObservation(o.sensor_id, o.time, o.value, o.unit) for o in items],
+    )
+    live.announce(outcome.readings, outcome.alarms)
+    result = outcome.result
+    return IngestRead(
+        received=len(items),
+        stored=result.stored,
+        duplicates=result.duplicates,
+        rejected=result.rejected,
+        rejections=[
+            RejectionRead(index=n, reason=r.reason, detail=r.detail) for n, r in outcome.rejections
+        ],
+        alarms=[AlarmRead.model_validate(alarm_json(a, sensors)) for a in outcome.alarms],
+    )
+
+
+@router.get("/isolation")
+def isolation(
+    city: CityDep,
+    network: Annotated[str, Query(max_length=16)] = "water",
+    pipe: Annotated[str | None, Query(max_length=64)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+) -> IsolationRead:
+    """Plan the isolation of a break on a pipe (or the pipe nearest to a point)."""
+    model = city.pipe_model(network)
+    if pipe is None:
+        if lon is None or lat is None:
+            msg = "`pipe`: give a pipe id, or `lon` and `lat` to take the nearest pipe"
+            raise QueryError(msg, field="pipe")
+        x, y = city.to_utm(lon, lat)
+        nearest = int(model.tree.nearest(shapely.Point(x, y)))
+        pipe = str(model.lines["link_id"].iloc[nearest])
+    elif pipe not in set(model.network.links["link_id"]):
+        msg = f"`pipe`: no pipe {pipe!r} in the {network} network"
+        raise NotFoundError(msg, field="pipe")
+    plan = isolate_break(model.network, pipe, seg=model.segmentation, facilities=model.facilities)
+    return IsolationRead(
+        network=network,
+        pipe_id=plan.link_id,
+        valves_to_close=plan.valves_to_close,
+        segments_lost=int(plan.impact["segments"]),
+        side_effect_segments=len(plan.cut_off_segments),
+        customers=float(plan.impact["customers"]),
+        residents=float(plan.impact["residents"]),
+        pipe_length_m=float(plan.impact["pipe_length_m"]),
+        critical_facilities=[
+            FacilityHit(facility_id=str(f), category=str(c), name=str(n))
+            for f, c, n in plan.facilities[["facility_id", "category", "name"]].itertuples(
+                index=False
+            )
+        ],
+        geometry=_isolation_geometry(city, network, plan.segment, plan.cut_off_segments,
+                                     plan.valves_to_close),
+    )  # fmt: skip
+
+
+def _isolation_geometry(
+    city: CityState, network: str, segment: int, cut_off: list[int], valves: list[str]
+) -> dict[str, Any]:
+    """Return the pipes out of service (``role`` lost or cut_off) and the valves to close."""
+    model = city.pipe_model(network)
+    net, seg = model.network, model.segmentation
+    link_segment = seg.link_segment[net.links["kind"].to_numpy() != "valve"]
+    lost = link_segment == segment
+    out = lost | np.isin(link_segment, np.asarray(cut_off, dtype=np.int64))
+    xy = net.nodes.set_index("node_id")[["x", "y"]]
+    valve_rows = net.valves[net.valves["valve_id"].isin(valves)]
+    points = xy.loc[valve_rows["node_id"].astype(str).tolist()].to_numpy(dtype=np.float64)
+    frame = gpd.GeoDataFrame(
+        {
+            "id": [*model.lines["link_id"].to_numpy()[out], *valve_rows["valve_id"].astype(str)],
+            "role": [*np.where(lost[out], "lost", "cut_off"), *["valve"] * len(valve_rows)],
+        },
+        geometry=[*model.lines.geometry.to_numpy()[out], *(shapely.Point(p) for p in points)],
+        crs=model.lines.crs,
+    )
+    return feature_collection(frame, ["id", "role"], tolerance_deg=0)
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        msg = f"`{field}`: {value.isoformat()} has no time zone; add +08:00 or Z"
+        raise QueryError(msg, field=field)
+    return value
+
+
+def _time(ms: object) -> datetime:
+    return datetime.fromtimestamp(int(str(ms)) / 1000, UTC)

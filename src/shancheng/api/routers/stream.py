@@ -1,0 +1,74 @@
+"""``/stream``: server-sent events of cases (per the caller's scope) and of lifelines.
+
+``EventSource`` cannot send headers, so the bearer token comes as ``?access_token=``. Case
+events are found by polling the append-only ``case_events`` table every second from the id
+seen last, which works whatever process or worker changed the case; lifeline events come
+from the in-process hub (HTTP ingest and ``shancheng serve --mqtt``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from shancheng.api.events import event_stream
+from shancheng.api.routers.lifelines import LiveDep
+from shancheng.api.schemas.cases import CaseRead
+from shancheng.cases import accounts
+from shancheng.cases.views import changes_after, last_event_id
+
+if TYPE_CHECKING:
+    from shancheng.cases.permissions import Actor
+
+router = APIRouter(prefix="/stream", tags=["stream"])
+_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.get("/cases", response_class=StreamingResponse)
+async def cases(
+    request: Request,
+    live: LiveDep,
+    access_token: Annotated[str, Query(max_length=128)] = "",
+) -> StreamingResponse:
+    """Stream ``case`` events (the case JSON) on every report and transition in scope."""
+    sessions = request.app.state.sessions
+    actor = await asyncio.to_thread(_actor, sessions, access_token, request)
+    watermark = [await asyncio.to_thread(_last_id, sessions)]
+
+    async def poll() -> list[tuple[str, Any]]:
+        watermark[0], rows = await asyncio.to_thread(_changes, sessions, watermark[0], actor)
+        return [("case", row) for row in rows]
+
+    stream = event_stream(live.hub, frozenset(), request.is_disconnected, poll=poll, poll_s=1.0)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
+
+
+@router.get("/lifelines", response_class=StreamingResponse)
+async def lifelines(request: Request, live: LiveDep) -> StreamingResponse:
+    """Stream ``reading`` and ``alarm`` events as they are stored."""
+    stream = event_stream(live.hub, frozenset({"reading", "alarm"}), request.is_disconnected)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
+
+
+def _actor(sessions: Any, token: str, request: Request) -> Actor:  # noqa: ANN401 - sessionmaker
+    from shancheng.api.deps import now  # noqa: PLC0415 - tests override the clock
+
+    clock = request.app.dependency_overrides.get(now, now)
+    at: datetime = clock() if callable(clock) else datetime.now(UTC)
+    with sessions() as session:
+        return accounts.actor_for_token(session, token, at=at)
+
+
+def _last_id(sessions: Any) -> int:  # noqa: ANN401 - sessionmaker
+    with sessions() as session:
+        return last_event_id(session)
+
+
+def _changes(sessions: Any, after: int, actor: Actor) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
+    with sessions() as session:
+        newest, rows = changes_after(session, after, actor=actor)
+        return newest, [CaseRead.model_validate(row).model_dump(mode="json") for row in rows]

@@ -1,0 +1,95 @@
+"""Request and response shapes of ``/lifelines``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class NetworkRead(BaseModel):
+    """One pipe network."""
+
+    network: str
+    kind: str
+    pipes: int
+    length_m: float
+
+
+class ReadingBucket(BaseModel):
+    """Readings of one sensor in one time bucket (or one reading when not downsampled)."""
+
+    time: datetime
+    count: int
+    min: float
+    mean: float
+    max: float
+
+
+class AlarmRead(BaseModel):
+    """An alarm and where it is in its lifecycle."""
+
+    alarm_id: str
+    sensor_id: str
+    level: int
+    rule: str
+    value: float | None
+    unit: str
+    message: str
+    raised_at: datetime
+    last_at: datetime
+    state: str
+    count: int
+    case_id: int | None
+    case_reference: str | None
+
+
+class ObservationIn(BaseModel):
+    """One observation posted over HTTP (SensorThings-style)."""
+
+    sensor_id: str = Field(max_length=64, examples=["W00001"])
+    time: str = Field(max_length=64, examples=["2026-11-23T09:00:00+08:00"])
+    value: float = Field(examples=[312.5])
+    unit: str = Field(max_length=16, examples=["kPa"])
+
+
+class RejectionRead(BaseModel):
+    """One observation refused, with the reason code the MQTT path uses."""
+
+    index: int
+    reason: str
+    detail: str
+
+
+class IngestRead(BaseModel):
+    """What an HTTP ingest did."""
+
+    received: int
+    stored: int
+    duplicates: int
+    rejected: int
+    rejections: list[RejectionRead]
+    alarms: list[AlarmRead]
+
+
+class FacilityHit(BaseModel):
+    """A critical facility losing service."""
+
+    facility_id: str
+    category: str
+    name: str
+
+
+class IsolationRead(BaseModel):
+    """What closing the valves around a broken pipe takes out."""
+
+    network: str
+    pipe_id: str
+    valves_to_close: list[str]
+    segments_lost: int
+    side_effect_segments: int
+    customers: float
+    residents: float
+    pipe_length_m: float
+    critical_facilities: list[FacilityHit]
+    geometry: dict[str, object]
