@@ -18,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +42,6 @@ DISTRICT = "990101"
 OTHER_DISTRICT = "990102"
 CITY = "990100"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
-
-# Serve the app as `shancheng serve` does, plus the built SPA at /ui/ when the app does not
-# mount it itself (the backend routers of issue 8 land in parallel).
-_SERVE = """
-import sys, uvicorn
-from fastapi.staticfiles import StaticFiles
-from shancheng.api.app import app_from_env
-app = app_from_env()
-if not any(getattr(r, "path", "") in ("/ui", "/ui/") for r in app.routes):
-    app.mount("/ui", StaticFiles(directory=sys.argv[2], html=True), name="ui")
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
 
 
 def chromium() -> str:
@@ -86,13 +75,22 @@ class Server:
     url: str
     data_dir: Path
     process: subprocess.Popen[bytes]
+    api_key: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
 
     def call(
-        self, method: str, path: str, body: Any = None, *, user: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        user: str | None = None,
+        api_key: bool = False,
     ) -> tuple[int, Any]:
-        """Send a JSON request (as ``user`` when given); return the status and decoded body."""
+        """Send a JSON request (as ``user``, or with the API key); return status and body."""
         headers = {"Accept": "application/json"}
+        if api_key:
+            headers["X-API-Key"] = self.api_key
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -130,7 +128,7 @@ def cell_points(city: Any, district: str, n: int) -> list[tuple[float, float]]:
 def start_server(tmp: Path) -> Server:
     """Write the small demo city and users, start the server, wait until it answers."""
     from shancheng.cases import accounts  # noqa: PLC0415
-    from shancheng.cases.permissions import Role  # noqa: PLC0415
+    from shancheng.cases.permissions import Actor, Role  # noqa: PLC0415
     from shancheng.data.demo import DemoConfig, write_demo_city  # noqa: PLC0415
     from shancheng.store import create_db_engine, session_factory, upgrade_database  # noqa: PLC0415
 
@@ -145,6 +143,9 @@ def start_server(tmp: Path) -> Server:
             ("supervisor", Role.SUPERVISOR, CITY),
         ]:
             accounts.create_user(session, name, PASSWORD, role=role, unit_code=unit)
+        api_key = accounts.create_api_key(
+            session, "e2e sensors", actor=Actor("e2e", Role.ADMIN, CITY), at=datetime.now(UTC)
+        )
         session.commit()
     engine.dispose()
     port = free_port()
@@ -154,11 +155,13 @@ def start_server(tmp: Path) -> Server:
         "SHANCHENG_DATABASE_URL": db_url,
         "SHANCHENG_CASES_CLASSIFIER_WARMUP": "false",
         "SHANCHENG_QUIET": "1",
+        "SHANCHENG_WEB_DIST": str(WEB_DIST),
     }
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", _SERVE, str(port), str(WEB_DIST)], env=env, cwd=tmp
+    shancheng = Path(sys.executable).with_name("shancheng")
+    process = subprocess.Popen(  # noqa: S603 - the project's own command
+        [str(shancheng), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp
     )
-    server = Server(f"http://127.0.0.1:{port}", tmp, process)
+    server = Server(f"http://127.0.0.1:{port}", tmp, process, api_key=api_key)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:

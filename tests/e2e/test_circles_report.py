@@ -29,7 +29,11 @@ def test_report_renders_every_figure_in_chromium(tmp_path):
         browser.close()
     assert len(images) >= 7
     assert all(done and width > 300 and height > 100 for done, width, height in images)
-    assert {"Coverage by street", "Coverage by community", "Gap areas",
-            "Walk to the nearest facility"} <= set(headings)
+    assert {
+        "Coverage by street",
+        "Coverage by community",
+        "Gap areas",
+        "Walk to the nearest facility",
+    } <= set(headings)
     assert all(url.startswith(("file:", "data:")) for url in requests)  # nothing from the web
     assert (tmp_path / "report.png").stat().st_size > 50_000

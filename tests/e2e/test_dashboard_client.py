@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from tests.e2e.dashboard import ROOT
 
 pytestmark = pytest.mark.slow

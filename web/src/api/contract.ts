@@ -31,12 +31,7 @@ export type NearestRow = Schemas["NearestRead"];
 
 export type WhatIf = Schemas["WhatIfRead"];
 
-export interface NetworkRow {
-  network: string;
-  kind: "water" | "gas" | "drainage";
-  pipes: number;
-  length_m: number;
-}
+export type NetworkRow = Schemas["NetworkRead"];
 
 export interface SensorProps {
   sensor_id: string;
@@ -44,38 +39,15 @@ export interface SensorProps {
   unit: string;
   last_value: number | null;
   last_time: string | null;
-  state: string;
+  network?: string;
+  state: "alarm" | "ok" | "no_data" | string;
 }
 
-export interface ReadingBucket {
-  time: string;
-  min: number;
-  mean: number;
-  max: number;
-}
+export type ReadingBucket = Schemas["ReadingBucket"];
 
-export interface Alarm {
-  alarm_id: number | string;
-  sensor_id: string;
-  level: string;
-  rule: string;
-  value: number;
-  unit: string;
-  raised_at: string;
-  state: "raised" | "acknowledged" | "cleared";
-  case_id?: number | null;
-}
+export type Alarm = Schemas["AlarmRead"];
 
-export interface Isolation {
-  pipe_id: string | number;
-  valves_to_close: Array<string | number>;
-  segments_lost: number;
-  side_effect_segments: number;
-  customers: number;
-  residents: number;
-  critical_facilities: Array<{ facility_id: string | number; category: string; name: string }>;
-  geometry: FeatureCollection;
-}
+export type Isolation = Schemas["IsolationRead"];
 
 export interface Target {
   target_id: string;

@@ -368,6 +368,169 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lifelines/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alarms
+         * @description List the alarms (one state or all), newest first.
+         */
+        get: operations["alarms_lifelines_alarms_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/alarms/{alarm_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge
+         * @description Acknowledge an alarm (operators: not citizens).
+         */
+        post: operations["acknowledge_lifelines_alarms__alarm_id__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/isolation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Isolation
+         * @description Plan the isolation of a break on a pipe (or the pipe nearest to a point).
+         */
+        get: operations["isolation_lifelines_isolation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Networks
+         * @description List the City's pipe networks with their pipe count and length.
+         */
+        get: operations["networks_lifelines_networks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/pipes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pipes
+         * @description Return the pipes of one network as GeoJSON lines (WGS84).
+         */
+        get: operations["pipes_lifelines_pipes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/readings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ingest
+         * @description Store observations posted over HTTP with the MQTT path's checks, then run the alarms.
+         *
+         *     Needs an API key (``X-API-Key`` header or ``api_key``). Refused observations are
+         *     counted and stored with their reason, as on MQTT; the others are kept.
+         */
+        post: operations["ingest_lifelines_readings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/sensors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sensors
+         * @description Return the sensors as GeoJSON points with their last value and alarm state.
+         */
+        get: operations["sensors_lifelines_sensors_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/sensors/{sensor_id}/readings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readings
+         * @description Return one sensor's readings (default the last 24 h), downsampled into buckets.
+         */
+        get: operations["readings_lifelines_sensors__sensor_id__readings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/open311/discovery.{fmt}": {
         parameters: {
             query?: never;
@@ -532,6 +695,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stream/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases
+         * @description Stream ``case`` events (the case JSON) on every report and transition in scope.
+         */
+        get: operations["cases_stream_cases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stream/lifelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lifelines
+         * @description Stream ``reading`` and ``alarm`` events as they are stored.
+         */
+        get: operations["lifelines_stream_lifelines_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tiles": {
         parameters: {
             query?: never;
@@ -627,6 +830,50 @@ export interface components {
             /** Photos */
             photos?: components["schemas"]["PhotoIn"][];
         };
+        /**
+         * AlarmRead
+         * @description An alarm and where it is in its lifecycle.
+         */
+        AlarmRead: {
+            /** Alarm Id */
+            alarm_id: string;
+            /** Case Id */
+            case_id: number | null;
+            /** Case Reference */
+            case_reference: string | null;
+            /** Count */
+            count: number;
+            /**
+             * Last At
+             * Format: date-time
+             */
+            last_at: string;
+            /** Level */
+            level: number;
+            /** Message */
+            message: string;
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
+            /** Rule */
+            rule: string;
+            /** Sensor Id */
+            sensor_id: string;
+            /** State */
+            state: string;
+            /** Unit */
+            unit: string;
+            /** Value */
+            value: number | null;
+        };
+        /**
+         * AlarmState
+         * @description Where an alarm is in its lifecycle (报警 raised, 确认 confirmed, 消警 cleared).
+         * @enum {string}
+         */
+        AlarmState: "raised" | "acknowledged" | "confirmed" | "cleared";
         /** Body_login_auth_token_post */
         Body_login_auth_token_post: {
             /** Client Id */
@@ -828,10 +1075,40 @@ export interface components {
             /** To Status */
             to_status: string;
         };
+        /**
+         * FacilityHit
+         * @description A critical facility losing service.
+         */
+        FacilityHit: {
+            /** Category */
+            category: string;
+            /** Facility Id */
+            facility_id: string;
+            /** Name */
+            name: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * IngestRead
+         * @description What an HTTP ingest did.
+         */
+        IngestRead: {
+            /** Alarms */
+            alarms: components["schemas"]["AlarmRead"][];
+            /** Duplicates */
+            duplicates: number;
+            /** Received */
+            received: number;
+            /** Rejected */
+            rejected: number;
+            /** Rejections */
+            rejections: components["schemas"]["RejectionRead"][];
+            /** Stored */
+            stored: number;
         };
         /**
          * IntakeRead
@@ -841,6 +1118,34 @@ export interface components {
             case: components["schemas"]["CaseRead"];
             /** Linked To */
             linked_to: number | null;
+        };
+        /**
+         * IsolationRead
+         * @description What closing the valves around a broken pipe takes out.
+         */
+        IsolationRead: {
+            /** Critical Facilities */
+            critical_facilities: components["schemas"]["FacilityHit"][];
+            /** Customers */
+            customers: number;
+            /** Geometry */
+            geometry: {
+                [key: string]: unknown;
+            };
+            /** Network */
+            network: string;
+            /** Pipe Id */
+            pipe_id: string;
+            /** Pipe Length M */
+            pipe_length_m: number;
+            /** Residents */
+            residents: number;
+            /** Segments Lost */
+            segments_lost: number;
+            /** Side Effect Segments */
+            side_effect_segments: number;
+            /** Valves To Close */
+            valves_to_close: string[];
         };
         /**
          * NearestRead
@@ -861,6 +1166,46 @@ export interface components {
             walk_time_s: number | null;
             /** Within Threshold */
             within_threshold: boolean;
+        };
+        /**
+         * NetworkRead
+         * @description One pipe network.
+         */
+        NetworkRead: {
+            /** Kind */
+            kind: string;
+            /** Length M */
+            length_m: number;
+            /** Network */
+            network: string;
+            /** Pipes */
+            pipes: number;
+        };
+        /**
+         * ObservationIn
+         * @description One observation posted over HTTP (SensorThings-style).
+         */
+        ObservationIn: {
+            /**
+             * Sensor Id
+             * @example W00001
+             */
+            sensor_id: string;
+            /**
+             * Time
+             * @example 2026-11-23T09:00:00+08:00
+             */
+            time: string;
+            /**
+             * Unit
+             * @example kPa
+             */
+            unit: string;
+            /**
+             * Value
+             * @example 312.5
+             */
+            value: number;
         };
         /**
          * PhotoIn
@@ -898,6 +1243,37 @@ export interface components {
         RatingIn: {
             /** Satisfaction */
             satisfaction: number;
+        };
+        /**
+         * ReadingBucket
+         * @description Readings of one sensor in one time bucket (or one reading when not downsampled).
+         */
+        ReadingBucket: {
+            /** Count */
+            count: number;
+            /** Max */
+            max: number;
+            /** Mean */
+            mean: number;
+            /** Min */
+            min: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+        };
+        /**
+         * RejectionRead
+         * @description One observation refused, with the reason code the MQTT path uses.
+         */
+        RejectionRead: {
+            /** Detail */
+            detail: string;
+            /** Index */
+            index: number;
+            /** Reason */
+            reason: string;
         };
         /**
          * TokenRead
@@ -1653,6 +2029,247 @@ export interface operations {
             };
         };
     };
+    alarms_lifelines_alarms_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["AlarmState"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    acknowledge_lifelines_alarms__alarm_id__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alarm_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    isolation_lifelines_isolation_get: {
+        parameters: {
+            query?: {
+                network?: string;
+                pipe?: string | null;
+                lon?: number | null;
+                lat?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IsolationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    networks_lifelines_networks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkRead"][];
+                };
+            };
+        };
+    };
+    pipes_lifelines_pipes_get: {
+        parameters: {
+            query?: {
+                network?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ingest_lifelines_readings_post: {
+        parameters: {
+            query?: {
+                api_key?: string | null;
+            };
+            header?: {
+                "x-api-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObservationIn"] | components["schemas"]["ObservationIn"][];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sensors_lifelines_sensors_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    readings_lifelines_sensors__sensor_id__readings_get: {
+        parameters: {
+            query?: {
+                start?: string | null;
+                end?: string | null;
+                bucket_s?: number | null;
+            };
+            header?: never;
+            path: {
+                sensor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadingBucket"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     discovery_open311_discovery__fmt__get: {
         parameters: {
             query?: never;
@@ -1942,6 +2559,53 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    cases_stream_cases_get: {
+        parameters: {
+            query?: {
+                access_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lifelines_stream_lifelines_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

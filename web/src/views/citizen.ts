@@ -123,14 +123,22 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
       { enableHighAccuracy: true, timeout: 10_000 },
     );
   });
+  // a link may carry the place (#/citizen?lon=..&lat=.., e.g. a QR code on a lamp post)
+  const query = new URLSearchParams(window.location.hash.split("?")[1] ?? "");
+  const at = [Number(query.get("lon")), Number(query.get("lat"))] as [number, number];
+  const linked = query.has("lon") && query.has("lat") && at.every(Number.isFinite);
   // the city's districts as a light outline, when the server offers them
-  get<Geo<UnitProps>>("/city/units", { level: "district" })
+  await get<Geo<UnitProps>>("/city/units", { level: "district" })
     .then((units) => {
       setData(map, "districts", units);
       map.addLayer({ id: "districts-line", type: "line", source: "districts", paint: { "line-color": "#557", "line-width": 1 } });
-      fitTo(map, units);
+      if (!linked) fitTo(map, units);
     })
     .catch(() => undefined);
+  if (linked) {
+    map.jumpTo({ center: at, zoom: 16 });
+    place(at[0], at[1]);
+  }
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -10,7 +10,7 @@ import { failed, missing } from "../app";
 import { currentUser, get, post, stream } from "../api/client";
 import type { Alarm, Geo, Isolation, NetworkRow, ReadingBucket, SensorProps } from "../api/contract";
 import { h, labelled, select, table, toast } from "../dom";
-import { fmt, onLangChange, t, when } from "../i18n";
+import { fmt, onLangChange, t, tOr, when } from "../i18n";
 import { addStreets, addTiles, createMap, fitBounds, fitTo, ready, setData, type TileJson } from "../map";
 
 const KIND_COLOURS: Record<string, string> = { water: "#2b8cbe", gas: "#e6550d", drainage: "#756bb1" };
@@ -31,6 +31,8 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
   const chartBox = h("div", { class: "chart", id: "sensor-chart", role: "img", "aria-label": t("readings") });
   const chartTitle = h("h3", { id: "chart-title" });
   const isolationBox = h("div", { id: "isolation", "aria-live": "polite" }, h("p", { class: "hint", i18n: "isolation_hint" }));
+  const pipeInput = h("input", { type: "text", name: "pipe", inputmode: "numeric", size: 8 });
+  const pipeForm = h("form", { class: "row", id: "isolate-form" }, labelled("pipe_id", pipeInput), h("button", { type: "submit", i18n: "isolate" }));
   const sensorTable = h("div", { class: "table-box", id: "sensor-table" });
   const live = h("span", { class: "badge" }, "…");
   const panel = h(
@@ -43,6 +45,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     chartTitle,
     chartBox,
     h("h3", { i18n: "isolation" }),
+    pipeForm,
     isolationBox,
     sensorTable,
   );
@@ -65,7 +68,13 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
       "line-width": ["interpolate", ["linear"], ["coalesce", ["get", "diameter_mm"], 100], 50, 1, 600, 5],
     },
   });
-  map.addLayer({ id: "isolation-line", type: "line", source: "isolation", filter: ["==", ["geometry-type"], "LineString"], paint: { "line-color": "#d7301f", "line-width": 5, "line-opacity": 0.8 } });
+  map.addLayer({
+    id: "isolation-line",
+    type: "line",
+    source: "isolation",
+    filter: ["==", ["geometry-type"], "LineString"],
+    paint: { "line-color": ["match", ["get", "role"], "lost", "#d7301f", "#fd8d3c"], "line-width": 5, "line-opacity": 0.85 },
+  });
   map.addLayer({ id: "isolation-valves", type: "circle", source: "isolation", filter: ["==", ["geometry-type"], "Point"], paint: { "circle-radius": 6, "circle-color": "#000", "circle-stroke-color": "#ffeb3b", "circle-stroke-width": 2 } });
   map.addLayer({
     id: "sensors-dots",
@@ -73,7 +82,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     source: "sensors",
     paint: {
       "circle-radius": 6,
-      "circle-color": ["match", ["get", "state"], "alarm", "#d7301f", "raised", "#d7301f", "stale", "#999999", "#31a354"],
+      "circle-color": ["match", ["get", "state"], "alarm", "#d7301f", "no_data", "#999999", "#31a354"],
       "circle-stroke-color": "#fff",
       "circle-stroke-width": 1.5,
     },
@@ -110,8 +119,10 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
         h(
           "li",
           { "data-alarm-id": String(a.alarm_id), "data-sensor-id": a.sensor_id },
-          h("span", { class: `badge ${a.state}` }, a.level),
-          ` ${a.sensor_id} · ${a.rule} · ${fmt(a.value, 2)} ${a.unit} · ${when(a.raised_at)} `,
+          h("span", { class: `badge ${a.state}` }, `L${a.level} ${tOr(`rule_${a.rule}`, a.rule)}`),
+          ` ${a.sensor_id} · ${fmt(a.value, 2)} ${a.unit} · ${when(a.raised_at)} `,
+          a.case_reference ? h("a", { href: "#/cases", class: "case-ref" }, a.case_reference) : null,
+          " ",
           a.state === "raised" && currentUser()
             ? h("button", { type: "button", onclick: () => void acknowledge(a) }, t("acknowledge"))
             : null,
@@ -189,22 +200,29 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     }
   };
 
-  map.on("click", "pipes-line", (e) => {
-    const id = e.features?.[0]?.properties?.pipe_id as string | number | undefined;
-    if (id === undefined) return;
+  const isolate = (id: string | number): void => {
     get<Isolation>("/lifelines/isolation", { network: chooser.value, pipe: String(id) })
       .then((iso) => {
-        setData(map, "isolation", iso.geometry);
+        setData(map, "isolation", iso.geometry as unknown as GeoJSON.FeatureCollection);
         isolationBox.replaceChildren(h("div", {},
           h("p", {}, h("strong", {}, `${t("network")} ${chooser.value} · ${id}`)),
           h("p", {}, `${t("valves_to_close")}: `, h("span", { id: "valves" }, iso.valves_to_close.join(", ") || "–")),
-          h("p", {}, `${t("customers")}: ${fmt(iso.customers)} · ${t("residents")}: ${fmt(iso.residents)}`),
+          h("p", {}, `${t("customers")}: `, h("strong", { id: "customers" }, fmt(iso.customers)), ` · ${t("residents")}: ${fmt(iso.residents)}`),
+          h("p", { class: "legend" }, h("span", {}, h("span", { class: "swatch", style: "background:#d7301f" }), ` ${t("iso_lost")}`), h("span", {}, h("span", { class: "swatch", style: "background:#fd8d3c" }), ` ${t("iso_cut_off")}`), h("span", {}, h("span", { class: "swatch", style: "background:#000" }), ` ${t("valves_to_close")}`)),
           iso.critical_facilities.length
             ? h("div", {}, h("p", {}, `${t("critical_facilities")}:`), h("ul", {}, ...iso.critical_facilities.map((f) => h("li", {}, `${f.name} (${f.category})`))))
             : null,
         ));
       })
       .catch(failed);
+  };
+  map.on("click", "pipes-line", (e) => {
+    const id = e.features?.[0]?.properties?.pipe_id as string | number | undefined;
+    if (id !== undefined) isolate(id);
+  });
+  pipeForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (pipeInput.value.trim()) isolate(pipeInput.value.trim());
   });
   map.on("click", "sensors-dots", (e) => {
     const id = e.features?.[0]?.properties?.sensor_id as string | undefined;
@@ -265,6 +283,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     },
     (up) => {
       live.textContent = up ? t("live") : "…";
+      live.dataset.live = up ? "up" : "down";
     },
   );
   const unsubscribe = onLangChange(() => {
