@@ -17,7 +17,17 @@ from shancheng.api.citystate import CityHolder
 from shancheng.api.errors import install_error_handlers, refuse_nul_bytes
 from shancheng.api.live import LiveLifelines
 from shancheng.api.ratelimit import RateLimiter
-from shancheng.api.routers import cases, circles, city, lifelines, open311, stream, tiles
+from shancheng.api.routers import (
+    cases,
+    circles,
+    citizen,
+    city,
+    lifelines,
+    open311,
+    stream,
+    targets,
+    tiles,
+)
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -92,12 +102,14 @@ def create_app(
     )
     install_error_handlers(app)
     app.middleware("http")(refuse_nul_bytes)
+    app.include_router(citizen.router)  # before cases: /cases/public/{reference}
     app.include_router(cases.router)
     app.include_router(open311.router)
     app.include_router(city.router)
     app.include_router(circles.router)
     app.include_router(lifelines.router)
     app.include_router(stream.router)
+    app.include_router(targets.router)
     tiles.install(app, settings)
     mount_dashboard(app, settings.web_dist)
     return app

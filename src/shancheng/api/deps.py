@@ -74,6 +74,25 @@ def current_user(
 CurrentUser = Annotated[Actor, Depends(current_user)]
 
 
+def optional_user(
+    session: SessionDep,
+    at: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor | None:
+    """Return the user of the bearer token, or ``None`` without one (a bad token is still 401)."""
+    if credentials is None:
+        return None
+    return accounts.actor_for_token(session, credentials.credentials, at=at)
+
+
+OptionalUser = Annotated[Actor | None, Depends(optional_user)]
+
+
+def client_address(request: Request) -> str:
+    """Return the caller's address, the rate-limit key of anonymous reports."""
+    return request.client.host if request.client else "unknown"
+
+
 def rate_limit(request: Request, client: str) -> None:
     """Count one report for ``client`` against the application's limiter."""
     limiter: RateLimiter = request.app.state.limiter

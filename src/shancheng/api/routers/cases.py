@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from shancheng.api.deps import CurrentUser, NowDep, SessionDep, SettingsDep, rate_limit
+from shancheng.api.deps import (
+    CurrentUser,
+    NowDep,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+    client_address,
+    rate_limit,
+)
 from shancheng.api.schemas.cases import (
     ActionIn,
     CaseCreate,
@@ -53,12 +61,17 @@ def health() -> dict[str, str]:
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, tags=["cases"])
 def report_case(
-    body: CaseCreate, request: Request, session: SessionDep, user: CurrentUser, at: NowDep
+    body: CaseCreate, request: Request, session: SessionDep, user: OptionalUser, at: NowDep
 ) -> IntakeRead:
-    """Report a problem (citizens, inspectors): validated, routed, linked to duplicates."""
-    rate_limit(request, f"user:{user.username}")
+    """Report a problem (citizens, inspectors, or anyone without logging in, limited per address).
+
+    Validated, routed, linked to duplicates; the answer's ``case.reference`` lets an anonymous
+    reporter follow the case at ``GET /cases/public/{reference}``.
+    """
+    client = f"user:{user.username}" if user else f"ip:{client_address(request)}"
+    rate_limit(request, client)
     photos = tuple(p.to_photo(i) for i, p in enumerate(body.photos))
-    source: Source = "inspector" if user.role.value == "inspector" else "web"
+    source: Source = "inspector" if user and user.role.value == "inspector" else "web"
     report = ReportIn(
         body.category_code,
         body.lon,
@@ -67,7 +80,7 @@ def report_case(
         description=body.description,
         title=body.title,
         source=source,
-        client=f"user:{user.username}",
+        client=client,
         photos=photos,
         extra_points=tuple(body.extra_points),
     )
