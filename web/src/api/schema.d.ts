@@ -59,7 +59,10 @@ export interface paths {
         put?: never;
         /**
          * Report Case
-         * @description Report a problem (citizens, inspectors): validated, routed, linked to duplicates.
+         * @description Report a problem (citizens, inspectors, or anyone without logging in, limited per address).
+         *
+         *     Validated, routed, linked to duplicates; the answer's ``case.reference`` lets an anonymous
+         *     reporter follow the case at ``GET /cases/public/{reference}``.
          */
         post: operations["report_case_cases_post"];
         delete?: never;
@@ -82,6 +85,26 @@ export interface paths {
          * @description Propose the 3 likeliest categories for a text (Chinese or English).
          */
         post: operations["classify_cases_classify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/public/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Case
+         * @description Follow a report by its reference: its stage and the stages it went through.
+         */
+        get: operations["public_case_cases_public__reference__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -735,6 +758,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Targets
+         * @description List the targets with the measured figures by district, or the entered history.
+         */
+        get: operations["list_targets_targets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/targets/{target_id}/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enter Figure
+         * @description Append a figure to a manual target (supervisors and administrators only).
+         */
+        post: operations["enter_figure_targets__target_id__figures_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tiles": {
         parameters: {
             query?: never;
@@ -1087,6 +1150,49 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * FigureIn
+         * @description A figure to append to a manual target's history.
+         */
+        FigureIn: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /**
+             * Value
+             * @example 31200
+             */
+            value: number;
+        };
+        /**
+         * FigureRead
+         * @description A figure entered by hand.
+         */
+        FigureRead: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /**
+             * Entered At
+             * Format: date-time
+             */
+            entered_at: string;
+            /** Entered By */
+            entered_by: string;
+            /** Note */
+            note: string;
+            /** Value */
+            value: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1146,6 +1252,18 @@ export interface components {
             side_effect_segments: number;
             /** Valves To Close */
             valves_to_close: string[];
+        };
+        /**
+         * MeasuredRead
+         * @description A measured figure of one unit.
+         */
+        MeasuredRead: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Value */
+            value: number | null;
         };
         /**
          * NearestRead
@@ -1237,6 +1355,22 @@ export interface components {
             name_zh: string;
         };
         /**
+         * PublicCaseRead
+         * @description A case as the public may see it: category, stage, timeline; no text, place or names.
+         */
+        PublicCaseRead: {
+            /** Category */
+            category: string;
+            /** Reference */
+            reference: string;
+            /** Stage */
+            stage: string;
+            /** Stage Zh */
+            stage_zh: string;
+            /** Timeline */
+            timeline: components["schemas"]["StageRead"][];
+        };
+        /**
          * RatingIn
          * @description The reporter's satisfaction with a closed case (1 = very unhappy, 5 = very happy).
          */
@@ -1274,6 +1408,54 @@ export interface components {
             index: number;
             /** Reason */
             reason: string;
+        };
+        /**
+         * StageRead
+         * @description One stage the case entered, and when.
+         */
+        StageRead: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Stage */
+            stage: string;
+            /** Stage Zh */
+            stage_zh: string;
+        };
+        /**
+         * TargetRead
+         * @description One target of the plan with its figures.
+         */
+        TargetRead: {
+            /** City Value */
+            city_value: number | null;
+            /** Direction */
+            direction: string;
+            /**
+             * Due
+             * Format: date
+             */
+            due: string;
+            /** History */
+            history: components["schemas"]["FigureRead"][] | null;
+            /** Measure */
+            measure: string | null;
+            /** Measured */
+            measured: components["schemas"]["MeasuredRead"][] | null;
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Source */
+            source: string;
+            /** Target Id */
+            target_id: string;
+            /** Target Value */
+            target_value: number;
+            /** Unit */
+            unit: string;
         };
         /**
          * TokenRead
@@ -1563,6 +1745,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProposalRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    public_case_cases_public__reference__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicCaseRead"];
                 };
             };
             /** @description Validation Error */
@@ -2606,6 +2819,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_targets_targets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetRead"][];
+                };
+            };
+        };
+    };
+    enter_figure_targets__target_id__figures_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                target_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FigureIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FigureRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
