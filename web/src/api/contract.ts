@@ -49,24 +49,8 @@ export type Alarm = Schemas["AlarmRead"];
 
 export type Isolation = Schemas["IsolationRead"];
 
-export interface Target {
-  target_id: string;
-  name_zh: string;
-  name_en: string;
-  unit: string;
-  target_value: number;
-  due: string;
-  source: "measured" | "manual";
-  measured: Array<{ code: string; name: string; value: number | null }> | null;
-  history: Array<{ value: number; date: string; note: string; entered_by: string }> | null;
-}
+export type Target = Schemas["TargetRead"];
 
-export interface PublicCase {
-  reference: string;
-  category: string;
-  stage: string;
-  stage_zh: string;
-  timeline: Array<{ stage: string; at: string }>;
-}
+export type PublicCase = Schemas["PublicCaseRead"];
 
 export type Geo<P> = FeatureCollection<Geometry, P>;

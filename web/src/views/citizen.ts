@@ -43,8 +43,8 @@ async function lookup(reference: string): Promise<PublicCase> {
       stage: row.status,
       stage_zh: row.status,
       timeline: events.length
-        ? events.map((e) => ({ stage: e.to_status ?? "", at: e.at ?? "" }))
-        : [{ stage: row.status, at: row.updated_datetime }],
+        ? events.map((e) => ({ stage: e.to_status ?? "", stage_zh: e.to_status ?? "", at: e.at ?? "" }))
+        : [{ stage: row.status, stage_zh: row.status, at: row.updated_datetime }],
     };
   }
 }
@@ -172,7 +172,7 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
       .then((c) => {
         progress.replaceChildren(
           h("p", {}, `${t("stage")}: `, h("strong", { id: "public-stage", "data-stage": c.stage }, lang() === "zh" ? c.stage_zh || tOr(`st_${c.stage}`, c.stage) : tOr(`st_${c.stage}`, c.stage))),
-          h("ol", { class: "timeline" }, ...c.timeline.map((e) => h("li", {}, `${tOr(`st_${e.stage}`, e.stage)} · ${when(e.at)}`))),
+          h("ol", { class: "timeline" }, ...c.timeline.map((e) => h("li", {}, `${lang() === "zh" ? e.stage_zh : tOr(`st_${e.stage}`, e.stage)} · ${when(e.at)}`))),
         );
       })
       .catch((err: unknown) => {

@@ -9,14 +9,17 @@ import type { Target } from "../api/contract";
 import { h, labelled, toast } from "../dom";
 import { fmt, lang, onLangChange, t } from "../i18n";
 
+const UNIT_ZH: Record<string, string> = { "places per 1,000 residents": "个/千人", homes: "户", km: "公里" };
+
 function value(v: number | null | undefined, unit: string): string {
   if (v === null || v === undefined) return "–";
   if (unit === "share" || unit === "%") return `${fmt(unit === "share" ? v * 100 : v, 1)} %`;
-  return `${fmt(v, 2)} ${unit}`;
+  return `${fmt(v, Number.isInteger(v) ? 0 : 2)} ${lang() === "zh" ? (UNIT_ZH[unit] ?? unit) : unit}`;
 }
 
 function meets(v: number | null | undefined, target: Target): boolean {
-  return v !== null && v !== undefined && v >= target.target_value;
+  if (v === null || v === undefined) return false;
+  return target.direction === "at_most" ? v <= target.target_value : v >= target.target_value;
 }
 
 export async function mountTargets(root: HTMLElement): Promise<Cleanup> {
@@ -50,7 +53,8 @@ export async function mountTargets(root: HTMLElement): Promise<Cleanup> {
         const card = h("article", { class: "target", "data-target-id": target.target_id, "aria-label": name });
         card.append(
           h("h3", {}, name),
-          h("p", {}, `${t("target")}: `, h("strong", {}, value(target.target_value, target.unit)), ` · ${t("due")}: ${target.due}`),
+          h("p", {}, `${t("target")}: `, h("strong", {}, `${target.direction === "at_most" ? "≤" : "≥"} ${value(target.target_value, target.unit)}`), ` · ${t("due")}: ${target.due}`),
+          h("p", {}, `${t("level_city")}: `, h("strong", { class: `city-value ${meets(target.city_value, target) ? "ok" : "short"}` }, value(target.city_value, target.unit))),
         );
         if (target.source === "measured" && target.measured) {
           const tableEl = h("table", { class: "grid" }, h("caption", {}, `${t("measured")} (${t("level_district")})`));
