@@ -175,6 +175,8 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
       {
         width: Math.max(280, chartBox.clientWidth || 420),
         height: 180,
+        // one reading alone would stretch the time axis over years: show an hour around it
+        scales: { x: { time: true, range: (_u, lo, hi) => (lo === hi ? [lo - 1800, hi + 1800] : [lo, hi]) } },
         series: [{}, { label: "min", stroke: "#9ecae1" }, { label: "mean", stroke: "#08519c", width: 2 }, { label: "max", stroke: "#9ecae1" }],
         axes: [{}, {}],
       },
@@ -278,7 +280,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
           renderSensors();
         }
         renderAlarms();
-        if (a.state === "raised") toast(`${t("alarms")}: ${a.sensor_id} ${a.rule}`);
+        if (a.state === "raised") toast(`${t("alarms")}: ${a.sensor_id} ${tOr(`rule_${a.rule}`, a.rule)}`);
       },
     },
     (up) => {
