@@ -65,7 +65,7 @@ def test_district_operator_dispatches_a_case_in_scope(page, dashboard_server, se
 
 
 def test_language_switch_is_persisted(page, dashboard_server):
-    page.goto(f"{dashboard_server.url}/ui/#/citizen")
+    page.goto(f"{dashboard_server.url}/ui/#/ops")
     nav = page.locator("#nav")
     nav.locator("a[data-view='cases']").wait_for()
     start = nav.inner_text()
@@ -75,4 +75,7 @@ def test_language_switch_is_persisted(page, dashboard_server):
     assert ("Cases" in switched) != ("Cases" in start)
     page.reload()
     assert page.locator("#nav").inner_text() == switched
+    page.locator(".table-box tbody tr").first.wait_for()
+    if "Cases" in switched:
+        page.screenshot(path=str(SCREENSHOTS / "operations-en.png"))
     assert page.evaluate("document.documentElement.lang") in {"en", "zh-CN"}

@@ -159,7 +159,8 @@ const TEXTS = {
   not_found: ["未找到", "Not found"],
   position_failed: ["无法获取当前位置", "Could not get your position"],
   pin_needed: ["请先在地图上选择位置", "Place the pin on the map first"],
-  basemap: ["底图瓦片地址 (可选)", "Basemap tile URL (optional)"],
+  basemap: ["底图瓦片地址 (可选, {z}/{x}/{y})", "Basemap tile URL (optional, {z}/{x}/{y})"],
+  settings: ["设置", "Settings"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type TextKey = keyof typeof TEXTS;

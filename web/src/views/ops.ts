@@ -7,7 +7,7 @@ import { get } from "../api/client";
 import type { Geo, IndicatorRow, UnitLevel, UnitProps } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t, type TextKey } from "../i18n";
-import { addStreets, countRamp, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
+import { addStreets, basemapUrl, countRamp, createMap, fitTo, legend, maplibregl, ready, setBasemapUrl, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const NEXT: Record<UnitLevel, UnitLevel | null> = {
   city: "district",
@@ -48,6 +48,18 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   const chooser = select(INDICATORS.map((k) => [k, t(`ind_${k}` as TextKey)]), "circle_coverage_share");
   chooser.name = "indicator";
   const tableBox = h("div", { class: "table-box" });
+  // the optional basemap (raster XYZ tiles of the user's own server); off by default
+  const basemap = h("input", { type: "url", name: "basemap", value: basemapUrl(), placeholder: "http://127.0.0.1:8080/{z}/{x}/{y}.png" });
+  const settings = h(
+    "details",
+    { class: "settings" },
+    h("summary", { i18n: "settings" }),
+    h("form", { class: "row", onsubmit: (e: Event) => {
+      e.preventDefault();
+      setBasemapUrl(basemap.value.trim());
+      window.location.reload();
+    } }, labelled("basemap", basemap), h("button", { type: "submit", i18n: "save" })),
+  );
   const panel = h(
     "section",
     { class: "panel", "aria-labelledby": "ops-title" },
@@ -56,6 +68,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     labelled("indicator", chooser),
     h("p", { class: "hint", i18n: "drill_hint" }),
     tableBox,
+    settings,
   );
   root.append(h("div", { class: "split" }, mapBox, panel));
   const map = createMap(mapBox, t("view_ops"));
