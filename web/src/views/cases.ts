@@ -85,6 +85,13 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   const map = createMap(mapBox, t("case_list"));
   await ready(map);
   await addStreets(map);
+  // the streets' (街道) outlines for orientation, when the server offers them
+  await get<GeoJSON.FeatureCollection>("/city/units", { level: "street" })
+    .then((units) => {
+      setData(map, "units", units);
+      map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#556", "line-width": 1.2 } });
+    })
+    .catch(() => undefined);
   setData(map, "cases");
   map.addLayer({
     id: "cases-dots",
