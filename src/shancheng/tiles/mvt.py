@@ -82,24 +82,62 @@ def encode_layer(
         return b""
     geom_bytes, geom_ends = _varints(stream, _group_ends(feature, len(geometries)))
     keys, values, tag_bytes, tag_ends = _tags(properties)
-    out: list[bytes] = [b"\x78\x02", _field_bytes(1, name.encode())]
-    gtype = bytes([0x18, _TYPE[kind]])
-    geom_view = memoryview(geom_bytes)
-    tag_view = memoryview(tag_bytes)
-    for f in features.tolist():
-        g0 = int(geom_ends[f - 1]) if f else 0
-        t0 = int(tag_ends[f - 1]) if f else 0
-        tags = tag_view[t0 : int(tag_ends[f])]
-        body = (
-            (_field_bytes(2, tags) if len(tags) else b"")
-            + gtype
-            + _field_bytes(4, geom_view[g0 : int(geom_ends[f])])
-        )
-        out.append(_field_bytes(2, body))
+    body = _features(features, _TYPE[kind], (geom_bytes, geom_ends), (tag_bytes, tag_ends))
+    out = [b"\x78\x02", _field_bytes(1, name.encode()), body]
     out.extend(_field_bytes(3, k.encode()) for k in keys)
-    out.extend(_field_bytes(4, v) for v in values)
-    out.append(b"\x28" + _varint(extent))
+    out.extend((values, b"\x28" + _varint(extent)))
     return _field_bytes(3, b"".join(out))
+
+
+def _features(
+    features: npt.NDArray[np.intp],
+    gtype: int,
+    geometry: tuple[bytes, npt.NDArray[np.int64]],
+    tags: tuple[bytes, npt.NDArray[np.int64]],
+) -> bytes:
+    """Frame every feature (``tags``, ``type``, ``geometry``) as the layer's field 2, at once.
+
+    ``geometry`` and ``tags`` are the packed varints of all rows and each row's byte end.
+    Each feature is four byte runs: its header ``[0x12, len(body), 0x12, len(tags)]``, its
+    tags, ``[0x18, type, 0x22, len(geometry)]`` and its geometry; the runs are gathered from
+    one buffer with a single index array.
+    """
+    geom_bytes, geom_ends = geometry
+    tag_bytes, tag_ends = tags
+    glen = np.diff(np.r_[0, geom_ends])[features]
+    tlen = np.diff(np.r_[0, tag_ends])[features]
+    g_start = geom_ends[features] - glen
+    t_start = tag_ends[features] - tlen
+    has_tags = tlen > 0
+    body = np.where(has_tags, 1 + _varint_sizes(tlen) + tlen, 0) + 3 + _varint_sizes(glen) + glen
+    n = len(features)
+    head = np.column_stack([np.full(n, 0x12), body, np.full(n, 0x12), tlen])
+    head_mask = np.column_stack([np.ones((n, 2), dtype=bool), has_tags, has_tags])
+    head_bytes, head_ends = _varints(head[head_mask].astype(np.uint64),
+                                     np.cumsum(head_mask.sum(axis=1)))  # fmt: skip
+    mid = np.column_stack([np.full(n, 0x18), np.full(n, gtype), np.full(n, 0x22), glen])
+    mid_bytes, mid_ends = _varints(mid.ravel().astype(np.uint64), np.arange(1, n + 1) * 4)
+    hlen = np.diff(np.r_[0, head_ends])
+    mlen = np.diff(np.r_[0, mid_ends])
+    sources = [head_bytes, tag_bytes, mid_bytes, geom_bytes]
+    base = np.cumsum([0] + [len(b) for b in sources])[:-1]
+    starts = np.column_stack([base[0] + head_ends - hlen, base[1] + t_start,
+                              base[2] + mid_ends - mlen, base[3] + g_start]).ravel()  # fmt: skip
+    lengths = np.column_stack([hlen, tlen, mlen, glen]).ravel()
+    buffer = np.frombuffer(b"".join(sources), dtype=np.uint8)
+    index = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+    return bytes(buffer[index].tobytes())
+
+
+def _varint_sizes(values: I64 | U64) -> I64:
+    """Bytes of the varint of each (non-negative) value."""
+    sizes = np.ones(len(values), dtype=np.int64)
+    top = int(values.max()) if len(values) else 0
+    for k in range(1, 10):
+        if top < 1 << (7 * k):
+            break
+        sizes += values >= values.dtype.type(1 << (7 * k))
+    return sizes
 
 
 def _geometry_stream(
@@ -254,7 +292,10 @@ def _group_ends(group: npt.NDArray[np.intp], n_groups: int) -> npt.NDArray[np.in
 def _varints(values: U64, ends: npt.NDArray[np.intp]) -> tuple[bytes, npt.NDArray[np.int64]]:
     """Varint-encode ``values``; return the bytes and the byte end of each group."""
     nbytes = np.ones(len(values), dtype=np.int64)
+    top = int(values.max()) if len(values) else 0
     for k in range(1, 10):
+        if top < 1 << (7 * k):
+            break
         nbytes += values >= np.uint64(1 << (7 * k))
     offsets = np.r_[0, np.cumsum(nbytes)]
     out = np.zeros(int(offsets[-1]), dtype=np.uint8)
@@ -267,11 +308,12 @@ def _varints(values: U64, ends: npt.NDArray[np.intp]) -> tuple[bytes, npt.NDArra
     return out.tobytes(), group_ends
 
 
-def _tags(properties: pd.DataFrame) -> tuple[list[str], list[bytes], bytes, npt.NDArray[np.int64]]:
-    """Keys, Value messages, and per feature the packed tag pairs (key, value index)."""
+def _tags(properties: pd.DataFrame) -> tuple[list[str], bytes, bytes, npt.NDArray[np.int64]]:
+    """Keys, the framed Value messages, and per row the packed tag pairs (key, value index)."""
     n = len(properties)
     keys: list[str] = []
     values: list[bytes] = []
+    n_values = 0
     columns: list[npt.NDArray[np.int64]] = []
     for column in properties.columns:
         series = properties[column]
@@ -280,20 +322,45 @@ def _tags(properties: pd.DataFrame) -> tuple[list[str], list[bytes], bytes, npt.
             continue
         key = len(keys)
         keys.append(str(column))
-        offset = len(values)
-        values.extend(_value(v) for v in _plain(uniques))
+        offset = n_values
+        values.append(_value_table(uniques))
+        n_values += len(uniques)
         present = codes >= 0
         pair = np.full((n, 2), -1, dtype=np.int64)
         pair[present, 0] = key
         pair[present, 1] = codes[present] + offset
         columns.append(pair)
     if not columns:
-        return keys, values, b"", np.zeros(n, dtype=np.int64)
+        return keys, b"".join(values), b"", np.zeros(n, dtype=np.int64)
     pairs = np.stack(columns, axis=1).reshape(n, -1)  # per feature: k0 v0 k1 v1 ...
     valid = pairs >= 0
     stream = pairs[valid].astype(np.uint64)
     data, ends = _varints(stream, np.cumsum(valid.sum(axis=1)))
-    return keys, values, data, ends
+    return keys, b"".join(values), data, ends
+
+
+def _value_table(uniques: object) -> bytes:
+    """Encode one column's distinct values as the layer's ``values`` entries (field 4).
+
+    Floats are doubles and integers sints, both built as arrays; other values (strings,
+    booleans, mixed objects) one by one.
+    """
+    array = np.asarray(uniques)
+    k = len(array)
+    if array.dtype.kind == "f":
+        out = np.empty((k, 11), dtype=np.uint8)
+        out[:, :3] = (0x22, 9, 0x19)
+        out[:, 3:] = array.astype("<f8").view(np.uint8).reshape(k, 8)
+        return out.tobytes()
+    if array.dtype.kind in "iu":
+        v = array.astype(np.int64)
+        zigzag = ((v << 1) ^ (v >> 63)).astype(np.uint64)
+        size = _varint_sizes(zigzag)
+        fields = np.column_stack([np.full(k, 0x22), 1 + size, np.full(k, 0x30)]).astype(np.uint64)
+        stream = np.column_stack([fields, zigzag]).ravel()
+        data, _ = _varints(stream, np.zeros(0, dtype=np.intp))
+        return data
+    return b"".join(_field_bytes(4, _value(v)) for v in _plain(array))
 
 
 def _plain(uniques: object) -> Sequence[object]:
