@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-installed
 
-.PHONY: setup demo test lint bench bench-circles bench-planning clean
+.PHONY: setup demo test lint bench bench-circles bench-planning bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-circles: setup
 bench-planning: setup
 	$(BIN)/python -m pip install --quiet 'spopt>=0.7'
 	$(BIN)/python benchmarks/planning.py
+
+bench-dashboard: setup
+	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)
+	$(BIN)/python benchmarks/dashboard_layers.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
