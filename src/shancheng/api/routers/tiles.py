@@ -49,7 +49,7 @@ def _lazy(build: Callable[[], TileSet]) -> Callable[[], TileSet]:
 
 
 def _all(request: Request) -> TileSet:
-    """The app's tile set; 404 naming the folder when the configured City is missing."""
+    """Return the app's tile set; 404 naming the folder when the configured City is missing."""
     try:
         tiles: TileSet = request.app.state.tiles()
     except CityFormatError as exc:
