@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo test lint client bench bench-circles bench-planning clean
+.PHONY: setup demo test lint client bench bench-circles bench-planning bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ bench-circles: setup
 bench-planning: setup
 	$(BIN)/python -m pip install --quiet 'spopt>=0.7'
 	$(BIN)/python benchmarks/planning.py
+
+bench-dashboard: setup
+	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)
+	$(BIN)/python benchmarks/dashboard_layers.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,30 +1,27 @@
 """A set of tile layers served as gzip-compressed Mapbox Vector Tiles, with an LRU cache.
 
 :meth:`TileSet.tile` cuts one layer's features for a tile (:func:`~shancheng.tiles.layer.
-tile_features`), encodes them with ``mapbox-vector-tile`` (rounded to integer tile units:
-the quantisation is 1/4096 of the tile's width) and gzips the result, which is what the
-browser receives with ``Content-Encoding: gzip``. Encoded tiles are kept in a
+tile_features`), encodes them (:func:`~shancheng.tiles.mvt.encode_layer`; rounded to integer
+tile units: the quantisation is 1/4096 of the tile's width) and gzips the result, which is
+what the browser receives with ``Content-Encoding: gzip``. Encoded tiles are kept in a
 least-recently-used cache bounded in bytes, so panning back over a tile costs nothing.
 """
 
 from __future__ import annotations
 
 import gzip
-import math
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-import mapbox_vector_tile
-import numpy as np
-
 from shancheng.tiles.layer import tile_features
 from shancheng.tiles.mercator import EXTENT, check_tile
+from shancheng.tiles.mvt import encode_layer
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Mapping
+    from collections.abc import Mapping
 
-    from shancheng.tiles.layer import IntArray, ObjectArray, TileLayer
+    from shancheng.tiles.layer import TileLayer
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 """Encoded tiles kept in memory (compressed bytes)."""
@@ -78,11 +75,9 @@ class TileSet:
                 self._cache.move_to_end(key)
                 return hit
         geoms, rows = tile_features(source, z, x, y, extent=self.extent, buffer=self.buffer)
-        body = (
-            gzip.compress(encode_layer(source, geoms, rows, extent=self.extent), 6)
-            if len(rows)
-            else b""
-        )
+        properties = source.properties.iloc[rows].reset_index(drop=True)
+        data = encode_layer(layer, source.kind, geoms, properties, extent=self.extent)
+        body = gzip.compress(data, 6) if data else b""
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = body
@@ -91,6 +86,12 @@ class TileSet:
                     _, old = self._cache.popitem(last=False)
                     self._cached -= len(old)
         return body
+
+    def clear_cache(self) -> None:
+        """Forget every encoded tile (benchmarks measure cold tiles this way)."""
+        with self._lock:
+            self._cache.clear()
+            self._cached = 0
 
     def tilejson(self, layer: str, url: str) -> dict[str, Any]:
         """Describe ``layer`` in TileJSON 3.0 (``url`` is the tile URL template)."""
@@ -115,30 +116,3 @@ def _field_type(dtype: object) -> str:
     if kind in "iuf":
         return "Number"
     return "Boolean" if kind == "b" else "String"
-
-
-def encode_layer(layer: TileLayer, geoms: ObjectArray, rows: IntArray, *, extent: int) -> bytes:
-    """Encode features (geometries in tile units, y down) and their attributes as one MVT layer.
-
-    Missing values (NaN, None) are left out of a feature's attributes, as MVT has no null.
-    """
-    records = layer.properties.iloc[rows].to_dict("records")
-    features = [
-        {"geometry": geom, "properties": _clean(record)}
-        for geom, record in zip(geoms.tolist(), records, strict=True)
-    ]
-    options = {"extents": extent, "y_coord_down": True, "quantize_bounds": None}
-    data: bytes = mapbox_vector_tile.encode(
-        [{"name": layer.name, "features": features}], default_options=options
-    )
-    return data
-
-
-def _clean(record: Mapping[Hashable, Any]) -> dict[str, Any]:
-    """Plain Python values, without the missing ones."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        out[str(key)] = value.item() if isinstance(value, np.generic) else value
-    return out

@@ -155,3 +155,14 @@ def _units(lon, lat, z, x, y):
     from shancheng.tiles.mercator import to_tile_units  # noqa: PLC0415
 
     return to_tile_units(*lonlat_to_mercator([lon], [lat]), tile_bounds(z, x, y))
+
+
+def test_a_missing_city_is_a_404_naming_it(tmp_path):
+    app = FastAPI()
+    install_error_handlers(app)
+    tiles_router.install(app, Settings(data_dir=tmp_path, city="nowhere"))
+    client = TestClient(app)
+    for url in ("/tiles", "/tiles/walk.json", "/tiles/walk/0/0/0.mvt"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "nowhere" in response.text

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from shancheng.api.tilesets import tileset_from_settings
 from shancheng.config import Settings
+from shancheng.errors import CityFormatError
 from shancheng.tiles import TileSet
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -47,8 +48,17 @@ def _lazy(build: Callable[[], TileSet]) -> Callable[[], TileSet]:
     return get
 
 
+def _all(request: Request) -> TileSet:
+    """Return the app's tile set; 404 naming the folder when the configured City is missing."""
+    try:
+        tiles: TileSet = request.app.state.tiles()
+    except CityFormatError as exc:
+        raise HTTPException(status_code=404, detail=f"no tile layers: {exc}") from exc
+    return tiles
+
+
 def _tileset(request: Request, layer: str) -> TileSet:
-    tiles: TileSet = request.app.state.tiles()
+    tiles = _all(request)
     if layer not in tiles.layers:
         detail = f"no tile layer {layer!r}; layers are {', '.join(sorted(tiles.layers))}"
         raise HTTPException(status_code=404, detail=detail)
@@ -63,7 +73,7 @@ def _template(request: Request, layer: str) -> str:
 @router.get("")
 def list_layers(request: Request) -> dict[str, dict[str, Any]]:
     """TileJSON of every layer, by name."""
-    tiles: TileSet = request.app.state.tiles()
+    tiles = _all(request)
     return {name: tiles.tilejson(name, _template(request, name)) for name in sorted(tiles.layers)}
 
 
