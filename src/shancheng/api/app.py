@@ -135,6 +135,14 @@ def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
     app.add_api_route("/ui", not_built, include_in_schema=False)
 
 
+def _warm_city(app: FastAPI) -> None:
+    """Build the dashboard's City state now; a failure is logged and retried on first use."""
+    try:
+        app.state.city.get()
+    except Exception:
+        logger.exception("the dashboard could not evaluate the city at start-up")
+
+
 def _to_dashboard() -> RedirectResponse:
     return RedirectResponse("/ui/")
 
@@ -177,5 +185,5 @@ def app_from_env() -> FastAPI:
         # train now, in the background, so the first request that needs it does not wait
         threading.Thread(target=app.state.classifier, name="classifier-warmup", daemon=True).start()
     # evaluate the city's circles now, so the dashboard's first request does not wait
-    threading.Thread(target=app.state.city.get, name="city-warmup", daemon=True).start()
+    threading.Thread(target=_warm_city, args=(app,), name="city-warmup", daemon=True).start()
     return app

@@ -19,7 +19,7 @@ import pandas as pd
 from shancheng.circles.accessibility import DEFAULT_NEAREST_CUTOFF_S
 from shancheng.errors import InputError, SnapDistanceError
 from shancheng.network.search import nearest_times
-from shancheng.network.snap import SnappedPoints, entry_seeds, snap_points
+from shancheng.network.snap import SnapIndex, SnappedPoints, entry_seeds, snap_points
 
 if TYPE_CHECKING:
     from shancheng.circles.standard import Catalogue
@@ -50,6 +50,8 @@ class PointAccess:
     edge, fraction, access_s, group
         Where each facility meets the network (arc, position on it, access leg), and its
         category: a point on the same street reaches it directly, not via the street's ends.
+    index
+        The network's snapping index, built once.
     """
 
     network: WalkNetwork
@@ -62,6 +64,7 @@ class PointAccess:
     fraction: FloatArray
     access_s: FloatArray
     group: IntArray
+    index: SnapIndex
 
     @classmethod
     def build(
@@ -98,9 +101,10 @@ class PointAccess:
                 "name": names.fillna("").astype(str),
             }
         )
+        index = SnapIndex.build(network)
         snap = snap_points(
             network, used["x_utm"].to_numpy(np.float64), used["y_utm"].to_numpy(np.float64),
-            max_distance_m=max_snap_m, source="facilities",
+            max_distance_m=max_snap_m, source="facilities", index=index,
         )  # fmt: skip
         node, offset, point = entry_seeds(network, snap, direction="to_points")
         group = pd.Index(categories).get_indexer(pd.Index(table["category"]))
@@ -111,7 +115,7 @@ class PointAccess:
         edge = np.where(snap.snapped, snap.edge, -1).astype(np.int64)
         return cls(
             network, categories, table, found.time_s, found.source, float(cutoff_s), edge,
-            snap.fraction, snap.access_time_s, group.astype(np.int64),
+            snap.fraction, snap.access_time_s, group.astype(np.int64), index,
         )  # fmt: skip
 
     def at(self, x_utm: float, y_utm: float, *, max_snap_m: float = 200.0) -> pd.DataFrame:
@@ -133,7 +137,7 @@ class PointAccess:
             raise InputError(msg)
         snap = snap_points(
             self.network, [x_utm], [y_utm], max_distance_m=max_snap_m, on_far="raise",
-            source="clicked point",
+            source="clicked point", index=self.index,
         )  # fmt: skip
         if not bool(snap.snapped[0]):  # pragma: no cover - on_far="raise" raised already
             msg = f"the point ({x_utm:.0f}, {y_utm:.0f}) is not on the walk network"

@@ -53,13 +53,13 @@ def serve_command(
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     settings: Settings = ctx.obj
+    if (settings.serve_mqtt if mqtt is None else mqtt) and workers > 1:
+        msg = "`--mqtt` runs one ingester in the server process: use it with --workers 1"
+        raise ConfigError(msg)
     _require_city(settings)
     if mqtt is not None:
         # the app factory reads its settings from the environment (also in worker processes)
         os.environ["SHANCHENG_SERVE_MQTT"] = "true" if mqtt else "false"
-    if (settings.serve_mqtt if mqtt is None else mqtt) and workers > 1:
-        msg = "`--mqtt` runs one ingester in the server process: use it with --workers 1"
-        raise ConfigError(msg)
     upgrade_database(settings.resolved_database_url)
     host, port = host or settings.api_host, port or settings.api_port
     target = "shancheng.api.app:app_from_env"

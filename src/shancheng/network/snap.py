@@ -61,6 +61,52 @@ class SnappedPoints:
         return np.flatnonzero(~self.snapped)
 
 
+@dataclass(frozen=True, eq=False)
+class SnapIndex:
+    """A KD-tree over short pieces of every street of a network, reusable across calls.
+
+    Attributes
+    ----------
+    arcs
+        One arc per segment (the forward arcs).
+    ax, ay, dx, dy, chord
+        Tail coordinates, direction and straight length of each of those arcs.
+    piece_arc, tree, half_piece
+        Arc of each piece, the KD-tree of the piece midpoints, half the longest piece.
+    """
+
+    arcs: IntArray
+    ax: FloatArray
+    ay: FloatArray
+    dx: FloatArray
+    dy: FloatArray
+    chord: FloatArray
+    piece_arc: IntArray
+    tree: cKDTree
+    half_piece: float
+
+    @classmethod
+    def build(cls, network: WalkNetwork) -> SnapIndex:
+        """Cut every street into pieces of at most 25 m and index their midpoints."""
+        arcs = np.flatnonzero(network.edge_forward)  # one arc per segment
+        ax = network.node_x_utm[network.edge_tail[arcs]]
+        ay = network.node_y_utm[network.edge_tail[arcs]]
+        dx = network.node_x_utm[network.edge_head[arcs]] - ax
+        dy = network.node_y_utm[network.edge_head[arcs]] - ay
+        chord = np.hypot(dx, dy)
+        pieces = np.maximum(1, np.ceil(chord / _PIECE_M)).astype(np.int64)
+        piece_arc = np.repeat(np.arange(arcs.shape[0]), pieces)
+        starts = np.cumsum(pieces) - pieces
+        piece_t = (np.arange(piece_arc.shape[0]) - starts[piece_arc] + 0.5) / pieces[piece_arc]
+        tree = cKDTree(
+            np.column_stack(
+                [ax[piece_arc] + piece_t * dx[piece_arc], ay[piece_arc] + piece_t * dy[piece_arc]]
+            )
+        )
+        half_piece = 0.5 * float(np.max(chord / pieces)) if arcs.shape[0] else 0.0
+        return cls(arcs, ax, ay, dx, dy, chord, piece_arc, tree, half_piece)
+
+
 def snap_points(
     network: WalkNetwork,
     x_utm: npt.ArrayLike,
@@ -70,6 +116,7 @@ def snap_points(
     speeds: WalkSpeeds | None = None,
     on_far: str = "report",
     source: str = "points",
+    index: SnapIndex | None = None,
 ) -> SnappedPoints:
     """Project points on their nearest edge, reporting those farther than ``max_distance_m``.
 
@@ -87,6 +134,9 @@ def snap_points(
         ``"report"`` (log a warning, mark ``snapped`` False) or ``"raise"``.
     source
         Name of the input, for messages.
+    index
+        A :class:`SnapIndex` of ``network`` built earlier (a server snapping one clicked point
+        per request); default: built for this call.
 
     Returns
     -------
@@ -118,22 +168,9 @@ def snap_points(
         raise InputError(msg)
     speeds = speeds or network.speeds
 
-    arcs = np.flatnonzero(network.edge_forward)  # one arc per segment
-    ax = network.node_x_utm[network.edge_tail[arcs]]
-    ay = network.node_y_utm[network.edge_tail[arcs]]
-    dx = network.node_x_utm[network.edge_head[arcs]] - ax
-    dy = network.node_y_utm[network.edge_head[arcs]] - ay
-    chord = np.hypot(dx, dy)
-    pieces = np.maximum(1, np.ceil(chord / _PIECE_M)).astype(np.int64)
-    piece_arc = np.repeat(np.arange(arcs.shape[0]), pieces)
-    starts = np.cumsum(pieces) - pieces
-    piece_t = (np.arange(piece_arc.shape[0]) - starts[piece_arc] + 0.5) / pieces[piece_arc]
-    tree = cKDTree(
-        np.column_stack(
-            [ax[piece_arc] + piece_t * dx[piece_arc], ay[piece_arc] + piece_t * dy[piece_arc]]
-        )
-    )
-    half_piece = 0.5 * float(np.max(chord / pieces)) if arcs.shape[0] else 0.0
+    idx = index or SnapIndex.build(network)
+    arcs, ax, ay, dx, dy, chord = idx.arcs, idx.ax, idx.ay, idx.dx, idx.dy, idx.chord
+    piece_arc, tree, half_piece = idx.piece_arc, idx.tree, idx.half_piece
 
     best_edge = np.full(px.shape[0], _NO_EDGE, dtype=np.int64)
     best_t = np.zeros(px.shape[0])

@@ -186,3 +186,4 @@ def test_isochrone_minutes_are_checked(dash, city_state, lonlat):
         assert r.status_code == 422 and "`minutes`" in r.json()["detail"][0]["msg"], bad
     r = dash.client.get("/circles/nearest", params={"lon": 500, "lat": 29.5})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "lon"]
+

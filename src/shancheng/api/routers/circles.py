@@ -20,7 +20,7 @@ from shancheng.api.schemas.circles import (
     WhatIfRead,
 )
 from shancheng.circles.isochrones import isochrones
-from shancheng.errors import QueryError, SnapDistanceError
+from shancheng.errors import InputError, QueryError, SnapDistanceError
 
 if TYPE_CHECKING:
     from shancheng.circles.standard import Requirement
@@ -178,7 +178,11 @@ def whatif(body: WhatIfIn, city: CityDep) -> WhatIfRead:
     districts = city.evaluation.units[city.evaluation.units["level"] == "district"]
     inside = districts[districts.geometry.covers(shapely.Point(body.lon, body.lat))]
     district = str(inside["code"].iloc[0]) if len(inside) else None
-    answer = add_facility(city, requirement, x, y, capacity=capacity, district=district)
+    try:
+        answer = add_facility(city, requirement, x, y, capacity=capacity, district=district)
+    except InputError as exc:  # the point is farther than 200 m from every street node
+        msg = f"`lon`, `lat`: {exc}"
+        raise QueryError(msg, field="lon") from exc
     units = answer.units
     return WhatIfRead(
         category=body.category,

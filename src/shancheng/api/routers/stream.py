@@ -28,7 +28,7 @@ router = APIRouter(prefix="/stream", tags=["stream"])
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-@router.get("/cases", response_class=StreamingResponse)
+@router.get("/cases", response_class=StreamingResponse, include_in_schema=False)
 async def cases(
     request: Request,
     live: LiveDep,
@@ -47,7 +47,7 @@ async def cases(
     return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
 
 
-@router.get("/lifelines", response_class=StreamingResponse)
+@router.get("/lifelines", response_class=StreamingResponse, include_in_schema=False)
 async def lifelines(request: Request, live: LiveDep) -> StreamingResponse:
     """Stream ``reading`` and ``alarm`` events as they are stored."""
     stream = event_stream(live.hub, frozenset({"reading", "alarm"}), request.is_disconnected)

@@ -1,0 +1,89 @@
+"""`shancheng serve`: the dashboard at /ui/, and the MQTT ingester inside the server process."""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from shancheng.cli import main
+
+
+def test_ui_is_served_when_built(make_dash, tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><title>山城</title>", "utf-8")
+    (dist / "assets" / "app.js").write_text("console.log(1)", "utf-8")
+    dash = make_dash(web_dist=dist)
+    r = dash.client.get("/", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (307, "/ui/")
+    r = dash.client.get("/ui/")
+    assert r.status_code == 200 and "山城" in r.text
+    assert dash.client.get("/ui/assets/app.js").text == "console.log(1)"
+    assert dash.client.get("/health").json() == {"status": "ok"}  # the API is still there
+
+
+def test_ui_without_a_build_answers_a_hint(make_dash, tmp_path):
+    dash = make_dash(web_dist=tmp_path / "absent")
+    r = dash.client.get("/ui/")
+    assert r.status_code == 404
+    assert "not built" in r.json()["detail"] and "hint" in r.json()
+    assert dash.client.get("/", follow_redirects=True).status_code == 404
+
+
+def test_mqtt_needs_a_single_worker(capsys):
+    assert main(["serve", "--mqtt", "--workers", "2"]) == 1
+    assert "--workers 1" in capsys.readouterr().err
+
+
+@pytest.mark.services
+def test_mqtt_reading_over_threshold_arrives_live(make_dash, mqtt_broker, city_state):
+    import httpx2
+    import uvicorn
+
+    from shancheng.lifelines.mqtt import MqttPublisher
+
+    host, port = mqtt_broker
+    dash = make_dash(serve_mqtt=True, mqtt_url=f"mqtt://{host}:{port}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        http_port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(dash.app, host="127.0.0.1", port=http_port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    sensor = city_state.sensors["W00003"]
+    publisher = MqttPublisher(host, port, client_id=f"dash-test-{http_port}")
+    found = None
+    try:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5) as client, \
+                client.stream("GET", "/stream/lifelines") as response:
+            lines = response.iter_lines()
+            assert next(lines).startswith(": stream open")
+            event = None
+            now_ms = int(time.time() * 1000) - 120_000
+            publisher.publish(sensor, [now_ms], [33.0])
+            deadline = time.monotonic() + 30
+            for line in lines:
+                assert time.monotonic() < deadline, "no alarm from the MQTT reading"
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "alarm":
+                    data = json.loads(line[6:])
+                    if data["sensor_id"] == "W00003":
+                        found = data
+                        break
+                elif line.startswith(": ping"):  # the subscription may have been late: again
+                    now_ms += 1000
+                    publisher.publish(sensor, [now_ms], [33.0])
+    finally:
+        publisher.close()
+        server.should_exit = True
+        thread.join(15)
+    assert found is not None and (found["rule"], found["level"]) == ("threshold", 1)
+    assert not thread.is_alive()
