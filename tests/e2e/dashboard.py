@@ -101,7 +101,7 @@ class Server:
             self.url + path, data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(req, timeout=30) as answer:  # noqa: S310 - localhost
+            with urllib.request.urlopen(req, timeout=180) as answer:  # noqa: S310 - localhost
                 raw = answer.read()
                 return answer.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:
@@ -162,18 +162,27 @@ def start_server(tmp: Path) -> Server:
         [str(shancheng), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp
     )
     server = Server(f"http://127.0.0.1:{port}", tmp, process, api_key=api_key)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the server exited with {process.returncode}")
         try:
             if server.call("GET", "/health")[0] == 200:
+                warm_up(server)
                 return server
         except OSError:
             pass
         time.sleep(0.3)
     process.kill()
-    pytest.fail("the server did not answer /health within 90 s")
+    pytest.fail("the server did not answer /health within 180 s")
+
+
+def warm_up(server: Server) -> None:
+    """Wait for what the server builds on first use (the City's analyses, the tile index), so
+    the pages' 15 s action timeouts measure the page, not a cold start on a busy machine."""
+    for path in ("/city/indicators?level=district", "/circles/categories", "/tiles/walk.json"):
+        status, body = server.call("GET", path)
+        assert status == 200, (path, body)
 
 
 def stop_server(server: Server) -> None:
