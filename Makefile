@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stamp-installed
+# the dashboard (web/): npm ci when the lock file changes, a build when its sources change
+WEB_DEPS := web/node_modules/.stamp-ci
+WEB_BUILT := web/dist/.stamp-built
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo test lint bench bench-circles bench-planning bench-cases clean
+.PHONY: setup demo test lint client bench bench-circles bench-planning bench-cases bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
-	@# the circles report is checked in headless Chromium (system package, never downloaded)
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_DEPS)
+
+$(WEB_BUILT): $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run --silent build
+	touch $(WEB_BUILT)
+
+setup: $(STAMP) $(WEB_BUILT)
+	@# the circles report and the dashboard are checked in headless Chromium (system package)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@# a Chinese font, so the dashboard's screenshots and e2e pages show 中文, not empty boxes
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 demo: setup
 	$(BIN)/shancheng demo
@@ -22,6 +36,10 @@ demo: setup
 	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
 	$(BIN)/shancheng lifelines live
+
+# regenerate the dashboard's typed client after an API change (web/src/api/schema.d.ts)
+client: setup
+	scripts/generate-client.sh
 
 lint: setup
 	$(BIN)/ruff format --check src
@@ -50,5 +68,9 @@ bench-cases: setup
 	uptime
 	$(BIN)/python benchmarks/cases_load.py --workers 2 --duration 30
 
+bench-dashboard: setup
+	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)
+	$(BIN)/python benchmarks/dashboard_layers.py
+
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) web/node_modules web/dist data .pytest_cache .mypy_cache .ruff_cache .hypothesis

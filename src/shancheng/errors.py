@@ -17,6 +17,7 @@ which always names the file, row or field at fault and the value found::
     │   │   └── DemCoverageError             the DEM does not cover the area to import
     │   ├── DatumMismatchError               coordinates declared WGS84 look GCJ-02/BD-09
     │   ├── BoundaryError                    boundary polygons or division codes are invalid
+    │   ├── TileRequestError                 a map tile address outside the pyramid
     │   └── InfeasiblePlanError              a siting request no plan can meet (names who and why)
     ├── FetchError(OSError)                  a download failed or its checksum differs
     ├── SnapDistanceError                    a point lies too far from every edge
@@ -188,6 +189,10 @@ class DatumMismatchError(InputError):
 
 class BoundaryError(InputError):
     """Boundary polygons or division codes are missing, inconsistent or in the wrong CRS."""
+
+
+class TileRequestError(InputError):
+    """A map tile was asked for outside the XYZ pyramid (zoom, x or y out of range)."""
 
 
 class InfeasiblePlanError(InputError):

@@ -1,26 +1,12 @@
 """The living-circle report renders its maps and charts in headless Chromium (no internet)."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
+from tests.e2e.dashboard import CHROMIUM_FLAGS
+from tests.e2e.dashboard import chromium as _chromium
 
 from shancheng.circles.evaluate import evaluate_city
 from shancheng.circles.report import write_report
 from shancheng.data.demo import DemoConfig, generate_demo_city
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking"]
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (make setup installs it)")
-        pytest.skip("chromium is not installed; `make setup` installs it")
-    return path
 
 
 @pytest.mark.slow
@@ -43,7 +29,11 @@ def test_report_renders_every_figure_in_chromium(tmp_path):
         browser.close()
     assert len(images) >= 7
     assert all(done and width > 300 and height > 100 for done, width, height in images)
-    assert {"Coverage by street", "Coverage by community", "Gap areas",
-            "Walk to the nearest facility"} <= set(headings)
+    assert {
+        "Coverage by street",
+        "Coverage by community",
+        "Gap areas",
+        "Walk to the nearest facility",
+    } <= set(headings)
     assert all(url.startswith(("file:", "data:")) for url in requests)  # nothing from the web
     assert (tmp_path / "report.png").stat().st_size > 50_000

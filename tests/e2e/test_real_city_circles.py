@@ -28,15 +28,30 @@ def env(tmp_path, monkeypatch):
 def _import(shared_data, out, *extra):
     osm = shared_data / "networks" / "osm" / "monaco_2026-07-10_geofabrik.osm.pbf"
     dem = shared_data / "networks" / "dem" / "srtm3_v21" / "N43E007.hgt"
-    args = ["city", "import", "--osm", str(osm), "--dem", str(dem), "--bbox", BBOX,
-            "--out", str(out), "--name", "Monaco", *extra]
+    args = [
+        "city",
+        "import",
+        "--osm",
+        str(osm),
+        "--dem",
+        str(dem),
+        "--bbox",
+        BBOX,
+        "--out",
+        str(out),
+        "--name",
+        "Monaco",
+        *extra,
+    ]
     assert main(args) == 0
 
 
 def test_imported_city_without_people_is_refused_clearly(shared_data, env, capsys):
     _import(shared_data, env / "monaco")
-    assert main(["circles", "evaluate", "--city", str(env / "monaco"),
-                 "--out", str(env / "circles")]) == 1
+    assert (
+        main(["circles", "evaluate", "--city", str(env / "monaco"), "--out", str(env / "circles")])
+        == 1
+    )
     err = " ".join(capsys.readouterr().err.split())
     assert "City 'Monaco' has no residents" in err
     assert "--population-points" in err
@@ -45,11 +60,18 @@ def test_imported_city_without_people_is_refused_clearly(shared_data, env, capsy
 
 def test_imported_city_with_population_points_is_evaluated(shared_data, env, capsys):
     points = env / "people.csv"
-    pd.DataFrame({"lon": [7.4203, 7.4245, 7.4268, 7.4190], "lat": [43.7380, 43.7394, 43.7420,
-                  43.7330], "population": [400, 250, 600, 300]}).to_csv(points, index=False)
+    pd.DataFrame(
+        {
+            "lon": [7.4203, 7.4245, 7.4268, 7.4190],
+            "lat": [43.7380, 43.7394, 43.7420, 43.7330],
+            "population": [400, 250, 600, 300],
+        }
+    ).to_csv(points, index=False)
     _import(shared_data, env / "monaco", "--population-points", str(points))
-    assert main(["circles", "evaluate", "--city", str(env / "monaco"),
-                 "--out", str(env / "circles")]) == 0
+    assert (
+        main(["circles", "evaluate", "--city", str(env / "monaco"), "--out", str(env / "circles")])
+        == 0
+    )
     assert "Monaco" in json.dumps(json.loads((env / "circles" / "summary.json").read_text()))
     residents = pd.read_parquet(env / "circles" / "residences.parquet")
     people = float(residents["population"].sum())

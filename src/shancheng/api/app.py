@@ -26,6 +26,7 @@ from shancheng.api.routers import (
     open311,
     stream,
     targets,
+    tiles,
 )
 from shancheng.cases.accounts import ApiKeyCache
 from shancheng.cases.center import Center, bind_center
@@ -114,6 +115,7 @@ def create_app(
     app.include_router(lifelines.router)
     app.include_router(stream.router)
     app.include_router(targets.router)
+    tiles.install(app, settings)
     mount_dashboard(app, settings.web_dist)
     return app
 

@@ -1,0 +1,101 @@
+"""``/tiles``: the large map layers as Mapbox Vector Tiles (and their TileJSON).
+
+``GET /tiles/{layer}/{z}/{x}/{y}.mvt`` answers gzip-compressed MVT (``Content-Encoding:
+gzip``), or 204 No Content where the layer has nothing; a tile address outside the pyramid
+is a 400, an unknown layer a 404. The tiles are cut from layers indexed once, on the first
+request (:func:`install` makes that lazy so that the app starts at once).
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import Response
+
+from shancheng.api.tilesets import tileset_from_settings
+from shancheng.config import Settings
+from shancheng.errors import CityFormatError
+from shancheng.tiles import TileSet
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+_CACHE_CONTROL = "public, max-age=3600"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve ``/tiles`` on ``app``; the layers of ``settings``' City are indexed on first use.
+
+    Tests and benchmarks may set ``app.state.tiles`` to ``lambda: tileset`` afterwards.
+    """
+    app.state.tiles = _lazy(lambda: tileset_from_settings(settings))
+    app.include_router(router)
+
+
+def _lazy(build: Callable[[], TileSet]) -> Callable[[], TileSet]:
+    lock = threading.Lock()
+    made: list[TileSet] = []
+
+    def get() -> TileSet:
+        with lock:
+            if not made:
+                made.append(build())
+        return made[0]
+
+    return get
+
+
+def _all(request: Request) -> TileSet:
+    """Return the app's tile set; 404 naming the folder when the configured City is missing."""
+    try:
+        tiles: TileSet = request.app.state.tiles()
+    except CityFormatError as exc:
+        raise HTTPException(status_code=404, detail=f"no tile layers: {exc}") from exc
+    return tiles
+
+
+def _tileset(request: Request, layer: str) -> TileSet:
+    tiles = _all(request)
+    if layer not in tiles.layers:
+        detail = f"no tile layer {layer!r}; layers are {', '.join(sorted(tiles.layers))}"
+        raise HTTPException(status_code=404, detail=detail)
+    return tiles
+
+
+def _template(request: Request, layer: str) -> str:
+    base = str(request.base_url).rstrip("/")
+    return f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+
+
+@router.get("")
+def list_layers(request: Request) -> dict[str, dict[str, Any]]:
+    """TileJSON of every layer, by name."""
+    tiles = _all(request)
+    return {name: tiles.tilejson(name, _template(request, name)) for name in sorted(tiles.layers)}
+
+
+@router.get("/{layer}.json")
+def tilejson(request: Request, layer: str) -> dict[str, Any]:
+    """TileJSON 3.0 of one layer (a MapLibre ``vector`` source can take its URL)."""
+    return _tileset(request, layer).tilejson(layer, _template(request, layer))
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
+)
+def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
+    """One tile of ``layer`` (gzip-compressed MVT, or 204 when it holds no feature)."""
+    body = _tileset(request, layer).tile(layer, z, x, y)
+    if not body:
+        return Response(status_code=204, headers={"Cache-Control": _CACHE_CONTROL})
+    headers = {"Cache-Control": _CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+    else:
+        body = gzip.decompress(body)
+    return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)

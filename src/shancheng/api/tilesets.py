@@ -1,0 +1,80 @@
+"""Which tiles the dashboard serves: the City's layers and the living-circles results.
+
+:func:`city_tileset` assembles the :class:`~shancheng.tiles.TileSet` from a City (street
+network, grid cells, pipes, administrative units) and, when given, the ``residences`` and
+``cells`` tables of ``circles evaluate`` (coverage). :func:`tileset_from_settings` reads them
+from ``<data_dir>/<city>`` and ``<data_dir>/circles/<city>`` (results are used when present).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+
+from shancheng.data.city import read_city
+from shancheng.tiles import TileSet
+from shancheng.tiles.sources import (
+    admin_layer,
+    cells_layer,
+    coverage_layer,
+    pipes_layer,
+    walk_layer,
+)
+
+if TYPE_CHECKING:
+    from shancheng.config import Settings
+    from shancheng.data.city import City
+    from shancheng.tiles import TileLayer
+
+logger = logging.getLogger(__name__)
+
+
+def city_tileset(
+    city: City,
+    *,
+    residences: gpd.GeoDataFrame | None = None,
+    cells: gpd.GeoDataFrame | None = None,
+    admin_units: gpd.GeoDataFrame | None = None,
+) -> TileSet:
+    """Index the dashboard's large layers of ``city`` (each built once; tiles cut on demand).
+
+    Parameters
+    ----------
+    city
+        The City.
+    residences, cells
+        The ``residences`` and ``cells`` tables of ``circles evaluate``; without
+        ``residences`` there is no ``coverage`` layer, without ``cells`` the ``cells`` layer
+        has the City's grid cells without shares.
+    admin_units
+        Administrative units to draw instead of the City's own (e.g. detailed boundaries).
+    """
+    started = time.perf_counter()
+    layers: dict[str, TileLayer] = {
+        "walk": walk_layer(city.walk_segments, city.network),
+        "cells": cells_layer(cells if cells is not None else city.grid_cells),
+        "pipes": pipes_layer({"water": city.water_links, "gas": city.gas_links}),
+        "admin": admin_layer(admin_units if admin_units is not None else city.admin_units),
+    }
+    if residences is not None:
+        layers["coverage"] = coverage_layer(residences)
+    logger.info(
+        "tile layers of %r indexed in %.2f s: %s", city.name, time.perf_counter() - started,
+        ", ".join(f"{k} {len(v.geometry):,}" for k, v in layers.items()),
+    )  # fmt: skip
+    return TileSet(layers)
+
+
+def tileset_from_settings(settings: Settings) -> TileSet:
+    """Read the configured City (and its circles results, if written) and index its layers."""
+    city = read_city(settings.city_dir, verify=False)
+    results = settings.data_dir / "circles" / settings.city
+    tables = {
+        name: gpd.read_parquet(results / f"{name}.parquet")
+        for name in ("residences", "cells")
+        if (results / f"{name}.parquet").is_file()
+    }
+    return city_tileset(city, residences=tables.get("residences"), cells=tables.get("cells"))

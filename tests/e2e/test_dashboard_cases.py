@@ -1,0 +1,81 @@
+"""A district operator logs in, sees only their district's cases, opens one and dispatches it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from tests.e2e.dashboard import DISTRICT, OTHER_DISTRICT, PASSWORD, SCREENSHOTS, cell_points
+
+from shancheng.data.city import read_city
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
+
+
+def _seed(server, city_points):
+    ids = []
+    for lon, lat in city_points:
+        status, body = server.call(
+            "POST",
+            "/cases",
+            {"category_code": "C0110", "lon": lon, "lat": lat, "description": "路灯不亮 lamp out"},
+            user="city-admin",
+        )
+        assert status == 201, body
+        ids.append(body["case"]["id"])
+    return ids
+
+
+@pytest.fixture(scope="module")
+def seeded(dashboard_server):
+    city = read_city(dashboard_server.data_dir / "demo", verify=False)
+    mine = _seed(dashboard_server, cell_points(city, DISTRICT, 3))
+    other = _seed(dashboard_server, cell_points(city, OTHER_DISTRICT, 1))
+    return mine, other
+
+
+def login(page, url, user="district-op"):
+    page.goto(f"{url}/ui/#/cases")
+    page.get_by_label(re.compile("用户名|User name")).fill(user)
+    page.get_by_label(re.compile("密码|Password")).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("^(登录|Log in)$")).click()
+
+
+def test_district_operator_dispatches_a_case_in_scope(page, dashboard_server, seeded):
+    mine, other = seeded
+    login(page, dashboard_server.url)
+    rows = page.locator("#case-list tbody tr")
+    rows.first.wait_for()
+    shown = {int(x) for x in rows.evaluate_all("rs => rs.map(r => r.dataset.caseId)")}
+    assert set(mine) <= shown
+    assert not set(other) & shown  # the other district's case is out of scope
+
+    case_id = mine[0]
+    page.locator(f'#case-list tr[data-case-id="{case_id}"]').click()
+    page.locator('button[data-action="register"]').click()
+    page.locator("#case-stage[data-stage='registered']").wait_for()
+    page.locator('button[data-action="dispatch"]').click()
+    page.locator("#case-stage[data-stage='dispatched']").wait_for()
+    assert page.locator(".timeline li").count() >= 3  # report, register, dispatch
+    page.screenshot(path=str(SCREENSHOTS / "cases.png"))
+
+    status, case = dashboard_server.call("GET", f"/cases/{case_id}", user="city-admin")
+    assert status == 200
+    assert case["status"] == "dispatched"
+
+
+def test_language_switch_is_persisted(page, dashboard_server):
+    page.goto(f"{dashboard_server.url}/ui/#/ops")
+    nav = page.locator("#nav")
+    nav.locator("a[data-view='cases']").wait_for()
+    start = nav.inner_text()
+    page.locator("#lang").click()
+    switched = nav.inner_text()
+    assert switched != start
+    assert ("Cases" in switched) != ("Cases" in start)
+    page.reload()
+    assert page.locator("#nav").inner_text() == switched
+    page.locator(".table-box tbody tr").first.wait_for()
+    if "Cases" in switched:
+        page.screenshot(path=str(SCREENSHOTS / "operations-en.png"))
+    assert page.evaluate("document.documentElement.lang") in {"en", "zh-CN"}

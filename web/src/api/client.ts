@@ -1,0 +1,143 @@
+/**
+ * The HTTP client of the dashboard: one `request()` that adds the bearer token, decodes JSON
+ * and turns error bodies into `ApiError`s with the server's message. Typed wrappers for the
+ * documented endpoints use the types generated from the OpenAPI dump (`schema.d.ts`, made by
+ * scripts/generate-client.sh); the dashboard routers' shapes come from `contract.ts`.
+ */
+import type { components } from "./schema";
+
+export type CaseRead = components["schemas"]["CaseRead"];
+export type EventRead = components["schemas"]["EventRead"];
+export type IntakeRead = components["schemas"]["IntakeRead"];
+export type CaseCreate = components["schemas"]["CaseCreate"];
+export type ActionName = components["schemas"]["ActionIn"]["action"];
+export type CaseStatus = components["schemas"]["CaseStatus"];
+export type TokenRead = components["schemas"]["TokenRead"];
+
+/** A refused or failed request: HTTP status and the server's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = "shancheng.token";
+const USER_KEY = "shancheng.user";
+
+/** The signed-in user's name, or null. */
+export function currentUser(): string | null {
+  return sessionStorage.getItem(USER_KEY);
+}
+
+/** The bearer token, or null. */
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** Forget the token (log out). */
+export function logout(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+}
+
+function messageOf(body: unknown, fallback: string): string {
+  if (body && typeof body === "object" && "detail" in body) {
+    const detail = (body as { detail: unknown }).detail;
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((d) => (d && typeof d === "object" && "msg" in d ? String((d as { msg: unknown }).msg) : String(d)))
+        .join("; ");
+    }
+  }
+  return fallback;
+}
+
+/** Send a request to the API (same origin) and decode its JSON answer. */
+export async function request<T>(
+  method: string,
+  path: string,
+  options: { json?: unknown; form?: URLSearchParams; query?: Record<string, string | number | boolean | undefined | null> } = {},
+): Promise<T> {
+  const url = new URL(path, window.location.origin);
+  for (const [key, value] of Object.entries(options.query ?? {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.append(key, String(value));
+  }
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const bearer = token();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  let body: BodyInit | undefined;
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.json);
+  } else if (options.form) {
+    body = options.form;
+  }
+  const response = await fetch(url, { method, headers, body });
+  const text = await response.text();
+  let decoded: unknown = null;
+  try {
+    decoded = text ? JSON.parse(text) : null;
+  } catch {
+    decoded = text;
+  }
+  if (!response.ok) {
+    if (response.status === 401 && bearer) logout();
+    throw new ApiError(response.status, messageOf(decoded, `${response.status} ${response.statusText}`));
+  }
+  return decoded as T;
+}
+
+export const get = <T>(path: string, query?: Record<string, string | number | boolean | undefined | null>) =>
+  request<T>("GET", path, { query });
+export const post = <T>(path: string, json: unknown) => request<T>("POST", path, { json });
+
+/** Log in (POST /auth/token, OAuth2 password form) and keep the token for this tab. */
+export async function login(username: string, password: string): Promise<void> {
+  const form = new URLSearchParams({ username, password, grant_type: "password" });
+  const answer = await request<TokenRead>("POST", "/auth/token", { form });
+  sessionStorage.setItem(TOKEN_KEY, answer.access_token);
+  sessionStorage.setItem(USER_KEY, username);
+}
+
+/** The cases in the user's scope, newest first (GET /cases). */
+export function listCases(query: { status?: CaseStatus; category?: string; limit?: number }): Promise<CaseRead[]> {
+  return get<CaseRead[]>("/cases", { status: query.status, category: query.category, limit: query.limit ?? 500 });
+}
+
+export const getCase = (id: number) => get<CaseRead>(`/cases/${id}`);
+export const caseEvents = (id: number) => get<EventRead[]>(`/cases/${id}/events`);
+export const actOnCase = (id: number, action: ActionName, note: string) =>
+  post<CaseRead>(`/cases/${id}/actions`, { action, note });
+export const reportCase = (body: CaseCreate) => post<IntakeRead>("/cases", body);
+
+/**
+ * Open a server-sent event stream; the token rides in `?access_token=` since EventSource sends
+ * no headers. Returns a function that closes it.
+ */
+export function stream(
+  path: string,
+  handlers: Record<string, (data: unknown) => void>,
+  onState: (up: boolean) => void = () => undefined,
+): () => void {
+  const url = new URL(path, window.location.origin);
+  const bearer = token();
+  if (bearer) url.searchParams.set("access_token", bearer);
+  const source = new EventSource(url);
+  source.addEventListener("open", () => onState(true));
+  // the browser reconnects by itself after a drop; CLOSED means it gave up (e.g. a 404)
+  source.addEventListener("error", () => onState(source.readyState === EventSource.OPEN));
+  for (const [name, handle] of Object.entries(handlers)) {
+    source.addEventListener(name, (event) => {
+      try {
+        handle(JSON.parse((event as MessageEvent<string>).data));
+      } catch {
+        /* a malformed event is skipped */
+      }
+    });
+  }
+  return () => source.close();
+}

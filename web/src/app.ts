@@ -1,0 +1,30 @@
+/** What views need from the shell without importing it: report errors, ask for a login. */
+import { ApiError } from "./api/client";
+import { toast } from "./dom";
+import { t } from "./i18n";
+
+export type Cleanup = () => void;
+export type View = (root: HTMLElement) => Promise<Cleanup>;
+
+let loginHook: () => void = () => undefined;
+
+/** The shell registers how to show the login form. */
+export function onLoginNeeded(hook: () => void): void {
+  loginHook = hook;
+}
+
+/** Show the login form in place of the current view (re-mounted after login). */
+export function requireLogin(): void {
+  loginHook();
+}
+
+/** Report an error of a background request (a 401 asks for login). */
+export function failed(err: unknown): void {
+  if (err instanceof ApiError && err.status === 401) requireLogin();
+  else toast(`${t("error")}: ${err instanceof Error ? err.message : String(err)}`, "error");
+}
+
+/** Whether an error means "this endpoint is not there (yet)". */
+export function missing(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 404 || err.status === 405);
+}

@@ -1,0 +1,242 @@
+/**
+ * Chinese and English texts of the interface, one key per text; the choice is kept in
+ * localStorage. Elements carry `data-i18n` (text), `data-i18n-aria` (aria-label) or
+ * `data-i18n-ph` (placeholder) and are re-translated by `translate()` on a switch.
+ */
+export type Lang = "zh" | "en";
+
+const TEXTS = {
+  brand: ["山城运行中心", "Shancheng operations center"],
+  skip: ["跳到主要内容", "Skip to content"],
+  nav_label: ["视图", "Views"],
+  lang_label: ["切换语言 (English)", "Switch language (中文)"],
+  lang_button: ["EN", "中文"],
+  logout: ["退出", "Log out"],
+  view_ops: ["城市运行", "Operations"],
+  view_circles: ["生活圈", "Living circles"],
+  view_cases: ["案件", "Cases"],
+  view_lifelines: ["生命线", "Lifelines"],
+  view_targets: ["规划指标", "Plan targets"],
+  view_citizen: ["市民上报", "Report a problem"],
+  login_title: ["登录", "Log in"],
+  username: ["用户名", "User name"],
+  password: ["密码", "Password"],
+  login: ["登录", "Log in"],
+  login_failed: ["登录失败", "Login failed"],
+  login_needed: ["此视图需要登录", "This view needs you to log in"],
+  loading: ["加载中…", "Loading…"],
+  not_available: ["服务端尚未提供此接口", "The server does not offer this yet"],
+  error: ["出错了", "Error"],
+  // operations map
+  level_city: ["全市", "City"],
+  level_district: ["区", "District"],
+  level_street: ["街道", "Street"],
+  level_community: ["社区", "Community"],
+  breadcrumb: ["层级导航", "Drill-down path"],
+  indicator: ["指标", "Indicator"],
+  ind_circle_coverage_share: ["15分钟生活圈覆盖率", "15-min circle coverage"],
+  ind_childcare_places_per_1000: ["千人托位数", "Childcare places / 1,000"],
+  ind_pipe_monitoring_share: ["管网监测覆盖率", "Pipe monitoring coverage"],
+  ind_cases_open: ["在办案件", "Open cases"],
+  ind_cases_overdue: ["超期案件", "Overdue cases"],
+  ind_on_time_share: ["按期结案率", "On-time closure"],
+  residents: ["常住人口", "Residents"],
+  area_km2: ["面积 (km²)", "Area (km²)"],
+  name: ["名称", "Name"],
+  code: ["编码", "Code"],
+  units_table: ["各单元指标", "Indicators by unit"],
+  drill_hint: ["点击地图或表格中的单元下钻", "Click a unit on the map or in the table to drill down"],
+  up: ["返回上级", "Up one level"],
+  // circles
+  category: ["类别", "Category"],
+  level: ["层级", "Level"],
+  coverage: ["覆盖率", "Coverage"],
+  whatif_table: ["覆盖率变化", "Coverage change"],
+  covered: ["覆盖人口", "Covered residents"],
+  show_gaps: ["显示缺口", "Show gaps"],
+  show_facilities: ["显示设施", "Show facilities"],
+  click_mode: ["点击地图", "Map click"],
+  mode_nearest: ["最近设施时间", "Time to nearest"],
+  mode_isochrone: ["等时圈", "Isochrones"],
+  whatif: ["假设新增设施", "What-if: add a facility"],
+  whatif_hint: ["拖动图钉到新设施位置", "Drag the pin to where a new facility would be"],
+  newly_covered: ["新增覆盖人口", "Residents newly covered"],
+  before: ["之前", "Before"],
+  after: ["之后", "After"],
+  walk_time: ["步行时间", "Walk time"],
+  threshold: ["生活圈标准", "Circle threshold"],
+  beyond: ["超出", "beyond cutoff"],
+  minutes: ["分钟", "min"],
+  // cases
+  stage: ["阶段", "Stage"],
+  unit: ["单位", "Unit"],
+  overdue_only: ["仅超期", "Overdue only"],
+  all: ["全部", "All"],
+  filters: ["筛选", "Filters"],
+  live: ["实时", "Live"],
+  case_list: ["案件列表", "Case list"],
+  reported_at: ["上报时间", "Reported"],
+  deadline: ["期限", "Deadline"],
+  department: ["部门", "Department"],
+  timeline: ["处理过程", "Timeline"],
+  photos: ["照片", "Photos"],
+  actions: ["操作", "Actions"],
+  note: ["备注", "Note"],
+  close_detail: ["关闭详情", "Close detail"],
+  act_register: ["立案", "Register"],
+  act_reject: ["不予立案", "Reject"],
+  act_dispatch: ["派遣", "Dispatch"],
+  act_start: ["接单处置", "Start"],
+  act_respond: ["反馈", "Respond"],
+  act_verify: ["核查通过", "Verify"],
+  act_rework: ["返工", "Rework"],
+  act_close: ["结案", "Close"],
+  act_done: ["操作完成", "Done"],
+  act_report: ["上报", "Report"],
+  act_return: ["退回", "Return"],
+  act_reassign: ["改派", "Reassign"],
+  act_escalate: ["升级", "Escalate"],
+  act_suspend: ["挂起", "Suspend"],
+  act_resume: ["恢复", "Resume"],
+  act_merge: ["合并", "Merge"],
+  act_unmerge: ["撤销合并", "Unmerge"],
+  st_reported: ["上报", "Reported"],
+  st_registered: ["立案", "Registered"],
+  st_rejected: ["不予立案", "Rejected"],
+  st_dispatched: ["派遣", "Dispatched"],
+  st_in_progress: ["处置", "In progress"],
+  st_responded: ["反馈", "Responded"],
+  st_verified: ["核查", "Verified"],
+  st_closed: ["结案", "Closed"],
+  st_merged: ["合并", "Merged"],
+  overdue: ["超期", "Overdue"],
+  // lifelines
+  network: ["管网", "Network"],
+  sensors: ["传感器", "Sensors"],
+  alarms: ["报警", "Alarms"],
+  no_alarms: ["暂无报警", "No alarms"],
+  value: ["数值", "Value"],
+  time: ["时间", "Time"],
+  acknowledge: ["确认", "Acknowledge"],
+  isolation: ["关阀隔离", "Isolation"],
+  pipe_id: ["管段编号", "Pipe id"],
+  isolate: ["计算关阀", "Plan isolation"],
+  isolation_hint: ["点击管道或输入管段编号计算关阀方案", "Click a pipe, or enter its id, to plan its isolation"],
+  valves_to_close: ["需关闭阀门", "Valves to close"],
+  customers: ["受影响用户", "Customers affected"],
+  critical_facilities: ["重要设施", "Critical facilities"],
+  readings: ["读数", "Readings"],
+  iso_lost: ["停供管段", "Pipes shut"],
+  iso_cut_off: ["连带停供", "Also cut off"],
+  rule_threshold: ["超限", "threshold"],
+  rule_rate_of_change: ["突变", "rate of change"],
+  rule_stuck_value: ["数值停滞", "stuck value"],
+  rule_offline: ["离线", "offline"],
+  // targets
+  target: ["目标值", "Target"],
+  due: ["期限", "Due"],
+  measured: ["测算值", "Measured"],
+  manual: ["人工填报", "Entered"],
+  history: ["历史", "History"],
+  enter_figure: ["填报数值", "Enter a figure"],
+  date: ["日期", "Date"],
+  save: ["保存", "Save"],
+  entered_by: ["填报人", "Entered by"],
+  // citizen
+  citizen_title: ["随手拍 · 上报问题", "Report a problem"],
+  citizen_hint: ["在地图上点击选择位置，或使用当前位置", "Tap the map to place the pin, or use your position"],
+  use_position: ["使用当前位置", "Use my position"],
+  photo: ["照片", "Photo"],
+  description: ["问题描述", "What is wrong"],
+  submit: ["提交", "Submit"],
+  your_reference: ["您的查询编号", "Your reference"],
+  follow: ["查询进度", "Follow a report"],
+  reference: ["查询编号", "Reference"],
+  lookup: ["查询", "Look up"],
+  pin_here: ["图钉放在地图中心", "Pin at map centre"],
+  pin_at: ["位置", "Location"],
+  report_sent: ["已提交，请记下查询编号", "Sent. Keep your reference"],
+  not_found: ["未找到", "Not found"],
+  position_failed: ["无法获取当前位置", "Could not get your position"],
+  pin_needed: ["请先在地图上选择位置", "Place the pin on the map first"],
+  basemap: ["底图瓦片地址 (可选, {z}/{x}/{y})", "Basemap tile URL (optional, {z}/{x}/{y})"],
+  settings: ["设置", "Settings"],
+} as const satisfies Record<string, readonly [string, string]>;
+
+export type TextKey = keyof typeof TEXTS;
+
+const STORAGE_KEY = "shancheng.lang";
+let current: Lang = localStorage.getItem(STORAGE_KEY) === "en" ? "en" : "zh";
+const listeners: Array<() => void> = [];
+
+/** The current language. */
+export function lang(): Lang {
+  return current;
+}
+
+/** The text of `key` in the current language. */
+export function t(key: TextKey): string {
+  return TEXTS[key][current === "zh" ? 0 : 1];
+}
+
+/** Whether a string is one of the keys (for texts built from data, e.g. `st_${status}`). */
+export function isKey(key: string): key is TextKey {
+  return key in TEXTS;
+}
+
+/** `t(key)` when the key exists, else the fallback. */
+export function tOr(key: string, fallback: string): string {
+  return isKey(key) ? t(key) : fallback;
+}
+
+/** Switch the language, persist it, re-translate the page and tell the listeners. */
+export function setLang(next: Lang): void {
+  current = next;
+  localStorage.setItem(STORAGE_KEY, next);
+  translate(document.body);
+  for (const listener of listeners) listener();
+}
+
+/** Call `listener` after each language switch (views re-render their data-driven texts). */
+export function onLangChange(listener: () => void): () => void {
+  listeners.push(listener);
+  return () => {
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners.splice(i, 1);
+  };
+}
+
+/** Translate every marked element under `root`. */
+export function translate(root: ParentNode): void {
+  document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
+  for (const el of root.querySelectorAll<HTMLElement>("[data-i18n]")) {
+    el.textContent = tOr(el.dataset.i18n ?? "", el.textContent ?? "");
+  }
+  for (const el of root.querySelectorAll<HTMLElement>("[data-i18n-aria]")) {
+    el.setAttribute("aria-label", tOr(el.dataset.i18nAria ?? "", ""));
+  }
+  for (const el of root.querySelectorAll<HTMLInputElement>("[data-i18n-ph]")) {
+    el.placeholder = tOr(el.dataset.i18nPh ?? "", "");
+  }
+}
+
+/** A number formatted for the current language. */
+export function fmt(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return value.toLocaleString(current === "zh" ? "zh-CN" : "en-GB", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+/** A share (0..1) as a percentage. */
+export function pct(share: number | null | undefined): string {
+  if (share === null || share === undefined) return "–";
+  return `${fmt(share * 100, 1)} %`;
+}
+
+/** A time stamp in local time. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "–";
+  return new Date(iso).toLocaleString(current === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+}

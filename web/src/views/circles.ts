@@ -1,0 +1,184 @@
+/**
+ * Living circles: coverage choropleth per category and level, the gap areas and facilities,
+ * a map click answers "how far to the nearest of each category" or draws isochrones, and a
+ * draggable pin shows what adding a facility there would change.
+ */
+import type { Cleanup } from "../app";
+import { failed } from "../app";
+import { get, post } from "../api/client";
+import type { CircleCategory, CoverageRow, Geo, NearestRow, UnitProps, WhatIf } from "../api/contract";
+import { h, labelled, select, table } from "../dom";
+import { fmt, lang, onLangChange, pct, t } from "../i18n";
+import { addStreets, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
+
+const ISO_COLOURS = ["#08519c", "#3182bd", "#9ecae1"];
+
+export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
+  const cats = await get<CircleCategory[]>("/circles/categories");
+  const catName = (c: CircleCategory): string => `${lang() === "en" ? c.name_en : c.name_zh} (${c.level})`;
+  const category = select(cats.map((c) => [c.category, catName(c)]), cats[0]?.category ?? "");
+  category.name = "category";
+  const level = select([["district", t("level_district")], ["street", t("level_street")], ["community", t("level_community")]], "street");
+  level.name = "level";
+  const gaps = h("input", { type: "checkbox", name: "gaps", checked: true });
+  const facilities = h("input", { type: "checkbox", name: "facilities", checked: true });
+  const modeNearest = h("input", { type: "radio", name: "click-mode", value: "nearest", checked: true });
+  const modeIso = h("input", { type: "radio", name: "click-mode", value: "isochrone" });
+  const whatifButton = h("button", { type: "button", id: "whatif-start", i18n: "whatif" });
+  const answer = h("div", { id: "circles-answer", "aria-live": "polite" });
+  const coverageBox = h("div", { class: "table-box" });
+  const mapBox = h("div", { class: "map", id: "circles-map" });
+  const panel = h(
+    "section",
+    { class: "panel", "aria-labelledby": "circles-title" },
+    h("h2", { id: "circles-title", i18n: "view_circles" }),
+    h("div", { class: "row" }, labelled("category", category), labelled("level", level)),
+    h("div", { class: "row" },
+      h("label", { class: "field inline" }, gaps, h("span", { i18n: "show_gaps" })),
+      h("label", { class: "field inline" }, facilities, h("span", { i18n: "show_facilities" })),
+    ),
+    h("fieldset", { class: "row" }, h("legend", { i18n: "click_mode" }),
+      h("label", { class: "field inline" }, modeNearest, h("span", { i18n: "mode_nearest" })),
+      h("label", { class: "field inline" }, modeIso, h("span", { i18n: "mode_isochrone" })),
+    ),
+    whatifButton,
+    answer,
+    coverageBox,
+  );
+  root.append(h("div", { class: "split" }, mapBox, panel));
+  const map = createMap(mapBox, t("view_circles"));
+  await ready(map);
+  for (const id of ["units", "gaps", "facilities", "isochrones"]) setData(map, id);
+  map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.7 } });
+  await addStreets(map);
+  map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#445", "line-width": 0.8 } });
+  map.addLayer({ id: "gaps-fill", type: "fill", source: "gaps", paint: { "fill-color": "#49006a", "fill-opacity": 0.18 } });
+  map.addLayer({ id: "gaps-line", type: "line", source: "gaps", paint: { "line-color": "#49006a", "line-width": 2, "line-dasharray": [2, 1] } });
+  map.addLayer({
+    id: "isochrones-fill",
+    type: "fill",
+    source: "isochrones",
+    paint: { "fill-color": ["match", ["get", "minutes"], 5, ISO_COLOURS[0]!, 10, ISO_COLOURS[1]!, ISO_COLOURS[2]!], "fill-opacity": 0.35 },
+  });
+  map.addLayer({ id: "facilities-dots", type: "circle", source: "facilities", paint: { "circle-radius": 5, "circle-color": "#542788", "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
+
+  let units: Geo<UnitProps> | null = null;
+  let unitsLevel = "";
+  let rows: CoverageRow[] = [];
+  let fitted = false;
+  let popup: maplibregl.Popup | null = null;
+
+  const loadCoverage = async (): Promise<void> => {
+    const lv = level.value;
+    if (unitsLevel !== lv) {
+      units = await get<Geo<UnitProps>>("/city/units", { level: lv });
+      unitsLevel = lv;
+    }
+    rows = await get<CoverageRow[]>("/circles/coverage", { category: category.value, level: lv });
+    const share = new Map(rows.map((r) => [r.code, r.share]));
+    setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
+    legend(map, `${t("coverage")} · ${category.selectedOptions[0]?.textContent ?? ""}`, [...SHARE_LEGEND, ["#49006a55", t("show_gaps")]]);
+    if (!fitted) {
+      fitTo(map, units!);
+      fitted = true;
+    }
+    coverageBox.replaceChildren(
+      table<CoverageRow>("coverage", [
+        ["name", (r) => r.name],
+        ["residents", (r) => fmt(r.residents)],
+        ["covered", (r) => fmt(r.covered_residents)],
+        ["coverage", (r) => pct(r.share)],
+      ], [...rows].sort((a, b) => (a.share ?? 0) - (b.share ?? 0))),
+    );
+  };
+
+  const loadLayers = async (): Promise<void> => {
+    const [g, f] = await Promise.all([
+      gaps.checked ? get<GeoJSON.FeatureCollection>("/circles/gaps", { category: category.value }) : undefined,
+      facilities.checked ? get<GeoJSON.FeatureCollection>("/circles/facilities", { category: category.value }) : undefined,
+    ]);
+    setData(map, "gaps", g);
+    setData(map, "facilities", f);
+  };
+
+  const refresh = (): void => {
+    Promise.all([loadCoverage(), loadLayers()]).catch(failed);
+  };
+
+  const nearest = async (lon: number, lat: number): Promise<void> => {
+    const found = await get<NearestRow[]>("/circles/nearest", { lon, lat });
+    const names = new Map(cats.map((c) => [c.category, lang() === "en" ? c.name_en : c.name_zh]));
+    const body = table<NearestRow>("mode_nearest", [
+      ["category", (r) => names.get(r.category) ?? r.category],
+      ["walk_time", (r) => (r.walk_time_s === null ? `> ${fmt(r.cutoff_s / 60)} ${t("minutes")}` : `${fmt(r.walk_time_s / 60, 1)} ${t("minutes")}`)],
+      ["threshold", (r) => h("span", { class: r.within_threshold ? "ok" : "short" }, `${r.within_threshold ? "✓" : "✗"} ${fmt(r.threshold_s / 60)} ${t("minutes")}`)],
+      ["name", (r) => r.facility_name ?? "–"],
+    ], found);
+    body.id = "nearest-table";
+    answer.replaceChildren(body);
+    popup?.remove();
+    const mine = found.find((r) => r.category === category.value);
+    popup = new maplibregl.Popup()
+      .setLngLat([lon, lat])
+      .setDOMContent(h("div", {}, `${names.get(category.value) ?? category.value}: ${mine && mine.walk_time_s !== null ? `${fmt(mine.walk_time_s / 60, 1)} ${t("minutes")}` : t("beyond")}`))
+      .addTo(map);
+  };
+
+  const isochrone = async (lon: number, lat: number): Promise<void> => {
+    const iso = await get<GeoJSON.FeatureCollection>("/circles/isochrone", { lon, lat, minutes: "5,10,15" });
+    // draw the largest first so the smaller ones stay visible on top
+    iso.features.sort((a, b) => Number(b.properties?.minutes ?? 0) - Number(a.properties?.minutes ?? 0));
+    setData(map, "isochrones", iso);
+    answer.replaceChildren(
+      h("p", { id: "isochrone-legend", class: "legend" }, ...[5, 10, 15].map((m, i) => h("span", {}, h("span", { class: "dot", style: `display:inline-block;background:${ISO_COLOURS[i]}` }), ` ${m} ${t("minutes")}`))),
+    );
+  };
+
+  map.on("click", (e) => {
+    if (modeIso.checked) void isochrone(e.lngLat.lng, e.lngLat.lat).catch(failed);
+    else void nearest(e.lngLat.lng, e.lngLat.lat).catch(failed);
+  });
+
+  // what-if: drag a pin where a new facility of the category would be
+  const pin = new maplibregl.Marker({ draggable: true, element: h("div", { class: "pin", title: t("whatif_hint") }) });
+  const unitNames = new Map<string, string>();
+  const whatif = async (): Promise<void> => {
+    const p = pin.getLngLat();
+    const r = await post<WhatIf>("/circles/whatif", { category: category.value, lon: p.lng, lat: p.lat });
+    if (!unitNames.size) {
+      const [d, st] = await Promise.all(["district", "street"].map((lv) => get<Geo<UnitProps>>("/city/units", { level: lv })));
+      for (const f of [...d!.features, ...st!.features]) unitNames.set(f.properties.code, lang() === "en" && f.properties.name_en ? f.properties.name_en : f.properties.name);
+    }
+    const before = new Map(r.before.map((x) => [`${x.level}:${x.code}`, x.share]));
+    type Row = WhatIf["after"][number];
+    const changed = r.after.filter((x) => Math.abs((before.get(`${x.level}:${x.code}`) ?? 0) - (x.share ?? 0)) > 1e-9);
+    answer.replaceChildren(
+      h("p", {}, `${t("newly_covered")}: `, h("strong", { id: "newly-covered" }, fmt(r.residents_newly_covered))),
+      table<Row>("whatif_table", [
+        ["name", (x) => `${unitNames.get(x.code) ?? x.code} (${t(`level_${x.level}` as "level_street")})`],
+        ["before", (x) => pct(before.get(`${x.level}:${x.code}`))],
+        ["after", (x) => pct(x.share)],
+      ], changed.length ? changed : r.after.filter((x) => x.level === "district")),
+    );
+  };
+  pin.on("dragend", () => void whatif().catch(failed));
+  whatifButton.addEventListener("click", () => {
+    pin.setLngLat(map.getCenter()).addTo(map);
+    answer.replaceChildren(h("p", { class: "hint" }, t("whatif_hint")));
+    void whatif().catch(failed);
+  });
+
+  for (const control of [category, level, gaps, facilities]) control.addEventListener("change", refresh);
+  const unsubscribe = onLangChange(() => {
+    for (const option of category.options) {
+      const c = cats.find((x) => x.category === option.value);
+      if (c) option.textContent = catName(c);
+    }
+    for (const option of level.options) option.textContent = t(`level_${option.value}` as "level_street");
+  });
+  await Promise.all([loadCoverage(), loadLayers()]);
+  return () => {
+    unsubscribe();
+    map.remove();
+  };
+}

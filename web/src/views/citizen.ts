@@ -1,0 +1,188 @@
+/**
+ * The citizen page (phone-sized): place a pin (tap the map, drag the pin, use the current
+ * position, or the map centre from the keyboard), choose a category, add a photo and a text,
+ * send → a reference; follow a report's progress by its reference. No login needed.
+ */
+import type { Cleanup } from "../app";
+import { failed } from "../app";
+import { ApiError, get, reportCase, type CaseCreate } from "../api/client";
+import type { Geo, PublicCase, UnitProps } from "../api/contract";
+import { categories, type Category } from "../categories";
+import { h, labelled, toast } from "../dom";
+import { lang, onLangChange, t, tOr, when } from "../i18n";
+import { addStreets, createMap, fitTo, maplibregl, ready, setData } from "../map";
+
+function readPhoto(file: File): Promise<{ content_base64: string; content_type: string; filename: string }> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      resolve({ content_base64: url.slice(url.indexOf(",") + 1), content_type: file.type, filename: file.name });
+    };
+    reader.onerror = () => reject(reader.error ?? new Error("photo"));
+    reader.readAsDataURL(file);
+  });
+}
+
+/** A report's progress: the public endpoint, or the Open311 record when that is missing. */
+async function lookup(reference: string): Promise<PublicCase> {
+  try {
+    return await get<PublicCase>(`/cases/public/${encodeURIComponent(reference)}`);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+    const rows = await get<Array<{ service_request_id: string; service_code: string; status: string; requested_datetime: string; updated_datetime: string; extended_attributes?: { events?: Array<{ to_status?: string; at?: string }> } }>>(
+      `/open311/requests/${encodeURIComponent(reference)}.json`,
+      { extensions: "true" },
+    );
+    const row = rows[0];
+    if (!row) throw err;
+    const events = row.extended_attributes?.events ?? [];
+    return {
+      reference: row.service_request_id,
+      category: row.service_code,
+      stage: row.status,
+      stage_zh: row.status,
+      timeline: events.length
+        ? events.map((e) => ({ stage: e.to_status ?? "", stage_zh: e.to_status ?? "", at: e.at ?? "" }))
+        : [{ stage: row.status, stage_zh: row.status, at: row.updated_datetime }],
+    };
+  }
+}
+
+export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
+  const cats: Category[] = await categories().catch(() => []);
+  const mapBox = h("div", { class: "map", id: "citizen-map" });
+  const where = h("p", { class: "hint", id: "pin-where", "aria-live": "polite" }, t("pin_needed"));
+  const category = h("select", { name: "category", required: true });
+  const fillCategories = (): void => {
+    const keep = category.value;
+    category.replaceChildren(...cats.map((c) => h("option", { value: c.code }, `${lang() === "en" ? c.en : c.zh}`)));
+    if (keep) category.value = keep;
+  };
+  fillCategories();
+  const photo = h("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp" });
+  const text = h("textarea", { name: "description", rows: 3, maxlength: 4000 });
+  const result = h("div", { id: "report-result", role: "status", "aria-live": "polite" });
+  const refInput = h("input", { type: "text", name: "reference", autocomplete: "off" });
+  const progress = h("div", { id: "follow-result", "aria-live": "polite" });
+  let pin: [number, number] | null = null;
+
+  const placeButton = h("button", { type: "button", i18n: "pin_here" });
+  const geoButton = h("button", { type: "button", i18n: "use_position" });
+  const submit = h("button", { type: "submit", class: "primary", i18n: "submit" });
+  const form = h(
+    "form",
+    { class: "report", "aria-labelledby": "citizen-title" },
+    h("h2", { id: "citizen-title", i18n: "citizen_title" }),
+    h("p", { class: "hint", i18n: "citizen_hint" }),
+    mapBox,
+    where,
+    h("div", { class: "row" }, placeButton, geoButton),
+    labelled("category", category),
+    labelled("photo", photo),
+    labelled("description", text),
+    submit,
+    result,
+  );
+  const follow = h(
+    "form",
+    { class: "follow", "aria-labelledby": "follow-title" },
+    h("h2", { id: "follow-title", i18n: "follow" }),
+    labelled("reference", refInput),
+    h("button", { type: "submit", i18n: "lookup" }),
+    progress,
+  );
+  root.append(h("div", { class: "citizen" }, form, follow));
+
+  const map = createMap(mapBox, t("pin_at"));
+  await ready(map);
+  await addStreets(map);
+  const marker = new maplibregl.Marker({ draggable: true, element: h("div", { class: "pin", "aria-hidden": "true" }) });
+  const place = (lon: number, lat: number): void => {
+    pin = [lon, lat];
+    marker.setLngLat(pin).addTo(map);
+    where.textContent = `${t("pin_at")}: ${lon.toFixed(5)}, ${lat.toFixed(5)}`;
+    mapBox.dataset.pin = `${lon},${lat}`;
+  };
+  marker.on("dragend", () => {
+    const p = marker.getLngLat();
+    place(p.lng, p.lat);
+  });
+  map.on("click", (e) => place(e.lngLat.lng, e.lngLat.lat));
+  placeButton.addEventListener("click", () => {
+    const c = map.getCenter();
+    place(c.lng, c.lat);
+  });
+  geoButton.addEventListener("click", () => {
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        place(p.coords.longitude, p.coords.latitude);
+        map.jumpTo({ center: [p.coords.longitude, p.coords.latitude], zoom: 16 });
+      },
+      () => toast(t("position_failed"), "error"),
+      { enableHighAccuracy: true, timeout: 10_000 },
+    );
+  });
+  // a link may carry the place (#/citizen?lon=..&lat=.., e.g. a QR code on a lamp post)
+  const query = new URLSearchParams(window.location.hash.split("?")[1] ?? "");
+  const at = [Number(query.get("lon")), Number(query.get("lat"))] as [number, number];
+  const linked = query.has("lon") && query.has("lat") && at.every(Number.isFinite);
+  // the city's districts as a light outline, when the server offers them
+  await get<Geo<UnitProps>>("/city/units", { level: "district" })
+    .then((units) => {
+      setData(map, "districts", units);
+      map.addLayer({ id: "districts-line", type: "line", source: "districts", paint: { "line-color": "#557", "line-width": 1 } });
+      if (!linked) fitTo(map, units);
+    })
+    .catch(() => undefined);
+  if (linked) {
+    map.jumpTo({ center: at, zoom: 16 });
+    place(at[0], at[1]);
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!pin) {
+      toast(t("pin_needed"), "error");
+      return;
+    }
+    submit.disabled = true;
+    const file = photo.files?.[0];
+    (file ? readPhoto(file).then((p) => [p]) : Promise.resolve([]))
+      .then((photos) => {
+        const body: CaseCreate = { category_code: category.value, address: "", title: "", lon: pin![0], lat: pin![1], description: text.value, photos };
+        return reportCase(body);
+      })
+      .then((answer) => {
+        const ref = answer.case.reference ?? String(answer.case.id);
+        result.replaceChildren(h("p", {}, t("report_sent")), h("p", {}, `${t("your_reference")}: `, h("strong", { id: "reference" }, ref)));
+        refInput.value = ref;
+        text.value = "";
+        photo.value = "";
+      })
+      .catch(failed)
+      .finally(() => (submit.disabled = false));
+  });
+
+  follow.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const ref = refInput.value.trim();
+    if (!ref) return;
+    lookup(ref)
+      .then((c) => {
+        progress.replaceChildren(
+          h("p", {}, `${t("stage")}: `, h("strong", { id: "public-stage", "data-stage": c.stage }, lang() === "zh" ? c.stage_zh || tOr(`st_${c.stage}`, c.stage) : tOr(`st_${c.stage}`, c.stage))),
+          h("ol", { class: "timeline" }, ...c.timeline.map((e) => h("li", {}, `${lang() === "zh" ? e.stage_zh : tOr(`st_${e.stage}`, e.stage)} · ${when(e.at)}`))),
+        );
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) progress.replaceChildren(h("p", { class: "error" }, t("not_found")));
+        else failed(err);
+      });
+  });
+  const unsubscribe = onLangChange(fillCategories);
+  return () => {
+    unsubscribe();
+    map.remove();
+  };
+}
