@@ -38,7 +38,7 @@ demo: setup
 	$(BIN)/shancheng lifelines live
 
 # regenerate the dashboard's typed client after an API change (web/src/api/schema.d.ts)
-client: setup
+client: $(STAMP) $(WEB_DEPS)
 	scripts/generate-client.sh
 
 lint: setup

@@ -4,6 +4,134 @@
  */
 
 export interface paths {
+    "/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit
+         * @description List the latest changes to the jurisdiction table and stage limits, newest first.
+         */
+        get: operations["audit_admin_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/jurisdiction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rules
+         * @description List the jurisdiction table: (category, unit) → department and level (admins only).
+         */
+        get: operations["list_rules_admin_jurisdiction_get"];
+        put?: never;
+        /**
+         * Create Rule
+         * @description Add a jurisdiction rule; validated against the taxonomy and the city; audit-logged.
+         */
+        post: operations["create_rule_admin_jurisdiction_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/jurisdiction/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Rule
+         * @description Change a jurisdiction rule; the audit log keeps the version before.
+         */
+        patch: operations["update_rule_admin_jurisdiction__rule_id__patch"];
+        trace?: never;
+    };
+    "/admin/stage-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Stage Limits
+         * @description List the per-district stage time limits overriding the taxonomy's (admins only).
+         */
+        get: operations["list_stage_limits_admin_stage_limits_get"];
+        put?: never;
+        /**
+         * Create Stage Limit
+         * @description Give a district its own limit for one stage (of one category, or ``*``); audit-logged.
+         */
+        post: operations["create_stage_limit_admin_stage_limits_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/stage-limits/{limit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Stage Limit
+         * @description Change a stage limit; applies to stages started from now on; audit-logged.
+         */
+        patch: operations["update_stage_limit_admin_stage_limits__limit_id__patch"];
+        trace?: never;
+    };
+    "/admin/taxonomy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Taxonomy
+         * @description List every category with its default department, level, priority and stage limits.
+         */
+        get: operations["list_taxonomy_admin_taxonomy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/token": {
         parameters: {
             query?: never;
@@ -897,6 +1025,35 @@ export interface components {
          * @enum {string}
          */
         AlarmState: "raised" | "acknowledged" | "confirmed" | "cleared";
+        /**
+         * AuditRead
+         * @description One change to the configuration tables.
+         */
+        AuditRead: {
+            /** Action */
+            action: string;
+            /** Actor */
+            actor: string;
+            /** After */
+            after: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Before */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** Id */
+            id: number;
+            /** Row Id */
+            row_id: number;
+            /** Table Name */
+            table_name: string;
+        };
         /** Body_login_auth_token_post */
         Body_login_auth_token_post: {
             /** Client Id */
@@ -1370,6 +1527,142 @@ export interface components {
             reason: string;
         };
         /**
+         * RuleIn
+         * @description A jurisdiction rule: (category code, prefix or ``*``; unit code or ``*``) → department.
+         */
+        RuleIn: {
+            /**
+             * Category
+             * @example E05
+             */
+            category: string;
+            /**
+             * Department
+             * @example urban_mgmt
+             */
+            department: string;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "street" | "district" | "city";
+            /**
+             * Unit
+             * @example 990101
+             */
+            unit: string;
+        };
+        /**
+         * RulePatch
+         * @description Fields of a jurisdiction rule to change.
+         */
+        RulePatch: {
+            /** Category */
+            category?: string | null;
+            /** Department */
+            department?: string | null;
+            /** Level */
+            level?: ("street" | "district" | "city") | null;
+            /** Unit */
+            unit?: string | null;
+        };
+        /**
+         * RuleRead
+         * @description A stored jurisdiction rule.
+         */
+        RuleRead: {
+            /**
+             * Category
+             * @example E05
+             */
+            category: string;
+            /**
+             * Department
+             * @example urban_mgmt
+             */
+            department: string;
+            /** Id */
+            id: number;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "street" | "district" | "city";
+            /**
+             * Unit
+             * @example 990101
+             */
+            unit: string;
+        };
+        /**
+         * StageLimitIn
+         * @description A district's own time limit for one stage of a category (``*``: every category).
+         */
+        StageLimitIn: {
+            /**
+             * Category
+             * @example *
+             */
+            category: string;
+            /**
+             * District Code
+             * @example 990101
+             */
+            district_code: string;
+            /**
+             * Limit H
+             * @description hours of the category's clock
+             */
+            limit_h: number;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "register" | "dispatch" | "dispose" | "verify";
+        };
+        /**
+         * StageLimitPatch
+         * @description Fields of a stage limit to change.
+         */
+        StageLimitPatch: {
+            /** Category */
+            category?: string | null;
+            /** District Code */
+            district_code?: string | null;
+            /** Limit H */
+            limit_h?: number | null;
+            /** Stage */
+            stage?: ("register" | "dispatch" | "dispose" | "verify") | null;
+        };
+        /**
+         * StageLimitRead
+         * @description A stored stage limit.
+         */
+        StageLimitRead: {
+            /**
+             * Category
+             * @example *
+             */
+            category: string;
+            /**
+             * District Code
+             * @example 990101
+             */
+            district_code: string;
+            /** Id */
+            id: number;
+            /**
+             * Limit H
+             * @description hours of the category's clock
+             */
+            limit_h: number;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "register" | "dispatch" | "dispose" | "verify";
+        };
+        /**
          * StageRead
          * @description One stage the case entered, and when.
          */
@@ -1416,6 +1709,38 @@ export interface components {
             target_value: number;
             /** Unit */
             unit: string;
+        };
+        /**
+         * TaxonomyCategoryRead
+         * @description A category of the taxonomy with its default department, level and stage limits.
+         */
+        TaxonomyCategoryRead: {
+            /** Clock */
+            clock: string;
+            /** Code */
+            code: string;
+            /** Department */
+            department: string;
+            /** Group En */
+            group_en: string;
+            /** Group Zh */
+            group_zh: string;
+            /** Keywords */
+            keywords: string[];
+            /** Kind */
+            kind: string;
+            /** Level */
+            level: string;
+            /** Limits H */
+            limits_h: {
+                [key: string]: number;
+            };
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+            /** Priority */
+            priority: number;
         };
         /**
          * TokenRead
@@ -1556,6 +1881,233 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    audit_admin_audit_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_rules_admin_jurisdiction_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"][];
+                };
+            };
+        };
+    };
+    create_rule_admin_jurisdiction_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_rule_admin_jurisdiction__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_stage_limits_admin_stage_limits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageLimitRead"][];
+                };
+            };
+        };
+    };
+    create_stage_limit_admin_stage_limits_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageLimitIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageLimitRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_stage_limit_admin_stage_limits__limit_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                limit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageLimitPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageLimitRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_taxonomy_admin_taxonomy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonomyCategoryRead"][];
+                };
+            };
+        };
+    };
     login_auth_token_post: {
         parameters: {
             query?: never;

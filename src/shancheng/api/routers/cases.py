@@ -25,7 +25,6 @@ from shancheng.api.schemas.cases import (
     AuditRead,
     CaseCreate,
     CaseRead,
-    CategoryRead,
     ClassifyIn,
     EventRead,
     IntakeRead,
@@ -37,6 +36,7 @@ from shancheng.api.schemas.cases import (
     StageLimitIn,
     StageLimitPatch,
     StageLimitRead,
+    TaxonomyCategoryRead,
     TokenRead,
 )
 from shancheng.cases import accounts, admin, repository, service, statistics
@@ -280,11 +280,11 @@ def update_stage_limit(
 
 
 @router.get("/admin/taxonomy", tags=["admin"])
-def list_taxonomy(center: CenterDep, user: CurrentUser) -> list[CategoryRead]:
+def list_taxonomy(center: CenterDep, user: CurrentUser) -> list[TaxonomyCategoryRead]:
     """List every category with its default department, level, priority and stage limits."""
     check(user, Permission.MANAGE)
     return [
-        CategoryRead(
+        TaxonomyCategoryRead(
             code=c.code,
             kind=c.kind,
             name_zh=c.name_zh,

@@ -230,7 +230,7 @@ class AuditRead(BaseModel):
     after: dict[str, Any] | None
 
 
-class CategoryRead(BaseModel):
+class TaxonomyCategoryRead(BaseModel):
     """A category of the taxonomy with its default department, level and stage limits."""
 
     code: str
