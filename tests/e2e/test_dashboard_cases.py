@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import struct
+import zlib
 
 import pytest
 from tests.e2e.dashboard import DISTRICT, OTHER_DISTRICT, PASSWORD, SCREENSHOTS, cell_points
@@ -12,15 +15,28 @@ from shancheng.data.city import read_city
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
 
+def _png(red: int) -> str:
+    """A 1×1 PNG of the given red value, base64 (two values → two different photos)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = zlib.compress(bytes([0, red, 0, 0]))
+    head = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+    return base64.b64encode(data).decode()
+
+
+PHOTOS = [{"content_base64": _png(red), "content_type": "image/png"} for red in (200, 40)]
+
+
 def _seed(server, city_points):
     ids = []
     for lon, lat in city_points:
-        status, body = server.call(
-            "POST",
-            "/cases",
-            {"category_code": "C0110", "lon": lon, "lat": lat, "description": "路灯不亮 lamp out"},
-            user="city-admin",
-        )
+        report = {"category_code": "C0110", "lon": lon, "lat": lat, "description": "路灯不亮 lamp out"}
+        if not ids:
+            report["photos"] = PHOTOS  # the first case carries two photos
+        status, body = server.call("POST", "/cases", report, user="city-admin")
         assert status == 201, body
         ids.append(body["case"]["id"])
     return ids
@@ -52,6 +68,12 @@ def test_district_operator_dispatches_a_case_in_scope(page, dashboard_server, se
 
     case_id = mine[0]
     page.locator(f'#case-list tr[data-case-id="{case_id}"]').click()
+    # every photo of the case is shown and its bytes load (1×1 PNGs from /blobs/{sha256})
+    page.wait_for_function(
+        "n => { const imgs = [...document.querySelectorAll('.photos img')];"
+        " return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth === 1); }",
+        arg=len(PHOTOS),
+    )
     page.locator('button[data-action="register"]').click()
     page.locator("#case-stage[data-stage='registered']").wait_for()
     page.locator('button[data-action="dispatch"]').click()

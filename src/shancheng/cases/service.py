@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from shancheng.cases.center import Center
     from shancheng.cases.media import Photo
-    from shancheng.store.cases_tables import CaseEventRow, CaseRow
+    from shancheng.store.cases_tables import CaseAttachmentRow, CaseEventRow, CaseRow
 
 __all__ = [
     "Intake",
@@ -306,6 +306,12 @@ def case_history(session: Session, case_id: int, *, actor: Actor) -> list[CaseEv
     """Return the events of a case the actor may see, oldest first."""
     get_case(session, case_id, actor=actor)
     return repository.events_of(session, case_id)
+
+
+def case_attachments(session: Session, case_id: int, *, actor: Actor) -> list[CaseAttachmentRow]:
+    """Return the photos and records attached to a case the actor may see, oldest first."""
+    get_case(session, case_id, actor=actor)
+    return repository.attachments_of(session, case_id)
 
 
 def list_cases(

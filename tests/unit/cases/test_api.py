@@ -54,6 +54,23 @@ def test_report_dispatch_and_scope(api, point, streets):
     assert api.client.get("/cases", headers=stranger).json() == []
 
 
+def test_attachments_list_every_photo_with_its_bytes_in_scope(api, point, streets):
+    citizen = api.user("li", Role.CITIZEN, "990100")
+    stranger = api.user("zhou", Role.DISPATCHER, streets[2])
+    lon, lat = point(street=streets[0])
+    photos = [png(), png() + b"second"]  # two different blobs
+    r = api.client.post("/cases", headers=citizen, json={
+        "category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾",
+        "photos": [{"content_base64": b64(p), "content_type": "image/png"} for p in photos]})
+    assert r.status_code == 201, r.text
+    path = f"/cases/{r.json()['case']['id']}/attachments"
+    listed = api.client.get(path, headers=citizen).json()
+    shown = [a for a in listed if a["kind"] == "photo"]
+    assert len(shown) == 2
+    assert [api.client.get(a["url"]).content for a in shown] == photos
+    assert api.client.get(path, headers=stranger).status_code == 403
+
+
 def test_tokens_expire_and_forgeries_fail(api, point):
     headers = api.user("li", Role.CITIZEN, "990100")
     assert api.client.get("/cases", headers=headers).status_code == 200

@@ -8,6 +8,7 @@ import type { components } from "./schema";
 
 export type CaseRead = components["schemas"]["CaseRead"];
 export type EventRead = components["schemas"]["EventRead"];
+export type AttachmentRead = components["schemas"]["AttachmentRead"];
 export type IntakeRead = components["schemas"]["IntakeRead"];
 export type CaseCreate = components["schemas"]["CaseCreate"];
 export type ActionName = components["schemas"]["ActionIn"]["action"];
@@ -110,6 +111,7 @@ export function listCases(query: { status?: CaseStatus; category?: string; limit
 
 export const getCase = (id: number) => get<CaseRead>(`/cases/${id}`);
 export const caseEvents = (id: number) => get<EventRead[]>(`/cases/${id}/events`);
+export const caseAttachments = (id: number) => get<AttachmentRead[]>(`/cases/${id}/attachments`);
 export const actOnCase = (id: number, action: ActionName, note: string) =>
   post<CaseRead>(`/cases/${id}/actions`, { action, note });
 export const reportCase = (body: CaseCreate) => post<IntakeRead>("/cases", body);

@@ -279,6 +279,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/{case_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case Attachments
+         * @description List the photos and records attached to a case, oldest first (bytes under ``url``).
+         */
+        get: operations["case_attachments_cases__case_id__attachments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}/events": {
         parameters: {
             query?: never;
@@ -1025,6 +1045,34 @@ export interface components {
          * @enum {string}
          */
         AlarmState: "raised" | "acknowledged" | "confirmed" | "cleared";
+        /**
+         * AttachmentRead
+         * @description A photo or record attached to a case; a photo's bytes are at ``url``.
+         */
+        AttachmentRead: {
+            /** Blob Sha256 */
+            blob_sha256: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            } | null;
+            /** Event Seq */
+            event_seq: number | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Url
+             * @description Where the photo's bytes are served (``GET /blobs/{sha256}``), if it is a photo.
+             */
+            readonly url: string | null;
+        };
         /**
          * AuditRead
          * @description One change to the configuration tables.
@@ -2354,6 +2402,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CaseRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_attachments_cases__case_id__attachments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentRead"][];
                 };
             };
             /** @description Validation Error */

@@ -7,6 +7,7 @@ import type { Cleanup } from "../app";
 import { failed, missing, requireLogin } from "../app";
 import {
   actOnCase,
+  caseAttachments,
   caseEvents,
   currentUser,
   get,
@@ -14,6 +15,7 @@ import {
   listCases,
   stream,
   type ActionName,
+  type AttachmentRead,
   type CaseRead,
   type CaseStatus,
 } from "../api/client";
@@ -184,11 +186,9 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     try {
       const [c, events] = await Promise.all([getCase(id), caseEvents(id)]);
       cases.set(c.id, c);
-      let photo: string | null = null;
-      if (c.reference) {
-        const answer = await get<Array<{ media_url?: string | null }>>(`/open311/requests/${encodeURIComponent(c.reference)}.json`).catch(() => []);
-        photo = answer[0]?.media_url ?? null;
-      }
+      // every photo of the case (the report's and any added on later steps), bytes at /blobs/{sha256}
+      const attachments = await caseAttachments(id).catch((): AttachmentRead[] => []);
+      const photos = attachments.flatMap((a) => (a.kind === "photo" && a.url ? [a.url] : []));
       const note = h("input", { type: "text", name: "note" });
       const buttons = (NEXT_ACTIONS[c.status] ?? []).map((action) =>
         h("button", { type: "button", class: "primary", "data-action": action, onclick: () => void act(c.id, action, note.value) }, tOr(`act_${action}`, action)),
@@ -202,7 +202,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
           h("p", {}, h("span", { class: "badge", "data-stage": c.status, id: "case-stage" }, tOr(`st_${c.status}`, c.status)), " ", isOverdue(c) ? h("span", { class: "badge overdue" }, t("overdue")) : null),
           h("p", {}, c.description || c.title || c.address),
           h("p", { class: "hint" }, `${t("department")}: ${c.department} · ${t("unit")}: ${c.unit_code} · ${t("deadline")}: ${when(c.deadline_at)}`),
-          photo ? h("div", { class: "photos" }, h("img", { src: new URL(photo).pathname, alt: t("photos") })) : null,
+          photos.length ? h("div", { class: "photos" }, ...photos.map((url, i) => h("img", { src: url, alt: `${t("photos")} ${i + 1}` }))) : null,
           h("h4", { i18n: "timeline" }),
           h(
             "ol",

@@ -22,6 +22,7 @@ from shancheng.api.deps import (
 )
 from shancheng.api.schemas.cases import (
     ActionIn,
+    AttachmentRead,
     AuditRead,
     CaseCreate,
     CaseRead,
@@ -147,6 +148,13 @@ def case_events(case_id: int, session: SessionDep, user: CurrentUser) -> list[Ev
     """Read the history of a case, oldest first."""
     rows = service.case_history(session, _id(case_id), actor=user)
     return [EventRead.model_validate(row) for row in rows]
+
+
+@router.get("/cases/{case_id}/attachments", tags=["cases"])
+def case_attachments(case_id: int, session: SessionDep, user: CurrentUser) -> list[AttachmentRead]:
+    """List the photos and records attached to a case, oldest first (bytes under ``url``)."""
+    rows = service.case_attachments(session, _id(case_id), actor=user)
+    return [AttachmentRead.model_validate(row) for row in rows]
 
 
 @router.post("/cases/{case_id}/actions", tags=["cases"])

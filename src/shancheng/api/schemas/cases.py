@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from shancheng.cases.domain import Action, CaseStatus
 from shancheng.cases.media import Photo
@@ -130,6 +130,25 @@ class EventRead(BaseModel):
     at: datetime
     note: str
     data: dict[str, Any]
+
+
+class AttachmentRead(BaseModel):
+    """A photo or record attached to a case; a photo's bytes are at ``url``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    event_seq: int | None
+    kind: str
+    blob_sha256: str | None
+    data: dict[str, Any] | None
+    created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str | None:
+        """Where the photo's bytes are served (``GET /blobs/{sha256}``), if it is a photo."""
+        return f"/blobs/{self.blob_sha256}" if self.blob_sha256 else None
 
 
 class TokenRead(BaseModel):
