@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo test lint client bench bench-circles bench-planning bench-cases bench-dashboard clean
+.PHONY: setup demo serve test lint client bench bench-circles bench-planning bench-cases bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo: setup
 	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
 	$(BIN)/shancheng lifelines live
+	@echo "The operations center in the browser: make serve, then open http://127.0.0.1:8311/ui/ (docs/dashboard.md)"
+
+# the API and the dashboard on the demo city (migrates the database first; Ctrl-C stops it)
+serve: setup
+	$(BIN)/shancheng serve
 
 # regenerate the dashboard's typed client after an API change (web/src/api/schema.d.ts)
 client: $(STAMP) $(WEB_DEPS)
