@@ -17,14 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.servers import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -34,7 +31,7 @@ def durable_broker(tmp_path: Path) -> Iterator[tuple[str, int]]:
         if os.environ.get("CI") == "true":
             pytest.fail("the mosquitto binary is required under CI=true")
         pytest.skip("the mosquitto binary is not installed")
-    port = _free_port()
+    port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"

@@ -9,7 +9,6 @@ acknowledged is stored whole.
 import os
 from datetime import UTC, datetime
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,32 +17,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.servers import free_port, uvicorn_in_thread
 
 pytestmark = pytest.mark.services
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live(api):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield api, f"http://127.0.0.1:{port}/open311"
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_in_thread(api.app) as url:
+        yield api, f"{url}/open311"
 
 
 def test_georeport_client_lists_services_and_requests(live, point, taxonomy):

@@ -1,11 +1,10 @@
 """`shancheng serve`: the dashboard at /ui/, and the MQTT ingester inside the server process."""
 
 import json
-import socket
-import threading
 import time
 
 import pytest
+from tests.servers import uvicorn_in_thread
 
 from shancheng.cli import main
 
@@ -40,50 +39,43 @@ def test_mqtt_needs_a_single_worker(capsys):
 @pytest.mark.services
 def test_mqtt_reading_over_threshold_arrives_live(make_dash, mqtt_broker, city_state):
     import httpx2
-    import uvicorn
 
     from shancheng.lifelines.mqtt import MqttPublisher
 
     host, port = mqtt_broker
     dash = make_dash(serve_mqtt=True, mqtt_url=f"mqtt://{host}:{port}")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        http_port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(dash.app, host="127.0.0.1", port=http_port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     sensor = city_state.sensors["W00003"]
-    publisher = MqttPublisher(host, port, client_id=f"dash-test-{http_port}")
     found = None
-    try:
-        with httpx2.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=5) as client, \
-                client.stream("GET", "/stream/lifelines") as response:
-            lines = response.iter_lines()
-            assert next(lines).startswith(": stream open")
-            event = None
-            now_ms = int(time.time() * 1000) - 120_000
-            publisher.publish(sensor, [now_ms], [33.0])
-            deadline = time.monotonic() + 30
-            for line in lines:
-                assert time.monotonic() < deadline, "no alarm from the MQTT reading"
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == "alarm":
-                    data = json.loads(line[6:])
-                    if data["sensor_id"] == "W00003":
-                        found = data
-                        break
-                elif line.startswith(": ping"):  # the subscription may have been late: again
-                    now_ms += 1000
-                    publisher.publish(sensor, [now_ms], [33.0])
-    finally:
-        publisher.close()
-        server.should_exit = True
-        thread.join(15)
+    with uvicorn_in_thread(dash.app, lifespan="on", start_timeout_s=30) as url:
+        publisher = MqttPublisher(host, port, client_id=f"dash-test-{url.rsplit(':', 1)[1]}")
+        try:
+            found = _first_alarm_from_mqtt(httpx2, url, publisher, sensor)
+        finally:
+            publisher.close()
     assert found is not None and (found["rule"], found["level"]) == ("threshold", 1)
-    assert not thread.is_alive()
+
+
+def _first_alarm_from_mqtt(httpx2, url, publisher, sensor):
+    """Publish an over-threshold reading and read /stream/lifelines until its alarm arrives."""
+    found = None
+    with httpx2.Client(base_url=url, timeout=5) as client, \
+            client.stream("GET", "/stream/lifelines") as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith(": stream open")
+        event = None
+        now_ms = int(time.time() * 1000) - 120_000
+        publisher.publish(sensor, [now_ms], [33.0])
+        deadline = time.monotonic() + 30
+        for line in lines:
+            assert time.monotonic() < deadline, "no alarm from the MQTT reading"
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "alarm":
+                data = json.loads(line[6:])
+                if data["sensor_id"] == "W00003":
+                    found = data
+                    break
+            elif line.startswith(": ping"):  # the subscription may have been late: again
+                now_ms += 1000
+                publisher.publish(sensor, [now_ms], [33.0])
+    return found

@@ -1,39 +1,20 @@
 """Server-sent events on a real server: an alarm and a case arrive live; clients leave cleanly."""
 
 import json
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.servers import uvicorn_in_thread
+
 from shancheng.cases.permissions import Role
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def live(dash):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(dash.app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield dash, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    assert not thread.is_alive()
+    with uvicorn_in_thread(dash.app) as url:
+        yield dash, url
 
 
 def read_events(lines, wanted, *, limit_s=20.0):
