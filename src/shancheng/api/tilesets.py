@@ -25,6 +25,7 @@ from shancheng.tiles.sources import (
 )
 
 if TYPE_CHECKING:
+    from shancheng.api.citystate import CityState
     from shancheng.config import Settings
     from shancheng.data.city import City
     from shancheng.tiles import TileLayer
@@ -66,6 +67,18 @@ def city_tileset(
         ", ".join(f"{k} {len(v.geometry):,}" for k, v in layers.items()),
     )  # fmt: skip
     return TileSet(layers)
+
+
+def tileset_of_state(state: CityState) -> TileSet:
+    """Index the layers of the dashboard's City state (its City and its own circles evaluation).
+
+    The server builds that state once for every router, so the tiles neither read the City a
+    second time nor depend on a ``circles evaluate`` folder that may be stale or missing.
+    """
+    evaluation = state.evaluation
+    return city_tileset(
+        state.city, residences=evaluation.layer("residences"), cells=evaluation.layer("cells")
+    )
 
 
 def tileset_from_settings(settings: Settings) -> TileSet:

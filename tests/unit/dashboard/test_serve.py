@@ -79,3 +79,17 @@ def _first_alarm_from_mqtt(httpx2, url, publisher, sensor):
                 now_ms += 1000
                 publisher.publish(sensor, [now_ms], [33.0])
     return found
+
+
+def test_tiles_are_cut_from_the_shared_city_state(make_dash, city_state, tmp_path):
+    # the app's data folder holds no City and no circles results: every layer, coverage
+    # included, must come from the state the other routers use, not from a second read
+    assert not any(tmp_path.glob("*/manifest.json"))
+    dash = make_dash()
+    tiles = dash.app.state.tiles()
+    assert set(tiles.layers) == {"walk", "cells", "pipes", "admin", "coverage"}
+    assert len(tiles.layers["coverage"].geometry) == len(city_state.evaluation.residences)
+    assert len(tiles.layers["cells"].geometry) == len(city_state.evaluation.layer("cells"))
+    r = dash.client.get("/tiles")
+    assert r.status_code == 200
+    assert set(r.json()) == set(tiles.layers)

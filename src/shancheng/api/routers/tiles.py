@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
-from shancheng.api.tilesets import tileset_from_settings
+from shancheng.api.tilesets import tileset_from_settings, tileset_of_state
 from shancheng.config import Settings
 from shancheng.errors import CityFormatError
 from shancheng.tiles import TileSet
@@ -29,9 +29,15 @@ _CACHE_CONTROL = "public, max-age=3600"
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve ``/tiles`` on ``app``; the layers of ``settings``' City are indexed on first use.
 
-    Tests and benchmarks may set ``app.state.tiles`` to ``lambda: tileset`` afterwards.
+    When the app holds the dashboard's City state (``app.state.city``, built once for every
+    router), the tiles are cut from it; otherwise from the configured folders. Tests and
+    benchmarks may set ``app.state.tiles`` to ``lambda: tileset`` afterwards.
     """
-    app.state.tiles = _lazy(lambda: tileset_from_settings(settings))
+    holder = getattr(app.state, "city", None)
+    if holder is not None:
+        app.state.tiles = _lazy(lambda: tileset_of_state(holder.get()))
+    else:
+        app.state.tiles = _lazy(lambda: tileset_from_settings(settings))
     app.include_router(router)
 
 
