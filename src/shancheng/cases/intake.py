@@ -12,7 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from shancheng.cases import engine, repository
 from shancheng.cases.calendar import CHINA_TZ
@@ -140,13 +140,41 @@ def _locate(center: Center, report: ReportIn) -> tuple[Location, list[Location]]
     return main, extra
 
 
-def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) -> Intake:
-    """Validate, store and route a report; link it to an open duplicate if there is one.
+@dataclass(slots=True)
+class PlannedCase:
+    """A report validated, located and routed, not yet stored.
+
+    ``row`` is the new case (transient, without id), ``events`` its history so far (the
+    report; a merge once :func:`link_duplicate` found the open case it repeats), ``photos``
+    the checked uploads with their MIME types and ``urls`` the checked ``media_url`` links.
+    Both writers, the session's (:func:`submit`) and the asynchronous PostgreSQL one
+    (:mod:`~shancheng.cases.intake_pg`), store exactly this.
+    """
+
+    row: CaseRow
+    events: list[CaseEvent]
+    photos: list[tuple[Photo, str]]
+    urls: list[str]
+    master: repository.Nearby | None = None
+
+
+def plan(
+    center: Center,
+    report: ReportIn,
+    *,
+    at: datetime,
+    rules: Sequence[JurisdictionRule],
+    limits: Sequence[StageLimit],
+) -> PlannedCase:
+    """Validate, locate and route a report; no database access.
+
+    ``rules`` is the jurisdiction table and ``limits`` the per-district stage limits, both as
+    the center caches them.
 
     Raises
     ------
     UnknownCategoryError, CaseInputError, OutsideCityError
-        The report is refused; nothing is written.
+        The report is refused.
     """
     category = center.taxonomy.category(report.category_code)
     description = check_text(
@@ -166,8 +194,7 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
         msg = f"`media_url` and `media` give more than {center.max_photos} photos"
         raise CaseInputError(msg, field="media_url")
     urls = [check_media_url(url) for url in report.media_urls]
-    assignment = _assign(session, center, category, location, extra)
-    limits = engine.stage_limits(session, center)
+    assignment = _assign(center, category, location, extra, rules)
     row = _new_case(center, category, location, assignment, report, at=at, limits=limits)
     row.title, row.description, row.address = title, description, address
     # a public reference that needs no second write: date + 40 random bits (unique column)
@@ -184,20 +211,83 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
             **({"attributes": report.attributes} if report.attributes else {}),
         },
     )
-    # the duplicate check comes first, so a duplicate is inserted already merged: one INSERT
-    # for the case, one for its events, one UPDATE of the case it repeats
-    master = _find_master(session, center, row, at=at)
-    events = [first]
+    return PlannedCase(row, [first], list(zip(report.photos, photo_types, strict=True)), urls)
+
+
+def duplicate_search(
+    center: Center, planned: PlannedCase, *, at: datetime
+) -> dict[str, Any] | None:
+    """Return the parameters of the search for the open case this report repeats.
+
+    ``None`` when duplicate linking is off. The keys are those of
+    :func:`~shancheng.cases.repository.find_duplicate`.
+    """
+    if center.duplicate_radius_m <= 0:
+        return None
+    row = planned.row
+    return {
+        "category_code": row.category_code,
+        "x_utm": float(row.x_utm),
+        "y_utm": float(row.y_utm),
+        "radius_m": float(center.duplicate_radius_m),
+        "since": at - timedelta(hours=center.duplicate_window_h),
+    }
+
+
+def link_duplicate(
+    center: Center,
+    planned: PlannedCase,
+    master: repository.Nearby,
+    *,
+    at: datetime,
+    limits: Sequence[StageLimit],
+) -> None:
+    """Turn ``planned`` into a duplicate of the open case ``master``: merged, with its event.
+
+    The case is then written already merged: one INSERT for the case, one for its events and
+    one UPDATE of the case it repeats.
+    """
+    row = planned.row
+    gap_m = round(distance_m(row.x_utm, row.y_utm, master.x_utm, master.y_utm), 1)
+    event = engine.change_row(
+        center,
+        row,
+        Action.MERGE,
+        actor="system",
+        at=at,
+        note=f"duplicate of case {master.reference} ({gap_m} m away)",
+        data={"into": master.id, "distance_m": gap_m},
+        limits=limits,
+    )
+    row.parent_id = master.id
+    planned.events.append(event)
+    planned.master = master
+
+
+def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) -> Intake:
+    """Validate, store and route a report; link it to an open duplicate if there is one.
+
+    Raises
+    ------
+    UnknownCategoryError, CaseInputError, OutsideCityError
+        The report is refused; nothing is written.
+    """
+    limits = engine.stage_limits(session, center)
+    rules = center.cached_rules(lambda: _load_rules(session), now_s=time.monotonic())
+    planned = plan(center, report, at=at, rules=rules, limits=limits)
+    search = duplicate_search(center, planned, at=at)
+    master = repository.find_duplicate(session, **search) if search is not None else None
     if master is not None:
-        events.append(_merge_into(center, row, master, at=at, limits=limits))
+        link_duplicate(center, planned, master, at=at, limits=limits)
+    row = planned.row
     session.add(row)
     session.flush()
-    for seq, event in enumerate(events, start=1):
+    for seq, event in enumerate(planned.events, start=1):
         repository.append_event(session, row.id, event, seq=seq)
-    for photo, mime in zip(report.photos, photo_types, strict=True):
+    for photo, mime in planned.photos:
         digest = repository.put_blob(session, photo.content, mime, at=at)
         repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
-    for url in urls:
+    for url in planned.urls:
         repository.attach(session, row.id, at=at, event_seq=1, data={"media_url": url})
     if master is None:
         return Intake(row)
@@ -206,9 +296,12 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
 
 
 def _assign(
-    session: Session, center: Center, category: Category, location: Location, extra: list[Location]
+    center: Center,
+    category: Category,
+    location: Location,
+    extra: list[Location],
+    rules: Sequence[JurisdictionRule],
 ) -> Assignment:
-    rules = center.cached_rules(lambda: _load_rules(session), now_s=time.monotonic())
     assignment = route(
         category,
         location,
@@ -274,41 +367,3 @@ def _new_case(
         client=report.client,
         reporter=report.reporter,
     )
-
-
-def _find_master(
-    session: Session, center: Center, row: CaseRow, *, at: datetime
-) -> repository.Nearby | None:
-    if center.duplicate_radius_m <= 0:
-        return None
-    return repository.find_duplicate(
-        session,
-        category_code=row.category_code,
-        x_utm=row.x_utm,
-        y_utm=row.y_utm,
-        radius_m=center.duplicate_radius_m,
-        since=at - timedelta(hours=center.duplicate_window_h),
-    )
-
-
-def _merge_into(
-    center: Center,
-    row: CaseRow,
-    master: repository.Nearby,
-    *,
-    at: datetime,
-    limits: Sequence[StageLimit],
-) -> CaseEvent:
-    gap_m = round(distance_m(row.x_utm, row.y_utm, master.x_utm, master.y_utm), 1)
-    event = engine.change_row(
-        center,
-        row,
-        Action.MERGE,
-        actor="system",
-        at=at,
-        note=f"duplicate of case {master.reference} ({gap_m} m away)",
-        data={"into": master.id, "distance_m": gap_m},
-        limits=limits,
-    )
-    row.parent_id = master.id
-    return event
