@@ -172,7 +172,7 @@ def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, flo
     from shancheng.config import Settings
 
     settings = Settings(data_dir=city_dir.parent, city=city_dir.name, database_url=url,
-                        cases_rate_per_min=0)
+                        cases_rate_per_min=0, cases_async_intake=False)
     app = create_app(settings)
     seen: list[str] = []
     event.listen(app.state.engine, "before_cursor_execute",
@@ -192,8 +192,8 @@ def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, flo
         client.get(f"/open311/requests/{ref}.json")
         counts.append(" + ".join(seen))
     app.state.engine.dispose()
-    return (f"SQL statements (besides BEGIN/COMMIT): new report {counts[0]}; duplicate "
-            f"{counts[1]}; read {counts[2]}")
+    return (f"SQL statements of the session path (besides BEGIN/COMMIT): new report "
+            f"{counts[0]}; duplicate {counts[1]}; read {counts[2]}")
 
 
 def parse(out: str) -> dict[str, float]:
@@ -216,6 +216,11 @@ def main() -> int:
         help="Redis for the shared rate limits ('' = in memory per worker)",
     )
     parser.add_argument("--profile", metavar="SVG", help="sample one worker with py-spy")
+    parser.add_argument(
+        "--session-writer",
+        action="store_true",
+        help="store reports through a session in a worker thread, not the event-loop store",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `make bench-cases` (apt-get install wrk)")
@@ -244,6 +249,7 @@ def main() -> int:
         "SHANCHENG_CASES_RATE_REDIS_URL": args.redis,
         "SHANCHENG_QUIET": "1",
         "SHANCHENG_CASES_CLASSIFIER_WARMUP": "0",
+        "SHANCHENG_CASES_ASYNC_INTAKE": "0" if args.session_writer else "1",
     }  # no model training during the run
     server = subprocess.Popen(
         [
@@ -361,6 +367,14 @@ def main() -> int:
             f"{res['p99_us'] / 1e3:.1f} | {res['errors']:.0f} |"
         )
     total = sum(res["requests"] for res in results)
+    if args.session_writer:
+        print("writer: a session in a worker thread (SQLAlchemy ORM, psycopg)")
+    else:
+        print(
+            "writer: the event-loop store (shancheng.cases.async_store, psycopg async pool): "
+            "2 statements per report (duplicate search; one INSERT ... WITH for the case, its "
+            "events and photos and the duplicate count), 1 per read"
+        )
     print(statements)
     print(f"reports stored during the run: {stored} (POSTs answered: {results[0]['requests']:.0f})")
     print(

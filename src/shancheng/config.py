@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     cases_classifier_warmup
         Train the category classifier when the server starts (in the background) rather than
         on the first request that needs it.
+    cases_async_intake
+        Store Open311 reports from the event loop on PostgreSQL (psycopg's asynchronous
+        pool) instead of a session in a worker thread; off only to compare the two.
     serve_mqtt
         ``shancheng serve`` also runs the lifelines MQTT ingester (on ``mqtt_url``) in the server
         process, so readings from the broker raise alarms that ``/stream/lifelines`` shows live.
@@ -80,6 +83,7 @@ class Settings(BaseSettings):
     cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     open311_jurisdiction_id: str = "shancheng.demo"
     cases_classifier_warmup: bool = True
+    cases_async_intake: bool = True
     serve_mqtt: bool = False
     web_dist: Path = Path("web/dist")
 

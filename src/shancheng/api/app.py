@@ -29,6 +29,7 @@ from shancheng.api.routers import (
     tiles,
 )
 from shancheng.cases.accounts import ApiKeyCache
+from shancheng.cases.async_store import AsyncCaseStore
 from shancheng.cases.center import Center, bind_center
 from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
 from shancheng.cases.routing import AdminIndex
@@ -39,6 +40,8 @@ from shancheng.store import create_db_engine, session_factory
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
     from pathlib import Path
+
+    from sqlalchemy.engine import Engine
 
     from shancheng.api.citystate import CityState
     from shancheng.cases.taxonomy import Taxonomy
@@ -99,6 +102,7 @@ def create_app(
         settings.cases_rate_per_min, settings.cases_rate_burst, settings.cases_rate_redis_url
     )
     app.state.api_keys = ApiKeyCache()
+    app.state.async_store = _async_intake(settings, engine)
     app.state.classifier = _lazy_classifier(load_taxonomy())
     app.state.live = LiveLifelines(engine)
     app.state.city = CityHolder(
@@ -118,6 +122,13 @@ def create_app(
     tiles.install(app, settings)
     mount_dashboard(app, settings.web_dist)
     return app
+
+
+def _async_intake(settings: Settings, engine: Engine) -> AsyncCaseStore | None:
+    """Return the event-loop writer of Open311 reports on PostgreSQL (``None``: sessions)."""
+    if not settings.cases_async_intake or engine.dialect.name != "postgresql":
+        return None
+    return AsyncCaseStore(settings.resolved_database_url)
 
 
 def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
@@ -164,6 +175,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         live.stop()
+        if app.state.async_store is not None:
+            await app.state.async_store.close()
 
 
 def _lazy_classifier(taxonomy: Taxonomy) -> Callable[[], tuple[TextClassifier, Taxonomy]]:

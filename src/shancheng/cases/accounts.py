@@ -174,6 +174,20 @@ class ApiKeyCache:
             self._keys[key_sha256] = (name, now_s)
 
 
+def cached_client(key: str, cache: ApiKeyCache) -> str | None:
+    """Return the client of an API key found valid lately, or ``None`` to look it up.
+
+    Raises
+    ------
+    AuthenticationError
+        The key is missing.
+    """
+    if not key:
+        msg = "`api_key` is required to post a request"
+        raise AuthenticationError(msg)
+    return cache.get(_sha256(key), now_s=time.monotonic())
+
+
 def client_for_api_key(session: Session, key: str, *, cache: ApiKeyCache | None = None) -> str:
     """Return the client name of a valid API key.
 

@@ -95,6 +95,21 @@ def bind_center(factory: sessionmaker[Session], center: Center) -> None:
     factory.configure(info=info)
 
 
+def bound_center(factory: sessionmaker[Session]) -> Center:
+    """Return the center bound to ``factory`` (for code that runs without a session).
+
+    Raises
+    ------
+    ConfigError
+        No center was bound with :func:`bind_center`.
+    """
+    center = (factory.kw.get("info") or {}).get(CENTER_KEY)
+    if not isinstance(center, Center):
+        msg = "this session factory has no governance center bound; call bind_center first"
+        raise ConfigError(msg)
+    return center
+
+
 def center_of(session: Session) -> Center:
     """Return the center bound to ``session``.
 

@@ -22,11 +22,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from shancheng.cases.center import Center
+    from shancheng.cases.draft import CaseDraft
     from shancheng.cases.taxonomy import StageName
     from shancheng.store.cases_tables import CaseEventRow, CaseRow
 
 
-def snapshot(row: CaseRow) -> CaseSnapshot:
+def snapshot(row: CaseRow | CaseDraft) -> CaseSnapshot:
     """Return what the pure workflow needs to know about a stored case."""
     return CaseSnapshot(CaseStatus(row.status), row.suspended_since is not None, Level(row.level))
 
@@ -46,7 +47,7 @@ def location_of(row: CaseRow, city_code: str) -> Location:
     )
 
 
-def clock_of(row: CaseRow) -> ClockState | None:
+def clock_of(row: CaseRow | CaseDraft) -> ClockState | None:
     """Return the stage clock stored on a case row."""
     if row.stage_started_at is None or row.stage_limit_s is None:
         return None
@@ -93,19 +94,20 @@ def transition(
 
 def stage_limits(session: Session, center: Center) -> list[StageLimit]:
     """Return the per-district stage limits (cached by the center for ``rules_ttl_s``)."""
+    return center.cached("stage_limits", lambda: load_stage_limits(session), now_s=time.monotonic())
 
-    def load() -> list[StageLimit]:
-        return [
-            StageLimit(r.district_code, r.category, cast("StageName", r.stage), r.limit_h)
-            for r in repository.stage_limit_rows(session)
-        ]
 
-    return center.cached("stage_limits", load, now_s=time.monotonic())
+def load_stage_limits(session: Session) -> list[StageLimit]:
+    """Read the per-district stage limits from the database (uncached)."""
+    return [
+        StageLimit(r.district_code, r.category, cast("StageName", r.stage), r.limit_h)
+        for r in repository.stage_limit_rows(session)
+    ]
 
 
 def change_row(
     center: Center,
-    row: CaseRow,
+    row: CaseRow | CaseDraft,
     action: Action,
     *,
     actor: str,
@@ -143,7 +145,7 @@ def change_row(
 
 
 def _update_clock(
-    center: Center, row: CaseRow, event: CaseEvent, limits: Sequence[StageLimit]
+    center: Center, row: CaseRow | CaseDraft, event: CaseEvent, limits: Sequence[StageLimit]
 ) -> None:
     category = center.taxonomy.category(row.category_code)
     calendar = center.calendar_for(category)
@@ -167,7 +169,7 @@ def _update_clock(
         row.expected_at = row.deadline_at
 
 
-def _update_counters(row: CaseRow, event: CaseEvent) -> None:
+def _update_counters(row: CaseRow | CaseDraft, event: CaseEvent) -> None:
     if event.action is Action.REWORK:
         row.reworks += 1
     elif event.action is Action.ESCALATE:

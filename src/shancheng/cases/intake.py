@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from shancheng.cases import engine, repository
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
+from shancheng.cases.draft import CaseDraft
 from shancheng.cases.media import Photo, check_media_url, check_photo
 from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
 from shancheng.cases.safe_text import unsafe_fragment
 from shancheng.cases.stage_limits import StageLimit, stage_limit_s
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
-from shancheng.store.cases_tables import CaseRow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shancheng.cases.center import Center
     from shancheng.cases.routing import Assignment
     from shancheng.cases.taxonomy import Category
+    from shancheng.store.cases_tables import CaseRow
 
 Source = Literal["citizen", "inspector", "open311", "sensor", "web"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -148,10 +149,10 @@ class PlannedCase:
     report; a merge once :func:`link_duplicate` found the open case it repeats), ``photos``
     the checked uploads with their MIME types and ``urls`` the checked ``media_url`` links.
     Both writers, the session's (:func:`submit`) and the asynchronous PostgreSQL one
-    (:mod:`~shancheng.cases.intake_pg`), store exactly this.
+    (:mod:`~shancheng.cases.async_store`), store exactly this.
     """
 
-    row: CaseRow
+    row: CaseDraft
     events: list[CaseEvent]
     photos: list[tuple[Photo, str]]
     urls: list[str]
@@ -273,13 +274,13 @@ def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) 
         The report is refused; nothing is written.
     """
     limits = engine.stage_limits(session, center)
-    rules = center.cached_rules(lambda: _load_rules(session), now_s=time.monotonic())
+    rules = center.cached_rules(lambda: load_rules(session), now_s=time.monotonic())
     planned = plan(center, report, at=at, rules=rules, limits=limits)
     search = duplicate_search(center, planned, at=at)
     master = repository.find_duplicate(session, **search) if search is not None else None
     if master is not None:
         link_duplicate(center, planned, master, at=at, limits=limits)
-    row = planned.row
+    row = planned.row.to_row()
     session.add(row)
     session.flush()
     for seq, event in enumerate(planned.events, start=1):
@@ -317,7 +318,8 @@ def _assign(
     return assignment
 
 
-def _load_rules(session: Session) -> list[JurisdictionRule]:
+def load_rules(session: Session) -> list[JurisdictionRule]:
+    """Return the jurisdiction table as routing reads it."""
     return [
         JurisdictionRule(r.category, r.unit, r.department, Level(r.level))
         for r in repository.jurisdiction_rules(session)
@@ -333,13 +335,13 @@ def _new_case(
     *,
     at: datetime,
     limits: Sequence[StageLimit],
-) -> CaseRow:
+) -> CaseDraft:
     calendar = center.calendar_for(category)
     first = CaseEvent(Action.REPORT, CaseStatus.REPORTED, CaseStatus.REPORTED, "", at)
     limit_s = stage_limit_s(category, "register", location.district_code, limits)
     clock = next_clock(None, first, limit_s=limit_s, calendar=calendar)
     assert clock is not None  # noqa: S101 - the reported stage always has a clock
-    return CaseRow(
+    return CaseDraft(
         category_code=category.code,
         status=CaseStatus.REPORTED.value,
         source=report.source,
@@ -361,9 +363,6 @@ def _new_case(
         stage_limit_s=clock.limit_s,
         paused_s=0.0,
         deadline_at=calendar.add_working_seconds(at, clock.limit_s),
-        escalations=0,
-        reworks=0,
-        duplicates=0,
         client=report.client,
         reporter=report.reporter,
     )

@@ -23,6 +23,7 @@ from shancheng.errors import CaseInputError
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from shancheng.cases.draft import CaseDraft
     from shancheng.cases.taxonomy import Category, Taxonomy
     from shancheng.store.cases_tables import CaseEventRow, CaseRow
 
@@ -230,7 +231,7 @@ def open_closed(status: str) -> str:
 
 
 def request_record(
-    row: CaseRow,
+    row: CaseRow | CaseDraft,
     category: Category,
     *,
     agency: str,

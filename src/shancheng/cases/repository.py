@@ -94,13 +94,14 @@ def append_event(
         actor=event.actor,
         at=event.at,
         note=event.note,
-        data=_jsonable(event.data),
+        data=jsonable(event.data),
     )
     session.add(row)
     return row
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+def jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """Return event data as stored in JSON: datetimes as ISO 8601 text."""
     return {
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in data.items()

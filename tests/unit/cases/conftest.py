@@ -141,7 +141,12 @@ class Api:
         from fastapi.testclient import TestClient
 
         self.app, self.clock = app, clock
+        # one event loop for all requests (and the app's start-up and shutdown), as in a server
         self.client = TestClient(app)
+        self.client.__enter__()
+
+    def close(self):
+        self.client.__exit__(None, None, None)
 
     def session(self):
         return self.app.state.sessions()
@@ -184,12 +189,13 @@ def make_api(db_url, center, make_session, monday_9):
         app = create_app(settings, center=center)
         clock = [monday_9]
         app.dependency_overrides[now] = lambda: clock[0]
-        apps.append(app)
-        return Api(app, clock)
+        apps.append(Api(app, clock))
+        return apps[-1]
 
     yield make
-    for app in apps:
-        app.state.engine.dispose()
+    for api in apps:
+        api.close()
+        api.app.state.engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,210 @@
+"""The event-loop store of Open311 requests on PostgreSQL writes and reads what the session does.
+
+Both writers get the same reports (new ones, a duplicate, photos, links, attributes) on an
+empty PostgreSQL database, with the same random references, and must leave identical rows in
+every cases table; a request read back through the event-loop store must answer exactly what
+the session's path answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from shancheng.cases import intake
+from shancheng.cases.async_store import AsyncCaseStore, conninfo_of
+from shancheng.cases.draft import CaseDraft
+from shancheng.cases.intake import ReportIn
+from shancheng.cases.media import Photo
+from shancheng.store.cases_tables import CaseRow
+from tests.unit.cases.conftest import CASE_TABLES
+from tests.unit.cases.test_open311 import png
+
+ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+TABLE_ORDER = {
+    "cases": "id",
+    "case_events": "id",
+    "case_attachments": "id",
+    "case_blobs": "sha256",
+}
+
+
+def test_the_draft_has_exactly_the_columns_of_the_cases_table():
+    assert {f.name for f in fields(CaseDraft)} == {c.name for c in CaseRow.__table__.columns} - {
+        "version"
+    }
+
+
+def test_conninfo_drops_the_sqlalchemy_driver_name():
+    url = "postgresql+psycopg://postgres:secret@127.0.0.1:5432/test"
+    assert conninfo_of(url) == "postgresql://postgres:secret@127.0.0.1:5432/test"
+
+
+def _reports(point):
+    here = point(skip=3)
+    return [
+        ReportIn("E0102", *here, description="垃圾满溢 overflowing bins", source="open311"),
+        # 20 m away, same category, within the window: a duplicate of the first
+        ReportIn("E0102", *point(skip=3, dx_m=20.0), description="again", source="open311"),
+        ReportIn(
+            "C0110",
+            *point(skip=7),
+            description="manhole cover missing",
+            source="open311",
+            photos=(Photo(png(), "image/png", "a.png"), Photo(png(), "image/png", "b.png")),
+            media_urls=("https://example.org/p/1.jpg",),
+            reporter="someone@example.org",
+            client="app",
+        ),
+        ReportIn("E0404", *point(skip=11), title="t", address="路口", source="open311"),
+    ]
+
+
+def _dump(engine):
+    with engine.connect() as conn:
+        return {
+            table: [
+                tuple(row)
+                for row in conn.execute(sa.text(f"select * from {table} order by {key}"))  # noqa: S608
+            ]
+            for table, key in TABLE_ORDER.items()
+        }
+
+
+def _empty(engine):
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"truncate {', '.join(CASE_TABLES)} restart identity cascade"))
+
+
+@pytest.fixture
+def fixed_references(monkeypatch):
+    """Make the random part of the references repeat from the start at each call."""
+
+    def restart():
+        counter = itertools.count(1)
+        monkeypatch.setattr(intake.secrets, "token_hex", lambda n: f"{next(counter):0{2 * n}x}")
+
+    return restart
+
+
+@ON_POSTGRES
+def test_both_writers_store_identical_rows(
+    postgres_url, make_session, center, point, monday_9, fixed_references
+):
+    session = make_session(center)  # empties the tables
+    engine = session.get_bind()
+    reports = _reports(point)
+    times = [monday_9 + timedelta(minutes=5 * i) for i in range(len(reports))]
+
+    fixed_references()
+    for report, at in zip(reports, times, strict=True):
+        intake.submit(session, center, report, at=at)
+        session.commit()
+    by_session = _dump(engine)
+
+    _empty(engine)
+    fixed_references()
+    store = AsyncCaseStore(postgres_url)
+
+    async def write_all():
+        answers = []
+        for report, at in zip(reports, times, strict=True):
+            planned = intake.plan(center, report, at=at, rules=[], limits=[])
+            answers.append(
+                await store.submit(
+                    planned,
+                    at=at,
+                    search=intake.duplicate_search(center, planned, at=at),
+                    link=lambda m, p=planned, t=at: intake.link_duplicate(
+                        center, p, m, at=t, limits=[]
+                    ),
+                )
+            )
+        await store.close()
+        return answers
+
+    answers = asyncio.run(write_all())
+    by_store = _dump(engine)
+    session.close()
+
+    assert [a.case_id for a in answers] == [1, 2, 3, 4]
+    assert answers[1].linked_to == 1
+    assert answers[1].linked_reference == answers[0].reference
+    assert [a.linked_to for a in answers if a is not answers[1]] == [None, None, None]
+    assert len(by_session["cases"]) == 4
+    assert len(by_session["case_events"]) == 5  # the duplicate has its report and its merge
+    assert len(by_session["case_attachments"]) == 3  # two photos (one blob) and one link
+    assert len(by_session["case_blobs"]) == 1
+    for table in TABLE_ORDER:
+        assert by_store[table] == by_session[table], table
+
+
+@ON_POSTGRES
+def test_the_store_follows_the_running_event_loop(postgres_url, make_session, center, point):
+    make_session(center).close()  # empties the tables
+    store = AsyncCaseStore(postgres_url)
+    quiet = replace(center, duplicate_radius_m=0.0)
+    at = datetime(2026, 11, 23, 1, tzinfo=UTC)
+
+    async def one():
+        planned = intake.plan(quiet, ReportIn("E0102", *point()), at=at, rules=[], limits=[])
+        stored = await store.submit(planned, at=at, search=None, link=lambda m: None)
+        found = await store.by_reference(stored.reference)
+        missing = await store.by_reference("SC-no-such-case")
+        return stored, found, missing
+
+    first = asyncio.run(one())
+    second = asyncio.run(one())  # another loop: the old pool cannot serve it
+    asyncio.run(store.close())
+    for stored, found, missing in (first, second):
+        assert found is not None
+        assert found.case.id == stored.case_id
+        assert found.case.reference == stored.reference
+        assert found.parent_reference is None
+        assert missing is None
+    assert second[0].case_id == first[0].case_id + 1
+
+
+@ON_POSTGRES
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_request_reads_back_the_same_from_both_paths(make_api, point, fmt):
+    fast = make_api()
+    slow = make_api(cases_async_intake=False)
+    assert fast.app.state.async_store is not None
+    assert slow.app.state.async_store is None
+    key = fast.api_key()
+    here = point(skip=5)
+    form = {"api_key": key, "service_code": "E0102", "lat": f"{here[1]}", "long": f"{here[0]}"}
+    first = fast.client.post("/open311/requests.json", data=form)
+    again = slow.client.post(
+        "/open311/requests.json", data={**form, "media_url": "https://example.org/x.jpg"}
+    )
+    photo = fast.client.post(
+        "/open311/requests.json",
+        data={**form, "service_code": "C0110"},
+        files={"media": ("p.png", png(), "image/png")},
+    )
+    references = []
+    for response in (first, again, photo):
+        assert response.status_code == 200, response.text
+        references.append(response.json()[0]["service_request_id"])
+    assert again.json()[0]["service_notice"].endswith(references[0])  # linked across paths
+    for reference in references:
+        path = f"/open311/requests/{reference}.{fmt}"
+        from_store, from_session = fast.client.get(path), slow.client.get(path)
+        assert from_store.status_code == from_session.status_code == 200
+        assert from_store.content == from_session.content
+    record = fast.client.get(f"/open311/requests/{references[1]}.json").json()[0]
+    assert record["media_url"] == "https://example.org/x.jpg"
+    assert record["status_notes"].endswith(f"duplicate of {references[0]}")
+    assert fast.client.get(f"/open311/requests/{references[2]}.json").json()[0][
+        "media_url"
+    ].startswith("http://testserver/blobs/")
+    missing = fast.client.get("/open311/requests/SC000.json")
+    assert missing.status_code == 404
+    assert missing.json()[0]["code"] == 404
