@@ -16,6 +16,7 @@ it duplicates and its first photo.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import logging
 from dataclasses import dataclass, fields
@@ -70,21 +71,22 @@ WITH c AS (
   FROM c, json_to_recordset(%(events)s::json) AS v(
     seq int, action text, from_status text, to_status text, actor text, at timestamptz,
     note text, data json)
+), p AS (
+  SELECT n, sha, mime, decode(content, 'base64') AS content
+  FROM ROWS FROM (json_to_recordset(%(photos)s::json) AS (sha text, mime text, content text))
+    WITH ORDINALITY AS x(sha, mime, content, n)
 ), b AS (
   INSERT INTO case_blobs (sha256, content_type, size_bytes, content, created_at)
-  SELECT DISTINCT ON (p.sha) p.sha, p.mime, length(p.content), p.content, %(reported_at)s
-  FROM unnest(%(photo_sha)s::text[], %(photo_mime)s::text[], %(photo_content)s::bytea[])
-    AS p(sha, mime, content)
+  SELECT DISTINCT ON (sha) sha, mime, length(content), content, %(reported_at)s FROM p
   ON CONFLICT (sha256) DO NOTHING
 ), a AS (
   INSERT INTO case_attachments (case_id, event_seq, kind, blob_sha256, data, created_at)
   SELECT c.id, 1, x.kind, x.sha, x.data, %(reported_at)s
   FROM c, (
-    SELECT 0 AS part, n, 'photo' AS kind, sha, NULL::json AS data
-    FROM unnest(%(photo_sha)s::text[]) WITH ORDINALITY AS s(sha, n)
+    SELECT 0 AS part, n, 'photo' AS kind, sha, NULL::json AS data FROM p
     UNION ALL
     SELECT 1, n, 'photo_url', NULL, json_build_object('media_url', url)
-    FROM unnest(%(urls)s::text[]) WITH ORDINALITY AS u(url, n)
+    FROM json_array_elements_text(%(urls)s::json) WITH ORDINALITY AS u(url, n)
   ) AS x
   ORDER BY x.part, x.n
 ), m AS (
@@ -127,10 +129,18 @@ def _store_params(planned: PlannedCase, at: datetime) -> dict[str, Any]:
             for seq, e in enumerate(planned.events, start=1)
         ]
     ).decode()
-    params["photo_sha"] = [hashlib.sha256(p.content).hexdigest() for p, _mime in planned.photos]
-    params["photo_mime"] = [mime for _p, mime in planned.photos]
-    params["photo_content"] = [p.content for p, _mime in planned.photos]
-    params["urls"] = planned.urls
+    # JSON text, not arrays: psycopg finds an array's element type per call, costly when empty
+    params["photos"] = orjson.dumps(
+        [
+            {
+                "sha": hashlib.sha256(p.content).hexdigest(),
+                "mime": mime,
+                "content": base64.b64encode(p.content).decode(),
+            }
+            for p, mime in planned.photos
+        ]
+    ).decode()
+    params["urls"] = orjson.dumps(planned.urls).decode()
     params["master_id"] = planned.master.id if planned.master is not None else None
     params["reported_at"] = at
     return params
