@@ -48,6 +48,7 @@ class CaseDraft:
     title: str = ""
     description: str = ""
     address: str = ""
+    address_id: str = ""
     reference: str | None = None
     escalations: int = 0
     reworks: int = 0

@@ -40,6 +40,7 @@ Source = Literal["citizen", "inspector", "open311", "sensor", "web"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TITLE_CHARS = 200
 MAX_ADDRESS_CHARS = 300
+MAX_ADDRESS_ID_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class ReportIn:
     """A report as it arrives, before validation.
 
     Give either ``lon`` and ``lat`` (WGS84) or an ``address`` naming a place of the city.
+    ``address_id`` is the client's id of the place (Open311), kept with the case.
     ``extra_points`` are further points of an extended problem (a long pile of rubble): a
     report whose points span several streets is handled one level up.
     """
@@ -64,6 +66,7 @@ class ReportIn:
     media_urls: tuple[str, ...] = ()
     extra_points: tuple[tuple[float, float], ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
+    address_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,7 @@ def plan(
     )
     title = check_text(report.title, field="title", max_chars=MAX_TITLE_CHARS)
     address = check_text(report.address, field="address_string", max_chars=MAX_ADDRESS_CHARS)
+    address_id = check_text(report.address_id, field="address_id", max_chars=MAX_ADDRESS_ID_CHARS)
     location, extra = _locate(center, report)
     if len(report.photos) > center.max_photos:
         msg = f"`media` has {len(report.photos)} files; the limit is {center.max_photos}"
@@ -198,6 +202,7 @@ def plan(
     assignment = _assign(center, category, location, extra, rules)
     row = _new_case(center, category, location, assignment, report, at=at, limits=limits)
     row.title, row.description, row.address = title, description, address
+    row.address_id = address_id
     # a public reference that needs no second write: date + 40 random bits (unique column)
     row.reference = f"SC{at.astimezone(CHINA_TZ):%Y%m%d}{secrets.token_hex(5).upper()}"
     first = CaseEvent(

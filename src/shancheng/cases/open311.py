@@ -257,7 +257,7 @@ def request_record(
         "updated_datetime": iso(row.closed_at or row.updated_at),
         "expected_datetime": iso(row.expected_at),
         "address": row.address,
-        "address_id": "",
+        "address_id": row.address_id,
         "zipcode": "",
         "lat": row.lat,
         "long": row.lon,

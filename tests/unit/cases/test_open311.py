@@ -250,6 +250,7 @@ def test_address_id_locates_at_the_named_place(o311, admin_index, small_city):
         [record] = o311.client.get(f"/open311/requests/{ref}.json").json()
         assert record["lat"] == pytest.approx(lat) and record["long"] == pytest.approx(lon)
         assert record["address"] == name
+        assert record["address_id"] == place_id
         # the point lies in the place: a street's point is routed to that street
         if place_id == str(street["code"]):
             assert admin_index.locate(lon, lat).street_code == place_id
@@ -257,6 +258,23 @@ def test_address_id_locates_at_the_named_place(o311, admin_index, small_city):
     assert r.status_code == 400
     assert "`address_id` 'NO-SUCH-PLACE' is not the id of a named place" in r.text
     assert o311.count() == 2
+
+
+def test_address_id_is_kept_beside_coordinates(o311, point):
+    lon, lat = point(skip=2)
+    r = post(o311, lat=str(lat), long=str(lon), address_id="building 7/B-12")
+    assert r.status_code == 200, r.text
+    ref = r.json()[0]["service_request_id"]
+    [record] = o311.client.get(f"/open311/requests/{ref}.json").json()
+    assert record["address_id"] == "building 7/B-12"
+    assert record["lat"] == pytest.approx(lat)  # the coordinates locate; the id is kept
+    assert xml(o311.client.get(f"/open311/requests/{ref}.xml")).find(
+        "request/address_id").text == "building 7/B-12"
+    for bad, needle in (("x" * 65, "the limit is 64"), ("<b>7</b>", "without HTML")):
+        r = post(o311, lat=str(lat), long=str(lon), address_id=bad)
+        assert r.status_code == 400
+        assert "`address_id`" in r.text and needle in r.text
+    assert o311.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -738,6 +738,9 @@ export interface paths {
         /**
          * Post Request
          * @description Create a service request (needs ``api_key``); answers its ``service_request_id``.
+         *
+         *     On PostgreSQL the report is stored from the event loop (:mod:`shancheng.cases.async_store`);
+         *     elsewhere through a session in a worker thread. Both store the same rows.
          */
         post: operations["post_request_open311_requests__fmt__post"];
         delete?: never;
@@ -1176,6 +1179,8 @@ export interface components {
         CaseRead: {
             /** Address */
             address: string;
+            /** Address Id */
+            address_id: string;
             /** Category Code */
             category_code: string;
             /** Cell Id */

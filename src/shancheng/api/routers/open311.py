@@ -250,15 +250,17 @@ def _report_in(center: Center, form: _PostedForm, client: str) -> ReportIn:
     lon = open311.parse_coordinate(fields.get("long"), "long")
     lat = open311.parse_coordinate(fields.get("lat"), "lat")
     address = fields.get("address_string", "")
+    address_id = fields.get("address_id", "")
     located = lon is not None or lat is not None or address.strip()
-    if not located and fields.get("address_id"):
+    if not located and address_id.strip():
         # the spec's third way to locate: the id of a place of the city (unit code, facility)
-        address, lon, lat = center.admin.place(fields["address_id"][:64])
+        address, lon, lat = center.admin.place(address_id[:64])
     return ReportIn(
         code,
         lon,
         lat,
         address=address,
+        address_id=address_id,
         description=fields.get("description", ""),
         source="open311",
         client=client,

@@ -60,6 +60,7 @@ class CaseRead(BaseModel):
     title: str
     description: str
     address: str
+    address_id: str
     lon: float
     lat: float
     cell_id: int
