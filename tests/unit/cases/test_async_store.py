@@ -65,11 +65,26 @@ def _reports(point):
     ]
 
 
+def _many_reports(point):
+    """Thirty reports on four spots in two categories: most repeat an earlier one."""
+    spots = [point(skip=k) for k in (1, 4, 9, 12)]
+    return [
+        ReportIn(
+            ("E0102", "E0404")[i % 2],
+            spots[i % 4][0],
+            spots[i % 4][1],
+            description=f"report {i}",
+            source="open311",
+        )
+        for i in range(30)
+    ]
+
+
 def _dump(engine):
     with engine.connect() as conn:
         return {
             table: [
-                tuple(row)
+                dict(row._mapping)
                 for row in conn.execute(sa.text(f"select * from {table} order by {key}"))  # noqa: S608
             ]
             for table, key in TABLE_ORDER.items()
@@ -142,6 +157,110 @@ def test_both_writers_store_identical_rows(
     assert len(by_session["case_blobs"]) == 1
     for table in TABLE_ORDER:
         assert by_store[table] == by_session[table], table
+
+
+def _link(center, planned, at):
+    return lambda master: intake.link_duplicate(center, planned, master, at=at, limits=[])
+
+
+@ON_POSTGRES
+def test_reports_arriving_together_are_written_in_batches_as_if_one_by_one(
+    postgres_url, make_session, center, point, monday_9, fixed_references, monkeypatch
+):
+    """Concurrent reports share transactions, and end exactly as the session writes them."""
+    session = make_session(center)
+    engine = session.get_bind()
+    reports = _many_reports(point)
+    times = [monday_9 + timedelta(seconds=i) for i in range(len(reports))]
+    fixed_references()
+    for report, at in zip(reports, times, strict=True):
+        intake.submit(session, center, report, at=at)
+        session.commit()
+    by_session = _dump(engine)
+    _empty(engine)
+    fixed_references()
+    from shancheng.cases import async_store
+
+    batches = []
+    write_batch = async_store._write_batch
+
+    async def counting(pool, batch):
+        batches.append(len(batch))
+        return await write_batch(pool, batch)
+
+    monkeypatch.setattr(async_store, "_write_batch", counting)
+    store = AsyncCaseStore(postgres_url)
+
+    async def one(report, at):
+        planned = intake.plan(center, report, at=at, rules=[], limits=[])
+        search = intake.duplicate_search(center, planned, at=at)
+        return await store.submit(planned, at=at, search=search, link=_link(center, planned, at))
+
+    async def all_at_once():
+        assert await store.by_reference("SC0") is None  # the pool is open: arrival order = order
+        answers = await asyncio.gather(*(one(r, t) for r, t in zip(reports, times, strict=True)))
+        await store.close()
+        return answers
+
+    answers = asyncio.run(all_at_once())
+    by_store = _dump(engine)
+    session.close()
+    assert sum(batches) == 30 and len(batches) < 30  # fewer commits than reports
+    assert [a.case_id for a in answers] == list(range(1, 31))
+    assert [a.linked_to for a in answers[:4]] == [None, None, None, None]
+    assert all(a.linked_to == (i % 4) + 1 for i, a in enumerate(answers[4:], start=4))
+    assert [row["duplicates"] for row in by_store["cases"][:4]] == [7, 7, 6, 6]
+    assert [row["version"] for row in by_store["cases"][:4]] == [8, 8, 7, 7]
+    for table in TABLE_ORDER:
+        assert by_store[table] == by_session[table], table
+
+
+@ON_POSTGRES
+def test_a_report_that_fails_does_not_sink_its_batch(
+    postgres_url, make_session, center, point, monday_9
+):
+    make_session(center).close()  # empties the tables
+    store = AsyncCaseStore(postgres_url)
+    reports = _many_reports(point)[:6]
+    times = [monday_9 + timedelta(seconds=i) for i in range(6)]
+    planned = [
+        intake.plan(center, r, at=t, rules=[], limits=[])
+        for r, t in zip(reports, times, strict=True)
+    ]
+    planned[3].row.reference = planned[1].row.reference  # the unique reference is refused
+
+    async def all_at_once():
+        assert await store.by_reference("SC0") is None  # the pool is open: arrival order = order
+        answers = await asyncio.gather(
+            *(
+                store.submit(
+                    p,
+                    at=t,
+                    search=intake.duplicate_search(center, p, at=t),
+                    link=_link(center, p, t),
+                )
+                for p, t in zip(planned, times, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        await store.close()
+        return answers
+
+    answers = asyncio.run(all_at_once())
+    assert isinstance(answers[3], Exception) and "reference" in str(answers[3])
+    stored = [a for a in answers if not isinstance(a, Exception)]
+    assert len(stored) == 5
+    # reports 4 and 5 repeat reports 0 and 1 (same spot and category): linked once each,
+    # even though the first attempt at the batch linked them and was rolled back
+    assert answers[4].linked_to == answers[0].case_id
+    assert answers[5].linked_to == answers[1].case_id
+    with make_session(center) as s:
+        rows = s.execute(sa.text("select id, duplicates, parent_id from cases order by id")).all()
+        events = s.execute(sa.text("select count(*) from case_events")).scalar_one()
+    assert len(rows) == 5
+    duplicates = {r.id: r.duplicates for r in rows}
+    assert duplicates[answers[0].case_id] == duplicates[answers[1].case_id] == 1
+    assert events == 7  # five reports, two merges
 
 
 @ON_POSTGRES
