@@ -96,6 +96,19 @@ def _empty(engine):
         conn.execute(sa.text(f"truncate {', '.join(CASE_TABLES)} restart identity cascade"))
 
 
+def _written_by_session(session, center, reports, times, fixed_references):
+    """Write ``reports`` one by one through the session; return the tables, emptied again."""
+    engine = session.get_bind()
+    fixed_references()
+    for report, at in zip(reports, times, strict=True):
+        intake.submit(session, center, report, at=at)
+        session.commit()
+    tables = _dump(engine)
+    _empty(engine)
+    fixed_references()
+    return tables
+
+
 @pytest.fixture
 def fixed_references(monkeypatch):
     """Make the random part of the references repeat from the start at each call."""
@@ -115,15 +128,7 @@ def test_both_writers_store_identical_rows(
     engine = session.get_bind()
     reports = _reports(point)
     times = [monday_9 + timedelta(minutes=5 * i) for i in range(len(reports))]
-
-    fixed_references()
-    for report, at in zip(reports, times, strict=True):
-        intake.submit(session, center, report, at=at)
-        session.commit()
-    by_session = _dump(engine)
-
-    _empty(engine)
-    fixed_references()
+    by_session = _written_by_session(session, center, reports, times, fixed_references)
     store = AsyncCaseStore(postgres_url)
 
     async def write_all():
@@ -172,13 +177,7 @@ def test_reports_arriving_together_are_written_in_batches_as_if_one_by_one(
     engine = session.get_bind()
     reports = _many_reports(point)
     times = [monday_9 + timedelta(seconds=i) for i in range(len(reports))]
-    fixed_references()
-    for report, at in zip(reports, times, strict=True):
-        intake.submit(session, center, report, at=at)
-        session.commit()
-    by_session = _dump(engine)
-    _empty(engine)
-    fixed_references()
+    by_session = _written_by_session(session, center, reports, times, fixed_references)
     from shancheng.cases import async_store
 
     batches = []
