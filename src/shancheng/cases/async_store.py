@@ -7,13 +7,13 @@ cost more CPU than everything else a report needs. This writer stores the same p
 the duplicate search, then one statement whose data-modifying parts insert the case, its events
 and its photos.
 
-Reports that arrive while a batch is being written are written together in the next one, in
-one transaction (group commit): one flush of the log to disk serves them all, and the open
-cases they repeat get their duplicate counts in one UPDATE, locked in id order so that two
-writers never wait on each other in a cycle. A report is answered only once its batch is
-committed, so an acknowledged report is stored; a batch that fails is written again one report
-at a time, so one bad report does not sink the others. Tests check that both writers store
-identical rows.
+Reports whose duplicate search is done while a batch is being written are written together
+in the next one: one transaction sent as one pipeline (group commit), so that one round trip
+and one flush of the log to disk serve them all. The open cases they repeat get their duplicate
+counts in one UPDATE, locked in id order so that two writers never wait on each other in a
+cycle. A report is answered only once its batch is committed, so an acknowledged report is
+stored; a batch that fails is written again one report at a time, so one bad report does not
+sink the others. Tests check that both writers store identical rows.
 
 A request read back by its reference is one statement too: the case, the reference of the case
 it duplicates and its first photo.
@@ -26,7 +26,7 @@ import base64
 import hashlib
 import logging
 from collections import Counter, deque
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from shancheng.cases.domain import CaseEvent
     from shancheng.cases.intake import PlannedCase
 
 __all__ = ["AsyncCaseStore", "Stored", "StoredRequest", "conninfo_of"]
@@ -189,24 +188,11 @@ _MAX_BATCH = 64
 
 @dataclass(slots=True)
 class _Pending:
-    """A report waiting for the writer, and the future its request awaits."""
+    """A planned report waiting for the writer, and the future its request awaits."""
 
     planned: PlannedCase
     at: datetime
-    search: dict[str, Any] | None
-    link: Callable[[repository.Nearby], None]
     done: asyncio.Future[Stored]
-    row: CaseDraft = field(init=False)
-    events: list[CaseEvent] = field(init=False)
-
-    def __post_init__(self) -> None:
-        # as planned, before any duplicate link, so that a retry starts from here
-        self.row, self.events = replace(self.planned.row), list(self.planned.events)
-
-    def restart(self) -> None:
-        """Undo what a failed attempt did to the planned case."""
-        self.planned.row, self.planned.events = replace(self.row), list(self.events)
-        self.planned.master = None
 
     def finish(self, outcome: Stored | Exception) -> None:
         """Answer the waiting request (unless it went away)."""
@@ -219,19 +205,25 @@ class _Pending:
 
 
 async def _write_batch(pool: AsyncConnectionPool, batch: list[_Pending]) -> list[Stored]:
-    """Write ``batch`` in one transaction; return what each report became."""
-    stored = []
-    async with pool.connection() as conn, conn.transaction():
-        for item in batch:
-            planned = item.planned
-            if item.search is not None:
-                cursor = await conn.execute(_DUPLICATE_SQL, item.search, prepare=True)
-                found = await cursor.fetchone()
-                if found is not None:
-                    item.link(repository.Nearby(int(found[0]), str(found[1]), found[2], found[3]))
-            cursor = await conn.execute(_STORE_SQL, _store_params(planned, item.at), prepare=True)
+    """Write ``batch`` in one transaction, sent as one pipeline; return what each became."""
+    repeated = Counter(i.planned.master.id for i in batch if i.planned.master is not None)
+    ids = sorted(repeated)
+    async with pool.connection() as conn:
+        async with conn.pipeline(), conn.transaction():
+            cursors = [
+                await conn.execute(_STORE_SQL, _store_params(i.planned, i.at), prepare=True)
+                for i in batch
+            ]
+            if len(ids) > 1:
+                await conn.execute(_LOCK_SQL, {"ids": ids}, prepare=True)
+            if ids:
+                counts = [repeated[i] for i in ids]
+                await conn.execute(_COUNT_SQL, {"ids": ids, "counts": counts}, prepare=True)
+        stored = []
+        for item, cursor in zip(batch, cursors, strict=True):
             row = await cursor.fetchone()
             assert row is not None  # noqa: S101 - INSERT ... RETURNING gives one row
+            planned = item.planned
             planned.row.id = int(row[0])
             master = planned.master
             stored.append(
@@ -242,13 +234,6 @@ async def _write_batch(pool: AsyncConnectionPool, batch: list[_Pending]) -> list
                     master.reference if master is not None else None,
                 )
             )
-        repeated = Counter(s.linked_to for s in stored if s.linked_to is not None)
-        if repeated:
-            ids = sorted(repeated)
-            if len(ids) > 1:
-                await conn.execute(_LOCK_SQL, {"ids": ids}, prepare=True)
-            counts = [repeated[i] for i in ids]
-            await conn.execute(_COUNT_SQL, {"ids": ids, "counts": counts}, prepare=True)
     return stored
 
 
@@ -303,8 +288,10 @@ class AsyncCaseStore:
     ) -> Stored:
         """Store a planned case, committed when this returns; first look for the case it repeats.
 
-        Reports that arrive while a batch is being written are written together in the next
-        one, in one transaction: one commit (one flush of the log to disk) for many reports.
+        Reports whose duplicate search is done while a batch is being written are written
+        together in the next one, in one transaction: one commit for many reports. Reports
+        that arrive within the same few milliseconds therefore do not see each other as
+        duplicates (as with any two concurrent requests); an inspector can merge them.
 
         Parameters
         ----------
@@ -315,7 +302,13 @@ class AsyncCaseStore:
             (:func:`~shancheng.cases.intake.link_duplicate`) before it is written.
         """
         pool = await self._ready()
-        item = _Pending(planned, at, search, link, asyncio.get_running_loop().create_future())
+        if search is not None:
+            async with pool.connection() as conn:
+                cursor = await conn.execute(_DUPLICATE_SQL, search, prepare=True)
+                found = await cursor.fetchone()
+            if found is not None:
+                link(repository.Nearby(int(found[0]), str(found[1]), found[2], found[3]))
+        item = _Pending(planned, at, asyncio.get_running_loop().create_future())
         self._pending.append(item)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending(pool))
@@ -329,7 +322,6 @@ class AsyncCaseStore:
             except Exception:  # noqa: BLE001 - each report is retried alone and gets its own error
                 logger.warning("a batch of %d reports failed; writing them one by one", len(batch))
                 for item in batch:
-                    item.restart()
                     try:
                         [one] = await _write_batch(pool, [item])
                     except Exception as exc:  # noqa: BLE001 - handed to the report's request
