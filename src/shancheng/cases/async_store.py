@@ -245,8 +245,14 @@ class AsyncCaseStore:
     client that starts a loop per request), it is replaced by a new pool for that loop.
     """
 
-    def __init__(self, database_url: str, *, max_connections: int = 8) -> None:
-        """Prepare a pool for ``database_url`` (a ``postgresql+psycopg://`` URL); no I/O yet."""
+    def __init__(
+        self, database_url: str, *, max_connections: int = 8, group_commit: bool = True
+    ) -> None:
+        """Prepare a pool for ``database_url`` (a ``postgresql+psycopg://`` URL); no I/O yet.
+
+        ``group_commit`` off writes each report in its own transaction, at once.
+        """
+        self._group_commit = group_commit
         self._conninfo = conninfo_of(database_url)
         self._max_connections = max_connections
         self._pool: AsyncConnectionPool | None = None
@@ -309,6 +315,9 @@ class AsyncCaseStore:
             if found is not None:
                 link(repository.Nearby(int(found[0]), str(found[1]), found[2], found[3]))
         item = _Pending(planned, at, asyncio.get_running_loop().create_future())
+        if not self._group_commit:
+            [stored] = await _write_batch(pool, [item])
+            return stored
         self._pending.append(item)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending(pool))
