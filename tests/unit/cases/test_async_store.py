@@ -132,15 +132,16 @@ def fixed_references(monkeypatch):
 
 
 @ON_POSTGRES
+@pytest.mark.parametrize("group_commit", [True, False])
 def test_both_writers_store_identical_rows(
-    postgres_url, make_session, center, point, monday_9, fixed_references
+    postgres_url, make_session, center, point, monday_9, fixed_references, group_commit
 ):
     session = make_session(center)  # empties the tables
     engine = session.get_bind()
     reports = _reports(point)
     times = [monday_9 + timedelta(minutes=5 * i) for i in range(len(reports))]
     by_session = _written_by_session(session, center, reports, times, fixed_references)
-    store = AsyncCaseStore(postgres_url)
+    store = AsyncCaseStore(postgres_url, group_commit=group_commit)
 
     async def write_all():
         answers = []
