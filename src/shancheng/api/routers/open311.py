@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from shancheng.api.deps import CenterDep, NowDep, SessionDep, SettingsDep, rate_limit
+from shancheng.api.deps import CenterDep, NowDep, SessionDep, SettingsDep, clock, rate_limit
 from shancheng.cases import accounts, engine, intake, open311, repository, service
 from shancheng.cases.center import bound_center, center_of
 from shancheng.cases.intake import ReportIn, check_plain
@@ -102,12 +102,13 @@ def service_definition(
 
 
 @router.post("/requests.{fmt}")
-async def post_request(fmt: str, request: Request, at: NowDep) -> Response:
+async def post_request(fmt: str, request: Request) -> Response:
     """Create a service request (needs ``api_key``); answers its ``service_request_id``.
 
     On PostgreSQL the report is stored from the event loop (:mod:`shancheng.cases.async_store`);
     elsewhere through a session in a worker thread. Both store the same rows.
     """
+    at = clock(request)
     state = request.app.state
     settings: Settings = state.settings
     form = await _read_form(request, settings)
