@@ -2,14 +2,15 @@
 
 Three questions the operations center asks of the cases tables, each answered by one query:
 how many cases each admin unit has open, overdue and closed on time (:func:`unit_case_counts`);
-which cases changed since the last look, within a user's scope (:func:`changes_after`, the
-``case_events`` id is the watermark: ids only grow, unlike clocks); and where a citizen's report
+which cases changed since the last look, within a user's scope (:class:`CaseFeed`, on the
+``case_events`` ids, with a look back for transactions that commit out of id order); and where a
+citizen's report
 stands, without anyone's personal data (:func:`public_status`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
@@ -77,36 +78,57 @@ def unit_case_counts(session: Session, level: UnitLevel, *, at: datetime) -> pd.
     return frame
 
 
-def last_event_id(session: Session) -> int:
-    """Return the newest ``case_events`` id (0 when there is none): where a feed starts."""
-    return int(session.execute(sa.select(sa.func.max(CaseEventRow.id))).scalar_one() or 0)
+@dataclass(slots=True)
+class CaseFeed:
+    """Where one client's feed of case changes stands.
 
-
-def changes_after(
-    session: Session, after_id: int, *, actor: Actor, limit: int = 500
-) -> tuple[int, list[CaseRow]]:
-    """Return the cases in ``actor``'s scope with an event newer than ``after_id``.
-
-    The scope is that of :func:`shancheng.cases.service.list_cases`: citizens see their own
-    reports, handlers their department's cases, others their unit's.
-
-    Returns
-    -------
-    tuple
-        The newest event id seen (the next call's ``after_id``) and the changed cases, each
-        once, in the order of their latest event.
+    Event ids are handed out when an event is written, but transactions commit in their own
+    order: with two server processes and batched intake, an event can become visible after
+    one with a higher id was already delivered. The feed therefore looks back over the last
+    ``lookback`` ids at every poll and delivers what it has not delivered yet, instead of
+    only what lies above the newest id seen.
     """
+
+    after_id: int
+    lookback: int = 1000
+    delivered: set[int] = field(default_factory=set)
+
+    @classmethod
+    def start(cls, session: Session, *, lookback: int = 1000) -> CaseFeed:
+        """Return a feed of what happens from now on."""
+        newest = int(session.execute(sa.select(sa.func.max(CaseEventRow.id))).scalar_one() or 0)
+        window = sa.select(CaseEventRow.id).where(CaseEventRow.id > newest - lookback)
+        return cls(newest, lookback, set(session.execute(window).scalars()))
+
+    def poll(self, session: Session, *, actor: Actor, limit: int = 500) -> list[CaseRow]:
+        """Return the cases in ``actor``'s scope with an event not delivered yet.
+
+        The scope is that of :func:`shancheng.cases.service.list_cases`: citizens see their
+        own reports, handlers their department's cases, others their unit's. Each case comes
+        once, in the order of its latest new event.
+        """
+        check(actor, Permission.VIEW)
+        events = [
+            (int(event_id), int(case_id))
+            for event_id, case_id in session.execute(
+                sa.select(CaseEventRow.id, CaseEventRow.case_id)
+                .where(CaseEventRow.id > self.after_id - self.lookback)
+                .order_by(CaseEventRow.id)
+                .limit(limit + len(self.delivered))
+            )
+            if event_id not in self.delivered
+        ][:limit]
+        if not events:
+            return []
+        self.delivered.update(event_id for event_id, _ in events)
+        self.after_id = max(self.after_id, events[-1][0])
+        floor = self.after_id - self.lookback
+        self.delivered = {i for i in self.delivered if i > floor}
+        return _in_scope(session, actor, {case_id: event_id for event_id, case_id in events})
+
+
+def _in_scope(session: Session, actor: Actor, order: dict[int, int]) -> list[CaseRow]:
     center = center_of(session)
-    check(actor, Permission.VIEW)
-    events = session.execute(
-        sa.select(CaseEventRow.id, CaseEventRow.case_id)
-        .where(CaseEventRow.id > after_id)
-        .order_by(CaseEventRow.id)
-        .limit(limit)
-    ).all()
-    if not events:
-        return after_id, []
-    order = {int(case_id): int(event_id) for event_id, case_id in events}
     query = sa.select(CaseRow).where(CaseRow.id.in_(list(order)))
     if actor.role is Role.CITIZEN:
         query = query.where(CaseRow.reporter == actor.username)
@@ -121,8 +143,7 @@ def changes_after(
         )
     if actor.role is Role.HANDLER:
         query = query.where(CaseRow.department == actor.department)
-    rows = sorted(session.execute(query).scalars(), key=lambda row: order[row.id])
-    return int(events[-1][0]), rows
+    return sorted(session.execute(query).scalars(), key=lambda row: order[row.id])
 
 
 @dataclass(frozen=True, slots=True)

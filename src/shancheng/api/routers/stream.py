@@ -19,7 +19,7 @@ from shancheng.api.events import event_stream
 from shancheng.api.routers.lifelines import LiveDep
 from shancheng.api.schemas.cases import CaseRead
 from shancheng.cases import accounts
-from shancheng.cases.views import changes_after, last_event_id
+from shancheng.cases.views import CaseFeed
 
 if TYPE_CHECKING:
     from shancheng.cases.permissions import Actor
@@ -37,10 +37,10 @@ async def cases(
     """Stream ``case`` events (the case JSON) on every report and transition in scope."""
     sessions = request.app.state.sessions
     actor = await asyncio.to_thread(_actor, sessions, access_token, request)
-    watermark = [await asyncio.to_thread(_last_id, sessions)]
+    feed = await asyncio.to_thread(_start_feed, sessions)
 
     async def poll() -> list[tuple[str, Any]]:
-        watermark[0], rows = await asyncio.to_thread(_changes, sessions, watermark[0], actor)
+        rows = await asyncio.to_thread(_changes, sessions, feed, actor)
         return [("case", row) for row in rows]
 
     stream = event_stream(live.hub, frozenset(), request.is_disconnected, poll=poll, poll_s=1.0)
@@ -63,12 +63,12 @@ def _actor(sessions: Any, token: str, request: Request) -> Actor:  # noqa: ANN40
         return accounts.actor_for_token(session, token, at=at)
 
 
-def _last_id(sessions: Any) -> int:  # noqa: ANN401 - sessionmaker
+def _start_feed(sessions: Any) -> CaseFeed:  # noqa: ANN401 - sessionmaker
     with sessions() as session:
-        return last_event_id(session)
+        return CaseFeed.start(session)
 
 
-def _changes(sessions: Any, after: int, actor: Actor) -> tuple[int, list[dict[str, Any]]]:  # noqa: ANN401
+def _changes(sessions: Any, feed: CaseFeed, actor: Actor) -> list[dict[str, Any]]:  # noqa: ANN401
     with sessions() as session:
-        newest, rows = changes_after(session, after, actor=actor)
-        return newest, [CaseRead.model_validate(row).model_dump(mode="json") for row in rows]
+        rows = feed.poll(session, actor=actor)
+        return [CaseRead.model_validate(row).model_dump(mode="json") for row in rows]
