@@ -175,6 +175,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         live.stop()
+        await app.state.limiter.aclose()
         if app.state.async_store is not None:
             await app.state.async_store.close()
 

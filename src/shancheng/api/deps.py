@@ -115,3 +115,9 @@ def rate_limit(request: Request, client: str) -> None:
     """Count one report for ``client`` against the application's limiter."""
     limiter: Limiter = request.app.state.limiter
     limiter.hit(client, now_s=time.monotonic())
+
+
+async def rate_limit_async(request: Request, client: str) -> None:
+    """:func:`rate_limit` for the event loop (a Redis limiter does not block it)."""
+    limiter: Limiter = request.app.state.limiter
+    await limiter.ahit(client, now_s=time.monotonic())

@@ -10,6 +10,7 @@ intake keeps working.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -20,10 +21,16 @@ from shancheng.errors import RateLimitedError
 
 if TYPE_CHECKING:
     import redis
+    import redis.asyncio
+    from redis.commands.core import AsyncScript
 
 logger = logging.getLogger(__name__)
 
 _MAX_CLIENTS = 100_000
+# the settings of the synchronous client that its asynchronous twin takes over
+_ASYNC_KWARGS = frozenset(
+    {"host", "port", "db", "username", "password", "socket_timeout", "socket_connect_timeout"}
+)
 _RETRY_S = 5.0  # after a Redis failure, limit in memory this long before trying Redis again
 
 
@@ -32,6 +39,12 @@ class Limiter(Protocol):
 
     def hit(self, client: str, *, now_s: float) -> None:
         """Take one token from ``client``'s bucket or raise :class:`RateLimitedError`."""
+
+    async def ahit(self, client: str, *, now_s: float) -> None:
+        """:meth:`hit` for the event loop: waiting on a server does not block it."""
+
+    async def aclose(self) -> None:
+        """Close what :meth:`ahit` opened in the running event loop."""
 
 
 def _refuse(client: str, rate_per_min: float, retry_s: float) -> RateLimitedError:
@@ -78,6 +91,13 @@ class RateLimiter:
                 self._buckets.clear()  # bounded memory; forgetting clients only loosens limits
             self._buckets[client] = (tokens - 1.0, now_s)
 
+    async def ahit(self, client: str, *, now_s: float) -> None:
+        """:meth:`hit` (in memory: nothing to wait for)."""
+        self.hit(client, now_s=now_s)
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
 
 # KEYS[1] bucket; ARGV rate per second, burst. Redis' own clock, so all workers agree.
 # Returns 0 when allowed, else the milliseconds until one token is back.
@@ -121,6 +141,9 @@ class RedisRateLimiter:
         self._script = self.redis.register_script(_BUCKET_LUA)
         self._fallback = RateLimiter(self.rate_per_min, self.burst)
         self._down_since: float | None = None
+        self._async: tuple[asyncio.AbstractEventLoop, AsyncScript, redis.asyncio.Redis] | None = (
+            None
+        )
 
     def hit(self, client: str, *, now_s: float) -> None:
         """Take one token from ``client``'s bucket in Redis (in memory if Redis is down).
@@ -132,24 +155,69 @@ class RedisRateLimiter:
         """
         if self.rate_per_min <= 0:
             return
+        if self._redis_resting():
+            self._in_memory(client, now_s)  # Redis was down a moment ago: no wait
+            return
         import redis  # noqa: PLC0415 - only deployments that configure Redis need it
 
-        assert self._fallback is not None  # noqa: S101 - set in __post_init__
-        if self._down_since is not None and time.monotonic() - self._down_since < _RETRY_S:
-            self._fallback.hit(client, now_s=now_s)  # Redis was down a moment ago: no wait
-            return
         try:
-            wait_ms = int(
-                self._script(
-                    keys=[self.prefix + client], args=[self.rate_per_min / 60.0, self.burst]
-                )
-            )
+            wait_ms = int(self._script(keys=[self.prefix + client], args=self._args()))
         except redis.RedisError as exc:
-            if self._down_since is None:
-                logger.warning("rate limits: Redis unreachable (%s); limiting in memory", exc)
-            self._down_since = time.monotonic()
-            self._fallback.hit(client, now_s=now_s)
+            self._redis_failed(exc, client, now_s)
             return
+        self._answer(client, wait_ms)
+
+    async def ahit(self, client: str, *, now_s: float) -> None:
+        """:meth:`hit` over an asynchronous connection, for the event loop."""
+        if self.rate_per_min <= 0:
+            return
+        if self._redis_resting():
+            self._in_memory(client, now_s)
+            return
+        import redis  # noqa: PLC0415 - only deployments that configure Redis need it
+
+        try:
+            script = self._async_script()
+            wait_ms = int(await script(keys=[self.prefix + client], args=self._args()))
+        except redis.RedisError as exc:
+            self._redis_failed(exc, client, now_s)
+            return
+        self._answer(client, wait_ms)
+
+    async def aclose(self) -> None:
+        """Close the asynchronous connection of the running event loop, if it has one."""
+        found, self._async = self._async, None
+        if found is not None and found[0] is asyncio.get_running_loop():
+            await found[2].aclose()
+
+    def _async_script(self) -> AsyncScript:
+        """Return the bucket script on an asynchronous client of the running event loop."""
+        import redis.asyncio  # noqa: PLC0415 - optional server
+
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            given = self.redis.connection_pool.connection_kwargs
+            client = redis.asyncio.Redis(**{k: v for k, v in given.items() if k in _ASYNC_KWARGS})
+            self._async = (loop, client.register_script(_BUCKET_LUA), client)
+        return self._async[1]
+
+    def _args(self) -> list[float]:
+        return [self.rate_per_min / 60.0, float(self.burst)]
+
+    def _redis_resting(self) -> bool:
+        return self._down_since is not None and time.monotonic() - self._down_since < _RETRY_S
+
+    def _in_memory(self, client: str, now_s: float) -> None:
+        assert self._fallback is not None  # noqa: S101 - set in __post_init__
+        self._fallback.hit(client, now_s=now_s)
+
+    def _redis_failed(self, exc: Exception, client: str, now_s: float) -> None:
+        if self._down_since is None:
+            logger.warning("rate limits: Redis unreachable (%s); limiting in memory", exc)
+        self._down_since = time.monotonic()
+        self._in_memory(client, now_s)
+
+    def _answer(self, client: str, wait_ms: int) -> None:
         if self._down_since is not None:
             logger.warning("rate limits: Redis is back; limiting across workers again")
             self._down_since = None

@@ -69,3 +69,57 @@ def test_two_servers_share_one_limit_through_redis(make_api, point, redis_url):
     assert codes == [201, 201, 429]
     assert apis[0].count() == 2
     redis.Redis.from_url(redis_url).delete(f"shancheng:rate:user:{client_name}")
+
+
+def test_async_and_sync_hits_share_the_redis_bucket(redis_url):
+    """The event loop's hits (Open311 on PostgreSQL) and the threads' hits drain one bucket."""
+    import asyncio
+
+    prefix = f"test:{uuid.uuid4().hex}:"
+    limiter = RedisRateLimiter(redis.Redis.from_url(redis_url), 6, 3, prefix=prefix)
+
+    async def hits(n):
+        try:
+            for _ in range(n):
+                await limiter.ahit("key:app", now_s=0.0)
+        finally:
+            await limiter.aclose()
+
+    asyncio.run(hits(2))
+    limiter.hit("key:app", now_s=0.0)
+    with pytest.raises(RateLimitedError, match="more than 6 reports a minute"):
+        asyncio.run(hits(1))  # another loop: a client of its own
+    redis.Redis.from_url(redis_url).delete(prefix + "key:app")
+
+
+def test_async_hits_fall_back_to_memory_when_redis_is_down(caplog):
+    import asyncio
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limiter = RedisRateLimiter(dead, 60, 2)
+
+    async def three_hits():
+        try:
+            for _ in range(3):
+                await limiter.ahit("a", now_s=0.0)
+        finally:
+            await limiter.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="shancheng.api.ratelimit"):
+        with pytest.raises(RateLimitedError):
+            asyncio.run(three_hits())
+    assert [r.message for r in caplog.records if "Redis unreachable" in r.message]
+
+
+def test_open311_posts_share_the_redis_limit_across_workers(make_api, point, redis_url):
+    """Open311 posts (on the event loop on PostgreSQL) count in the same shared bucket."""
+    apis = [make_api(cases_rate_per_min=1, cases_rate_burst=2, cases_rate_redis_url=redis_url)
+            for _ in range(2)]
+    key = apis[0].api_key(f"app{uuid.uuid4().hex[:8]}")
+    codes = []
+    for k, api in enumerate([apis[0], apis[1], apis[1]]):
+        lon, lat = point(skip=10 * k)
+        codes.append(api.client.post("/open311/requests.json", data={
+            "api_key": key, "service_code": "E0102", "lat": lat, "long": lon}).status_code)
+    assert codes == [200, 200, 429]
+    assert apis[0].count() == 2

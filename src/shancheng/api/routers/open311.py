@@ -20,7 +20,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from shancheng.api.deps import CenterDep, NowDep, SessionDep, SettingsDep, clock, rate_limit
+from shancheng.api.deps import (
+    CenterDep,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    clock,
+    rate_limit,
+    rate_limit_async,
+)
 from shancheng.cases import accounts, engine, intake, open311, repository, service
 from shancheng.cases.center import bound_center, center_of
 from shancheng.cases.intake import ReportIn, check_plain
@@ -203,7 +211,7 @@ async def _create_async(
     client = accounts.cached_client(key, state.api_keys)
     if client is None:  # not seen lately (or forged): one lookup, in a worker thread
         client = await run_in_threadpool(_lookup_key, state, key)
-    rate_limit(request, f"key:{client}")
+    await rate_limit_async(request, f"key:{client}")
     center = bound_center(state.sessions)
     report = _report_in(center, form, client)
     rules, limits = _routing_tables(state.sessions, center)
