@@ -62,6 +62,9 @@ end
 
 GET_LUA = """
 local refs = {%(refs)s}
+delay = function()
+  return %(delay_ms)d
+end
 request = function()
   return wrk.format("GET", "/open311/requests/" .. refs[math.random(#refs)] .. ".json")
 end
@@ -211,6 +214,12 @@ def main() -> int:
     parser.add_argument("--post-connections", type=int, default=16)
     parser.add_argument("--get-connections", type=int, default=4)
     parser.add_argument(
+        "--get-rate",
+        type=float,
+        default=0,
+        help="pace the readers to about this many GETs a second in all (0: as fast as they go)",
+    )
+    parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/0",
         help="Redis for the shared rate limits ('' = in memory per worker)",
@@ -277,7 +286,10 @@ def main() -> int:
             }
             + DONE_LUA
         )
-        get_lua.write_text(GET_LUA % {"refs": ",".join(f'"{r}"' for r in refs)} + DONE_LUA)
+        delay_ms = round(1000 * args.get_connections / args.get_rate) if args.get_rate else 0
+        get_lua.write_text(
+            GET_LUA % {"refs": ",".join(f'"{r}"' for r in refs), "delay_ms": delay_ms} + DONE_LUA
+        )
         with engine.connect() as conn:
             before = conn.execute(sa.text("select count(*) from cases")).scalar_one()
         servers = tree(server.pid)
@@ -354,7 +366,9 @@ def main() -> int:
     print(
         f"shancheng serve --workers {args.workers} (uvicorn, uvloop, httptools) on "
         f"PostgreSQL, small demo city; wrk -t1 -c{args.post_connections} POST + wrk -t1 "
-        f"-c{args.get_connections} GET for {args.duration} s; {os.cpu_count()} CPUs, "
+        f"-c{args.get_connections} GET"
+        f"{f' paced to ~{args.get_rate:g}/s' if args.get_rate else ''} for {args.duration} s; "
+        f"{os.cpu_count()} CPUs, "
         f"load average {load_before:.1f} -> {load_after:.1f}"
     )
     print("| request | count | per second | p50 ms | p90 ms | p99 ms | errors |")
