@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -10,6 +11,7 @@ import numpy.typing as npt
 from shancheng.network import _dial, _kernels
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from threading import Lock
 
     from shancheng.network._request import Search
@@ -36,7 +38,8 @@ def nearest_buckets(
     assert packed is not None  # noqa: S101 - the caller checked
     assert time_step_s is not None  # noqa: S101
     n_buckets = packed.n_buckets
-    n_chunks = (layout.n_arcs + search.max_group_sources) // _dial.CHUNK + n_buckets + 3
+    resettled = layout.n_nodes if packed.zero_arcs else 0  # see _dial.nearest_buckets
+    n_chunks = (layout.n_arcs + search.max_group_sources + resettled) // _dial.CHUNK + n_buckets + 3
     label_bits = max(1, (hi - lo).bit_length())
     if cutoff.bit_length() + label_bits <= _STATE32_BITS:  # a half-size state word suffices
         state: npt.NDArray[np.int32] | IntArray = work.get("state32", (layout.n_nodes,), np.int32)
@@ -54,6 +57,8 @@ def nearest_buckets(
         cutoff,
         state,
         label_bits,
+        work.get("done", (layout.n_nodes if packed.zero_arcs else 1,), np.bool_),
+        packed.zero_arcs,
         work.get("chunk_nodes", (n_chunks, _dial.CHUNK), np.int32),
         work.get("chunk_next", (n_chunks,), np.int32),
         work.get("bucket_first", (n_buckets,), np.int32),
@@ -80,11 +85,15 @@ def nearest_heap(
     labels: IntArray,
     out: tuple[FloatArray, IntArray],
 ) -> int:
-    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
+    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source).
+
+    The kernel carries each source's tie rank (:attr:`Search.ties`) and takes the smallest
+    among equally near sources; ``labels`` (by rank) are written out.
+    """
     lo, hi = bounds
     layout = search.layout
     n = layout.n_nodes
-    capacity = layout.n_arcs + search.max_group_sources + 2
+    capacity = layout.n_arcs + search.max_group_sources + n + 2  # n: settled again, see kernel
     dist = work.get("dist_f", (n,), np.float64)
     dist.fill(np.inf)
     label = work.get("label", (n,), np.int64)
@@ -95,7 +104,7 @@ def nearest_heap(
         layout.time_s,
         search.nodes[lo:hi],
         search.offsets[lo:hi],
-        labels,
+        search.ties[lo:hi],
         cutoff,
         dist,
         label,
@@ -103,7 +112,7 @@ def nearest_heap(
         work.get("heap_node", (capacity,), np.int64),
         work.get("done", (n,), np.bool_),
     )
-    _kernels.finish_nearest(dist, label, layout.rank, *out)
+    _kernels.finish_nearest(dist, label, layout.rank, labels, *out)
     return int(settled)
 
 
@@ -117,6 +126,30 @@ CountArgs = tuple[
 """Sources (nodes, offsets, weights, whether weighted) and the thresholds."""
 
 
+@dataclass(eq=False)
+class NearestOut:
+    """One group's nearest source as the counting searches find it, merged over its parts.
+
+    Attributes
+    ----------
+    labels
+        Label of each of the group's sources, by tie rank (:attr:`Search.ties`).
+    time_s, source
+        The group's output rows (network numbering); ``source`` holds tie ranks until the
+        last part turns them into labels.
+    parts_left
+        Parts of the group not finished yet (changed under the group's lock).
+    reached
+        Nodes reached, set by the last part.
+    """
+
+    labels: IntArray
+    time_s: FloatArray
+    source: IntArray
+    parts_left: int
+    reached: int = 0
+
+
 def count(
     search: Search,
     work: Workspace,
@@ -124,20 +157,27 @@ def count(
     out: tuple[npt.NDArray[np.int32], FloatArray],
     lock: Lock,
     first: list[bool],
+    nearest: tuple[IntArray, NearestOut] | None = None,
 ) -> int:
     """Count sources within the thresholds into ``out`` (count, capacity), cumulated.
 
     The kernel bins into the thread's own arrays in the layout's numbering;
     :func:`shancheng.network._kernels.finish_counts` then writes them out (``first[0]``: this
     is the first part of its group to finish, so it writes rather than adds) under ``lock``.
+    With ``nearest`` (the tie rank of each of these sources, and the group's output), the
+    kernel also keeps the nearest source per node in a thread-own array, and the finishing
+    pass min-merges it into the group's output the same way.
     """
     layout = search.layout
     n = layout.n_nodes
     packed = search.packed
     with_weight, n_thr = args[3], args[4].shape[0]
-    bins = work.borrow_zeros("bin_count", (n, n_thr), np.int32)
-    bin_weight = work.borrow_zeros("bin_weight", (n if with_weight else 1, n_thr), np.float64)
+    bins = work.borrow_filled("bin_count", (n, n_thr), np.int32)
+    bin_weight = work.borrow_filled("bin_weight", (n if with_weight else 1, n_thr), np.float64)
+    ties = nearest[0] if nearest is not None else np.zeros(args[0].shape[0], np.int64)
+    m = n if nearest is not None else 1
     if packed is not None:
+        best = work.borrow_filled("best_key", (m,), np.int64, np.iinfo(np.int64).max)
         settled = _dial.count_within_buckets(
             layout.indptr,
             packed.arcs,
@@ -146,6 +186,9 @@ def count(
             *args,
             bins,
             bin_weight,
+            nearest is not None,
+            ties,
+            best,
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
             work.get("entries", (layout.n_arcs + 1, 2), np.int32),
@@ -153,6 +196,7 @@ def count(
         )
     else:
         capacity = layout.n_arcs + 2
+        best_time = work.borrow_filled("best_time", (m,), np.float64, np.inf)
         settled = _kernels.count_within_heap(
             layout.indptr,
             layout.heads,
@@ -160,6 +204,10 @@ def count(
             *args,
             bins,
             bin_weight,
+            nearest is not None,
+            ties,
+            best_time,
+            work.get("best_tie", (m,), np.int64),
             work.get("dist_f", (n,), np.float64),
             work.get("done", (n,), np.bool_),
             work.get("touched", (n,), np.int32),
@@ -168,7 +216,34 @@ def count(
         )
     with lock:
         _kernels.finish_counts(bins, bin_weight, with_weight, layout.rank, *out, not first[0])
+        if nearest is not None:
+            _finish_nearest(search, work, nearest[1], merge=not first[0])
         first[0] = False
-    work.returned_zero("bin_count")
-    work.returned_zero("bin_weight")
+    work.returned_filled("bin_count")
+    work.returned_filled("bin_weight")
     return int(settled)
+
+
+def _finish_nearest(search: Search, work: Workspace, group: NearestOut, *, merge: bool) -> None:
+    """Min-merge the thread's nearest array into ``group``'s output, and give the array back."""
+    group.parts_left -= 1
+    last = group.parts_left == 0
+    n = search.layout.n_nodes
+    kernel: Callable[..., int]  # the finishing kernel for the search's kind of times
+    if search.packed is not None:
+        assert search.time_step_s is not None  # noqa: S101 - packed arcs come with a step
+        kernel, name = cast("Callable[..., int]", _kernels.finish_nearest_keys), "best_key"
+        best: tuple[object, ...] = (
+            work.get(name, (n,), np.int64),
+            _dial.TIE_BITS,
+            search.time_step_s,
+        )
+    else:
+        kernel, name = cast("Callable[..., int]", _kernels.finish_nearest_pairs), "best_time"
+        best = (work.get(name, (n,), np.float64), work.get("best_tie", (n,), np.int64))
+    reached = kernel(
+        *best, search.layout.rank, merge, last, group.labels, group.time_s, group.source
+    )
+    work.returned_filled(name)
+    if last:
+        group.reached = int(reached)
