@@ -36,8 +36,6 @@ CANDIDATES = 512
 """Arcs collected before they are relaxed in one pass."""
 MAX_STEPS = 2**31 - 2
 """Largest cutoff in whole steps: times live in the high 32 bits of an int64 state."""
-TIE_BITS = 32
-"""Low bits of the counting kernel's nearest key ``time << TIE_BITS | tie``."""
 _U = np.uint64
 """Indexing with unsigned ints spares numba's negative-index fix-up on every access (~15 %)."""
 
@@ -269,6 +267,7 @@ def count_within_buckets(
     bin_weight,
     with_nearest,
     src_tie,
+    tie_bits,
     best,
     dist,
     touched,
@@ -281,9 +280,10 @@ def count_within_buckets(
     ``t`` gets ``bin_count[v, k] += 1`` for the first threshold ``k`` with
     ``t <= thresholds[k]`` (``bin_weight`` likewise when ``with_weight``), in the layout's
     numbering. ``thresholds`` ascending, whole steps.
-    With ``with_nearest``, ``best[v]`` (int64, coming in at its largest value where not yet
-    reached) also keeps the smallest ``t << TIE_BITS | src_tie[s]`` over the sources: the
-    nearest source falls out of the same searches at one compare per settled node.
+    With ``with_nearest``, ``best[v]`` (int32 or int64, coming in at its dtype's largest
+    value, which must exceed every key) also keeps the smallest ``t << tie_bits | src_tie[s]``
+    over the sources: the nearest source falls out of the same searches at one compare per
+    settled node.
     ``bucket_head`` has a power-of-two length above the longest arc; ``entries`` holds
     ``arcs + 1`` rows. Returns the total number of settled nodes.
 
@@ -334,7 +334,7 @@ def count_within_buckets(
                 if with_weight:
                     bin_weight[_U(u), _U(k)] += w_s
                 if with_nearest:
-                    key = (d << TIE_BITS) | tie
+                    key = (d << tie_bits) | tie
                     if key < best[_U(u)]:  # noqa: PLR1730 - no store unless smaller
                         best[_U(u)] = key
                 for e in range(indptr[_U(u)], indptr[_U(u + 1)]):

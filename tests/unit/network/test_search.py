@@ -136,7 +136,8 @@ def test_a_tie_goes_to_the_first_source_not_the_first_to_arrive(time_step_s):
     assert result.source[0].tolist() == [0, 1, 0, 0]
 
 
-def test_reach_equals_the_separate_calls_with_groups_and_capacity():
+@pytest.mark.parametrize("largest", [25.0, 2e9])  # 2e9 steps: 64-bit nearest keys
+def test_reach_equals_the_separate_calls_with_groups_and_capacity(largest):
     rng = np.random.default_rng(5)
     arcs = [(int(a), int(b), float(w)) for a, b, w in zip(
         rng.integers(0, 80, 400), rng.integers(0, 80, 400), rng.integers(0, 12, 400))]
@@ -145,10 +146,11 @@ def test_reach_equals_the_separate_calls_with_groups_and_capacity():
     capacity, labels = rng.integers(1, 9, 40).astype(float), rng.permutation(40) + 100
     for step in (None, 1.0):
         kwargs = {"group": group, "n_groups": 4, "time_step_s": step, "threads": 2}
-        both = reach(net, sources, thresholds_s=[10, 25], capacity=capacity, labels=labels,
-                     **kwargs)
-        near = nearest_times(net, sources, cutoff_s=25, labels=labels, **kwargs)
-        within = count_within(net, sources, thresholds_s=[10, 25], capacity=capacity, **kwargs)
+        both = reach(net, sources, thresholds_s=[10, largest], capacity=capacity,
+                     labels=labels, **kwargs)
+        near = nearest_times(net, sources, cutoff_s=largest, labels=labels, **kwargs)
+        within = count_within(net, sources, thresholds_s=[10, largest], capacity=capacity,
+                              **kwargs)
         assert np.array_equal(both.nearest.time_s, near.time_s)
         assert np.array_equal(both.nearest.source, near.source)
         assert np.array_equal(both.within.count, within.count)
