@@ -166,7 +166,8 @@ def joint_requests(draw):
     capacity = draw(st.lists(st.integers(0, 90).map(float), min_size=k, max_size=k))
     labels = draw(st.permutations(range(100, 100 + k)))
     step = draw(st.sampled_from([None, 1.0] if integer else [None, 1.0, 0.7]))
-    return n, arcs, sources, offsets, groups, thresholds, capacity, labels, step
+    cutoff = draw(st.sampled_from([None, 0.0, 5.0, 30.0, 1e4]))
+    return n, arcs, sources, offsets, groups, thresholds, capacity, labels, step, cutoff
 
 
 @SETTINGS
@@ -174,14 +175,16 @@ def joint_requests(draw):
        st.sampled_from([1, 2]))
 def test_reach_equals_nearest_times_and_count_within(request, direction, threads):
     # threads=2 splits a group holding more than a quarter of the sources in two parts,
-    # whose nearest arrays are min-merged
-    n, arcs, sources, offsets, groups, thresholds, capacity, labels, step = request
+    # whose nearest arrays are min-merged; a cutoff beyond the thresholds continues the
+    # nearest search, one below them cuts it
+    n, arcs, sources, offsets, groups, thresholds, capacity, labels, step, cutoff = request
     net = arcs_network(n, arcs)
     common = {"offsets_s": offsets, "group": groups, "n_groups": 4, "direction": direction,
               "time_step_s": step, "threads": threads}
     both = reach(net, sources, thresholds_s=thresholds, capacity=capacity, labels=labels,
-                 **common)
-    near = nearest_times(net, sources, cutoff_s=max(thresholds), labels=labels, **common)
+                 cutoff_s=cutoff, **common)
+    near = nearest_times(net, sources, cutoff_s=max(thresholds) if cutoff is None else cutoff,
+                         labels=labels, **common)
     within = count_within(net, sources, thresholds_s=thresholds, capacity=capacity, **common)
     assert np.array_equal(both.nearest.time_s, near.time_s)
     assert np.array_equal(both.nearest.source, near.source)

@@ -24,36 +24,48 @@ _STATE32_BITS = 30
 """Bits of time and source index that fit an int32 state below its "unreached" value."""
 
 
+Seeds = tuple[IntArray, npt.NDArray[np.float64] | IntArray, IntArray]
+"""Where a nearest search starts: layout nodes, offsets (kernel units), tie ranks."""
+Preset = tuple[FloatArray, IntArray]
+"""Final times and tie ranks (network order, ``inf``/-1 where unreached) a search continues."""
+
+
 def nearest_buckets(
     search: Search,
     work: Workspace,
-    bounds: tuple[int, int],
+    seeds: Seeds,
     cutoff: int,
     labels: IntArray,
     out: tuple[FloatArray, IntArray],
+    preset: Preset | None = None,
 ) -> int:
-    """Run the bucket-queue nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
-    lo, hi = bounds
+    """Run the bucket-queue nearest kernel from ``seeds`` into ``out`` (time, source).
+
+    ``labels`` are written out by tie rank. With ``preset``, the search continues one that
+    already settled those nodes: they keep their time and rank (see
+    :func:`shancheng.network._dial.nearest_buckets`).
+    """
     packed, layout, time_step_s = search.packed, search.layout, search.time_step_s
     assert packed is not None  # noqa: S101 - the caller checked
     assert time_step_s is not None  # noqa: S101
     n_buckets = packed.n_buckets
     resettled = layout.n_nodes if packed.zero_arcs else 0  # see _dial.nearest_buckets
-    n_chunks = (layout.n_arcs + search.max_group_sources + resettled) // _dial.CHUNK + n_buckets + 3
-    label_bits = max(1, (hi - lo).bit_length())
+    n_chunks = (layout.n_arcs + seeds[0].shape[0] + resettled) // _dial.CHUNK + n_buckets + 3
+    label_bits = max(1, labels.shape[0].bit_length())
     if cutoff.bit_length() + label_bits <= _STATE32_BITS:  # a half-size state word suffices
         state: npt.NDArray[np.int32] | IntArray = work.get("state32", (layout.n_nodes,), np.int32)
     else:
         state, label_bits = work.get("state64", (layout.n_nodes,), np.int64), 32
     unreached = np.iinfo(state.dtype).max
     state.fill(unreached)
+    if preset is not None:
+        _kernels.preset_state(state, label_bits, layout.rank, *preset, time_step_s)
     settled = _dial.nearest_buckets(
         layout.indptr,
         packed.arcs,
         packed.arcs.dtype.type(packed.weight_bits),
         packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
+        *seeds,
         cutoff,
         state,
         label_bits,
@@ -80,31 +92,32 @@ def nearest_buckets(
 def nearest_heap(
     search: Search,
     work: Workspace,
-    bounds: tuple[int, int],
+    seeds: Seeds,
     cutoff: float,
     labels: IntArray,
     out: tuple[FloatArray, IntArray],
+    preset: Preset | None = None,
 ) -> int:
-    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source).
+    """Run the binary-heap nearest kernel from ``seeds`` into ``out`` (time, source).
 
-    The kernel carries each source's tie rank (:attr:`Search.ties`) and takes the smallest
-    among equally near sources; ``labels`` (by rank) are written out.
+    The kernel carries each seed's tie rank and takes the smallest among equally near ones;
+    ``labels`` (by rank) are written out. ``preset`` as in :func:`nearest_buckets`.
     """
-    lo, hi = bounds
     layout = search.layout
     n = layout.n_nodes
-    capacity = layout.n_arcs + search.max_group_sources + n + 2  # n: settled again, see kernel
+    capacity = layout.n_arcs + seeds[0].shape[0] + n + 2  # n: settled again, see the kernel
     dist = work.get("dist_f", (n,), np.float64)
     dist.fill(np.inf)
     label = work.get("label", (n,), np.int64)
     label.fill(-1)  # NO_SOURCE
+    if preset is not None:
+        dist[layout.rank] = preset[0]
+        label[layout.rank] = preset[1]
     settled = _kernels.nearest_heap(
         layout.indptr,
         layout.heads,
         layout.time_s,
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
-        search.ties[lo:hi],
+        *seeds,
         cutoff,
         dist,
         label,
@@ -114,6 +127,31 @@ def nearest_heap(
     )
     _kernels.finish_nearest(dist, label, layout.rank, labels, *out)
     return int(settled)
+
+
+def continued_seeds(search: Search, work: Workspace, preset: Preset, late: Seeds) -> Seeds:
+    """Seeds that continue a search from ``preset``: reached nodes with an arc out of reach.
+
+    Each such node starts at its final time (kernel units) with its rank; ``late`` (sources
+    whose offset put them beyond the first search) are added as they are. Sorted by time, as
+    the bucket kernel wants them.
+    """
+    layout = search.layout
+    n = layout.n_nodes
+    time_s = work.get("dist_f", (n,), np.float64)
+    ties = work.get("label", (n,), np.int64)
+    time_s[layout.rank] = preset[0]
+    ties[layout.rank] = preset[1]
+    nodes = work.get("frontier", (n,), np.int64)
+    k = _kernels.frontier_nodes(layout.indptr, layout.heads, time_s, nodes)
+    nodes = nodes[:k]
+    offsets: npt.NDArray[np.float64] | IntArray = time_s[nodes]
+    if search.time_step_s:
+        offsets = np.rint(offsets / search.time_step_s).astype(np.int64)
+    nodes = np.concatenate([nodes, late[0]])
+    offsets = np.concatenate([offsets, late[1]])
+    by_time = np.argsort(offsets, kind="stable")
+    return nodes[by_time], offsets[by_time], np.concatenate([ties[nodes[:k]], late[2]])[by_time]
 
 
 CountArgs = tuple[

@@ -97,6 +97,7 @@ def nearest_buckets(
     weight_mask,
     src_nodes,
     src_offsets,
+    src_ties,
     cutoff,
     state,
     label_bits,
@@ -117,9 +118,11 @@ def nearest_buckets(
     """Fill ``state`` with ``time << label_bits | s`` of the nearest source ``s`` in ``cutoff``.
 
     ``state`` (int32 or int64) must come filled with its dtype's largest value, which must
-    exceed every ``cutoff << label_bits | s``; ``s < 2**label_bits`` is a source's position.
-    Sources must come sorted by offset (whole steps), then by their rank among equals. Each
-    node gets the smallest ``(time, s)``: ties go to the source that comes first. With
+    exceed every ``cutoff << label_bits | s``; ``s = src_ties[p] < 2**label_bits`` is source
+    ``p``'s tie rank. Sources must come sorted by offset (whole steps). Each node gets the
+    smallest ``(time, s)``: ties go to the smaller rank. A node may come in with its final
+    state already (a search continued beyond a first one): it is never improved, and a source
+    at exactly that state is pushed to carry on from it. With
     ``zero_arcs`` (some arcs take 0 steps) ``done`` (one bool per node) marks the nodes settled
     in the current bucket, for the ones a zero-time arc gives a better source afterwards;
     otherwise it is not read. ``first``/``last``/``fill`` have a power-of-two length above the
@@ -156,11 +159,13 @@ def nearest_buckets(
             break
         while p < n_src and src_offsets[p] <= d:
             node = src_nodes[p]
-            new = (d << label_bits) | p
+            new = (d << label_bits) | src_ties[p]
             old = state[node]
-            if new < old:
+            if new <= old:
                 state[node] = new
-                if (old >> label_bits) != d:  # else it waits in bucket d already
+                # a smaller rank at the same time waits in bucket d already; the same state
+                # is a continued search's seed
+                if (old >> label_bits) != d or new == old:
                     _push(node, d & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
                     pending += 1
             p += 1

@@ -72,13 +72,16 @@ def nearest_heap(
 ):
     """Fill ``dist``/``label`` with the time to, and label of, the nearest source (binary heap).
 
-    ``dist`` must come in filled with ``inf`` and ``label`` with -1. A node is reached when its
-    time is <= ``cutoff``. Each node gets the smallest ``(time, label)``: among sources at the
-    same time the smallest label wins (the caller passes ranks as labels). A node whose label
-    improves after it was settled (a zero-time arc from a node settled later at the same time)
-    is settled again. ``heap_key`` and ``heap_node`` (length >= arcs + sources + nodes + 1) and
-    ``done`` (one per node) are work arrays the caller reuses across searches: fresh ones cost
-    page faults that dominate the search. Returns the number of settlements.
+    ``dist`` must come in filled with ``inf`` and ``label`` with -1, except for nodes that
+    come in with their final time and label (a search continued beyond a first one): those
+    are never improved, and a source at exactly that time and label carries on from them.
+    A node is reached when its time is <= ``cutoff``. Each node gets the smallest
+    ``(time, label)``: among sources at the same time the smallest label wins (the caller
+    passes ranks as labels). A node whose label improves after it was settled (a zero-time
+    arc from a node settled later at the same time) is settled again. ``heap_key`` and
+    ``heap_node`` (length >= arcs + sources + nodes + 1) and ``done`` (one per node) are work
+    arrays the caller reuses across searches: fresh ones cost page faults that dominate the
+    search. Returns the number of settlements.
     """
     n_src = src_nodes.shape[0]
     done[:] = False
@@ -87,13 +90,16 @@ def nearest_heap(
         node = src_nodes[s]
         offset = src_offsets[s]
         lab = src_labels[s]
-        if offset <= cutoff and (
-            offset < dist[node] or (offset == dist[node] and lab < label[node])
-        ):
-            if offset < dist[node]:  # else it is in the heap at this time already
-                size = _heap_push(heap_key, heap_node, size, offset, node)
+        if offset > cutoff:
+            continue
+        if offset < dist[node]:
             dist[node] = offset
             label[node] = lab
+            size = _heap_push(heap_key, heap_node, size, offset, node)
+        elif offset == dist[node] and lab <= label[node]:
+            if lab == label[node]:  # a continued search's seed (see below)
+                size = _heap_push(heap_key, heap_node, size, offset, node)
+            label[node] = lab  # else a smaller label: it is in the heap at this time already
     settled = 0
     while size > 0:
         d, u, size = _heap_pop(heap_key, heap_node, size)
@@ -299,6 +305,34 @@ def finish_nearest_pairs(best_time, best_tie, rank, merge, last, labels, time_ou
         best_time[r] = np.inf
         reached += _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out)
     return reached
+
+
+@nb.njit(cache=True, nogil=True)
+def preset_state(state, label_bits, rank, time_s, ties, time_step):
+    """Set ``state`` (new numbering) to ``steps << label_bits | tie`` where a node was reached."""
+    for i in range(rank.shape[0]):
+        if ties[i] >= 0:
+            steps = np.int64(np.rint(time_s[i] / time_step))
+            state[rank[i]] = (steps << label_bits) | ties[i]
+
+
+@nb.njit(cache=True, nogil=True)
+def frontier_nodes(indptr, heads, time_s, nodes):
+    """Write into ``nodes`` the reached nodes (finite ``time_s``) with an arc to an unreached one.
+
+    A search continued from these alone, at their times, reaches every farther node as soon
+    as one from the sources: a shortest path leaves the reached nodes through one of them.
+    Returns how many there are.
+    """
+    k = 0
+    for u in range(time_s.shape[0]):
+        if time_s[u] < np.inf:
+            for e in range(indptr[u], indptr[u + 1]):
+                if time_s[heads[e]] == np.inf:
+                    nodes[k] = u
+                    k += 1
+                    break
+    return k
 
 
 @nb.njit(cache=True, nogil=True)

@@ -51,6 +51,11 @@ class Search:
     max_group_sources: int
     workspaces: list[Workspace]
 
+    @property
+    def sizes(self) -> IntArray:
+        """Number of sources of each group."""
+        return np.diff(self.group_ptr)
+
     def scale_cutoffs(self, cutoffs: FloatArray) -> npt.NDArray[np.float64] | IntArray:
         """Cutoffs in the kernels' unit: seconds, or whole time steps (rounded down)."""
         if self.time_step_s:

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import InputError
-from shancheng.network._calls import NearestOut, nearest_buckets, nearest_heap
+from shancheng.network._calls import NearestOut, continued_seeds, nearest_buckets, nearest_heap
 from shancheng.network._calls import count as count_kernel
 from shancheng.network._checks import finite_nonnegative, labels_or_positions, per_group
 from shancheng.network._request import Search, prepare
@@ -175,12 +175,13 @@ def nearest_times(
         lo, hi = int(search.group_ptr[g]), int(search.group_ptr[g + 1])
         out = (time_s[g], source[g])
         with borrow_workspace(search.workspaces) as work:
+            seeds = (search.nodes[lo:hi], search.offsets[lo:hi], search.ties[lo:hi])
             if search.packed is not None:
                 cutoff = int(scaled_cutoffs[g])
-                settled = nearest_buckets(search, work, (lo, hi), cutoff, label_values[lo:hi], out)
+                settled = nearest_buckets(search, work, seeds, cutoff, label_values[lo:hi], out)
             else:
                 cutoff_s = float(scaled_cutoffs[g])
-                settled = nearest_heap(search, work, (lo, hi), cutoff_s, label_values[lo:hi], out)
+                settled = nearest_heap(search, work, seeds, cutoff_s, label_values[lo:hi], out)
         return settled
 
     settled = np.zeros(search.n_groups, dtype=np.int64)
@@ -266,6 +267,7 @@ def reach(
     capacity: npt.ArrayLike | None = None,
     offsets_s: npt.ArrayLike | None = None,
     labels: npt.ArrayLike | None = None,
+    cutoff_s: float | None = None,
     direction: Direction = "to_sources",
     time_step_s: float | None = None,
     threads: int | None = None,
@@ -276,15 +278,21 @@ def reach(
     :func:`count_within` settles every (source, node) pair within the largest threshold, so
     the nearest source of each node, and its time, fall out of the same searches: each
     settled node keeps the smallest ``(time, tie rank)`` seen. The result equals
-    ``nearest_times(..., cutoff_s=max(thresholds_s))`` and ``count_within(...)`` on the same
-    input exactly, for the cost of the counts and one compare per settled pair.
+    ``nearest_times(..., cutoff_s=cutoff_s)`` and ``count_within(...)`` on the same input
+    exactly, for the cost of the counts and one compare per settled pair.
+
+    A ``cutoff_s`` beyond the largest threshold continues the nearest search from where the
+    counting searches stopped: a multi-source search per group seeded at the nodes reached
+    that have an arc out of reach, at their times, settles only the farther nodes.
 
     Parameters
     ----------
     network, source_nodes, group, n_groups, offsets_s, labels, direction, time_step_s, threads
         As in :func:`nearest_times`.
     thresholds_s, capacity, progress
-        As in :func:`count_within`; the largest threshold is the nearest search's cutoff.
+        As in :func:`count_within` (``progress`` counts the counting units only).
+    cutoff_s
+        Cutoff of the nearest search, seconds; default the largest threshold.
 
     Returns
     -------
@@ -308,9 +316,66 @@ def reach(
         network, source_nodes, group, n_groups, offsets_s, direction, time_step_s, "node"
     )
     label_values = labels_or_positions(labels, search.n_sources)[search.nearest_order]
-    within, nearest = _count(search, thresholds_s, capacity, label_values, threads, progress)
+    largest = float(np.max(finite_nonnegative(thresholds_s, "thresholds_s"), initial=0.0))
+    cutoff = largest if cutoff_s is None else float(per_group(cutoff_s, 1, "cutoff_s")[0])
+    further = cutoff > largest
+    # going further, the counting searches leave tie ranks for the continued search
+    ranks = np.arange(search.n_sources) - np.repeat(search.group_ptr[:-1], search.sizes)
+    first_labels = ranks if further else label_values
+    within, nearest = _count(search, thresholds_s, capacity, first_labels, threads, progress)
     assert nearest is not None  # noqa: S101 - asked for with the labels
+    if further:
+        nearest = _continue_nearest(search, nearest, (largest, cutoff), label_values, threads)
+    elif cutoff < largest:
+        beyond = nearest.time_s > float(search.scale_cutoffs(np.array([cutoff]))[0]) * (
+            search.time_step_s or 1.0
+        )
+        nearest.time_s[beyond] = np.inf
+        nearest.source[beyond] = NO_SOURCE
+        reached = np.isfinite(nearest.time_s).sum(axis=1)
+        nearest = NearestTimes(time_s=nearest.time_s, source=nearest.source, settled=reached)
     return Reach(nearest=nearest, within=within)
+
+
+def _continue_nearest(
+    search: Search,
+    first: NearestTimes,
+    cutoffs_s: tuple[float, float],
+    labels: IntArray,
+    threads: int | None,
+) -> NearestTimes:
+    """Carry ``first`` (times and tie ranks within ``cutoffs_s[0]``) on to ``cutoffs_s[1]``.
+
+    Writes ``labels`` (by tie rank) out.
+    """
+    first_cutoff_s, cutoff_s = cutoffs_s
+    cutoff, largest = search.scale_cutoffs(np.array([cutoff_s, first_cutoff_s]))
+    time_s, source = first.time_s, first.source
+
+    def run(g: int) -> int:
+        lo, hi = int(search.group_ptr[g]), int(search.group_ptr[g + 1])
+        preset = (time_s[g], source[g])
+        late = np.flatnonzero(search.offsets[lo:hi] > largest) + lo  # not in the first search
+        with borrow_workspace(search.workspaces) as work:
+            seeds = continued_seeds(
+                search, work, preset, (search.nodes[late], search.offsets[late], search.ties[late])
+            )
+            if seeds[0].shape[0] == 0:  # nothing reached, or nothing out of reach
+                reached = source[g] >= 0
+                source[g][reached] = labels[lo:hi][source[g][reached]]
+                return 0
+            if search.packed is not None:
+                kernel = nearest_buckets(
+                    search, work, seeds, int(cutoff), labels[lo:hi], preset, preset
+                )
+            else:
+                kernel = nearest_heap(
+                    search, work, seeds, float(cutoff), labels[lo:hi], preset, preset
+                )
+        return kernel
+
+    run_parallel(run, search.n_groups, threads, None)
+    return NearestTimes(time_s=time_s, source=source, settled=np.isfinite(time_s).sum(axis=1))
 
 
 def _count(

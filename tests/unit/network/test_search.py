@@ -136,19 +136,23 @@ def test_a_tie_goes_to_the_first_source_not_the_first_to_arrive(time_step_s):
     assert result.source[0].tolist() == [0, 1, 0, 0]
 
 
-@pytest.mark.parametrize("largest", [25.0, 2e9])  # 2e9 steps: 64-bit nearest keys
-def test_reach_equals_the_separate_calls_with_groups_and_capacity(largest):
+@pytest.mark.parametrize(("largest", "cutoff"), [
+    (25.0, None), (2e9, None),  # 2e9 steps: 64-bit nearest keys
+    (25.0, 60.0),  # the nearest search goes on beyond the counts
+    (25.0, 12.0),  # and stops short of them
+])
+def test_reach_equals_the_separate_calls_with_groups_and_capacity(largest, cutoff):
     rng = np.random.default_rng(5)
     arcs = [(int(a), int(b), float(w)) for a, b, w in zip(
-        rng.integers(0, 80, 400), rng.integers(0, 80, 400), rng.integers(0, 12, 400))]
+        rng.integers(0, 80, 240), rng.integers(0, 80, 240), rng.integers(0, 20, 240))]
     net = arcs_network(80, arcs)
     sources, group = rng.integers(0, 80, 40), rng.integers(0, 3, 40)
     capacity, labels = rng.integers(1, 9, 40).astype(float), rng.permutation(40) + 100
     for step in (None, 1.0):
         kwargs = {"group": group, "n_groups": 4, "time_step_s": step, "threads": 2}
         both = reach(net, sources, thresholds_s=[10, largest], capacity=capacity,
-                     labels=labels, **kwargs)
-        near = nearest_times(net, sources, cutoff_s=largest, labels=labels, **kwargs)
+                     labels=labels, cutoff_s=cutoff, **kwargs)
+        near = nearest_times(net, sources, cutoff_s=cutoff or largest, labels=labels, **kwargs)
         within = count_within(net, sources, thresholds_s=[10, largest], capacity=capacity,
                               **kwargs)
         assert np.array_equal(both.nearest.time_s, near.time_s)
@@ -158,3 +162,7 @@ def test_reach_equals_the_separate_calls_with_groups_and_capacity(largest):
         assert both.nearest.settled.tolist() == np.isfinite(near.time_s).sum(axis=1).tolist()
         assert both.nearest.source[3].tolist() == [NO_SOURCE] * 80  # the empty group
         assert np.isfinite(near.time_s[:3]).any() and (near.source[:3] >= 100).any()
+        if cutoff:  # the cutoff mattered
+            assert not np.array_equal(np.isfinite(near.time_s), within.count[..., -1] > 0)
+        else:
+            assert np.array_equal(np.isfinite(near.time_s), within.count[..., -1] > 0)
