@@ -364,15 +364,12 @@ def _continue_nearest(
                 reached = source[g] >= 0
                 source[g][reached] = labels[lo:hi][source[g][reached]]
                 return 0
+            # out = preset: the kernels read the preset before they write
             if search.packed is not None:
-                kernel = nearest_buckets(
+                return nearest_buckets(
                     search, work, seeds, int(cutoff), labels[lo:hi], preset, preset
                 )
-            else:
-                kernel = nearest_heap(
-                    search, work, seeds, float(cutoff), labels[lo:hi], preset, preset
-                )
-        return kernel
+            return nearest_heap(search, work, seeds, float(cutoff), labels[lo:hi], preset, preset)
 
     run_parallel(run, search.n_groups, threads, None)
     return NearestTimes(time_s=time_s, source=source, settled=np.isfinite(time_s).sum(axis=1))
