@@ -199,6 +199,55 @@ def count_within_heap(
 
 
 @nb.njit(cache=True, nogil=True)
+def pairs_within_heap(
+    indptr, heads, weights, sources, cutoff, target, dist, touched, heap_key, heap_node
+):
+    """Bounded search from each source; ``(source position, target[v], time)`` per settled ``v``.
+
+    Only nodes with ``target[v] >= 0`` are reported, in the order they are settled (each
+    search's source first). ``dist`` comes in all ``inf`` and is left so, through the
+    ``touched`` list (one per node); ``heap_key``/``heap_node`` hold arcs + 2 entries. The
+    outputs grow by doubling: their size is the number of pairs, not sources x nodes.
+    """
+    out_s = np.empty(1024, np.int64)
+    out_t = np.empty(1024, np.int64)
+    out_d = np.empty(1024, np.float64)
+    n_out = 0
+    for s in range(sources.shape[0]):
+        start = sources[s]
+        dist[start] = 0.0
+        touched[0] = start
+        n_touched = 1
+        size = _heap_push(heap_key, heap_node, 0, 0.0, start)
+        while size > 0:
+            d, u, size = _heap_pop(heap_key, heap_node, size)
+            if d > dist[u]:
+                continue
+            t = target[u]
+            if t >= 0:
+                if n_out == out_s.shape[0]:
+                    out_s = np.concatenate((out_s, np.empty_like(out_s)))
+                    out_t = np.concatenate((out_t, np.empty_like(out_t)))
+                    out_d = np.concatenate((out_d, np.empty_like(out_d)))
+                out_s[n_out] = s
+                out_t[n_out] = t
+                out_d[n_out] = d
+                n_out += 1
+            for e in range(indptr[u], indptr[u + 1]):
+                v = heads[e]
+                nd = d + weights[e]
+                if nd <= cutoff and nd < dist[v]:
+                    if dist[v] == np.inf:
+                        touched[n_touched] = v
+                        n_touched += 1
+                    dist[v] = nd
+                    size = _heap_push(heap_key, heap_node, size, nd, v)
+        for k in range(n_touched):
+            dist[touched[k]] = np.inf
+    return out_s[:n_out], out_t[:n_out], out_d[:n_out]
+
+
+@nb.njit(cache=True, nogil=True)
 def finish_nearest_state(
     state, label_bits, unreached, rank, labels, time_step, time_out, source_out
 ):
