@@ -125,6 +125,26 @@ def nearest_heap(
     return settled
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _relax_bounded(indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size):
+    """Relax the arcs of ``u`` (settled at ``d``) within ``cutoff``, for one bounded search.
+
+    A node reached for the first time is added to ``touched``, for the reset after the
+    search. Returns the heap's new size and the new number of touched nodes.
+    """
+    heap_key, heap_node = heap
+    for e in range(indptr[u], indptr[u + 1]):
+        v = heads[e]
+        nd = d + weights[e]
+        if nd <= cutoff and nd < dist[v]:
+            if dist[v] == np.inf:
+                touched[n_touched] = v
+                n_touched += 1
+            dist[v] = nd
+            size = _heap_push(heap_key, heap_node, size, nd, v)
+    return size, n_touched
+
+
 @nb.njit(cache=True, nogil=True)
 def count_within_heap(
     indptr,
@@ -156,6 +176,7 @@ def count_within_heap(
     cutoff = thresholds[n_thr - 1]
     dist[:] = np.inf
     done[:] = False
+    heap = (heap_key, heap_node)
     settled_total = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
@@ -183,15 +204,9 @@ def count_within_heap(
             if with_nearest and (d < best_time[u] or (d == best_time[u] and tie < best_tie[u])):
                 best_time[u] = d
                 best_tie[u] = tie
-            for e in range(indptr[u], indptr[u + 1]):
-                v = heads[e]
-                nd = d + weights[e]
-                if nd <= cutoff and nd < dist[v]:
-                    if dist[v] == np.inf:
-                        touched[n_touched] = v
-                        n_touched += 1
-                    dist[v] = nd
-                    size = _heap_push(heap_key, heap_node, size, nd, v)
+            size, n_touched = _relax_bounded(
+                indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size
+            )
         for i in range(n_touched):
             dist[touched[i]] = np.inf
             done[touched[i]] = False
@@ -213,6 +228,7 @@ def pairs_within_heap(
     out_t = np.empty(1024, np.int64)
     out_d = np.empty(1024, np.float64)
     n_out = 0
+    heap = (heap_key, heap_node)
     for s in range(sources.shape[0]):
         start = sources[s]
         dist[start] = 0.0
@@ -233,15 +249,9 @@ def pairs_within_heap(
                 out_t[n_out] = t
                 out_d[n_out] = d
                 n_out += 1
-            for e in range(indptr[u], indptr[u + 1]):
-                v = heads[e]
-                nd = d + weights[e]
-                if nd <= cutoff and nd < dist[v]:
-                    if dist[v] == np.inf:
-                        touched[n_touched] = v
-                        n_touched += 1
-                    dist[v] = nd
-                    size = _heap_push(heap_key, heap_node, size, nd, v)
+            size, n_touched = _relax_bounded(
+                indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size
+            )
         for k in range(n_touched):
             dist[touched[k]] = np.inf
     return out_s[:n_out], out_t[:n_out], out_d[:n_out]
