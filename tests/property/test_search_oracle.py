@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shancheng.network.search import NO_SOURCE, count_within, nearest_times
+from shancheng.network.search import NO_SOURCE, count_within, nearest_times, reach
 from tests.conftest import arcs_network
 
 SETTINGS = settings(max_examples=200, deadline=None,
@@ -114,3 +114,82 @@ def test_counts_equal_brute_force(case, data):
                                        reverse=True)
     assert np.array_equal(within.count[0], count)
     np.testing.assert_allclose(within.capacity[0], amount)
+
+
+@st.composite
+def tied_graphs(draw):
+    """Many sources and short whole-second arcs and offsets: many ties, exact in floats too."""
+    n = draw(st.integers(4, 25))
+    node = st.integers(0, n - 1)
+    short = st.integers(0, 4).map(float)
+    arcs = draw(st.lists(st.tuples(node, node, short), min_size=n, max_size=4 * n))
+    sources = draw(st.lists(node, min_size=2, max_size=n))
+    offsets = draw(st.lists(short, min_size=len(sources), max_size=len(sources)))
+    return n, arcs, sources, offsets, draw(st.sampled_from([3.0, 20.0, 1e9]))
+
+
+def oracle_nearest_source(n, arcs, sources, offsets, cutoff, *, reverse):
+    """The documented tie rule by brute force: smallest (time, offset, position given)."""
+    g = oracle_graph(n, arcs, reverse=reverse)
+    best = [(np.inf, 0.0, NO_SOURCE)] * n
+    for i, (s, off) in enumerate(zip(sources, offsets)):
+        for v, d in nx.single_source_dijkstra_path_length(g, s).items():
+            if off + d <= cutoff:
+                best[v] = min(best[v], (off + d, off, i))
+    return np.array([b[0] for b in best]), np.array([b[2] for b in best])
+
+
+@SETTINGS
+@given(tied_graphs(), st.sampled_from(["to_sources", "from_sources"]),
+       st.sampled_from([None, 1.0]))
+def test_nearest_ties_follow_the_documented_rule(case, direction, time_step_s):
+    n, arcs, sources, offsets, cutoff = case
+    net = arcs_network(n, arcs)
+    result = nearest_times(net, sources, offsets_s=offsets, cutoff_s=cutoff,
+                           direction=direction, time_step_s=time_step_s)
+    time_s, source = oracle_nearest_source(n, arcs, sources, offsets, cutoff,
+                                           reverse=direction == "to_sources")
+    assert np.array_equal(result.time_s[0], time_s)
+    assert np.array_equal(result.source[0], source)
+
+
+@st.composite
+def joint_requests(draw):
+    """A graph (tie-prone whole seconds, or floats), sources in up to 3 of 4 groups,
+    thresholds, capacities, labels and a time step."""
+    integer = draw(st.booleans())
+    n, arcs, sources, offsets, _ = draw(tied_graphs() if integer else graphs(integer=False))
+    k = len(sources)
+    groups = draw(st.lists(st.integers(0, 2), min_size=k, max_size=k))
+    thresholds = draw(st.lists(st.sampled_from([0.0, 3.0, 7.5, 20.0, 45.0, 200.0]),
+                               min_size=1, max_size=3, unique=True))
+    capacity = draw(st.lists(st.integers(0, 90).map(float), min_size=k, max_size=k))
+    labels = draw(st.permutations(range(100, 100 + k)))
+    step = draw(st.sampled_from([None, 1.0] if integer else [None, 1.0, 0.7]))
+    cutoff = draw(st.sampled_from([None, 0.0, 5.0, 30.0, 1e4]))
+    return n, arcs, sources, offsets, groups, thresholds, capacity, labels, step, cutoff
+
+
+@SETTINGS
+@given(joint_requests(), st.sampled_from(["to_sources", "from_sources"]),
+       st.sampled_from([1, 2]))
+def test_reach_equals_nearest_times_and_count_within(request, direction, threads):
+    # threads=2 splits a group holding more than a quarter of the sources in two parts,
+    # whose nearest arrays are min-merged; a cutoff beyond the thresholds continues the
+    # nearest search, one below them cuts it
+    n, arcs, sources, offsets, groups, thresholds, capacity, labels, step, cutoff = request
+    net = arcs_network(n, arcs)
+    common = {"offsets_s": offsets, "group": groups, "n_groups": 4, "direction": direction,
+              "time_step_s": step, "threads": threads}
+    both = reach(net, sources, thresholds_s=thresholds, capacity=capacity, labels=labels,
+                 cutoff_s=cutoff, **common)
+    near = nearest_times(net, sources, cutoff_s=max(thresholds) if cutoff is None else cutoff,
+                         labels=labels, **common)
+    within = count_within(net, sources, thresholds_s=thresholds, capacity=capacity, **common)
+    assert np.array_equal(both.nearest.time_s, near.time_s)
+    assert np.array_equal(both.nearest.source, near.source)
+    assert np.array_equal(both.within.count, within.count)
+    assert np.array_equal(both.within.capacity, within.capacity)
+    assert np.array_equal(both.within.thresholds_s, within.thresholds_s)
+    assert np.array_equal(both.nearest.settled, np.isfinite(near.time_s).sum(axis=1))
+    assert np.array_equal(both.within.settled, within.settled)

@@ -1,14 +1,15 @@
 """For every residence and category: the walk to the nearest facility, and what lies within reach.
 
 Residences and facilities are spliced into the slope-aware, directed walk network
-(:mod:`shancheng.circles.attach`), so each access leg is walked as it is. Then, per category:
+(:mod:`shancheng.circles.attach`), so each access leg is walked as it is. Then, per category,
+on the *reversed* graph (the time to walk *to* a facility, uphill staying uphill):
 
-* one bounded multi-source search from all its facilities on the *reversed* graph gives every
-  node the time to walk *to* the nearest facility (uphill stays uphill);
 * one bounded search per facility counts facilities, and sums their capacity, within each of
-  the 5/10/15-minute thresholds.
+  the 5/10/15-minute thresholds; the same searches give every node its nearest facility
+  within 15 minutes;
+* one multi-source search carries the nearest facility on from there to ``cutoff_s``.
 
-Both are the kernels of :mod:`shancheng.network.search`; nothing here searches per residence.
+Both are :func:`shancheng.network.search.reach`; nothing here searches per residence.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 from shancheng.circles.attach import NOT_ATTACHED, AttachedNetwork, attach_points
 from shancheng.circles.residences import check_residences, plain_value
 from shancheng.errors import InputError, MissingColumnError
-from shancheng.network.search import count_within, nearest_times
+from shancheng.network.search import reach
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -153,7 +154,7 @@ def compute_accessibility(
     threads
         Worker threads of the kernels.
     progress
-        Called with 1 after each category's counts.
+        Called with the number of work units (a category, or part of a large one) finished.
 
     Returns
     -------
@@ -184,38 +185,27 @@ def compute_accessibility(
     on_net = fac_node != NOT_ATTACHED
     rows = np.flatnonzero(on_net)
     n_cat = len(categories)
-    nearest_result = nearest_times(
+    thresholds_s = np.asarray(sorted(t * 60.0 for t in thresholds_min), dtype=np.float64)
+    both = reach(
         graph.network,
         fac_node[rows],
+        thresholds_s=thresholds_s,
         cutoff_s=cutoff_s,
         group=group[rows],
         n_groups=n_cat,
+        capacity=capacity[rows],
         labels=rows,
         time_step_s=time_step_s,
         threads=threads,
+        progress=progress,
     )
     attached = res_node != NOT_ATTACHED
     safe = np.maximum(res_node, 0)
-    time_s = np.where(attached[:, None], nearest_result.time_s[:, safe].T, np.inf)
-    nearest = np.where(attached[:, None], nearest_result.source[:, safe].T, -1)
-    thresholds_s = np.asarray(sorted(t * 60.0 for t in thresholds_min), dtype=np.float64)
-    count = np.zeros((n_res, n_cat, thresholds_s.shape[0]), np.int32)
-    amount = np.zeros((n_res, n_cat, thresholds_s.shape[0]), np.float64)
-    for c in range(n_cat):
-        members = rows[group[rows] == c]
-        if members.shape[0]:
-            within = count_within(
-                graph.network,
-                fac_node[members],
-                thresholds_s=thresholds_s,
-                capacity=capacity[members],
-                time_step_s=time_step_s,
-                threads=threads,
-            )
-            count[attached, c] = within.count[0][res_node[attached]]
-            amount[attached, c] = within.capacity[0][res_node[attached]]
-        if progress:
-            progress(1)
+    time_s = np.where(attached[:, None], both.nearest.time_s[:, safe].T, np.inf)
+    nearest = np.where(attached[:, None], both.nearest.source[:, safe].T, -1)
+    on = attached[:, None, None]
+    count = np.where(on, both.within.count[:, safe].transpose(1, 0, 2), 0).astype(np.int32)
+    amount = np.where(on, both.within.capacity[:, safe].transpose(1, 0, 2), 0.0)
     logger.info(
         "accessibility: %d residences (%d attached) x %d categories, %d facilities",
         n_res,

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shancheng.circles._pairs import pairs_within
+from shancheng.network.pairs import pairs_within
 
 if TYPE_CHECKING:
     from shancheng.circles.accessibility import Accessibility

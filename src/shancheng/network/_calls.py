@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -22,38 +24,53 @@ _STATE32_BITS = 30
 """Bits of time and source index that fit an int32 state below its "unreached" value."""
 
 
+Seeds = tuple[IntArray, npt.NDArray[np.float64] | IntArray, IntArray]
+"""Where a nearest search starts: layout nodes, offsets (kernel units), tie ranks."""
+Preset = tuple[FloatArray, IntArray]
+"""Final times and tie ranks (network order, ``inf``/-1 where unreached) a search continues."""
+
+
 def nearest_buckets(
     search: Search,
     work: Workspace,
-    bounds: tuple[int, int],
+    seeds: Seeds,
     cutoff: int,
     labels: IntArray,
     out: tuple[FloatArray, IntArray],
+    preset: Preset | None = None,
 ) -> int:
-    """Run the bucket-queue nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
-    lo, hi = bounds
+    """Run the bucket-queue nearest kernel from ``seeds`` into ``out`` (time, source).
+
+    ``labels`` are written out by tie rank. With ``preset``, the search continues one that
+    already settled those nodes: they keep their time and rank (see
+    :func:`shancheng.network._dial.nearest_buckets`).
+    """
     packed, layout, time_step_s = search.packed, search.layout, search.time_step_s
     assert packed is not None  # noqa: S101 - the caller checked
     assert time_step_s is not None  # noqa: S101
     n_buckets = packed.n_buckets
-    n_chunks = (layout.n_arcs + search.max_group_sources) // _dial.CHUNK + n_buckets + 3
-    label_bits = max(1, (hi - lo).bit_length())
+    resettled = layout.n_nodes if packed.zero_arcs else 0  # see _dial.nearest_buckets
+    n_chunks = (layout.n_arcs + seeds[0].shape[0] + resettled) // _dial.CHUNK + n_buckets + 3
+    label_bits = max(1, labels.shape[0].bit_length())
     if cutoff.bit_length() + label_bits <= _STATE32_BITS:  # a half-size state word suffices
         state: npt.NDArray[np.int32] | IntArray = work.get("state32", (layout.n_nodes,), np.int32)
     else:
         state, label_bits = work.get("state64", (layout.n_nodes,), np.int64), 32
     unreached = np.iinfo(state.dtype).max
     state.fill(unreached)
+    if preset is not None:
+        _kernels.preset_state(state, label_bits, layout.rank, *preset, time_step_s)
     settled = _dial.nearest_buckets(
         layout.indptr,
         packed.arcs,
         packed.arcs.dtype.type(packed.weight_bits),
         packed.arcs.dtype.type((1 << packed.weight_bits) - 1),
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
+        *seeds,
         cutoff,
         state,
         label_bits,
+        work.get("done", (layout.n_nodes if packed.zero_arcs else 1,), np.bool_),
+        packed.zero_arcs,
         work.get("chunk_nodes", (n_chunks, _dial.CHUNK), np.int32),
         work.get("chunk_next", (n_chunks,), np.int32),
         work.get("bucket_first", (n_buckets,), np.int32),
@@ -75,27 +92,32 @@ def nearest_buckets(
 def nearest_heap(
     search: Search,
     work: Workspace,
-    bounds: tuple[int, int],
+    seeds: Seeds,
     cutoff: float,
     labels: IntArray,
     out: tuple[FloatArray, IntArray],
+    preset: Preset | None = None,
 ) -> int:
-    """Run the binary-heap nearest kernel on sources ``lo:hi`` into ``out`` (time, source)."""
-    lo, hi = bounds
+    """Run the binary-heap nearest kernel from ``seeds`` into ``out`` (time, source).
+
+    The kernel carries each seed's tie rank and takes the smallest among equally near ones;
+    ``labels`` (by rank) are written out. ``preset`` as in :func:`nearest_buckets`.
+    """
     layout = search.layout
     n = layout.n_nodes
-    capacity = layout.n_arcs + search.max_group_sources + 2
+    capacity = layout.n_arcs + seeds[0].shape[0] + n + 2  # n: settled again, see the kernel
     dist = work.get("dist_f", (n,), np.float64)
     dist.fill(np.inf)
     label = work.get("label", (n,), np.int64)
     label.fill(-1)  # NO_SOURCE
+    if preset is not None:
+        dist[layout.rank] = preset[0]
+        label[layout.rank] = preset[1]
     settled = _kernels.nearest_heap(
         layout.indptr,
         layout.heads,
         layout.time_s,
-        search.nodes[lo:hi],
-        search.offsets[lo:hi],
-        labels,
+        *seeds,
         cutoff,
         dist,
         label,
@@ -103,8 +125,33 @@ def nearest_heap(
         work.get("heap_node", (capacity,), np.int64),
         work.get("done", (n,), np.bool_),
     )
-    _kernels.finish_nearest(dist, label, layout.rank, *out)
+    _kernels.finish_nearest(dist, label, layout.rank, labels, *out)
     return int(settled)
+
+
+def continued_seeds(search: Search, work: Workspace, preset: Preset, late: Seeds) -> Seeds:
+    """Seeds that continue a search from ``preset``: reached nodes with an arc out of reach.
+
+    Each such node starts at its final time (kernel units) with its rank; ``late`` (sources
+    whose offset put them beyond the first search) are added as they are. Sorted by time, as
+    the bucket kernel wants them.
+    """
+    layout = search.layout
+    n = layout.n_nodes
+    time_s = work.get("dist_f", (n,), np.float64)
+    ties = work.get("label", (n,), np.int64)
+    time_s[layout.rank] = preset[0]
+    ties[layout.rank] = preset[1]
+    nodes = work.get("frontier", (n,), np.int64)
+    k = _kernels.frontier_nodes(layout.indptr, layout.heads, time_s, nodes)
+    nodes = nodes[:k]
+    offsets: npt.NDArray[np.float64] | IntArray = time_s[nodes]
+    if search.time_step_s:
+        offsets = np.rint(offsets / search.time_step_s).astype(np.int64)
+    nodes = np.concatenate([nodes, late[0]])
+    offsets = np.concatenate([offsets, late[1]])
+    by_time = np.argsort(offsets, kind="stable")
+    return nodes[by_time], offsets[by_time], np.concatenate([ties[nodes[:k]], late[2]])[by_time]
 
 
 CountArgs = tuple[
@@ -115,6 +162,39 @@ CountArgs = tuple[
     npt.NDArray[np.float64] | IntArray,
 ]
 """Sources (nodes, offsets, weights, whether weighted) and the thresholds."""
+Kernel = Callable[..., int]
+Finish = tuple[Kernel, str, tuple[object, ...]]
+"""A nearest finishing kernel, the name of the array it refills, and its leading arguments
+(the bucket kernel's keys, tie bits and time step, or the heap kernel's times and ties)."""
+
+
+@dataclass(eq=False)
+class NearestOut:
+    """One group's nearest source as the counting searches find it, merged over its parts.
+
+    Attributes
+    ----------
+    labels
+        Label of each of the group's sources, by tie rank (:attr:`Search.ties`).
+    time_s, source
+        The group's output rows (network numbering); ``source`` holds tie ranks until the
+        last part turns them into labels.
+    parts_left
+        Parts of the group not finished yet (changed under the group's lock).
+    reached
+        Nodes reached, set by the last part.
+    """
+
+    labels: IntArray
+    time_s: FloatArray
+    source: IntArray
+    parts_left: int
+    reached: int = 0
+
+    @property
+    def outputs(self) -> tuple[FloatArray, IntArray]:
+        """The output rows, time and source."""
+        return self.time_s, self.source
 
 
 def count(
@@ -124,20 +204,32 @@ def count(
     out: tuple[npt.NDArray[np.int32], FloatArray],
     lock: Lock,
     first: list[bool],
+    nearest: tuple[IntArray, NearestOut] | None = None,
 ) -> int:
     """Count sources within the thresholds into ``out`` (count, capacity), cumulated.
 
     The kernel bins into the thread's own arrays in the layout's numbering;
     :func:`shancheng.network._kernels.finish_counts` then writes them out (``first[0]``: this
     is the first part of its group to finish, so it writes rather than adds) under ``lock``.
+    With ``nearest`` (the tie rank of each of these sources, and the group's output), the
+    kernel also keeps the nearest source per node in a thread-own array, and the finishing
+    pass min-merges it into the group's output the same way.
     """
     layout = search.layout
     n = layout.n_nodes
     packed = search.packed
     with_weight, n_thr = args[3], args[4].shape[0]
-    bins = work.borrow_zeros("bin_count", (n, n_thr), np.int32)
-    bin_weight = work.borrow_zeros("bin_weight", (n if with_weight else 1, n_thr), np.float64)
+    bins = work.borrow_filled("bin_count", (n, n_thr), np.int32)
+    bin_weight = work.borrow_filled("bin_weight", (n if with_weight else 1, n_thr), np.float64)
+    ties = nearest[0] if nearest is not None else np.zeros(args[0].shape[0], np.int64)
+    m = n if nearest is not None else 1
+    tie_bits = max(1, search.max_group_sources.bit_length())
     if packed is not None:
+        # a half-size key suffices for 15 minutes in seconds and up to 2^20 sources a group
+        small = int(args[4][-1]).bit_length() + tie_bits <= _STATE32_BITS
+        key_type = np.int32 if small else np.int64
+        tie_bits = tie_bits if small else 32
+        best = work.borrow_filled("best_key", (m,), key_type, np.iinfo(key_type).max)
         settled = _dial.count_within_buckets(
             layout.indptr,
             packed.arcs,
@@ -146,13 +238,23 @@ def count(
             *args,
             bins,
             bin_weight,
+            nearest is not None,
+            ties,
+            tie_bits,
+            best,
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
             work.get("entries", (layout.n_arcs + 1, 2), np.int32),
             work.get("bucket_head", (packed.n_buckets,), np.int32),
         )
+        keys = (best, tie_bits, search.time_step_s)
+        finish: Finish = (cast("Kernel", _kernels.finish_nearest_keys), "best_key", keys)
     else:
         capacity = layout.n_arcs + 2
+        best_pair = (
+            work.borrow_filled("best_time", (m,), np.float64, np.inf),
+            work.get("best_tie", (m,), np.int64),
+        )
         settled = _kernels.count_within_heap(
             layout.indptr,
             layout.heads,
@@ -160,15 +262,30 @@ def count(
             *args,
             bins,
             bin_weight,
+            nearest is not None,
+            ties,
+            *best_pair,
             work.get("dist_f", (n,), np.float64),
             work.get("done", (n,), np.bool_),
             work.get("touched", (n,), np.int32),
             work.get("heap_key", (capacity,), np.float64),
             work.get("heap_node", (capacity,), np.int64),
         )
-    with lock:
+        finish = (cast("Kernel", _kernels.finish_nearest_pairs), "best_time", best_pair)
+    with lock:  # two passes: one pass doing both measured 1.6x slower
         _kernels.finish_counts(bins, bin_weight, with_weight, layout.rank, *out, not first[0])
+        if nearest is not None:
+            group = nearest[1]
+            group.parts_left -= 1
+            last = group.parts_left == 0
+            kernel, name, best_args = finish
+            reached = kernel(
+                *best_args, layout.rank, not first[0], last, group.labels, *group.outputs
+            )
+            work.returned_filled(name)
+            if last:
+                group.reached = int(reached)
         first[0] = False
-    work.returned_zero("bin_count")
-    work.returned_zero("bin_weight")
+    work.returned_filled("bin_count")
+    work.returned_filled("bin_weight")
     return int(settled)

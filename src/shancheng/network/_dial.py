@@ -60,11 +60,15 @@ def _push(node, slot, chunk_nodes, chunk_next, first, last, fill, scalars):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _relax(n_cand, cand_v, cand_d, cand_l, state, label_bits, queue, scalars):
-    """Relax the collected arcs; return how many nodes were pushed."""
+def _relax(n_cand, cand_v, cand_d, cand_l, state, label_bits, d, done, queue, scalars):
+    """Relax the collected arcs; return how many nodes were pushed.
+
+    A node takes the smaller ``(time, source)``; it is pushed when its time drops. When only
+    its source improves it already waits in its bucket, unless a zero-time arc reached it in
+    the bucket being settled (``done``: it was settled there already): then it goes again.
+    """
     chunk_nodes, chunk_next, first, last, fill = queue
     mask = first.shape[0] - 1
-    low = (np.int64(1) << label_bits) - 1
     touch = np.int64(0)
     for i in range(n_cand):  # independent loads first: the misses overlap
         touch += state[_U(cand_v[_U(i)])]
@@ -73,11 +77,15 @@ def _relax(n_cand, cand_v, cand_d, cand_l, state, label_bits, queue, scalars):
     for i in range(n_cand):
         v = cand_v[_U(i)]
         nd = cand_d[_U(i)]
-        key = nd << label_bits
-        if (key | low) < state[_U(v)]:
-            state[_U(v)] = key | cand_l[_U(i)]
-            _push(v, nd & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
-            pushed += 1
+        new = (nd << label_bits) | cand_l[_U(i)]
+        old = state[_U(v)]
+        if new < old:
+            state[_U(v)] = new
+            if (old >> label_bits) != nd or (nd == d and done[_U(v)]):
+                if nd == d:
+                    done[_U(v)] = False
+                _push(v, nd & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
+                pushed += 1
     return pushed
 
 
@@ -89,9 +97,12 @@ def nearest_buckets(
     weight_mask,
     src_nodes,
     src_offsets,
+    src_ties,
     cutoff,
     state,
     label_bits,
+    done,
+    zero_arcs,
     chunk_nodes,
     chunk_next,
     first,
@@ -107,11 +118,17 @@ def nearest_buckets(
     """Fill ``state`` with ``time << label_bits | s`` of the nearest source ``s`` in ``cutoff``.
 
     ``state`` (int32 or int64) must come filled with its dtype's largest value, which must
-    exceed every ``cutoff << label_bits | s``; ``s < 2**label_bits`` is a source's position.
-    Sources must come sorted by offset (whole steps). Ties go to the source whose search
-    arrives first. ``first``/``last``/``fill`` have a power-of-two length above the longest
-    arc; ``chunk_nodes`` holds at least ``(arcs + sources) / CHUNK + buckets + 3`` chunks.
-    Returns the number of settled nodes.
+    exceed every ``cutoff << label_bits | s``; ``s = src_ties[p] < 2**label_bits`` is source
+    ``p``'s tie rank. Sources must come sorted by offset (whole steps). Each node gets the
+    smallest ``(time, s)``: ties go to the smaller rank. A node may come in with its final
+    state already (a search continued beyond a first one): it is never improved, and a source
+    at exactly that state is pushed to carry on from it. With
+    ``zero_arcs`` (some arcs take 0 steps) ``done`` (one bool per node) marks the nodes settled
+    in the current bucket, for the ones a zero-time arc gives a better source afterwards;
+    otherwise it is not read. ``first``/``last``/``fill`` have a power-of-two length above the
+    longest arc; ``chunk_nodes`` holds at least ``(arcs + sources + nodes) / CHUNK + buckets
+    + 3`` chunks. Returns the number of settlements (a node settled again for a better
+    source through a zero-time arc counts twice).
     """
     n_src = src_nodes.shape[0]
     n_arcs = arcs.shape[0]
@@ -122,6 +139,8 @@ def nearest_buckets(
     first[:] = -1
     last[:] = -1
     fill[:] = 0
+    if zero_arcs:
+        done[:] = False
     for c in range(n_chunks):
         chunk_next[c] = c + 1
     chunk_next[n_chunks - 1] = -1
@@ -140,11 +159,15 @@ def nearest_buckets(
             break
         while p < n_src and src_offsets[p] <= d:
             node = src_nodes[p]
-            key = d << label_bits
-            if (key | low) < state[node]:
-                state[node] = key | p
-                _push(node, d & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
-                pending += 1
+            new = (d << label_bits) | src_ties[p]
+            old = state[node]
+            if new <= old:
+                state[node] = new
+                # a smaller rank at the same time waits in bucket d already; the same state
+                # is a continued search's seed
+                if (old >> label_bits) != d or new == old:
+                    _push(node, d & mask, chunk_nodes, chunk_next, first, last, fill, scalars)
+                    pending += 1
             p += 1
         slot = d & mask
         while first[slot] >= 0:
@@ -171,6 +194,8 @@ def nearest_buckets(
                         batch_u[_U(m)] = u
                         batch_l[_U(m)] = su & low
                         m += 1
+                        if zero_arcs:
+                            done[_U(u)] = True
                 chunk_next[c] = scalars[0]  # the chunk is read: back to the free list
                 scalars[0] = c
                 settled += m
@@ -196,6 +221,8 @@ def nearest_buckets(
                                     cand_l,
                                     state,
                                     label_bits,
+                                    d,
+                                    done,
                                     queue,
                                     scalars,
                                 )
@@ -204,7 +231,9 @@ def nearest_buckets(
                             cand_d[_U(n_cand)] = nd
                             cand_l[_U(n_cand)] = lab
                             n_cand += 1
-                pending += _relax(n_cand, cand_v, cand_d, cand_l, state, label_bits, queue, scalars)
+                pending += _relax(
+                    n_cand, cand_v, cand_d, cand_l, state, label_bits, d, done, queue, scalars
+                )
                 c = following
         d += 1
     return settled
@@ -241,6 +270,10 @@ def count_within_buckets(
     thresholds,
     bin_count,
     bin_weight,
+    with_nearest,
+    src_tie,
+    tie_bits,
+    best,
     dist,
     touched,
     entries,
@@ -252,6 +285,10 @@ def count_within_buckets(
     ``t`` gets ``bin_count[v, k] += 1`` for the first threshold ``k`` with
     ``t <= thresholds[k]`` (``bin_weight`` likewise when ``with_weight``), in the layout's
     numbering. ``thresholds`` ascending, whole steps.
+    With ``with_nearest``, ``best[v]`` (int32 or int64, coming in at its dtype's largest
+    value, which must exceed every key) also keeps the smallest ``t << tie_bits | src_tie[s]``
+    over the sources: the nearest source falls out of the same searches at one compare per
+    settled node.
     ``bucket_head`` has a power-of-two length above the longest arc; ``entries`` holds
     ``arcs + 1`` rows. Returns the total number of settled nodes.
 
@@ -273,6 +310,7 @@ def count_within_buckets(
         if d > cutoff:
             continue
         w_s = src_weight[s]
+        tie = np.int64(src_tie[s])
         dist[_U(start)] = d
         touched[0] = start
         n_touched = 1
@@ -300,6 +338,10 @@ def count_within_buckets(
                 bin_count[_U(u), _U(k)] += 1
                 if with_weight:
                     bin_weight[_U(u), _U(k)] += w_s
+                if with_nearest:
+                    key = (d << tie_bits) | tie
+                    if key < best[_U(u)]:  # noqa: PLR1730 - no store unless smaller
+                        best[_U(u)] = key
                 for e in range(indptr[_U(u)], indptr[_U(u + 1)]):
                     a = arcs[_U(e)]
                     v = np.int64(a >> weight_bits)

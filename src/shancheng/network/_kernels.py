@@ -72,10 +72,16 @@ def nearest_heap(
 ):
     """Fill ``dist``/``label`` with the time to, and label of, the nearest source (binary heap).
 
-    ``dist`` must come in filled with ``inf`` and ``label`` with -1. A node is reached when its
-    time is <= ``cutoff``. Ties are broken toward the source pushed first. ``heap_key`` and
-    ``heap_node`` (length >= arcs + sources + 1) and ``done`` (one per node) are work arrays
-    the caller reuses across searches: fresh ones cost page faults that dominate the search.
+    ``dist`` must come in filled with ``inf`` and ``label`` with -1, except for nodes that
+    come in with their final time and label (a search continued beyond a first one): those
+    are never improved, and a source at exactly that time and label carries on from them.
+    A node is reached when its time is <= ``cutoff``. Each node gets the smallest
+    ``(time, label)``: among sources at the same time the smallest label wins (the caller
+    passes ranks as labels). A node whose label improves after it was settled (a zero-time
+    arc from a node settled later at the same time) is settled again. ``heap_key`` and
+    ``heap_node`` (length >= arcs + sources + nodes + 1) and ``done`` (one per node) are work
+    arrays the caller reuses across searches: fresh ones cost page faults that dominate the
+    search. Returns the number of settlements.
     """
     n_src = src_nodes.shape[0]
     done[:] = False
@@ -83,10 +89,17 @@ def nearest_heap(
     for s in range(n_src):
         node = src_nodes[s]
         offset = src_offsets[s]
-        if offset <= cutoff and offset < dist[node]:
+        lab = src_labels[s]
+        if offset > cutoff:
+            continue
+        if offset < dist[node]:
             dist[node] = offset
-            label[node] = src_labels[s]
+            label[node] = lab
             size = _heap_push(heap_key, heap_node, size, offset, node)
+        elif offset == dist[node] and lab <= label[node]:
+            if lab == label[node]:  # a continued search's seed (see below)
+                size = _heap_push(heap_key, heap_node, size, offset, node)
+            label[node] = lab  # else a smaller label: it is in the heap at this time already
     settled = 0
     while size > 0:
         d, u, size = _heap_pop(heap_key, heap_node, size)
@@ -98,11 +111,38 @@ def nearest_heap(
         for e in range(indptr[u], indptr[u + 1]):
             v = heads[e]
             nd = d + weights[e]
-            if nd < dist[v] and nd <= cutoff:
-                dist[v] = nd
-                label[v] = lab
-                size = _heap_push(heap_key, heap_node, size, nd, v)
+            if nd <= cutoff:
+                dv = dist[v]
+                if nd < dv:
+                    dist[v] = nd
+                    label[v] = lab
+                    size = _heap_push(heap_key, heap_node, size, nd, v)
+                elif nd == dv and lab < label[v]:
+                    label[v] = lab
+                    if done[v]:  # settled at this time already: again, with the better label
+                        done[v] = False
+                        size = _heap_push(heap_key, heap_node, size, nd, v)
     return settled
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _relax_bounded(indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size):
+    """Relax the arcs of ``u`` (settled at ``d``) within ``cutoff``, for one bounded search.
+
+    A node reached for the first time is added to ``touched``, for the reset after the
+    search. Returns the heap's new size and the new number of touched nodes.
+    """
+    heap_key, heap_node = heap
+    for e in range(indptr[u], indptr[u + 1]):
+        v = heads[e]
+        nd = d + weights[e]
+        if nd <= cutoff and nd < dist[v]:
+            if dist[v] == np.inf:
+                touched[n_touched] = v
+                n_touched += 1
+            dist[v] = nd
+            size = _heap_push(heap_key, heap_node, size, nd, v)
+    return size, n_touched
 
 
 @nb.njit(cache=True, nogil=True)
@@ -117,17 +157,26 @@ def count_within_heap(
     thresholds,
     bin_count,
     bin_weight,
+    with_nearest,
+    src_tie,
+    best_time,
+    best_tie,
     dist,
     done,
     touched,
     heap_key,
     heap_node,
 ):
-    """Float-weight version of :func:`shancheng.network._dial.count_within_buckets`."""
+    """Float-weight version of :func:`shancheng.network._dial.count_within_buckets`.
+
+    With ``with_nearest``, also keeps in ``best_time``/``best_tie`` (layout numbering; times
+    ``inf`` where unreached) the smallest ``(time, src_tie)`` over the sources.
+    """
     n_thr = thresholds.shape[0]
     cutoff = thresholds[n_thr - 1]
     dist[:] = np.inf
     done[:] = False
+    heap = (heap_key, heap_node)
     settled_total = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
@@ -139,6 +188,7 @@ def count_within_heap(
         dist[start] = offset
         size = _heap_push(heap_key, heap_node, 0, offset, start)
         w_s = src_weight[s]
+        tie = src_tie[s]
         while size > 0:
             d, u, size = _heap_pop(heap_key, heap_node, size)
             if done[u] or d > dist[u]:
@@ -151,19 +201,60 @@ def count_within_heap(
             bin_count[u, k] += 1
             if with_weight:
                 bin_weight[u, k] += w_s
-            for e in range(indptr[u], indptr[u + 1]):
-                v = heads[e]
-                nd = d + weights[e]
-                if nd <= cutoff and nd < dist[v]:
-                    if dist[v] == np.inf:
-                        touched[n_touched] = v
-                        n_touched += 1
-                    dist[v] = nd
-                    size = _heap_push(heap_key, heap_node, size, nd, v)
+            if with_nearest and (d < best_time[u] or (d == best_time[u] and tie < best_tie[u])):
+                best_time[u] = d
+                best_tie[u] = tie
+            size, n_touched = _relax_bounded(
+                indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size
+            )
         for i in range(n_touched):
             dist[touched[i]] = np.inf
             done[touched[i]] = False
     return settled_total
+
+
+@nb.njit(cache=True, nogil=True)
+def pairs_within_heap(
+    indptr, heads, weights, sources, cutoff, target, dist, touched, heap_key, heap_node
+):
+    """Bounded search from each source; ``(source position, target[v], time)`` per settled ``v``.
+
+    Only nodes with ``target[v] >= 0`` are reported, in the order they are settled (each
+    search's source first). ``dist`` comes in all ``inf`` and is left so, through the
+    ``touched`` list (one per node); ``heap_key``/``heap_node`` hold arcs + 2 entries. The
+    outputs grow by doubling: their size is the number of pairs, not sources x nodes.
+    """
+    out_s = np.empty(1024, np.int64)
+    out_t = np.empty(1024, np.int64)
+    out_d = np.empty(1024, np.float64)
+    n_out = 0
+    heap = (heap_key, heap_node)
+    for s in range(sources.shape[0]):
+        start = sources[s]
+        dist[start] = 0.0
+        touched[0] = start
+        n_touched = 1
+        size = _heap_push(heap_key, heap_node, 0, 0.0, start)
+        while size > 0:
+            d, u, size = _heap_pop(heap_key, heap_node, size)
+            if d > dist[u]:
+                continue
+            t = target[u]
+            if t >= 0:
+                if n_out == out_s.shape[0]:
+                    out_s = np.concatenate((out_s, np.empty_like(out_s)))
+                    out_t = np.concatenate((out_t, np.empty_like(out_t)))
+                    out_d = np.concatenate((out_d, np.empty_like(out_d)))
+                out_s[n_out] = s
+                out_t[n_out] = t
+                out_d[n_out] = d
+                n_out += 1
+            size, n_touched = _relax_bounded(
+                indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size
+            )
+        for k in range(n_touched):
+            dist[touched[k]] = np.inf
+    return out_s[:n_out], out_t[:n_out], out_d[:n_out]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -217,11 +308,90 @@ def finish_counts(bin_count, bin_weight, with_weight, rank, count_out, amount_ou
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_nearest(dist, label, rank, time_out, source_out):
-    """Copy the heap kernel's times and labels (new numbering) out per old node."""
+def finish_nearest(dist, rank_label, rank, labels, time_out, source_out):
+    """Copy the heap kernel's times (new numbering) out per old node, its ranks as labels."""
     for i in range(rank.shape[0]):
         time_out[i] = dist[rank[i]]
-        source_out[i] = label[rank[i]]
+        r = rank_label[rank[i]]
+        source_out[i] = labels[r] if r >= 0 else -1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out):
+    """Write or min-merge ``(t, tie)`` into row ``i``; on the last part turn ties into labels."""
+    if merge and not (t < time_out[i] or (t == time_out[i] and tie < source_out[i])):
+        t = time_out[i]
+        tie = source_out[i]
+    time_out[i] = t
+    if last:
+        source_out[i] = labels[tie] if tie >= 0 else -1
+    else:
+        source_out[i] = tie
+    return 1 if tie >= 0 else 0
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_nearest_keys(best, tie_bits, time_step, rank, merge, last, labels, time_out, source_out):
+    """Unpack the counting kernel's ``time << tie_bits | tie`` (new numbering) per old node.
+
+    ``merge``: another part of the group wrote first, keep the smaller ``(time, tie)``;
+    ``last``: no part follows, write labels instead of ties. ``best`` is left all unreached
+    (its dtype's largest value). Returns the number of nodes reached (meaningful when last).
+    """
+    unreached = np.iinfo(best.dtype).max
+    low = (np.int64(1) << tie_bits) - 1
+    reached = 0
+    for i in range(rank.shape[0]):
+        r = rank[i]
+        key = best[r]
+        best[r] = unreached
+        if key == unreached:
+            t, tie = np.inf, np.int64(-1)
+        else:
+            t, tie = np.float64(key >> tie_bits) * time_step, key & low
+        reached += _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out)
+    return reached
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_nearest_pairs(best_time, best_tie, rank, merge, last, labels, time_out, source_out):
+    """Float-time version of :func:`finish_nearest_keys`; leaves ``best_time`` all ``inf``."""
+    reached = 0
+    for i in range(rank.shape[0]):
+        r = rank[i]
+        t = best_time[r]
+        tie = best_tie[r] if t < np.inf else np.int64(-1)
+        best_time[r] = np.inf
+        reached += _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out)
+    return reached
+
+
+@nb.njit(cache=True, nogil=True)
+def preset_state(state, label_bits, rank, time_s, ties, time_step):
+    """Set ``state`` (new numbering) to ``steps << label_bits | tie`` where a node was reached."""
+    for i in range(rank.shape[0]):
+        if ties[i] >= 0:
+            steps = np.int64(np.rint(time_s[i] / time_step))
+            state[rank[i]] = (steps << label_bits) | ties[i]
+
+
+@nb.njit(cache=True, nogil=True)
+def frontier_nodes(indptr, heads, time_s, nodes):
+    """Write into ``nodes`` the reached nodes (finite ``time_s``) with an arc to an unreached one.
+
+    A search continued from these alone, at their times, reaches every farther node as soon
+    as one from the sources: a shortest path leaves the reached nodes through one of them.
+    Returns how many there are.
+    """
+    k = 0
+    for u in range(time_s.shape[0]):
+        if time_s[u] < np.inf:
+            for e in range(indptr[u], indptr[u + 1]):
+                if time_s[heads[e]] == np.inf:
+                    nodes[k] = u
+                    k += 1
+                    break
+    return k
 
 
 @nb.njit(cache=True, nogil=True)

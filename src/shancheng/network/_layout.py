@@ -50,11 +50,14 @@ class PackedArcs:
         Low bits holding the weight, in whole time steps.
     n_buckets
         Buckets of the circular queue: the power of two above the longest arc.
+    zero_arcs
+        Whether some arcs take 0 steps (they need the nearest kernel's re-settling).
     """
 
     arcs: npt.NDArray[np.uint32] | npt.NDArray[np.uint64]
     weight_bits: int
     n_buckets: int
+    zero_arcs: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,4 +180,9 @@ def pack_arcs(
     weight_bits = word_bits - node_bits
     arcs = np.left_shift(heads.astype(dtype), weight_bits, dtype=dtype)
     arcs |= weights.astype(dtype)
-    return PackedArcs(arcs=arcs, weight_bits=weight_bits, n_buckets=1 << max_weight.bit_length())
+    return PackedArcs(
+        arcs=arcs,
+        weight_bits=weight_bits,
+        n_buckets=1 << max_weight.bit_length(),
+        zero_arcs=bool(weights.shape[0] and weights.min() == 0),
+    )

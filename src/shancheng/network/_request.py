@@ -29,19 +29,32 @@ MAX_STEPS = _dial.MAX_STEPS
 
 @dataclass(frozen=True, eq=False)
 class Search:
-    """Sources sorted by group (renumbered), and the layout the kernels read."""
+    """Sources sorted by group (renumbered), and the layout the kernels read.
+
+    ``order[k]`` is the input position of the ``k``-th source. ``nearest_order`` is the order
+    that settles ties between equally near sources: by group, offset (whole steps when
+    ``time_step_s``), then input position; ``ties[k]`` is source ``k``'s rank in it within
+    its group. With ``sort_by="offset"`` both orders are the same.
+    """
 
     layout: SearchGraph
     packed: PackedArcs | None
     nodes: IntArray
     offsets: npt.NDArray[np.float64] | IntArray
     order: IntArray
+    nearest_order: IntArray
+    ties: IntArray
     group_ptr: IntArray
     n_groups: int
     n_sources: int
     time_step_s: float | None
     max_group_sources: int
     workspaces: list[Workspace]
+
+    @property
+    def sizes(self) -> IntArray:
+        """Number of sources of each group."""
+        return np.diff(self.group_ptr)
 
     def scale_cutoffs(self, cutoffs: FloatArray) -> npt.NDArray[np.float64] | IntArray:
         """Cutoffs in the kernels' unit: seconds, or whole time steps (rounded down)."""
@@ -102,14 +115,20 @@ def prepare(
     scaled_offsets: npt.NDArray[np.float64] | IntArray = (
         np.rint(offsets / time_step_s).astype(np.int64) if time_step_s else offsets
     )
-    order = np.lexsort((scaled_offsets if sort_by == "offset" else new_nodes, groups))
+    nearest_order = np.lexsort((scaled_offsets, groups))
+    order = nearest_order if sort_by == "offset" else np.lexsort((new_nodes, groups))
     group_ptr = np.searchsorted(groups[order], np.arange(n + 1)).astype(np.int64)
+    position = np.empty(n_sources, np.int64)
+    position[nearest_order] = np.arange(n_sources)
+    ties = (position - group_ptr[groups])[order]
     return Search(
         layout=layout,
         packed=layout.packed(time_step_s) if time_step_s else None,
         nodes=new_nodes[order],
         offsets=scaled_offsets[order],
         order=order,
+        nearest_order=nearest_order,
+        ties=ties,
         group_ptr=group_ptr,
         n_groups=n,
         n_sources=n_sources,

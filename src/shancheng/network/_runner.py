@@ -37,26 +37,26 @@ class Workspace:
             self._arrays[name] = array
         return array
 
-    def borrow_zeros(
-        self, name: str, shape: tuple[int, ...], dtype: type[np.generic]
+    def borrow_filled(
+        self, name: str, shape: tuple[int, ...], dtype: type[np.generic], value: float = 0
     ) -> npt.NDArray[Any]:
-        """Return the array ``name`` all zero, for a user who hands it back zeroed.
+        """Return the array ``name`` all ``value``, for a user who hands it back so.
 
-        Clearing a graph-sized array costs as much as a small search, so it is skipped when
-        the last user called :meth:`returned_zero`; an array whose user stopped half-way
-        (an exception) is cleared again.
+        Filling a graph-sized array costs as much as a small search, so it is skipped when
+        the last user called :meth:`returned_filled`; an array whose user stopped half-way
+        (an exception) is filled again. One name is always borrowed with the same value.
         """
         array = self._arrays.get(name)
         if array is None or array.shape != shape or array.dtype != dtype:
-            array = np.zeros(shape, dtype)
+            array = np.full(shape, value, dtype)
             self._arrays[name] = array
         elif name in self._dirty:
-            array.fill(0)
+            array.fill(value)
         self._dirty.add(name)
         return array
 
-    def returned_zero(self, name: str) -> None:
-        """Record that the array ``name`` lent by :meth:`borrow_zeros` is all zero again."""
+    def returned_filled(self, name: str) -> None:
+        """Record that the array ``name`` lent by :meth:`borrow_filled` is as it was lent."""
         self._dirty.discard(name)
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from shancheng.circles._pairs import pairs_within
+from shancheng.network.pairs import pairs_within
 from shancheng.circles.accessibility import compute_accessibility
 from shancheng.circles.residences import residences_from_buildings
 from shancheng.circles.standard import load_catalogue

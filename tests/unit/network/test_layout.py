@@ -154,9 +154,19 @@ def test_counts_write_every_group_and_reused_bins_start_empty():
 
 def test_workspace_clears_bins_that_were_not_handed_back_zeroed():
     work = Workspace()
-    bins = work.borrow_zeros("bins", (4, 2), np.int32)
-    bins[1, 1] = 7  # the user stopped half-way: no returned_zero
-    assert not work.borrow_zeros("bins", (4, 2), np.int32).any()
-    work.returned_zero("bins")
-    again = work.borrow_zeros("bins", (4, 2), np.int32)
+    bins = work.borrow_filled("bins", (4, 2), np.int32)
+    bins[1, 1] = 7  # the user stopped half-way: no returned_filled
+    assert not work.borrow_filled("bins", (4, 2), np.int32).any()
+    work.returned_filled("bins")
+    again = work.borrow_filled("bins", (4, 2), np.int32)
     assert again is bins  # handed back zeroed: reused as it is
+
+
+def test_workspace_refills_arrays_lent_with_another_value():
+    work = Workspace()
+    best = work.borrow_filled("best", (3,), np.int64, 99)
+    assert best.tolist() == [99, 99, 99]
+    best[0] = 1  # not handed back as lent
+    assert work.borrow_filled("best", (3,), np.int64, 99).tolist() == [99, 99, 99]
+    work.returned_filled("best")
+    assert work.borrow_filled("best", (3,), np.int64, 99) is best
