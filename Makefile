@@ -71,7 +71,7 @@ bench-cases: setup
 	@# load generator: wrk (C, light on the CPU the server needs); needs PostgreSQL and Redis
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	uptime
-	$(BIN)/python benchmarks/cases_load.py --workers 2 --duration 30
+	$(BIN)/python benchmarks/cases_load.py --workers 2 --duration 30 --get-rate 200
 
 bench-dashboard: setup
 	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)
