@@ -99,23 +99,40 @@ class RateLimiter:
         """Nothing to close."""
 
 
-# KEYS[1] bucket; ARGV rate per second, burst. Redis' own clock, so all workers agree.
-# Returns 0 when allowed, else the milliseconds until one token is back.
+# KEYS the buckets, one per hit (a client may come several times); ARGV rate per second, burst.
+# Redis' own clock, so all workers agree. Returns, per hit, 0 when allowed, else the
+# milliseconds until one token is back.
 _BUCKET_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens, at = tonumber(b[1]), tonumber(b[2])
-if tokens == nil then tokens, at = burst, now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-if tokens < 1 then
-  return math.ceil((1 - tokens) / rate * 1000)
+local out = {}
+for i, key in ipairs(KEYS) do
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens, at = tonumber(b[1]), tonumber(b[2])
+  if tokens == nil then tokens, at = burst, now end
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+  if tokens < 1 then
+    out[i] = math.ceil((1 - tokens) / rate * 1000)
+  else
+    redis.call('HSET', key, 'tokens', tokens - 1, 'at', now)
+    redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
+    out[i] = 0
+  end
 end
-redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
-return 0
+return out
 """
+
+
+@dataclass
+class _Lane:
+    """The asynchronous Redis client of one event loop, and the hits waiting for it."""
+
+    loop: asyncio.AbstractEventLoop
+    client: redis.asyncio.Redis
+    script: AsyncScript
+    waiting: list[tuple[str, asyncio.Future[int]]] = field(default_factory=list)
+    sender: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -141,9 +158,7 @@ class RedisRateLimiter:
         self._script = self.redis.register_script(_BUCKET_LUA)
         self._fallback = RateLimiter(self.rate_per_min, self.burst)
         self._down_since: float | None = None
-        self._async: tuple[asyncio.AbstractEventLoop, AsyncScript, redis.asyncio.Redis] | None = (
-            None
-        )
+        self._async: _Lane | None = None
 
     def hit(self, client: str, *, now_s: float) -> None:
         """Take one token from ``client``'s bucket in Redis (in memory if Redis is down).
@@ -161,14 +176,18 @@ class RedisRateLimiter:
         import redis  # noqa: PLC0415 - only deployments that configure Redis need it
 
         try:
-            wait_ms = int(self._script(keys=[self.prefix + client], args=self._args()))
+            [wait_ms] = self._script(keys=[self.prefix + client], args=self._args())
         except redis.RedisError as exc:
             self._redis_failed(exc, client, now_s)
             return
         self._answer(client, wait_ms)
 
     async def ahit(self, client: str, *, now_s: float) -> None:
-        """:meth:`hit` over an asynchronous connection, for the event loop."""
+        """:meth:`hit` over an asynchronous connection, for the event loop.
+
+        Hits that arrive while one script call is on its way go together in the next call
+        (one round trip and one script run for many reports), as intake's group commit does.
+        """
         if self.rate_per_min <= 0:
             return
         if self._redis_resting():
@@ -176,30 +195,49 @@ class RedisRateLimiter:
             return
         import redis  # noqa: PLC0415 - only deployments that configure Redis need it
 
+        lane = self._lane()
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        lane.waiting.append((self.prefix + client, done))
+        if lane.sender is None or lane.sender.done():
+            lane.sender = asyncio.create_task(self._send(lane))
         try:
-            script = self._async_script()
-            wait_ms = int(await script(keys=[self.prefix + client], args=self._args()))
+            wait_ms = await done
         except redis.RedisError as exc:
             self._redis_failed(exc, client, now_s)
             return
         self._answer(client, wait_ms)
 
+    async def _send(self, lane: _Lane) -> None:
+        while lane.waiting:
+            batch = list(lane.waiting)
+            lane.waiting.clear()
+            try:
+                waits = await lane.script(keys=[key for key, _ in batch], args=self._args())
+            except Exception as exc:  # noqa: BLE001 - handed to each waiting hit
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), wait_ms in zip(batch, waits, strict=True):
+                if not done.done():
+                    done.set_result(int(wait_ms))
+
     async def aclose(self) -> None:
         """Close the asynchronous connection of the running event loop, if it has one."""
-        found, self._async = self._async, None
-        if found is not None and found[0] is asyncio.get_running_loop():
-            await found[2].aclose()
+        lane, self._async = self._async, None
+        if lane is not None and lane.loop is asyncio.get_running_loop():
+            await lane.client.aclose()
 
-    def _async_script(self) -> AsyncScript:
-        """Return the bucket script on an asynchronous client of the running event loop."""
+    def _lane(self) -> _Lane:
+        """Return the asynchronous client and queue of the running event loop."""
         import redis.asyncio  # noqa: PLC0415 - optional server
 
         loop = asyncio.get_running_loop()
-        if self._async is None or self._async[0] is not loop:
+        if self._async is None or self._async.loop is not loop:
             given = self.redis.connection_pool.connection_kwargs
             client = redis.asyncio.Redis(**{k: v for k, v in given.items() if k in _ASYNC_KWARGS})
-            self._async = (loop, client.register_script(_BUCKET_LUA), client)
-        return self._async[1]
+            self._async = _Lane(loop, client, client.register_script(_BUCKET_LUA))
+        return self._async
 
     def _args(self) -> list[float]:
         return [self.rate_per_min / 60.0, float(self.burst)]
