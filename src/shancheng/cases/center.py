@@ -5,15 +5,25 @@ the city's hierarchy (for routing), the working calendar and the intake limits. 
 application binds one to its session factory (:func:`bind_center`), so service functions take
 just a session, and the lifelines pillar can call
 :func:`shancheng.cases.service.open_sensor_case` with a session and a report.
+
+The bound center carries the seed taxonomy; :func:`center_of` hands out the center whose
+taxonomy also holds the admins' edits stored in ``case_taxonomy``, read again at most every
+``rules_ttl_s`` seconds (like the jurisdiction table), so an edit made through one server
+process reaches the others within that time, and an unchanged table costs no query per call.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from shancheng.cases.calendar import WorkingCalendar
+from shancheng.cases.taxonomy import EDITABLE_FIELDS
 from shancheng.errors import ConfigError
+from shancheng.store.cases_tables import TaxonomyEditRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,6 +35,9 @@ if TYPE_CHECKING:
 
 CENTER_KEY = "shancheng.cases.center"
 _NATURAL = WorkingCalendar.natural()
+_EDIT_COLUMNS = [getattr(TaxonomyEditRow, name) for name in ("code", *EDITABLE_FIELDS)]
+# built once (building a statement costs more than running it on a small table)
+_EDITS = sa.select(*_EDIT_COLUMNS).order_by(TaxonomyEditRow.id)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,9 +60,12 @@ class Center:
     max_description_chars
         Open311's limit on ``description`` (4,000).
     rules_ttl_s
-        How long the jurisdiction table and the stage limits read from the database are
-        reused (edits made through another process show after at most this long; 0 reads
-        them for every report).
+        How long the jurisdiction table, the stage limits and the taxonomy edits read from
+        the database are reused (edits made through another process show after at most this
+        long; 0 reads them for every report).
+    seed_taxonomy
+        The taxonomy before the database's edits (None: ``taxonomy`` is the seed); set on
+        the centers :func:`center_of` derives.
     """
 
     taxonomy: Taxonomy
@@ -61,6 +77,7 @@ class Center:
     max_photos: int = 5
     max_description_chars: int = 4000
     rules_ttl_s: float = 5.0
+    seed_taxonomy: Taxonomy | None = field(default=None, repr=False)
     _rules_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cached_rules(self, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
@@ -78,6 +95,38 @@ class Center:
             entry = cache[name] = (load(), now_s)
         rows: list[Any] = entry[0]
         return rows
+
+    def with_edits(self, session: Session) -> Center:
+        """Return this center with the taxonomy edits stored in the database.
+
+        The edits are read through :meth:`cached` (one small query per ``rules_ttl_s``); the
+        derived center is kept while they are unchanged. Without edits it is this center.
+        """
+        edits = self.cached(
+            "taxonomy", lambda: load_taxonomy_edits(session), now_s=time.monotonic()
+        )
+        return self._derived(edits)
+
+    def fresh(self) -> Center | None:
+        """Return :meth:`with_edits`' answer if it needs no query now, else None."""
+        entry = self._rules_cache.get("taxonomy")
+        if entry is None or time.monotonic() - entry[1] >= self.rules_ttl_s:
+            return None
+        return self._derived(entry[0])
+
+    def _derived(self, edits: list[dict[str, Any]]) -> Center:
+        if not edits:
+            return self
+        # centers made with dataclasses.replace share the cache: key by this very center
+        key = f"taxonomy_center:{id(self)}"
+        kept = self._rules_cache.get(key)
+        if kept is not None and kept[0] is self and (kept[1] is edits or kept[1] == edits):
+            derived: Center = kept[2]
+            return derived
+        seed = self.taxonomy if self.seed_taxonomy is None else self.seed_taxonomy
+        derived = replace(self, taxonomy=seed.with_edits(edits), seed_taxonomy=seed)
+        self._rules_cache[key] = (self, edits, derived)
+        return derived
 
     def forget(self) -> None:
         """Drop the cached tables (after an edit, so this process sees it at once)."""
@@ -111,7 +160,37 @@ def bound_center(factory: sessionmaker[Session]) -> Center:
 
 
 def center_of(session: Session) -> Center:
-    """Return the center bound to ``session``.
+    """Return the center bound to ``session``, its taxonomy with the database's edits.
+
+    Queries the database only when the cached edits are older than ``rules_ttl_s``.
+
+    Raises
+    ------
+    ConfigError
+        The session's factory was not given a center with :func:`bind_center`.
+    """
+    return bound_center(session).with_edits(session)
+
+
+def fresh_center_of(session: Session) -> Center | None:
+    """Return what :func:`center_of` would, if that needs no database query now; else None."""
+    return bound_center(session).fresh()
+
+
+def load_taxonomy_edits(session: Session) -> list[dict[str, Any]]:
+    """Read the admins' taxonomy edits: one ``{code, field: value}`` per row, oldest first.
+
+    Fields left NULL (unchanged from the seed) are not in the mapping.
+    """
+    names = ("code", *EDITABLE_FIELDS)
+    return [
+        {name: value for name, value in zip(names, row, strict=True) if value is not None}
+        for row in session.execute(_EDITS)
+    ]
+
+
+def bound_center(session: Session) -> Center:
+    """Return the center bound to ``session``'s factory, with the seed taxonomy (no I/O).
 
     Raises
     ------
