@@ -79,6 +79,8 @@ class Center:
     rules_ttl_s: float = 5.0
     seed_taxonomy: Taxonomy | None = field(default=None, repr=False)
     _rules_cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # what this very center derived (not shared with copies made by dataclasses.replace)
+    _derived_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def cached_rules(self, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
         """Return the jurisdiction rules, reloading them when older than ``rules_ttl_s``."""
@@ -99,13 +101,14 @@ class Center:
     def with_edits(self, session: Session) -> Center:
         """Return this center with the taxonomy edits stored in the database.
 
-        The edits are read through :meth:`cached` (one small query per ``rules_ttl_s``); the
-        derived center is kept while they are unchanged. Without edits it is this center.
+        The edits are cached like the other tables (one small query per ``rules_ttl_s``);
+        the derived center is kept while they are unchanged. Without edits it is this center.
         """
-        edits = self.cached(
-            "taxonomy", lambda: load_taxonomy_edits(session), now_s=time.monotonic()
-        )
-        return self._derived(edits)
+        now_s = time.monotonic()
+        entry = self._rules_cache.get("taxonomy")
+        if entry is None or now_s - entry[1] >= self.rules_ttl_s:
+            entry = self._rules_cache["taxonomy"] = (load_taxonomy_edits(session), now_s)
+        return self._derived(entry[0])
 
     def fresh(self) -> Center | None:
         """Return :meth:`with_edits`' answer if it needs no query now, else None."""
@@ -117,15 +120,15 @@ class Center:
     def _derived(self, edits: list[dict[str, Any]]) -> Center:
         if not edits:
             return self
-        # centers made with dataclasses.replace share the cache: key by this very center
-        key = f"taxonomy_center:{id(self)}"
-        kept = self._rules_cache.get(key)
-        if kept is not None and kept[0] is self and (kept[1] is edits or kept[1] == edits):
-            derived: Center = kept[2]
+        kept = self._derived_cache.get("taxonomy")
+        if kept is not None and (kept[0] is edits or kept[0] == edits):
+            if kept[0] is not edits:  # read again, unchanged: compare by identity from now on
+                self._derived_cache["taxonomy"] = (edits, kept[1])
+            derived: Center = kept[1]
             return derived
         seed = self.taxonomy if self.seed_taxonomy is None else self.seed_taxonomy
         derived = replace(self, taxonomy=seed.with_edits(edits), seed_taxonomy=seed)
-        self._rules_cache[key] = (self, edits, derived)
+        self._derived_cache["taxonomy"] = (edits, derived)
         return derived
 
     def forget(self) -> None:

@@ -5,6 +5,7 @@ hand-computed on the default calendar (office hours 08:30-12:00 and 14:00-17:30)
 """
 
 import time
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -345,3 +346,14 @@ def test_schema_of_the_table_matches_the_model(db_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert [d for d in diff if "case_taxonomy" in repr(d)] == []
+
+
+def test_copies_of_a_center_keep_their_own_settings(make_session, center, admin, monday_9):
+    quiet = replace(center, duplicate_radius_m=0.0)  # shares the tables' cache with `center`
+    loud_session, quiet_session = make_session(center), make_session(quiet)
+    admin_edits.update_category(loud_session, "E0102", {"priority": 1}, actor=admin, at=monday_9)
+    loud, calm = center_of(loud_session), center_of(quiet_session)
+    assert loud.taxonomy.category("E0102").priority == calm.taxonomy.category("E0102").priority == 1
+    assert (loud.duplicate_radius_m, calm.duplicate_radius_m) == (50.0, 0.0)
+    loud_session.close()
+    quiet_session.close()
