@@ -339,7 +339,7 @@ def _save(
     except BaseException:
         session.rollback()
         raise
-    center_of(session).forget()
+    bound_center(session).forget()  # no need to read the edits just to drop them
     return row
 
 
