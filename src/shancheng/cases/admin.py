@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shancheng.cases.center import bound_center, center_of, load_taxonomy_edits
+from shancheng.cases.center import center_of, load_taxonomy_edits, seed_center_of
 from shancheng.cases.domain import Level
 from shancheng.cases.intake import check_plain
 from shancheng.cases.permissions import Actor, Permission, check
@@ -278,7 +278,7 @@ def update_category(
 
 
 def _seed(session: Session) -> Taxonomy:
-    center = bound_center(session)
+    center = seed_center_of(session)
     return center.taxonomy if center.seed_taxonomy is None else center.seed_taxonomy
 
 
@@ -339,7 +339,7 @@ def _save(
     except BaseException:
         session.rollback()
         raise
-    bound_center(session).forget()  # no need to read the edits just to drop them
+    seed_center_of(session).forget()  # no need to read the edits just to drop them
     return row
 
 

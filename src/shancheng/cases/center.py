@@ -150,16 +150,21 @@ def bind_center(factory: sessionmaker[Session], center: Center) -> None:
 def bound_center(factory: sessionmaker[Session]) -> Center:
     """Return the center bound to ``factory`` (for code that runs without a session).
 
+    Its taxonomy holds the database's edits, like :func:`center_of`'s; when they are older
+    than ``rules_ttl_s`` they are read again here, with a session of ``factory`` (one small
+    query every few seconds; none in between).
+
     Raises
     ------
     ConfigError
         No center was bound with :func:`bind_center`.
     """
-    center = (factory.kw.get("info") or {}).get(CENTER_KEY)
-    if not isinstance(center, Center):
-        msg = "this session factory has no governance center bound; call bind_center first"
-        raise ConfigError(msg)
-    return center
+    center = _bound((factory.kw.get("info") or {}).get(CENTER_KEY))
+    fresh = center.fresh()
+    if fresh is not None:
+        return fresh
+    with factory() as session:
+        return center.with_edits(session)
 
 
 def center_of(session: Session) -> Center:
@@ -172,12 +177,12 @@ def center_of(session: Session) -> Center:
     ConfigError
         The session's factory was not given a center with :func:`bind_center`.
     """
-    return bound_center(session).with_edits(session)
+    return seed_center_of(session).with_edits(session)
 
 
 def fresh_center_of(session: Session) -> Center | None:
     """Return what :func:`center_of` would, if that needs no database query now; else None."""
-    return bound_center(session).fresh()
+    return seed_center_of(session).fresh()
 
 
 def load_taxonomy_edits(session: Session) -> list[dict[str, Any]]:
@@ -192,18 +197,21 @@ def load_taxonomy_edits(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def bound_center(session: Session) -> Center:
-    """Return the center bound to ``session``'s factory, with the seed taxonomy (no I/O).
+def seed_center_of(session: Session) -> Center:
+    """Return the center bound to ``session``'s factory as bound: the seed taxonomy, no I/O.
 
     Raises
     ------
     ConfigError
         The session's factory was not given a center with :func:`bind_center`.
     """
-    center = session.info.get(CENTER_KEY)
+    return _bound(session.info.get(CENTER_KEY))
+
+
+def _bound(center: object) -> Center:
     if not isinstance(center, Center):
         msg = (
-            "this database session has no governance center bound; "
+            "no governance center is bound to this database session (factory); "
             "call shancheng.cases.center.bind_center(session_factory, center) first"
         )
         raise ConfigError(msg)

@@ -98,7 +98,6 @@ def submit_report(
     if actor is not None:
         check(actor, Permission.SUBMIT)
         report = _with_reporter(report, actor.username)
-    center.taxonomy.reportable(report.category_code)  # a retired category takes no new report
     with _unit_of_work(session):
         return intake.submit(session, center, report, at=at)
 
