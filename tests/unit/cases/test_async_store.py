@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,16 @@ from shancheng.cases.media import Photo
 from shancheng.store.cases_tables import CaseRow
 from tests.unit.cases.conftest import CASE_TABLES
 from tests.unit.cases.test_open311 import png
+
+
+def run_loop(coroutine):
+    """``asyncio.run`` in a thread of its own.
+
+    Playwright's sync API (the e2e tests' session-wide fixture) keeps an event loop running in
+    the main thread of its xdist worker; ``asyncio.run`` there fails when this file runs after.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 TABLE_ORDER = {
@@ -160,7 +171,7 @@ def test_both_writers_store_identical_rows(
         await store.close()
         return answers
 
-    answers = asyncio.run(write_all())
+    answers = run_loop(write_all())
     by_store = _dump(engine)
     session.close()
 
@@ -287,9 +298,9 @@ def test_the_store_follows_the_running_event_loop(postgres_url, make_session, ce
         missing = await store.by_reference("SC-no-such-case")
         return stored, found, missing
 
-    first = asyncio.run(one())
-    second = asyncio.run(one())  # another loop: the old pool cannot serve it
-    asyncio.run(store.close())
+    first = run_loop(one())
+    second = run_loop(one())  # another loop: the old pool cannot serve it
+    run_loop(store.close())
     for stored, found, missing in (first, second):
         assert found is not None
         assert found.case.id == stored.case_id
