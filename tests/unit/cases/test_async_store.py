@@ -229,7 +229,7 @@ def test_reports_arriving_together_are_written_in_batches_as_if_one_by_one(
         await store.close()
         return answers
 
-    answers = asyncio.run(masters_then_all_at_once())
+    answers = run_loop(masters_then_all_at_once())
     by_store = _dump(engine)
     session.close()
     assert sum(batches) == 30 and len(batches) < 26  # fewer commits than reports
@@ -267,7 +267,7 @@ def test_a_report_that_fails_does_not_sink_its_batch(
         await store.close()
         return answers
 
-    answers = asyncio.run(two_then_all_at_once())
+    answers = run_loop(two_then_all_at_once())
     assert isinstance(answers[3], Exception) and "reference" in str(answers[3])
     stored = [a for a in answers if not isinstance(a, Exception)]
     assert len(stored) == 5
