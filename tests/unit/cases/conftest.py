@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
@@ -221,3 +223,13 @@ def redis_url():
     finally:
         client.close()
     return REDIS_URL
+
+
+def run_loop(coroutine):
+    """``asyncio.run`` in a thread of its own.
+
+    Playwright's sync API (the e2e tests' session-wide fixture) keeps an event loop running in
+    the main thread of its xdist worker; ``asyncio.run`` there fails in a test that runs after.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
@@ -23,18 +22,9 @@ from shancheng.cases.draft import CaseDraft
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.media import Photo
 from shancheng.store.cases_tables import CaseRow
-from tests.unit.cases.conftest import CASE_TABLES
+from tests.unit.cases.conftest import CASE_TABLES, run_loop
 from tests.unit.cases.test_open311 import png
 
-
-def run_loop(coroutine):
-    """``asyncio.run`` in a thread of its own.
-
-    Playwright's sync API (the e2e tests' session-wide fixture) keeps an event loop running in
-    the main thread of its xdist worker; ``asyncio.run`` there fails when this file runs after.
-    """
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 TABLE_ORDER = {
