@@ -11,6 +11,7 @@ which always names the file, row or field at fault and the value found::
     │   ├── CRSMismatchError                 coordinates in the wrong reference system
     │   ├── NetworkInputError                NaN coordinates, negative lengths, bad node ids
     │   ├── CatalogueError                   a living-circle catalogue entry is invalid
+    │   ├── TaxonomyError                    a case category entry is invalid (names the field)
     │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
     │   ├── OsmInputError                    an OpenStreetMap file is unreadable or truncated
     │   ├── DemError                         a DEM is unreadable or has no CRS
@@ -105,6 +106,15 @@ class CityFormatError(ShanchengError, ValueError):
 
 class CatalogueError(InputError):
     """A living-circle catalogue (categories, levels, thresholds) has an invalid entry."""
+
+
+class TaxonomyError(InputError):
+    """A category of the cases taxonomy (file entry or admin edit) has an invalid field."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        """Keep the offending ``field`` as data for the API's 4xx body."""
+        super().__init__(message)
+        self.field = field
 
 
 class CaseError(ShanchengError):

@@ -32,20 +32,19 @@ from shancheng.api.routers import (
 from shancheng.cases.accounts import ApiKeyCache
 from shancheng.cases.async_store import AsyncCaseStore
 from shancheng.cases.center import Center, bind_center
-from shancheng.cases.classify import TextClassifier, taxonomy_examples, train_classifier
+from shancheng.cases.classify import TaxonomyClassifier
 from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.store import create_db_engine, session_factory
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from sqlalchemy.engine import Engine
 
     from shancheng.api.citystate import CityState
-    from shancheng.cases.taxonomy import Taxonomy
     from shancheng.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ def create_app(
     )
     app.state.api_keys = ApiKeyCache()
     app.state.async_store = _async_intake(settings, engine)
-    app.state.classifier = _lazy_classifier(load_taxonomy())
+    app.state.classifier = TaxonomyClassifier(load_taxonomy())
     app.state.live = LiveLifelines(engine)
     app.state.city = CityHolder(
         settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
@@ -197,20 +196,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.limiter.aclose()
         if app.state.async_store is not None:
             await app.state.async_store.close()
-
-
-def _lazy_classifier(taxonomy: Taxonomy) -> Callable[[], tuple[TextClassifier, Taxonomy]]:
-    """Train the taxonomy's text classifier on first use (a few seconds), then keep it."""
-    lock = threading.Lock()
-    cache: list[TextClassifier] = []
-
-    def get() -> tuple[TextClassifier, Taxonomy]:
-        with lock:
-            if not cache:
-                cache.append(train_classifier(*taxonomy_examples(taxonomy)))
-        return cache[0], taxonomy
-
-    return get
 
 
 def app_from_env() -> FastAPI:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from shancheng.api.ratelimit import Limiter
 from shancheng.cases import accounts
-from shancheng.cases.center import Center, center_of
+from shancheng.cases.center import Center, center_of, fresh_center_of
 from shancheng.cases.permissions import Actor
 from shancheng.config import Settings
 from shancheng.errors import AuthenticationError
@@ -64,8 +65,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_center(session: SessionDep) -> Center:
-    """Return the governance center bound to the sessions."""
-    return center_of(session)
+    """Return the governance center bound to the sessions, with the taxonomy's edits.
+
+    Reading the edits is a query, done in a worker thread once per ``rules_ttl_s``; the
+    rest of the time the cached center is returned on the event loop.
+    """
+    center = fresh_center_of(session)
+    if center is None:
+        center = await run_in_threadpool(center_of, session)
+    return center
 
 
 CenterDep = Annotated[Center, Depends(get_center)]

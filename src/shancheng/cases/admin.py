@@ -1,26 +1,33 @@
-"""Admin edits of the center's configuration tables: the jurisdiction table and the stage limits.
+"""Admin edits of the center's configuration tables: jurisdiction, stage limits, taxonomy.
 
 Each function checks that the actor is an admin, validates the whole row against the taxonomy
 and the city's hierarchy, writes it together with an audit record (who, when, before, after)
 in one transaction, and makes this process see the change at once (other server processes see
-it within ``Center.rules_ttl_s``). Nothing is deleted: a rule is changed, never erased, and
-the audit log keeps every earlier version.
+it within ``Center.rules_ttl_s``). Nothing is deleted: a rule is changed, never erased, a
+category is retired (``active`` false), and the audit log keeps every earlier version.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
-from shancheng.cases.center import center_of
+from shancheng.cases.center import center_of, load_taxonomy_edits, seed_center_of
 from shancheng.cases.domain import Level
+from shancheng.cases.intake import check_plain
 from shancheng.cases.permissions import Actor, Permission, check
 from shancheng.cases.stage_limits import ANY_CATEGORY
-from shancheng.cases.taxonomy import STAGES
-from shancheng.errors import CaseInputError, CaseNotFoundError
-from shancheng.store.cases_tables import AuditRow, JurisdictionRuleRow, StageLimitRow
+from shancheng.cases.taxonomy import EDITABLE_FIELDS, MAX_LIMIT_H, STAGES, valid_hours
+from shancheng.errors import CaseInputError, CaseNotFoundError, ConflictError, TaxonomyError
+from shancheng.store.cases_tables import (
+    AuditRow,
+    JurisdictionRuleRow,
+    StageLimitRow,
+    TaxonomyEditRow,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -28,22 +35,27 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from shancheng.cases.center import Center
+    from shancheng.cases.taxonomy import Category, Taxonomy
 
 __all__ = [
     "audit_log",
+    "category_origin",
+    "create_category",
     "create_rule",
     "create_stage_limit",
+    "list_categories",
     "list_rules",
     "list_stage_limits",
+    "update_category",
     "update_rule",
     "update_stage_limit",
 ]
 
-_Row = TypeVar("_Row", JurisdictionRuleRow, StageLimitRow)
+_Row = TypeVar("_Row", JurisdictionRuleRow, StageLimitRow, TaxonomyEditRow)
 _RULE_FIELDS = ("category", "unit", "department", "level")
 _LIMIT_FIELDS = ("district_code", "category", "stage", "limit_h")
 _FIELDS = {"case_jurisdiction": _RULE_FIELDS, "case_stage_limits": _LIMIT_FIELDS}
-MAX_LIMIT_H = 24.0 * 366
+_TEXT_FIELDS = ("name_zh", "name_en", "group_zh", "group_en")
 
 
 def list_rules(session: Session, *, actor: Actor) -> list[JurisdictionRuleRow]:
@@ -134,6 +146,160 @@ def audit_log(session: Session, *, actor: Actor, limit: int = 100) -> list[Audit
     )
 
 
+def list_categories(session: Session, *, actor: Actor) -> list[tuple[Category, str]]:
+    """Return every category, retired ones too, by code, with its origin (admins only).
+
+    The origin is ``seed`` (as packaged), ``edited`` (a seeded category an admin changed) or
+    ``added`` (created by an admin). Read from the database, not the center's cache.
+    """
+    check(actor, Permission.MANAGE)
+    seed = _seed(session)
+    edits = load_taxonomy_edits(session)
+    edited = {edit["code"] for edit in edits}
+    current = seed.with_edits(edits)
+
+    def origin(code: str) -> str:
+        if code not in edited:
+            return "seed"
+        return "edited" if code in seed.categories else "added"
+
+    return [(current.categories[code], origin(code)) for code in sorted(current.categories)]
+
+
+def category_origin(session: Session, code: str) -> str:
+    """Return ``seed``, ``edited`` or ``added``: where category ``code`` comes from."""
+    edited = session.execute(
+        sa.select(TaxonomyEditRow.id).where(TaxonomyEditRow.code == code)
+    ).scalar()
+    if code in _seed(session).categories:
+        return "seed" if edited is None else "edited"
+    return "added"
+
+
+def create_category(
+    session: Session, values: dict[str, Any], *, actor: Actor, at: datetime
+) -> Category:
+    """Add a category ``{code, kind, name_zh, name_en, department, level, priority, ...}``.
+
+    ``code`` must be new and GB/T 30428-shaped (``E0701``: kind letter, major and minor
+    class); its major class must be a group of the taxonomy unless ``group_zh`` and
+    ``group_en`` name a new one. Audited; commits.
+
+    Raises
+    ------
+    PermissionDeniedError
+        The actor is not an admin.
+    CaseInputError
+        A field is unknown, missing or invalid, or the code exists; ``field`` names it.
+    """
+    check(actor, Permission.MANAGE)
+    unknown = set(values) - {"code", *EDITABLE_FIELDS}
+    if unknown:
+        msg = (
+            f"unknown field(s) {sorted(unknown)}; a category has code, {', '.join(EDITABLE_FIELDS)}"
+        )
+        raise CaseInputError(msg, field=min(unknown))
+    code = _text(values, "code", 8)
+    seed = _seed(session)
+    current = seed.with_edits(load_taxonomy_edits(session))
+    if code in current.categories:
+        msg = f"category {code!r} exists already; change it with PATCH /admin/taxonomy/{code}"
+        raise CaseInputError(msg, field="code")
+    _check_category_texts(values)
+    category = _checked(seed, {**values, "code": code})
+    stored = category.as_dict()
+    row = TaxonomyEditRow(**{name: stored[name] for name in ("code", *EDITABLE_FIELDS)})
+    try:
+        _save(session, row, None, actor=actor, at=at, after=stored)
+    except IntegrityError:
+        msg = (
+            f"category {code!r} was created meanwhile; change it with PATCH /admin/taxonomy/{code}"
+        )
+        raise CaseInputError(msg, field="code") from None
+    return category
+
+
+def update_category(
+    session: Session, code: str, changes: dict[str, Any], *, actor: Actor, at: datetime
+) -> Category:
+    """Change fields of category ``code`` (``active: false`` retires it); audited; commits.
+
+    ``limits_h`` may give some stages only; the others keep their limits. A retired category
+    takes no new reports; its cases keep it. The pipeline-alarm categories cannot be retired.
+
+    Raises
+    ------
+    CaseNotFoundError
+        No category has this code.
+    CaseInputError
+        A field is unknown or invalid; ``field`` names it. Nothing is written.
+    ConflictError
+        Another admin changed the category meanwhile.
+    """
+    check(actor, Permission.MANAGE)
+    seed = _seed(session)
+    current = seed.with_edits(load_taxonomy_edits(session))
+    before = current.categories.get(code)
+    if before is None:
+        msg = f"no category {code!r}; POST /admin/taxonomy adds one"
+        raise CaseNotFoundError(msg)
+    unknown = set(changes) - set(EDITABLE_FIELDS) | ({"kind"} & set(changes))
+    if unknown:
+        editable = ", ".join(EDITABLE_FIELDS[1:])
+        msg = f"field(s) {sorted(unknown)} cannot be changed; editable: {editable}"
+        raise CaseInputError(msg, field=min(unknown))
+    _check_category_texts(changes)
+    row = session.execute(
+        sa.select(TaxonomyEditRow).where(TaxonomyEditRow.code == code)
+    ).scalar_one_or_none()
+    stored = {} if row is None else {f: getattr(row, f) for f in EDITABLE_FIELDS}
+    merged = {k: v for k, v in {**stored, **changes}.items() if v is not None}
+    if isinstance(changes.get("limits_h"), dict):
+        merged["limits_h"] = {**(stored.get("limits_h") or {}), **changes["limits_h"]}
+    after = _checked(seed, {**merged, "code": code})
+    if not after.active and code in seed.pipeline_alarms.values():
+        msg = f"`active`: {code} opens the cases of lifeline alarms and cannot be retired"
+        raise CaseInputError(msg, field="active")
+    if after == before:
+        return before
+    values = after.as_dict()
+    row = row or TaxonomyEditRow(code=code)
+    for name in merged:
+        value = values[name]
+        if name == "limits_h":
+            value = {stage: value[stage] for stage in merged["limits_h"]}
+        setattr(row, name, value)
+    try:
+        _save(session, row, before.as_dict(), actor=actor, at=at, after=values)
+    except (IntegrityError, StaleDataError):
+        msg = f"category {code!r} was changed meanwhile; reload it and retry"
+        raise ConflictError(msg) from None
+    return after
+
+
+def _seed(session: Session) -> Taxonomy:
+    center = seed_center_of(session)
+    return center.taxonomy if center.seed_taxonomy is None else center.seed_taxonomy
+
+
+def _checked(seed: Taxonomy, edit: dict[str, Any]) -> Category:
+    try:
+        return seed.edited(edit)
+    except TaxonomyError as exc:
+        raise CaseInputError(str(exc), field=exc.field) from None
+
+
+def _check_category_texts(values: dict[str, Any]) -> None:
+    for name in _TEXT_FIELDS:
+        if isinstance(values.get(name), str):
+            check_plain(values[name], field=name)
+    keywords = values.get("keywords")
+    if isinstance(keywords, list):
+        for index, word in enumerate(keywords):
+            if isinstance(word, str):
+                check_plain(word, field=f"keywords[{index}]")
+
+
 def _get(session: Session, table: type[_Row], row_id: int, what: str) -> _Row:
     row = session.get(table, row_id) if 0 < row_id < 2**31 else None
     if row is None:
@@ -147,9 +313,14 @@ def _as_dict(row: object, fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _save(
-    session: Session, row: _Row, before: dict[str, Any] | None, *, actor: Actor, at: datetime
+    session: Session,
+    row: _Row,
+    before: dict[str, Any] | None,
+    *,
+    actor: Actor,
+    at: datetime,
+    after: dict[str, Any] | None = None,
 ) -> _Row:
-    fields = _FIELDS[row.__tablename__]
     try:
         session.add(row)
         session.flush()
@@ -161,14 +332,14 @@ def _save(
                 table_name=row.__tablename__,
                 row_id=row.id,
                 before=before,
-                after=_as_dict(row, fields),
+                after=_as_dict(row, _FIELDS[row.__tablename__]) if after is None else after,
             )
         )
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    center_of(session).forget()
+    seed_center_of(session).forget()  # no need to read the edits just to drop them
     return row
 
 
@@ -246,12 +417,7 @@ def _check_limit(
         msg = f"`stage` must be one of {', '.join(STAGES)}, got {stage!r}"
         raise CaseInputError(msg, field="stage")
     limit_h = values.get("limit_h")
-    if (
-        isinstance(limit_h, bool)
-        or not isinstance(limit_h, int | float)
-        or not math.isfinite(limit_h)
-        or not 0 < limit_h <= MAX_LIMIT_H
-    ):
+    if not valid_hours(limit_h):
         msg = f"`limit_h` must be a number of hours in (0, {MAX_LIMIT_H:g}], got {limit_h!r}"
         raise CaseInputError(msg, field="limit_h")
     clash = session.execute(

@@ -10,6 +10,7 @@ from their names and keywords, to be replaced by the center's own confirmed case
 from __future__ import annotations
 
 import itertools
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -146,11 +147,13 @@ def taxonomy_examples(taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
     """Return templated Chinese and English training sentences for every category.
 
     Built from each category's names and keywords (``taxonomy_seed.json``): a starting point
-    until the center has confirmed cases to learn from.
+    until the center has confirmed cases to learn from. Retired categories are left out.
     """
     texts: list[str] = []
     labels: list[str] = []
     for category in taxonomy.categories.values():
+        if not category.active:
+            continue
         zh_words = [w for w in category.keywords if not w.isascii()] + [category.name_zh]
         en_words = [w for w in category.keywords if w.isascii()] + [category.name_en]
         pairs = itertools.chain(
@@ -181,3 +184,54 @@ def per_class_accuracy(
         top3 = sum(label in [p.label for p in proposals[i][:3]] for i in rows)
         out[label] = (len(rows), top1 / len(rows), top3 / len(rows))
     return out
+
+
+class TaxonomyClassifier:
+    """The text classifier of a center's taxonomy: trained on first use, kept up to date.
+
+    Call it with the taxonomy in force (admins add, rename and retire categories at run
+    time): the first call trains on it (a few seconds); a later call with a taxonomy whose
+    active categories, names or keywords differ starts a retraining in a background thread
+    and answers with the current model until the new one is ready. Callers filter the
+    proposals by the taxonomy they hold, so a model a step behind proposes nothing stale.
+    """
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        """Start with ``taxonomy`` (used when called without one); train nothing yet."""
+        self._default = taxonomy
+        self._lock = threading.Lock()
+        self._model: TextClassifier | None = None
+        self._key: tuple[object, ...] = ()
+        self._retraining: threading.Thread | None = None
+
+    def __call__(self, taxonomy: Taxonomy | None = None) -> tuple[TextClassifier, Taxonomy]:
+        """Return the model and the taxonomy its proposals are to be read with."""
+        wanted = self._default if taxonomy is None else taxonomy
+        key = _training_key(wanted)
+        with self._lock:
+            if self._model is None:
+                self._model, self._key = train_classifier(*taxonomy_examples(wanted)), key
+            elif key != self._key and not (self._retraining and self._retraining.is_alive()):
+                self._retraining = threading.Thread(
+                    target=self._retrain, args=(wanted, key), name="classifier-retrain", daemon=True
+                )
+                self._retraining.start()
+            return self._model, wanted
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Wait for a retraining under way to finish (tests, orderly shutdown)."""
+        thread = self._retraining
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _retrain(self, taxonomy: Taxonomy, key: tuple[object, ...]) -> None:
+        model = train_classifier(*taxonomy_examples(taxonomy))
+        with self._lock:
+            self._model, self._key = model, key
+
+
+def _training_key(taxonomy: Taxonomy) -> tuple[object, ...]:
+    """Return what training depends on: the active categories' codes, names and keywords."""
+    return tuple(
+        (c.code, c.name_zh, c.name_en, c.keywords) for c in taxonomy.categories.values() if c.active
+    )

@@ -180,7 +180,7 @@ def plan(
     UnknownCategoryError, CaseInputError, OutsideCityError
         The report is refused.
     """
-    category = center.taxonomy.category(report.category_code)
+    category = center.taxonomy.reportable(report.category_code)  # retired: refused
     description = check_text(
         report.description, field="description", max_chars=center.max_description_chars
     )

@@ -60,7 +60,7 @@ def discovery(base_url: str, *, changeset: datetime, contact: str) -> dict[str, 
 
 
 def service_list(taxonomy: Taxonomy) -> list[dict[str, Any]]:
-    """Return every category as an Open311 service, sorted by code."""
+    """Return every active category as an Open311 service, sorted by code (retired: left out)."""
     return [
         {
             "service_code": c.code,
@@ -72,6 +72,7 @@ def service_list(taxonomy: Taxonomy) -> list[dict[str, Any]]:
             "group": f"{c.group_zh} {c.group_en}",
         }
         for c in sorted(taxonomy.categories.values(), key=lambda c: c.code)
+        if c.active
     ]
 
 

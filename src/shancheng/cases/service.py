@@ -109,10 +109,11 @@ def _with_reporter(report: ReportIn, username: str) -> ReportIn:
 def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) -> CaseRef:
     """Open (or find) the case for a confirmed lifeline alarm; idempotent on ``alarm_id``.
 
-    The case takes the report's category when the taxonomy knows it, else the pipeline-alarm
-    category of ``report.network``; it goes to ``report.department_hint`` when that names a
-    known department, else to the department the jurisdiction table gives. It is registered
-    (立案) at once by the system, and the report's ``attachments`` are stored with it.
+    The case takes the report's category when the taxonomy knows it and it is not retired,
+    else the pipeline-alarm category of ``report.network``; it goes to
+    ``report.department_hint`` when that names a known department, else to the department
+    the jurisdiction table gives. It is registered (立案) at once by the system, and the
+    report's ``attachments`` are stored with it.
 
     Raises
     ------
@@ -132,7 +133,7 @@ def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) ->
         return CaseRef(existing.id, str(existing.reference), created=False)
     taxonomy = center.taxonomy
     category = taxonomy.categories.get(report.category_code)
-    if category is None:
+    if category is None or not category.active:
         category = taxonomy.pipeline_alarm_category(report.network)
     text = ReportIn(
         category.code,

@@ -3,7 +3,8 @@
 ``cases`` holds the current state of each case (a projection of its events, kept for fast
 queries); ``case_events`` is the append-only history (database triggers refuse UPDATE and
 DELETE on it); ``case_blobs`` stores photos content-addressed by their sha256; the jurisdiction
-table, users, login tokens and Open311 API keys complete the pillar. Times are stored in UTC
+table, the per-district stage limits, the admins' taxonomy edits, users, login tokens and
+Open311 API keys complete the pillar. Times are stored in UTC
 and always come back timezone-aware, on SQLite as on PostgreSQL.
 """
 
@@ -168,6 +169,34 @@ class StageLimitRow(Base):
     category: Mapped[str] = mapped_column(sa.String(16))
     stage: Mapped[str] = mapped_column(sa.String(16))
     limit_h: Mapped[float] = mapped_column(sa.Float)
+
+
+class TaxonomyEditRow(Base):
+    """An admin's edit of the taxonomy: a new category, or fields changed on an existing one.
+
+    One row per category code; a NULL field keeps the value of the seed taxonomy, and
+    ``limits_h`` holds only the stages it changes. ``active`` false retires the category.
+    """
+
+    __tablename__ = "case_taxonomy"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(8), unique=True)
+    kind: Mapped[str | None] = mapped_column(sa.String(16))
+    name_zh: Mapped[str | None] = mapped_column(sa.String(100))
+    name_en: Mapped[str | None] = mapped_column(sa.String(100))
+    group_zh: Mapped[str | None] = mapped_column(sa.String(100))
+    group_en: Mapped[str | None] = mapped_column(sa.String(100))
+    department: Mapped[str | None] = mapped_column(sa.String(32))
+    level: Mapped[str | None] = mapped_column(sa.String(16))
+    priority: Mapped[int | None] = mapped_column(sa.Integer)
+    limits_h: Mapped[dict[str, float] | None] = mapped_column(sa.JSON)
+    clock: Mapped[str | None] = mapped_column(sa.String(16))
+    keywords: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    active: Mapped[bool | None] = mapped_column(sa.Boolean)
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
 
 
 class AuditRow(Base):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
@@ -20,7 +22,7 @@ from shancheng.store import create_db_engine, session_factory
 
 CASE_TABLES = (
     "case_attachments", "case_events", "case_blobs", "case_tokens", "case_api_keys",
-    "case_jurisdiction", "cases", "case_users", "case_stage_limits", "case_audit",
+    "case_jurisdiction", "cases", "case_users", "case_stage_limits", "case_audit", "case_taxonomy",
 )
 # Monday 23 November 2026, 09:00 in Chongqing
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=CHINA_TZ)
@@ -221,3 +223,13 @@ def redis_url():
     finally:
         client.close()
     return REDIS_URL
+
+
+def run_loop(coroutine):
+    """``asyncio.run`` in a thread of its own.
+
+    Playwright's sync API (the e2e tests' session-wide fixture) keeps an event loop running in
+    the main thread of its xdist worker; ``asyncio.run`` there fails in a test that runs after.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -22,8 +22,9 @@ from shancheng.cases.draft import CaseDraft
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.media import Photo
 from shancheng.store.cases_tables import CaseRow
-from tests.unit.cases.conftest import CASE_TABLES
+from tests.unit.cases.conftest import CASE_TABLES, run_loop
 from tests.unit.cases.test_open311 import png
+
 
 ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 TABLE_ORDER = {
@@ -160,7 +161,7 @@ def test_both_writers_store_identical_rows(
         await store.close()
         return answers
 
-    answers = asyncio.run(write_all())
+    answers = run_loop(write_all())
     by_store = _dump(engine)
     session.close()
 
@@ -218,7 +219,7 @@ def test_reports_arriving_together_are_written_in_batches_as_if_one_by_one(
         await store.close()
         return answers
 
-    answers = asyncio.run(masters_then_all_at_once())
+    answers = run_loop(masters_then_all_at_once())
     by_store = _dump(engine)
     session.close()
     assert sum(batches) == 30 and len(batches) < 26  # fewer commits than reports
@@ -256,7 +257,7 @@ def test_a_report_that_fails_does_not_sink_its_batch(
         await store.close()
         return answers
 
-    answers = asyncio.run(two_then_all_at_once())
+    answers = run_loop(two_then_all_at_once())
     assert isinstance(answers[3], Exception) and "reference" in str(answers[3])
     stored = [a for a in answers if not isinstance(a, Exception)]
     assert len(stored) == 5
@@ -287,9 +288,9 @@ def test_the_store_follows_the_running_event_loop(postgres_url, make_session, ce
         missing = await store.by_reference("SC-no-such-case")
         return stored, found, missing
 
-    first = asyncio.run(one())
-    second = asyncio.run(one())  # another loop: the old pool cannot serve it
-    asyncio.run(store.close())
+    first = run_loop(one())
+    second = run_loop(one())  # another loop: the old pool cannot serve it
+    run_loop(store.close())
     for stored, found, missing in (first, second):
         assert found is not None
         assert found.case.id == stored.case_id

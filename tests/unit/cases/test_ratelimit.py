@@ -9,6 +9,7 @@ import redis
 from shancheng.api.ratelimit import RateLimiter, RedisRateLimiter, limiter_from_settings
 from shancheng.cases.permissions import Role
 from shancheng.errors import RateLimitedError
+from tests.unit.cases.conftest import run_loop
 
 
 def test_in_memory_bucket_refills_at_the_rate():
@@ -73,8 +74,6 @@ def test_two_servers_share_one_limit_through_redis(make_api, point, redis_url):
 
 def test_async_and_sync_hits_share_the_redis_bucket(redis_url):
     """The event loop's hits (Open311 on PostgreSQL) and the threads' hits drain one bucket."""
-    import asyncio
-
     prefix = f"test:{uuid.uuid4().hex}:"
     limiter = RedisRateLimiter(redis.Redis.from_url(redis_url), 6, 3, prefix=prefix)
 
@@ -85,16 +84,14 @@ def test_async_and_sync_hits_share_the_redis_bucket(redis_url):
         finally:
             await limiter.aclose()
 
-    asyncio.run(hits(2))
+    run_loop(hits(2))
     limiter.hit("key:app", now_s=0.0)
     with pytest.raises(RateLimitedError, match="more than 6 reports a minute"):
-        asyncio.run(hits(1))  # another loop: a client of its own
+        run_loop(hits(1))  # another loop: a client of its own
     redis.Redis.from_url(redis_url).delete(prefix + "key:app")
 
 
 def test_async_hits_fall_back_to_memory_when_redis_is_down(caplog):
-    import asyncio
-
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     limiter = RedisRateLimiter(dead, 60, 2)
 
@@ -107,7 +104,7 @@ def test_async_hits_fall_back_to_memory_when_redis_is_down(caplog):
 
     with caplog.at_level(logging.WARNING, logger="shancheng.api.ratelimit"):
         with pytest.raises(RateLimitedError):
-            asyncio.run(three_hits())
+            run_loop(three_hits())
     assert [r.message for r in caplog.records if "Redis unreachable" in r.message]
 
 

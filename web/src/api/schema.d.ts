@@ -121,15 +121,45 @@ export interface paths {
         };
         /**
          * List Taxonomy
-         * @description List every category with its default department, level, priority and stage limits.
+         * @description List every category, retired ones too, with its default handling (admins only).
+         *
+         *     Each with its department, level, priority and stage limits, and whether it is packaged
+         *     as is (``seed``), changed (``edited``) or added by an admin.
          */
         get: operations["list_taxonomy_admin_taxonomy_get"];
+        put?: never;
+        /**
+         * Create Category
+         * @description Add a category (new GB/T 30428-style code, known department); audit-logged.
+         */
+        post: operations["create_category_admin_taxonomy_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/taxonomy/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Category
+         * @description Change a category's names, handling or limits; ``active: false`` retires it.
+         *
+         *     A retired category takes no new reports; its cases keep it. The audit log keeps the
+         *     version before. No category is ever deleted.
+         */
+        patch: operations["update_category_admin_taxonomy__code__patch"];
         trace?: never;
     };
     "/auth/token": {
@@ -210,7 +240,7 @@ export interface paths {
         put?: never;
         /**
          * Classify
-         * @description Propose the 3 likeliest categories for a text (Chinese or English).
+         * @description Propose the 3 likeliest active categories for a text (Chinese or English).
          */
         post: operations["classify_cases_classify_post"];
         delete?: never;
@@ -1764,10 +1794,107 @@ export interface components {
             unit: string;
         };
         /**
+         * TaxonomyCategoryIn
+         * @description A new category: GB/T 30428-style code, names, default handling, stage limits.
+         *
+         *     ``kind`` follows from the code's letter (C component, E event) when left out; the group
+         *     names from the code's major class, unless ``group_zh`` and ``group_en`` name a new one.
+         */
+        TaxonomyCategoryIn: {
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+            /**
+             * Clock
+             * @default working
+             * @enum {string}
+             */
+            clock: "working" | "natural";
+            /**
+             * Code
+             * @example E0701
+             */
+            code: string;
+            /**
+             * Department
+             * @example sanitation
+             */
+            department: string;
+            /** Group En */
+            group_en?: string | null;
+            /** Group Zh */
+            group_zh?: string | null;
+            /** Keywords */
+            keywords?: string[];
+            /** Kind */
+            kind?: ("component" | "event") | null;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "street" | "district" | "city";
+            /**
+             * Limits H
+             * @description hours per stage: register, dispatch, dispose, verify
+             */
+            limits_h: {
+                [key: string]: number;
+            };
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Priority
+             * @description 1 = most urgent
+             */
+            priority: number;
+        };
+        /**
+         * TaxonomyCategoryPatch
+         * @description Fields of a category to change; ``active: false`` retires it (no new reports).
+         */
+        TaxonomyCategoryPatch: {
+            /** Active */
+            active?: boolean | null;
+            /** Clock */
+            clock?: ("working" | "natural") | null;
+            /** Department */
+            department?: string | null;
+            /** Group En */
+            group_en?: string | null;
+            /** Group Zh */
+            group_zh?: string | null;
+            /** Keywords */
+            keywords?: string[] | null;
+            /** Level */
+            level?: ("street" | "district" | "city") | null;
+            /**
+             * Limits H
+             * @description the stages to change only
+             */
+            limits_h?: {
+                [key: string]: number;
+            } | null;
+            /** Name En */
+            name_en?: string | null;
+            /** Name Zh */
+            name_zh?: string | null;
+            /** Priority */
+            priority?: number | null;
+        };
+        /**
          * TaxonomyCategoryRead
          * @description A category of the taxonomy with its default department, level and stage limits.
+         *
+         *     ``active`` is false for a retired category; ``origin`` says whether it is as packaged
+         *     (``seed``), a packaged one an admin changed (``edited``) or one an admin added.
          */
         TaxonomyCategoryRead: {
+            /** Active */
+            active: boolean;
             /** Clock */
             clock: string;
             /** Code */
@@ -1792,6 +1919,11 @@ export interface components {
             name_en: string;
             /** Name Zh */
             name_zh: string;
+            /**
+             * Origin
+             * @enum {string}
+             */
+            origin: "seed" | "edited" | "added";
             /** Priority */
             priority: number;
         };
@@ -2157,6 +2289,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TaxonomyCategoryRead"][];
+                };
+            };
+        };
+    };
+    create_category_admin_taxonomy_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaxonomyCategoryIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonomyCategoryRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_category_admin_taxonomy__code__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaxonomyCategoryPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonomyCategoryRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

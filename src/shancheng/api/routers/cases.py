@@ -37,13 +37,15 @@ from shancheng.api.schemas.cases import (
     StageLimitIn,
     StageLimitPatch,
     StageLimitRead,
+    TaxonomyCategoryIn,
+    TaxonomyCategoryPatch,
     TaxonomyCategoryRead,
     TokenRead,
 )
 from shancheng.cases import accounts, admin, repository, service, statistics
 from shancheng.cases.domain import CaseStatus
 from shancheng.cases.intake import ReportIn, Source
-from shancheng.cases.permissions import Permission, check
+from shancheng.cases.taxonomy import Category, Taxonomy
 
 router = APIRouter()
 
@@ -100,11 +102,14 @@ def report_case(
 
 
 @router.post("/cases/classify", tags=["cases"])
-def classify(body: ClassifyIn, request: Request, user: CurrentUser) -> list[ProposalRead]:
-    """Propose the 3 likeliest categories for a text (Chinese or English)."""
+def classify(
+    body: ClassifyIn, request: Request, user: CurrentUser, center: CenterDep
+) -> list[ProposalRead]:
+    """Propose the 3 likeliest active categories for a text (Chinese or English)."""
     del user  # any signed-in user may ask
-    model, taxonomy = request.app.state.classifier()
-    proposals = model.propose(body.text, k=3)
+    model, taxonomy = request.app.state.classifier(center.taxonomy)
+    ranked = model.propose(body.text, k=len(model.labels))
+    proposals = [p for p in ranked if _reportable(taxonomy, p.label)][:3]
     return [
         ProposalRead(
             category_code=p.label,
@@ -114,6 +119,11 @@ def classify(body: ClassifyIn, request: Request, user: CurrentUser) -> list[Prop
         )
         for p in proposals
     ]
+
+
+def _reportable(taxonomy: Taxonomy, code: str) -> bool:
+    category = taxonomy.categories.get(code)
+    return category is not None and category.active
 
 
 @router.get("/cases", tags=["cases"])
@@ -288,26 +298,40 @@ def update_stage_limit(
 
 
 @router.get("/admin/taxonomy", tags=["admin"])
-def list_taxonomy(center: CenterDep, user: CurrentUser) -> list[TaxonomyCategoryRead]:
-    """List every category with its default department, level, priority and stage limits."""
-    check(user, Permission.MANAGE)
-    return [
-        TaxonomyCategoryRead(
-            code=c.code,
-            kind=c.kind,
-            name_zh=c.name_zh,
-            name_en=c.name_en,
-            group_zh=c.group_zh,
-            group_en=c.group_en,
-            department=c.department,
-            level=c.level.value,
-            priority=c.priority,
-            limits_h=dict(c.limits_h),
-            clock=c.clock,
-            keywords=list(c.keywords),
-        )
-        for c in center.taxonomy.categories.values()
-    ]
+def list_taxonomy(session: SessionDep, user: CurrentUser) -> list[TaxonomyCategoryRead]:
+    """List every category, retired ones too, with its default handling (admins only).
+
+    Each with its department, level, priority and stage limits, and whether it is packaged
+    as is (``seed``), changed (``edited``) or added by an admin.
+    """
+    return [_category_read(c, origin) for c, origin in admin.list_categories(session, actor=user)]
+
+
+@router.post("/admin/taxonomy", status_code=status.HTTP_201_CREATED, tags=["admin"])
+def create_category(
+    body: TaxonomyCategoryIn, session: SessionDep, user: CurrentUser, at: NowDep
+) -> TaxonomyCategoryRead:
+    """Add a category (new GB/T 30428-style code, known department); audit-logged."""
+    category = admin.create_category(session, body.model_dump(exclude_none=True), actor=user, at=at)
+    return _category_read(category, "added")
+
+
+@router.patch("/admin/taxonomy/{code}", tags=["admin"])
+def update_category(
+    code: str, body: TaxonomyCategoryPatch, session: SessionDep, user: CurrentUser, at: NowDep
+) -> TaxonomyCategoryRead:
+    """Change a category's names, handling or limits; ``active: false`` retires it.
+
+    A retired category takes no new reports; its cases keep it. The audit log keeps the
+    version before. No category is ever deleted.
+    """
+    changes = body.model_dump(exclude_none=True)
+    category = admin.update_category(session, code[:16], changes, actor=user, at=at)
+    return _category_read(category, admin.category_origin(session, category.code))
+
+
+def _category_read(category: Category, origin: str) -> TaxonomyCategoryRead:
+    return TaxonomyCategoryRead.model_validate({**category.as_dict(), "origin": origin})
 
 
 @router.get("/admin/audit", tags=["admin"])

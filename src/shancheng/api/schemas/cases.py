@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
@@ -250,8 +250,63 @@ class AuditRead(BaseModel):
     after: dict[str, Any] | None
 
 
+_NAME = Field(min_length=1, max_length=100)
+_MAYBE_NAME = Field(default=None, min_length=1, max_length=100)
+Keyword = Annotated[str, Field(min_length=1, max_length=32)]
+StageHours = dict[
+    Literal["register", "dispatch", "dispose", "verify"],
+    Annotated[float, Field(gt=0, le=24 * 366, description="hours of the category's clock")],
+]
+
+
+class TaxonomyCategoryIn(BaseModel):
+    """A new category: GB/T 30428-style code, names, default handling, stage limits.
+
+    ``kind`` follows from the code's letter (C component, E event) when left out; the group
+    names from the code's major class, unless ``group_zh`` and ``group_en`` name a new one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(max_length=8, examples=["E0701"])
+    kind: Literal["component", "event"] | None = None
+    name_zh: str = _NAME
+    name_en: str = _NAME
+    group_zh: str | None = _MAYBE_NAME
+    group_en: str | None = _MAYBE_NAME
+    department: str = Field(max_length=32, examples=["sanitation"])
+    level: Literal["street", "district", "city"]
+    priority: int = Field(ge=1, le=3, description="1 = most urgent")
+    limits_h: StageHours = Field(description="hours per stage: register, dispatch, dispose, verify")
+    clock: Literal["working", "natural"] = "working"
+    keywords: list[Keyword] = Field(default_factory=list, max_length=30)
+    active: bool = True
+
+
+class TaxonomyCategoryPatch(BaseModel):
+    """Fields of a category to change; ``active: false`` retires it (no new reports)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_zh: str | None = _MAYBE_NAME
+    name_en: str | None = _MAYBE_NAME
+    group_zh: str | None = _MAYBE_NAME
+    group_en: str | None = _MAYBE_NAME
+    department: str | None = Field(default=None, max_length=32)
+    level: Literal["street", "district", "city"] | None = None
+    priority: int | None = Field(default=None, ge=1, le=3)
+    limits_h: StageHours | None = Field(default=None, description="the stages to change only")
+    clock: Literal["working", "natural"] | None = None
+    keywords: list[Keyword] | None = Field(default=None, max_length=30)
+    active: bool | None = None
+
+
 class TaxonomyCategoryRead(BaseModel):
-    """A category of the taxonomy with its default department, level and stage limits."""
+    """A category of the taxonomy with its default department, level and stage limits.
+
+    ``active`` is false for a retired category; ``origin`` says whether it is as packaged
+    (``seed``), a packaged one an admin changed (``edited``) or one an admin added.
+    """
 
     code: str
     kind: str
@@ -265,3 +320,5 @@ class TaxonomyCategoryRead(BaseModel):
     limits_h: dict[str, float]
     clock: str
     keywords: list[str]
+    active: bool
+    origin: Literal["seed", "edited", "added"]
