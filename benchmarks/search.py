@@ -76,26 +76,25 @@ def run_shancheng(graph, out: Path) -> dict:
     nearest_times(net, sources[:1], cutoff_s=CUTOFF_S, time_step_s=1.0)
     nearest_times(net, sources[:1], cutoff_s=CUTOFF_S)
     layout = time.perf_counter() - t0
-    t0, c0 = time.perf_counter(), time.process_time()
-    near = nearest_times(net, sources, group=groups, cutoff_s=CUTOFF_S, time_step_s=1.0)
-    nearest, nearest_cpu = time.perf_counter() - t0, time.process_time() - c0
+    # each timed twice, the faster kept: a first call pays page faults on its fresh outputs,
+    # which put whichever search ran first at a disadvantage
+    near, nearest, nearest_cpu = best_of_two(
+        lambda: nearest_times(net, sources, group=groups, cutoff_s=CUTOFF_S, time_step_s=1.0))
     t0 = time.perf_counter()
     heap = nearest_times(net, sources, group=groups, cutoff_s=CUTOFF_S)
     nearest_heap = time.perf_counter() - t0
-    t0, c0 = time.perf_counter(), time.process_time()
-    within = count_within(net, sources, group=groups, thresholds_s=THRESHOLDS_S,
-                          capacity=capacities(graph), time_step_s=1.0)
-    counts, counts_cpu = time.perf_counter() - t0, time.process_time() - c0
+    within, counts, counts_cpu = best_of_two(
+        lambda: count_within(net, sources, group=groups, thresholds_s=THRESHOLDS_S,
+                             capacity=capacities(graph), time_step_s=1.0))
     np.save(out / "shancheng.npy", near.time_s.astype(np.float32))
     np.save(out / "shancheng_heap.npy", heap.time_s.astype(np.float32))
     np.save(out / "counts_sample.npy", within.count[:, ::997, :])
     np.save(out / "capacity_sample.npy", within.capacity[:, ::997, :])
     counts_digest = digest(within.count, within.capacity)
     del within, heap  # the joint pass's arrays take their place: the peak RSS stays the same
-    t0, c0 = time.perf_counter(), time.process_time()
-    both = reach(net, sources, group=groups, thresholds_s=THRESHOLDS_S,
-                 capacity=capacities(graph), time_step_s=1.0)
-    joint, joint_cpu = time.perf_counter() - t0, time.process_time() - c0
+    both, joint, joint_cpu = best_of_two(
+        lambda: reach(net, sources, group=groups, thresholds_s=THRESHOLDS_S,
+                      capacity=capacities(graph), time_step_s=1.0))
     assert np.array_equal(both.nearest.time_s, near.time_s), "joint nearest times differ"
     assert np.array_equal(both.nearest.source, near.source), "joint nearest sources differ"
     assert digest(both.within.count, both.within.capacity) == counts_digest, "joint counts differ"
@@ -104,6 +103,19 @@ def run_shancheng(graph, out: Path) -> dict:
             "counts_cpu_s": counts_cpu, "joint_s": joint, "joint_cpu_s": joint_cpu,
             "settled_nearest": int(near.settled.sum()),
             "settled_counts": int(both.within.settled.sum())}
+
+
+def best_of_two(run):
+    """Run ``run`` twice; return the faster run's result, wall and CPU seconds."""
+    best = None
+    for _ in range(2):
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = run()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if best is None or wall < best[1]:
+            best = (result, wall, cpu)
+        del result
+    return best
 
 
 def digest(*arrays: np.ndarray) -> str:
