@@ -169,6 +169,10 @@ def test_a_retired_category_takes_no_report_but_its_cases_still_read(o311, root,
     assert "retired" in r.json()[0]["description"]
     assert api.count() == cases_before
     assert "E0102" not in services(api) and "E0103" in services(api)
+    # its definition is gone with it, as for any service the list does not name (the spec's 404)
+    r = api.client.get("/open311/services/E0102.json")
+    assert r.status_code == 404 and "retired" in r.json()[0]["description"]
+    assert api.client.get("/open311/services/E0103.json").status_code == 200
     # the old case keeps its category and still reads, in the REST API and in Open311
     r = api.client.get(f"/cases/{old['id']}", headers=citizen)
     assert r.status_code == 200 and r.json()["category_code"] == "E0102"

@@ -106,6 +106,9 @@ def service_definition(
     """Describe the attributes a request for this service may carry."""
     _check(fmt, jurisdiction_id, settings)
     category = center.taxonomy.category(service_code)
+    if not category.active:  # not in services.json, so not a service here (the spec's 404)
+        msg = f"service {service_code!r} is retired and takes no new requests"
+        raise CaseNotFoundError(msg)
     return _render(fmt, "service_definition", open311.service_definition(category))
 
 
