@@ -285,18 +285,6 @@ def main() -> None:
               f"{score.false_positives} false alarms; missed: "
               f"{sorted(set(lk.link_id for lk in leaks) - set(table['leak']))}")
         return
-    if args.defaults:
-        net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
-        detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
-        score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
-        table = score.per_detection.assign(size_m3_h=detections["size_m3_h"].to_numpy(),
-                                           gain=detections["gain"].to_numpy())
-        print(table.round(2).to_string())
-        print(f"[flow + pressure, {FusionSettings()}] EUR {score.total_eur:,.0f} "
-              f"({score.total_eur / perfect:.0%}), {score.true_positives}/{len(leaks)} found, "
-              f"{score.false_positives} false alarms; missed: "
-              f"{sorted({lk.link_id for lk in leaks} - set(table['leak']))}")
-        return
     run_fusion(leaks, year, sensors, perfect)
     if args.skip_pressure:
         return

@@ -30,6 +30,7 @@ from shancheng.store.cases_tables import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from sqlalchemy.orm import Session
@@ -96,11 +97,7 @@ def update_rule(
     """
     check(actor, Permission.MANAGE)
     row = _get(session, JurisdictionRuleRow, rule_id, "jurisdiction rule")
-    before = _as_dict(row, _RULE_FIELDS)
-    clean = _check_rule(session, center_of(session), {**before, **changes}, rule_id=rule_id)
-    for key, value in clean.items():
-        setattr(row, key, value)
-    return _save(session, row, before, actor=actor, at=at)
+    return _update(session, row, _RULE_FIELDS, _check_rule, changes, actor=actor, at=at)
 
 
 def list_stage_limits(session: Session, *, actor: Actor) -> list[StageLimitRow]:
@@ -131,11 +128,7 @@ def update_stage_limit(
     """Change some fields of stage limit ``limit_id``; audit before and after; commit."""
     check(actor, Permission.MANAGE)
     row = _get(session, StageLimitRow, limit_id, "stage limit")
-    before = _as_dict(row, _LIMIT_FIELDS)
-    clean = _check_limit(session, center_of(session), {**before, **changes}, limit_id=limit_id)
-    for key, value in clean.items():
-        setattr(row, key, value)
-    return _save(session, row, before, actor=actor, at=at)
+    return _update(session, row, _LIMIT_FIELDS, _check_limit, changes, actor=actor, at=at)
 
 
 def audit_log(session: Session, *, actor: Actor, limit: int = 100) -> list[AuditRow]:
@@ -308,6 +301,31 @@ def _get(session: Session, table: type[_Row], row_id: int, what: str) -> _Row:
     return row
 
 
+def _update(
+    session: Session,
+    row: _Row,
+    fields: tuple[str, ...],
+    check_values: Callable[..., dict[str, Any]],
+    changes: dict[str, Any],
+    *,
+    actor: Actor,
+    at: datetime,
+) -> _Row:
+    """Apply ``changes`` to ``row`` once the whole row checks out; audit before and after."""
+    before = _as_dict(row, fields)
+    clean = check_values(session, center_of(session), {**before, **changes}, row_id=row.id)
+    for key, value in clean.items():
+        setattr(row, key, value)
+    return _save(session, row, before, actor=actor, at=at)
+
+
+def _no_unknown(values: dict[str, Any], fields: tuple[str, ...], what: str) -> None:
+    unknown = set(values) - set(fields) - {"id"}
+    if unknown:
+        msg = f"unknown field(s) {sorted(unknown)}; {what} has {', '.join(fields)}"
+        raise CaseInputError(msg, field=min(unknown))
+
+
 def _as_dict(row: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(row, name) for name in fields}
 
@@ -352,12 +370,9 @@ def _text(values: dict[str, Any], name: str, max_chars: int) -> str:
 
 
 def _check_rule(
-    session: Session, center: Center, values: dict[str, Any], *, rule_id: int | None = None
+    session: Session, center: Center, values: dict[str, Any], *, row_id: int | None = None
 ) -> dict[str, Any]:
-    unknown = set(values) - set(_RULE_FIELDS) - {"id"}
-    if unknown:
-        msg = f"unknown field(s) {sorted(unknown)}; a rule has {', '.join(_RULE_FIELDS)}"
-        raise CaseInputError(msg, field=min(unknown))
+    _no_unknown(values, _RULE_FIELDS, "a rule")
     category = _text(values, "category", 16)
     if category != ANY_CATEGORY and not any(
         code.startswith(category) for code in center.taxonomy.categories
@@ -384,7 +399,7 @@ def _check_rule(
         sa.select(JurisdictionRuleRow.id).where(
             JurisdictionRuleRow.category == category,
             JurisdictionRuleRow.unit == unit,
-            JurisdictionRuleRow.id != (rule_id or -1),
+            JurisdictionRuleRow.id != (row_id or -1),
         )
     ).scalar()
     if clash is not None:
@@ -394,12 +409,9 @@ def _check_rule(
 
 
 def _check_limit(
-    session: Session, center: Center, values: dict[str, Any], *, limit_id: int | None = None
+    session: Session, center: Center, values: dict[str, Any], *, row_id: int | None = None
 ) -> dict[str, Any]:
-    unknown = set(values) - set(_LIMIT_FIELDS) - {"id"}
-    if unknown:
-        msg = f"unknown field(s) {sorted(unknown)}; a limit has {', '.join(_LIMIT_FIELDS)}"
-        raise CaseInputError(msg, field=min(unknown))
+    _no_unknown(values, _LIMIT_FIELDS, "a limit")
     district = _text(values, "district_code", 16)
     districts = {d for _c, _s, d in center.admin.cell_units.values()}
     if district not in districts:
@@ -425,7 +437,7 @@ def _check_limit(
             StageLimitRow.district_code == district,
             StageLimitRow.category == category,
             StageLimitRow.stage == stage,
-            StageLimitRow.id != (limit_id or -1),
+            StageLimitRow.id != (row_id or -1),
         )
     ).scalar()
     if clash is not None:
