@@ -308,3 +308,12 @@ def test_media_url_is_kept_as_the_photo_reference(o311, point):
     assert record["media_url"] == url
     root = xml(o311.client.get(f"/open311/requests/{ref}.xml"))
     assert root.find("request/media_url").text == url
+
+
+def test_unreadable_form_body_is_a_clear_400_and_stores_nothing(o311):
+    r = o311.client.post("/open311/requests.json", content=b"api_key=x&description=\xff\xfe",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400
+    [err] = r.json()
+    assert "form body cannot be read" in err["description"]
+    assert o311.count() == 0
