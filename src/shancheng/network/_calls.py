@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from threading import Lock
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -12,8 +13,6 @@ import numpy.typing as npt
 from shancheng.network import _dial, _kernels
 
 if TYPE_CHECKING:
-    from threading import Lock
-
     from shancheng.network._request import Search
     from shancheng.network._runner import Workspace
 
@@ -169,60 +168,54 @@ Finish = tuple[Kernel, str, tuple[object, ...]]
 
 
 @dataclass(eq=False)
-class NearestOut:
-    """One group's nearest source as the counting searches find it, merged over its parts.
+class GroupOut:
+    """One group's output rows, filled by the parts (work units) the group was cut into.
+
+    The first part to finish writes its rows, the later ones add (counts) or min-merge
+    (nearest) theirs, one at a time under ``lock``. Rows of nodes no part reached are never
+    written: the counts come in zero, the nearest times ``inf`` and sources -1.
 
     Attributes
     ----------
-    labels
-        Label of each of the group's sources, by tie rank (:attr:`Search.ties`).
-    time_s, source
-        The group's output rows (network numbering); ``source`` holds tie ranks until the
-        last part turns them into labels.
-    parts_left
-        Parts of the group not finished yet (changed under the group's lock).
-    reached
-        Nodes reached, set by the last part.
+    count, amount
+        Count and capacity rows (network numbering, one column per threshold).
+    parts
+        Parts the group was cut into.
+    nearest
+        ``(labels by tie rank, time row, source row)`` when the nearest source is kept
+        too. With more than one part the source row holds tie ranks until the last part
+        turns them into labels.
     """
 
-    labels: IntArray
-    time_s: FloatArray
-    source: IntArray
-    parts_left: int
+    count: npt.NDArray[np.int32]
+    amount: FloatArray
+    parts: int
+    nearest: tuple[IntArray, FloatArray, IntArray] | None = None
+    lock: Lock = field(default_factory=Lock)
+    finished: int = 0
     reached: int = 0
-
-    @property
-    def outputs(self) -> tuple[FloatArray, IntArray]:
-        """The output rows, time and source."""
-        return self.time_s, self.source
+    """Nodes within the nearest search's cutoff, set by the last part."""
 
 
-def count(
-    search: Search,
-    work: Workspace,
-    args: CountArgs,
-    out: tuple[npt.NDArray[np.int32], FloatArray],
-    lock: Lock,
-    first: list[bool],
-    nearest: tuple[IntArray, NearestOut] | None = None,
-) -> int:
-    """Count sources within the thresholds into ``out`` (count, capacity), cumulated.
+def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out: GroupOut) -> int:
+    """Count the sources within the thresholds into the group's rows ``out``.
 
-    The kernel bins into the thread's own arrays in the layout's numbering;
-    :func:`shancheng.network._kernels.finish_counts` then writes them out (``first[0]``: this
-    is the first part of its group to finish, so it writes rather than adds) under ``lock``.
-    With ``nearest`` (the tie rank of each of these sources, and the group's output), the
-    kernel also keeps the nearest source per node in a thread-own array, and the finishing
-    pass min-merges it into the group's output the same way.
+    The kernel bins into the thread's own arrays in the layout's numbering and lists the
+    nodes it reached; :func:`shancheng.network._kernels.finish_counts` then cumulates their
+    bins into the rows under the group's lock, leaving the rows of nodes out of reach
+    alone. With ``out.nearest``, the kernel also keeps the nearest source (by ``ties``, the
+    tie rank of each of these sources) per node in a thread-own array, and the finishing
+    pass merges it into the group's rows the same way.
     """
     layout = search.layout
     n = layout.n_nodes
     packed = search.packed
     with_weight, n_thr = args[3], args[4].shape[0]
+    with_nearest = out.nearest is not None
     bins = work.borrow_filled("bin_count", (n, n_thr), np.int32)
     bin_weight = work.borrow_filled("bin_weight", (n if with_weight else 1, n_thr), np.float64)
-    ties = nearest[0] if nearest is not None else np.zeros(args[0].shape[0], np.int64)
-    m = n if nearest is not None else 1
+    reached = work.get("reached", (n,), np.int32)
+    m = n if with_nearest else 1
     tie_bits = max(1, search.max_group_sources.bit_length())
     if packed is not None:
         # a half-size key suffices for 15 minutes in seconds and up to 2^20 sources a group
@@ -230,7 +223,7 @@ def count(
         key_type = np.int32 if small else np.int64
         tie_bits = tie_bits if small else 32
         best = work.borrow_filled("best_key", (m,), key_type, np.iinfo(key_type).max)
-        settled = _dial.count_within_buckets(
+        settled, n_reached = _dial.count_within_buckets(
             layout.indptr,
             packed.arcs,
             packed.arcs.dtype.type(packed.weight_bits),
@@ -238,10 +231,11 @@ def count(
             *args,
             bins,
             bin_weight,
-            nearest is not None,
+            with_nearest,
             ties,
             tie_bits,
             best,
+            reached,
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
             work.get("entries", (layout.n_arcs + 1, 2), np.int32),
@@ -255,16 +249,17 @@ def count(
             work.borrow_filled("best_time", (m,), np.float64, np.inf),
             work.get("best_tie", (m,), np.int64),
         )
-        settled = _kernels.count_within_heap(
+        settled, n_reached = _kernels.count_within_heap(
             layout.indptr,
             layout.heads,
             layout.time_s,
             *args,
             bins,
             bin_weight,
-            nearest is not None,
+            with_nearest,
             ties,
             *best_pair,
+            reached,
             work.get("dist_f", (n,), np.float64),
             work.get("done", (n,), np.bool_),
             work.get("touched", (n,), np.int32),
@@ -272,20 +267,24 @@ def count(
             work.get("heap_node", (capacity,), np.int64),
         )
         finish = (cast("Kernel", _kernels.finish_nearest_pairs), "best_time", best_pair)
-    with lock:  # two passes: one pass doing both measured 1.6x slower
-        _kernels.finish_counts(bins, bin_weight, with_weight, layout.rank, *out, not first[0])
-        if nearest is not None:
-            group = nearest[1]
-            group.parts_left -= 1
-            last = group.parts_left == 0
+    listed = reached[:n_reached]
+    with out.lock:  # two passes: one pass doing both measured 1.6x slower
+        first = out.finished == 0
+        _kernels.finish_counts(
+            bins, bin_weight, with_weight, listed, layout.order, out.count, out.amount, not first
+        )
+        if out.nearest is not None:
+            labels, time_s, source = out.nearest
             kernel, name, best_args = finish
-            reached = kernel(
-                *best_args, layout.rank, not first[0], last, group.labels, *group.outputs
-            )
+            one_part = out.parts == 1
+            written = labels if one_part else labels[:0]  # tie ranks until the last part
+            kernel(*best_args, listed, layout.order, not first, written, time_s, source)
             work.returned_filled(name)
-            if last:
-                group.reached = int(reached)
-        first[0] = False
+            if out.finished == out.parts - 1:
+                out.reached = (
+                    int(n_reached) if one_part else int(_kernels.ties_to_labels(source, labels))
+                )
+        out.finished += 1
     work.returned_filled("bin_count")
     work.returned_filled("bin_weight")
     return int(settled)

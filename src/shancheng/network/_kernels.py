@@ -161,6 +161,7 @@ def count_within_heap(
     src_tie,
     best_time,
     best_tie,
+    reached,
     dist,
     done,
     touched,
@@ -170,7 +171,8 @@ def count_within_heap(
     """Float-weight version of :func:`shancheng.network._dial.count_within_buckets`.
 
     With ``with_nearest``, also keeps in ``best_time``/``best_tie`` (layout numbering; times
-    ``inf`` where unreached) the smallest ``(time, src_tie)`` over the sources.
+    ``inf`` where unreached) the smallest ``(time, src_tie)`` over the sources. Returns the
+    number of settled nodes and of nodes listed in ``reached``.
     """
     n_thr = thresholds.shape[0]
     cutoff = thresholds[n_thr - 1]
@@ -178,6 +180,7 @@ def count_within_heap(
     done[:] = False
     heap = (heap_key, heap_node)
     settled_total = 0
+    n_reached = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
         offset = src_offsets[s]
@@ -198,19 +201,26 @@ def count_within_heap(
             k = 0
             while thresholds[k] < d:
                 k += 1
+            if with_nearest:
+                if best_time[u] == np.inf:  # first reached in this call
+                    reached[n_reached] = u
+                    n_reached += 1
+                if d < best_time[u] or (d == best_time[u] and tie < best_tie[u]):
+                    best_time[u] = d
+                    best_tie[u] = tie
+            elif bin_count[u].sum() == 0:
+                reached[n_reached] = u
+                n_reached += 1
             bin_count[u, k] += 1
             if with_weight:
                 bin_weight[u, k] += w_s
-            if with_nearest and (d < best_time[u] or (d == best_time[u] and tie < best_tie[u])):
-                best_time[u] = d
-                best_tie[u] = tie
             size, n_touched = _relax_bounded(
                 indptr, heads, weights, u, d, cutoff, dist, touched, n_touched, heap, size
             )
         for i in range(n_touched):
             dist[touched[i]] = np.inf
             done[touched[i]] = False
-    return settled_total
+    return settled_total, n_reached
 
 
 @nb.njit(cache=True, nogil=True)
@@ -277,18 +287,19 @@ def finish_nearest_state(
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_counts(bin_count, bin_weight, with_weight, rank, count_out, amount_out, add):
-    """Cumulate per-threshold bins (layout numbering) into counts per network node; clear them.
+def finish_counts(bin_count, bin_weight, with_weight, reached, order, count_out, amount_out, add):
+    """Cumulate the per-threshold bins of the ``reached`` nodes into their output rows.
 
-    Row ``i`` of the outputs gets the running sums of bin row ``rank[i]``, written (``add``
-    false: the outputs may come uninitialised) or added (another part of the same group
-    wrote first). Without weights the capacity is the count. The bins are left all zero, so
-    a thread's bins are reused without clearing 36 MB per group; the outputs are written in
-    order, so their first touch is sequential.
+    ``reached`` lists the layout nodes the counting searches binned, ``order`` maps them to
+    the network's rows, which are written (``add`` false: the rows come in zero) or added to
+    (another part of the group wrote first). Rows of nodes no search reached are not
+    touched, so neither are their pages. Without weights the capacity is the count. The
+    bins are left all zero, ready for the next call.
     """
     n_thr = bin_count.shape[1]
-    for i in range(rank.shape[0]):
-        r = rank[i]
+    for j in range(reached.shape[0]):
+        r = reached[j]
+        i = order[r]
         run_c = 0
         run_w = 0.0
         for k in range(n_thr):
@@ -317,52 +328,53 @@ def finish_nearest(dist, rank_label, rank, labels, time_out, source_out):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out):
-    """Write or min-merge ``(t, tie)`` into row ``i``; on the last part turn ties into labels."""
-    if merge and not (t < time_out[i] or (t == time_out[i] and tie < source_out[i])):
-        t = time_out[i]
-        tie = source_out[i]
-    time_out[i] = t
-    if last:
-        source_out[i] = labels[tie] if tie >= 0 else -1
-    else:
-        source_out[i] = tie
-    return 1 if tie >= 0 else 0
+def _merge_nearest(t, tie, i, merge, labels, time_out, source_out):
+    """Write or min-merge ``(t, tie)`` into row ``i``; with ``labels`` (one part) the label."""
+    if not merge or t < time_out[i] or (t == time_out[i] and tie < source_out[i]):
+        time_out[i] = t
+        source_out[i] = labels[tie] if labels.shape[0] > 0 else tie
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_nearest_keys(best, tie_bits, time_step, rank, merge, last, labels, time_out, source_out):
-    """Unpack the counting kernel's ``time << tie_bits | tie`` (new numbering) per old node.
+def finish_nearest_keys(
+    best, tie_bits, time_step, reached, order, merge, labels, time_out, source_out
+):
+    """Write the counting kernel's ``time << tie_bits | tie`` keys of ``reached`` nodes out.
 
-    ``merge``: another part of the group wrote first, keep the smaller ``(time, tie)``;
-    ``last``: no part follows, write labels instead of ties. ``best`` is left all unreached
-    (its dtype's largest value). Returns the number of nodes reached (meaningful when last).
+    The output rows (network order) come in ``inf``/-1 (``merge`` false) or holding another
+    part's times and tie ranks, to be min-merged with. With ``labels`` non-empty (the
+    group has one part) labels are written, else tie ranks, for :func:`ties_to_labels`.
+    ``best`` is left all unreached (its dtype's largest value).
     """
     unreached = np.iinfo(best.dtype).max
     low = (np.int64(1) << tie_bits) - 1
-    reached = 0
-    for i in range(rank.shape[0]):
-        r = rank[i]
-        key = best[r]
+    for j in range(reached.shape[0]):
+        r = reached[j]
+        key = np.int64(best[r])
         best[r] = unreached
-        if key == unreached:
-            t, tie = np.inf, np.int64(-1)
-        else:
-            t, tie = np.float64(key >> tie_bits) * time_step, key & low
-        reached += _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out)
-    return reached
+        t = np.float64(key >> tie_bits) * time_step
+        _merge_nearest(t, key & low, order[r], merge, labels, time_out, source_out)
 
 
 @nb.njit(cache=True, nogil=True)
-def finish_nearest_pairs(best_time, best_tie, rank, merge, last, labels, time_out, source_out):
+def finish_nearest_pairs(best_time, best_tie, reached, order, merge, labels, time_out, source_out):
     """Float-time version of :func:`finish_nearest_keys`; leaves ``best_time`` all ``inf``."""
-    reached = 0
-    for i in range(rank.shape[0]):
-        r = rank[i]
+    for j in range(reached.shape[0]):
+        r = reached[j]
         t = best_time[r]
-        tie = best_tie[r] if t < np.inf else np.int64(-1)
         best_time[r] = np.inf
-        reached += _merge_nearest(t, tie, i, merge, last, labels, time_out, source_out)
+        _merge_nearest(t, best_tie[r], order[r], merge, labels, time_out, source_out)
+
+
+@nb.njit(cache=True, nogil=True)
+def ties_to_labels(source_out, labels):
+    """Turn the tie ranks of a group merged over several parts into labels; count reached."""
+    reached = 0
+    for i in range(source_out.shape[0]):
+        tie = source_out[i]
+        if tie >= 0:
+            source_out[i] = labels[tie]
+            reached += 1
     return reached
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -41,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import InputError
-from shancheng.network._calls import NearestOut, continued_seeds, nearest_buckets, nearest_heap
+from shancheng.network._calls import GroupOut, continued_seeds, nearest_buckets, nearest_heap
 from shancheng.network._calls import count as count_kernel
 from shancheng.network._checks import finite_nonnegative, labels_or_positions, per_group
 from shancheng.network._request import Search, prepare
@@ -397,30 +396,31 @@ def _count(
     )
     scaled = search.scale_cutoffs(thresholds)
     shape = (search.n_groups, n_nodes, thresholds.shape[0])
-    count = np.empty(shape, dtype=np.int32)  # every group is written whole by its first part
-    amount = np.empty(shape, dtype=np.float64)
+    # zero pages cost nothing until written: only the rows of nodes within reach are
+    count = np.zeros(shape, dtype=np.int32)
+    amount = np.zeros(shape, dtype=np.float64)
     units = split_units(search.group_ptr, threads or os.cpu_count() or 1)
-    locks = [threading.Lock() for _ in range(search.n_groups)]
-    first = [[True] for _ in range(search.n_groups)]
-    time_s = np.empty((search.n_groups, n_nodes)) if labels is not None else None
-    source = np.empty((search.n_groups, n_nodes), np.int64) if labels is not None else None
-    groups: list[NearestOut] = []
-    if labels is not None and time_s is not None and source is not None:
-        parts = np.bincount([g for g, _, _ in units], minlength=search.n_groups)
-        ptr = search.group_ptr
-        groups = [
-            NearestOut(labels[ptr[g] : ptr[g + 1]], time_s[g], source[g], int(parts[g]))
-            for g in range(search.n_groups)
-        ]
+    parts = np.bincount([g for g, _, _ in units], minlength=search.n_groups)
+    time_s = np.full((search.n_groups, n_nodes), np.inf) if labels is not None else None
+    source = np.full((search.n_groups, n_nodes), NO_SOURCE) if labels is not None else None
+    ptr = search.group_ptr
+    groups = [
+        GroupOut(
+            count[g],
+            amount[g],
+            int(parts[g]),
+            (labels[ptr[g] : ptr[g + 1]], time_s[g], source[g])
+            if labels is not None and time_s is not None and source is not None
+            else None,
+        )
+        for g in range(search.n_groups)
+    ]
 
     def run(u: int) -> int:
         g, lo, hi = units[u]
         sources = (search.nodes[lo:hi], search.offsets[lo:hi], weight[lo:hi], with_weight, scaled)
-        nearest = (search.ties[lo:hi], groups[g]) if groups else None
         with borrow_workspace(search.workspaces) as work:
-            return count_kernel(
-                search, work, sources, (count[g], amount[g]), locks[g], first[g], nearest
-            )
+            return count_kernel(search, work, sources, search.ties[lo:hi], groups[g])
 
     settled_units = run_parallel(run, len(units), threads, progress)
     settled = np.zeros(search.n_groups, dtype=np.int64)
