@@ -34,7 +34,7 @@ app.command("serve")(serve_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(lifelines_app, name="lifelines")
 app.add_typer(city_app, name="city")
-_err = Console(stderr=True)
+_err = Console(stderr=True)  # errors print with soft_wrap: one line per error, whatever the width
 
 
 @app.callback()
@@ -60,12 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, standalone_mode=False)
     except ShanchengError as exc:
         for line in str(exc).splitlines():
-            _err.print(f"[bold red]error:[/] {line}", highlight=False)
+            _err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         return 1
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
-            _err.print(f"[bold red]error:[/] setting `{field}`: {error['msg']}", highlight=False)
+            _err.print(
+                f"[bold red]error:[/] setting `{field}`: {error['msg']}",
+                highlight=False,
+                soft_wrap=True,
+            )
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code)

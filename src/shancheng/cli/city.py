@@ -92,7 +92,7 @@ def import_command(
         warnings.simplefilter("always", FlatTerrainWarning)
         _, report = import_city(options, out, step=step)
     for warning in caught:
-        _err.print(f"[bold yellow]WARNING:[/] {warning.message}", highlight=False)
+        _err.print(f"[bold yellow]WARNING:[/] {warning.message}", highlight=False, soft_wrap=True)
     table = Table(title=f"City {name!r} written to {out}")
     table.add_column("what")
     table.add_column("value", justify="right")

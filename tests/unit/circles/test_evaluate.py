@@ -6,6 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from rich.console import Console
 
 from shancheng.circles.evaluate import LAYERS, evaluate_city, write_evaluation
 from shancheng.cli import main
@@ -121,8 +122,12 @@ def test_cli_isochrone_writes_wgs84_polygons(city_dir, small_city, tmp_path, cap
     assert areas.crs.to_epsg() == 4326
     assert areas.threshold_min.tolist() == [5.0, 10.0, 15.0]
     assert "15 min" in capsys.readouterr().out
+    # an error is one line however narrow the terminal: grep and logs see it whole
+    monkeypatch.setattr("shancheng.cli._err", Console(stderr=True, width=40))
     assert main([*args[:-1], str(tmp_path / "iso.txt")]) == 1
-    assert "suffix must be" in capsys.readouterr().err
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert "the suffix must be .gpkg, .geojson or .parquet, got '.txt'" in errors[0]
 
 
 def test_a_city_without_ages_still_evaluates(small_city):
