@@ -1,29 +1,22 @@
-/** The case categories (taxonomy) from the Open311 service list, fetched once. */
+/** The case categories (taxonomy), retired ones too, fetched once. */
 import { get } from "./api/client";
+import type { CaseCategory } from "./api/contract";
 import { lang } from "./i18n";
 
 export interface Category {
   code: string;
   zh: string;
   en: string;
-  group: string;
+  /** False once retired: no new reports, but old cases still show its name. */
+  active: boolean;
 }
 
 let cache: Promise<Category[]> | null = null;
 
-/** Every category the center takes reports for, sorted by code. */
+/** Every category, sorted by code; new reports take the ``active`` ones only. */
 export function categories(): Promise<Category[]> {
-  cache ??= get<Array<{ service_code: string; service_name: string; group: string }>>("/open311/services.json").then(
-    (rows) =>
-      rows.map((r) => {
-        const space = r.service_name.indexOf(" ");
-        return {
-          code: r.service_code,
-          zh: space > 0 ? r.service_name.slice(0, space) : r.service_name,
-          en: space > 0 ? r.service_name.slice(space + 1) : r.service_name,
-          group: r.group,
-        };
-      }),
+  cache ??= get<CaseCategory[]>("/categories").then((rows) =>
+    rows.map((r) => ({ code: r.code, zh: r.name_zh, en: r.name_en, active: r.active })),
   );
   cache.catch(() => (cache = null));
   return cache;

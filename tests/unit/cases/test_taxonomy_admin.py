@@ -180,10 +180,18 @@ def test_a_retired_category_takes_no_report_but_its_cases_still_read(o311, root,
     assert (record["service_code"], record["service_name"]) == ("E0102", "暴露垃圾 exposed garbage")
     listed = {c["code"]: c for c in api.client.get("/admin/taxonomy", headers=root).json()}
     assert listed["E0102"]["active"] is False
+    # anyone may still read its name (the dashboard shows old cases by it), marked retired
+    public = {c["code"]: c for c in api.client.get("/categories").json()}
+    assert set(public) == set(listed)
+    assert (public["E0102"]["name_zh"], public["E0102"]["name_en"]) == ("暴露垃圾", "exposed garbage")
+    assert public["E0102"]["active"] is False and public["E0103"]["active"] is True
+    assert set(public["E0102"]) == {"code", "kind", "name_zh", "name_en", "group_zh", "group_en",
+                                    "active"}  # no handling details: those are for admins
     # brought back, it takes reports again
     assert api.client.patch("/admin/taxonomy/E0102", headers=root,
                             json={"active": True}).status_code == 200
     assert post311(api, "E0102", lon2, lat2).status_code == 200
+    assert {c["code"]: c["active"] for c in api.client.get("/categories").json()}["E0102"] is True
 
 
 def test_lifeline_alarm_categories_cannot_be_retired(api, root):

@@ -25,6 +25,8 @@ export type IndicatorRow = Schemas["UnitIndicators"];
 
 export type CircleCategory = Schemas["CategoryRead"];
 
+export type CaseCategory = Schemas["CaseCategoryRead"];
+
 export type CoverageRow = Schemas["UnitCoverage"];
 
 export type NearestRow = Schemas["NearestRead"];

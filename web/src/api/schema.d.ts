@@ -369,6 +369,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Categories
+         * @description List every case category by code, retired ones too (``active`` false).
+         *
+         *     Public, as the Open311 service list is; that list names the active categories only,
+         *     which new reports take, while old cases of a retired category still need its name.
+         */
+        get: operations["list_categories_categories_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/circles/categories": {
         parameters: {
             query?: never;
@@ -1158,6 +1181,35 @@ export interface components {
             scope: string;
             /** Username */
             username: string;
+        };
+        /**
+         * CaseCategoryRead
+         * @description A case category as anyone may read it: code, names, group, and whether it is active.
+         *
+         *     A retired category (``active`` false) takes no new reports; its old cases keep it, so it
+         *     stays listed for showing their names.
+         */
+        CaseCategoryRead: {
+            /** Active */
+            active: boolean;
+            /**
+             * Code
+             * @example E0301
+             */
+            code: string;
+            /** Group En */
+            group_en: string;
+            /** Group Zh */
+            group_zh: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "component" | "event";
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
         };
         /**
          * CaseCreate
@@ -2713,6 +2765,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_categories_categories_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseCategoryRead"][];
                 };
             };
         };

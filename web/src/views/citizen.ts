@@ -50,7 +50,7 @@ async function lookup(reference: string): Promise<PublicCase> {
 }
 
 export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
-  const cats: Category[] = await categories().catch(() => []);
+  const cats: Category[] = (await categories().catch(() => [])).filter((c) => c.active);
   const mapBox = h("div", { class: "map", id: "citizen-map" });
   const where = h("p", { class: "hint", id: "pin-where", "aria-live": "polite" }, t("pin_needed"));
   const category = h("select", { name: "category", required: true });

@@ -24,6 +24,7 @@ from shancheng.api.schemas.cases import (
     ActionIn,
     AttachmentRead,
     AuditRead,
+    CaseCategoryRead,
     CaseCreate,
     CaseRead,
     ClassifyIn,
@@ -295,6 +296,20 @@ def update_stage_limit(
     changes = body.model_dump(exclude_none=True)
     row = admin.update_stage_limit(session, limit_id, changes, actor=user, at=at)
     return StageLimitRead.model_validate(row)
+
+
+@router.get("/categories", tags=["cases"])
+def list_categories(center: CenterDep) -> list[CaseCategoryRead]:
+    """List every case category by code, retired ones too (``active`` false).
+
+    Public, as the Open311 service list is; that list names the active categories only,
+    which new reports take, while old cases of a retired category still need its name.
+    """
+    taxonomy = center.taxonomy
+    return [
+        CaseCategoryRead.model_validate(taxonomy.categories[c].as_dict())
+        for c in sorted(taxonomy.categories)
+    ]
 
 
 @router.get("/admin/taxonomy", tags=["admin"])

@@ -301,6 +301,22 @@ class TaxonomyCategoryPatch(BaseModel):
     active: bool | None = None
 
 
+class CaseCategoryRead(BaseModel):
+    """A case category as anyone may read it: code, names, group, and whether it is active.
+
+    A retired category (``active`` false) takes no new reports; its old cases keep it, so it
+    stays listed for showing their names.
+    """
+
+    code: str = Field(examples=["E0301"])
+    kind: Literal["component", "event"]
+    name_zh: str
+    name_en: str
+    group_zh: str
+    group_en: str
+    active: bool
+
+
 class TaxonomyCategoryRead(BaseModel):
     """A category of the taxonomy with its default department, level and stage limits.
 
