@@ -309,7 +309,7 @@ def count_within_buckets(
     mask = bucket_head.shape[0] - 1
     occ = np.zeros(max(1, (bucket_head.shape[0] + 63) >> 6), np.uint64)
     one = np.uint64(1)
-    top = best[0] if with_nearest else 0  # its dtype's largest value: unreached
+    top = np.iinfo(best.dtype).max  # unreached
     settled = 0
     n_reached = 0
     for s in range(src_nodes.shape[0]):

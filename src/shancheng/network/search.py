@@ -396,7 +396,7 @@ def _count(
     )
     scaled = search.scale_cutoffs(thresholds)
     shape = (search.n_groups, n_nodes, thresholds.shape[0])
-    # zero pages cost nothing until written: only the rows of nodes within reach are
+    # fresh zero pages cost nothing until written, and only rows of nodes within reach are
     count = np.zeros(shape, dtype=np.int32)
     amount = np.zeros(shape, dtype=np.float64)
     units = split_units(search.group_ptr, threads or os.cpu_count() or 1)
