@@ -107,11 +107,17 @@ def test_counts_equal_brute_force(case, data):
     capacity = data.draw(st.lists(st.integers(1, 90).map(float), min_size=len(sources),
                                   max_size=len(sources)))
     step = data.draw(st.sampled_from([None, 1.0]))
+    # two threads cut the group in two parts, the second adding to the first's rows; without
+    # a capacity the kernel finds the nodes it reached by their bins alone
+    threads = data.draw(st.sampled_from([1, 2]))
+    weighted = data.draw(st.booleans())
     net = arcs_network(n, arcs)
-    within = count_within(net, sources, offsets_s=offsets, capacity=capacity,
-                          thresholds_s=thresholds, time_step_s=step)
-    count, amount = brute_force_counts(n, arcs, sources, offsets, capacity, thresholds,
-                                       reverse=True)
+    within = count_within(net, sources, offsets_s=offsets,
+                          capacity=capacity if weighted else None, thresholds_s=thresholds,
+                          time_step_s=step, threads=threads)
+    count, amount = brute_force_counts(n, arcs, sources, offsets,
+                                       capacity if weighted else [1.0] * len(sources),
+                                       thresholds, reverse=True)
     assert np.array_equal(within.count[0], count)
     np.testing.assert_allclose(within.capacity[0], amount)
 
