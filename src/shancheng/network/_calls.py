@@ -171,9 +171,9 @@ Finish = tuple[Kernel, str, tuple[object, ...]]
 class GroupOut:
     """One group's output rows, filled by the parts (work units) the group was cut into.
 
-    The first part to finish writes its rows, the later ones add (counts) or min-merge
-    (nearest) theirs, one at a time under ``lock``. Rows of nodes no part reached are never
-    written: the counts come in zero, the nearest times ``inf`` and sources -1.
+    The first part to finish writes every row (zero counts, time ``inf`` and source -1
+    where it reached nothing), so the rows need no filling beforehand; the later ones add
+    (counts) or min-merge (nearest) theirs, one at a time under ``lock``.
 
     Attributes
     ----------
@@ -183,8 +183,7 @@ class GroupOut:
         Parts the group was cut into.
     nearest
         ``(labels by tie rank, time row, source row)`` when the nearest source is kept
-        too. With more than one part the source row holds tie ranks until the last part
-        turns them into labels.
+        too. The source row holds tie ranks until the last part turns them into labels.
     """
 
     count: npt.NDArray[np.int32]
@@ -200,12 +199,11 @@ class GroupOut:
 def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out: GroupOut) -> int:
     """Count the sources within the thresholds into the group's rows ``out``.
 
-    The kernel bins into the thread's own arrays in the layout's numbering and lists the
-    nodes it reached; :func:`shancheng.network._kernels.finish_counts` then cumulates their
-    bins into the rows under the group's lock, leaving the rows of nodes out of reach
-    alone. With ``out.nearest``, the kernel also keeps the nearest source (by ``ties``, the
-    tie rank of each of these sources) per node in a thread-own array, and the finishing
-    pass merges it into the group's rows the same way.
+    The kernel bins into the thread's own arrays in the layout's numbering;
+    :func:`shancheng.network._kernels.finish_counts` then cumulates the bins into the rows
+    under the group's lock. With ``out.nearest``, the kernel also keeps the nearest source
+    (by ``ties``, the tie rank of each of these sources) per node in a thread-own array,
+    and the finishing pass merges it into the group's rows the same way.
     """
     layout = search.layout
     n = layout.n_nodes
@@ -214,7 +212,6 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
     with_nearest = out.nearest is not None
     bins = work.borrow_filled("bin_count", (n, n_thr), np.int32)
     bin_weight = work.borrow_filled("bin_weight", (n if with_weight else 1, n_thr), np.float64)
-    reached = work.get("reached", (n,), np.int32)
     m = n if with_nearest else 1
     tie_bits = max(1, search.max_group_sources.bit_length())
     if packed is not None:
@@ -223,7 +220,7 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
         key_type = np.int32 if small else np.int64
         tie_bits = tie_bits if small else 32
         best = work.borrow_filled("best_key", (m,), key_type, np.iinfo(key_type).max)
-        settled, n_reached = _dial.count_within_buckets(
+        settled = _dial.count_within_buckets(
             layout.indptr,
             packed.arcs,
             packed.arcs.dtype.type(packed.weight_bits),
@@ -235,7 +232,6 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
             ties,
             tie_bits,
             best,
-            reached,
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
             work.get("entries", (layout.n_arcs + 1, 2), np.int32),
@@ -249,7 +245,7 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
             work.borrow_filled("best_time", (m,), np.float64, np.inf),
             work.get("best_tie", (m,), np.int64),
         )
-        settled, n_reached = _kernels.count_within_heap(
+        settled = _kernels.count_within_heap(
             layout.indptr,
             layout.heads,
             layout.time_s,
@@ -259,7 +255,6 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
             with_nearest,
             ties,
             *best_pair,
-            reached,
             work.get("dist_f", (n,), np.float64),
             work.get("done", (n,), np.bool_),
             work.get("touched", (n,), np.int32),
@@ -267,23 +262,18 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
             work.get("heap_node", (capacity,), np.int64),
         )
         finish = (cast("Kernel", _kernels.finish_nearest_pairs), "best_time", best_pair)
-    listed = reached[:n_reached]
     with out.lock:  # two passes: one pass doing both measured 1.6x slower
-        first = out.finished == 0
+        first, last = out.finished == 0, out.finished == out.parts - 1
         _kernels.finish_counts(
-            bins, bin_weight, with_weight, listed, layout.order, out.count, out.amount, not first
+            bins, bin_weight, with_weight, layout.order, out.count, out.amount, first
         )
         if out.nearest is not None:
             labels, time_s, source = out.nearest
             kernel, name, best_args = finish
-            one_part = out.parts == 1
-            written = labels if one_part else labels[:0]  # tie ranks until the last part
-            kernel(*best_args, listed, layout.order, not first, written, time_s, source)
+            with_source = kernel(*best_args, layout.order, first, last, labels, time_s, source)
             work.returned_filled(name)
-            if out.finished == out.parts - 1:
-                out.reached = (
-                    int(n_reached) if one_part else int(_kernels.ties_to_labels(source, labels))
-                )
+            if last:
+                out.reached = int(with_source)
         out.finished += 1
     work.returned_filled("bin_count")
     work.returned_filled("bin_weight")

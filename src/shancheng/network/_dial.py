@@ -21,7 +21,7 @@ in cache when the sources come sorted by (renumbered) node id, so it is a lean l
 bucket queue with a power-of-two mask, an int32 distance array reset through a touched list,
 and one count (and capacity) added per settled node, in the bin of the first threshold it is
 within, in the layout's numbering; :func:`shancheng.network._kernels.finish_counts` turns the
-bins of the nodes reached into cumulative counts in the network's numbering. Its relaxation
+bins into cumulative counts in the network's numbering. Its relaxation
 has no branch on whether an arc improves (a coin toss for the predictor): the queue entry is
 written anyway and kept only when it does (-6 % time on the 1M-node benchmark grid).
 """
@@ -276,7 +276,6 @@ def count_within_buckets(
     src_tie,
     tie_bits,
     best,
-    reached,
     dist,
     touched,
     entries,
@@ -292,11 +291,8 @@ def count_within_buckets(
     value, which must exceed every key) also keeps the smallest ``t << tie_bits | src_tie[s]``
     over the sources: the nearest source falls out of the same searches at one compare per
     settled node.
-    ``reached`` (one per node) gets each node binned, once, the first time a search settles
-    it, so that finishing visits those rows only (a sparse category reaches few nodes).
     ``bucket_head`` has a power-of-two length above the longest arc; ``entries`` holds
-    ``arcs + 1`` rows. Returns the total number of settled nodes and the number listed in
-    ``reached``.
+    ``arcs + 1`` rows. Returns the total number of settled nodes.
 
     A bitmap of occupied buckets lets the search jump over the empty ones: a ball of a few
     hundred nodes spread over ~900 one-second steps leaves most steps empty (-7 % time).
@@ -309,9 +305,7 @@ def count_within_buckets(
     mask = bucket_head.shape[0] - 1
     occ = np.zeros(max(1, (bucket_head.shape[0] + 63) >> 6), np.uint64)
     one = np.uint64(1)
-    top = np.iinfo(best.dtype).max  # unreached
     settled = 0
-    n_reached = 0
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
         d = np.int64(src_offsets[s])
@@ -346,15 +340,7 @@ def count_within_buckets(
                 settled += 1
                 if with_nearest:
                     key = (d << tie_bits) | tie
-                    old = best[_U(u)]
-                    if old == top:  # first reached in this call
-                        reached[_U(n_reached)] = u
-                        n_reached += 1
-                    if key < old:
-                        best[_U(u)] = key
-                elif bin_count[_U(u)].sum() == 0:  # first binned in this call
-                    reached[_U(n_reached)] = u
-                    n_reached += 1
+                    best[_U(u)] = min(key, best[_U(u)])  # branch-free: a coin toss too
                 bin_count[_U(u), _U(k)] += 1
                 if with_weight:
                     bin_weight[_U(u), _U(k)] += w_s
@@ -383,4 +369,4 @@ def count_within_buckets(
             d += (_next_slot(occ, slot, mask) - slot) & mask
         for i in range(n_touched):
             dist[_U(touched[_U(i)])] = big
-    return settled, n_reached
+    return settled

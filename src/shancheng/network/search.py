@@ -396,13 +396,14 @@ def _count(
     )
     scaled = search.scale_cutoffs(thresholds)
     shape = (search.n_groups, n_nodes, thresholds.shape[0])
-    # fresh zero pages cost nothing until written, and only rows of nodes within reach are
-    count = np.zeros(shape, dtype=np.int32)
-    amount = np.zeros(shape, dtype=np.float64)
+    # every row is written by the first part of its group (GroupOut): no filling here, which
+    # would be serial work over the whole output
+    count = np.empty(shape, dtype=np.int32)
+    amount = np.empty(shape, dtype=np.float64)
     units = split_units(search.group_ptr, threads or os.cpu_count() or 1)
     parts = np.bincount([g for g, _, _ in units], minlength=search.n_groups)
-    time_s = np.full((search.n_groups, n_nodes), np.inf) if labels is not None else None
-    source = np.full((search.n_groups, n_nodes), NO_SOURCE) if labels is not None else None
+    time_s = np.empty((search.n_groups, n_nodes)) if labels is not None else None
+    source = np.empty((search.n_groups, n_nodes), np.int64) if labels is not None else None
     ptr = search.group_ptr
     groups = [
         GroupOut(
