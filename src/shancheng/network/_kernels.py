@@ -286,7 +286,7 @@ def finish_counts(bin_count, bin_weight, with_weight, order, count_out, amount_o
     rows need no filling beforehand; a later part adds to the rows it reached. Without
     weights the capacity is the count. Reading in layout order keeps the reads sequential
     and the writes near each other (both orders follow the ground): one pass over all rows
-    in this order took 13 ms for a dense category's million rows on the benchmark grid,
+    in this order took 13-18 ms for a dense category's million rows on the benchmark grid,
     where visiting the reached rows in the order the searches found them took 21 ms.
     """
     n_thr = bin_count.shape[1]
