@@ -234,7 +234,7 @@ def count(search: Search, work: Workspace, args: CountArgs, ties: IntArray, out:
             best,
             work.get("dist_i", (n,), np.int32),
             work.get("touched", (n,), np.int32),
-            work.get("entries", (layout.n_arcs + _dial.FIXED_ARCS, 2), np.int32),
+            work.get("entries", (layout.n_arcs + 1, 2), np.int32),
             work.get("bucket_head", (packed.n_buckets,), np.int32),
         )
         keys = (best, tie_bits, search.time_step_s)

@@ -34,8 +34,6 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 CHUNK = 64
 """Nodes per queue chunk, and per pass of the nearest kernel."""
-FIXED_ARCS = 4
-"""Arcs the counting kernel relaxes per unrolled group."""
 CANDIDATES = 512
 """Arcs collected before they are relaxed in one pass."""
 MAX_STEPS = 2**31 - 2
@@ -261,46 +259,6 @@ def _next_slot(occ, slot, mask):
     return slot  # unreachable while a slot is occupied
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _relax_count(v, nd, n_entries, mask, dist, entries, bucket_head, occ):
-    """Offer ``v`` the time ``nd``; return 1 if it improved (entry ``n_entries`` is then kept).
-
-    ``dist`` is big = cutoff + 1 until reached, -1 once settled: a smaller time is within
-    the cutoff, and a settled node is never improved. Branch-free: whether an arc improves
-    is a coin toss for the predictor, so the entry is written anyway and kept only when it
-    does (-6 % time on the 1M-node benchmark grid).
-    """
-    dv = dist[_U(v)]
-    better = np.int64(nd < dv)
-    dist[_U(v)] = min(nd, dv)
-    nslot = nd & mask
-    head = bucket_head[_U(nslot)]
-    entries[_U(n_entries), 0] = v
-    entries[_U(n_entries), 1] = head
-    bucket_head[_U(nslot)] = n_entries if better else head
-    occ[_U(nslot >> 6)] |= _U(better) << _U(nslot & 63)
-    return better
-
-
-@nb.njit(cache=True, nogil=True, inline="always")
-def _relax_group(e, group, weight_bits, weight_mask, n_entries, queue):
-    """Relax the FIXED_ARCS arcs from ``e`` of a node settled at ``d``; return how many improved.
-
-    ``group`` is ``(arcs, end of the node's arcs, last arc, d, big)``. Arcs past the node's
-    end read a neighbour's (or the last arc) and take time ``big``, which improves nothing.
-    """
-    arcs, end, last_arc, d, big = group
-    mask, dist, entries, bucket_head, occ = queue
-    kept = np.int64(0)
-    for j in range(FIXED_ARCS):
-        a = arcs[_U(min(e + j, last_arc))]
-        nd = d + np.int64(a & weight_mask) if e + j < end else big
-        kept += _relax_count(
-            np.int64(a >> weight_bits), nd, n_entries + kept, mask, dist, entries, bucket_head, occ
-        )
-    return kept
-
-
 @nb.njit(cache=True, nogil=True)
 def count_within_buckets(
     indptr,
@@ -334,9 +292,7 @@ def count_within_buckets(
     over the sources: the nearest source falls out of the same searches at one compare per
     settled node.
     ``bucket_head`` has a power-of-two length above the longest arc; ``entries`` holds
-    ``arcs + FIXED_ARCS`` rows (a search keeps at most one per arc besides its source, and
-    the unrolled loop writes one more row past those it keeps). Returns the total number
-    of settled nodes.
+    ``arcs + 1`` rows. Returns the total number of settled nodes.
 
     A bitmap of occupied buckets lets the search jump over the empty ones: a ball of a few
     hundred nodes spread over ~900 one-second steps leaves most steps empty (-7 % time).
@@ -350,7 +306,6 @@ def count_within_buckets(
     occ = np.zeros(max(1, (bucket_head.shape[0] + 63) >> 6), np.uint64)
     one = np.uint64(1)
     settled = 0
-    last_arc = np.int64(arcs.shape[0]) - 1  # -1: no arcs to relax
     for s in range(src_nodes.shape[0]):
         start = src_nodes[s]
         d = np.int64(src_offsets[s])
@@ -389,21 +344,25 @@ def count_within_buckets(
                 bin_count[_U(u), _U(k)] += 1
                 if with_weight:
                     bin_weight[_U(u), _U(k)] += w_s
-                # arcs in fixed groups of FIXED_ARCS: the inner trip count is constant, so
-                # its exit is never mispredicted (a node of 2 to 4 arcs takes one group,
-                # -3 % time)
-                if last_arc >= 0:
-                    group = (arcs, np.int64(indptr[_U(u + 1)]), last_arc, d, big)
-                    queue = (mask, dist, entries, bucket_head, occ)
-                    e = np.int64(indptr[_U(u)])
-                    kept = _relax_group(e, group, weight_bits, weight_mask, n_entries, queue)
-                    while e + FIXED_ARCS < group[1]:  # rare: more arcs than one group
-                        e += FIXED_ARCS
-                        kept += _relax_group(
-                            e, group, weight_bits, weight_mask, n_entries + kept, queue
-                        )
-                    n_entries += kept
-                    pending += kept
+                for e in range(indptr[_U(u)], indptr[_U(u + 1)]):
+                    a = arcs[_U(e)]
+                    v = np.int64(a >> weight_bits)
+                    nd = d + np.int64(a & weight_mask)
+                    # dist is big = cutoff + 1 until reached, -1 once settled: a smaller
+                    # time is within the cutoff, and a settled node is never improved
+                    # branch-free: whether an arc improves is a coin toss for the predictor;
+                    # the entry is written anyway and kept only when it does
+                    dv = dist[_U(v)]
+                    better = np.int64(nd < dv)
+                    dist[_U(v)] = min(nd, dv)
+                    nslot = nd & mask
+                    head = bucket_head[_U(nslot)]
+                    entries[_U(n_entries), 0] = v
+                    entries[_U(n_entries), 1] = head
+                    bucket_head[_U(nslot)] = n_entries if better else head
+                    occ[_U(nslot >> 6)] |= _U(better) << _U(nslot & 63)
+                    n_entries += better
+                    pending += better
             occ[_U(slot >> 6)] &= ~(one << _U(slot & 63))
             if pending == 0:
                 break
