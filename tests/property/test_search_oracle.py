@@ -107,8 +107,8 @@ def test_counts_equal_brute_force(case, data):
     capacity = data.draw(st.lists(st.integers(1, 90).map(float), min_size=len(sources),
                                   max_size=len(sources)))
     step = data.draw(st.sampled_from([None, 1.0]))
-    # two threads cut the group in two parts, the second adding to the first's rows; without
-    # a capacity the kernel finds the nodes it reached by their bins alone
+    # two threads cut the group in two parts: the first writes every row, the second adds to
+    # the rows it reached, which it tells by their count bins (with or without a capacity)
     threads = data.draw(st.sampled_from([1, 2]))
     weighted = data.draw(st.booleans())
     net = arcs_network(n, arcs)
