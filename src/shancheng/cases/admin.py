@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shancheng.cases.center import center_of, load_taxonomy_edits, seed_center_of
+from shancheng.cases import repository
 from shancheng.cases.domain import Level
 from shancheng.cases.intake import check_plain
 from shancheng.cases.permissions import Actor, Permission, check
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-    from shancheng.cases.center import Center
+    from shancheng.cases.center import Center, CenterCache
     from shancheng.cases.taxonomy import Category, Taxonomy
 
 __all__ = [
@@ -68,7 +68,7 @@ def list_rules(session: Session, *, actor: Actor) -> list[JurisdictionRuleRow]:
 
 
 def create_rule(
-    session: Session, values: dict[str, Any], *, actor: Actor, at: datetime
+    session: Session, centers: CenterCache, values: dict[str, Any], *, actor: Actor, at: datetime
 ) -> JurisdictionRuleRow:
     """Add a rule ``{category, unit, department, level}``; audit it; commit.
 
@@ -80,13 +80,19 @@ def create_rule(
         A field is unknown or malformed, or a rule for (category, unit) exists already.
     """
     check(actor, Permission.MANAGE)
-    clean = _check_rule(session, center_of(session), values)
+    clean = _check_rule(session, centers.current(session), values)
     row = JurisdictionRuleRow(**clean)
-    return _save(session, row, None, actor=actor, at=at)
+    return _save(session, centers, row, None, actor=actor, at=at)
 
 
 def update_rule(
-    session: Session, rule_id: int, changes: dict[str, Any], *, actor: Actor, at: datetime
+    session: Session,
+    centers: CenterCache,
+    rule_id: int,
+    changes: dict[str, Any],
+    *,
+    actor: Actor,
+    at: datetime,
 ) -> JurisdictionRuleRow:
     """Change some fields of rule ``rule_id``; audit before and after; commit.
 
@@ -97,7 +103,7 @@ def update_rule(
     """
     check(actor, Permission.MANAGE)
     row = _get(session, JurisdictionRuleRow, rule_id, "jurisdiction rule")
-    return _update(session, row, _RULE_FIELDS, _check_rule, changes, actor=actor, at=at)
+    return _update(session, centers, row, _RULE_FIELDS, _check_rule, changes, actor=actor, at=at)
 
 
 def list_stage_limits(session: Session, *, actor: Actor) -> list[StageLimitRow]:
@@ -107,7 +113,7 @@ def list_stage_limits(session: Session, *, actor: Actor) -> list[StageLimitRow]:
 
 
 def create_stage_limit(
-    session: Session, values: dict[str, Any], *, actor: Actor, at: datetime
+    session: Session, centers: CenterCache, values: dict[str, Any], *, actor: Actor, at: datetime
 ) -> StageLimitRow:
     """Give a district its own limit ``{district_code, category, stage, limit_h}``; commit.
 
@@ -118,17 +124,23 @@ def create_stage_limit(
         or the district already has a limit for this category and stage.
     """
     check(actor, Permission.MANAGE)
-    clean = _check_limit(session, center_of(session), values)
-    return _save(session, StageLimitRow(**clean), None, actor=actor, at=at)
+    clean = _check_limit(session, centers.current(session), values)
+    return _save(session, centers, StageLimitRow(**clean), None, actor=actor, at=at)
 
 
 def update_stage_limit(
-    session: Session, limit_id: int, changes: dict[str, Any], *, actor: Actor, at: datetime
+    session: Session,
+    centers: CenterCache,
+    limit_id: int,
+    changes: dict[str, Any],
+    *,
+    actor: Actor,
+    at: datetime,
 ) -> StageLimitRow:
     """Change some fields of stage limit ``limit_id``; audit before and after; commit."""
     check(actor, Permission.MANAGE)
     row = _get(session, StageLimitRow, limit_id, "stage limit")
-    return _update(session, row, _LIMIT_FIELDS, _check_limit, changes, actor=actor, at=at)
+    return _update(session, centers, row, _LIMIT_FIELDS, _check_limit, changes, actor=actor, at=at)
 
 
 def audit_log(session: Session, *, actor: Actor, limit: int = 100) -> list[AuditRow]:
@@ -139,15 +151,17 @@ def audit_log(session: Session, *, actor: Actor, limit: int = 100) -> list[Audit
     )
 
 
-def list_categories(session: Session, *, actor: Actor) -> list[tuple[Category, str]]:
+def list_categories(
+    session: Session, centers: CenterCache, *, actor: Actor
+) -> list[tuple[Category, str]]:
     """Return every category, retired ones too, by code, with its origin (admins only).
 
     The origin is ``seed`` (as packaged), ``edited`` (a seeded category an admin changed) or
     ``added`` (created by an admin). Read from the database, not the center's cache.
     """
     check(actor, Permission.MANAGE)
-    seed = _seed(session)
-    edits = load_taxonomy_edits(session)
+    seed = centers.seed.seed
+    edits = repository.taxonomy_edits(session)
     edited = {edit["code"] for edit in edits}
     current = seed.with_edits(edits)
 
@@ -159,18 +173,18 @@ def list_categories(session: Session, *, actor: Actor) -> list[tuple[Category, s
     return [(current.categories[code], origin(code)) for code in sorted(current.categories)]
 
 
-def category_origin(session: Session, code: str) -> str:
+def category_origin(session: Session, centers: CenterCache, code: str) -> str:
     """Return ``seed``, ``edited`` or ``added``: where category ``code`` comes from."""
     edited = session.execute(
         sa.select(TaxonomyEditRow.id).where(TaxonomyEditRow.code == code)
     ).scalar()
-    if code in _seed(session).categories:
+    if code in centers.seed.seed.categories:
         return "seed" if edited is None else "edited"
     return "added"
 
 
 def create_category(
-    session: Session, values: dict[str, Any], *, actor: Actor, at: datetime
+    session: Session, centers: CenterCache, values: dict[str, Any], *, actor: Actor, at: datetime
 ) -> Category:
     """Add a category ``{code, kind, name_zh, name_en, department, level, priority, ...}``.
 
@@ -193,8 +207,8 @@ def create_category(
         )
         raise CaseInputError(msg, field=min(unknown))
     code = _text(values, "code", 8)
-    seed = _seed(session)
-    current = seed.with_edits(load_taxonomy_edits(session))
+    seed = centers.seed.seed
+    current = seed.with_edits(repository.taxonomy_edits(session))
     if code in current.categories:
         msg = f"category {code!r} exists already; change it with PATCH /admin/taxonomy/{code}"
         raise CaseInputError(msg, field="code")
@@ -203,7 +217,7 @@ def create_category(
     stored = category.as_dict()
     row = TaxonomyEditRow(**{name: stored[name] for name in ("code", *EDITABLE_FIELDS)})
     try:
-        _save(session, row, None, actor=actor, at=at, after=stored)
+        _save(session, centers, row, None, actor=actor, at=at, after=stored)
     except IntegrityError:
         msg = (
             f"category {code!r} was created meanwhile; change it with PATCH /admin/taxonomy/{code}"
@@ -213,7 +227,13 @@ def create_category(
 
 
 def update_category(
-    session: Session, code: str, changes: dict[str, Any], *, actor: Actor, at: datetime
+    session: Session,
+    centers: CenterCache,
+    code: str,
+    changes: dict[str, Any],
+    *,
+    actor: Actor,
+    at: datetime,
 ) -> Category:
     """Change fields of category ``code`` (``active: false`` retires it); audited; commits.
 
@@ -230,8 +250,8 @@ def update_category(
         Another admin changed the category meanwhile.
     """
     check(actor, Permission.MANAGE)
-    seed = _seed(session)
-    current = seed.with_edits(load_taxonomy_edits(session))
+    seed = centers.seed.seed
+    current = seed.with_edits(repository.taxonomy_edits(session))
     before = current.categories.get(code)
     if before is None:
         msg = f"no category {code!r}; POST /admin/taxonomy adds one"
@@ -263,16 +283,11 @@ def update_category(
             value = {stage: value[stage] for stage in merged["limits_h"]}
         setattr(row, name, value)
     try:
-        _save(session, row, before.as_dict(), actor=actor, at=at, after=values)
+        _save(session, centers, row, before.as_dict(), actor=actor, at=at, after=values)
     except (IntegrityError, StaleDataError):
         msg = f"category {code!r} was changed meanwhile; reload it and retry"
         raise ConflictError(msg) from None
     return after
-
-
-def _seed(session: Session) -> Taxonomy:
-    center = seed_center_of(session)
-    return center.taxonomy if center.seed_taxonomy is None else center.seed_taxonomy
 
 
 def _checked(seed: Taxonomy, edit: dict[str, Any]) -> Category:
@@ -303,6 +318,7 @@ def _get(session: Session, table: type[_Row], row_id: int, what: str) -> _Row:
 
 def _update(
     session: Session,
+    centers: CenterCache,
     row: _Row,
     fields: tuple[str, ...],
     check_values: Callable[..., dict[str, Any]],
@@ -313,10 +329,11 @@ def _update(
 ) -> _Row:
     """Apply ``changes`` to ``row`` once the whole row checks out; audit before and after."""
     before = _as_dict(row, fields)
-    clean = check_values(session, center_of(session), {**before, **changes}, row_id=row.id)
+    current = centers.current(session)
+    clean = check_values(session, current, {**before, **changes}, row_id=row.id)
     for key, value in clean.items():
         setattr(row, key, value)
-    return _save(session, row, before, actor=actor, at=at)
+    return _save(session, centers, row, before, actor=actor, at=at)
 
 
 def _no_unknown(values: dict[str, Any], fields: tuple[str, ...], what: str) -> None:
@@ -332,6 +349,7 @@ def _as_dict(row: object, fields: tuple[str, ...]) -> dict[str, Any]:
 
 def _save(
     session: Session,
+    centers: CenterCache,
     row: _Row,
     before: dict[str, Any] | None,
     *,
@@ -357,7 +375,7 @@ def _save(
     except BaseException:
         session.rollback()
         raise
-    seed_center_of(session).forget()  # no need to read the edits just to drop them
+    centers.forget()  # this process sees the change at once
     return row
 
 

@@ -1,19 +1,21 @@
-"""Open311 intake and lookups on PostgreSQL from the event loop, on psycopg's asynchronous pool.
+"""The asynchronous PostgreSQL store: Open311 intake and lookups on psycopg's asynchronous pool.
 
-The session's writer (:func:`shancheng.cases.intake.submit`) runs the ORM's unit of work in a
-worker thread; under a load of hundreds of reports a second, that hand-off and the unit of work
-cost more CPU than everything else a report needs. This writer stores the same planned case
-(:func:`~shancheng.cases.intake.plan`) in two statements on a pooled asynchronous connection:
-the duplicate search, then one statement whose data-modifying parts insert the case, its events
-and its photos.
+The session's store (:class:`~shancheng.cases.store.SessionCaseStore`) runs the ORM's unit
+of work; under a load of hundreds of reports a second, handing it to a worker thread costs
+more CPU than everything else a report needs. This adapter of the same interface
+(:class:`~shancheng.cases.store.AsyncCaseStore`) stores the same planned case in one
+statement on a pooled asynchronous connection, whose data-modifying parts insert the case,
+its events and its photos. Its SQL is built from the table definitions: the column lists from
+the tables, the duplicate search compiled from the one expression of
+:mod:`~shancheng.cases.duplicates`.
 
-Reports whose duplicate search is done while a batch is being written are written together
-in the next one: one transaction sent as one pipeline (group commit), so that one round trip
-and one flush of the log to disk serve them all. The open cases they repeat get their duplicate
-counts in one UPDATE, locked in id order so that two writers never wait on each other in a
-cycle. A report is answered only once its batch is committed, so an acknowledged report is
-stored; a batch that fails is written again one report at a time, so one bad report does not
-sink the others. Tests check that both writers store identical rows.
+Reports written while a batch is being written go together in the next one: one transaction
+sent as one pipeline (group commit), so that one round trip and one flush of the log to disk
+serve them all. The open cases they repeat get their duplicate counts in one UPDATE, locked in
+id order so that two writers never wait on each other in a cycle. A report is answered only
+once its batch is committed, so an acknowledged report is stored; a batch that fails is
+written again one report at a time, so one bad report does not sink the others. A test stores
+the same planned cases through this store and the session's and compares the rows.
 
 A request read back by its reference is one statement too: the case, the reference of the case
 it duplicates and its first photo.
@@ -26,46 +28,39 @@ import base64
 import hashlib
 import logging
 from collections import Counter, deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.engine import make_url
 
 from shancheng.cases import repository
-from shancheng.cases.draft import CaseDraft
-from shancheng.store.cases_tables import CaseRow
+from shancheng.cases.draft import DRAFT_NAMES, CaseDraft, draft_columns
+from shancheng.cases.duplicates import compiled_for, found
+from shancheng.cases.store import Stored, StoredRequest
+from shancheng.store.cases_tables import CaseEventRow, CaseRow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from datetime import datetime
 
+    from shancheng.cases.duplicates import DuplicateSearch, Nearby
     from shancheng.cases.intake import PlannedCase
 
-__all__ = ["AsyncCaseStore", "Stored", "StoredRequest", "conninfo_of"]
+__all__ = ["PostgresCaseStore", "conninfo_of"]
 
 logger = logging.getLogger(__name__)
 
-_READ_NAMES = tuple(f.name for f in fields(CaseDraft))
+_PSYCOPG = psycopg.dialect()  # type: ignore[no-untyped-call]
+_DUPLICATE = compiled_for(_PSYCOPG)
 _NAMES = ", ".join(c.name for c in CaseRow.__table__.columns if c.name != "id")
-_OPEN = ", ".join(f"'{s}'" for s in repository.OPEN_STATUSES)
-
-# the same search as repository.find_duplicate: nearest open case of the category within the
-# radius reported since ``since``, ties to the oldest (the ix_cases_duplicate index)
-_DUPLICATE_SQL = f"""
-SELECT id, reference, x_utm, y_utm FROM cases
-WHERE category_code = %(category_code)s
-  AND x_utm BETWEEN %(x_utm)s - %(radius_m)s AND %(x_utm)s + %(radius_m)s
-  AND y_utm BETWEEN %(y_utm)s - %(radius_m)s AND %(y_utm)s + %(radius_m)s
-  AND status IN ({_OPEN})
-  AND reported_at >= %(since)s
-  AND (x_utm - %(x_utm)s) * (x_utm - %(x_utm)s) + (y_utm - %(y_utm)s) * (y_utm - %(y_utm)s)
-      <= %(radius_m)s * %(radius_m)s
-ORDER BY (x_utm - %(x_utm)s) * (x_utm - %(x_utm)s) + (y_utm - %(y_utm)s) * (y_utm - %(y_utm)s),
-         id
-LIMIT 1
-"""  # noqa: S608 - built once from constants; the values are bound parameters
+_EVENT_COLUMNS = [c for c in CaseEventRow.__table__.columns if c.name not in {"id", "case_id"}]
+_EVENT_NAMES = ", ".join(c.name for c in _EVENT_COLUMNS)
+# the record type json_to_recordset reads the events as, from the table's own column types
+_EVENT_TYPES = ", ".join(
+    f"{c.name} {c.type.compile(dialect=_PSYCOPG)}" for c in _EVENT_COLUMNS
+)
 
 _STORE_SQL = f"""
 WITH c AS (
@@ -73,11 +68,9 @@ WITH c AS (
   SELECT {_NAMES} FROM json_populate_record(NULL::cases, %(case)s::json)
   RETURNING id
 ), e AS (
-  INSERT INTO case_events (case_id, seq, action, from_status, to_status, actor, at, note, data)
-  SELECT c.id, v.seq, v.action, v.from_status, v.to_status, v.actor, v.at, v.note, v.data
-  FROM c, json_to_recordset(%(events)s::json) AS v(
-    seq int, action text, from_status text, to_status text, actor text, at timestamptz,
-    note text, data json)
+  INSERT INTO case_events (case_id, {_EVENT_NAMES})
+  SELECT c.id, {_EVENT_NAMES}
+  FROM c, json_to_recordset(%(events)s::json) AS v({_EVENT_TYPES})
 ), p AS (
   SELECT n, sha, mime, decode(content, 'base64') AS content
   FROM ROWS FROM (json_to_recordset(%(photos)s::json) AS (sha text, mime text, content text))
@@ -101,16 +94,6 @@ SELECT id FROM c
 """  # noqa: S608 - built once from the table's own column names
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A stored report: its case, and the open case it was linked to if a duplicate."""
-
-    case_id: int
-    reference: str
-    linked_to: int | None = None
-    linked_reference: str | None = None
-
-
 def conninfo_of(database_url: str) -> str:
     """Return the libpq connection string of a SQLAlchemy PostgreSQL URL."""
     url = make_url(database_url)
@@ -118,7 +101,7 @@ def conninfo_of(database_url: str) -> str:
 
 
 def _store_params(planned: PlannedCase, at: datetime) -> dict[str, Any]:
-    params: dict[str, Any] = {"case": orjson.dumps(planned.row.columns()).decode()}
+    params: dict[str, Any] = {"case": orjson.dumps(draft_columns(planned.row)).decode()}
     params["events"] = orjson.dumps(
         [
             {
@@ -160,7 +143,7 @@ WHERE cases.id = d.id
 """
 
 _READ_SQL = f"""
-SELECT {", ".join("c." + name for name in _READ_NAMES)},
+SELECT {", ".join("c." + name for name in DRAFT_NAMES)},
        p.reference AS parent_reference, a.blob_sha256, a.media_url
 FROM cases c
 LEFT JOIN cases p ON p.id = c.parent_id
@@ -171,16 +154,6 @@ LEFT JOIN LATERAL (
 ) a ON true
 WHERE c.reference = %(reference)s
 """  # noqa: S608 - built once from the draft's own field names
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRequest:
-    """A case read back by reference, with what its Open311 record shows besides its row."""
-
-    case: CaseDraft
-    parent_reference: str | None
-    photo_sha256: str | None
-    media_url: str | None
 
 
 _MAX_BATCH = 64
@@ -237,7 +210,7 @@ async def _write_batch(pool: AsyncConnectionPool, batch: list[_Pending]) -> list
     return stored
 
 
-class AsyncCaseStore:
+class PostgresCaseStore:
     """A pool of asynchronous PostgreSQL connections that stores and reads Open311 requests.
 
     The pool is opened on first use in the running event loop and closed by the application's
@@ -284,36 +257,22 @@ class AsyncCaseStore:
         if pool is not None and self._loop is asyncio.get_running_loop():
             await pool.close()
 
-    async def submit(
-        self,
-        planned: PlannedCase,
-        *,
-        at: datetime,
-        search: dict[str, Any] | None,
-        link: Callable[[repository.Nearby], None],
-    ) -> Stored:
-        """Store a planned case, committed when this returns; first look for the case it repeats.
+    async def find_duplicate(self, search: DuplicateSearch) -> Nearby | None:
+        """Return the open case ``search`` finds (the compiled duplicate query)."""
+        pool = await self._ready()
+        async with pool.connection() as conn:
+            cursor = await conn.execute(_DUPLICATE.sql, _DUPLICATE.params(search), prepare=True)
+            return found(await cursor.fetchone())
 
-        Reports whose duplicate search is done while a batch is being written are written
-        together in the next one, in one transaction: one commit for many reports. Reports
-        that arrive within the same few milliseconds therefore do not see each other as
-        duplicates (as with any two concurrent requests); an inspector can merge them.
+    async def insert(self, planned: PlannedCase, *, at: datetime) -> Stored:
+        """Store a planned case, committed when this returns.
 
-        Parameters
-        ----------
-        search
-            The duplicate search (:func:`~shancheng.cases.intake.duplicate_search`), or ``None``.
-        link
-            Called with the open case found, to turn ``planned`` into its duplicate
-            (:func:`~shancheng.cases.intake.link_duplicate`) before it is written.
+        Reports written while a batch is being written are written together in the next one,
+        in one transaction: one commit for many reports. Reports that arrive within the same
+        few milliseconds therefore do not see each other as duplicates (as with any two
+        concurrent requests); an inspector can merge them.
         """
         pool = await self._ready()
-        if search is not None:
-            async with pool.connection() as conn:
-                cursor = await conn.execute(_DUPLICATE_SQL, search, prepare=True)
-                found = await cursor.fetchone()
-            if found is not None:
-                link(repository.Nearby(int(found[0]), str(found[1]), found[2], found[3]))
         item = _Pending(planned, at, asyncio.get_running_loop().create_future())
         if not self._group_commit:
             [stored] = await _write_batch(pool, [item])
@@ -346,9 +305,9 @@ class AsyncCaseStore:
         pool = await self._ready()
         async with pool.connection() as conn:
             cursor = await conn.execute(_READ_SQL, {"reference": reference}, prepare=True)
-            found = await cursor.fetchone()
-        if found is None:
+            row = await cursor.fetchone()
+        if row is None:
             return None
-        n = len(_READ_NAMES)
-        case = CaseDraft(**dict(zip(_READ_NAMES, found[:n], strict=True)))
-        return StoredRequest(case, found[n], found[n + 1], found[n + 2])
+        n = len(DRAFT_NAMES)
+        case = CaseDraft(**dict(zip(DRAFT_NAMES, row[:n], strict=True)))
+        return StoredRequest(case, row[n], row[n + 1], row[n + 2])

@@ -1,71 +1,66 @@
-"""The governance center's configuration, bound to database sessions.
+"""The governance center's configuration, and the cache that keeps it current.
 
-A :class:`Center` holds what every service call needs besides the database: the taxonomy,
-the city's hierarchy (for routing), the working calendar and the intake limits. The
-application binds one to its session factory (:func:`bind_center`), so service functions take
-just a session, and the lifelines pillar can call
-:func:`shancheng.cases.service.open_sensor_case` with a session and a report.
+A :class:`Center` is an immutable snapshot of what every service call needs besides the
+database: the taxonomy (with the admins' edits), the city's hierarchy (for routing), the
+working calendar, the intake limits, and the two configuration tables admins edit at run time
+(the jurisdiction table and the per-district stage limits). Service functions take it as an
+argument (:mod:`~shancheng.cases.service`); nothing is hidden in the database session.
 
-The bound center carries the seed taxonomy; :func:`center_of` hands out the center whose
-taxonomy also holds the admins' edits stored in ``case_taxonomy``, read again at most every
-``rules_ttl_s`` seconds (like the jurisdiction table), so an edit made through one server
-process reaches the others within that time, and an unchanged table costs no query per call.
+A :class:`CenterCache` turns a seed center (the configuration the application starts with)
+into current snapshots: it reads the three editable tables at most every ``ttl_s`` seconds, so
+an edit made through one server process reaches the others within that time, and an unchanged
+table costs no query per report. An edit made through this process drops the cache
+(:meth:`CenterCache.forget`), so it shows at once here.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
+from shancheng.cases import repository
 from shancheng.cases.calendar import WorkingCalendar
-from shancheng.cases.taxonomy import EDITABLE_FIELDS
-from shancheng.errors import ConfigError
-from shancheng.store.cases_tables import TaxonomyEditRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
-    from shancheng.cases.routing import AdminIndex
+    from shancheng.cases.routing import AdminIndex, JurisdictionRule
+    from shancheng.cases.stage_limits import StageLimit
     from shancheng.cases.taxonomy import Category, Taxonomy
 
-CENTER_KEY = "shancheng.cases.center"
 _NATURAL = WorkingCalendar.natural()
-_EDIT_COLUMNS = [getattr(TaxonomyEditRow, name) for name in ("code", *EDITABLE_FIELDS)]
-# built once (building a statement costs more than running it on a small table)
-_EDITS = sa.select(*_EDIT_COLUMNS).order_by(TaxonomyEditRow.id)
 
 
 @dataclass(frozen=True, eq=False)
 class Center:
-    """Taxonomy, hierarchy, calendar and intake limits of one governance center.
+    """Taxonomy, hierarchy, calendar, intake limits and routing tables of one governance center.
 
     Parameters
     ----------
     taxonomy
-        Categories and departments.
+        Categories and departments (with the admins' edits, in a snapshot of the cache).
     admin
         The city's unit grid and hierarchy, for routing and address matching.
     calendar
         Working calendar for categories on working-hour clocks.
     duplicate_radius_m, duplicate_window_h
         A report within this distance of an open case of the same category reported within
-        this many hours is linked to that case instead of opening a new one.
+        this many hours is linked to that case instead of opening a new one (0 m: never).
     max_photo_bytes, max_photos
         Upload limits per photo and per report.
     max_description_chars
         Open311's limit on ``description`` (4,000).
-    rules_ttl_s
-        How long the jurisdiction table, the stage limits and the taxonomy edits read from
-        the database are reused (edits made through another process show after at most this
-        long; 0 reads them for every report).
+    jurisdiction
+        The jurisdiction table (:func:`~shancheng.cases.routing.route`); empty: the
+        taxonomy's default departments.
+    stage_limits
+        The per-district stage limits (:mod:`~shancheng.cases.stage_limits`).
     seed_taxonomy
-        The taxonomy before the database's edits (None: ``taxonomy`` is the seed); set on
-        the centers :func:`center_of` derives.
+        The taxonomy before the database's edits (None: ``taxonomy`` is the seed).
     """
 
     taxonomy: Taxonomy
@@ -76,143 +71,107 @@ class Center:
     max_photo_bytes: int = 5 * 1024 * 1024
     max_photos: int = 5
     max_description_chars: int = 4000
-    rules_ttl_s: float = 5.0
+    jurisdiction: tuple[JurisdictionRule, ...] = ()
+    stage_limits: tuple[StageLimit, ...] = ()
     seed_taxonomy: Taxonomy | None = field(default=None, repr=False)
-    _rules_cache: dict[str, Any] = field(default_factory=dict, repr=False)
-    # what this very center derived (not shared with copies made by dataclasses.replace)
-    _derived_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
-    def cached_rules(self, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
-        """Return the jurisdiction rules, reloading them when older than ``rules_ttl_s``."""
-        return self.cached("rules", load, now_s=now_s)
+    @property
+    def seed(self) -> Taxonomy:
+        """The taxonomy as shipped, before the admins' edits."""
+        return self.taxonomy if self.seed_taxonomy is None else self.seed_taxonomy
 
-    def cached(self, name: str, load: Callable[[], list[Any]], *, now_s: float) -> list[Any]:
-        """Return configuration table ``name`` (rules, stage limits), reloaded when stale.
-
-        Stale means read more than ``rules_ttl_s`` ago.
-        """
-        cache = self._rules_cache
-        entry = cache.get(name)
-        if entry is None or now_s - entry[1] >= self.rules_ttl_s:
-            entry = cache[name] = (load(), now_s)
-        rows: list[Any] = entry[0]
-        return rows
-
-    def with_edits(self, session: Session) -> Center:
-        """Return this center with the taxonomy edits stored in the database.
-
-        The edits are cached like the other tables (one small query per ``rules_ttl_s``);
-        the derived center is kept while they are unchanged. Without edits it is this center.
-        """
-        now_s = time.monotonic()
-        entry = self._rules_cache.get("taxonomy")
-        if entry is None or now_s - entry[1] >= self.rules_ttl_s:
-            entry = self._rules_cache["taxonomy"] = (load_taxonomy_edits(session), now_s)
-        return self._derived(entry[0])
-
-    def fresh(self) -> Center | None:
-        """Return :meth:`with_edits`' answer if it needs no query now, else None."""
-        entry = self._rules_cache.get("taxonomy")
-        if entry is None or time.monotonic() - entry[1] >= self.rules_ttl_s:
-            return None
-        return self._derived(entry[0])
-
-    def _derived(self, edits: list[dict[str, Any]]) -> Center:
-        if not edits:
-            return self
-        kept = self._derived_cache.get("taxonomy")
-        if kept is not None and (kept[0] is edits or kept[0] == edits):
-            if kept[0] is not edits:  # read again, unchanged: compare by identity from now on
-                self._derived_cache["taxonomy"] = (edits, kept[1])
-            derived: Center = kept[1]
-            return derived
-        seed = self.taxonomy if self.seed_taxonomy is None else self.seed_taxonomy
-        derived = replace(self, taxonomy=seed.with_edits(edits), seed_taxonomy=seed)
-        self._derived_cache["taxonomy"] = (edits, derived)
-        return derived
-
-    def forget(self) -> None:
-        """Drop the cached tables (after an edit, so this process sees it at once)."""
-        self._rules_cache.clear()
+    @property
+    def city_code(self) -> str:
+        """The code of the city the center governs."""
+        return self.admin.city_code
 
     def calendar_for(self, category: Category) -> WorkingCalendar:
         """Return the clock of ``category``: working hours, or natural hours for emergencies."""
         return _NATURAL if category.clock == "natural" else self.calendar
 
-
-def bind_center(factory: sessionmaker[Session], center: Center) -> None:
-    """Make every session from ``factory`` carry ``center`` (read by :func:`center_of`)."""
-    info = dict(factory.kw.get("info") or {})
-    info[CENTER_KEY] = center
-    factory.configure(info=info)
+    def without_duplicates(self) -> Center:
+        """Return this center with duplicate linking off (sensor cases, workflow tests)."""
+        return replace(self, duplicate_radius_m=0.0)
 
 
-def bound_center(factory: sessionmaker[Session]) -> Center:
-    """Return the center bound to ``factory`` (for code that runs without a session).
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """The editable configuration tables as read from the database."""
 
-    Its taxonomy holds the database's edits, like :func:`center_of`'s; when they are older
-    than ``rules_ttl_s`` they are read again here, with a session of ``factory`` (one small
-    query every few seconds; none in between).
+    edits: list[dict[str, Any]]
+    jurisdiction: list[JurisdictionRule]
+    stage_limits: list[StageLimit]
 
-    Raises
-    ------
-    ConfigError
-        No center was bound with :func:`bind_center`.
+
+class CenterCache:
+    """Current :class:`Center` snapshots: a seed center plus the database's editable tables.
+
+    Parameters
+    ----------
+    seed
+        The center as configured at start-up (its tables are replaced by the database's).
+    ttl_s
+        How long the tables read from the database are reused (edits made through another
+        process show after at most this long; 0 reads them for every call).
+    clock
+        Monotonic seconds (tests pass a fake one).
     """
-    center = _bound((factory.kw.get("info") or {}).get(CENTER_KEY))
-    fresh = center.fresh()
-    if fresh is not None:
-        return fresh
-    with factory() as session:
-        return center.with_edits(session)
 
+    def __init__(
+        self,
+        seed: Center,
+        *,
+        ttl_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Keep ``seed``; nothing is read until the first :meth:`current`."""
+        self.seed = seed
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._tables: _Tables | None = None
+        self._center: Center | None = None
 
-def center_of(session: Session) -> Center:
-    """Return the center bound to ``session``, its taxonomy with the database's edits.
+    def current(self, session: Session) -> Center:
+        """Return the center with the database's tables, reading them when stale.
 
-    Queries the database only when the cached edits are older than ``rules_ttl_s``.
-
-    Raises
-    ------
-    ConfigError
-        The session's factory was not given a center with :func:`bind_center`.
-    """
-    return seed_center_of(session).with_edits(session)
-
-
-def fresh_center_of(session: Session) -> Center | None:
-    """Return what :func:`center_of` would, if that needs no database query now; else None."""
-    return seed_center_of(session).fresh()
-
-
-def load_taxonomy_edits(session: Session) -> list[dict[str, Any]]:
-    """Read the admins' taxonomy edits: one ``{code, field: value}`` per row, oldest first.
-
-    Fields left NULL (unchanged from the seed) are not in the mapping.
-    """
-    names = ("code", *EDITABLE_FIELDS)
-    return [
-        {name: value for name, value in zip(names, row, strict=True) if value is not None}
-        for row in session.execute(_EDITS)
-    ]
-
-
-def seed_center_of(session: Session) -> Center:
-    """Return the center bound to ``session``'s factory as bound: the seed taxonomy, no I/O.
-
-    Raises
-    ------
-    ConfigError
-        The session's factory was not given a center with :func:`bind_center`.
-    """
-    return _bound(session.info.get(CENTER_KEY))
-
-
-def _bound(center: object) -> Center:
-    if not isinstance(center, Center):
-        msg = (
-            "no governance center is bound to this database session (factory); "
-            "call shancheng.cases.center.bind_center(session_factory, center) first"
+        One query per table every ``ttl_s`` seconds; none in between. The snapshot is rebuilt
+        only when a table changed, so callers may keep what they derived from it.
+        """
+        fresh = self.fresh()
+        if fresh is not None:
+            return fresh
+        tables = _Tables(
+            repository.taxonomy_edits(session),
+            repository.jurisdiction(session),
+            repository.stage_limits(session),
         )
-        raise ConfigError(msg)
-    return center
+        with self._lock:
+            if self._center is None or tables != self._tables:
+                self._center = self._snapshot(tables)
+            self._tables, self._read_at = tables, self._clock()
+            return self._center
+
+    def fresh(self) -> Center | None:
+        """Return :meth:`current`'s answer if that needs no database query now, else None."""
+        read_at, center = self._read_at, self._center
+        if read_at is None or center is None or self._clock() - read_at >= self.ttl_s:
+            return None
+        return center
+
+    def forget(self) -> None:
+        """Drop what was read (after an edit, so this process sees it at once)."""
+        with self._lock:
+            self._read_at = None
+
+    def _snapshot(self, tables: _Tables) -> Center:
+        seed = self.seed.seed
+        taxonomy = seed.with_edits(tables.edits) if tables.edits else seed
+        return replace(
+            self.seed,
+            taxonomy=taxonomy,
+            seed_taxonomy=seed,
+            jurisdiction=tuple(tables.jurisdiction),
+            stage_limits=tuple(tables.stage_limits),
+        )

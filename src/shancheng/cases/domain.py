@@ -63,6 +63,9 @@ _STATUS_ZH = {
 }
 
 FINAL_STATUSES = frozenset({CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.MERGED})
+# the same sets as stored values, in workflow order (SQL filters, tables, the dashboard)
+OPEN_STATUS_VALUES = tuple(s.value for s in CaseStatus if s not in FINAL_STATUSES)
+FINAL_STATUS_VALUES = tuple(s.value for s in CaseStatus if s in FINAL_STATUSES)
 
 
 class Action(StrEnum):

@@ -2,75 +2,60 @@
 
 Intake builds, routes and (for a duplicate) merges a case in memory before writing it. An ORM
 row would do, but its attribute instrumentation costs more CPU than the rest of the intake
-under load, so the draft is a plain dataclass; :meth:`CaseDraft.to_row` makes the ORM row for
-the session's writer and :meth:`CaseDraft.columns` the values for the asynchronous one. A test
-checks that the draft has exactly the table's columns.
+under load, so the draft is a plain slotted dataclass. It is generated from the table
+definition (:class:`~shancheng.store.cases_tables.CaseRow`), so the columns of a case are
+declared once: the draft has every column but ``version`` (the ORM's optimistic counter,
+1 for a new row), with the table's scalar defaults. For the type checker a draft is a
+``CaseRow``: it has the same attributes with the same types.
+
+:func:`draft_row` makes the ORM row for the session's writer and :func:`draft_columns` the
+values for the asynchronous one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import field, fields, make_dataclass
 from typing import TYPE_CHECKING, Any
 
 from shancheng.store.cases_tables import CaseRow
 
+_VERSION = "version"
+
+
+def _draft_fields() -> list[tuple[str, Any, Any]]:
+    """Return the draft's fields: every column but ``version``, required ones first."""
+    required, optional = [], []
+    for column in CaseRow.__table__.columns:
+        if column.name == _VERSION:
+            continue
+        default = column.default
+        if default is not None and default.is_scalar:
+            optional.append((column.name, Any, field(default=default.arg)))
+        elif column.nullable or column.primary_key:
+            optional.append((column.name, Any, field(default=None)))
+        else:
+            required.append((column.name, Any))
+    return [*required, *optional]  # type: ignore[list-item]
+
+
 if TYPE_CHECKING:
-    from datetime import datetime
+    CaseDraft = CaseRow
+else:
+    CaseDraft = make_dataclass("CaseDraft", _draft_fields(), slots=True)
+    CaseDraft.__module__ = __name__
+    CaseDraft.__doc__ = "The columns of a case not yet stored (``id`` is set once it is)."
+
+DRAFT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CaseDraft))  # type: ignore[arg-type]
+_STORED = tuple(name for name in DRAFT_NAMES if name != "id")
 
 
-@dataclass(slots=True)
-class CaseDraft:
-    """The columns of a case not yet stored (``id`` is set once it is)."""
-
-    category_code: str
-    status: str
-    source: str
-    lon: float
-    lat: float
-    x_utm: float
-    y_utm: float
-    cell_id: int
-    community_code: str
-    street_code: str
-    district_code: str
-    department: str
-    level: str
-    unit_code: str
-    priority: int
-    reported_at: datetime
-    updated_at: datetime
-    stage_started_at: datetime | None
-    stage_limit_s: float | None
-    paused_s: float
-    deadline_at: datetime | None
-    client: str
-    reporter: str
-    title: str = ""
-    description: str = ""
-    address: str = ""
-    address_id: str = ""
-    reference: str | None = None
-    escalations: int = 0
-    reworks: int = 0
-    duplicates: int = 0
-    closed_at: datetime | None = None
-    suspended_since: datetime | None = None
-    expected_at: datetime | None = None
-    closed_on_time: bool | None = None
-    satisfaction: int | None = None
-    parent_id: int | None = None
-    alarm_id: str | None = None
-    id: int | None = None
-
-    def columns(self) -> dict[str, Any]:
-        """Return the values of every column but ``id``, with the ORM's first ``version``."""
-        values = {name: getattr(self, name) for name in _STORED}
-        values["version"] = 1
-        return values
-
-    def to_row(self) -> CaseRow:
-        """Return a new (transient) ORM row with these values."""
-        return CaseRow(**{name: getattr(self, name) for name in _STORED})
+def draft_columns(draft: CaseDraft) -> dict[str, Any]:
+    """Return the values of every column but ``id``, with the ORM's first ``version``."""
+    values = {name: getattr(draft, name) for name in _STORED}
+    values[_VERSION] = 1
+    return values
 
 
-_STORED = tuple(f.name for f in fields(CaseDraft) if f.name != "id")
+def draft_row(draft: CaseDraft) -> CaseRow:
+    """Return a new (transient) ORM row with the draft's values."""
+    return CaseRow(**{name: getattr(draft, name) for name in _STORED})

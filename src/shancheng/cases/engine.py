@@ -6,24 +6,21 @@ one consistent set of row changes plus the appended event, inside the caller's t
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from shancheng.cases import repository
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, ClockState, Level
 from shancheng.cases.routing import Assignment, Location
-from shancheng.cases.stage_limits import StageLimit, stage_limit_s
+from shancheng.cases.stage_limits import stage_limit_s
 from shancheng.cases.workflow import CLOCK_STAGE, CaseSnapshot, apply, deadline, next_clock
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from datetime import datetime
 
     from sqlalchemy.orm import Session
 
     from shancheng.cases.center import Center
     from shancheng.cases.draft import CaseDraft
-    from shancheng.cases.taxonomy import StageName
     from shancheng.store.cases_tables import CaseEventRow, CaseRow
 
 
@@ -87,22 +84,8 @@ def transition(
         note=note,
         data=data,
         assignment=assignment,
-        limits=stage_limits(session, center),
     )
     return repository.append_event(session, row.id, event)
-
-
-def stage_limits(session: Session, center: Center) -> list[StageLimit]:
-    """Return the per-district stage limits (cached by the center for ``rules_ttl_s``)."""
-    return center.cached("stage_limits", lambda: load_stage_limits(session), now_s=time.monotonic())
-
-
-def load_stage_limits(session: Session) -> list[StageLimit]:
-    """Read the per-district stage limits from the database (uncached)."""
-    return [
-        StageLimit(r.district_code, r.category, cast("StageName", r.stage), r.limit_h)
-        for r in repository.stage_limit_rows(session)
-    ]
 
 
 def change_row(
@@ -115,13 +98,12 @@ def change_row(
     note: str = "",
     data: dict[str, Any] | None = None,
     assignment: Assignment | None = None,
-    limits: Sequence[StageLimit] = (),
 ) -> CaseEvent:
     """Apply ``action`` to ``row`` in memory and return the event, without storing it.
 
     :func:`transition` stores it at once; intake uses this to write a new case already in its
-    final state (a duplicate is inserted merged, with both events in one statement).
-    ``limits`` are the per-district stage limits (:mod:`~shancheng.cases.stage_limits`).
+    final state (a duplicate is inserted merged, with both events in one statement). Stage
+    deadlines follow the center's per-district stage limits.
     """
     details = dict(data or {})
     if assignment is not None:
@@ -137,21 +119,21 @@ def change_row(
             assignment.level.value,
             assignment.unit_code,
         )
-    _update_clock(center, row, event, limits)
+    _update_clock(center, row, event)
     _update_counters(row, event)
     row.status = event.to_status.value
     row.updated_at = at
     return event
 
 
-def _update_clock(
-    center: Center, row: CaseRow | CaseDraft, event: CaseEvent, limits: Sequence[StageLimit]
-) -> None:
+def _update_clock(center: Center, row: CaseRow | CaseDraft, event: CaseEvent) -> None:
     category = center.taxonomy.category(row.category_code)
     calendar = center.calendar_for(category)
     stage = CLOCK_STAGE.get(event.to_status)
     limit_s = (
-        stage_limit_s(category, stage, row.district_code, limits) if stage is not None else None
+        stage_limit_s(category, stage, row.district_code, center.stage_limits)
+        if stage is not None
+        else None
     )
     before = clock_of(row)
     if event.action is Action.RESPOND and before is not None:

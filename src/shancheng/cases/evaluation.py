@@ -13,6 +13,8 @@ from typing import Literal
 
 import pandas as pd
 
+from shancheng.cases.domain import FINAL_STATUS_VALUES
+
 EVALUATION_COLUMNS = (
     "cases",
     "closed",
@@ -61,7 +63,7 @@ def evaluate(cases: pd.DataFrame, *, by: GroupBy = "department", at: pd.Timestam
     if cases.empty:
         return pd.DataFrame(columns=list(EVALUATION_COLUMNS)).rename_axis(by)
     frame = cases.copy()
-    final = frame["status"].isin(["closed", "rejected", "merged"])
+    final = frame["status"].isin(FINAL_STATUS_VALUES)
     deadline = pd.to_datetime(frame["deadline_at"], utc=True)
     responded = frame["closed_on_time"].notna()
     frame = frame.assign(

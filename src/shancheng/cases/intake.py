@@ -1,35 +1,34 @@
-"""Intake: turn a citizen's, inspector's or sensor's report into a stored, routed case.
+"""Intake: turn a citizen's, inspector's or sensor's report into a planned, routed case.
 
-Everything is validated first (category, location, text, photos), then written in one
-transaction: the case, its first event, its photos (content-addressed) and, for a duplicate,
-the link to the open case it repeats. A refused report leaves nothing behind.
+Everything is validated first (category, location, text, photos) without touching the
+database (:func:`plan`); the service then asks a store for the open case the report repeats
+(:func:`duplicate_search`, :func:`link_duplicate`) and has the store write it in one
+transaction: the case, its events, its photos (content-addressed) and, for a duplicate, the
+count on the case it repeats. A refused report leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from shancheng.cases import engine, repository
+from shancheng.cases import engine
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
 from shancheng.cases.draft import CaseDraft
+from shancheng.cases.duplicates import DuplicateSearch, Nearby
 from shancheng.cases.media import Photo, check_media_url, check_photo
-from shancheng.cases.routing import JurisdictionRule, Location, common_level, distance_m, route
+from shancheng.cases.routing import Location, common_level, distance_m, route
 from shancheng.cases.safe_text import unsafe_fragment
-from shancheng.cases.stage_limits import StageLimit, stage_limit_s
+from shancheng.cases.stage_limits import stage_limit_s
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from datetime import datetime
-
-    from sqlalchemy.orm import Session
 
     from shancheng.cases.center import Center
     from shancheng.cases.routing import Assignment
@@ -148,32 +147,23 @@ def _locate(center: Center, report: ReportIn) -> tuple[Location, list[Location]]
 class PlannedCase:
     """A report validated, located and routed, not yet stored.
 
-    ``row`` is the new case (transient, without id), ``events`` its history so far (the
-    report; a merge once :func:`link_duplicate` found the open case it repeats), ``photos``
-    the checked uploads with their MIME types and ``urls`` the checked ``media_url`` links.
-    Both writers, the session's (:func:`submit`) and the asynchronous PostgreSQL one
-    (:mod:`~shancheng.cases.async_store`), store exactly this.
+    ``row`` is the new case (without id), ``events`` its history so far (the report; a merge
+    once :func:`link_duplicate` found the open case it repeats), ``photos`` the checked uploads
+    with their MIME types and ``urls`` the checked ``media_url`` links. Every store
+    (:mod:`~shancheng.cases.store`) writes exactly this.
     """
 
     row: CaseDraft
     events: list[CaseEvent]
     photos: list[tuple[Photo, str]]
     urls: list[str]
-    master: repository.Nearby | None = None
+    master: Nearby | None = None
 
 
-def plan(
-    center: Center,
-    report: ReportIn,
-    *,
-    at: datetime,
-    rules: Sequence[JurisdictionRule],
-    limits: Sequence[StageLimit],
-) -> PlannedCase:
+def plan(center: Center, report: ReportIn, *, at: datetime) -> PlannedCase:
     """Validate, locate and route a report; no database access.
 
-    ``rules`` is the jurisdiction table and ``limits`` the per-district stage limits, both as
-    the center caches them.
+    Routing follows the center's jurisdiction table and deadlines its stage limits.
 
     Raises
     ------
@@ -199,8 +189,8 @@ def plan(
         msg = f"`media_url` and `media` give more than {center.max_photos} photos"
         raise CaseInputError(msg, field="media_url")
     urls = [check_media_url(url) for url in report.media_urls]
-    assignment = _assign(center, category, location, extra, rules)
-    row = _new_case(center, category, location, assignment, report, at=at, limits=limits)
+    assignment = _assign(center, category, location, extra)
+    row = _new_case(center, category, location, assignment, report, at=at)
     row.title, row.description, row.address = title, description, address
     row.address_id = address_id
     # a public reference that needs no second write: date + 40 random bits (unique column)
@@ -222,32 +212,21 @@ def plan(
 
 def duplicate_search(
     center: Center, planned: PlannedCase, *, at: datetime
-) -> dict[str, Any] | None:
-    """Return the parameters of the search for the open case this report repeats.
-
-    ``None`` when duplicate linking is off. The keys are those of
-    :func:`~shancheng.cases.repository.find_duplicate`.
-    """
+) -> DuplicateSearch | None:
+    """Return the search for the open case this report repeats (``None``: linking is off)."""
     if center.duplicate_radius_m <= 0:
         return None
     row = planned.row
-    return {
-        "category_code": row.category_code,
-        "x_utm": float(row.x_utm),
-        "y_utm": float(row.y_utm),
-        "radius_m": float(center.duplicate_radius_m),
-        "since": at - timedelta(hours=center.duplicate_window_h),
-    }
+    return DuplicateSearch(
+        row.category_code,
+        float(row.x_utm),
+        float(row.y_utm),
+        float(center.duplicate_radius_m),
+        at - timedelta(hours=center.duplicate_window_h),
+    )
 
 
-def link_duplicate(
-    center: Center,
-    planned: PlannedCase,
-    master: repository.Nearby,
-    *,
-    at: datetime,
-    limits: Sequence[StageLimit],
-) -> None:
+def link_duplicate(center: Center, planned: PlannedCase, master: Nearby, *, at: datetime) -> None:
     """Turn ``planned`` into a duplicate of the open case ``master``: merged, with its event.
 
     The case is then written already merged: one INSERT for the case, one for its events and
@@ -263,55 +242,19 @@ def link_duplicate(
         at=at,
         note=f"duplicate of case {master.reference} ({gap_m} m away)",
         data={"into": master.id, "distance_m": gap_m},
-        limits=limits,
     )
     row.parent_id = master.id
     planned.events.append(event)
     planned.master = master
 
 
-def submit(session: Session, center: Center, report: ReportIn, *, at: datetime) -> Intake:
-    """Validate, store and route a report; link it to an open duplicate if there is one.
-
-    Raises
-    ------
-    UnknownCategoryError, CaseInputError, OutsideCityError
-        The report is refused; nothing is written.
-    """
-    limits = engine.stage_limits(session, center)
-    rules = center.cached_rules(lambda: load_rules(session), now_s=time.monotonic())
-    planned = plan(center, report, at=at, rules=rules, limits=limits)
-    search = duplicate_search(center, planned, at=at)
-    master = repository.find_duplicate(session, **search) if search is not None else None
-    if master is not None:
-        link_duplicate(center, planned, master, at=at, limits=limits)
-    row = planned.row.to_row()
-    session.add(row)
-    session.flush()
-    for seq, event in enumerate(planned.events, start=1):
-        repository.append_event(session, row.id, event, seq=seq)
-    for photo, mime in planned.photos:
-        digest = repository.put_blob(session, photo.content, mime, at=at)
-        repository.attach(session, row.id, at=at, event_seq=1, blob_sha256=digest)
-    for url in planned.urls:
-        repository.attach(session, row.id, at=at, event_seq=1, data={"media_url": url})
-    if master is None:
-        return Intake(row)
-    repository.count_duplicate(session, master.id)
-    return Intake(row, master.id, master.reference)
-
-
 def _assign(
-    center: Center,
-    category: Category,
-    location: Location,
-    extra: list[Location],
-    rules: Sequence[JurisdictionRule],
+    center: Center, category: Category, location: Location, extra: list[Location]
 ) -> Assignment:
     assignment = route(
         category,
         location,
-        rules,
+        center.jurisdiction,
         default_department=center.taxonomy.default_department,
         active_departments=center.taxonomy.departments,
     )
@@ -323,14 +266,6 @@ def _assign(
     return assignment
 
 
-def load_rules(session: Session) -> list[JurisdictionRule]:
-    """Return the jurisdiction table as routing reads it."""
-    return [
-        JurisdictionRule(r.category, r.unit, r.department, Level(r.level))
-        for r in repository.jurisdiction_rules(session)
-    ]
-
-
 def _new_case(
     center: Center,
     category: Category,
@@ -339,11 +274,10 @@ def _new_case(
     report: ReportIn,
     *,
     at: datetime,
-    limits: Sequence[StageLimit],
 ) -> CaseDraft:
     calendar = center.calendar_for(category)
     first = CaseEvent(Action.REPORT, CaseStatus.REPORTED, CaseStatus.REPORTED, "", at)
-    limit_s = stage_limit_s(category, "register", location.district_code, limits)
+    limit_s = stage_limit_s(category, "register", location.district_code, center.stage_limits)
     clock = next_clock(None, first, limit_s=limit_s, calendar=calendar)
     assert clock is not None  # noqa: S101 - the reported stage always has a clock
     return CaseDraft(

@@ -21,7 +21,6 @@ import numpy as np
 
 from shancheng.cases import service
 from shancheng.cases.calendar import CHINA_TZ
-from shancheng.cases.center import center_of
 from shancheng.cases.domain import Action
 from shancheng.cases.intake import ReportIn, Source
 from shancheng.cases.permissions import Actor, Role
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from shancheng.cases.center import Center
     from shancheng.cases.routing import AdminIndex
     from shancheng.cases.taxonomy import Taxonomy
 
@@ -165,6 +165,7 @@ class ReplayLog:
 
 def replay_day(
     session: Session,
+    center: Center,
     arrivals: list[Arrival],
     *,
     seed: int = 0,
@@ -172,7 +173,7 @@ def replay_day(
 ) -> ReplayLog:
     """Feed ``arrivals`` to the service and simulate the operators until the day ends."""
     rng = np.random.default_rng(seed + 1)
-    city = center_of(session).admin.city_code
+    city = center.city_code
     dispatcher = Actor("dispatch-center", Role.DISPATCHER, city)
     inspector = Actor("inspector-1", Role.INSPECTOR, city)
     log = ReplayLog()
@@ -180,8 +181,8 @@ def replay_day(
     order = itertools.count()
     end = arrivals[-1].at.replace(hour=23, minute=59) if arrivals else datetime.now(CHINA_TZ)
     for arrival in arrivals:
-        _run_due(session, queue, arrival.at, dispatcher, inspector, rng, order, log)
-        case_id = _arrive(session, arrival, log)
+        _run_due(session, center, queue, arrival.at, dispatcher, inspector, rng, order, log)
+        case_id = _arrive(session, center, arrival, log)
         if case_id is not None:
             minutes = float(rng.uniform(5, 50))
             heapq.heappush(
@@ -190,19 +191,19 @@ def replay_day(
             )
         if progress is not None:
             progress(1)
-    _run_due(session, queue, end, dispatcher, inspector, rng, order, log)
-    log.escalated = len(service.escalate_overdue(session, at=end))
+    _run_due(session, center, queue, end, dispatcher, inspector, rng, order, log)
+    log.escalated = len(service.escalate_overdue(session, center, at=end))
     return log
 
 
-def _arrive(session: Session, arrival: Arrival, log: ReplayLog) -> int | None:
+def _arrive(session: Session, center: Center, arrival: Arrival, log: ReplayLog) -> int | None:
     if arrival.alarm is not None:
         log.alarms += 1
-        service.open_sensor_case(session, arrival.alarm, at=arrival.at)
+        service.open_sensor_case(session, center, arrival.alarm, at=arrival.at)
         return None
     assert arrival.report is not None  # noqa: S101 - one of the two is set
     log.reports += 1
-    result = service.submit_report(session, arrival.report, at=arrival.at)
+    result = service.submit_report(session, center, arrival.report, at=arrival.at)
     if result.linked_to is not None:
         log.duplicates += 1
         return None
@@ -222,6 +223,7 @@ _NEXT_DELAY_MIN = {
 
 def _run_due(
     session: Session,
+    center: Center,
     queue: list[tuple[datetime, int, int, Action]],
     until: datetime,
     dispatcher: Actor,
@@ -232,7 +234,7 @@ def _run_due(
 ) -> None:
     while queue and queue[0][0] <= until:
         at, _, case_id, action = heapq.heappop(queue)
-        row = service.get_case(session, case_id, actor=dispatcher)
+        row = service.get_case(session, center, case_id, actor=dispatcher)
         handler = Actor(
             f"handler-{row.department}", Role.HANDLER, dispatcher.unit_code, row.department
         )
@@ -245,7 +247,7 @@ def _run_due(
         if action is Action.REGISTER and rng.random() < 0.05:  # noqa: PLR2004
             action = Action.REJECT
         try:
-            service.act(session, case_id, action, actor=actor, at=at)
+            service.act(session, center, case_id, action, actor=actor, at=at)
         except CaseError:
             log.refused += 1
             continue
@@ -257,7 +259,9 @@ def _run_due(
             heapq.heappush(queue, (due, next(order), case_id, following))
         elif action is Action.CLOSE:
             citizen = Actor(row.reporter, Role.CITIZEN, dispatcher.unit_code)
-            service.rate_case(session, case_id, int(rng.choice([5, 4, 4, 3, 2])), actor=citizen)
+            service.rate_case(
+                session, center, case_id, int(rng.choice([5, 4, 4, 3, 2])), actor=citizen
+            )
 
 
 def _following(action: Action, rng: np.random.Generator) -> Action | None:

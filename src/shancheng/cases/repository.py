@@ -6,12 +6,16 @@ Every function takes an open session and leaves committing to the caller (the se
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
+from shancheng.cases.domain import FINAL_STATUS_VALUES, OPEN_STATUS_VALUES, Level
+from shancheng.cases.duplicates import DUPLICATE_QUERY, DuplicateSearch, Nearby, found
+from shancheng.cases.routing import JurisdictionRule
+from shancheng.cases.stage_limits import StageLimit
+from shancheng.cases.taxonomy import EDITABLE_FIELDS
 from shancheng.errors import CaseNotFoundError
 from shancheng.store.cases_tables import (
     CaseAttachmentRow,
@@ -20,6 +24,7 @@ from shancheng.store.cases_tables import (
     CaseRow,
     JurisdictionRuleRow,
     StageLimitRow,
+    TaxonomyEditRow,
 )
 
 if TYPE_CHECKING:
@@ -28,15 +33,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from shancheng.cases.domain import CaseEvent
+    from shancheng.cases.taxonomy import StageName
 
-OPEN_STATUSES = (
-    "reported",
-    "registered",
-    "dispatched",
-    "in_progress",
-    "responded",
-    "verified",
-)
+OPEN_STATUSES = OPEN_STATUS_VALUES
 
 
 def get_case(session: Session, case_id: int, *, lock: bool = False) -> CaseRow:
@@ -63,6 +62,72 @@ _BY_REFERENCE = sa.select(CaseRow).where(CaseRow.reference == sa.bindparam("refe
 def find_by_reference(session: Session, reference: str) -> CaseRow | None:
     """Return the case with this public reference, if any."""
     return session.execute(_BY_REFERENCE, {"reference": reference}).scalar_one_or_none()
+
+
+# built once (building a statement costs more than running it on one id)
+_PHOTOS = (
+    sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256, CaseAttachmentRow.data)
+    .where(
+        CaseAttachmentRow.case_id.in_(sa.bindparam("ids", expanding=True)),
+        CaseAttachmentRow.kind.in_(("photo", "photo_url")),
+    )
+    .order_by(CaseAttachmentRow.id)
+)
+
+
+def first_photos(
+    session: Session, case_ids: Sequence[int]
+) -> dict[int, tuple[str | None, str | None]]:
+    """Return the first photo of each case: ``{id: (blob sha256, None) or (None, media_url)}``."""
+    photos: dict[int, tuple[str | None, str | None]] = {}
+    if not case_ids:
+        return photos
+    for case_id, sha, data in session.execute(_PHOTOS, {"ids": list(case_ids)}):
+        url = None if sha else (data or {}).get("media_url")
+        if sha or url:
+            photos.setdefault(case_id, (sha, url))
+    return photos
+
+
+def references_of(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    """Return the public references of the given cases."""
+    if not case_ids:
+        return {}
+    query = sa.select(CaseRow.id, CaseRow.reference).where(CaseRow.id.in_(list(case_ids)))
+    return {case_id: str(ref) for case_id, ref in session.execute(query).all()}
+
+
+def search_requests(
+    session: Session,
+    *,
+    references: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    open_or_closed: str | None = None,
+    limit: int,
+    offset: int = 0,
+) -> list[CaseRow]:
+    """Return the cases of an Open311 search, newest first.
+
+    ``references`` alone picks cases by reference; otherwise categories, the reporting window
+    and ``open_or_closed`` (``"open"`` or ``"closed"``, the spec's two statuses) filter.
+    """
+    query = sa.select(CaseRow)
+    if references:
+        query = query.where(CaseRow.reference.in_(list(references)))
+    else:
+        if categories:
+            query = query.where(CaseRow.category_code.in_(list(categories)))
+        if start is not None:
+            query = query.where(CaseRow.reported_at >= start)
+        if end is not None:
+            query = query.where(CaseRow.reported_at <= end)
+        if open_or_closed is not None:
+            final = CaseRow.status.in_(FINAL_STATUS_VALUES)
+            query = query.where(final if open_or_closed == "closed" else sa.not_(final))
+    query = query.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
+    return list(session.execute(query.limit(limit).offset(offset)).scalars())
 
 
 def find_by_alarm(session: Session, alarm_id: str) -> CaseRow | None:
@@ -188,67 +253,14 @@ def attachments_of(session: Session, case_id: int) -> list[CaseAttachmentRow]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Nearby:
-    """An open case found near a new report: what linking to it needs."""
-
-    id: int
-    reference: str
-    x_utm: float
-    y_utm: float
-
-
-# Built once: every report runs it, and building the expression costs more than running it.
-_X = sa.bindparam("x", type_=sa.Float)
-_Y = sa.bindparam("y", type_=sa.Float)
-_R = sa.bindparam("r", type_=sa.Float)
-_D2 = (CaseRow.x_utm - _X) * (CaseRow.x_utm - _X) + (CaseRow.y_utm - _Y) * (CaseRow.y_utm - _Y)
-_DUPLICATE = (
-    sa.select(CaseRow.id, CaseRow.reference, CaseRow.x_utm, CaseRow.y_utm)
-    .where(
-        CaseRow.category_code == sa.bindparam("category"),
-        CaseRow.x_utm.between(_X - _R, _X + _R),
-        CaseRow.y_utm.between(_Y - _R, _Y + _R),
-        CaseRow.status.in_(OPEN_STATUSES),
-        CaseRow.reported_at >= sa.bindparam("since", type_=CaseRow.reported_at.type),
-        CaseRow.id != sa.bindparam("exclude"),
-        _D2 <= _R * _R,
-    )
-    .order_by(_D2, CaseRow.id)
-    .limit(1)
-)
-
-
 def find_duplicate(
-    session: Session,
-    *,
-    category_code: str,
-    x_utm: float,
-    y_utm: float,
-    radius_m: float,
-    since: datetime,
-    exclude_id: int | None = None,
+    session: Session, search: DuplicateSearch, *, exclude_id: int | None = None
 ) -> Nearby | None:
-    """Return the nearest open case of the category within ``radius_m`` reported since ``since``.
+    """Return the open case ``search`` finds (:data:`~shancheng.cases.duplicates.DUPLICATE_QUERY`).
 
-    Merged cases are never returned (a duplicate links to the case it was merged into). One
-    query on the ``(category_code, x_utm, y_utm)`` index, reading four columns; ties in
-    distance go to the oldest case.
+    ``exclude_id`` leaves one case out (the case itself, when checking a stored one).
     """
-    found = session.execute(
-        _DUPLICATE,
-        {
-            "category": category_code,
-            "x": float(x_utm),
-            "y": float(y_utm),
-            "r": float(radius_m),
-            "since": since,
-            "exclude": exclude_id if exclude_id is not None else -1,
-        },
-    ).first()
-    if found is None:
-        return None
-    return Nearby(found.id, str(found.reference), found.x_utm, found.y_utm)
+    return found(session.execute(DUPLICATE_QUERY, search.params(exclude_id=exclude_id)).first())
 
 
 def count_duplicate(session: Session, case_id: int) -> None:
@@ -275,6 +287,40 @@ def jurisdiction_rules(session: Session) -> list[JurisdictionRuleRow]:
 def stage_limit_rows(session: Session) -> list[StageLimitRow]:
     """Return the per-district stage limits in insertion order."""
     return list(session.execute(sa.select(StageLimitRow).order_by(StageLimitRow.id)).scalars())
+
+
+def jurisdiction(session: Session) -> list[JurisdictionRule]:
+    """Return the jurisdiction table as routing reads it, in insertion order."""
+    return [
+        JurisdictionRule(r.category, r.unit, r.department, Level(r.level))
+        for r in jurisdiction_rules(session)
+    ]
+
+
+def stage_limits(session: Session) -> list[StageLimit]:
+    """Return the per-district stage limits as the deadline computation reads them."""
+    return [
+        StageLimit(r.district_code, r.category, cast("StageName", r.stage), r.limit_h)
+        for r in stage_limit_rows(session)
+    ]
+
+
+_EDIT_NAMES = ("code", *EDITABLE_FIELDS)
+# built once (building a statement costs more than running it on a small table)
+_EDITS = sa.select(*(getattr(TaxonomyEditRow, name) for name in _EDIT_NAMES)).order_by(
+    TaxonomyEditRow.id
+)
+
+
+def taxonomy_edits(session: Session) -> list[dict[str, Any]]:
+    """Read the admins' taxonomy edits: one ``{code, field: value}`` per row, oldest first.
+
+    Fields left NULL (unchanged from the seed) are not in the mapping.
+    """
+    return [
+        {name: value for name, value in zip(_EDIT_NAMES, row, strict=True) if value is not None}
+        for row in session.execute(_EDITS)
+    ]
 
 
 def list_cases(

@@ -1,9 +1,11 @@
-"""The public API of the governance center: every use case, one function, a session in.
+"""The public API of the governance center: every use case, one function, the only way in.
 
-Each function checks the actor's permission, does its work through the pure workflow and the
-repository, and commits once; on any error it rolls back, so a refused request leaves the
-database as it was. The center's configuration comes from the session
-(:func:`~shancheng.cases.center.bind_center`). Other pillars use only this module and
+Each function takes a session (or, for Open311 intake on the event loop, an asynchronous
+store) and the :class:`~shancheng.cases.center.Center` to work with, checks the actor's
+permission, does its work through the pure workflow, intake planning and a store, and commits
+once; on any error it rolls back, so a refused request leaves the database as it was. Every
+report, from any source, is planned by :func:`~shancheng.cases.intake.plan` and written by a
+store of :mod:`~shancheng.cases.store`. Other pillars use only this module and
 :mod:`~shancheng.cases.sensor_intake`.
 """
 
@@ -17,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from shancheng.cases import engine, intake, repository
-from shancheng.cases.center import center_of
 from shancheng.cases.domain import Action, CaseStatus, Level
 from shancheng.cases.intake import Intake, ReportIn
 from shancheng.cases.media import check_photo
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, check
 from shancheng.cases.routing import Assignment, escalate
 from shancheng.cases.sensor_intake import CaseRef, SensorReport
+from shancheng.cases.store import SessionCaseStore, StoredRequest
 from shancheng.errors import CaseInputError, CaseNotFoundError, ConflictError
 
 if TYPE_CHECKING:
@@ -34,20 +36,25 @@ if TYPE_CHECKING:
 
     from shancheng.cases.center import Center
     from shancheng.cases.media import Photo
+    from shancheng.cases.store import AsyncCaseStore, CaseStore, Stored
     from shancheng.store.cases_tables import CaseAttachmentRow, CaseEventRow, CaseRow
 
 __all__ = [
     "Intake",
     "ReportIn",
     "act",
+    "case_events",
     "case_history",
     "escalate_overdue",
     "get_case",
     "list_cases",
     "open_sensor_case",
     "rate_case",
+    "request_by_reference",
     "scope_of",
+    "search_requests",
     "submit_report",
+    "submit_report_async",
 ]
 
 SYSTEM = Actor("system", Role.ADMIN, "")
@@ -81,9 +88,14 @@ def scope_of(row: CaseRow, city_code: str) -> CaseScope:
 
 
 def submit_report(
-    session: Session, report: ReportIn, *, at: datetime, actor: Actor | None = None
+    session: Session,
+    center: Center,
+    report: ReportIn,
+    *,
+    at: datetime,
+    actor: Actor | None = None,
 ) -> Intake:
-    """Take a report in: validate, store, route, link duplicates; commit.
+    """Take a report in: validate, route, link to the open case it repeats, store; commit.
 
     Parameters
     ----------
@@ -93,20 +105,63 @@ def submit_report(
         Time of receipt (timezone-aware).
     actor
         The authenticated user, if any (anonymous Open311 clients have none).
+
+    Raises
+    ------
+    UnknownCategoryError, CaseInputError, OutsideCityError, PermissionDeniedError
+        The report is refused; nothing is written.
     """
-    center = center_of(session)
-    if actor is not None:
-        check(actor, Permission.SUBMIT)
-        report = _with_reporter(report, actor.username)
+    report = _as_actor(report, actor)
     with _unit_of_work(session):
-        return intake.submit(session, center, report, at=at)
+        return _take_in(SessionCaseStore(session), center, report, at=at)
 
 
-def _with_reporter(report: ReportIn, username: str) -> ReportIn:
-    return replace(report, reporter=username)
+async def submit_report_async(
+    store: AsyncCaseStore,
+    center: Center,
+    report: ReportIn,
+    *,
+    at: datetime,
+    actor: Actor | None = None,
+) -> Stored:
+    """:func:`submit_report` on the event loop, through an asynchronous store.
+
+    The case is committed when this returns. Reports that arrive within the same few
+    milliseconds do not see each other as duplicates (the stores write them together);
+    inspectors merge them.
+    """
+    report = _as_actor(report, actor)
+    planned = intake.plan(center, report, at=at)
+    search = intake.duplicate_search(center, planned, at=at)
+    master = await store.find_duplicate(search) if search is not None else None
+    if master is not None:
+        intake.link_duplicate(center, planned, master, at=at)
+    return await store.insert(planned, at=at)
 
 
-def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) -> CaseRef:
+def _take_in(store: CaseStore, center: Center, report: ReportIn, *, at: datetime) -> Intake:
+    """Plan, link and store a report in the caller's transaction (the synchronous twin)."""
+    planned = intake.plan(center, report, at=at)
+    search = intake.duplicate_search(center, planned, at=at)
+    master = store.find_duplicate(search) if search is not None else None
+    if master is not None:
+        intake.link_duplicate(center, planned, master, at=at)
+    row = store.insert(planned, at=at)
+    if master is None:
+        return Intake(row)
+    return Intake(row, master.id, master.reference)
+
+
+def _as_actor(report: ReportIn, actor: Actor | None) -> ReportIn:
+    if actor is None:
+        return report
+    check(actor, Permission.SUBMIT)
+    return replace(report, reporter=actor.username)
+
+
+def open_sensor_case(
+    session: Session, center: Center, report: SensorReport, *, at: datetime
+) -> CaseRef:
     """Open (or find) the case for a confirmed lifeline alarm; idempotent on ``alarm_id``.
 
     The case takes the report's category when the taxonomy knows it and it is not retired,
@@ -124,7 +179,6 @@ def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) ->
     UnknownCategoryError
         Neither the category code nor the network has a category in the taxonomy.
     """
-    center = center_of(session)
     if not report.alarm_id:
         msg = "SensorReport.alarm_id must be a non-empty string"
         raise CaseInputError(msg, field="alarm_id")
@@ -147,7 +201,8 @@ def open_sensor_case(session: Session, report: SensorReport, *, at: datetime) ->
     )
     try:
         with _unit_of_work(session):
-            row = intake.submit(session, _no_duplicates(center), text, at=at).case
+            store = SessionCaseStore(session)
+            row = _take_in(store, center.without_duplicates(), text, at=at).case
             row.alarm_id = report.alarm_id
             if report.level == 1:
                 row.priority = 1
@@ -187,12 +242,9 @@ def _plain(text: str, limit: int) -> str:
     return text.replace("<", "\u2039").replace(">", "\u203a")[:limit]  # angle quotes: plain text
 
 
-def _no_duplicates(center: Center) -> Center:
-    return replace(center, duplicate_radius_m=0.0)
-
-
 def act(
     session: Session,
+    center: Center,
     case_id: int,
     action: Action,
     *,
@@ -219,7 +271,6 @@ def act(
     CaseNotFoundError, PermissionDeniedError, TransitionNotAllowedError, CaseInputError
         Refused; nothing changes.
     """
-    center = center_of(session)
     with _unit_of_work(session):
         row = repository.get_case(session, case_id, lock=True)
         check(actor, action, scope_of(row, center.admin.city_code), case_id=case_id)
@@ -295,28 +346,32 @@ def _merge_links(
     return {"into": target.id}
 
 
-def get_case(session: Session, case_id: int, *, actor: Actor) -> CaseRow:
+def get_case(session: Session, center: Center, case_id: int, *, actor: Actor) -> CaseRow:
     """Return one case the actor may see."""
-    center = center_of(session)
     row = repository.get_case(session, case_id)
     check(actor, Permission.VIEW, scope_of(row, center.admin.city_code), case_id=case_id)
     return row
 
 
-def case_history(session: Session, case_id: int, *, actor: Actor) -> list[CaseEventRow]:
+def case_history(
+    session: Session, center: Center, case_id: int, *, actor: Actor
+) -> list[CaseEventRow]:
     """Return the events of a case the actor may see, oldest first."""
-    get_case(session, case_id, actor=actor)
+    get_case(session, center, case_id, actor=actor)
     return repository.events_of(session, case_id)
 
 
-def case_attachments(session: Session, case_id: int, *, actor: Actor) -> list[CaseAttachmentRow]:
+def case_attachments(
+    session: Session, center: Center, case_id: int, *, actor: Actor
+) -> list[CaseAttachmentRow]:
     """Return the photos and records attached to a case the actor may see, oldest first."""
-    get_case(session, case_id, actor=actor)
+    get_case(session, center, case_id, actor=actor)
     return repository.attachments_of(session, case_id)
 
 
 def list_cases(
     session: Session,
+    center: Center,
     *,
     actor: Actor,
     statuses: Sequence[str] | None = None,
@@ -325,7 +380,6 @@ def list_cases(
     offset: int = 0,
 ) -> list[CaseRow]:
     """Return the cases in the actor's scope (newest first)."""
-    center = center_of(session)
     check(actor, Permission.VIEW)
     unit = None if actor.unit_code == center.admin.city_code else actor.unit_code
     return repository.list_cases(
@@ -340,12 +394,11 @@ def list_cases(
     )
 
 
-def escalate_overdue(session: Session, *, at: datetime) -> list[int]:
+def escalate_overdue(session: Session, center: Center, *, at: datetime) -> list[int]:
     """Escalate every overdue case one level (street → district → city); return their ids.
 
     Cases already at city level stay and are reported in the log by the caller.
     """
-    center = center_of(session)
     escalated: list[int] = []
     with _unit_of_work(session):
         for row in repository.overdue_cases(session, at):
@@ -367,9 +420,10 @@ def escalate_overdue(session: Session, *, at: datetime) -> list[int]:
     return escalated
 
 
-def rate_case(session: Session, case_id: int, satisfaction: int, *, actor: Actor) -> CaseRow:
+def rate_case(
+    session: Session, center: Center, case_id: int, satisfaction: int, *, actor: Actor
+) -> CaseRow:
     """Record the reporter's satisfaction (1-5) with a closed case."""
-    center = center_of(session)
     if isinstance(satisfaction, bool) or satisfaction not in range(1, 6):
         msg = f"`satisfaction` must be an integer 1..5, got {satisfaction!r}"
         raise CaseInputError(msg, field="satisfaction")
@@ -381,3 +435,53 @@ def rate_case(session: Session, case_id: int, satisfaction: int, *, actor: Actor
             raise CaseInputError(msg, field="satisfaction")
         row.satisfaction = satisfaction
     return row
+
+
+def search_requests(
+    session: Session,
+    *,
+    references: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    open_or_closed: str | None = None,
+    limit: int,
+    offset: int = 0,
+) -> list[StoredRequest]:
+    """Return the cases of an Open311 search (public: no actor), newest first.
+
+    Each comes with the reference of the case it duplicates and its first photo;
+    :func:`case_events` gives a case's events (the Open311 extensions).
+    """
+    rows = repository.search_requests(
+        session,
+        references=references,
+        categories=categories,
+        start=start,
+        end=end,
+        open_or_closed=open_or_closed,
+        limit=limit,
+        offset=offset,
+    )
+    photos = repository.first_photos(session, [row.id for row in rows])
+    parents = repository.references_of(
+        session, sorted({row.parent_id for row in rows if row.parent_id})
+    )
+    return [
+        StoredRequest(
+            row,
+            parents.get(row.parent_id) if row.parent_id else None,
+            *photos.get(row.id, (None, None)),
+        )
+        for row in rows
+    ]
+
+
+def request_by_reference(session: Session, reference: str) -> StoredRequest | None:
+    """Return the case with this public reference (Open311 lookup), or ``None``."""
+    return SessionCaseStore(session).by_reference(reference)
+
+
+def case_events(session: Session, case_id: int) -> list[CaseEventRow]:
+    """Return the history of a case for its public Open311 record, oldest first."""
+    return repository.events_of(session, case_id)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from shancheng.cases import repository
-from shancheng.cases.center import center_of
 from shancheng.cases.evaluation import GroupBy, evaluate
 from shancheng.cases.hotspots import cell_counts, emerging_hotspots
 from shancheng.cases.permissions import Actor, Permission, check, in_unit
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from shancheng.cases.center import Center
     from shancheng.store.cases_tables import CaseRow
 
 _COLUMNS = (
@@ -46,12 +46,14 @@ _COLUMNS = (
 MAX_DAYS = 366
 
 
-def _cases(session: Session, actor: Actor, *, at: datetime, days: int) -> pd.DataFrame:
+def _cases(
+    session: Session, center: Center, actor: Actor, *, at: datetime, days: int
+) -> pd.DataFrame:
     check(actor, Permission.EVALUATE)
     if not 1 <= days <= MAX_DAYS:
         msg = f"`days` must be in 1..{MAX_DAYS}, got {days}"
         raise CaseInputError(msg, field="days")
-    city = center_of(session).admin.city_code
+    city = center.city_code
     until = at + timedelta(microseconds=1)  # include what arrived at `at` itself
     rows: list[CaseRow] = repository.cases_between(session, at - timedelta(days=days), until)
     return cases_frame([r for r in rows if in_unit(actor, scope_of(r, city))])
@@ -64,19 +66,31 @@ def cases_frame(rows: Sequence[CaseRow]) -> pd.DataFrame:
 
 
 def evaluation_table(
-    session: Session, *, actor: Actor, at: datetime, days: int = 30, by: GroupBy = "department"
+    session: Session,
+    center: Center,
+    *,
+    actor: Actor,
+    at: datetime,
+    days: int = 30,
+    by: GroupBy = "department",
 ) -> pd.DataFrame:
     """Return the evaluation of the last ``days`` days grouped ``by`` (merged duplicates out)."""
-    frame = _cases(session, actor, at=at, days=days)
+    frame = _cases(session, center, actor, at=at, days=days)
     return evaluate(frame[frame["status"] != "merged"], by=by, at=pd.Timestamp(at))
 
 
 def hotspot_table(
-    session: Session, *, actor: Actor, at: datetime, days: int = 28, window: str = "1D"
+    session: Session,
+    center: Center,
+    *,
+    actor: Actor,
+    at: datetime,
+    days: int = 28,
+    window: str = "1D",
 ) -> pd.DataFrame:
     """Return the cells of the latest window with their counts and the emerging flag."""
     if window not in {"1h", "6h", "1D", "7D"}:
         msg = f"`window` must be one of 1h, 6h, 1D, 7D, got {window!r}"
         raise CaseInputError(msg, field="window")
-    frame = _cases(session, actor, at=at, days=days)
+    frame = _cases(session, center, actor, at=at, days=days)
     return emerging_hotspots(cell_counts(frame, window=window))

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
-from shancheng.cases.center import center_of
 from shancheng.cases.domain import CaseStatus
 from shancheng.cases.permissions import Permission, Role, check
 from shancheng.cases.repository import OPEN_STATUSES
@@ -38,8 +37,10 @@ _UNIT_COLUMN = {
 }
 
 
-def unit_case_counts(session: Session, level: UnitLevel, *, at: datetime) -> pd.DataFrame:
-    """Count cases per admin unit of ``level``.
+def unit_case_counts(
+    session: Session, level: UnitLevel, *, at: datetime, city_code: str
+) -> pd.DataFrame:
+    """Count cases per admin unit of ``level`` (``city_code`` names the one city-level unit).
 
     Returns
     -------
@@ -51,7 +52,7 @@ def unit_case_counts(session: Session, level: UnitLevel, *, at: datetime) -> pd.
     import pandas as pd  # noqa: PLC0415 - keeps the module light for the API's import
 
     if level == "city":
-        code: Any = sa.literal(center_of(session).admin.city_code)
+        code: Any = sa.literal(city_code)
     else:
         code = _UNIT_COLUMN[level]
     is_open = CaseRow.status.in_(OPEN_STATUSES)
@@ -100,7 +101,9 @@ class CaseFeed:
         window = sa.select(CaseEventRow.id).where(CaseEventRow.id > newest - lookback)
         return cls(newest, lookback, set(session.execute(window).scalars()))
 
-    def poll(self, session: Session, *, actor: Actor, limit: int = 500) -> list[CaseRow]:
+    def poll(
+        self, session: Session, *, actor: Actor, city_code: str, limit: int = 500
+    ) -> list[CaseRow]:
         """Return the cases in ``actor``'s scope with an event not delivered yet.
 
         The scope is that of :func:`shancheng.cases.service.list_cases`: citizens see their
@@ -124,15 +127,17 @@ class CaseFeed:
         self.after_id = max(self.after_id, events[-1][0])
         floor = self.after_id - self.lookback
         self.delivered = {i for i in self.delivered if i > floor}
-        return _in_scope(session, actor, {case_id: event_id for event_id, case_id in events})
+        order = {case_id: event_id for event_id, case_id in events}
+        return _in_scope(session, actor, order, city_code)
 
 
-def _in_scope(session: Session, actor: Actor, order: dict[int, int]) -> list[CaseRow]:
-    center = center_of(session)
+def _in_scope(
+    session: Session, actor: Actor, order: dict[int, int], city_code: str
+) -> list[CaseRow]:
     query = sa.select(CaseRow).where(CaseRow.id.in_(list(order)))
     if actor.role is Role.CITIZEN:
         query = query.where(CaseRow.reporter == actor.username)
-    elif actor.unit_code != center.admin.city_code:
+    elif actor.unit_code != city_code:
         unit = actor.unit_code
         query = query.where(
             sa.or_(
