@@ -29,11 +29,13 @@ from shancheng.api.routers import (
     targets,
     tiles,
 )
+from shancheng.api.state import AppState, install_state, state_of
 from shancheng.cases.accounts import ApiKeyCache
-from shancheng.cases.async_store import AsyncCaseStore
-from shancheng.cases.center import Center, bind_center
+from shancheng.cases.async_store import PostgresCaseStore
+from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.classify import TaxonomyClassifier
 from shancheng.cases.routing import AdminIndex
+from shancheng.cases.store import ThreadedCaseStore
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.store import create_db_engine, session_factory
@@ -43,8 +45,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
     from shancheng.api.citystate import CityState
+    from shancheng.cases.store import AsyncCaseStore
     from shancheng.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -92,22 +96,24 @@ def create_app(
     )
     engine = create_db_engine(settings.resolved_database_url)
     sessions = session_factory(engine)
-    bind_center(
-        sessions, apply_settings(center, settings) if center else center_from_settings(settings)
+    seed = apply_settings(center, settings) if center else center_from_settings(settings)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        centers=CenterCache(seed),
+        case_store=_case_store(settings, engine, sessions),
+        limiter=limiter_from_settings(
+            settings.cases_rate_per_min, settings.cases_rate_burst, settings.cases_rate_redis_url
+        ),
+        api_keys=ApiKeyCache(),
+        classifier=TaxonomyClassifier(load_taxonomy()),
+        live=LiveLifelines(engine),
+        city=CityHolder(
+            settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
+        ),
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessions = sessions
-    app.state.limiter = limiter_from_settings(
-        settings.cases_rate_per_min, settings.cases_rate_burst, settings.cases_rate_redis_url
-    )
-    app.state.api_keys = ApiKeyCache()
-    app.state.async_store = _async_intake(settings, engine)
-    app.state.classifier = TaxonomyClassifier(load_taxonomy())
-    app.state.live = LiveLifelines(engine)
-    app.state.city = CityHolder(
-        settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
-    )
+    install_state(app, state)
     install_error_handlers(app)
     app.add_middleware(RefuseNulBytes)
     # Open311 first: routes are matched in order, and intake is the hot path under load
@@ -119,16 +125,22 @@ def create_app(
     app.include_router(lifelines.router)
     app.include_router(stream.router)
     app.include_router(targets.router)
-    tiles.install(app, settings)
+    tiles.install(app, settings, city=state.city)
     mount_dashboard(app, settings.web_dist)
     return app
 
 
-def _async_intake(settings: Settings, engine: Engine) -> AsyncCaseStore | None:
-    """Return the event-loop writer of Open311 reports on PostgreSQL (``None``: sessions)."""
-    if not settings.cases_async_intake or engine.dialect.name != "postgresql":
-        return None
-    return AsyncCaseStore(settings.resolved_database_url)
+def _case_store(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session]
+) -> AsyncCaseStore:
+    """Return the store Open311 intake uses on the event loop.
+
+    On PostgreSQL the asynchronous store (unless ``cases_async_intake`` is off); elsewhere
+    sessions in worker threads.
+    """
+    if settings.cases_async_intake and engine.dialect.name == "postgresql":
+        return PostgresCaseStore(settings.resolved_database_url)
+    return ThreadedCaseStore(sessions)
 
 
 def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
@@ -154,7 +166,7 @@ def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
 def _warm_city(app: FastAPI) -> None:
     """Build the dashboard's City state now; a failure is logged and retried on first use."""
     try:
-        app.state.city.get()
+        state_of(app).city.get()
     except Exception:
         logger.exception("the dashboard could not evaluate the city at start-up")
     settle_heap()
@@ -162,7 +174,7 @@ def _warm_city(app: FastAPI) -> None:
 
 def _warm_classifier(app: FastAPI) -> None:
     """Train the category classifier now, so the first request that needs it does not wait."""
-    app.state.classifier()
+    state_of(app).classifier()
     settle_heap()
 
 
@@ -184,18 +196,15 @@ def _to_dashboard() -> RedirectResponse:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the in-process MQTT ingester when ``serve_mqtt`` is set; stop it on shutdown."""
-    settings: Settings = app.state.settings
-    live: LiveLifelines = app.state.live
-    if settings.serve_mqtt:
-        holder: CityHolder = app.state.city
-        live.start_mqtt(settings.mqtt_url, holder.get().sensors.values)
+    state = state_of(app)
+    if state.settings.serve_mqtt:
+        state.live.start_mqtt(state.settings.mqtt_url, state.city.get().sensors.values)
     try:
         yield
     finally:
-        live.stop()
-        await app.state.limiter.aclose()
-        if app.state.async_store is not None:
-            await app.state.async_store.close()
+        state.live.stop()
+        await state.limiter.aclose()
+        await state.case_store.close()
 
 
 def app_from_env() -> FastAPI:

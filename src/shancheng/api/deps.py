@@ -12,9 +12,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from shancheng.api.ratelimit import Limiter
+from shancheng.api.state import AppState, app_state
 from shancheng.cases import accounts
-from shancheng.cases.center import Center, center_of, fresh_center_of
+from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Actor
 from shancheng.config import Settings
 from shancheng.errors import AuthenticationError
@@ -26,13 +26,21 @@ _bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/token"
 # dependency in a worker thread, and those hand-offs cost more CPU than the work itself.
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """Yield a session bound to the center; closed after the response.
+async def get_state(request: Request) -> AppState:
+    """Return the application's typed state."""
+    return app_state(request)
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[Session]:
+    """Yield a database session; closed after the response.
 
     Opening a session does no I/O (the connection is taken on first use, in the endpoint's
     thread), so this runs on the event loop.
     """
-    with request.app.state.sessions() as session:
+    with state.sessions() as session:
         yield session
 
 
@@ -55,28 +63,45 @@ def clock(request: Request) -> datetime:
     return override() if override is not None else datetime.now(UTC)
 
 
-async def get_settings(request: Request) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     """Return the application's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_center(session: SessionDep) -> Center:
-    """Return the governance center bound to the sessions, with the taxonomy's edits.
+async def get_center(state: StateDep) -> Center:
+    """Return the governance center with the database's configuration tables.
 
-    Reading the edits is a query, done in a worker thread once per ``rules_ttl_s``; the
-    rest of the time the cached center is returned on the event loop.
+    Reading the tables is three small queries, done in a worker thread once per
+    ``ttl_s``; the rest of the time the cached center is returned on the event loop.
     """
-    center = fresh_center_of(session)
+    return await current_center(state)
+
+
+async def current_center(state: AppState) -> Center:
+    """Return ``state``'s current center; the tables are read in a worker thread when stale."""
+    center = state.centers.fresh()
     if center is None:
-        center = await run_in_threadpool(center_of, session)
+        center = await run_in_threadpool(_read_center, state)
     return center
 
 
+def _read_center(state: AppState) -> Center:
+    with state.sessions() as session:
+        return state.centers.current(session)
+
+
 CenterDep = Annotated[Center, Depends(get_center)]
+
+
+async def get_centers(state: StateDep) -> CenterCache:
+    """Return the cache of the center's configuration (for admin edits, which drop it)."""
+    return state.centers
+
+
+CentersDep = Annotated[CenterCache, Depends(get_centers)]
 
 
 def current_user(
@@ -121,11 +146,9 @@ def client_address(request: Request) -> str:
 
 def rate_limit(request: Request, client: str) -> None:
     """Count one report for ``client`` against the application's limiter."""
-    limiter: Limiter = request.app.state.limiter
-    limiter.hit(client, now_s=time.monotonic())
+    app_state(request).limiter.hit(client, now_s=time.monotonic())
 
 
 async def rate_limit_async(request: Request, client: str) -> None:
     """:func:`rate_limit` for the event loop (a Redis limiter does not block it)."""
-    limiter: Limiter = request.app.state.limiter
-    await limiter.ahit(client, now_s=time.monotonic())
+    await app_state(request).limiter.ahit(client, now_s=time.monotonic())

@@ -58,9 +58,7 @@ _NAMES = ", ".join(c.name for c in CaseRow.__table__.columns if c.name != "id")
 _EVENT_COLUMNS = [c for c in CaseEventRow.__table__.columns if c.name not in {"id", "case_id"}]
 _EVENT_NAMES = ", ".join(c.name for c in _EVENT_COLUMNS)
 # the record type json_to_recordset reads the events as, from the table's own column types
-_EVENT_TYPES = ", ".join(
-    f"{c.name} {c.type.compile(dialect=_PSYCOPG)}" for c in _EVENT_COLUMNS
-)
+_EVENT_TYPES = ", ".join(f"{c.name} {c.type.compile(dialect=_PSYCOPG)}" for c in _EVENT_COLUMNS)
 
 _STORE_SQL = f"""
 WITH c AS (

@@ -23,7 +23,9 @@ from shancheng.errors import CaseInputError
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from shancheng.cases.center import Center
     from shancheng.cases.draft import CaseDraft
+    from shancheng.cases.store import StoredRequest
     from shancheng.cases.taxonomy import Category, Taxonomy
     from shancheng.store.cases_tables import CaseEventRow, CaseRow
 
@@ -276,6 +278,34 @@ def request_record(
             for e in events
         ]
     return record
+
+
+def record_of(
+    center: Center,
+    found: StoredRequest,
+    *,
+    base_url: str,
+    events: Sequence[CaseEventRow] | None = None,
+) -> dict[str, Any]:
+    """Return a stored case as the service request Open311 shows (extensions with ``events``).
+
+    A stored photo is linked under ``{base_url}blobs/``; a client's own photo by its URL.
+    """
+    row = found.case
+    category = center.taxonomy.category(row.category_code)
+    dept = center.taxonomy.departments.get(row.department)
+    agency = f"{dept.name_zh} {dept.name_en}" if dept else row.department
+    photo = found.media_url
+    if found.photo_sha256:
+        photo = f"{base_url}blobs/{found.photo_sha256}"
+    return request_record(
+        row,
+        category,
+        agency=agency,
+        media_url=photo,
+        events=events,
+        parent_reference=found.parent_reference,
+    )
 
 
 def to_xml(root: str, content: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bytes:

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import event
 
 from shancheng.cases import accounts
-from shancheng.cases.center import Center, bind_center
+from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.evaluation import evaluate
 from shancheng.cases.hotspots import cell_counts, emerging_hotspots
 from shancheng.cases.permissions import Actor, Role
@@ -118,7 +118,7 @@ def replay_command(
     settings: Settings = ctx.obj
     _require_city(settings)
     admin = AdminIndex.from_city(read_city(settings.city_dir, verify=False))
-    center = Center(load_taxonomy(), admin)
+    configured = Center(load_taxonomy(), admin)
     db_file = settings.data_dir / "replay.sqlite"
     for stale in (
         db_file,
@@ -132,13 +132,14 @@ def replay_command(
     # a throw-away replay database need not wait for the disk at every commit
     event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
     sessions = session_factory(engine)
-    bind_center(sessions, center)
+    with sessions() as session:
+        center = CenterCache(configured).current(session)
     arrivals = synthetic_day(
         admin, center.taxonomy, day=date.fromisoformat(day), n_reports=reports, seed=seed
     )
     started = time.perf_counter()
     with sessions() as session, progress_bar("replaying the day", len(arrivals)) as advance:
-        log = replay_day(session, arrivals, seed=seed, progress=advance)
+        log = replay_day(session, center, arrivals, seed=seed, progress=advance)
         elapsed = time.perf_counter() - started
         _print_day(session, center, log, elapsed, arrivals[-1].at)
     engine.dispose()

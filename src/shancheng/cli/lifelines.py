@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shancheng.cases import service as cases_service
-from shancheng.cases.center import Center, bind_center
+from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Actor, Role
 from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
@@ -177,15 +177,15 @@ class _GovernanceDesk:
 
     def __init__(self, city: City, engine: Engine) -> None:
         sessions = session_factory(engine)
-        self.center = Center(load_taxonomy(), AdminIndex.from_city(city))
-        bind_center(sessions, self.center)
+        self.centers = CenterCache(Center(load_taxonomy(), AdminIndex.from_city(city)))
         self.session = sessions()
         self.reports: dict[str, SensorReport] = {}
 
     def __call__(self, report: SensorReport) -> CaseRef:
         """Open (or find) the case through the governance center's public function."""
         self.reports[report.alarm_id] = report
-        return cases_service.open_sensor_case(self.session, report, at=datetime.now(tz=UTC))
+        center = self.centers.current(self.session)
+        return cases_service.open_sensor_case(self.session, center, report, at=datetime.now(tz=UTC))
 
 
 @app.command("live")
@@ -243,8 +243,9 @@ def _print_case(desk: _GovernanceDesk, result: ScenarioResult) -> None:
     if case is None or report is None:
         _console.print("[bold red]no case was opened[/]: the alarm was not confirmed")
         return
-    duty = Actor("lifelines-duty-officer", Role.SUPERVISOR, desk.center.admin.city_code)
-    row = cases_service.get_case(desk.session, case.case_id, actor=duty)
+    center = desk.centers.current(desk.session)
+    duty = Actor("lifelines-duty-officer", Role.SUPERVISOR, center.city_code)
+    row = cases_service.get_case(desk.session, center, case.case_id, actor=duty)
     valves = len(result.plan.valves_to_close)
     deadline = "none" if row.deadline_at is None else f"{row.deadline_at:%Y-%m-%d %H:%M}"
     _console.print(

@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from shancheng.api.deps import (
     CenterDep,
+    CentersDep,
     CurrentUser,
     NowDep,
     OptionalUser,
@@ -43,6 +44,7 @@ from shancheng.api.schemas.cases import (
     TaxonomyCategoryRead,
     TokenRead,
 )
+from shancheng.api.state import app_state
 from shancheng.cases import accounts, admin, repository, service, statistics
 from shancheng.cases.domain import CaseStatus
 from shancheng.cases.intake import ReportIn, Source
@@ -75,7 +77,12 @@ def health() -> dict[str, str]:
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, tags=["cases"])
 def report_case(
-    body: CaseCreate, request: Request, session: SessionDep, user: OptionalUser, at: NowDep
+    body: CaseCreate,
+    request: Request,
+    session: SessionDep,
+    center: CenterDep,
+    user: OptionalUser,
+    at: NowDep,
 ) -> IntakeRead:
     """Report a problem (citizens, inspectors, or anyone without logging in, limited per address).
 
@@ -98,7 +105,7 @@ def report_case(
         photos=photos,
         extra_points=tuple(body.extra_points),
     )
-    result = service.submit_report(session, report, at=at, actor=user)
+    result = service.submit_report(session, center, report, at=at, actor=user)
     return IntakeRead(case=CaseRead.model_validate(result.case), linked_to=result.linked_to)
 
 
@@ -108,7 +115,7 @@ def classify(
 ) -> list[ProposalRead]:
     """Propose the 3 likeliest active categories for a text (Chinese or English)."""
     del user  # any signed-in user may ask
-    model, taxonomy = request.app.state.classifier(center.taxonomy)
+    model, taxonomy = app_state(request).classifier(center.taxonomy)
     ranked = model.propose(body.text, k=len(model.labels))
     proposals = [p for p in ranked if _reportable(taxonomy, p.label)][:3]
     return [
@@ -130,6 +137,7 @@ def _reportable(taxonomy: Taxonomy, code: str) -> bool:
 @router.get("/cases", tags=["cases"])
 def list_cases(
     session: SessionDep,
+    center: CenterDep,
     user: CurrentUser,
     status_: Annotated[list[CaseStatus] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query(max_length=20)] = None,
@@ -139,6 +147,7 @@ def list_cases(
     """List the cases in the user's scope, newest first."""
     rows = service.list_cases(
         session,
+        center,
         actor=user,
         statuses=[s.value for s in status_] if status_ else None,
         categories=category,
@@ -149,33 +158,43 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", tags=["cases"])
-def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CaseRead:
+def get_case(case_id: int, session: SessionDep, center: CenterDep, user: CurrentUser) -> CaseRead:
     """Read one case."""
-    return CaseRead.model_validate(service.get_case(session, _id(case_id), actor=user))
+    return CaseRead.model_validate(service.get_case(session, center, _id(case_id), actor=user))
 
 
 @router.get("/cases/{case_id}/events", tags=["cases"])
-def case_events(case_id: int, session: SessionDep, user: CurrentUser) -> list[EventRead]:
+def case_events(
+    case_id: int, session: SessionDep, center: CenterDep, user: CurrentUser
+) -> list[EventRead]:
     """Read the history of a case, oldest first."""
-    rows = service.case_history(session, _id(case_id), actor=user)
+    rows = service.case_history(session, center, _id(case_id), actor=user)
     return [EventRead.model_validate(row) for row in rows]
 
 
 @router.get("/cases/{case_id}/attachments", tags=["cases"])
-def case_attachments(case_id: int, session: SessionDep, user: CurrentUser) -> list[AttachmentRead]:
+def case_attachments(
+    case_id: int, session: SessionDep, center: CenterDep, user: CurrentUser
+) -> list[AttachmentRead]:
     """List the photos and records attached to a case, oldest first (bytes under ``url``)."""
-    rows = service.case_attachments(session, _id(case_id), actor=user)
+    rows = service.case_attachments(session, center, _id(case_id), actor=user)
     return [AttachmentRead.model_validate(row) for row in rows]
 
 
 @router.post("/cases/{case_id}/actions", tags=["cases"])
 def act_on_case(
-    case_id: int, body: ActionIn, session: SessionDep, user: CurrentUser, at: NowDep
+    case_id: int,
+    body: ActionIn,
+    session: SessionDep,
+    center: CenterDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> CaseRead:
     """Do a workflow action (register, dispatch, respond, verify, close, escalate...)."""
     photos = [p.to_photo(i) for i, p in enumerate(body.photos)]
     row = service.act(
         session,
+        center,
         _id(case_id),
         body.action,
         actor=user,
@@ -189,36 +208,40 @@ def act_on_case(
 
 
 @router.post("/cases/{case_id}/rating", tags=["cases"])
-def rate_case(case_id: int, body: RatingIn, session: SessionDep, user: CurrentUser) -> CaseRead:
+def rate_case(
+    case_id: int, body: RatingIn, session: SessionDep, center: CenterDep, user: CurrentUser
+) -> CaseRead:
     """Rate a closed case (the reporter's satisfaction, 1..5)."""
     return CaseRead.model_validate(
-        service.rate_case(session, _id(case_id), body.satisfaction, actor=user)
+        service.rate_case(session, center, _id(case_id), body.satisfaction, actor=user)
     )
 
 
 @router.get("/stats/evaluation", tags=["statistics"])
 def evaluation(
     session: SessionDep,
+    center: CenterDep,
     user: CurrentUser,
     at: NowDep,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     by: Literal["department", "street_code", "district_code"] = "department",
 ) -> list[dict[str, Any]]:
     """综合评价: volume, on-time and rework rates, overdue, satisfaction per group."""
-    table = statistics.evaluation_table(session, actor=user, at=at, days=days, by=by)
+    table = statistics.evaluation_table(session, center, actor=user, at=at, days=days, by=by)
     return _records(table.reset_index())
 
 
 @router.get("/stats/hotspots", tags=["statistics"])
 def hotspots(
     session: SessionDep,
+    center: CenterDep,
     user: CurrentUser,
     at: NowDep,
     days: Annotated[int, Query(ge=1, le=366)] = 28,
     window: Literal["1h", "6h", "1D", "7D"] = "1D",
 ) -> list[dict[str, Any]]:
     """Count reports per unit-grid cell in the latest window; flag emerging hotspots."""
-    table = statistics.hotspot_table(session, actor=user, at=at, days=days, window=window)
+    table = statistics.hotspot_table(session, center, actor=user, at=at, days=days, window=window)
     return _records(table)
 
 
@@ -257,19 +280,27 @@ def list_rules(session: SessionDep, user: CurrentUser) -> list[RuleRead]:
 
 
 @router.post("/admin/jurisdiction", status_code=status.HTTP_201_CREATED, tags=["admin"])
-def create_rule(body: RuleIn, session: SessionDep, user: CurrentUser, at: NowDep) -> RuleRead:
+def create_rule(
+    body: RuleIn, session: SessionDep, centers: CentersDep, user: CurrentUser, at: NowDep
+) -> RuleRead:
     """Add a jurisdiction rule; validated against the taxonomy and the city; audit-logged."""
-    row = admin.create_rule(session, body.model_dump(), actor=user, at=at)
+    row = admin.create_rule(session, centers, body.model_dump(), actor=user, at=at)
     return RuleRead.model_validate(row)
 
 
 @router.patch("/admin/jurisdiction/{rule_id}", tags=["admin"])
 def update_rule(
-    rule_id: int, body: RulePatch, session: SessionDep, user: CurrentUser, at: NowDep
+    rule_id: int,
+    body: RulePatch,
+    session: SessionDep,
+    centers: CentersDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> RuleRead:
     """Change a jurisdiction rule; the audit log keeps the version before."""
     changes = body.model_dump(exclude_none=True)
-    return RuleRead.model_validate(admin.update_rule(session, rule_id, changes, actor=user, at=at))
+    row = admin.update_rule(session, centers, rule_id, changes, actor=user, at=at)
+    return RuleRead.model_validate(row)
 
 
 @router.get("/admin/stage-limits", tags=["admin"])
@@ -281,20 +312,25 @@ def list_stage_limits(session: SessionDep, user: CurrentUser) -> list[StageLimit
 
 @router.post("/admin/stage-limits", status_code=status.HTTP_201_CREATED, tags=["admin"])
 def create_stage_limit(
-    body: StageLimitIn, session: SessionDep, user: CurrentUser, at: NowDep
+    body: StageLimitIn, session: SessionDep, centers: CentersDep, user: CurrentUser, at: NowDep
 ) -> StageLimitRead:
     """Give a district its own limit for one stage (of one category, or ``*``); audit-logged."""
-    row = admin.create_stage_limit(session, body.model_dump(), actor=user, at=at)
+    row = admin.create_stage_limit(session, centers, body.model_dump(), actor=user, at=at)
     return StageLimitRead.model_validate(row)
 
 
 @router.patch("/admin/stage-limits/{limit_id}", tags=["admin"])
 def update_stage_limit(
-    limit_id: int, body: StageLimitPatch, session: SessionDep, user: CurrentUser, at: NowDep
+    limit_id: int,
+    body: StageLimitPatch,
+    session: SessionDep,
+    centers: CentersDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> StageLimitRead:
     """Change a stage limit; applies to stages started from now on; audit-logged."""
     changes = body.model_dump(exclude_none=True)
-    row = admin.update_stage_limit(session, limit_id, changes, actor=user, at=at)
+    row = admin.update_stage_limit(session, centers, limit_id, changes, actor=user, at=at)
     return StageLimitRead.model_validate(row)
 
 
@@ -313,27 +349,40 @@ def list_categories(center: CenterDep) -> list[CaseCategoryRead]:
 
 
 @router.get("/admin/taxonomy", tags=["admin"])
-def list_taxonomy(session: SessionDep, user: CurrentUser) -> list[TaxonomyCategoryRead]:
+def list_taxonomy(
+    session: SessionDep, centers: CentersDep, user: CurrentUser
+) -> list[TaxonomyCategoryRead]:
     """List every category, retired ones too, with its default handling (admins only).
 
     Each with its department, level, priority and stage limits, and whether it is packaged
     as is (``seed``), changed (``edited``) or added by an admin.
     """
-    return [_category_read(c, origin) for c, origin in admin.list_categories(session, actor=user)]
+    found = admin.list_categories(session, centers, actor=user)
+    return [_category_read(c, origin) for c, origin in found]
 
 
 @router.post("/admin/taxonomy", status_code=status.HTTP_201_CREATED, tags=["admin"])
 def create_category(
-    body: TaxonomyCategoryIn, session: SessionDep, user: CurrentUser, at: NowDep
+    body: TaxonomyCategoryIn,
+    session: SessionDep,
+    centers: CentersDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> TaxonomyCategoryRead:
     """Add a category (new GB/T 30428-style code, known department); audit-logged."""
-    category = admin.create_category(session, body.model_dump(exclude_none=True), actor=user, at=at)
+    values = body.model_dump(exclude_none=True)
+    category = admin.create_category(session, centers, values, actor=user, at=at)
     return _category_read(category, "added")
 
 
 @router.patch("/admin/taxonomy/{code}", tags=["admin"])
 def update_category(
-    code: str, body: TaxonomyCategoryPatch, session: SessionDep, user: CurrentUser, at: NowDep
+    code: str,
+    body: TaxonomyCategoryPatch,
+    session: SessionDep,
+    centers: CentersDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> TaxonomyCategoryRead:
     """Change a category's names, handling or limits; ``active: false`` retires it.
 
@@ -341,8 +390,8 @@ def update_category(
     version before. No category is ever deleted.
     """
     changes = body.model_dump(exclude_none=True)
-    category = admin.update_category(session, code[:16], changes, actor=user, at=at)
-    return _category_read(category, admin.category_origin(session, category.code))
+    category = admin.update_category(session, centers, code[:16], changes, actor=user, at=at)
+    return _category_read(category, admin.category_origin(session, centers, category.code))
 
 
 def _category_read(category: Category, origin: str) -> TaxonomyCategoryRead:

@@ -50,10 +50,8 @@ def indicators(
     if parent is not None:
         _check_parent(city, parent)
         table = table[table["parent"] == parent]
-    counts = {
-        str(row[0]): tuple(int(v) for v in row[1:])
-        for row in unit_case_counts(session, level, at=at).itertuples(index=False)
-    }
+    found = unit_case_counts(session, level, at=at, city_code=city.city_code)
+    counts = {str(row[0]): tuple(int(v) for v in row[1:]) for row in found.itertuples(index=False)}
     rows = []
     for record in table.to_dict("records"):
         n_open, overdue, timed, on_time = counts.get(str(record["code"]), (0, 0, 0, 0))

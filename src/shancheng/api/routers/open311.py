@@ -8,13 +8,11 @@ urlencoded`` or multipart (a ``media`` file, the common extension) and needs an 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -26,27 +24,19 @@ from shancheng.api.deps import (
     SessionDep,
     SettingsDep,
     clock,
-    rate_limit,
+    current_center,
     rate_limit_async,
 )
-from shancheng.cases import accounts, engine, intake, open311, repository, service
-from shancheng.cases.center import bound_center, center_of
+from shancheng.api.state import AppState, app_state
+from shancheng.cases import accounts, open311, service
 from shancheng.cases.intake import ReportIn, check_plain
 from shancheng.cases.media import Photo
 from shancheng.errors import CaseInputError, CaseNotFoundError
-from shancheng.store.cases_tables import CaseAttachmentRow, CaseEventRow, CaseRow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from datetime import datetime
+    from collections.abc import Mapping, Sequence
 
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from shancheng.cases.async_store import AsyncCaseStore
     from shancheng.cases.center import Center
-    from shancheng.cases.draft import CaseDraft
-    from shancheng.cases.routing import JurisdictionRule
-    from shancheng.cases.stage_limits import StageLimit
     from shancheng.config import Settings
 
 router = APIRouter(prefix="/open311", tags=["open311"])
@@ -116,21 +106,23 @@ def service_definition(
 async def post_request(fmt: str, request: Request) -> Response:
     """Create a service request (needs ``api_key``); answers its ``service_request_id``.
 
-    On PostgreSQL the report is stored from the event loop (:mod:`shancheng.cases.async_store`);
-    elsewhere through a session in a worker thread. Both store the same rows.
+    Stored from the event loop through the application's asynchronous store (on PostgreSQL
+    one statement on an asynchronous pool; elsewhere a session in a worker thread).
     """
     at = clock(request)
-    state = request.app.state
-    settings: Settings = state.settings
-    form = await _read_form(request, settings)
-    _check(fmt, form.fields.get("jurisdiction_id"), settings)
+    state = app_state(request)
+    form = await _read_form(request, state.settings)
+    _check(fmt, form.fields.get("jurisdiction_id"), state.settings)
     _check_free_text(form)
-    writer: AsyncCaseStore | None = state.async_store
-    if writer is None:
-        with state.sessions() as session:
-            answer = await run_in_threadpool(_create, session, form, request, at)
-    else:
-        answer = await _create_async(writer, form, request, at)
+    key = form.fields.get("api_key", "")
+    client = accounts.cached_client(key, state.api_keys)
+    if client is None:  # not seen lately (or forged): one lookup, in a worker thread
+        client = await run_in_threadpool(_lookup_key, state, key)
+    await rate_limit_async(request, f"key:{client}")
+    center = await current_center(state)
+    report = _report_in(center, form, client)
+    stored = await service.submit_report_async(state.case_store, center, report, at=at)
+    answer = _answer(stored.reference, stored.linked_reference, form.fields)
     return _render(fmt, "service_requests", [answer])
 
 
@@ -196,60 +188,9 @@ def _check_free_text(form: _PostedForm) -> None:
             check_plain(value, field=f"attribute[{code}]")
 
 
-def _create(session: Session, form: _PostedForm, request: Request, at: datetime) -> dict[str, Any]:
-    client = accounts.client_for_api_key(
-        session, form.fields.get("api_key", ""), cache=request.app.state.api_keys
-    )
-    rate_limit(request, f"key:{client}")
-    report = _report_in(center_of(session), form, client)
-    result = service.submit_report(session, report, at=at)
-    return _answer(str(result.case.reference), result.linked_reference, form.fields)
-
-
-async def _create_async(
-    writer: AsyncCaseStore, form: _PostedForm, request: Request, at: datetime
-) -> dict[str, Any]:
-    state = request.app.state
-    key = form.fields.get("api_key", "")
-    client = accounts.cached_client(key, state.api_keys)
-    if client is None:  # not seen lately (or forged): one lookup, in a worker thread
-        client = await run_in_threadpool(_lookup_key, state, key)
-    await rate_limit_async(request, f"key:{client}")
-    center = bound_center(state.sessions)
-    report = _report_in(center, form, client)
-    rules, limits = _routing_tables(state.sessions, center)
-    planned = intake.plan(center, report, at=at, rules=rules, limits=limits)
-    stored = await writer.submit(
-        planned,
-        at=at,
-        search=intake.duplicate_search(center, planned, at=at),
-        link=lambda master: intake.link_duplicate(center, planned, master, at=at, limits=limits),
-    )
-    return _answer(stored.reference, stored.linked_reference, form.fields)
-
-
-def _lookup_key(state: Any, key: str) -> str:  # noqa: ANN401 - Starlette's State
+def _lookup_key(state: AppState, key: str) -> str:
     with state.sessions() as session:
         return accounts.client_for_api_key(session, key, cache=state.api_keys)
-
-
-def _routing_tables(
-    sessions: sessionmaker[Session], center: Center
-) -> tuple[list[JurisdictionRule], list[StageLimit]]:
-    """Return the jurisdiction table and stage limits as cached by the center.
-
-    When the cache is stale (every ``rules_ttl_s``), they are read here, on the event loop: two
-    small queries every few seconds cost less than handing every report to a thread.
-    """
-    now_s = time.monotonic()
-
-    def read(load: Callable[[Session], list[Any]]) -> list[Any]:
-        with sessions() as session:
-            return load(session)
-
-    rules = center.cached_rules(lambda: read(intake.load_rules), now_s=now_s)
-    limits = center.cached("stage_limits", lambda: read(engine.load_stage_limits), now_s=now_s)
-    return rules, limits
 
 
 def _report_in(center: Center, form: _PostedForm, client: str) -> ReportIn:
@@ -311,60 +252,56 @@ def get_requests(
     params = request.query_params
     _check(fmt, params.get("jurisdiction_id"), settings)
     query = open311.parse_query(params, now=at)
-    stmt = sa.select(CaseRow)
-    if query.ids:
-        stmt = stmt.where(CaseRow.reference.in_(query.ids))
-    else:
-        if query.service_codes:
-            stmt = stmt.where(CaseRow.category_code.in_(query.service_codes))
-        stmt = stmt.where(CaseRow.reported_at >= query.start, CaseRow.reported_at <= query.end)
-        if len(query.statuses) == 1:
-            closed = ("closed", "rejected", "merged")
-            cond = CaseRow.status.in_(closed)
-            stmt = stmt.where(cond if query.statuses[0] == "closed" else sa.not_(cond))
-    stmt = stmt.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
-    rows = list(
-        session.execute(
-            stmt.limit(query.page_size).offset((query.page - 1) * query.page_size)
-        ).scalars()
+    found = service.search_requests(
+        session,
+        references=query.ids,
+        categories=query.service_codes,
+        start=None if query.ids else query.start,
+        end=None if query.ids else query.end,
+        open_or_closed=query.statuses[0] if len(query.statuses) == 1 else None,
+        limit=query.page_size,
+        offset=(query.page - 1) * query.page_size,
     )
-    records = _records(session, center, rows, request, extensions=_flag(params.get("extensions")))
+    history = _flag(params.get("extensions"))
+    records = [
+        open311.record_of(
+            center,
+            one,
+            base_url=str(request.base_url),
+            events=service.case_events(session, one.case.id) if history else None,
+        )
+        for one in found
+    ]
     return _render(fmt, "service_requests", records)
 
 
 @router.get("/requests/{request_id}.{fmt}")
 async def get_request(request_id: str, fmt: str, request: Request) -> Response:
     """One request, as a one-element list."""
-    state = request.app.state
+    state = app_state(request)
     _check(fmt, request.query_params.get("jurisdiction_id"), state.settings)
-    extensions = _flag(request.query_params.get("extensions"))
-    store: AsyncCaseStore | None = state.async_store
-    if store is None or extensions:  # the history (extensions) is read through a session
-        records = await run_in_threadpool(_request_by_session, state, request_id, request)
+    if _flag(request.query_params.get("extensions")):  # the history is read through a session
+        records = await run_in_threadpool(_request_with_history, state, request_id, request)
         return _render(fmt, "service_requests", records)
-    found = await store.by_reference(request_id[:32])
+    found = await state.case_store.by_reference(request_id[:32])
     if found is None:
         msg = f"no service request {request_id!r}"
         raise CaseNotFoundError(msg)
-    photo = found.media_url
-    if found.photo_sha256:
-        photo = f"{request.base_url}blobs/{found.photo_sha256}"
-    record = _record(bound_center(state.sessions), found.case, photo, None, found.parent_reference)
+    record = open311.record_of(await current_center(state), found, base_url=str(request.base_url))
     return _render(fmt, "service_requests", [record])
 
 
-def _request_by_session(
-    state: Any,  # noqa: ANN401 - Starlette's State
-    request_id: str,
-    request: Request,
+def _request_with_history(
+    state: AppState, request_id: str, request: Request
 ) -> list[dict[str, Any]]:
     with state.sessions() as session:
-        row = repository.find_by_reference(session, request_id[:32])
-        if row is None:
+        found = service.request_by_reference(session, request_id[:32])
+        if found is None:
             msg = f"no service request {request_id!r}"
             raise CaseNotFoundError(msg)
-        extensions = _flag(request.query_params.get("extensions"))
-        return _records(session, center_of(session), [row], request, extensions=extensions)
+        center = state.centers.current(session)
+        events = service.case_events(session, found.case.id)
+        return [open311.record_of(center, found, base_url=str(request.base_url), events=events)]
 
 
 @router.get("/tokens/{token}.{fmt}")
@@ -373,75 +310,13 @@ def get_token(
 ) -> Response:
     """Resolve a token to its request id (our tokens are the request references)."""
     _check(fmt, request.query_params.get("jurisdiction_id"), settings)
-    row = repository.find_by_reference(session, token[:32])
-    if row is None:
+    found = service.request_by_reference(session, token[:32])
+    if found is None:
         msg = f"no request for token {token!r}"
         raise CaseNotFoundError(msg)
-    return _render(fmt, "service_requests", [{"service_request_id": row.reference, "token": token}])
+    record = {"service_request_id": found.case.reference, "token": token}
+    return _render(fmt, "service_requests", [record])
 
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in {"true", "1", "yes"}
-
-
-# built once (building a statement costs more than running it on one id)
-_PHOTOS = (
-    sa.select(CaseAttachmentRow.case_id, CaseAttachmentRow.blob_sha256, CaseAttachmentRow.data)
-    .where(
-        CaseAttachmentRow.case_id.in_(sa.bindparam("ids", expanding=True)),
-        CaseAttachmentRow.kind.in_(("photo", "photo_url")),
-    )
-    .order_by(CaseAttachmentRow.id)
-)
-
-
-def _records(
-    session: Session, center: Center, rows: list[CaseRow], request: Request, *, extensions: bool
-) -> list[dict[str, Any]]:
-    ids = [row.id for row in rows]
-    photos: dict[int, str] = {}
-    if ids:
-        for case_id, sha, data in session.execute(_PHOTOS, {"ids": ids}):
-            url = f"{request.base_url}blobs/{sha}" if sha else (data or {}).get("media_url")
-            if url:
-                photos.setdefault(case_id, str(url))
-    parents = {row.parent_id for row in rows if row.parent_id}
-    refs = (
-        dict(
-            session.execute(
-                sa.select(CaseRow.id, CaseRow.reference).where(CaseRow.id.in_(parents))
-            ).all()
-        )
-        if parents
-        else {}
-    )
-    return [
-        _record(
-            center,
-            row,
-            photos.get(row.id),
-            repository.events_of(session, row.id) if extensions else None,
-            refs.get(row.parent_id) if row.parent_id else None,
-        )
-        for row in rows
-    ]
-
-
-def _record(
-    center: Center,
-    row: CaseRow | CaseDraft,
-    media_url: str | None,
-    events: Sequence[CaseEventRow] | None,
-    parent_reference: str | None,
-) -> dict[str, Any]:
-    category = center.taxonomy.category(row.category_code)
-    dept = center.taxonomy.departments.get(row.department)
-    agency = f"{dept.name_zh} {dept.name_en}" if dept else row.department
-    return open311.request_record(
-        row,
-        category,
-        agency=agency,
-        media_url=media_url,
-        events=events,
-        parent_reference=parent_reference,
-    )

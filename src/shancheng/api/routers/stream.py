@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from shancheng.api.events import event_stream
 from shancheng.api.routers.lifelines import LiveDep
 from shancheng.api.schemas.cases import CaseRead
+from shancheng.api.state import app_state
 from shancheng.cases import accounts
 from shancheng.cases.views import CaseFeed
 
@@ -35,12 +36,14 @@ async def cases(
     access_token: Annotated[str, Query(max_length=128)] = "",
 ) -> StreamingResponse:
     """Stream ``case`` events (the case JSON) on every report and transition in scope."""
-    sessions = request.app.state.sessions
+    state = app_state(request)
+    sessions = state.sessions
     actor = await asyncio.to_thread(_actor, sessions, access_token, request)
     feed = await asyncio.to_thread(_start_feed, sessions)
+    city_code = state.centers.seed.city_code
 
     async def poll() -> list[tuple[str, Any]]:
-        rows = await asyncio.to_thread(_changes, sessions, feed, actor)
+        rows = await asyncio.to_thread(_changes, sessions, feed, actor, city_code)
         return [("case", row) for row in rows]
 
     stream = event_stream(live.hub, frozenset(), request.is_disconnected, poll=poll, poll_s=1.0)
@@ -68,7 +71,12 @@ def _start_feed(sessions: Any) -> CaseFeed:  # noqa: ANN401 - sessionmaker
         return CaseFeed.start(session)
 
 
-def _changes(sessions: Any, feed: CaseFeed, actor: Actor) -> list[dict[str, Any]]:  # noqa: ANN401
+def _changes(
+    sessions: Any,  # noqa: ANN401 - sessionmaker
+    feed: CaseFeed,
+    actor: Actor,
+    city_code: str,
+) -> list[dict[str, Any]]:
     with sessions() as session:
-        rows = feed.poll(session, actor=actor)
+        rows = feed.poll(session, actor=actor, city_code=city_code)
         return [CaseRead.model_validate(row).model_dump(mode="json") for row in rows]

@@ -120,7 +120,7 @@ def _measured(city: CityState, session: Session, at: datetime) -> dict[str, dict
         }
     shares: dict[str, float] = {}
     for level in ("city", "district"):
-        table = unit_case_counts(session, level, at=at)
+        table = unit_case_counts(session, level, at=at, city_code=city.city_code)
         for code, timed, on_time in zip(
             table["code"], table["closed_timed"], table["closed_on_time"], strict=True
         ):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import Response
@@ -21,19 +21,22 @@ from shancheng.config import Settings
 from shancheng.errors import CityFormatError
 from shancheng.tiles import TileSet
 
+if TYPE_CHECKING:
+    from shancheng.api.citystate import CityHolder
+
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 _CACHE_CONTROL = "public, max-age=3600"
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, *, city: CityHolder | None = None) -> None:
     """Serve ``/tiles`` on ``app``; the layers of ``settings``' City are indexed on first use.
 
-    When the app holds the dashboard's City state (``app.state.city``, built once for every
-    router), the tiles are cut from it; otherwise from the configured folders. Tests and
-    benchmarks may set ``app.state.tiles`` to ``lambda: tileset`` afterwards.
+    With the dashboard's City state (``city``, built once for every router), the tiles are
+    cut from it; otherwise from the configured folders. Tests and benchmarks may set
+    ``app.state.tiles`` to ``lambda: tileset`` afterwards.
     """
-    holder = getattr(app.state, "city", None)
+    holder = city
     if holder is not None:
         app.state.tiles = _lazy(lambda: tileset_of_state(holder.get()))
     else:

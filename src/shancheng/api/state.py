@@ -1,0 +1,80 @@
+"""The application's state, typed: what ``create_app`` builds once and every endpoint reads.
+
+Starlette's ``app.state`` is an untyped bag; the application keeps one :class:`AppState` in it
+(``app.state.shancheng``) and endpoints reach it through :func:`app_state` (or the
+``StateDep`` dependency), so every attribute has a type the checker sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+    from starlette.requests import HTTPConnection
+
+    from shancheng.api.citystate import CityHolder
+    from shancheng.api.live import LiveLifelines
+    from shancheng.api.ratelimit import Limiter
+    from shancheng.cases.accounts import ApiKeyCache
+    from shancheng.cases.center import CenterCache
+    from shancheng.cases.classify import TaxonomyClassifier
+    from shancheng.cases.store import AsyncCaseStore
+    from shancheng.config import Settings
+
+_KEY = "shancheng"
+
+
+@dataclass(slots=True)
+class AppState:
+    """Everything the endpoints share, built by :func:`~shancheng.api.app.create_app`.
+
+    Attributes
+    ----------
+    settings
+        The settings the application was created with.
+    engine, sessions
+        The database engine and its session factory.
+    centers
+        The governance center's configuration, kept current (:class:`CenterCache`).
+    case_store
+        The store Open311 intake and lookups use on the event loop (asynchronous PostgreSQL,
+        or sessions in worker threads).
+    limiter, api_keys
+        Rate limits per client, and the recently seen Open311 API keys.
+    classifier
+        The category classifier (trained in the background, retrained on taxonomy edits).
+    live
+        The lifelines hub: telemetry, alarms and their live stream.
+    city
+        The dashboard's City and analyses, built on first use.
+    """
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    centers: CenterCache
+    case_store: AsyncCaseStore
+    limiter: Limiter
+    api_keys: ApiKeyCache
+    classifier: TaxonomyClassifier
+    live: LiveLifelines
+    city: CityHolder
+
+
+def install_state(app: FastAPI, state: AppState) -> None:
+    """Keep ``state`` in ``app`` (read back by :func:`app_state`)."""
+    setattr(app.state, _KEY, state)
+
+
+def state_of(app: FastAPI) -> AppState:
+    """Return the state :func:`install_state` kept in ``app``."""
+    return cast("AppState", getattr(app.state, _KEY))
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    """Return the application's state for a request or a websocket."""
+    return state_of(connection.app)
