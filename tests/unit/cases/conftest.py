@@ -11,8 +11,9 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
+from shancheng.api.state import state_of
 from shancheng.cases.calendar import CHINA_TZ
-from shancheng.cases.center import Center, bind_center
+from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Actor, Role
 from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
@@ -91,9 +92,21 @@ def _clean(engine):
         conn.execute(sa.text(f"truncate {', '.join(CASE_TABLES)} restart identity cascade"))
 
 
+def center_for(session):
+    """The current center of a test session: its seed plus the database's tables, read now.
+
+    What the application's :class:`CenterCache` gives, without the cache's delay, so a test
+    that writes a configuration table sees it in the next call.
+    """
+    return session.info["centers"].current(session)
+
+
 @pytest.fixture
 def make_session(db_url):
-    """Sessions on the parametrised database, bound to a given center; tables emptied first."""
+    """Sessions on the parametrised database for a given seed center; tables emptied first.
+
+    ``center_for(session)`` gives the center to pass to the service.
+    """
     engines = []
 
     def make(center):
@@ -102,8 +115,9 @@ def make_session(db_url):
         if len(engines) == 1:
             _clean(engine)
         factory = session_factory(engine)
-        bind_center(factory, center)
-        return factory()
+        session = factory()
+        session.info["centers"] = CenterCache(center, ttl_s=0.0)
+        return session
 
     yield make
     for engine in engines:
@@ -151,7 +165,7 @@ class Api:
         self.client.__exit__(None, None, None)
 
     def session(self):
-        return self.app.state.sessions()
+        return state_of(self.app).sessions()
 
     def user(self, username, role, unit, department=None):
         from shancheng.cases import accounts
@@ -197,7 +211,7 @@ def make_api(db_url, center, make_session, monday_9):
     yield make
     for api in apps:
         api.close()
-        api.app.state.engine.dispose()
+        state_of(api.app).engine.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-"""The event-loop store of Open311 requests on PostgreSQL writes and reads what the session does.
+"""Every store of cases writes and reads back exactly what the others do.
 
-Both writers get the same reports (new ones, a duplicate, photos, links, attributes) on an
-empty PostgreSQL database, with the same random references, and must leave identical rows in
+The same reports (new ones, a duplicate, photos, links, attributes) go through the service
+into each store available on the database — the session's (ORM), the threaded one the event
+loop uses on SQLite, and on PostgreSQL the asynchronous one, with and without group commit —
+each on an empty database with the same random references, and must leave identical rows in
 every cases table; a request read back through the event-loop store must answer exactly what
 the session's path answers.
 """
@@ -16,11 +18,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from shancheng.cases import intake
-from shancheng.cases.async_store import AsyncCaseStore, conninfo_of
+from shancheng.api.state import state_of
+from shancheng.cases import intake, service
+from shancheng.cases.async_store import PostgresCaseStore, conninfo_of
 from shancheng.cases.draft import CaseDraft
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.media import Photo
+from shancheng.cases.store import ThreadedCaseStore
+from shancheng.store import create_db_engine, session_factory, upgrade_database
 from shancheng.store.cases_tables import CaseRow
 from tests.unit.cases.conftest import CASE_TABLES, run_loop
 from tests.unit.cases.test_open311 import png
@@ -113,8 +118,7 @@ def _written_by_session(session, center, reports, times, fixed_references):
     engine = session.get_bind()
     fixed_references()
     for report, at in zip(reports, times, strict=True):
-        intake.submit(session, center, report, at=at)
-        session.commit()
+        service.submit_report(session, center, report, at=at)
     tables = _dump(engine)
     _empty(engine)
     fixed_references()
@@ -132,53 +136,77 @@ def fixed_references(monkeypatch):
     return restart
 
 
-@ON_POSTGRES
-@pytest.mark.parametrize("group_commit", [True, False])
-def test_both_writers_store_identical_rows(
-    postgres_url, make_session, center, point, monday_9, fixed_references, group_commit
+def _fresh_database(kind, tmp_path, name, postgres_url=None):
+    """An empty migrated database: a new SQLite file, or the PostgreSQL one truncated."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / name}.sqlite"
+        upgrade_database(url)
+        return url
+    engine = create_db_engine(postgres_url)
+    _empty(engine)
+    engine.dispose()
+    return postgres_url
+
+
+def _stores(kind):
+    """The asynchronous stores available on a database of ``kind``: name, maker from a URL."""
+    yield "threaded", lambda url: ThreadedCaseStore(session_factory(create_db_engine(url)))
+    # (the threaded store's engine is disposed with its sessionmaker's bind, below)
+    if kind == "postgresql":
+        yield "postgres", PostgresCaseStore
+        yield "postgres, no group commit", lambda url: PostgresCaseStore(url, group_commit=False)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_every_store_writes_identical_rows(
+    request, kind, tmp_path, center, point, monday_9, fixed_references
 ):
-    session = make_session(center)  # empties the tables
-    engine = session.get_bind()
+    postgres_url = request.getfixturevalue("postgres_url") if kind == "postgresql" else None
     reports = _reports(point)
     times = [monday_9 + timedelta(minutes=5 * i) for i in range(len(reports))]
-    by_session = _written_by_session(session, center, reports, times, fixed_references)
-    store = AsyncCaseStore(postgres_url, group_commit=group_commit)
-
-    async def write_all():
-        answers = []
-        for report, at in zip(reports, times, strict=True):
-            planned = intake.plan(center, report, at=at, rules=[], limits=[])
-            answers.append(
-                await store.submit(
-                    planned,
-                    at=at,
-                    search=intake.duplicate_search(center, planned, at=at),
-                    link=lambda m, p=planned, t=at: intake.link_duplicate(
-                        center, p, m, at=t, limits=[]
-                    ),
-                )
-            )
-        await store.close()
-        return answers
-
-    answers = run_loop(write_all())
-    by_store = _dump(engine)
-    session.close()
-
-    assert [a.case_id for a in answers] == [1, 2, 3, 4]
-    assert answers[1].linked_to == 1
-    assert answers[1].linked_reference == answers[0].reference
-    assert [a.linked_to for a in answers if a is not answers[1]] == [None, None, None]
+    url = _fresh_database(kind, tmp_path, "session", postgres_url)
+    engine = create_db_engine(url)
+    fixed_references()
+    with session_factory(engine)() as session:
+        intakes = [
+            service.submit_report(session, center, r, at=t)
+            for r, t in zip(reports, times, strict=True)
+        ]
+        assert [i.case.id for i in intakes] == [1, 2, 3, 4]
+        assert [i.linked_to for i in intakes] == [None, 1, None, None]
+    by_session = _dump(engine)
+    engine.dispose()
     assert len(by_session["cases"]) == 4
     assert len(by_session["case_events"]) == 5  # the duplicate has its report and its merge
     assert len(by_session["case_attachments"]) == 3  # two photos (one blob) and one link
     assert len(by_session["case_blobs"]) == 1
-    for table in TABLE_ORDER:
-        assert by_store[table] == by_session[table], table
+    compared = []
+    for name, make in _stores(kind):
+        url = _fresh_database(kind, tmp_path, name.replace(" ", "_").replace(",", ""), postgres_url)
+        fixed_references()
+        store = make(url)
 
+        async def write_all(store=store):
+            answers = [
+                await service.submit_report_async(store, center, r, at=t)
+                for r, t in zip(reports, times, strict=True)
+            ]
+            await store.close()
+            return answers
 
-def _link(center, planned, at):
-    return lambda master: intake.link_duplicate(center, planned, master, at=at, limits=[])
+        answers = run_loop(write_all())
+        if isinstance(store, ThreadedCaseStore):
+            store.sessions.kw["bind"].dispose()
+        assert [a.case_id for a in answers] == [1, 2, 3, 4], name
+        assert [a.linked_to for a in answers] == [None, 1, None, None], name
+        assert answers[1].linked_reference == answers[0].reference, name
+        engine = create_db_engine(url)
+        by_store = _dump(engine)
+        engine.dispose()
+        for table in TABLE_ORDER:
+            assert by_store[table] == by_session[table], (name, table)
+        compared.append(name)
+    assert len(compared) == (1 if kind == "sqlite" else 3)
 
 
 @ON_POSTGRES
@@ -205,12 +233,10 @@ def test_reports_arriving_together_are_written_in_batches_as_if_one_by_one(
         return await write_batch(pool, batch)
 
     monkeypatch.setattr(async_store, "_write_batch", counting)
-    store = AsyncCaseStore(postgres_url)
+    store = PostgresCaseStore(postgres_url)
 
     async def one(report, at):
-        planned = intake.plan(center, report, at=at, rules=[], limits=[])
-        search = intake.duplicate_search(center, planned, at=at)
-        return await store.submit(planned, at=at, search=search, link=_link(center, planned, at))
+        return await service.submit_report_async(store, center, report, at=at)
 
     async def masters_then_all_at_once():
         answers = [await one(r, t) for r, t in zip(reports[:4], times[:4], strict=True)]
@@ -237,18 +263,18 @@ def test_a_report_that_fails_does_not_sink_its_batch(
     postgres_url, make_session, center, point, monday_9
 ):
     make_session(center).close()  # empties the tables
-    store = AsyncCaseStore(postgres_url)
+    store = PostgresCaseStore(postgres_url)
     reports = _many_reports(point)[:6]
     times = [monday_9 + timedelta(seconds=i) for i in range(6)]
-    planned = [
-        intake.plan(center, r, at=t, rules=[], limits=[])
-        for r, t in zip(reports, times, strict=True)
-    ]
+    planned = [intake.plan(center, r, at=t) for r, t in zip(reports, times, strict=True)]
     planned[3].row.reference = planned[1].row.reference  # the unique reference is refused
 
-    def write(p, t):
+    async def write(p, t):
         search = intake.duplicate_search(center, p, at=t)
-        return store.submit(p, at=t, search=search, link=_link(center, p, t))
+        master = await store.find_duplicate(search)
+        if master is not None:
+            intake.link_duplicate(center, p, master, at=t)
+        return await store.insert(p, at=t)
 
     async def two_then_all_at_once():
         answers = [await write(p, t) for p, t in zip(planned[:2], times[:2], strict=True)]
@@ -277,13 +303,12 @@ def test_a_report_that_fails_does_not_sink_its_batch(
 @ON_POSTGRES
 def test_the_store_follows_the_running_event_loop(postgres_url, make_session, center, point):
     make_session(center).close()  # empties the tables
-    store = AsyncCaseStore(postgres_url)
+    store = PostgresCaseStore(postgres_url)
     quiet = replace(center, duplicate_radius_m=0.0)
     at = datetime(2026, 11, 23, 1, tzinfo=UTC)
 
     async def one():
-        planned = intake.plan(quiet, ReportIn("E0102", *point()), at=at, rules=[], limits=[])
-        stored = await store.submit(planned, at=at, search=None, link=lambda m: None)
+        stored = await service.submit_report_async(store, quiet, ReportIn("E0102", *point()), at=at)
         found = await store.by_reference(stored.reference)
         missing = await store.by_reference("SC-no-such-case")
         return stored, found, missing
@@ -305,8 +330,8 @@ def test_the_store_follows_the_running_event_loop(postgres_url, make_session, ce
 def test_a_request_reads_back_the_same_from_both_paths(make_api, point, fmt):
     fast = make_api()
     slow = make_api(cases_async_intake=False)
-    assert fast.app.state.async_store is not None
-    assert slow.app.state.async_store is None
+    assert isinstance(state_of(fast.app).case_store, PostgresCaseStore)
+    assert isinstance(state_of(slow.app).case_store, ThreadedCaseStore)
     key = fast.api_key()
     here = point(skip=5)
     form = {"api_key": key, "service_code": "E0102", "lat": f"{here[1]}", "long": f"{here[0]}"}

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from shancheng.cases.evaluation import evaluate
 from shancheng.cases.hotspots import cell_counts, emerging_hotspots
 from shancheng.cases.replay import replay_day, synthetic_day
+from tests.unit.cases.conftest import center_for
 
 
 def poisson_sf(k, lam):
@@ -73,7 +74,7 @@ def test_replayed_day_is_consistent_and_reproducible(session, admin_index, taxon
     arrivals = synthetic_day(admin_index, taxonomy, day=date(2026, 11, 23), n_reports=80, seed=3)
     again = synthetic_day(admin_index, taxonomy, day=date(2026, 11, 23), n_reports=80, seed=3)
     assert [(a.at, a.report) for a in arrivals] == [(a.at, a.report) for a in again]
-    log = replay_day(session, arrivals, seed=3)
+    log = replay_day(session, center_for(session), arrivals, seed=3)
     rows = session.execute(sa.text("select status, satisfaction from cases")).all()
     assert log.reports == 80 and log.alarms == 3
     assert len(rows) == log.reports + log.alarms

@@ -14,6 +14,7 @@ from shancheng.cases.domain import Action, CaseStatus
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed
 from shancheng.errors import PermissionDeniedError
+from tests.unit.cases.conftest import center_for
 
 A, P = Action, Permission
 WORKFLOW = [a for a in Action if a is not A.REPORT]
@@ -85,27 +86,25 @@ def test_service_enforces_the_full_matrix(quiet_session, admin, point, streets, 
 
     def case_in(status, street, reporter):
         lonlat = point(street=street, skip=3)
-        case_id = service.submit_report(
-            s, ReportIn("E0102", *lonlat, reporter=reporter), at=tick()).case.id
+        case_id = service.submit_report(s, center_for(s), ReportIn("E0102", *lonlat, reporter=reporter), at=tick()).case.id
         for action in PATHS[status]:
-            into = master.setdefault(street, service.submit_report(
-                s, ReportIn("E0102", *lonlat), at=tick()).case.id) if action is A.MERGE else None
-            service.act(s, case_id, action, actor=admin, at=tick(), into=into)
+            into = master.setdefault(street, service.submit_report(s, center_for(s), ReportIn("E0102", *lonlat), at=tick()).case.id) if action is A.MERGE else None
+            service.act(s, center_for(s), case_id, action, actor=admin, at=tick(), into=into)
         return case_id
 
     def attempt(actor, verb, case_id, street):
         if verb is P.VIEW:
-            return service.get_case(s, case_id, actor=actor)
+            return service.get_case(s, center_for(s), case_id, actor=actor)
         if verb is P.RATE:
-            return service.rate_case(s, case_id, 4, actor=actor)
-        if verb is A.RESUME and service.get_case(s, case_id, actor=admin).suspended_since is None:
-            service.act(s, case_id, A.SUSPEND, actor=admin, at=tick())
+            return service.rate_case(s, center_for(s), case_id, 4, actor=actor)
+        if verb is A.RESUME and service.get_case(s, center_for(s), case_id, actor=admin).suspended_since is None:
+            service.act(s, center_for(s), case_id, A.SUSPEND, actor=admin, at=tick())
         extra = {}
         if verb is A.MERGE:
             extra["into"] = master.setdefault(street, case_in(CaseStatus.REPORTED, street, "x"))
         if verb is A.REASSIGN:
             extra["department"] = "city_management"
-        return service.act(s, case_id, verb, actor=actor, at=tick(), **extra)
+        return service.act(s, center_for(s), case_id, verb, actor=actor, at=tick(), **extra)
 
     results = {}
     pool = {}  # a refused attempt changes nothing, so its case serves the next role

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from shancheng.cases import admin as admin_edits
 from shancheng.cases.calendar import CHINA_TZ
-from shancheng.cases.center import Center, center_of
+from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Role
+from shancheng.api.state import state_of
 
 pytestmark = pytest.mark.services
 
@@ -286,7 +287,7 @@ def test_classifier_survives_a_new_category_and_never_proposes_a_retired_one(api
     assert r.status_code == 200
     proposals = r.json()
     assert len(proposals) == 3 and "E0102" not in {p["category_code"] for p in proposals}
-    api.app.state.classifier.wait(120)  # the retraining on the changed taxonomy
+    state_of(api.app).classifier.wait(120)  # the retraining on the changed taxonomy
     r = api.client.post("/cases/classify", headers=citizen, json={"text": "rattling cover"})
     assert r.json()[0]["category_code"] == "E0105"
 
@@ -301,23 +302,24 @@ def _statements(engine):
 def test_another_center_sees_an_edit_after_the_ttl(make_session, taxonomy, admin_index, admin,
                                                    monday_9):
     ttl = 2.0
-    one = make_session(Center(taxonomy, admin_index, rules_ttl_s=ttl))
-    two = make_session(Center(taxonomy, admin_index, rules_ttl_s=ttl))
-    assert center_of(two).taxonomy.category("E0102").name_en == "exposed garbage"  # cached
+    one, two = make_session(Center(taxonomy, admin_index)), make_session(Center(taxonomy, admin_index))
+    ones = CenterCache(Center(taxonomy, admin_index), ttl_s=ttl)
+    twos = CenterCache(Center(taxonomy, admin_index), ttl_s=ttl)
+    assert twos.current(two).taxonomy.category("E0102").name_en == "exposed garbage"  # cached
     started = time.monotonic()
-    admin_edits.update_category(one, "E0102", {"name_en": "exposed rubbish"}, actor=admin,
+    admin_edits.update_category(one, ones, "E0102", {"name_en": "exposed rubbish"}, actor=admin,
                                 at=monday_9)
-    admin_edits.create_category(one, dict(NEW), actor=admin, at=monday_9)
-    # the editing center sees both at once; the other one still has its cached copy
-    assert center_of(one).taxonomy.category("E0102").name_en == "exposed rubbish"
-    assert "E0105" in center_of(one).taxonomy.categories
-    stale = center_of(two).taxonomy
+    admin_edits.create_category(one, ones, dict(NEW), actor=admin, at=monday_9)
+    # the editing process sees both at once; the other one still has its cached copy
+    assert ones.current(one).taxonomy.category("E0102").name_en == "exposed rubbish"
+    assert "E0105" in ones.current(one).taxonomy.categories
+    stale = twos.current(two).taxonomy
     if time.monotonic() - started < ttl:  # a very slow machine may have passed the TTL
         assert stale.category("E0102").name_en == "exposed garbage"
         assert "E0105" not in stale.categories
     time.sleep(ttl + 0.1)
-    two.rollback()  # end the read transaction: a new one sees the other center's commits
-    fresh = center_of(two).taxonomy
+    two.rollback()  # end the read transaction: a new one sees the other process's commits
+    fresh = twos.current(two).taxonomy
     assert fresh.category("E0102").name_en == "exposed rubbish"
     assert fresh.category("E0105").department == "gardens"
     assert fresh.category("E0103") is taxonomy.category("E0103")  # untouched: the seed's
@@ -325,25 +327,27 @@ def test_another_center_sees_an_edit_after_the_ttl(make_session, taxonomy, admin
     two.close()
 
 
-def test_center_of_costs_no_query_while_the_edits_are_fresh(make_session, taxonomy, admin_index,
-                                                            admin, monday_9):
-    session = make_session(Center(taxonomy, admin_index, rules_ttl_s=60.0))
-    admin_edits.update_category(session, "E0102", {"priority": 1}, actor=admin, at=monday_9)
-    first = center_of(session)
+def test_the_cache_costs_no_query_while_the_tables_are_fresh(make_session, taxonomy, admin_index,
+                                                             admin, monday_9):
+    session = make_session(Center(taxonomy, admin_index))
+    centers = CenterCache(Center(taxonomy, admin_index), ttl_s=60.0)
+    admin_edits.update_category(session, centers, "E0102", {"priority": 1}, actor=admin,
+                                at=monday_9)
+    first = centers.current(session)
     assert first.taxonomy.category("E0102").priority == 1
     seen = _statements(session.get_bind())
     for _ in range(200):
-        assert center_of(session) is first
+        assert centers.current(session) is first
     assert seen == []
-    # with no caching at all, every call reads the table, and an unchanged table keeps
-    # the very same derived center
-    uncached = make_session(Center(taxonomy, admin_index, rules_ttl_s=0.0))
-    derived = center_of(uncached)
-    seen = _statements(uncached.get_bind())
-    assert center_of(uncached) is derived and center_of(uncached) is derived
+    # with no caching at all, every call reads the tables, and unchanged tables keep the
+    # very same center
+    uncached = CenterCache(Center(taxonomy, admin_index), ttl_s=0.0)
+    derived = uncached.current(session)
+    seen = _statements(session.get_bind())
+    assert uncached.current(session) is derived and uncached.current(session) is derived
     assert len([s for s in seen if "case_taxonomy" in s]) == 2
+    assert len([s for s in seen if "case_jurisdiction" in s]) == 2
     session.close()
-    uncached.close()
 
 
 def test_schema_of_the_table_matches_the_model(db_url):
@@ -360,12 +364,13 @@ def test_schema_of_the_table_matches_the_model(db_url):
     assert [d for d in diff if "case_taxonomy" in repr(d)] == []
 
 
-def test_copies_of_a_center_keep_their_own_settings(make_session, center, admin, monday_9):
-    quiet = replace(center, duplicate_radius_m=0.0)  # shares the tables' cache with `center`
-    loud_session, quiet_session = make_session(center), make_session(quiet)
-    admin_edits.update_category(loud_session, "E0102", {"priority": 1}, actor=admin, at=monday_9)
-    loud, calm = center_of(loud_session), center_of(quiet_session)
+def test_centers_of_two_seeds_keep_their_own_settings(make_session, center, admin, monday_9):
+    quiet = replace(center, duplicate_radius_m=0.0)
+    session = make_session(center)
+    loud_centers, calm_centers = CenterCache(center), CenterCache(quiet)
+    admin_edits.update_category(session, loud_centers, "E0102", {"priority": 1}, actor=admin,
+                                at=monday_9)
+    loud, calm = loud_centers.current(session), calm_centers.current(session)
     assert loud.taxonomy.category("E0102").priority == calm.taxonomy.category("E0102").priority == 1
     assert (loud.duplicate_radius_m, calm.duplicate_radius_m) == (50.0, 0.0)
-    loud_session.close()
-    quiet_session.close()
+    session.close()

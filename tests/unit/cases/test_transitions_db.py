@@ -13,6 +13,7 @@ from shancheng.cases import repository, service
 from shancheng.cases.domain import TRANSITIONS, Action, CaseStatus
 from shancheng.cases.intake import ReportIn
 from shancheng.errors import TransitionNotAllowedError
+from tests.unit.cases.conftest import center_for
 
 pytestmark = pytest.mark.services
 
@@ -37,7 +38,7 @@ class Walker:
 
     def new(self):
         report = ReportIn("E0102", *self.lonlat, description="垃圾堆积", reporter="li")
-        return service.submit_report(self.session, report, at=self.at).case.id
+        return service.submit_report(self.session, center_for(self.session), report, at=self.at).case.id
 
     def do(self, case_id, action, **kwargs):
         if action is A.MERGE:
@@ -45,7 +46,7 @@ class Walker:
         if action is A.REASSIGN:
             kwargs.setdefault("department", "city_management")
         self.at += timedelta(minutes=1)
-        return service.act(self.session, case_id, action, actor=self.admin, at=self.at, **kwargs)
+        return service.act(self.session, center_for(self.session), case_id, action, actor=self.admin, at=self.at, **kwargs)
 
     def case_in(self, status):
         case_id = self.new()

@@ -13,6 +13,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.demo import DemoConfig, generate_demo_city
 from shancheng.geo.crs import utm_to_lonlat
+from shancheng.api.state import state_of
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=CHINA_TZ)
 
@@ -57,7 +58,7 @@ class Dash:
     def user(self, username, role, unit):
         from shancheng.cases import accounts
 
-        with self.app.state.sessions() as s:
+        with state_of(self.app).sessions() as s:
             accounts.create_user(s, username, "correct horse battery", role=role, unit_code=unit)
         r = self.client.post("/auth/token", data={
             "username": username, "password": "correct horse battery"})
@@ -70,7 +71,7 @@ class Dash:
     def api_key(self, name="sensors"):
         from shancheng.cases import accounts
 
-        with self.app.state.sessions() as s:
+        with state_of(self.app).sessions() as s:
             return accounts.create_api_key(s, name, actor=Actor("root", Role.ADMIN, "990100"),
                                            at=self.clock[0])
 
@@ -99,7 +100,7 @@ def make_dash(center, city_state, tmp_path):
 
     yield make
     for app in apps:
-        app.state.engine.dispose()
+        state_of(app).engine.dispose()
 
 
 @pytest.fixture

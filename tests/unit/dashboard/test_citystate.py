@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from shancheng.api import citystate
+from shancheng.api.state import state_of
 
 
 def test_holder_builds_once_for_concurrent_callers(monkeypatch):
@@ -40,4 +41,4 @@ def test_a_missing_city_is_a_clear_400(center, tmp_path):
     r = TestClient(app).get("/city/units")
     assert r.status_code == 400
     assert "no such City directory" in r.json()["detail"][0]["msg"]
-    app.state.engine.dispose()
+    state_of(app).engine.dispose()

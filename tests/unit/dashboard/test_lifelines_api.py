@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from shancheng.cases.permissions import Role
 from shancheng.lifelines.service import plan_isolation
+from shancheng.api.state import state_of
 
 
 def iso(minutes_ago):
@@ -54,7 +55,7 @@ def test_ingest_validates_like_mqtt_and_raises_alarms(dash):
     assert (alarm["sensor_id"], alarm["level"], alarm["state"]) == ("W00000", 1, "raised")
     assert alarm["value"] == 50.0 and alarm["unit"] == "kPa"
     assert by_rule["rate_of_change"]["level"] == 2
-    with dash.app.state.engine.connect() as conn:
+    with state_of(dash.app).engine.connect() as conn:
         reasons = dict(conn.execute(sa.text(
             "select reason, count(*) from lifelines_rejections group by reason")).all())
     assert reasons == {"wrong_unit": 1, "unknown_sensor": 1, "out_of_range": 1, "future_time": 1}

@@ -9,6 +9,7 @@ import pytest
 from tests.servers import uvicorn_in_thread
 
 from shancheng.cases.permissions import Role
+from shancheng.api.state import state_of
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_reading_over_threshold_arrives_as_an_alarm_event(live):
 
     dash, base = live
     key = dash.api_key()
-    hub = dash.app.state.live.hub
+    hub = state_of(dash.app).live.hub
     with httpx2.Client(base_url=base, timeout=10) as client:
         with client.stream("GET", "/stream/lifelines") as response:
             assert response.status_code == 200

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from shancheng.cases.permissions import Role
 from shancheng.errors import ConfigError
 from shancheng.targets.plan import load_targets
+from shancheng.api.state import state_of
 
 
 def test_packaged_targets_and_measured_figures(dash, city_state):
@@ -37,7 +38,7 @@ def test_packaged_targets_and_measured_figures(dash, city_state):
     assert targets["metro_network_km"]["history"] == []
     assert targets["metro_network_km"]["measured"] is None
     # the editable copy was seeded into the data folder
-    path = dash.app.state.settings.data_dir / "targets.toml"
+    path = state_of(dash.app).settings.data_dir / "targets.toml"
     assert path.is_file()
     path.write_text(path.read_text("utf-8").replace("target_value = 593", "target_value = 600"),
                     "utf-8")
@@ -83,7 +84,7 @@ def test_figures_cannot_be_rewritten(make_dash, request, backend):
     r = dash.client.post("/targets/metro_network_km/figures", headers=boss,
                          json={"value": 538, "date": str(date(2025, 1, 1)), "note": ""})
     assert r.status_code == 201
-    engine = dash.app.state.engine
+    engine = state_of(dash.app).engine
     for statement in ("update target_figures set value = 600", "delete from target_figures"):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement))
