@@ -21,6 +21,7 @@ import shapely
 from fastapi import Depends, Request
 from shapely.geometry.base import BaseGeometry
 
+from shancheng.api.state import app_state
 from shancheng.circles.evaluate import evaluate_city
 from shancheng.circles.point_access import PointAccess
 from shancheng.circles.standard import load_catalogue
@@ -257,8 +258,7 @@ class CityHolder:
 
 def get_city_state(request: Request) -> CityState:
     """Return the application's City state (built on first use)."""
-    holder: CityHolder = request.app.state.city
-    return holder.get()
+    return app_state(request).city.get()
 
 
 CityDep = Annotated[CityState, Depends(get_city_state)]

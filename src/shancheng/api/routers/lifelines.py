@@ -24,6 +24,7 @@ from shancheng.api.schemas.lifelines import (
     ReadingBucket,
     RejectionRead,
 )
+from shancheng.api.state import app_state
 from shancheng.cases import accounts
 from shancheng.cases.permissions import Role
 from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
@@ -50,8 +51,7 @@ MAX_BUCKETS = 5000
 
 def get_live(request: Request) -> LiveLifelines:
     """Return the server's live lifelines (alarm desk, registry, event hub)."""
-    live: LiveLifelines = request.app.state.live
-    return live
+    return app_state(request).live
 
 
 LiveDep = Annotated[LiveLifelines, Depends(get_live)]
