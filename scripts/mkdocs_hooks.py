@@ -61,8 +61,8 @@ def cli_reference() -> str:
         "# Command-line reference",
         "",
         "Generated at build time from `shancheng … --help` (`scripts/mkdocs_hooks.py`); every",
-        "command reads its settings from `SHANCHENG_*` variables and `shancheng.toml` (see the",
-        "Settings table on the home page).",
+        "command reads its settings from `SHANCHENG_*` variables and `shancheng.toml` (see",
+        "[Settings](index.md#settings)).",
         "",
     ]
     for path in _command_paths(typer.main.get_command(app), []):
