@@ -9,6 +9,7 @@ page exists only in the built site (``site/``), never in the repository.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Protocol
 
 from mkdocs.structure.files import File
@@ -18,9 +19,14 @@ if TYPE_CHECKING:
 
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
 
 CLI_PAGE = "cli.md"
 WIDTH = 100
+# a Sphinx role left in a docstring, as mkdocstrings renders it: :func:<code>~pkg.name</code>
+SPHINX_ROLE = re.compile(
+    r":(?:func|class|mod|meth|attr|data|exc|obj):<code>(~?)([\w.]+(?:\(\))?)</code>"
+)
 
 
 class _Command(Protocol):
@@ -76,3 +82,14 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
     """Add the generated CLI reference page to the site's files."""
     files.append(File.generated(config, CLI_PAGE, content=cli_reference()))
     return files
+
+
+def _plain_role(match: re.Match[str]) -> str:
+    """Render a Sphinx role as code; ``~a.b.c`` shows ``c``, as Sphinx does."""
+    name = match[2].rsplit(".", 1)[-1] if match[1] else match[2]
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:  # noqa: ARG001 - MkDocs' signature
+    """Show the docstrings' Sphinx roles (``:func:`name```) as plain code names."""
+    return SPHINX_ROLE.sub(_plain_role, html)
