@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo serve test lint client bench bench-circles bench-planning bench-cases bench-dashboard clean
+.PHONY: setup demo serve test lint docs client bench bench-circles bench-planning bench-cases bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,13 @@ lint: setup
 	$(BIN)/ruff check src
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# the documentation site into site/ (README, docs/, benchmarks/RESULTS.md, the CLI reference from
+# --help, the API reference from the docstrings); open site/index.html. --strict: a broken link,
+# a page missing from the nav or a docstring that does not parse is an error
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: setup lint
 	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider tests src/shancheng --ignore=src/shancheng/store/migrations --durations=15
@@ -78,4 +85,4 @@ bench-dashboard: setup
 	$(BIN)/python benchmarks/dashboard_layers.py
 
 clean:
-	rm -rf $(VENV) web/node_modules web/dist data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) web/node_modules web/dist data site .pytest_cache .mypy_cache .ruff_cache .hypothesis
