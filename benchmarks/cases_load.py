@@ -172,13 +172,14 @@ def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, flo
     from sqlalchemy import event
 
     from shancheng.api.app import create_app
+    from shancheng.api.state import state_of
     from shancheng.config import Settings
 
     settings = Settings(data_dir=city_dir.parent, city=city_dir.name, database_url=url,
                         cases_rate_per_min=0, cases_async_intake=False)
     app = create_app(settings)
     seen: list[str] = []
-    event.listen(app.state.engine, "before_cursor_execute",
+    event.listen(state_of(app).engine, "before_cursor_execute",
                  lambda *a: seen.append(a[2].split()[0].upper()))
     counts = []
     with TestClient(app) as client:
@@ -194,7 +195,7 @@ def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, flo
         seen.clear()
         client.get(f"/open311/requests/{ref}.json")
         counts.append(" + ".join(seen))
-    app.state.engine.dispose()
+    state_of(app).engine.dispose()
     return (f"SQL statements of the session path (besides BEGIN/COMMIT): new report "
             f"{counts[0]}; duplicate {counts[1]}; read {counts[2]}")
 

@@ -2,7 +2,7 @@
 
 Sixteen concurrent streams of Open311-like reports (random cell centres of the small demo
 city, four categories, so about a quarter are duplicates) are planned and stored through
-``shancheng.cases.async_store.AsyncCaseStore`` on a fresh PostgreSQL database, once with each
+``shancheng.cases.async_store.PostgresCaseStore`` (through ``service.submit_report_async``) on a fresh PostgreSQL database, once with each
 report in its own transaction and once with group commit (reports waiting while a batch is
 written go together in the next one), alternating, in one process. Prints reports per second
 and the CPU per report of this process (planning and the driver) and of the PostgreSQL
@@ -24,8 +24,8 @@ from pathlib import Path
 import uvloop
 from cases_load import CODES, backends, cpu_s, fresh_database
 
-from shancheng.cases import intake
-from shancheng.cases.async_store import AsyncCaseStore
+from shancheng.cases import service
+from shancheng.cases.async_store import PostgresCaseStore
 from shancheng.cases.center import Center
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.routing import AdminIndex
@@ -38,7 +38,7 @@ DATABASE = "shancheng_store_bench"
 
 async def run(center, points, *, group_commit, streams, per_stream):
     url = fresh_database(DATABASE)
-    store = AsyncCaseStore(url, group_commit=group_commit)
+    store = PostgresCaseStore(url, group_commit=group_commit)
     await store.by_reference("none")  # opens the pool
     rng = random.Random(0)
 
@@ -47,15 +47,7 @@ async def run(center, points, *, group_commit, streams, per_stream):
             lon, lat = points[rng.randrange(len(points))]
             at = datetime.now(UTC)
             report = ReportIn(rng.choice(CODES), lon, lat, description="load", source="open311")
-            planned = intake.plan(center, report, at=at, rules=[], limits=[])
-            await store.submit(
-                planned,
-                at=at,
-                search=intake.duplicate_search(center, planned, at=at),
-                link=lambda m, p=planned, t=at: intake.link_duplicate(
-                    center, p, m, at=t, limits=[]
-                ),
-            )
+            await service.submit_report_async(store, center, report, at=at)
 
     pg0 = {p: cpu_s(p) for p in backends(DATABASE)}
     cpu0, wall0 = time.process_time(), time.perf_counter()
