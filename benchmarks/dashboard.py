@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from shancheng.api.circles_whatif import add_facility
-from shancheng.api.citystate import build_city_state
+from shancheng.indicators.citystate import build_city_state
 from shancheng.circles.isochrones import isochrones
 from shancheng.data.demo import DemoConfig, generate_demo_city
 from shancheng.lifelines.isolation import isolate_break

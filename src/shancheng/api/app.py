@@ -14,7 +14,6 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from shancheng import __version__
-from shancheng.api.citystate import CityHolder
 from shancheng.api.errors import RefuseNulBytes, install_error_handlers
 from shancheng.api.live import LiveLifelines
 from shancheng.api.ratelimit import limiter_from_settings
@@ -38,6 +37,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.store import ThreadedCaseStore
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
+from shancheng.indicators.citystate import CityHolder
 from shancheng.store import create_db_engine, session_factory
 
 if TYPE_CHECKING:
@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from shancheng.api.citystate import CityState
     from shancheng.cases.store import AsyncCaseStore
     from shancheng.config import Settings
+    from shancheng.indicators.citystate import CityState
 
 logger = logging.getLogger(__name__)
 

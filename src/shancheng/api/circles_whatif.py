@@ -21,8 +21,8 @@ from shancheng.circles.planning import prepare_siting
 from shancheng.circles.whatif import WhatIf
 
 if TYPE_CHECKING:
-    from shancheng.api.citystate import CityState
     from shancheng.circles.standard import Requirement
+    from shancheng.indicators.citystate import CityState
 
 
 @dataclass(eq=False)

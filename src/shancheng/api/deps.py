@@ -18,6 +18,7 @@ from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Actor
 from shancheng.config import Settings
 from shancheng.errors import AuthenticationError
+from shancheng.indicators.citystate import CityState
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/token")
 
@@ -152,3 +153,14 @@ def rate_limit(request: Request, client: str) -> None:
 async def rate_limit_async(request: Request, client: str) -> None:
     """:func:`rate_limit` for the event loop (a Redis limiter does not block it)."""
     await app_state(request).limiter.ahit(client, now_s=time.monotonic())
+
+
+async def get_city_state(state: StateDep) -> CityState:
+    """Return the application's City state (built on first use, in a worker thread)."""
+    holder = state.city
+    if holder.state is not None:
+        return holder.state
+    return await run_in_threadpool(holder.get)
+
+
+CityDep = Annotated[CityState, Depends(get_city_state)]

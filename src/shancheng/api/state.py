@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
     from starlette.requests import HTTPConnection
 
-    from shancheng.api.citystate import CityHolder
     from shancheng.api.live import LiveLifelines
     from shancheng.api.ratelimit import Limiter
     from shancheng.cases.accounts import ApiKeyCache
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from shancheng.cases.classify import TaxonomyClassifier
     from shancheng.cases.store import AsyncCaseStore
     from shancheng.config import Settings
+    from shancheng.indicators.citystate import CityHolder
 
 _KEY = "shancheng"
 

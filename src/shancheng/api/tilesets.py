@@ -25,9 +25,9 @@ from shancheng.tiles.sources import (
 )
 
 if TYPE_CHECKING:
-    from shancheng.api.citystate import CityState
     from shancheng.config import Settings
     from shancheng.data.city import City
+    from shancheng.indicators.citystate import CityState
     from shancheng.tiles import TileLayer
 
 logger = logging.getLogger(__name__)

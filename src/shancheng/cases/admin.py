@@ -17,8 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shancheng.cases import repository
 from shancheng.cases.domain import Level
-from shancheng.cases.intake import check_plain
 from shancheng.cases.permissions import Actor, Permission, check
+from shancheng.cases.safe_text import check_plain
 from shancheng.cases.stage_limits import ANY_CATEGORY
 from shancheng.cases.taxonomy import EDITABLE_FIELDS, MAX_LIMIT_H, STAGES, valid_hours
 from shancheng.errors import CaseInputError, CaseNotFoundError, ConflictError, TaxonomyError

@@ -22,7 +22,7 @@ from shancheng.cases.draft import CaseDraft
 from shancheng.cases.duplicates import DuplicateSearch, Nearby
 from shancheng.cases.media import Photo, check_media_url, check_photo
 from shancheng.cases.routing import Location, common_level, distance_m, route
-from shancheng.cases.safe_text import unsafe_fragment
+from shancheng.cases.safe_text import check_plain
 from shancheng.cases.stage_limits import stage_limit_s
 from shancheng.cases.workflow import next_clock
 from shancheng.errors import CaseInputError
@@ -102,28 +102,6 @@ def check_text(value: str, *, field: str, max_chars: int) -> str:
         raise CaseInputError(msg, field=field)
     check_plain(text, field=field)
     return text
-
-
-def check_plain(text: str, *, field: str) -> None:
-    """Refuse ``text`` holding HTML markup or an SQL-injection signature, naming ``field``.
-
-    Raises
-    ------
-    CaseInputError
-        The message quotes the fragment found.
-    """
-    found = unsafe_fragment(text)
-    if found is None:
-        return
-    kind, fragment = found
-    if kind == "HTML":
-        msg = f"`{field}` must be plain text without HTML; found markup {fragment!r}"
-    else:
-        msg = (
-            f"`{field}` looks like an SQL injection attempt ({fragment!r}); "
-            "describe the problem in plain words"
-        )
-    raise CaseInputError(msg, field=field)
 
 
 def _locate(center: Center, report: ReportIn) -> tuple[Location, list[Location]]:

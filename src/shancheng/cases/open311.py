@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import CaseStatus
+from shancheng.cases.safe_text import check_plain
 from shancheng.errors import CaseInputError
 
 if TYPE_CHECKING:
@@ -278,6 +279,31 @@ def request_record(
             for e in events
         ]
     return record
+
+
+# free-text fields of a POST besides those intake checks (description, address_string)
+_FREE_TEXT = frozenset(
+    {"first_name", "last_name", "email", "phone", "account_id", "device_id", "title"}
+)
+
+
+def check_free_text(fields: Mapping[str, str], attributes: Mapping[str, Sequence[str]]) -> None:
+    """Refuse NUL bytes in any field, and markup or SQL in the free-text ones, naming the field.
+
+    Raises
+    ------
+    CaseInputError
+        The first offending field.
+    """
+    for name, value in fields.items():
+        if "\x00" in value:
+            msg = f"`{name[:40]}` contains a NUL byte; send plain UTF-8 text"
+            raise CaseInputError(msg, field=name[:40])
+        if name in _FREE_TEXT:
+            check_plain(value, field=name)
+    for code, values in attributes.items():
+        for value in values:
+            check_plain(value, field=f"attribute[{code}]")
 
 
 def record_of(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from shancheng.cases.domain import CaseEvent
+    from shancheng.cases.open311 import RequestQuery
     from shancheng.cases.taxonomy import StageName
 
 OPEN_STATUSES = OPEN_STATUS_VALUES
@@ -97,37 +98,28 @@ def references_of(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     return {case_id: str(ref) for case_id, ref in session.execute(query).all()}
 
 
-def search_requests(
-    session: Session,
-    *,
-    references: Sequence[str] = (),
-    categories: Sequence[str] = (),
-    start: datetime | None = None,
-    end: datetime | None = None,
-    open_or_closed: str | None = None,
-    limit: int,
-    offset: int = 0,
-) -> list[CaseRow]:
+def search_requests(session: Session, query: RequestQuery) -> list[CaseRow]:
     """Return the cases of an Open311 search, newest first.
 
-    ``references`` alone picks cases by reference; otherwise categories, the reporting window
-    and ``open_or_closed`` (``"open"`` or ``"closed"``, the spec's two statuses) filter.
+    Ids (references) alone pick cases; otherwise the service codes, the reporting window and
+    one status (``open`` or ``closed``, the spec's two) filter. One page of the results.
     """
-    query = sa.select(CaseRow)
-    if references:
-        query = query.where(CaseRow.reference.in_(list(references)))
+    stmt = sa.select(CaseRow)
+    if query.ids:
+        stmt = stmt.where(CaseRow.reference.in_(query.ids))
     else:
-        if categories:
-            query = query.where(CaseRow.category_code.in_(list(categories)))
-        if start is not None:
-            query = query.where(CaseRow.reported_at >= start)
-        if end is not None:
-            query = query.where(CaseRow.reported_at <= end)
-        if open_or_closed is not None:
+        if query.service_codes:
+            stmt = stmt.where(CaseRow.category_code.in_(query.service_codes))
+        if query.start is not None:
+            stmt = stmt.where(CaseRow.reported_at >= query.start)
+        if query.end is not None:
+            stmt = stmt.where(CaseRow.reported_at <= query.end)
+        if len(query.statuses) == 1:
             final = CaseRow.status.in_(FINAL_STATUS_VALUES)
-            query = query.where(final if open_or_closed == "closed" else sa.not_(final))
-    query = query.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
-    return list(session.execute(query.limit(limit).offset(offset)).scalars())
+            stmt = stmt.where(final if query.statuses[0] == "closed" else sa.not_(final))
+    stmt = stmt.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
+    page = stmt.limit(query.page_size).offset((query.page - 1) * query.page_size)
+    return list(session.execute(page).scalars())
 
 
 def find_by_alarm(session: Session, alarm_id: str) -> CaseRow | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from shancheng.errors import CaseInputError
+
 __all__ = ["unsafe_fragment"]
 
 # Element names of HTML (WHATWG list, plus the obsolete ones browsers still parse).
@@ -201,3 +203,25 @@ def unsafe_fragment(text: str) -> tuple[str, str] | None:
         if found:
             return kind, found.group(0)[:40]
     return None
+
+
+def check_plain(text: str, *, field: str) -> None:
+    """Refuse ``text`` holding HTML markup or an SQL-injection signature, naming ``field``.
+
+    Raises
+    ------
+    CaseInputError
+        The message quotes the fragment found.
+    """
+    found = unsafe_fragment(text)
+    if found is None:
+        return
+    kind, fragment = found
+    if kind == "HTML":
+        msg = f"`{field}` must be plain text without HTML; found markup {fragment!r}"
+    else:
+        msg = (
+            f"`{field}` looks like an SQL injection attempt ({fragment!r}); "
+            "describe the problem in plain words"
+        )
+    raise CaseInputError(msg, field=field)

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shancheng.cases import engine, intake, repository
 from shancheng.cases.domain import Action, CaseStatus, Level
-from shancheng.cases.intake import Intake, ReportIn
+from shancheng.cases.intake import Intake, ReportIn, Source
 from shancheng.cases.media import check_photo
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, check
 from shancheng.cases.routing import Assignment, escalate
@@ -36,16 +36,24 @@ if TYPE_CHECKING:
 
     from shancheng.cases.center import Center
     from shancheng.cases.media import Photo
+    from shancheng.cases.open311 import RequestQuery
     from shancheng.cases.store import AsyncCaseStore, CaseStore, Stored
-    from shancheng.store.cases_tables import CaseAttachmentRow, CaseEventRow, CaseRow
+    from shancheng.store.cases_tables import (
+        CaseAttachmentRow,
+        CaseBlobRow,
+        CaseEventRow,
+        CaseRow,
+    )
 
 __all__ = [
     "Intake",
     "ReportIn",
+    "Source",
     "act",
     "case_events",
     "case_history",
     "escalate_overdue",
+    "get_blob",
     "get_case",
     "list_cases",
     "open_sensor_case",
@@ -437,32 +445,13 @@ def rate_case(
     return row
 
 
-def search_requests(
-    session: Session,
-    *,
-    references: Sequence[str] = (),
-    categories: Sequence[str] = (),
-    start: datetime | None = None,
-    end: datetime | None = None,
-    open_or_closed: str | None = None,
-    limit: int,
-    offset: int = 0,
-) -> list[StoredRequest]:
+def search_requests(session: Session, query: RequestQuery) -> list[StoredRequest]:
     """Return the cases of an Open311 search (public: no actor), newest first.
 
     Each comes with the reference of the case it duplicates and its first photo;
     :func:`case_events` gives a case's events (the Open311 extensions).
     """
-    rows = repository.search_requests(
-        session,
-        references=references,
-        categories=categories,
-        start=start,
-        end=end,
-        open_or_closed=open_or_closed,
-        limit=limit,
-        offset=offset,
-    )
+    rows = repository.search_requests(session, query)
     photos = repository.first_photos(session, [row.id for row in rows])
     parents = repository.references_of(
         session, sorted({row.parent_id for row in rows if row.parent_id})
@@ -485,3 +474,14 @@ def request_by_reference(session: Session, reference: str) -> StoredRequest | No
 def case_events(session: Session, case_id: int) -> list[CaseEventRow]:
     """Return the history of a case for its public Open311 record, oldest first."""
     return repository.events_of(session, case_id)
+
+
+def get_blob(session: Session, sha256: str) -> CaseBlobRow:
+    """Return a stored photo by the sha256 of its content.
+
+    Raises
+    ------
+    CaseNotFoundError
+        No photo has this hash.
+    """
+    return repository.get_blob(session, sha256)

@@ -25,7 +25,7 @@ def small_city():
 
 @pytest.fixture(scope="session")
 def city_state(small_city):
-    from shancheng.api.citystate import build_city_state
+    from shancheng.indicators.citystate import build_city_state
 
     return build_city_state(small_city)
 

@@ -4,7 +4,7 @@ import threading
 import time
 from pathlib import Path
 
-from shancheng.api import citystate
+from shancheng.indicators import citystate
 from shancheng.api.state import state_of
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from shancheng.cases.permissions import Role
 from shancheng.errors import ConfigError
-from shancheng.targets.plan import load_targets
+from shancheng.indicators.targets import load_targets
 from shancheng.api.state import state_of
 
 

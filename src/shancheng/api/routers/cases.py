@@ -45,9 +45,9 @@ from shancheng.api.schemas.cases import (
     TokenRead,
 )
 from shancheng.api.state import app_state
-from shancheng.cases import accounts, admin, repository, service, statistics
+from shancheng.cases import accounts, admin, service, statistics
 from shancheng.cases.domain import CaseStatus
-from shancheng.cases.intake import ReportIn, Source
+from shancheng.cases.service import ReportIn, Source
 from shancheng.cases.taxonomy import Category, Taxonomy
 
 router = APIRouter()
@@ -257,7 +257,7 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 @router.get("/blobs/{sha256}", tags=["cases"], response_class=Response)
 def get_blob(sha256: str, session: SessionDep) -> Response:
     """Download a stored photo by the sha256 of its content."""
-    blob = repository.get_blob(session, sha256.lower()[:64])
+    blob = service.get_blob(session, sha256.lower()[:64])
     return Response(
         blob.content,
         media_type=blob.content_type,

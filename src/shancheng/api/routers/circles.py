@@ -9,7 +9,7 @@ import shapely
 from fastapi import APIRouter, Query
 
 from shancheng.api.circles_whatif import add_facility
-from shancheng.api.citystate import CityDep, CityState
+from shancheng.api.deps import CityDep
 from shancheng.api.geojson import feature_collection, plain
 from shancheng.api.schemas.circles import (
     CategoryRead,
@@ -21,6 +21,7 @@ from shancheng.api.schemas.circles import (
 )
 from shancheng.circles.isochrones import isochrones
 from shancheng.errors import InputError, QueryError, SnapDistanceError
+from shancheng.indicators.citystate import CityState
 
 if TYPE_CHECKING:
     from shancheng.circles.standard import Requirement

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query
 
-from shancheng.api.citystate import UNIT_LEVELS, CityDep, CityState, UnitLevel
-from shancheng.api.deps import NowDep, SessionDep
+from shancheng.api.deps import CityDep, NowDep, SessionDep
 from shancheng.api.geojson import feature_collection, plain
-from shancheng.api.schemas.city import UnitIndicators
-from shancheng.cases.views import unit_case_counts
+from shancheng.api.schemas.city import MeasureRead, UnitIndicators
 from shancheng.errors import QueryError
+from shancheng.indicators.citystate import UNIT_LEVELS, CityState, UnitLevel
+from shancheng.indicators.measures import MEASURES, unit_indicators
 
 router = APIRouter(prefix="/city", tags=["city"])
 LevelQuery = Annotated[UnitLevel, Query(description="Admin level of the units")]
@@ -45,33 +45,22 @@ def indicators(
     level: LevelQuery = "district",
     parent: ParentQuery = None,
 ) -> list[UnitIndicators]:
-    """List each unit's residents, coverage, childcare, pipe monitoring and cases."""
-    table = city.units[city.units["level"] == level]
+    """List each unit's residents and every measure (:func:`unit_indicators`)."""
     if parent is not None:
         _check_parent(city, parent)
+    table = unit_indicators(city, session, at=at, levels=[level])
+    if parent is not None:
         table = table[table["parent"] == parent]
-    found = unit_case_counts(session, level, at=at, city_code=city.city_code)
-    counts = {str(row[0]): tuple(int(v) for v in row[1:]) for row in found.itertuples(index=False)}
-    rows = []
-    for record in table.to_dict("records"):
-        n_open, overdue, timed, on_time = counts.get(str(record["code"]), (0, 0, 0, 0))
-        rows.append(
-            UnitIndicators(
-                **{
-                    k: plain(record[k])
-                    for k in (
-                        *_UNIT_PROPERTIES,
-                        "circle_coverage_share",
-                        "childcare_places_per_1000",
-                        "pipe_monitoring_share",
-                    )
-                },
-                cases_open=n_open,
-                cases_overdue=overdue,
-                on_time_share=on_time / timed if timed else None,
-            )
-        )
-    return rows
+    return [
+        UnitIndicators.model_validate({k: plain(v) for k, v in record.items()})
+        for record in table.to_dict("records")
+    ]
+
+
+@router.get("/measures")
+def measures() -> list[MeasureRead]:
+    """List the measures of the city: key, names, kind, pillar, which way is better."""
+    return [MeasureRead.model_validate(m.as_dict()) for m in MEASURES]
 
 
 def _level_features(city: CityState, level: str) -> dict[str, Any]:

@@ -10,8 +10,7 @@ import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from shancheng.api.citystate import CityDep, CityState
-from shancheng.api.deps import CurrentUser, NowDep, SessionDep
+from shancheng.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from shancheng.api.geojson import feature_collection
 from shancheng.api.live import LiveLifelines, alarm_json
 from shancheng.api.schemas.lifelines import (
@@ -28,6 +27,7 @@ from shancheng.api.state import app_state
 from shancheng.cases import accounts
 from shancheng.cases.permissions import Role
 from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
+from shancheng.indicators.citystate import CityState
 from shancheng.lifelines.alarms import AlarmAction, AlarmState
 from shancheng.lifelines.isolation import isolate_break
 from shancheng.lifelines.service import (

@@ -29,8 +29,8 @@ from shancheng.api.deps import (
 )
 from shancheng.api.state import AppState, app_state
 from shancheng.cases import accounts, open311, service
-from shancheng.cases.intake import ReportIn, check_plain
 from shancheng.cases.media import Photo
+from shancheng.cases.service import ReportIn
 from shancheng.errors import CaseInputError, CaseNotFoundError
 
 if TYPE_CHECKING:
@@ -43,10 +43,6 @@ router = APIRouter(prefix="/open311", tags=["open311"])
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]{1,64})\](\[\])?$")
 _MEDIA_MAX_PARTS = 1
 _URLENCODED = "application/x-www-form-urlencoded"
-# free-text fields of a POST besides those intake checks (description, address_string)
-_FREE_TEXT = frozenset(
-    {"first_name", "last_name", "email", "phone", "account_id", "device_id", "title"}
-)
 
 
 def _render(fmt: str, root: str, content: Any) -> Response:  # noqa: ANN401 - JSON-like
@@ -113,7 +109,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     state = app_state(request)
     form = await _read_form(request, state.settings)
     _check(fmt, form.fields.get("jurisdiction_id"), state.settings)
-    _check_free_text(form)
+    open311.check_free_text(form.fields, form.attributes)
     key = form.fields.get("api_key", "")
     client = accounts.cached_client(key, state.api_keys)
     if client is None:  # not seen lately (or forged): one lookup, in a worker thread
@@ -174,18 +170,6 @@ def _attributes(items: Sequence[tuple[str, Any]]) -> dict[str, list[str]]:
             msg = f"`{key[:80]}` is not of the form attribute[CODE]"
             raise CaseInputError(msg, field="attribute")
     return found
-
-
-def _check_free_text(form: _PostedForm) -> None:
-    for name, value in form.fields.items():
-        if "\x00" in value:
-            msg = f"`{name[:40]}` contains a NUL byte; send plain UTF-8 text"
-            raise CaseInputError(msg, field=name[:40])
-        if name in _FREE_TEXT:
-            check_plain(value, field=name)
-    for code, values in form.attributes.items():
-        for value in values:
-            check_plain(value, field=f"attribute[{code}]")
 
 
 def _lookup_key(state: AppState, key: str) -> str:
@@ -252,16 +236,7 @@ def get_requests(
     params = request.query_params
     _check(fmt, params.get("jurisdiction_id"), settings)
     query = open311.parse_query(params, now=at)
-    found = service.search_requests(
-        session,
-        references=query.ids,
-        categories=query.service_codes,
-        start=None if query.ids else query.start,
-        end=None if query.ids else query.end,
-        open_or_closed=query.statuses[0] if len(query.statuses) == 1 else None,
-        limit=query.page_size,
-        offset=(query.page - 1) * query.page_size,
-    )
+    found = service.search_requests(session, query)
     history = _flag(params.get("extensions"))
     records = [
         open311.record_of(

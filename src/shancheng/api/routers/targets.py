@@ -6,17 +6,17 @@ import shutil
 from importlib import resources
 from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 from fastapi import APIRouter, Depends, status
 
-from shancheng.api.citystate import CityDep, CityState
-from shancheng.api.deps import CurrentUser, NowDep, SessionDep, SettingsDep
-from shancheng.api.geojson import plain
+from shancheng.api.deps import CityDep, CurrentUser, NowDep, SessionDep, SettingsDep
 from shancheng.api.schemas.targets import FigureIn, FigureRead, MeasuredRead, TargetRead
 from shancheng.cases.permissions import Role
-from shancheng.cases.views import unit_case_counts
 from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
-from shancheng.targets.figures import Figure, append_figure, figure_history
-from shancheng.targets.plan import DEFAULT_TARGETS, Target, load_targets
+from shancheng.indicators.citystate import CityState
+from shancheng.indicators.figures import Figure, append_figure, figure_history
+from shancheng.indicators.measures import TARGETABLE_KEYS, unit_indicators
+from shancheng.indicators.targets import DEFAULT_TARGETS, Target, load_targets
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -35,7 +35,7 @@ def targets_file(settings: Settings) -> Path:
     path = settings.data_dir / DEFAULT_TARGETS
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        with resources.as_file(resources.files("shancheng.targets") / DEFAULT_TARGETS) as src:
+        with resources.as_file(resources.files("shancheng.indicators") / DEFAULT_TARGETS) as src:
             shutil.copyfile(src, path)
     return path
 
@@ -110,24 +110,16 @@ def enter_figure(
 
 
 def _measured(city: CityState, session: Session, at: datetime) -> dict[str, dict[str, float]]:
-    """Each measure's value per unit code (districts and the city)."""
-    units = city.units[city.units["level"].isin(["city", "district"])]
-    out: dict[str, dict[str, float]] = {}
-    for measure in ("circle_coverage_share", "childcare_places_per_1000", "pipe_monitoring_share"):
-        out[measure] = {
-            str(code): plain(value)
-            for code, value in zip(units["code"], units[measure], strict=True)
+    """Each targetable measure's value per unit code (districts and the city)."""
+    table = unit_indicators(city, session, at=at, levels=("city", "district"))
+    return {
+        key: {
+            str(code): float(value)
+            for code, value in zip(table["code"], table[key], strict=True)
+            if np.isfinite(value)
         }
-    shares: dict[str, float] = {}
-    for level in ("city", "district"):
-        table = unit_case_counts(session, level, at=at, city_code=city.city_code)
-        for code, timed, on_time in zip(
-            table["code"], table["closed_timed"], table["closed_on_time"], strict=True
-        ):
-            if timed > 0:
-                shares[str(code)] = float(on_time) / float(timed)
-    out["on_time_share"] = shares
-    return out
+        for key in TARGETABLE_KEYS
+    }
 
 
 def _by_district(city: CityState, values: dict[str, float]) -> list[MeasuredRead]:

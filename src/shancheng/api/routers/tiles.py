@@ -22,7 +22,7 @@ from shancheng.errors import CityFormatError
 from shancheng.tiles import TileSet
 
 if TYPE_CHECKING:
-    from shancheng.api.citystate import CityHolder
+    from shancheng.indicators.citystate import CityHolder
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"

@@ -1,6 +1,8 @@
-"""Response shapes of ``/city``: indicators per admin unit."""
+"""Response shapes of ``/city``: the measures, and their values per admin unit."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -21,3 +23,18 @@ class UnitIndicators(BaseModel):
     cases_open: int
     cases_overdue: int
     on_time_share: float | None
+
+    # the measure columns are those of the registry (a test checks the two agree)
+
+
+class MeasureRead(BaseModel):
+    """One measure of the registry (:mod:`shancheng.indicators.measures`)."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    kind: Literal["share", "per_1000", "count"]
+    pillar: Literal["circles", "cases", "lifelines"]
+    better: Literal["higher", "lower"]
+    targetable: bool
+    description: str

@@ -2,7 +2,8 @@
 
 Each target says what the plan wants (``target_value`` by ``due``) and where the figure comes
 from: ``measured`` (an analysis measures it per district; ``measure`` names the indicator) or
-``manual`` (nobody measures it: figures are entered by hand, see :mod:`shancheng.targets.figures`).
+``manual`` (nobody measures it: figures are entered by hand, see
+:mod:`shancheng.indicators.figures`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shancheng.errors import ConfigError
+from shancheng.indicators.measures import TARGETABLE_KEYS
 
 DEFAULT_TARGETS = "targets.toml"
-MEASURES = (
-    "circle_coverage_share",
-    "childcare_places_per_1000",
-    "pipe_monitoring_share",
-    "on_time_share",
-)
-"""Indicators an analysis measures per district (the dashboard's unit indicators)."""
+MEASURES = TARGETABLE_KEYS
+"""The measures of :mod:`~shancheng.indicators.measures` a measured target may name."""
 Source = Literal["measured", "manual"]
 
 
@@ -90,8 +87,8 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     ['circle_coverage_15min', 'childcare_places_per_1000']
     """
     if path is None:
-        text = resources.files("shancheng.targets").joinpath(DEFAULT_TARGETS).read_text("utf-8")
-        source = f"shancheng/targets/{DEFAULT_TARGETS}"
+        text = resources.files("shancheng.indicators").joinpath(DEFAULT_TARGETS).read_text("utf-8")
+        source = f"shancheng/indicators/{DEFAULT_TARGETS}"
     else:
         source = str(path)
         try:

@@ -1,4 +1,4 @@
-"""What the dashboard's routers read: the City and its analyses, computed once per process.
+"""The City and its analyses, computed once per process: what indicators and the dashboard read.
 
 :func:`build_city_state` evaluates the living circles, prepares the nearest-facility lookup,
 the pipe networks with their valve segments, and the per-unit tables and display GeoJSON, so
@@ -12,16 +12,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import Depends, Request
-from shapely.geometry.base import BaseGeometry
 
-from shancheng.api.state import app_state
 from shancheng.circles.evaluate import evaluate_city
 from shancheng.circles.point_access import PointAccess
 from shancheng.circles.standard import load_catalogue
@@ -35,6 +32,8 @@ from shancheng.lifelines.service import city_network
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    from shapely.geometry.base import BaseGeometry
 
     from shancheng.circles.evaluate import Evaluation
     from shancheng.circles.standard import Catalogue
@@ -254,11 +253,3 @@ class CityHolder:
                     raise QueryError(msg, field="city")
                 self.state = build_city_state(self.loader(self.city_dir))
             return self.state
-
-
-def get_city_state(request: Request) -> CityState:
-    """Return the application's City state (built on first use)."""
-    return app_state(request).city.get()
-
-
-CityDep = Annotated[CityState, Depends(get_city_state)]
