@@ -17,6 +17,7 @@ from shancheng.cli.cases import cases_app, serve_command
 from shancheng.cli.circles import app as circles_app
 from shancheng.cli.city import city_app
 from shancheng.cli.demo import demo_command
+from shancheng.cli.indicators import indicators_command
 from shancheng.cli.lifelines import app as lifelines_app
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
@@ -34,6 +35,7 @@ app.command("serve")(serve_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(lifelines_app, name="lifelines")
 app.add_typer(city_app, name="city")
+app.command("indicators")(indicators_command)
 _err = Console(stderr=True)  # errors print with soft_wrap: one line per error, whatever the width
 
 
