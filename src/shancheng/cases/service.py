@@ -18,15 +18,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shancheng.cases import engine, intake, repository
+from shancheng.cases import engine, intake, repository, workflow
 from shancheng.cases.domain import Action, CaseStatus, Level
 from shancheng.cases.intake import Intake, ReportIn, Source
 from shancheng.cases.media import check_photo
-from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, check
+from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed, check
 from shancheng.cases.routing import Assignment, escalate
 from shancheng.cases.sensor_intake import CaseRef, SensorReport
 from shancheng.cases.store import SessionCaseStore, StoredRequest
-from shancheng.errors import CaseInputError, CaseNotFoundError, ConflictError
+from shancheng.errors import (
+    CaseInputError,
+    CaseNotFoundError,
+    ConflictError,
+    TransitionNotAllowedError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -50,6 +55,7 @@ __all__ = [
     "ReportIn",
     "Source",
     "act",
+    "allowed_actions",
     "case_events",
     "case_history",
     "escalate_overdue",
@@ -485,3 +491,24 @@ def get_blob(session: Session, sha256: str) -> CaseBlobRow:
         No photo has this hash.
     """
     return repository.get_blob(session, sha256)
+
+
+def allowed_actions(center: Center, row: CaseRow, *, actor: Actor) -> list[Action]:
+    """Return the workflow actions ``actor`` may take on the case now, in workflow order.
+
+    An action is offered when the workflow allows it from the case's status (and level and
+    suspension), and the actor's role and scope allow it on this case; what the dashboard
+    shows is this list, never a copy of the rules.
+    """
+    scope = scope_of(row, center.city_code)
+    state = engine.snapshot(row)
+    offered: list[Action] = []
+    for action in Action:
+        if action is Action.REPORT or not allowed(actor, action, scope):
+            continue
+        try:
+            workflow.apply(state, action, actor=actor.username, at=row.updated_at)
+        except TransitionNotAllowedError:
+            continue
+        offered.append(action)
+    return offered

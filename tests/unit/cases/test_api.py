@@ -195,3 +195,30 @@ def test_statistics_endpoints_in_scope(api, point, streets):
     assert sum(c["reports"] for c in cells) == 3
     r = api.client.get("/stats/hotspots", headers=supervisor, params={"window": "2D"})
     assert r.status_code == 422
+
+
+def test_each_user_is_offered_the_actions_they_may_take_and_the_stages_are_served(
+    api, point, streets
+):
+    dispatcher = api.user("wang", Role.DISPATCHER, streets[0])
+    supervisor = api.user("zhou", Role.SUPERVISOR, streets[0])
+    handler = api.user("chen", Role.HANDLER, streets[0], department="sanitation")
+    lon, lat = point(street=streets[0], skip=2)
+    case = api.client.post("/cases", json={"category_code": "E0102", "lon": lon, "lat": lat})
+    case_id = case.json()["case"]["id"]
+    offered = {name: api.client.get(f"/cases/{case_id}", headers=h).json()["actions"]
+               for name, h in (("dispatcher", dispatcher), ("supervisor", supervisor),
+                               ("handler", handler))}
+    # the reported stage allows register, reject, escalate and merge (domain.TRANSITIONS)
+    assert offered["dispatcher"] == ["register", "reject", "escalate", "merge"]
+    assert offered["supervisor"] == ["escalate"]  # a supervisor does not register or merge
+    assert offered["handler"] == []  # not dispatched to the handler's department yet
+    after = api.client.post(f"/cases/{case_id}/actions", headers=dispatcher,
+                            json={"action": "register"}).json()
+    assert after["actions"] == ["dispatch", "escalate", "merge"]
+    assert after["is_open"] is True
+    listed = api.client.get("/cases", headers=dispatcher).json()
+    assert [c["actions"] for c in listed if c["id"] == case_id] == [after["actions"]]
+    stages = api.client.get("/cases/workflow").json()["statuses"]
+    assert [s["value"] for s in stages][:3] == ["reported", "registered", "rejected"]
+    assert {s["value"] for s in stages if not s["is_open"]} == {"closed", "rejected", "merged"}

@@ -13,7 +13,7 @@ from shancheng.cases import service
 from shancheng.cases.domain import Action, CaseStatus
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed
-from shancheng.errors import PermissionDeniedError
+from shancheng.errors import PermissionDeniedError, TransitionNotAllowedError
 from tests.unit.cases.conftest import center_for
 
 A, P = Action, Permission
@@ -127,3 +127,58 @@ def test_service_enforces_the_full_matrix(quiet_session, admin, point, streets, 
                 for role in EXPECTED for verb in VERBS for where in ("own", "other")}
     assert results == expected
     assert len(results) == 6 * len(VERBS) * 2
+
+
+@pytest.mark.services
+def test_the_offered_actions_are_exactly_those_the_service_accepts(
+    quiet_session, admin, point, streets, monday_9
+):
+    """What the dashboard shows (allowed_actions) is what act() then does, role by stage."""
+    s = quiet_session
+    at = [monday_9]
+
+    def tick():
+        at[0] += timedelta(minutes=1)
+        return at[0]
+
+    def case_in(status, street, *, suspended=False):
+        lonlat = point(street=street, skip=4)
+        report = ReportIn("E0102", *lonlat, reporter="citizen1")
+        case_id = service.submit_report(s, center_for(s), report, at=tick()).case.id
+        for action in [*PATHS[status], *([A.SUSPEND] if suspended else [])]:
+            into = (service.submit_report(s, center_for(s), ReportIn("E0102", *lonlat), at=tick())
+                    .case.id if action is A.MERGE else None)
+            service.act(s, center_for(s), case_id, action, actor=admin, at=tick(), into=into)
+        return case_id
+
+    def try_act(actor, action, case_id, street):
+        extra = {}
+        if action is A.MERGE:
+            extra["into"] = case_in(CaseStatus.REPORTED, street)
+        if action is A.REASSIGN:
+            extra["department"] = "city_management"
+        try:
+            service.act(s, center_for(s), case_id, action, actor=actor, at=tick(), **extra)
+        except (PermissionDeniedError, TransitionNotAllowedError):
+            return False
+        return True
+
+    own, other = streets[0], streets[2]
+    offered_somewhere = set()
+    stages = [(status, False) for status in PATHS] + [(CaseStatus.DISPATCHED, True)]
+    for status, suspended in stages:
+        for where, street in (("own", own), ("other", other)):
+            for role, actor in actors(own).items():
+                case_id = case_in(status, street, suspended=suspended)
+                row = service.get_case(s, center_for(s), case_id, actor=admin)
+                offered = service.allowed_actions(center_for(s), row, actor=actor)
+                if where == "other":
+                    assert offered == [], (status, role)
+                for action in offered:  # each succeeds on a fresh case in this stage
+                    fresh = case_in(status, street, suspended=suspended)
+                    assert try_act(actor, action, fresh, street), (status, role, action)
+                    offered_somewhere.add(action)
+                refused = [a for a in A if a is not A.REPORT and a not in offered]
+                for action in refused:  # refused: nothing changes, so one case serves all
+                    assert not try_act(actor, action, case_id, street), (status, role, action)
+    assert offered_somewhere == set(A) - {A.REPORT}  # every action is offered somewhere

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -39,16 +39,23 @@ from shancheng.api.schemas.cases import (
     StageLimitIn,
     StageLimitPatch,
     StageLimitRead,
+    StatusRead,
     TaxonomyCategoryIn,
     TaxonomyCategoryPatch,
     TaxonomyCategoryRead,
     TokenRead,
+    WorkflowRead,
 )
 from shancheng.api.state import app_state
 from shancheng.cases import accounts, admin, service, statistics
+from shancheng.cases.center import Center
 from shancheng.cases.domain import CaseStatus
+from shancheng.cases.permissions import Actor
 from shancheng.cases.service import ReportIn, Source
 from shancheng.cases.taxonomy import Category, Taxonomy
+
+if TYPE_CHECKING:
+    from shancheng.store.cases_tables import CaseRow
 
 router = APIRouter()
 
@@ -129,6 +136,20 @@ def classify(
     ]
 
 
+def _read(center: Center, row: CaseRow, user: Actor) -> CaseRead:
+    """Return the case as ``user`` sees it, with the actions they may take on it now."""
+    actions = service.allowed_actions(center, row, actor=user)
+    return CaseRead.model_validate(row).model_copy(update={"actions": actions})
+
+
+@router.get("/cases/workflow", tags=["cases"])
+def workflow() -> WorkflowRead:
+    """List the workflow's stages in order, their Chinese names and which are open (public)."""
+    return WorkflowRead(
+        statuses=[StatusRead(value=s, name_zh=s.name_zh, is_open=s.is_open) for s in CaseStatus]
+    )
+
+
 def _reportable(taxonomy: Taxonomy, code: str) -> bool:
     category = taxonomy.categories.get(code)
     return category is not None and category.active
@@ -154,13 +175,13 @@ def list_cases(
         limit=limit,
         offset=offset,
     )
-    return [CaseRead.model_validate(row) for row in rows]
+    return [_read(center, row, user) for row in rows]
 
 
 @router.get("/cases/{case_id}", tags=["cases"])
 def get_case(case_id: int, session: SessionDep, center: CenterDep, user: CurrentUser) -> CaseRead:
     """Read one case."""
-    return CaseRead.model_validate(service.get_case(session, center, _id(case_id), actor=user))
+    return _read(center, service.get_case(session, center, _id(case_id), actor=user), user)
 
 
 @router.get("/cases/{case_id}/events", tags=["cases"])
@@ -204,7 +225,7 @@ def act_on_case(
         into=body.into,
         photos=photos,
     )
-    return CaseRead.model_validate(row)
+    return _read(center, row, user)
 
 
 @router.post("/cases/{case_id}/rating", tags=["cases"])
@@ -212,9 +233,8 @@ def rate_case(
     case_id: int, body: RatingIn, session: SessionDep, center: CenterDep, user: CurrentUser
 ) -> CaseRead:
     """Rate a closed case (the reporter's satisfaction, 1..5)."""
-    return CaseRead.model_validate(
-        service.rate_case(session, center, _id(case_id), body.satisfaction, actor=user)
-    )
+    row = service.rate_case(session, center, _id(case_id), body.satisfaction, actor=user)
+    return _read(center, row, user)
 
 
 @router.get("/stats/evaluation", tags=["statistics"])

@@ -83,6 +83,30 @@ class CaseRead(BaseModel):
     parent_id: int | None
     satisfaction: int | None
     closed_on_time: bool | None
+    actions: list[Action] = Field(
+        default_factory=list,
+        description="The workflow actions the signed-in user may take on the case now.",
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_open(self) -> bool:
+        """Not yet closed, rejected or merged (the workflow's own sets)."""
+        return self.status.is_open
+
+
+class StatusRead(BaseModel):
+    """One stage of the workflow."""
+
+    value: CaseStatus
+    name_zh: str
+    is_open: bool
+
+
+class WorkflowRead(BaseModel):
+    """The workflow's stages in order, and which are open (what the dashboard must not copy)."""
+
+    statuses: list[StatusRead]
 
 
 class IntakeRead(BaseModel):
