@@ -1,5 +1,5 @@
 /** Small DOM helpers: build elements, labelled controls, tables and notices. */
-import { t, type TextKey } from "./i18n";
+import { t, tOr, type DataKey, type TextKey } from "./i18n";
 
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
@@ -16,7 +16,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       el.addEventListener(key.slice(2), value);
     } else if (key === "i18n") {
       el.dataset.i18n = String(value);
-      el.textContent = t(value as TextKey);
+      el.textContent = tOr(String(value), String(value));
     } else if (key === "i18nAria") {
       el.dataset.i18nAria = String(value);
       el.setAttribute("aria-label", t(value as TextKey));
@@ -65,7 +65,7 @@ export function toast(message: string, kind: "info" | "error" = "info"): void {
 /** A table with translated headers and rows; `onRow` makes rows keyboard-activatable. */
 export function table<R>(
   caption: TextKey,
-  columns: Array<[TextKey, (row: R) => string | Node]>,
+  columns: Array<[TextKey | DataKey, (row: R) => string | Node]>,
   rows: R[],
   onRow?: (row: R) => void,
 ): HTMLTableElement {

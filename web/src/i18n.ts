@@ -34,12 +34,6 @@ const TEXTS = {
   level_community: ["社区", "Community"],
   breadcrumb: ["层级导航", "Drill-down path"],
   indicator: ["指标", "Indicator"],
-  ind_circle_coverage_share: ["15分钟生活圈覆盖率", "15-min circle coverage"],
-  ind_childcare_places_per_1000: ["千人托位数", "Childcare places / 1,000"],
-  ind_pipe_monitoring_share: ["管网监测覆盖率", "Pipe monitoring coverage"],
-  ind_cases_open: ["在办案件", "Open cases"],
-  ind_cases_overdue: ["超期案件", "Overdue cases"],
-  ind_on_time_share: ["按期结案率", "On-time closure"],
   residents: ["常住人口", "Residents"],
   area_km2: ["面积 (km²)", "Area (km²)"],
   name: ["名称", "Name"],
@@ -184,9 +178,21 @@ export function isKey(key: string): key is TextKey {
   return key in TEXTS;
 }
 
-/** `t(key)` when the key exists, else the fallback. */
+/** A key of a text that comes with the data: names the server gives in both languages. */
+export type DataKey = `data:${string}`;
+const DATA_TEXTS = new Map<string, readonly [string, string]>();
+
+/** Keep a text the server sent in both languages under `key` (it then switches like the rest). */
+export function defineText(key: DataKey, zh: string, en: string): DataKey {
+  DATA_TEXTS.set(key, [zh, en]);
+  return key;
+}
+
+/** `t(key)` when the key exists (a text of the app or one the data defined), else the fallback. */
 export function tOr(key: string, fallback: string): string {
-  return isKey(key) ? t(key) : fallback;
+  if (isKey(key)) return t(key);
+  const data = DATA_TEXTS.get(key);
+  return data ? data[current === "zh" ? 0 : 1] : fallback;
 }
 
 /** Switch the language, persist it, re-translate the page and tell the listeners. */

@@ -13,6 +13,7 @@ export type IntakeRead = components["schemas"]["IntakeRead"];
 export type CaseCreate = components["schemas"]["CaseCreate"];
 export type ActionName = components["schemas"]["ActionIn"]["action"];
 export type CaseStatus = components["schemas"]["CaseStatus"];
+export type WorkflowRead = components["schemas"]["WorkflowRead"];
 export type TokenRead = components["schemas"]["TokenRead"];
 
 /** A refused or failed request: HTTP status and the server's message. */

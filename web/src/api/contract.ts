@@ -23,6 +23,8 @@ export interface UnitProps {
 
 export type IndicatorRow = Schemas["UnitIndicators"];
 
+export type MeasureRead = Schemas["MeasureRead"];
+
 export type CircleCategory = Schemas["CategoryRead"];
 
 export type CaseCategory = Schemas["CaseCategoryRead"];

@@ -269,6 +269,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases/workflow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workflow
+         * @description List the workflow's stages in order, their Chinese names and which are open (public).
+         */
+        get: operations["workflow_cases_workflow_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cases/{case_id}": {
         parameters: {
             query?: never;
@@ -541,9 +561,29 @@ export interface paths {
         };
         /**
          * Indicators
-         * @description List each unit's residents, coverage, childcare, pipe monitoring and cases.
+         * @description List each unit's residents and every measure (:func:`unit_indicators`).
          */
         get: operations["indicators_city_indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/city/measures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Measures
+         * @description List the measures of the city: key, names, kind, pillar, which way is better.
+         */
+        get: operations["measures_city_measures_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -792,8 +832,8 @@ export interface paths {
          * Post Request
          * @description Create a service request (needs ``api_key``); answers its ``service_request_id``.
          *
-         *     On PostgreSQL the report is stored from the event loop (:mod:`shancheng.cases.async_store`);
-         *     elsewhere through a session in a worker thread. Both store the same rows.
+         *     Stored from the event loop through the application's asynchronous store (on PostgreSQL
+         *     one statement on an asynchronous pool; elsewhere a session in a worker thread).
          */
         post: operations["post_request_open311_requests__fmt__post"];
         delete?: never;
@@ -1259,6 +1299,11 @@ export interface components {
          * @description A case as operators see it.
          */
         CaseRead: {
+            /**
+             * Actions
+             * @description The workflow actions the signed-in user may take on the case now.
+             */
+            actions?: components["schemas"]["Action"][];
             /** Address */
             address: string;
             /** Address Id */
@@ -1289,6 +1334,11 @@ export interface components {
             expected_at: string | null;
             /** Id */
             id: number;
+            /**
+             * Is Open
+             * @description Not yet closed, rejected or merged (the workflow's own sets).
+             */
+            readonly is_open: boolean;
             /** Lat */
             lat: number;
             /** Level */
@@ -1504,6 +1554,37 @@ export interface components {
             side_effect_segments: number;
             /** Valves To Close */
             valves_to_close: string[];
+        };
+        /**
+         * MeasureRead
+         * @description One measure of the registry (:mod:`shancheng.indicators.measures`).
+         */
+        MeasureRead: {
+            /**
+             * Better
+             * @enum {string}
+             */
+            better: "higher" | "lower";
+            /** Description */
+            description: string;
+            /** Key */
+            key: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "share" | "per_1000" | "count";
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+            /**
+             * Pillar
+             * @enum {string}
+             */
+            pillar: "circles" | "cases" | "lifelines";
+            /** Targetable */
+            targetable: boolean;
         };
         /**
          * MeasuredRead
@@ -1813,6 +1894,17 @@ export interface components {
             stage_zh: string;
         };
         /**
+         * StatusRead
+         * @description One stage of the workflow.
+         */
+        StatusRead: {
+            /** Is Open */
+            is_open: boolean;
+            /** Name Zh */
+            name_zh: string;
+            value: components["schemas"]["CaseStatus"];
+        };
+        /**
          * TargetRead
          * @description One target of the plan with its figures.
          */
@@ -2108,6 +2200,14 @@ export interface components {
             level: string;
             /** Residents Newly Covered */
             residents_newly_covered: number;
+        };
+        /**
+         * WorkflowRead
+         * @description The workflow's stages in order, and which are open (what the dashboard must not copy).
+         */
+        WorkflowRead: {
+            /** Statuses */
+            statuses: components["schemas"]["StatusRead"][];
         };
     };
     responses: never;
@@ -2606,6 +2706,26 @@ export interface operations {
             };
         };
     };
+    workflow_cases_workflow_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRead"];
+                };
+            };
+        };
+    };
     get_case_cases__case_id__get: {
         parameters: {
             query?: never;
@@ -3048,6 +3168,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    measures_city_measures_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeasureRead"][];
                 };
             };
         };

@@ -1,7 +1,8 @@
 /**
  * Cases: a live map and list of the cases in the operator's scope (SSE /stream/cases keeps
  * them current), filters by category, stage, unit and overdue, and a case detail with its
- * timeline, photo and the workflow actions the operator may take.
+ * timeline, photo and the workflow actions the operator may take (the server lists them per
+ * case and user; the dashboard keeps no copy of the workflow or the role policy).
  */
 import type { Cleanup } from "../app";
 import { failed, missing, requireLogin } from "../app";
@@ -18,23 +19,12 @@ import {
   type AttachmentRead,
   type CaseRead,
   type CaseStatus,
+  type WorkflowRead,
 } from "../api/client";
 import { categories, categoryName, type Category } from "../categories";
 import { h, labelled, select, toast } from "../dom";
 import { onLangChange, t, tOr, when } from "../i18n";
 import { addStreets, createMap, fitTo, ready, setData } from "../map";
-
-const STAGES: CaseStatus[] = ["reported", "registered", "dispatched", "in_progress", "responded", "verified", "closed", "rejected", "merged"];
-
-/** The actions each stage offers on the detail panel (the server checks the operator's scope). */
-const NEXT_ACTIONS: Partial<Record<CaseStatus, ActionName[]>> = {
-  reported: ["register", "reject"],
-  registered: ["dispatch"],
-  dispatched: ["start"],
-  in_progress: ["respond"],
-  responded: ["verify", "rework"],
-  verified: ["close"],
-};
 
 const STAGE_COLOURS: Record<string, string> = {
   reported: "#e6550d",
@@ -48,8 +38,9 @@ const STAGE_COLOURS: Record<string, string> = {
   merged: "#bbbbbb",
 };
 
+/** Open (the server's own sets: not closed, rejected or merged) and past its stage deadline. */
 export function isOverdue(c: CaseRead, now = Date.now()): boolean {
-  return !!c.deadline_at && !["closed", "rejected", "merged"].includes(c.status) && Date.parse(c.deadline_at) < now;
+  return !!c.deadline_at && c.is_open && Date.parse(c.deadline_at) < now;
 }
 
 export async function mountCases(root: HTMLElement): Promise<Cleanup> {
@@ -58,12 +49,16 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     return () => undefined;
   }
   const cats: Category[] = await categories().catch(() => []);
+  // the workflow's stages in order, as the server defines them (GET /cases/workflow)
+  const stages: CaseStatus[] = await get<WorkflowRead>("/cases/workflow")
+    .then((w) => w.statuses.map((s) => s.value))
+    .catch((): CaseStatus[] => []);
   const cases = new Map<number, CaseRead>();
   for (const c of await listCases({ limit: 500 })) cases.set(c.id, c);
 
   const fCategory = select([["", t("all")], ...cats.map((c): [string, string] => [c.code, `${c.code} ${categoryName(cats, c.code)}`])]);
   fCategory.name = "category";
-  const fStage = select([["", t("all")], ...STAGES.map((s): [string, string] => [s, t(`st_${s}` as never)])]);
+  const fStage = select([["", t("all")], ...stages.map((s): [string, string] => [s, t(`st_${s}` as never)])]);
   fStage.name = "stage";
   const fUnit = select([["", t("all")]]);
   fUnit.name = "unit";
@@ -190,7 +185,8 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
       const attachments = await caseAttachments(id).catch((): AttachmentRead[] => []);
       const photos = attachments.flatMap((a) => (a.kind === "photo" && a.url ? [a.url] : []));
       const note = h("input", { type: "text", name: "note" });
-      const buttons = (NEXT_ACTIONS[c.status] ?? []).map((action) =>
+      // the actions this user may take on this case now, as the server decides them
+      const buttons = (c.actions ?? []).map((action) =>
         h("button", { type: "button", class: "primary", "data-action": action, onclick: () => void act(c.id, action, note.value) }, tOr(`act_${action}`, action)),
       );
       detail.replaceChildren(

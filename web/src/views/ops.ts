@@ -4,9 +4,9 @@
  */
 import type { Cleanup } from "../app";
 import { get } from "../api/client";
-import type { Geo, IndicatorRow, UnitLevel, UnitProps } from "../api/contract";
+import type { Geo, IndicatorRow, MeasureRead, UnitLevel, UnitProps } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
-import { fmt, lang, onLangChange, pct, t, type TextKey } from "../i18n";
+import { defineText, fmt, lang, onLangChange, pct, t, tOr, type DataKey } from "../i18n";
 import { addStreets, basemapUrl, countRamp, createMap, fitTo, legend, maplibregl, ready, setBasemapUrl, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const NEXT: Record<UnitLevel, UnitLevel | null> = {
@@ -16,16 +16,19 @@ const NEXT: Record<UnitLevel, UnitLevel | null> = {
   community: null,
 };
 
-type IndicatorKey = Exclude<keyof IndicatorRow, "code" | "name" | "level" | "residents">;
-const INDICATORS: IndicatorKey[] = [
-  "circle_coverage_share",
-  "cases_open",
-  "cases_overdue",
-  "on_time_share",
-  "childcare_places_per_1000",
-  "pipe_monitoring_share",
-];
-const IS_SHARE = new Set<IndicatorKey>(["circle_coverage_share", "pipe_monitoring_share", "on_time_share"]);
+type IndicatorKey = Exclude<keyof IndicatorRow, "code" | "name" | "name_en" | "level" | "parent" | "residents" | "area_km2">;
+
+/** The measures as the server's registry lists them (GET /city/measures): order, names, kinds. */
+let MEASURES: MeasureRead[] = [];
+
+function measureOf(key: IndicatorKey): MeasureRead | undefined {
+  return MEASURES.find((m) => m.key === key);
+}
+
+function label(key: IndicatorKey): DataKey {
+  const m = measureOf(key);
+  return defineText(`data:measure_${key}`, m?.name_zh ?? key, m?.name_en ?? key);
+}
 
 interface Crumb {
   code: string | null;
@@ -33,9 +36,13 @@ interface Crumb {
   level: UnitLevel;
 }
 
+function isShare(key: IndicatorKey): boolean {
+  return measureOf(key)?.kind === "share";
+}
+
 function show(key: IndicatorKey, value: number | null | undefined): string {
-  if (IS_SHARE.has(key)) return pct(value);
-  return fmt(value, key === "childcare_places_per_1000" ? 2 : 0);
+  if (isShare(key)) return pct(value);
+  return fmt(value, measureOf(key)?.kind === "per_1000" ? 2 : 0);
 }
 
 function unitName(p: { name: string; name_en?: string | null }): string {
@@ -45,7 +52,8 @@ function unitName(p: { name: string; name_en?: string | null }): string {
 export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   const mapBox = h("div", { class: "map", id: "ops-map" });
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("breadcrumb"), "data-i18n-aria": "breadcrumb" });
-  const chooser = select(INDICATORS.map((k) => [k, t(`ind_${k}` as TextKey)]), "circle_coverage_share");
+  MEASURES = await get<MeasureRead[]>("/city/measures");
+  const chooser = select(MEASURES.map((m) => [m.key, tOr(label(m.key as IndicatorKey), m.key)]), MEASURES[0]?.key ?? "");
   chooser.name = "indicator";
   const tableBox = h("div", { class: "table-box" });
   // the optional basemap (raster XYZ tiles of the user's own server); off by default
@@ -96,8 +104,8 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     };
     setData(map, "units", data);
     const max = Math.max(1, ...rows.map((r) => Number(r[key] ?? 0)));
-    map.setPaintProperty("units-fill", "fill-color", IS_SHARE.has(key) ? SHARE_RAMP : countRamp(max));
-    legend(map, t(`ind_${key}` as TextKey), IS_SHARE.has(key) ? SHARE_LEGEND : [["#f7fbff", "0"], ["#08519c", show(key, max)], ["#cccccc", "–"]]);
+    map.setPaintProperty("units-fill", "fill-color", isShare(key) ? SHARE_RAMP : countRamp(max));
+    legend(map, tOr(label(key), key), isShare(key) ? SHARE_LEGEND : [["#f7fbff", "0"], ["#08519c", show(key, max)], ["#cccccc", "–"]]);
     const current = path[path.length - 1]!;
     const level = NEXT[current.level] ?? current.level;
     tableBox.replaceChildren(
@@ -106,8 +114,8 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
         [
           ["name", (r) => unitName(units.features.find((f) => f.properties.code === r.code)?.properties ?? r)],
           ["residents", (r) => fmt(r.residents)],
-          [`ind_${key}` as TextKey, (r) => show(key, r[key] as number | null)],
-          ["ind_cases_open", (r) => fmt(r.cases_open)],
+          [label(key), (r) => show(key, r[key] as number | null)],
+          ...(key === "cases_open" ? [] : [[label("cases_open"), (r: IndicatorRow) => fmt(r.cases_open)] as [DataKey, (r: IndicatorRow) => string]]),
         ],
         rows,
         NEXT[level] ? (r) => void drill({ code: r.code, name: r.name, level }) : undefined,
@@ -163,14 +171,14 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     popup?.remove();
     popup = new maplibregl.Popup({ closeButton: true })
       .setLngLat(event.lngLat)
-      .setDOMContent(h("div", {}, h("strong", {}, unitName(p)), h("br"), `${t(`ind_${key}` as TextKey)}: ${show(key, p.value)}`))
+      .setDOMContent(h("div", {}, h("strong", {}, unitName(p)), h("br"), `${tOr(label(key), key)}: ${show(key, p.value)}`))
       .addTo(map);
   });
   map.on("mouseenter", "units-fill", () => (map.getCanvas().style.cursor = "pointer"));
   map.on("mouseleave", "units-fill", () => (map.getCanvas().style.cursor = ""));
   chooser.addEventListener("change", paint);
   const unsubscribe = onLangChange(() => {
-    for (const option of chooser.options) option.textContent = t(`ind_${option.value}` as TextKey);
+    for (const option of chooser.options) option.textContent = tOr(label(option.value as IndicatorKey), option.value);
     paint();
   });
 
