@@ -8,6 +8,7 @@ request checked to stay on this machine.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -121,6 +122,14 @@ class Server:
         return self.tokens[user]
 
 
+def login(page: Any, url: str, user: str = "supervisor", view: str = "cases") -> None:
+    """Open ``view`` and sign in as ``user`` on the login form it shows to anonymous visitors."""
+    page.goto(f"{url}/ui/#/{view}")
+    page.get_by_label(re.compile("用户名|User name")).fill(user)
+    page.get_by_label(re.compile("密码|Password")).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("^(登录|Log in)$")).click()
+
+
 def cell_points(city: Any, district: str, n: int) -> list[tuple[float, float]]:
     """``n`` points (cell centres, lon/lat) spread over a district of the demo city."""
     cells = city.grid_cells[city.grid_cells["district_code"] == district]
@@ -185,7 +194,7 @@ def warm_up(server: Server) -> None:
     """Wait for what the server builds on first use (the City's analyses, the tile index), so
     the pages' 15 s action timeouts measure the page, not a cold start on a busy machine."""
     for path in ("/city/indicators?level=district", "/circles/categories", "/tiles/walk.json"):
-        status, body = server.call("GET", path)
+        status, body = server.call("GET", path, user="supervisor")
         assert status == 200, (path, body)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.e2e.dashboard import PASSWORD
+from tests.e2e.dashboard import PASSWORD, login
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
@@ -53,7 +53,7 @@ def test_every_control_is_labelled_in_both_languages(page, dashboard_server):
 
 
 def test_drill_down_by_keyboard(page, dashboard_server):
-    page.goto(f"{dashboard_server.url}/ui/#/ops")
+    login(page, dashboard_server.url, view="ops")
     first = page.locator(".table-box tbody tr").first
     first.wait_for()
     name = first.locator("td").first.inner_text()

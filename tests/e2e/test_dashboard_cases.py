@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 from tests.e2e.dashboard import DISTRICT, OTHER_DISTRICT, PASSWORD, SCREENSHOTS, cell_points
+from tests.e2e.dashboard import login as shared_login
 
 from shancheng.data.city import read_city
 
@@ -51,10 +52,7 @@ def seeded(dashboard_server):
 
 
 def login(page, url, user="district-op"):
-    page.goto(f"{url}/ui/#/cases")
-    page.get_by_label(re.compile("用户名|User name")).fill(user)
-    page.get_by_label(re.compile("密码|Password")).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("^(登录|Log in)$")).click()
+    shared_login(page, url, user)
 
 
 def test_district_operator_dispatches_a_case_in_scope(page, dashboard_server, seeded):
@@ -87,7 +85,8 @@ def test_district_operator_dispatches_a_case_in_scope(page, dashboard_server, se
 
 
 def test_language_switch_is_persisted(page, dashboard_server):
-    page.goto(f"{dashboard_server.url}/ui/#/ops")
+    shared_login(page, dashboard_server.url, view="ops")
+    page.locator(".table-box tbody tr").first.wait_for()  # signed in, the view is up
     nav = page.locator("#nav")
     nav.locator("a[data-view='cases']").wait_for()
     start = nav.inner_text()

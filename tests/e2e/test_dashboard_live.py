@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.e2e.dashboard import DISTRICT, PASSWORD, SCREENSHOTS, cell_points
+from tests.e2e.dashboard import DISTRICT, PASSWORD, SCREENSHOTS, cell_points, login
 
 from shancheng.data.city import read_city
 
@@ -16,7 +16,7 @@ SENSOR = "W00000"  # a water-pressure sensor of the small demo city (kPa, low li
 
 
 def test_sensor_alarm_appears_live(page, dashboard_server):
-    page.goto(f"{dashboard_server.url}/ui/#/lifelines")
+    login(page, dashboard_server.url, view="lifelines")  # critical infrastructure: staff only
     page.locator("#alarm-list").wait_for()
     page.locator("#sensor-table tbody tr").first.wait_for()
     assert page.locator(f"#alarm-list li[data-sensor-id='{SENSOR}']").count() == 0
@@ -39,9 +39,11 @@ def test_sensor_alarm_appears_live(page, dashboard_server):
     page.locator("#sensor-chart canvas").wait_for()
 
     # isolation of a pipe entered by id (the keyboard's way to what a click on the map does)
-    _, pipes = dashboard_server.call("GET", "/lifelines/pipes?network=water")
+    _, pipes = dashboard_server.call("GET", "/lifelines/pipes?network=water", user="supervisor")
     pipe_id = pipes["features"][len(pipes["features"]) // 2]["properties"]["pipe_id"]
-    _, iso = dashboard_server.call("GET", f"/lifelines/isolation?network=water&pipe={pipe_id}")
+    _, iso = dashboard_server.call(
+        "GET", f"/lifelines/isolation?network=water&pipe={pipe_id}", user="supervisor"
+    )
     page.get_by_label(re.compile("管段编号|Pipe id")).fill(str(pipe_id))
     page.locator("#isolate-form button").click()
     page.locator("#valves").wait_for()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.e2e.dashboard import SCREENSHOTS
+from tests.e2e.dashboard import SCREENSHOTS, login
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
@@ -13,9 +13,12 @@ def _table_names(page, selector):
 
 
 def test_drill_down_from_city_to_community(page, dashboard_server):
-    status, districts = dashboard_server.call("GET", "/city/indicators?level=district")
+    status, districts = dashboard_server.call(
+        "GET", "/city/indicators?level=district", user="supervisor"
+    )
     assert status == 200
-    page.goto(f"{dashboard_server.url}/ui/#/ops")
+    assert dashboard_server.call("GET", "/city/indicators?level=district")[0] == 401
+    login(page, dashboard_server.url, view="ops")  # operators' figures: staff only
     page.locator("main[data-level='district'], [data-level='district']").first.wait_for()
     rows = page.locator(".table-box tbody tr")
     rows.first.wait_for()
@@ -26,7 +29,7 @@ def test_drill_down_from_city_to_community(page, dashboard_server):
     page.locator(".table-box tbody tr", has_text=district["name"]).click()
     page.locator("[data-level='street']").wait_for()
     _, streets = dashboard_server.call(
-        "GET", f"/city/indicators?level=street&parent={district['code']}"
+        "GET", f"/city/indicators?level=street&parent={district['code']}", user="supervisor"
     )
     page.locator(".table-box tbody tr", has_text=streets[0]["name"]).wait_for()
     assert sorted(_table_names(page, ".table-box")) == sorted(s["name"] for s in streets)
@@ -36,7 +39,7 @@ def test_drill_down_from_city_to_community(page, dashboard_server):
     page.locator(".table-box tbody tr", has_text=streets[0]["name"]).click()
     page.locator("[data-level='community']").wait_for()
     _, communities = dashboard_server.call(
-        "GET", f"/city/indicators?level=community&parent={streets[0]['code']}"
+        "GET", f"/city/indicators?level=community&parent={streets[0]['code']}", user="supervisor"
     )
     page.locator(".table-box tbody tr", has_text=communities[0]["name"]).wait_for()
     assert sorted(_table_names(page, ".table-box")) == sorted(c["name"] for c in communities)

@@ -8,6 +8,7 @@ import type { GeoJSONSource, LngLatBoundsLike, Map as MlMap } from "maplibre-gl"
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { FeatureCollection } from "geojson";
+import { token } from "./api/client";
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -162,10 +163,13 @@ export interface TileJson {
  */
 export async function addTiles(map: MlMap, layer: string): Promise<TileJson | null> {
   try {
-    const response = await fetch(new URL(`/tiles/${layer}.json`, window.location.origin));
+    // staff-only layers (the pipes) take the signed-in user's token as ?access_token=
+    const bearer = token();
+    const auth = bearer ? `?access_token=${encodeURIComponent(bearer)}` : "";
+    const response = await fetch(new URL(`/tiles/${layer}.json${auth}`, window.location.origin));
     if (!response.ok) return null;
     const tj = (await response.json()) as TileJson;
-    const tiles = [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`];
+    const tiles = [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${auth}`];
     if (!map.getSource(`t-${layer}`)) {
       map.addSource(`t-${layer}`, { type: "vector", tiles, minzoom: tj.minzoom, maxzoom: Math.min(tj.maxzoom, 16), bounds: tj.bounds });
     }

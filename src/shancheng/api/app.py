@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from shancheng import __version__
 from shancheng.api.errors import RefuseNulBytes, install_error_handlers
 from shancheng.api.live import LiveLifelines
+from shancheng.api.policy import check_policy, enforce
 from shancheng.api.ratelimit import limiter_from_settings
 from shancheng.api.routers import (
     cases,
@@ -116,17 +117,20 @@ def create_app(
     install_state(app, state)
     install_error_handlers(app)
     app.add_middleware(RefuseNulBytes)
+    # every route passes the access policy first (shancheng.api.policy: one table)
+    guarded = [Depends(enforce)]
     # Open311 first: routes are matched in order, and intake is the hot path under load
-    app.include_router(open311.router)
-    app.include_router(citizen.router)  # before cases: /cases/public/{reference}
-    app.include_router(cases.router)
-    app.include_router(city.router)
-    app.include_router(circles.router)
-    app.include_router(lifelines.router)
-    app.include_router(stream.router)
-    app.include_router(targets.router)
-    tiles.install(app, settings, city=state.city)
+    app.include_router(open311.router, dependencies=guarded)
+    app.include_router(citizen.router, dependencies=guarded)  # before /cases/{case_id}
+    app.include_router(cases.router, dependencies=guarded)
+    app.include_router(city.router, dependencies=guarded)
+    app.include_router(circles.router, dependencies=guarded)
+    app.include_router(lifelines.router, dependencies=guarded)
+    app.include_router(stream.router, dependencies=guarded)
+    app.include_router(targets.router, dependencies=guarded)
+    tiles.install(app, settings, city=state.city, dependencies=guarded)
     mount_dashboard(app, settings.web_dist)
+    check_policy(app)
     return app
 
 

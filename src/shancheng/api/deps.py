@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -54,14 +55,20 @@ SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(now)]
 
 
-def clock(request: Request) -> datetime:
-    """Return the current time as :data:`NowDep` would, for hot paths that take no dependencies.
+async def clock_now(request: Request) -> datetime:
+    """Return the current time as :data:`NowDep` would, for code that takes no dependencies.
 
-    Solving even one dependency costs a hot endpoint a measurable share of its CPU; the
-    override a test installs for :func:`now` is honoured all the same.
+    The override a test installs for :func:`now` is honoured, whether it is a plain function
+    or a coroutine function like :func:`now` itself; without one, the real clock.
     """
     override = request.app.dependency_overrides.get(now)
-    return override() if override is not None else datetime.now(UTC)
+    if override is None:
+        return datetime.now(UTC)
+    value = override()
+    if inspect.isawaitable(value):
+        value = await value
+    when: datetime = value
+    return when
 
 
 async def get_settings(state: StateDep) -> Settings:

@@ -65,6 +65,12 @@ class Dash:
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    def staff(self):
+        """Headers of a city-level supervisor (the operators' routes are staff-only)."""
+        if not hasattr(self, "_staff"):
+            self._staff = self.user("operator", Role.SUPERVISOR, "990100")
+        return self._staff
+
     def token(self, headers):
         return headers["Authorization"].split(" ", 1)[1]
 

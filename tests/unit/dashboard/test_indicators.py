@@ -43,7 +43,7 @@ def test_the_command_prints_what_the_api_serves(make_dash, tmp_path, capsys, mon
         r = dash.client.post("/cases", json={"category_code": "E0404", "lon": here[0],
                                              "lat": here[1], "description": "blocked"})
         assert r.status_code == 201, r.text
-    served = dash.client.get("/city/indicators", params={"level": "district"}).json()
+    served = dash.client.get("/city/indicators", params={"level": "district"}, headers=dash.staff()).json()
     monkeypatch.setenv("SHANCHENG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SHANCHENG_CITY", "small")
     monkeypatch.setenv("SHANCHENG_DATABASE_URL", url)

@@ -15,16 +15,16 @@ def iso(minutes_ago):
 
 
 def test_networks_and_pipes(dash, small_city):
-    nets = {n["network"]: n for n in dash.client.get("/lifelines/networks").json()}
+    nets = {n["network"]: n for n in dash.client.get("/lifelines/networks", headers=dash.staff()).json()}
     links = small_city.water_links
     pipes = links[links["kind"] != "valve"]
     assert nets["water"]["pipes"] == len(pipes)
     assert nets["water"]["length_m"] == pytest.approx(pipes["length_m"].sum(), abs=0.1)
-    fc = dash.client.get("/lifelines/pipes", params={"network": "gas"}).json()
+    fc = dash.client.get("/lifelines/pipes", params={"network": "gas"}, headers=dash.staff()).json()
     assert len(fc["features"]) == nets["gas"]["pipes"]
     lon, lat = fc["features"][0]["geometry"]["coordinates"][0]
     assert 100 < lon < 110 and 25 < lat < 32
-    r = dash.client.get("/lifelines/pipes", params={"network": "sewage"})
+    r = dash.client.get("/lifelines/pipes", params={"network": "sewage"}, headers=dash.staff())
     assert r.status_code == 404 and "`network`" in r.json()["detail"][0]["msg"]
 
 
@@ -59,10 +59,10 @@ def test_ingest_validates_like_mqtt_and_raises_alarms(dash):
         reasons = dict(conn.execute(sa.text(
             "select reason, count(*) from lifelines_rejections group by reason")).all())
     assert reasons == {"wrong_unit": 1, "unknown_sensor": 1, "out_of_range": 1, "future_time": 1}
-    listed = dash.client.get("/lifelines/alarms", params={"state": "raised"}).json()
+    listed = dash.client.get("/lifelines/alarms", params={"state": "raised"}, headers=dash.staff()).json()
     assert sorted(a["alarm_id"] for a in listed) == sorted(a["alarm_id"] for a in body["alarms"])
     sensors = {f["properties"]["sensor_id"]: f["properties"]
-               for f in dash.client.get("/lifelines/sensors").json()["features"]}
+               for f in dash.client.get("/lifelines/sensors", headers=dash.staff()).json()["features"]}
     assert sensors["W00000"]["last_value"] == 50.0
     assert sensors["W00000"]["state"] == "alarm"
     assert sensors["W00001"]["state"] == "no_data"
@@ -85,7 +85,7 @@ def test_acknowledge_needs_an_operator(dash):
     r = dash.client.post(path, headers=dispatcher)
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
     assert dash.client.post(path, headers=dispatcher).status_code == 400  # not twice
-    assert dash.client.get("/lifelines/alarms", params={"state": "raised"}).json() == []
+    assert dash.client.get("/lifelines/alarms", params={"state": "raised"}, headers=dash.staff()).json() == []
     r = dash.client.post("/lifelines/alarms/nope/acknowledge", headers=dispatcher)
     assert r.status_code == 404
 
@@ -98,19 +98,19 @@ def test_readings_are_downsampled(dash):
         {"sensor_id": "W00001", "time": (start + timedelta(minutes=k)).isoformat(),
          "value": v, "unit": "kPa"} for k, v in enumerate(values)])
     params = {"start": start.isoformat(), "end": (start + timedelta(minutes=6)).isoformat()}
-    raw = dash.client.get("/lifelines/sensors/W00001/readings", params=params).json()
+    raw = dash.client.get("/lifelines/sensors/W00001/readings", params=params, headers=dash.staff()).json()
     assert [p["mean"] for p in raw] == values
     buckets = dash.client.get("/lifelines/sensors/W00001/readings",
-                              params={**params, "bucket_s": 180}).json()
+                              params={**params, "bucket_s": 180}, headers=dash.staff()).json()
     first_bucket = (int(start.timestamp()) // 180) * 180
     split = [v for k, v in enumerate(values) if int(start.timestamp()) + 60 * k < first_bucket + 180]
     assert buckets[0]["count"] == len(split)
     assert (buckets[0]["min"], buckets[0]["max"]) == (min(split), max(split))
     assert buckets[0]["mean"] == pytest.approx(sum(split) / len(split))
     assert sum(b["count"] for b in buckets) == len(values)
-    r = dash.client.get("/lifelines/sensors/NOPE/readings")
+    r = dash.client.get("/lifelines/sensors/NOPE/readings", headers=dash.staff())
     assert r.status_code == 404 and "`sensor_id`" in r.json()["detail"][0]["msg"]
-    r = dash.client.get("/lifelines/sensors/W00001/readings", params={"start": "2026-01-01T00:00"})
+    r = dash.client.get("/lifelines/sensors/W00001/readings", params={"start": "2026-01-01T00:00"}, headers=dash.staff())
     assert r.status_code == 422 and "`start`" in r.json()["detail"][0]["msg"]
 
 
@@ -118,7 +118,7 @@ def test_isolation_equals_lifelines_plan(dash, small_city, city_state, lonlat):
     links = small_city.water_links
     pipe = str(links[links["kind"] == "pipe"]["link_id"].iloc[len(links) // 3])
     want = plan_isolation(small_city, "water", pipe)
-    got = dash.client.get("/lifelines/isolation", params={"network": "water", "pipe": pipe}).json()
+    got = dash.client.get("/lifelines/isolation", params={"network": "water", "pipe": pipe}, headers=dash.staff()).json()
     assert got["pipe_id"] == pipe
     assert got["valves_to_close"] == want.valves_to_close
     assert got["segments_lost"] == want.impact["segments"]
@@ -137,11 +137,12 @@ def test_isolation_equals_lifelines_plan(dash, small_city, city_state, lonlat):
     mid = line.interpolate(0.5, normalized=True)
     lon, lat = lonlat(mid.x, mid.y)
     near = dash.client.get("/lifelines/isolation",
-                           params={"network": "water", "lon": lon, "lat": lat}).json()
+                           params={"network": "water", "lon": lon, "lat": lat},
+                           headers=dash.staff()).json()
     assert near["pipe_id"] == pipe
-    r = dash.client.get("/lifelines/isolation", params={"network": "water", "pipe": "P-none"})
+    r = dash.client.get("/lifelines/isolation", params={"network": "water", "pipe": "P-none"}, headers=dash.staff())
     assert r.status_code == 404 and "`pipe`" in r.json()["detail"][0]["msg"]
-    r = dash.client.get("/lifelines/isolation", params={"network": "water", "lon": 0, "lat": 0})
+    r = dash.client.get("/lifelines/isolation", params={"network": "water", "lon": 0, "lat": 0}, headers=dash.staff())
     assert r.status_code == 422 and "`lon`" in r.json()["detail"][0]["msg"]
-    r = dash.client.get("/lifelines/isolation", params={"network": "water"})
+    r = dash.client.get("/lifelines/isolation", params={"network": "water"}, headers=dash.staff())
     assert r.status_code == 422 and "`pipe`" in r.json()["detail"][0]["msg"]

@@ -46,20 +46,21 @@ def test_mqtt_reading_over_threshold_arrives_live(make_dash, mqtt_broker, city_s
     dash = make_dash(serve_mqtt=True, mqtt_url=f"mqtt://{host}:{port}")
     sensor = city_state.sensors["W00003"]
     found = None
+    token = dash.token(dash.staff())
     with uvicorn_in_thread(dash.app, lifespan="on", start_timeout_s=30) as url:
         publisher = MqttPublisher(host, port, client_id=f"dash-test-{url.rsplit(':', 1)[1]}")
         try:
-            found = _first_alarm_from_mqtt(httpx2, url, publisher, sensor)
+            found = _first_alarm_from_mqtt(httpx2, url, publisher, sensor, token)
         finally:
             publisher.close()
     assert found is not None and (found["rule"], found["level"]) == ("threshold", 1)
 
 
-def _first_alarm_from_mqtt(httpx2, url, publisher, sensor):
+def _first_alarm_from_mqtt(httpx2, url, publisher, sensor, token):
     """Publish an over-threshold reading and read /stream/lifelines until its alarm arrives."""
     found = None
     with httpx2.Client(base_url=url, timeout=5) as client, \
-            client.stream("GET", "/stream/lifelines") as response:
+            client.stream("GET", "/stream/lifelines", params={"access_token": token}) as response:
         lines = response.iter_lines()
         assert next(lines).startswith(": stream open")
         event = None

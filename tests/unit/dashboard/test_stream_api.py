@@ -47,7 +47,8 @@ def test_reading_over_threshold_arrives_as_an_alarm_event(live):
     key = dash.api_key()
     hub = state_of(dash.app).live.hub
     with httpx2.Client(base_url=base, timeout=10) as client:
-        with client.stream("GET", "/stream/lifelines") as response:
+        token = dash.token(dash.staff())
+        with client.stream("GET", "/stream/lifelines", params={"access_token": token}) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             lines = opened(response)

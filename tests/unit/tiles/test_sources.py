@@ -115,7 +115,10 @@ def test_router_serves_gzip_mvt_204_400_404_422(tileset, city):
     assert meta["tiles"][0].endswith("/tiles/walk/{z}/{x}/{y}.mvt")
     assert meta["minzoom"] == 12
     assert meta["features"] == len(city.walk_segments)
-    assert set(client.get("/tiles").json()) == {"walk", "cells", "pipes", "admin", "coverage"}
+    # the pipes are critical infrastructure: listed and served to staff only
+    assert set(client.get("/tiles").json()) == {"walk", "cells", "admin", "coverage"}
+    assert client.get("/tiles/pipes.json").status_code == 401
+    assert client.get(f"/tiles/pipes/15/{x}/{y}.mvt").status_code == 401
 
 
 def test_install_indexes_the_configured_city_on_first_use(tmp_path, city, evaluation):

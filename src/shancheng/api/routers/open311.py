@@ -23,7 +23,7 @@ from shancheng.api.deps import (
     NowDep,
     SessionDep,
     SettingsDep,
-    clock,
+    clock_now,
     current_center,
     rate_limit_async,
 )
@@ -105,7 +105,7 @@ async def post_request(fmt: str, request: Request) -> Response:
     Stored from the event loop through the application's asynchronous store (on PostgreSQL
     one statement on an asynchronous pool; elsewhere a session in a worker thread).
     """
-    at = clock(request)
+    at = await clock_now(request)
     state = app_state(request)
     form = await _read_form(request, state.settings)
     _check(fmt, form.fields.get("jurisdiction_id"), state.settings)

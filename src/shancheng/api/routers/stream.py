@@ -9,18 +9,18 @@ from the in-process hub (HTTP ingest and ``shancheng serve --mqtt``).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from shancheng.api.events import event_stream
+from shancheng.api.policy import current_actor
 from shancheng.api.routers.lifelines import LiveDep
 from shancheng.api.schemas.cases import CaseRead
 from shancheng.api.state import app_state
-from shancheng.cases import accounts
 from shancheng.cases.views import CaseFeed
+from shancheng.errors import AuthenticationError
 
 if TYPE_CHECKING:
     from shancheng.cases.permissions import Actor
@@ -36,9 +36,13 @@ async def cases(
     access_token: Annotated[str, Query(max_length=128)] = "",
 ) -> StreamingResponse:
     """Stream ``case`` events (the case JSON) on every report and transition in scope."""
+    del access_token  # read by the access policy (shancheng.api.policy.current_actor)
     state = app_state(request)
     sessions = state.sessions
-    actor = await asyncio.to_thread(_actor, sessions, access_token, request)
+    actor = await current_actor(request, query_token=True)
+    if actor is None:  # the policy lets no anonymous caller through; kept as a guard
+        msg = "the case stream needs `access_token`"
+        raise AuthenticationError(msg)
     feed = await asyncio.to_thread(_start_feed, sessions)
     city_code = state.centers.seed.city_code
 
@@ -55,15 +59,6 @@ async def lifelines(request: Request, live: LiveDep) -> StreamingResponse:
     """Stream ``reading`` and ``alarm`` events as they are stored."""
     stream = event_stream(live.hub, frozenset({"reading", "alarm"}), request.is_disconnected)
     return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
-
-
-def _actor(sessions: Any, token: str, request: Request) -> Actor:  # noqa: ANN401 - sessionmaker
-    from shancheng.api.deps import now  # noqa: PLC0415 - tests override the clock
-
-    clock = request.app.dependency_overrides.get(now, now)
-    at: datetime = clock() if callable(clock) else datetime.now(UTC)
-    with sessions() as session:
-        return accounts.actor_for_token(session, token, at=at)
 
 
 def _start_feed(sessions: Any) -> CaseFeed:  # noqa: ANN401 - sessionmaker

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
+from shancheng.api.policy import STAFF_ROLES, current_actor
 from shancheng.api.tilesets import tileset_from_settings, tileset_of_state
 from shancheng.config import Settings
-from shancheng.errors import CityFormatError
+from shancheng.errors import AuthenticationError, CityFormatError, PermissionDeniedError
 from shancheng.tiles import TileSet
 
 if TYPE_CHECKING:
@@ -27,9 +28,16 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 _CACHE_CONTROL = "public, max-age=3600"
+_PRIVATE = "private, no-store"
 
 
-def install(app: FastAPI, settings: Settings, *, city: CityHolder | None = None) -> None:
+def install(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    city: CityHolder | None = None,
+    dependencies: Sequence[Any] = (),
+) -> None:
     """Serve ``/tiles`` on ``app``; the layers of ``settings``' City are indexed on first use.
 
     With the dashboard's City state (``city``, built once for every router), the tiles are
@@ -41,7 +49,7 @@ def install(app: FastAPI, settings: Settings, *, city: CityHolder | None = None)
         app.state.tiles = _lazy(lambda: tileset_of_state(holder.get()))
     else:
         app.state.tiles = _lazy(lambda: tileset_from_settings(settings))
-    app.include_router(router)
+    app.include_router(router, dependencies=list(dependencies))
 
 
 def _lazy(build: Callable[[], TileSet]) -> Callable[[], TileSet]:
@@ -83,10 +91,34 @@ def _template(request: Request, layer: str) -> str:
 def list_layers(request: Request) -> dict[str, dict[str, Any]]:
     """TileJSON of every layer, by name."""
     tiles = _all(request)
-    return {name: tiles.tilejson(name, _template(request, name)) for name in sorted(tiles.layers)}
+    return {
+        name: tiles.tilejson(name, _template(request, name))
+        for name in sorted(tiles.layers)
+        if name not in STAFF_LAYERS
+    }
 
 
-@router.get("/{layer}.json")
+STAFF_LAYERS = frozenset({"pipes"})
+"""Layers of critical infrastructure: served to signed-in staff only (and never cached publicly)."""
+
+
+async def layer_access(request: Request, layer: str) -> None:
+    """Refuse a staff-only layer to anyone but staff (token as header or ``?access_token=``)."""
+    if layer not in STAFF_LAYERS:
+        return
+    actor = await current_actor(request, query_token=True)
+    if actor is None:
+        msg = f"tile layer {layer!r} is for signed-in staff; log in at POST /auth/token"
+        raise AuthenticationError(msg)
+    if actor.role not in STAFF_ROLES:
+        msg = f"tile layer {layer!r} is for staff; user {actor.username!r} is {actor.role}"
+        raise PermissionDeniedError(msg)
+
+
+LayerAccess = Depends(layer_access)
+
+
+@router.get("/{layer}.json", dependencies=[LayerAccess])
 def tilejson(request: Request, layer: str) -> dict[str, Any]:
     """TileJSON 3.0 of one layer (a MapLibre ``vector`` source can take its URL)."""
     return _tileset(request, layer).tilejson(layer, _template(request, layer))
@@ -94,15 +126,17 @@ def tilejson(request: Request, layer: str) -> dict[str, Any]:
 
 @router.get(
     "/{layer}/{z}/{x}/{y}.mvt",
+    dependencies=[LayerAccess],
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 204: {"description": "empty tile"}},
 )
 def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
     """One tile of ``layer`` (gzip-compressed MVT, or 204 when it holds no feature)."""
     body = _tileset(request, layer).tile(layer, z, x, y)
+    cache = _PRIVATE if layer in STAFF_LAYERS else _CACHE_CONTROL
     if not body:
-        return Response(status_code=204, headers={"Cache-Control": _CACHE_CONTROL})
-    headers = {"Cache-Control": _CACHE_CONTROL, "Vary": "Accept-Encoding"}
+        return Response(status_code=204, headers={"Cache-Control": cache})
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
     else:
