@@ -187,8 +187,9 @@ def rule_for(method: str, path: str) -> Rule:
 
 
 def declared_routes(app: FastAPI) -> list[str]:
-    """Return the policy keys of every route ``app`` serves (from its OpenAPI schema and the
-    routes it leaves out of the schema: the streams and the dashboard).
+    """Return the policy keys of every route ``app`` serves.
+
+    The routes of its OpenAPI schema, and those it leaves out: the streams and the dashboard.
     """
     keys = [
         route_key(method, path)

@@ -20,7 +20,7 @@ from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import Action, CaseEvent, CaseStatus, Level
 from shancheng.cases.draft import CaseDraft
 from shancheng.cases.duplicates import DuplicateSearch, Nearby
-from shancheng.cases.media import Photo, check_media_url, check_photo
+from shancheng.cases.media import Photo, check_media_url, clean_photo
 from shancheng.cases.routing import Location, common_level, distance_m, route
 from shancheng.cases.safe_text import check_plain
 from shancheng.cases.stage_limits import stage_limit_s
@@ -159,8 +159,9 @@ def plan(center: Center, report: ReportIn, *, at: datetime) -> PlannedCase:
     if len(report.photos) > center.max_photos:
         msg = f"`media` has {len(report.photos)} files; the limit is {center.max_photos}"
         raise CaseInputError(msg, field="media")
-    photo_types = [
-        check_photo(photo, max_bytes=center.max_photo_bytes, index=i)
+    # checked, then re-encoded without metadata (EXIF GPS, device): what is stored is clean
+    cleaned = [
+        clean_photo(photo, max_bytes=center.max_photo_bytes, index=i)
         for i, photo in enumerate(report.photos)
     ]
     if len(report.photos) + len(report.media_urls) > center.max_photos:
@@ -185,7 +186,7 @@ def plan(center: Center, report: ReportIn, *, at: datetime) -> PlannedCase:
             **({"attributes": report.attributes} if report.attributes else {}),
         },
     )
-    return PlannedCase(row, [first], list(zip(report.photos, photo_types, strict=True)), urls)
+    return PlannedCase(row, [first], cleaned, urls)
 
 
 def duplicate_search(

@@ -1,14 +1,21 @@
-"""Photos attached to reports: recognised by their bytes, never by their name.
+"""Photos attached to reports: recognised by their bytes, never by their name; no metadata kept.
 
 Only JPEG, PNG and WebP are accepted; the type is read from the file's magic bytes, a declared
 content type must agree with it, and size is capped. A file renamed ``.jpg`` that is really a
-script or a PDF is refused with a message that says what was found.
+script or a PDF is refused with a message that says what was found. What is stored is the
+picture re-encoded by Pillow (:func:`without_metadata`): the EXIF block with its GPS position,
+the device and the time, XMP, comments and text chunks are gone, and the orientation the
+camera recorded is applied to the pixels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import warnings
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
+
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shancheng.errors import CaseInputError
 
@@ -80,6 +87,63 @@ def check_photo(photo: Photo, *, max_bytes: int, index: int = 0) -> str:
         msg = f"`{field}`{name} is declared {declared!r} but its bytes are {mime}"
         raise CaseInputError(msg, field=field)
     return mime
+
+
+MAX_PIXELS = 50_000_000
+"""Largest picture accepted (50 megapixels): a decompression bomb is refused, not decoded."""
+_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+
+
+def without_metadata(photo: Photo, mime: str, *, index: int = 0) -> Photo:
+    """Return the photo re-encoded with its pixels only: no EXIF (GPS, device), XMP or text.
+
+    The orientation the camera recorded is applied first, so the picture looks as before.
+
+    Raises
+    ------
+    CaseInputError
+        The bytes do not decode as the image they claim to be, or the picture is larger
+        than :data:`MAX_PIXELS`. The field is ``media[index]``.
+    """
+    field = f"media[{index}]"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(photo.content), formats=[_FORMATS[mime]]) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    msg = (
+                        f"`{field}` is {image.width} x {image.height} pixels; the limit is "
+                        f"{MAX_PIXELS:,} pixels"
+                    )
+                    raise CaseInputError(msg, field=field)
+                upright = ImageOps.exif_transpose(image)
+                out = io.BytesIO()
+                pixels = upright.convert("RGB") if mime == "image/jpeg" else upright
+                pixels.save(out, format=_FORMATS[mime], **_SAVE_OPTIONS[mime])
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
+        msg = f"`{field}` cannot be decoded as {mime}: {str(exc)[:120]}"
+        raise CaseInputError(msg, field=field) from exc
+    return replace(photo, content=out.getvalue(), declared_type=mime)
+
+
+_SAVE_OPTIONS: dict[str, dict[str, object]] = {
+    "image/jpeg": {"quality": 90, "optimize": True},
+    "image/png": {"optimize": True},
+    "image/webp": {"quality": 90},
+}
+
+
+def clean_photo(photo: Photo, *, max_bytes: int, index: int = 0) -> tuple[Photo, str]:
+    """Check a photo (:func:`check_photo`) and strip its metadata; return it and its type."""
+    mime = check_photo(photo, max_bytes=max_bytes, index=index)
+    return without_metadata(photo, mime, index=index), mime
 
 
 MAX_URL_CHARS = 2000

@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.domain import CaseStatus
+from shancheng.cases.privacy import PUBLIC_PRECISION_M, mask_personal, public_position
 from shancheng.cases.safe_text import check_plain
 from shancheng.errors import CaseInputError
 
@@ -243,8 +244,15 @@ def request_record(
     events: Sequence[CaseEventRow] | None = None,
     parent_reference: str | None = None,
 ) -> dict[str, Any]:
-    """Return one case as a GeoReport v2 service request (with extensions when ``events``)."""
+    """Return one case as the public sees it in GeoReport v2 (extensions when ``events``).
+
+    The public view (:mod:`~shancheng.cases.privacy`): the description and address with
+    personal data masked, the position rounded to the category kind's grid, and the history as
+    stages and times only (staff notes, departments' units and grid cells stay internal).
+    """
     status = CaseStatus(row.status)
+    precision_m = PUBLIC_PRECISION_M.get(category.kind, max(PUBLIC_PRECISION_M.values()))
+    lon, lat = public_position(row.lon, row.lat, precision_m=precision_m)
     notes = f"{status.name_zh} {status.value}"
     if parent_reference:
         notes += f"; duplicate of {parent_reference}"
@@ -254,31 +262,35 @@ def request_record(
         "status_notes": notes,
         "service_name": f"{category.name_zh} {category.name_en}",
         "service_code": row.category_code,
-        "description": row.description,
+        "description": mask_personal(row.description),
         "agency_responsible": agency,
         "service_notice": "",
         "requested_datetime": iso(row.reported_at),
         "updated_datetime": iso(row.closed_at or row.updated_at),
         "expected_datetime": iso(row.expected_at),
-        "address": row.address,
+        "address": mask_personal(row.address),
         "address_id": row.address_id,
         "zipcode": "",
-        "lat": row.lat,
-        "long": row.lon,
+        "lat": lat,
+        "long": lon,
         "media_url": media_url or "",
     }
     if events is not None:
         record["extended_attributes"] = {
             "stage": status.value, "stage_zh": status.name_zh, "level": row.level,
-            "unit_code": row.unit_code, "department": row.department,
-            "street_code": row.street_code, "cell_id": row.cell_id,
             "duplicates": row.duplicates, "duplicate_of": parent_reference or "",
         }  # fmt: skip
         record["notes"] = [
-            {"datetime": iso(e.at), "description": e.note or e.action, "type": e.action}
+            {"datetime": iso(e.at), "description": _stage_note(e.to_status), "type": e.action}
             for e in events
         ]
     return record
+
+
+def _stage_note(stage: str) -> str:
+    """Return the public note of an event: the stage it led to, never the staff's words."""
+    status = CaseStatus(stage)
+    return f"{status.name_zh} {status.value}"
 
 
 # free-text fields of a POST besides those intake checks (description, address_string)

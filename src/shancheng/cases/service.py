@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shancheng.cases import engine, intake, repository, workflow
 from shancheng.cases.domain import Action, CaseStatus, Level
 from shancheng.cases.intake import Intake, ReportIn, Source
-from shancheng.cases.media import check_photo
+from shancheng.cases.media import clean_photo
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed, check
 from shancheng.cases.routing import Assignment, escalate
 from shancheng.cases.sensor_intake import CaseRef, SensorReport
@@ -305,8 +305,8 @@ def act(
             assignment=assignment,
         )
         for i, photo in enumerate(photos):
-            mime = check_photo(photo, max_bytes=center.max_photo_bytes, index=i)
-            digest = repository.put_blob(session, photo.content, mime, at=at)
+            clean, mime = clean_photo(photo, max_bytes=center.max_photo_bytes, index=i)
+            digest = repository.put_blob(session, clean.content, mime, at=at)
             repository.attach(session, row.id, at=at, event_seq=event.seq, blob_sha256=digest)
     return row
 
