@@ -54,6 +54,8 @@ class Center:
         Upload limits per photo and per report.
     max_description_chars
         Open311's limit on ``description`` (4,000).
+    merge_radius_m
+        An inspector merges a case only into an open case of its category this close.
     jurisdiction
         The jurisdiction table (:func:`~shancheng.cases.routing.route`); empty: the
         taxonomy's default departments.
@@ -71,6 +73,7 @@ class Center:
     max_photo_bytes: int = 5 * 1024 * 1024
     max_photos: int = 5
     max_description_chars: int = 4000
+    merge_radius_m: float = 500.0
     jurisdiction: tuple[JurisdictionRule, ...] = ()
     stage_limits: tuple[StageLimit, ...] = ()
     seed_taxonomy: Taxonomy | None = field(default=None, repr=False)

@@ -71,6 +71,7 @@ _PHOTOS = (
     .where(
         CaseAttachmentRow.case_id.in_(sa.bindparam("ids", expanding=True)),
         CaseAttachmentRow.kind.in_(("photo", "photo_url")),
+        CaseAttachmentRow.event_seq == 1,  # the reporter's photos, not the handlers'
     )
     .order_by(CaseAttachmentRow.id)
 )
@@ -191,6 +192,16 @@ def put_blob(session: Session, content: bytes, content_type: str, *, at: datetim
         )
         session.flush()
     return digest
+
+
+def blob_uses(session: Session, sha256: str) -> list[tuple[CaseRow, int | None]]:
+    """Return the cases a stored file is attached to, each with the event it came with."""
+    query = (
+        sa.select(CaseRow, CaseAttachmentRow.event_seq)
+        .join(CaseAttachmentRow, CaseAttachmentRow.case_id == CaseRow.id)
+        .where(CaseAttachmentRow.blob_sha256 == sha256)
+    )
+    return [(row, seq) for row, seq in session.execute(query).all()]
 
 
 def get_blob(session: Session, sha256: str) -> CaseBlobRow:

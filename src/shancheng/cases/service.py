@@ -23,13 +23,14 @@ from shancheng.cases.domain import Action, CaseStatus, Level
 from shancheng.cases.intake import Intake, ReportIn, Source
 from shancheng.cases.media import clean_photo
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed, check
-from shancheng.cases.routing import Assignment, escalate
+from shancheng.cases.routing import Assignment, distance_m, escalate
 from shancheng.cases.sensor_intake import CaseRef, SensorReport
 from shancheng.cases.store import SessionCaseStore, StoredRequest
 from shancheng.errors import (
     CaseInputError,
     CaseNotFoundError,
     ConflictError,
+    PermissionDeniedError,
     TransitionNotAllowedError,
 )
 
@@ -286,13 +287,13 @@ def act(
         Refused; nothing changes.
     """
     with _unit_of_work(session):
-        row = repository.get_case(session, case_id, lock=True)
-        check(actor, action, scope_of(row, center.admin.city_code), case_id=case_id)
+        row = _visible(session, center, case_id, actor, lock=True)
+        check(actor, action, scope_of(row, center.city_code), case_id=case_id)
         note = intake.check_text(note, field="note", max_chars=center.max_description_chars)
         assignment = _assignment_for(center, row, action, department)
         data: dict[str, object] = {}
         if action in {Action.MERGE, Action.UNMERGE}:
-            data = _merge_links(session, row, action, into)
+            data = _merge_links(session, center, actor, row, action, into)
         event = engine.transition(
             session,
             center,
@@ -333,8 +334,30 @@ def _assignment_for(
     return Assignment(department, Level(row.level), row.unit_code)
 
 
+def _visible(
+    session: Session, center: Center, case_id: int, actor: Actor, *, lock: bool = False
+) -> CaseRow:
+    """Return a case the actor may see; to anyone else it does not exist (no hint of its state).
+
+    Raises
+    ------
+    CaseNotFoundError
+        No such case, or one outside the actor's unit, department or own reports.
+    """
+    row = repository.get_case(session, case_id, lock=lock)
+    if not allowed(actor, Permission.VIEW, scope_of(row, center.city_code)):
+        msg = f"no case with id {case_id}"
+        raise CaseNotFoundError(msg)
+    return row
+
+
 def _merge_links(
-    session: Session, row: CaseRow, action: Action, into: int | None
+    session: Session,
+    center: Center,
+    actor: Actor,
+    row: CaseRow,
+    action: Action,
+    into: int | None,
 ) -> dict[str, object]:
     if action is Action.UNMERGE:
         parent = repository.get_case(session, row.parent_id) if row.parent_id else None
@@ -349,11 +372,26 @@ def _merge_links(
         msg = f"`into` must be another case, got the case itself ({into})"
         raise CaseInputError(msg, field="into")
     try:
-        target = repository.get_case(session, into, lock=True)
-    except CaseNotFoundError as exc:
-        raise CaseInputError(str(exc), field="into") from exc
+        target = _visible(session, center, into, actor, lock=True)
+        check(actor, Action.MERGE, scope_of(target, center.city_code), case_id=into)
+    except (CaseNotFoundError, PermissionDeniedError) as exc:
+        msg = f"`into`: no case with id {into} that you may merge into"
+        raise CaseInputError(msg, field="into") from exc
     if not CaseStatus(target.status).is_open:
         msg = f"`into` case {into} is {target.status}; merge only into an open case"
+        raise CaseInputError(msg, field="into")
+    if target.category_code != row.category_code:
+        msg = (
+            f"`into` case {into} is of category {target.category_code}, this one of "
+            f"{row.category_code}; merge only duplicates of the same problem"
+        )
+        raise CaseInputError(msg, field="into")
+    gap_m = distance_m(row.x_utm, row.y_utm, target.x_utm, target.y_utm)
+    if gap_m > center.merge_radius_m:
+        msg = (
+            f"`into` case {into} is {gap_m:,.0f} m away; a duplicate lies within "
+            f"{center.merge_radius_m:,.0f} m"
+        )
         raise CaseInputError(msg, field="into")
     target.duplicates += 1
     row.parent_id = target.id
@@ -361,10 +399,8 @@ def _merge_links(
 
 
 def get_case(session: Session, center: Center, case_id: int, *, actor: Actor) -> CaseRow:
-    """Return one case the actor may see."""
-    row = repository.get_case(session, case_id)
-    check(actor, Permission.VIEW, scope_of(row, center.admin.city_code), case_id=case_id)
-    return row
+    """Return one case the actor may see (others do not exist for them)."""
+    return _visible(session, center, case_id, actor)
 
 
 def case_history(
@@ -442,8 +478,8 @@ def rate_case(
         msg = f"`satisfaction` must be an integer 1..5, got {satisfaction!r}"
         raise CaseInputError(msg, field="satisfaction")
     with _unit_of_work(session):
-        row = repository.get_case(session, case_id, lock=True)
-        check(actor, Permission.RATE, scope_of(row, center.admin.city_code), case_id=case_id)
+        row = _visible(session, center, case_id, actor, lock=True)
+        check(actor, Permission.RATE, scope_of(row, center.city_code), case_id=case_id)
         if row.status != CaseStatus.CLOSED.value:
             msg = f"case {case_id} is {row.status}; only closed cases can be rated"
             raise CaseInputError(msg, field="satisfaction")
@@ -482,15 +518,30 @@ def case_events(session: Session, case_id: int) -> list[CaseEventRow]:
     return repository.events_of(session, case_id)
 
 
-def get_blob(session: Session, sha256: str) -> CaseBlobRow:
-    """Return a stored photo by the sha256 of its content.
+def get_blob(
+    session: Session, center: Center, sha256: str, *, actor: Actor | None
+) -> tuple[CaseBlobRow, bool]:
+    """Return a stored photo by the sha256 of its content, and whether it is public.
+
+    A photo a reporter sent with a report is public (without metadata, see
+    :mod:`~shancheng.cases.media`); one added later (a handler's after-photo) only for users
+    who may view a case it belongs to. To anyone else it does not exist.
 
     Raises
     ------
     CaseNotFoundError
-        No photo has this hash.
+        No photo has this hash, or the actor may not see it.
     """
-    return repository.get_blob(session, sha256)
+    uses = repository.blob_uses(session, sha256)
+    public = any(seq == 1 for _row, seq in uses)
+    visible = public or (
+        actor is not None
+        and any(allowed(actor, Permission.VIEW, scope_of(row, center.city_code)) for row, _ in uses)
+    )
+    if not visible:
+        msg = f"no stored file with sha256 {sha256!r}"
+        raise CaseNotFoundError(msg)
+    return repository.get_blob(session, sha256), public
 
 
 def allowed_actions(center: Center, row: CaseRow, *, actor: Actor) -> list[Action]:

@@ -92,6 +92,17 @@ def _clean(engine):
         conn.execute(sa.text(f"truncate {', '.join(CASE_TABLES)} restart identity cascade"))
 
 
+def pixels(content):
+    """The RGB pixels of an image's bytes (photos are stored re-encoded: compare pictures)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        return np.asarray(image.convert("RGB")).tolist()
+
+
 def center_for(session):
     """The current center of a test session: its seed plus the database's tables, read now.
 

@@ -13,7 +13,7 @@ from shancheng.cases import service
 from shancheng.cases.domain import Action, CaseStatus
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed
-from shancheng.errors import PermissionDeniedError, TransitionNotAllowedError
+from shancheng.errors import CaseNotFoundError, PermissionDeniedError, TransitionNotAllowedError
 from tests.unit.cases.conftest import center_for
 
 A, P = Action, Permission
@@ -121,7 +121,7 @@ def test_service_enforces_the_full_matrix(quiet_session, admin, point, streets, 
                     results[role, verb.value, where] = True
                     if verb is not P.VIEW:
                         del pool[key]
-                except PermissionDeniedError:
+                except (PermissionDeniedError, CaseNotFoundError):  # outside scope: not found
                     results[role, verb.value, where] = False
     expected = {(role, verb.value, where): where == "own" and verb.value in EXPECTED[role]
                 for role in EXPECTED for verb in VERBS for where in ("own", "other")}
@@ -159,7 +159,7 @@ def test_the_offered_actions_are_exactly_those_the_service_accepts(
             extra["department"] = "city_management"
         try:
             service.act(s, center_for(s), case_id, action, actor=actor, at=tick(), **extra)
-        except (PermissionDeniedError, TransitionNotAllowedError):
+        except (PermissionDeniedError, TransitionNotAllowedError, CaseNotFoundError):
             return False
         return True
 

@@ -275,16 +275,17 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @router.get("/blobs/{sha256}", tags=["cases"], response_class=Response)
-def get_blob(sha256: str, session: SessionDep) -> Response:
-    """Download a stored photo by the sha256 of its content."""
-    blob = service.get_blob(session, sha256.lower()[:64])
+def get_blob(sha256: str, session: SessionDep, center: CenterDep, user: OptionalUser) -> Response:
+    """Download a stored photo by the sha256 of its content.
+
+    Reporters' photos are public; handlers' photos only for staff who may view their case.
+    """
+    blob, public = service.get_blob(session, center, sha256.lower()[:64], actor=user)
+    cache = "public, max-age=31536000, immutable" if public else "private, no-store"
     return Response(
         blob.content,
         media_type=blob.content_type,
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
     )
 
 
