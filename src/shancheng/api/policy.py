@@ -29,7 +29,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from shancheng.api.state import app_state
 from shancheng.cases import accounts
-from shancheng.cases.permissions import Actor, Role
+from shancheng.cases.permissions import ROLE_ACTIONS, Actor, Permission, Role
 from shancheng.errors import AuthenticationError, ConfigError, PermissionDeniedError
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Rule:
 
 
 STAFF_ROLES = frozenset(Role) - {Role.CITIZEN}
+_EVALUATORS = frozenset(r for r, verbs in ROLE_ACTIONS.items() if Permission.EVALUATE in verbs)
 _ADMIN = frozenset({Role.ADMIN})
 _SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 _P, _U, _S = Audience.PUBLIC, Audience.USER, Audience.STAFF
@@ -110,8 +111,10 @@ POLICY: dict[str, Rule] = {
     "GET /cases/{case_id}/attachments": Rule(_U, _CASES),
     "POST /cases/{case_id}/actions": Rule(_S, _CASES),
     "POST /cases/{case_id}/rating": Rule(_U, "the reporter rates a closed case"),
-    "GET /stats/evaluation": Rule(_S, "performance of departments and units"),
-    "GET /stats/hotspots": Rule(_S, "where cases gather, from the cases' exact positions"),
+    "GET /stats/evaluation": Rule(_S, "performance of departments and units", _EVALUATORS),
+    "GET /stats/hotspots": Rule(
+        _S, "where cases gather, from the cases' exact positions", _EVALUATORS
+    ),
     "GET /stream/cases": Rule(_U, _CASES),
     # administration
     "GET /admin/audit": Rule(_S, _ADMINS, _ADMIN),
