@@ -80,3 +80,22 @@ def test_citizen_report_reaches_the_operator(page, dashboard_server):
     page.get_by_label(re.compile("密码|Password")).fill(PASSWORD)
     page.get_by_role("button", name=re.compile("^(登录|Log in)$")).click()
     page.locator(f"#case-list tr[data-reference='{reference}']").wait_for()
+
+
+def test_a_new_case_appears_live_without_reload(page, dashboard_server):
+    """The real server and clock: the badge lights when the stream is up, a case arrives."""
+    city = read_city(dashboard_server.data_dir / "demo", verify=False)
+    lon, lat = cell_points(city, DISTRICT, 5)[4]
+    login(page, dashboard_server.url, user="district-op", view="cases")
+    badge = page.locator("#cases-title .badge")
+    page.wait_for_function(
+        "el => /实时|Live/.test(el.textContent)", arg=badge.element_handle(), timeout=15_000
+    )  # the stream answered: no fallback to polling
+    page.locator("#case-list").wait_for()
+    status, answer = dashboard_server.call(
+        "POST", "/cases", {"category_code": "E0404", "lon": lon, "lat": lat,
+                           "description": "live e2e"})
+    assert status == 201, answer
+    reference = answer["case"]["reference"]
+    # polling would take 10 s; the stream brings it within a few
+    page.locator(f"#case-list tr[data-reference='{reference}']").wait_for(timeout=5_000)
