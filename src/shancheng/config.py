@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         hours, is linked to that case instead of opening a new one (0 m: never).
     cases_max_photo_bytes
         Largest photo accepted.
+    api_max_body_bytes
+        Largest request body of a route that takes no photos (JSON, forms); a larger one is
+        refused with 413 before it is read. Routes that take photos allow their photos
+        (``cases_max_photo_bytes`` each, base64 in JSON) plus this much.
+    cases_anonymous_photo_bytes_per_day
+        Photo bytes an anonymous client (one address) may store in 24 hours.
     open311_jurisdiction_id
         The ``jurisdiction_id`` Open311 clients may send (any other is a 404).
     cases_classifier_warmup
@@ -81,6 +87,8 @@ class Settings(BaseSettings):
     cases_duplicate_radius_m: float = Field(default=50.0, ge=0, le=1000)
     cases_duplicate_window_h: float = Field(default=72.0, ge=0)
     cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    api_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    cases_anonymous_photo_bytes_per_day: int = Field(default=20 * 1024 * 1024, ge=0)
     open311_jurisdiction_id: str = "shancheng.demo"
     cases_classifier_warmup: bool = True
     cases_async_intake: bool = True

@@ -157,7 +157,8 @@ def start_server(tmp: Path) -> Server:
         ]:
             accounts.create_user(session, name, PASSWORD, role=role, unit_code=unit)
         api_key = accounts.create_api_key(
-            session, "e2e sensors", actor=Actor("e2e", Role.ADMIN, CITY), at=datetime.now(UTC)
+            session, "e2e sensors", actor=Actor("e2e", Role.ADMIN, CITY), at=datetime.now(UTC),
+            scopes=("ingest", "report"),
         )
         session.commit()
     engine.dispose()

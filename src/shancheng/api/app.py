@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shancheng import __version__
 from shancheng.api.errors import RefuseNulBytes, install_error_handlers
+from shancheng.api.limits import BodyLimit
 from shancheng.api.live import LiveLifelines
 from shancheng.api.policy import check_policy, enforce
 from shancheng.api.ratelimit import limiter_from_settings
@@ -68,6 +69,7 @@ def apply_settings(center: Center, settings: Settings) -> Center:
         duplicate_radius_m=settings.cases_duplicate_radius_m,
         duplicate_window_h=settings.cases_duplicate_window_h,
         max_photo_bytes=settings.cases_max_photo_bytes,
+        anonymous_photo_bytes_per_day=settings.cases_anonymous_photo_bytes_per_day,
     )
 
 
@@ -117,6 +119,7 @@ def create_app(
     install_state(app, state)
     install_error_handlers(app)
     app.add_middleware(RefuseNulBytes)
+    app.add_middleware(BodyLimit, settings=settings)
     # every route passes the access policy first (shancheng.api.policy: one table)
     guarded = [Depends(enforce)]
     # Open311 first: routes are matched in order, and intake is the hot path under load

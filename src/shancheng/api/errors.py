@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import orjson
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shancheng.cases import open311
 from shancheng.errors import (
@@ -143,3 +144,29 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ShanchengError, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_bug)
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    # Starlette's own refusals (an unreadable multipart body, a body over the size limit)
+    # answer in the format of the API that was called
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if request.url.path.startswith("/open311"):
+        return open311_errors(
+            open311_format(request), exc.status_code, [(exc.status_code, str(exc.detail))]
+        )
+    detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "http_error"}]
+    return JSONResponse(
+        {"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _on_bug(request: Request, exc: Exception) -> Response:
+    # a bug: logged with its traceback; the client gets a 500 in the API's own format
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    msg = "internal error; the server logged it"
+    if request.url.path.startswith("/open311"):
+        return open311_errors(open311_format(request), 500, [(500, msg)])
+    detail = [{"loc": [], "msg": msg, "type": "internal_error"}]
+    return JSONResponse({"detail": detail}, status_code=500)

@@ -1,8 +1,15 @@
-"""Accounts: users with argon2 password hashes, expiring login tokens, Open311 API keys.
+"""Accounts: users with argon2 password hashes, expiring login tokens, scoped API keys.
 
 Secrets never reach the database in clear: passwords are argon2id hashes, tokens and API keys
 are stored as their sha256 (they are long random strings, so a fast hash suffices and lookups
 stay one indexed query). A token past its expiry time is refused like a wrong one.
+
+An API key carries scopes (:data:`KEY_SCOPES`): a citizen app's key reports, a gateway's key
+ingests readings, another system's key reads analytics; a key is refused for anything else.
+Logins are throttled per account and per client address, in the database so that every
+server process counts the same failures: after :data:`FREE_FAILURES` failed attempts each
+further one must wait twice as long as the one before (1 s, 2 s, 4 s ... up to 15 minutes),
+refused with 429 and ``Retry-After`` before the password is even checked.
 """
 
 from __future__ import annotations
@@ -21,8 +28,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shancheng.cases.permissions import Actor, Permission, Role, check
-from shancheng.errors import AuthenticationError, CaseInputError
-from shancheng.store.cases_tables import ApiKeyRow, TokenRow, UserRow
+from shancheng.errors import (
+    AuthenticationError,
+    CaseInputError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from shancheng.store.cases_tables import ApiKeyRow, LoginFailureRow, TokenRow, UserRow
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -32,6 +44,10 @@ if TYPE_CHECKING:
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("not a password")  # equalises timing for unknown users
 MIN_PASSWORD_CHARS = 10
+KEY_SCOPES = ("report", "ingest", "analytics")
+"""What an API key may be for: Open311 reports, sensor readings, read-only analytics."""
+FREE_FAILURES = 5
+MAX_WAIT_S = 900.0
 
 
 def _sha256(secret: str) -> str:
@@ -80,14 +96,29 @@ def create_user(
     return row
 
 
-def login(session: Session, username: str, password: str, *, at: datetime, ttl_h: float) -> str:
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    at: datetime,
+    ttl_h: float,
+    client: str = "",
+) -> str:
     """Check a password and return a new token valid for ``ttl_h`` hours; commit.
+
+    ``client`` (the caller's address) is throttled like the account: failures of either
+    make the next attempt wait.
 
     Raises
     ------
+    RateLimitedError
+        Too many failed attempts lately for this account or address (says when to retry).
     AuthenticationError
         Unknown user, wrong password or inactive account (one message for all three).
     """
+    keys = [f"user:{username[:64]}", *([f"ip:{client[:64]}"] if client else [])]
+    _check_throttle(session, keys, at=at)
     row = None
     if "\x00" not in username:
         row = session.execute(
@@ -98,8 +129,10 @@ def login(session: Session, username: str, password: str, *, at: datetime, ttl_h
     except (VerificationError, InvalidHashError):
         row = None
     if row is None or not row.active:
+        _count_failure(session, keys, at=at)
         msg = "wrong user name or password"
         raise AuthenticationError(msg)
+    _forget_failures(session, keys[:1])  # the account's; an address keeps its record
     token = secrets.token_urlsafe(32)
     session.add(
         TokenRow(
@@ -108,6 +141,44 @@ def login(session: Session, username: str, password: str, *, at: datetime, ttl_h
     )
     session.commit()
     return token
+
+
+def wait_after(failures: int) -> float:
+    """Return the seconds a login must wait after ``failures`` failed attempts.
+
+    Examples
+    --------
+    >>> [wait_after(n) for n in (4, 5, 6, 7, 30)]
+    [0.0, 1.0, 2.0, 4.0, 900.0]
+    """
+    if failures < FREE_FAILURES:
+        return 0.0
+    return min(MAX_WAIT_S, 2.0 ** (failures - FREE_FAILURES))
+
+
+def _check_throttle(session: Session, keys: list[str], *, at: datetime) -> None:
+    rows = session.execute(sa.select(LoginFailureRow).where(LoginFailureRow.key.in_(keys)))
+    for row in rows.scalars():
+        left = wait_after(row.failures) - (at - row.last_at).total_seconds()
+        if left > 0:
+            what = "account" if row.key.startswith("user:") else "address"
+            msg = f"too many failed logins for this {what}; retry in {left:.0f} s"
+            raise RateLimitedError(msg, retry_after_s=left)
+
+
+def _count_failure(session: Session, keys: list[str], *, at: datetime) -> None:
+    for key in keys:
+        row = session.get(LoginFailureRow, key)
+        if row is None:
+            session.add(LoginFailureRow(key=key, failures=1, last_at=at))
+        else:
+            row.failures += 1
+            row.last_at = at
+    session.commit()
+
+
+def _forget_failures(session: Session, keys: list[str]) -> None:
+    session.execute(sa.delete(LoginFailureRow).where(LoginFailureRow.key.in_(keys)))
 
 
 def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
@@ -136,11 +207,36 @@ def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
     return Actor(user.username, Role(user.role), user.unit_code, user.department)
 
 
-def create_api_key(session: Session, name: str, *, actor: Actor, at: datetime) -> str:
-    """Issue an Open311 API key for client ``name`` (admins only); commit; return the key."""
+def create_api_key(
+    session: Session,
+    name: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    scopes: tuple[str, ...] = ("report",),
+) -> str:
+    """Issue an API key for client ``name`` with ``scopes`` (admins only); commit; return it.
+
+    Raises
+    ------
+    CaseInputError
+        An unknown scope (the message lists :data:`KEY_SCOPES`).
+    """
     check(actor, Permission.MANAGE)
+    unknown = [s for s in scopes if s not in KEY_SCOPES]
+    if unknown or not scopes:
+        msg = f"`scopes` must be some of {', '.join(KEY_SCOPES)}, got {list(scopes)}"
+        raise CaseInputError(msg, field="scopes")
     key = "sck_" + secrets.token_urlsafe(24)
-    session.add(ApiKeyRow(key_sha256=_sha256(key), name=name, active=True, created_at=at))
+    session.add(
+        ApiKeyRow(
+            key_sha256=_sha256(key),
+            name=name,
+            active=True,
+            created_at=at,
+            scopes=",".join(dict.fromkeys(scopes)),
+        )
+    )
     session.commit()
     return key
 
@@ -155,44 +251,53 @@ class ApiKeyCache:
 
     ttl_s: float = 5.0
     max_keys: int = 10_000
-    _keys: dict[str, tuple[str, float]] = field(default_factory=dict)
+    _keys: dict[str, tuple[str, frozenset[str], float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, key_sha256: str, *, now_s: float) -> str | None:
-        """Return the client name of a key still fresh in the cache."""
+    def get(self, key_sha256: str, *, now_s: float) -> tuple[str, frozenset[str]] | None:
+        """Return the client name and scopes of a key still fresh in the cache."""
         with self._lock:
             found = self._keys.get(key_sha256)
-        if found is None or now_s - found[1] >= self.ttl_s:
+        if found is None or now_s - found[2] >= self.ttl_s:
             return None
-        return found[0]
+        return found[0], found[1]
 
-    def put(self, key_sha256: str, name: str, *, now_s: float) -> None:
+    def put(self, key_sha256: str, name: str, scopes: frozenset[str], *, now_s: float) -> None:
         """Remember a key found valid at ``now_s``."""
         with self._lock:
             if len(self._keys) >= self.max_keys:
                 self._keys.clear()
-            self._keys[key_sha256] = (name, now_s)
+            self._keys[key_sha256] = (name, scopes, now_s)
 
 
-def cached_client(key: str, cache: ApiKeyCache) -> str | None:
+def cached_client(key: str, cache: ApiKeyCache, *, scope: str = "report") -> str | None:
     """Return the client of an API key found valid lately, or ``None`` to look it up.
 
     Raises
     ------
     AuthenticationError
         The key is missing.
+    PermissionDeniedError
+        The key is known but lacks ``scope``.
     """
     if not key:
         msg = "`api_key` is required to post a request"
         raise AuthenticationError(msg)
-    return cache.get(_sha256(key), now_s=time.monotonic())
+    found = cache.get(_sha256(key), now_s=time.monotonic())
+    if found is None:
+        return None
+    return _in_scope(found[0], found[1], scope)
 
 
-def client_for_api_key(session: Session, key: str, *, cache: ApiKeyCache | None = None) -> str:
-    """Return the client name of a valid API key.
+def client_for_api_key(
+    session: Session, key: str, *, scope: str = "report", cache: ApiKeyCache | None = None
+) -> str:
+    """Return the client name of a valid API key that has ``scope``.
 
     Parameters
     ----------
+    scope
+        What the key is used for (:data:`KEY_SCOPES`).
     cache
         Keys found valid lately; a hit needs no database query.
 
@@ -200,18 +305,29 @@ def client_for_api_key(session: Session, key: str, *, cache: ApiKeyCache | None 
     ------
     AuthenticationError
         Missing, unknown or revoked key.
+    PermissionDeniedError
+        A valid key without ``scope`` (a citizen app's key posting sensor readings).
     """
     if not key:
         msg = "`api_key` is required to post a request"
         raise AuthenticationError(msg)
     digest = _sha256(key)
     now_s = time.monotonic()
-    if cache is not None and (name := cache.get(digest, now_s=now_s)) is not None:
-        return name
+    if cache is not None and (found := cache.get(digest, now_s=now_s)) is not None:
+        return _in_scope(found[0], found[1], scope)
     row = session.get(ApiKeyRow, digest)
     if row is None or not row.active or not hmac.compare_digest(row.key_sha256, digest):
         msg = "`api_key` is not valid"
         raise AuthenticationError(msg)
+    scopes = frozenset(row.scopes.split(","))
     if cache is not None:
-        cache.put(digest, row.name, now_s=now_s)
-    return row.name
+        cache.put(digest, row.name, scopes, now_s=now_s)
+    return _in_scope(row.name, scopes, scope)
+
+
+def _in_scope(name: str, scopes: frozenset[str], scope: str) -> str:
+    if scope not in scopes:
+        allowed = ", ".join(sorted(scopes))
+        msg = f"the API key of {name!r} may not be used to {scope} (its scopes: {allowed})"
+        raise PermissionDeniedError(msg)
+    return name

@@ -56,6 +56,8 @@ class Center:
         Open311's limit on ``description`` (4,000).
     merge_radius_m
         An inspector merges a case only into an open case of its category this close.
+    anonymous_photo_bytes_per_day
+        Photo bytes one anonymous client (an address) may store in 24 hours.
     jurisdiction
         The jurisdiction table (:func:`~shancheng.cases.routing.route`); empty: the
         taxonomy's default departments.
@@ -74,6 +76,7 @@ class Center:
     max_photos: int = 5
     max_description_chars: int = 4000
     merge_radius_m: float = 500.0
+    anonymous_photo_bytes_per_day: int = 20 * 1024 * 1024
     jurisdiction: tuple[JurisdictionRule, ...] = ()
     stage_limits: tuple[StageLimit, ...] = ()
     seed_taxonomy: Taxonomy | None = field(default=None, repr=False)

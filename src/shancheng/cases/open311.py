@@ -204,8 +204,13 @@ def parse_query(params: Mapping[str, str], *, now: datetime) -> RequestQuery:
     start = parse_datetime(params.get("start_date"), "start_date")
     end = parse_datetime(params.get("end_date"), "end_date")
     if not ids:
-        end = end or (start + MAX_SPAN if start else now)
-        start = start or end - MAX_SPAN
+        try:
+            end = end or (start + MAX_SPAN if start else now)
+            start = start or end - MAX_SPAN
+        except OverflowError:  # 90 days past year 9999 or before year 1
+            field = "start_date" if start is not None else "end_date"
+            msg = f"`{field}` is too far from today: the window runs past the calendar"
+            raise CaseInputError(msg, field=field) from None
         if end < start:
             msg = f"`end_date` {iso(end)} is before `start_date` {iso(start)}"
             raise CaseInputError(msg, field="end_date")

@@ -194,6 +194,18 @@ def put_blob(session: Session, content: bytes, content_type: str, *, at: datetim
     return digest
 
 
+def photo_bytes_since(session: Session, client: str, since: datetime) -> int:
+    """Return the bytes of the photos stored with the reports of ``client`` since ``since``."""
+    query = (
+        sa.select(sa.func.coalesce(sa.func.sum(CaseBlobRow.size_bytes), 0))
+        .select_from(CaseAttachmentRow)
+        .join(CaseBlobRow, CaseBlobRow.sha256 == CaseAttachmentRow.blob_sha256)
+        .join(CaseRow, CaseRow.id == CaseAttachmentRow.case_id)
+        .where(CaseRow.client == client, CaseRow.reported_at >= since)
+    )
+    return int(session.execute(query).scalar_one())
+
+
 def blob_uses(session: Session, sha256: str) -> list[tuple[CaseRow, int | None]]:
     """Return the cases a stored file is attached to, each with the event it came with."""
     query = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ from shancheng.errors import (
     CaseNotFoundError,
     ConflictError,
     PermissionDeniedError,
+    RateLimitedError,
     TransitionNotAllowedError,
 )
 
@@ -128,7 +130,23 @@ def submit_report(
     """
     report = _as_actor(report, actor)
     with _unit_of_work(session):
+        if actor is None and report.photos:
+            _check_photo_quota(session, center, report, at=at)
         return _take_in(SessionCaseStore(session), center, report, at=at)
+
+
+def _check_photo_quota(session: Session, center: Center, report: ReportIn, *, at: datetime) -> None:
+    """Refuse an anonymous report whose photos would pass its client's daily storage."""
+    used = repository.photo_bytes_since(session, report.client, at - timedelta(days=1))
+    new = sum(len(photo.content) for photo in report.photos)
+    quota = center.anonymous_photo_bytes_per_day
+    if used + new > quota:
+        msg = (
+            f"`photos`: this address stored {used:,} bytes of photos in the last 24 hours; "
+            f"{new:,} more would pass the {quota:,}-byte daily limit of anonymous reports "
+            "(log in, or send the report without photos)"
+        )
+        raise RateLimitedError(msg, retry_after_s=3600.0)
 
 
 async def submit_report_async(

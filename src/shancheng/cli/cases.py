@@ -234,14 +234,24 @@ def add_user_command(
 
 
 @cases_app.command("api-key")
-def api_key_command(ctx: typer.Context, name: str) -> None:
-    """Issue an Open311 API key for a client application; prints the key once."""
+def api_key_command(
+    ctx: typer.Context,
+    name: str,
+    scope: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeated option
+        ["report"], "--scope", help="report (Open311), ingest (sensor readings), analytics."
+    ),
+) -> None:
+    """Issue an API key for a client application with its scopes; prints the key once."""
     settings: Settings = ctx.obj
     upgrade_database(settings.resolved_database_url)
     engine = create_db_engine(settings.resolved_database_url)
     with session_factory(engine)() as session:
         key = accounts.create_api_key(
-            session, name, actor=Actor("cli", Role.ADMIN, ""), at=datetime.now(UTC)
+            session,
+            name,
+            actor=Actor("cli", Role.ADMIN, ""),
+            at=datetime.now(UTC),
+            scopes=tuple(scope),
         )
     engine.dispose()
     typer.echo(key)

@@ -247,3 +247,15 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(sa.String(128))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # what the key may do, comma-separated: report, ingest, analytics
+    scopes: Mapped[str] = mapped_column(sa.String(64), default="report", server_default="report")
+
+
+class LoginFailureRow(Base):
+    """Failed logins of one account (``user:NAME``) or client address (``ip:ADDRESS``)."""
+
+    __tablename__ = "case_login_failures"
+
+    key: Mapped[str] = mapped_column(sa.String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -74,12 +74,13 @@ class Dash:
     def token(self, headers):
         return headers["Authorization"].split(" ", 1)[1]
 
-    def api_key(self, name="sensors"):
+    def api_key(self, name="sensors", scopes=("ingest",)):
+        """A gateway's key (ingest); pass scopes=("report",) for a citizen app's."""
         from shancheng.cases import accounts
 
         with state_of(self.app).sessions() as s:
             return accounts.create_api_key(s, name, actor=Actor("root", Role.ADMIN, "990100"),
-                                           at=self.clock[0])
+                                           at=self.clock[0], scopes=scopes)
 
 
 @pytest.fixture

@@ -146,3 +146,14 @@ def test_isolation_equals_lifelines_plan(dash, small_city, city_state, lonlat):
     assert r.status_code == 422 and "`lon`" in r.json()["detail"][0]["msg"]
     r = dash.client.get("/lifelines/isolation", params={"network": "water"}, headers=dash.staff())
     assert r.status_code == 422 and "`pipe`" in r.json()["detail"][0]["msg"]
+
+
+def test_a_citizen_apps_key_cannot_post_readings(dash):
+    app_key = dash.api_key("citizen app", scopes=("report",))
+    reading = {"sensor_id": "G00001", "time": iso(1), "value": 60.0, "unit": "%LEL"}
+    r = dash.client.post("/lifelines/readings", json=reading, headers={"X-API-Key": app_key})
+    assert r.status_code == 403 and "may not be used to ingest" in r.text
+    assert dash.client.post("/lifelines/readings", json=reading).status_code == 401
+    # a staff token may post readings by hand (a field check)
+    r = dash.client.post("/lifelines/readings", json=reading, headers=dash.staff())
+    assert r.status_code == 200, r.text

@@ -63,13 +63,23 @@ router = APIRouter()
 @router.post("/auth/token", tags=["auth"])
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     at: NowDep,
 ) -> TokenRead:
-    """Exchange a user name and password for a bearer token that expires."""
+    """Exchange a user name and password for a bearer token that expires.
+
+    Throttled: after five failed attempts for an account or from an address, each further
+    attempt waits twice as long (429 with ``Retry-After``).
+    """
     token = accounts.login(
-        session, form.username, form.password, at=at, ttl_h=settings.cases_token_ttl_h
+        session,
+        form.username,
+        form.password,
+        at=at,
+        ttl_h=settings.cases_token_ttl_h,
+        client=client_address(request),
     )
     return TokenRead(
         access_token=token, expires_at=at + timedelta(hours=settings.cases_token_ttl_h)

@@ -189,10 +189,13 @@ def ingest(
 ) -> IngestRead:
     """Store observations posted over HTTP with the MQTT path's checks, then run the alarms.
 
-    Needs an API key (``X-API-Key`` header or ``api_key``). Refused observations are
+    Needs an API key with the ``ingest`` scope (``X-API-Key`` header or ``api_key``) or a
+    staff token; a citizen app's reporting key is refused. Refused observations are
     counted and stored with their reason, as on MQTT; the others are kept.
     """
-    accounts.client_for_api_key(session, x_api_key or api_key or "")
+    key = x_api_key or api_key
+    if key:  # a gateway's key needs the ingest scope; without one the policy let staff through
+        accounts.client_for_api_key(session, key, scope="ingest")
     items = body if isinstance(body, list) else [body]
     if len(items) > MAX_INGEST:
         msg = f"`body`: at most {MAX_INGEST} observations per request, got {len(items)}"
