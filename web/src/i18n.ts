@@ -155,6 +155,10 @@ const TEXTS = {
   pin_needed: ["请先在地图上选择位置", "Place the pin on the map first"],
   basemap: ["底图瓦片地址 (可选, {z}/{x}/{y})", "Basemap tile URL (optional, {z}/{x}/{y})"],
   settings: ["设置", "Settings"],
+  public_notice: [
+    "公开内容：类别、办理状态和大致位置（约100米）。描述中的电话、身份证号、邮箱和车牌号会被遮挡；照片会去除拍摄位置和设备信息。",
+    "Made public: the category, the progress and the approximate place (about 100 m). Phone, ID and plate numbers and e-mail addresses in the text are masked; photos lose their location and device data.",
+  ],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type TextKey = keyof typeof TEXTS;

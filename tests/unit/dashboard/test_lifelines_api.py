@@ -157,3 +157,19 @@ def test_a_citizen_apps_key_cannot_post_readings(dash):
     # a staff token may post readings by hand (a field check)
     r = dash.client.post("/lifelines/readings", json=reading, headers=dash.staff())
     assert r.status_code == 200, r.text
+
+
+def test_every_alarm_not_yet_cleared_is_listed(dash):
+    """A confirmed alarm is still an active one: the dashboard's list asks for active=true."""
+    key = dash.api_key()
+    bad = {"sensor_id": "W00000", "time": iso(1), "value": 20.0, "unit": "kPa"}
+    alarm = dash.client.post("/lifelines/readings", json=bad,
+                             headers={"X-API-Key": key}).json()["alarms"][0]
+    dispatcher = dash.user("wang", Role.DISPATCHER, "990100")
+    path = f"/lifelines/alarms/{alarm['alarm_id']}/acknowledge"
+    assert dash.client.post(path, headers=dispatcher).status_code == 200
+    raised = dash.client.get("/lifelines/alarms", params={"state": "raised"}, headers=dispatcher)
+    active = dash.client.get("/lifelines/alarms", params={"active": "true"}, headers=dispatcher)
+    assert raised.json() == []  # what the list used to load: the acknowledged alarm vanished
+    assert [a["alarm_id"] for a in active.json()] == [alarm["alarm_id"]]
+    assert active.json()[0]["state"] == "acknowledged"

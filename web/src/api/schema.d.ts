@@ -174,6 +174,9 @@ export interface paths {
         /**
          * Login
          * @description Exchange a user name and password for a bearer token that expires.
+         *
+         *     Throttled: after five failed attempts for an account or from an address, each further
+         *     attempt waits twice as long (429 with ``Retry-After``).
          */
         post: operations["login_auth_token_post"];
         delete?: never;
@@ -192,6 +195,8 @@ export interface paths {
         /**
          * Get Blob
          * @description Download a stored photo by the sha256 of its content.
+         *
+         *     Reporters' photos are public; handlers' photos only for staff who may view their case.
          */
         get: operations["get_blob_blobs__sha256__get"];
         put?: never;
@@ -641,7 +646,7 @@ export interface paths {
         };
         /**
          * Alarms
-         * @description List the alarms (one state or all), newest first.
+         * @description List the alarms, newest first: one state, or (``active``) every one not yet cleared.
          */
         get: operations["alarms_lifelines_alarms_get"];
         put?: never;
@@ -745,7 +750,8 @@ export interface paths {
          * Ingest
          * @description Store observations posted over HTTP with the MQTT path's checks, then run the alarms.
          *
-         *     Needs an API key (``X-API-Key`` header or ``api_key``). Refused observations are
+         *     Needs an API key with the ``ingest`` scope (``X-API-Key`` header or ``api_key``) or a
+         *     staff token; a citizen app's reporting key is refused. Refused observations are
          *     counted and stored with their reason, as on MQTT; the others are kept.
          */
         post: operations["ingest_lifelines_readings_post"];
@@ -3254,6 +3260,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: components["schemas"]["AlarmState"] | null;
+                active?: boolean;
             };
             header?: never;
             path?: never;

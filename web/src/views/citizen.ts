@@ -81,6 +81,8 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
     labelled("category", category),
     labelled("photo", photo),
     labelled("description", text),
+    // what the public will see of the report, said before it is sent
+    h("p", { class: "hint", id: "public-notice", i18n: "public_notice" }),
     submit,
     result,
   );

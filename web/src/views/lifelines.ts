@@ -240,7 +240,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     sensors = s;
     renderSensors();
   });
-  const loadAlarms = get<Alarm[]>("/lifelines/alarms", { state: "raised" }).then((a) => {
+  const loadAlarms = get<Alarm[]>("/lifelines/alarms", { active: true }).then((a) => {
     alarms = a.sort((x, y) => Date.parse(y.raised_at) - Date.parse(x.raised_at));
     renderAlarms();
   });

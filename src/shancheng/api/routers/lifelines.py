@@ -160,10 +160,18 @@ def readings(
 
 
 @router.get("/alarms")
-def alarms(live: LiveDep, sensors: RegistryDep, state: AlarmState | None = None) -> list[AlarmRead]:
-    """List the alarms (one state or all), newest first."""
+def alarms(
+    live: LiveDep,
+    sensors: RegistryDep,
+    state: AlarmState | None = None,
+    *,
+    active: bool = False,
+) -> list[AlarmRead]:
+    """List the alarms, newest first: one state, or (``active``) every one not yet cleared."""
     with live.engine.connect() as conn:
         found = list_alarms(conn, state=state)
+    if active:
+        found = [a for a in found if a.state is not AlarmState.CLEARED]
     return [AlarmRead.model_validate(alarm_json(a, sensors)) for a in found]
 
 
