@@ -42,6 +42,15 @@ def test_a_route_added_without_a_rule_stops_the_application(api):
         check_policy(api.app)
 
 
+def test_the_readme_lists_every_public_route_with_its_reason():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text("utf-8")
+    for key, rule in POLICY.items():
+        if rule.audience in {Audience.PUBLIC, Audience.CLIENT}:
+            assert f"| `{key}` | {rule.reason} |" in readme, key
+
+
 def _concrete(path):
     """A path with its parameters filled: a route that exists, a case id that does not."""
     values = {"fmt": "json", "case_id": "999999", "rule_id": "999999", "limit_id": "999999",
