@@ -24,6 +24,7 @@ from shancheng.store import create_db_engine, session_factory
 CASE_TABLES = (
     "case_attachments", "case_events", "case_blobs", "case_tokens", "case_api_keys",
     "case_jurisdiction", "cases", "case_users", "case_stage_limits", "case_audit", "case_taxonomy",
+    "case_login_failures",
 )
 # Monday 23 November 2026, 09:00 in Chongqing
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=CHINA_TZ)
