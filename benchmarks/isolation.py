@@ -22,7 +22,8 @@ from pathlib import Path
 import epyt
 import wntr
 
-from shancheng.lifelines.isolation import rank_segments, segment_network
+from shancheng.lifelines.criticality import rank_segments
+from shancheng.lifelines.isolation import segment_network
 from shancheng.lifelines.pipes import from_wntr
 
 NETWORKS = Path(epyt.__file__).parent / "networks" / "asce-tf-wdst"

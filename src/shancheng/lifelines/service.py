@@ -29,11 +29,11 @@ from shancheng.lifelines.alarms import (
     apply_action,
     confirm_alarm,
 )
+from shancheng.lifelines.criticality import rank_segments
 from shancheng.lifelines.isolation import (
     IsolationPlan,
     attach_facilities,
     isolate_break,
-    rank_segments,
     segment_network,
 )
 from shancheng.lifelines.mqtt import IngestStats, MqttIngester

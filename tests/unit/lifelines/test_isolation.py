@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shancheng.errors import PipeNetworkError
-from shancheng.lifelines.isolation import isolate_break, rank_segments, segment_network
+from shancheng.lifelines.criticality import rank_segments
+from shancheng.lifelines.isolation import isolate_break, segment_network
 from shancheng.lifelines.pipes import PipeNetwork, build_network, from_wntr, read_inp
 
 wntr = pytest.importorskip("wntr")
