@@ -128,6 +128,8 @@ class PipeNetwork:
     def with_valves(self, valve_layer: pd.DataFrame) -> PipeNetwork:
         """Return a copy whose valves are ``valve_layer`` (columns ``link``, ``node``).
 
+        Valve ids come from an optional ``valve_id`` column, else ``V<row>``.
+
         This is WNTR's valve-layer format (``wntr.network.generate_valve_layer``); the copy is
         validated like any loaded network.
         """
@@ -135,9 +137,14 @@ class PipeNetwork:
             if column not in valve_layer.columns:
                 msg = f"{self.source}: valve layer needs columns `link` and `node`, no `{column}`"
                 raise PipeNetworkError(msg)
+        names = (
+            valve_layer["valve_id"].astype(str).to_numpy()
+            if "valve_id" in valve_layer.columns
+            else [f"V{i}" for i in range(len(valve_layer))]
+        )
         valves = pd.DataFrame(
             {
-                "valve_id": [f"V{i}" for i in range(len(valve_layer))],
+                "valve_id": names,
                 "link_id": valve_layer["link"].astype(str).to_numpy(),
                 "node_id": valve_layer["node"].astype(str).to_numpy(),
             }
