@@ -42,6 +42,7 @@ import pandas as pd
 from pyproj import Geod
 
 from shancheng.errors import PipeNetworkError
+from shancheng.lifelines.inp_check import check_epanet
 
 if TYPE_CHECKING:
     from shancheng.data.city import City
@@ -272,13 +273,17 @@ def _link_problems(
 
 
 def read_inp(path: str | Path) -> PipeNetwork:
-    """Read an EPANET ``.inp`` water network through WNTR.
+    """Read an EPANET ``.inp`` water network through WNTR, after checking it ourselves.
+
+    :func:`~shancheng.lifelines.inp_check.check_epanet` runs first: WNTR accepts duplicate
+    ids, truncated files and missing coordinates silently, and reports a missing node as
+    EPANET's opaque ``(Error 200)``.
 
     Raises
     ------
     PipeNetworkError
-        The file is missing or WNTR cannot parse it; the message names the file and repeats
-        WNTR's reason (which gives the line).
+        The file is missing, our check finds problems (each named by line), or WNTR cannot
+        parse it (its reason repeated).
     """
     import wntr  # noqa: PLC0415 - heavy; only the water loader needs it
 
@@ -286,6 +291,7 @@ def read_inp(path: str | Path) -> PipeNetwork:
     if not file.is_file():
         msg = f"{file}: no such EPANET .inp file"
         raise PipeNetworkError(msg)
+    check_epanet(file)
     try:
         wn = wntr.network.WaterNetworkModel(str(file))
     except Exception as exc:  # WNTR raises ENxxx errors, ValueError, KeyError...
