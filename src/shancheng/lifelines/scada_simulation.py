@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shancheng.lifelines.leak_detection import STEP_S
+from shancheng.lifelines.leaks import STEP_S
 
 if TYPE_CHECKING:
     from datetime import datetime
