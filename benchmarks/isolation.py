@@ -23,8 +23,8 @@ import epyt
 import wntr
 
 from shancheng.lifelines.criticality import rank_segments
-from shancheng.lifelines.isolation import segment_network
 from shancheng.lifelines.pipes import from_wntr
+from shancheng.lifelines.segments import segment_network
 
 NETWORKS = Path(epyt.__file__).parent / "networks" / "asce-tf-wdst"
 

@@ -21,12 +21,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
-from shancheng.lifelines.isolation import (
-    IsolationPlan,
-    attach_facilities,
-    isolate_break,
-    segment_network,
-)
+from shancheng.lifelines.isolation import IsolationPlan, isolate_break
 from shancheng.lifelines.leak_watch import watch_scada, write_submission
 from shancheng.lifelines.maps import plot_coverage, plot_isolation
 from shancheng.lifelines.monitoring import (
@@ -38,6 +33,7 @@ from shancheng.lifelines.monitoring import (
 from shancheng.lifelines.mqtt import parse_mqtt_url
 from shancheng.lifelines.network_files import read_network, read_valve_layer
 from shancheng.lifelines.scenario import ScenarioResult, run_gas_leak_scenario
+from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import (
     city_network,

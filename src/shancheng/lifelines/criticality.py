@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.sparse import coo_array, csr_array
 
-from shancheng.lifelines.isolation import WEIGHTS, Segmentation, segment_network, segment_weights
+from shancheng.lifelines.segments import WEIGHTS, Segmentation, segment_network, segment_weights
 
 if TYPE_CHECKING:
     import pandas as pd

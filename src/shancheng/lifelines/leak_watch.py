@@ -224,7 +224,7 @@ def learn_noise(residual: FloatArray) -> NoiseModel:
     clipped = np.clip(diff, centre - 4 * spread, centre + 4 * spread)  # a step is one outlier
     rho = float(np.corrcoef(clipped[1:], clipped[:-1])[0, 1]) if spread > 0 else 0.0
     phi = float(np.clip(1.0 + 2.0 * rho, 0.0, 0.95))
-    return NoiseModel(spread / np.sqrt(2.0 * (1.0 - phi)), phi)
+    return NoiseModel(float(spread / np.sqrt(2.0 * (1.0 - phi))), phi)
 
 
 def calibrate_threshold(

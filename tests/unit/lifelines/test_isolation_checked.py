@@ -15,8 +15,9 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from shancheng.lifelines.isolation import close_off, isolate_break, segment_network
+from shancheng.lifelines.isolation import close_off, isolate_break
 from shancheng.lifelines.pipes import build_network, from_wntr
+from shancheng.lifelines.segments import segment_network
 from shancheng.lifelines.supply import flow_graph
 
 wntr = pytest.importorskip("wntr")
