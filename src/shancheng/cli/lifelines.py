@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -38,6 +39,7 @@ from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import (
     city_network,
     ingest_from_broker,
+    save_alarm,
     segment_criticality,
 )
 from shancheng.lifelines.telemetry import query_readings
@@ -396,6 +398,7 @@ def _iso_ms(text: str, option: str) -> int:
 
 @leaks_app.command("detect")
 def leaks_detect_command(
+    ctx: typer.Context,
     *,
     network: Path = typer.Option(..., help="The EPANET model (.inp) of the metered network."),  # noqa: B008
     scada: Path = typer.Option(  # noqa: B008
@@ -404,6 +407,11 @@ def leaks_detect_command(
     out: Path = typer.Option(..., help="Folder for leaks.csv, submission.txt and alarms.csv."),  # noqa: B008
     alarms_per_month: float = typer.Option(
         1.0, help="False-alarm rate the thresholds are set for, all zones together."
+    ),
+    store: bool = typer.Option(
+        False,  # noqa: FBT003
+        "--store",
+        help="Also raise the alarms in the database (the dashboard's alarm list).",
     ),
 ) -> None:
     """Detect leaks from the zones' night flows; write the leak list, submission and alarms.
@@ -418,7 +426,24 @@ def leaks_detect_command(
     watch = watch_scada(network, scada, alarms_per_month=alarms_per_month)
     out.mkdir(parents=True, exist_ok=True)
     watch.leaks.to_csv(out / "leaks.csv", index=False)
-    watch.alarms.to_csv(out / "alarms.csv", index=False)
+    alarm_rows = [
+        {"alarm_id": a.alarm_id, "sensor_id": a.sensor_id, "rule": a.rule.value,
+         "level": a.level, "state": a.state.value, "raised_at": a.raised_at.isoformat(),
+         "value": a.value, "message": a.message}
+        for a in watch.alarms
+    ]  # fmt: skip
+    pd.DataFrame(alarm_rows, columns=["alarm_id", "sensor_id", "rule", "level", "state",
+                                      "raised_at", "value", "message"]).to_csv(
+        out / "alarms.csv", index=False
+    )  # fmt: skip
+    if store:
+        settings: Settings = ctx.obj
+        engine = _engine(settings)
+        with engine.begin() as conn:
+            for alarm in watch.alarms:
+                save_alarm(conn, alarm)
+        engine.dispose()
+        _console.print(f"{len(watch.alarms)} leak alarms raised in the database")
     write_submission(watch.leaks, out / "submission.txt")
     for zone in watch.watches:
         _console.print(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from shancheng.errors import InputError
+from shancheng.lifelines.alarms import Alarm, AlarmState, RuleKind
 from shancheng.lifelines.water_balance import (
     NIGHT_HOURS,
     BalanceZone,
@@ -308,7 +309,7 @@ class LeakWatch:
 
     leaks: pd.DataFrame
     watches: list[ZoneWatch]
-    alarms: pd.DataFrame
+    alarms: list[Alarm]
 
 
 def watch_scada(
@@ -320,8 +321,8 @@ def watch_scada(
     -------
     LeakWatch
         ``leaks``: ``zone, link_id, start_time, alarm_time, size_m3_h`` (``link_id`` empty:
-        flows locate a zone); ``alarms``: one leak alarm per leak, ``alarm_id, sensor_id,
-        rule, level, raised_at, value, message``.
+        flows locate a zone); ``alarms``: one raised leak alarm per leak
+        (:func:`leak_alarms`).
 
     Raises
     ------
@@ -346,24 +347,39 @@ def watch_scada(
     residuals = night_residuals(scada, zones, net, wn)
     leaks, watches = watch_zones(residuals, zones, alarms_per_month=alarms_per_month)
     leaks.insert(1, "link_id", "")
-    alarms = pd.DataFrame(
-        {
-            "alarm_id": [f"leak:{z}:{t:%Y%m%d}" for z, t in zip(leaks["zone"], leaks["alarm_time"],
-                                                               strict=True)],
-            "sensor_id": leaks["zone"],
-            "rule": "leak",
-            "level": 2,
-            "raised_at": leaks["alarm_time"],
-            "value": leaks["size_m3_h"],
-            "message": [
-                f"night flow of zone {z} up {v} m3/h since {t:%Y-%m-%d}: a leak in the zone "
-                "(flows locate the zone; pressures are needed for the pipe)"
-                for z, v, t in zip(leaks["zone"], leaks["size_m3_h"], leaks["start_time"],
-                                   strict=True)
-            ],
-        }
-    )  # fmt: skip
-    return LeakWatch(leaks, watches, alarms)
+    return LeakWatch(leaks, watches, leak_alarms(leaks))
+
+
+def leak_alarms(leaks: pd.DataFrame) -> list[Alarm]:
+    """One raised leak alarm per leak (level 2), named by zone and alarm night.
+
+    The sensor of a zone's alarm is the zone (its meters); the value is the size in m³/h.
+    Times are the SCADA clock's, taken as UTC (BattLeDIM's timestamps carry no zone).
+    """
+    alarms = []
+    for row in leaks.itertuples(index=False):
+        raised = pd.Timestamp(str(row.alarm_time)).to_pydatetime().replace(tzinfo=UTC)
+        start = pd.Timestamp(str(row.start_time))
+        where = f"pipe {row.link_id}" if getattr(row, "link_id", "") else f"zone {row.zone}"
+        alarms.append(
+            Alarm(
+                alarm_id=f"leak:{row.zone}:{raised:%Y%m%d}",
+                sensor_id=str(row.zone),
+                rule=RuleKind.LEAK,
+                level=2,
+                state=AlarmState.RAISED,
+                raised_at=raised,
+                last_at=raised,
+                value=float(str(row.size_m3_h)),
+                message=(
+                    f"night flow of zone {row.zone} up {row.size_m3_h} m3/h since "
+                    f"{start:%Y-%m-%d}: a leak in the {where} (flows locate the zone; "
+                    "pressures are needed for the pipe)"
+                ),
+                history=((AlarmState.RAISED, raised, "leak-watch"),),
+            )
+        )
+    return alarms
 
 
 SUBMISSION_HEADER = "# linkID, startTime, endTime, leakDiameter (m), leakType, peakTime"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from shancheng.cli import main
 from shancheng.errors import InputError
+from shancheng.lifelines.alarms import AlarmState, RuleKind
 from shancheng.lifelines.leak_watch import (
     NoiseModel,
     calibrate_threshold,
@@ -17,6 +19,7 @@ from shancheng.lifelines.leak_watch import (
 )
 from shancheng.lifelines.pipes import build_network, read_inp
 from shancheng.lifelines.scada import read_battledim_csv, read_long_table, read_scada_dir
+from shancheng.lifelines.service import list_alarms
 from shancheng.lifelines.water_balance import flow_steps
 
 
@@ -140,9 +143,10 @@ def test_real_2019_files_read_as_the_provenance_says(shared_data):
 @pytest.mark.data
 def test_leaks_detect_end_to_end_on_the_real_2019_flows(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("SHANCHENG_QUIET", "1")
+    monkeypatch.setenv("SHANCHENG_DATA_DIR", str(tmp_path / "data"))  # SQLite store there
     folder = shared_data / "lifelines" / "battledim_ltown"
     argv = ["lifelines", "leaks", "detect", "--network", str(folder / "L-TOWN.inp"),
-            "--scada", str(folder), "--out", str(tmp_path)]  # fmt: skip
+            "--scada", str(folder), "--out", str(tmp_path), "--store"]  # fmt: skip
     assert main(argv) == 0
     leaks = pd.read_csv(tmp_path / "leaks.csv", parse_dates=["start_time", "alarm_time"])
     # L-Town's two metered zones, as the benchmark draws them by hand: AB fed by the reservoir
@@ -157,3 +161,11 @@ def test_leaks_detect_end_to_end_on_the_real_2019_flows(shared_data, tmp_path, m
     alarms = pd.read_csv(tmp_path / "alarms.csv")
     assert len(alarms) == len(leaks)
     assert set(alarms["rule"]) == {"leak"}
+    # the same alarms are raised in the store the dashboard lists
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'shancheng.sqlite'}")
+    with engine.connect() as conn:
+        stored = list_alarms(conn)
+    engine.dispose()
+    assert sorted(a.alarm_id for a in stored) == sorted(alarms["alarm_id"])
+    assert {(a.rule, a.state) for a in stored} == {(RuleKind.LEAK, AlarmState.RAISED)}
+    assert sorted(a.value for a in stored) == pytest.approx(sorted(leaks["size_m3_h"]))
