@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,8 +19,10 @@ from shancheng.lifelines.leak_watch import (
     metered_zones,
     write_submission,
 )
+from shancheng.lifelines.leaks import Leak, pipe_centre_distances
 from shancheng.lifelines.pipes import build_network, read_inp
 from shancheng.lifelines.scada import read_battledim_csv, read_long_table, read_scada_dir
+from shancheng.lifelines.scada_simulation import simulate_scada_year
 from shancheng.lifelines.service import list_alarms
 from shancheng.lifelines.water_balance import flow_steps
 
@@ -79,14 +83,15 @@ def test_threshold_meets_the_false_alarm_target_on_fresh_noise():
     assert calibrate_threshold(noise, alarms_per_month=0.1, n_years=30, seed=3)[0] > h_sd
 
 
-def test_submission_lists_pipes_and_comments_zones(tmp_path):
+def test_submission_lists_pipes_at_their_alarm_and_comments_zones(tmp_path):
     leaks = pd.DataFrame({"zone": ["C", "AB"], "link_id": ["p257", ""],
-                          "start_time": pd.to_datetime(["2019-01-01 00:05", "2019-02-03 02:00"]),
+                          "start_time": pd.to_datetime(["2019-01-01 02:00", "2019-02-03 02:00"]),
+                          "alarm_time": pd.to_datetime(["2019-01-03 05:00", "2019-02-04 05:00"]),
                           "size_m3_h": [3.0, 5.5]})  # fmt: skip
     text = write_submission(leaks, tmp_path / "s.txt").read_text()
     assert text.splitlines() == [
         "# linkID, startTime, endTime, leakDiameter (m), leakType, peakTime",
-        "p257, 2019-01-01 00:05",
+        "p257, 2019-01-03 05:00",
         "# zone AB, 2019-02-03 02:00, 5.5 m3/h (flows locate a zone)",
     ]
 
@@ -169,3 +174,44 @@ def test_leaks_detect_end_to_end_on_the_real_2019_flows(shared_data, tmp_path, m
     assert sorted(a.alarm_id for a in stored) == sorted(alarms["alarm_id"])
     assert {(a.rule, a.state) for a in stored} == {(RuleKind.LEAK, AlarmState.RAISED)}
     assert sorted(a.value for a in stored) == pytest.approx(sorted(leaks["size_m3_h"]))
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_with_pressures_the_command_names_a_pipe_near_the_leak(shared_data, tmp_path, monkeypatch):
+    """Four simulated weeks of L-Town with one abrupt leak on p538 from day 14, as CSV files."""
+    monkeypatch.setenv("SHANCHENG_QUIET", "1")
+    folder = shared_data / "lifelines" / "battledim_ltown"
+    config = (folder / "dataset_configuration_historical_2018.yalm").read_text()
+    block = config.split("pressure_sensors:")[1].split("flow_sensors:")[0]
+    sensors = [line.strip()[2:] for line in block.splitlines() if line.strip().startswith("- ")]
+    start = datetime(2018, 1, 1)  # noqa: DTZ001 - BattLeDIM's clock has no time zone
+    leak = Leak("p538", start + timedelta(days=14), start + timedelta(days=28), 0.02, "abrupt",
+                start + timedelta(days=14))  # fmt: skip
+    year = simulate_scada_year(folder / "L-TOWN.inp", [leak], sensors, start=start, days=28,
+                               seed=5)  # fmt: skip
+    scada = tmp_path / "scada"
+    scada.mkdir()
+    for name, frame in (("Flows", year.flow_m3_h), ("Levels", year.level_m),
+                        ("Pressures", year.pressure_m)):  # fmt: skip
+        path = scada / f"2018_SCADA_{name}.csv"
+        frame.rename_axis("Timestamp").to_csv(path, sep=";", decimal=",",
+                                              date_format="%Y-%m-%d %H:%M:%S")  # fmt: skip
+    argv = ["lifelines", "leaks", "detect", "--network", str(folder / "L-TOWN.inp"),
+            "--scada", str(scada), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    leaks = pd.read_csv(tmp_path / "out" / "leaks.csv", parse_dates=["start_time", "alarm_time"],
+                        keep_default_na=False)  # fmt: skip
+    hit = leaks[(leaks["alarm_time"] >= leak.start)
+                & (leaks["alarm_time"] <= leak.start + timedelta(days=3))]  # fmt: skip
+    assert len(hit) == 1
+    row = hit.iloc[0]
+    assert row["zone"] == "p227+p235"
+    assert row["size_m3_h"] > 15  # the orifice gives about 27 m3/h
+    net = read_inp(folder / "L-TOWN.inp")
+    column = int(np.flatnonzero(net.links["link_id"].to_numpy() == row["link_id"])[0])
+    distance_m = pipe_centre_distances(net, ["p538"])[0][column]
+    print(f"placed on {row['link_id']}, {distance_m:.0f} m from p538")  # noqa: T201 - for -s
+    assert distance_m <= 300  # a hit by the official rule
+    submission = (tmp_path / "out" / "submission.txt").read_text().splitlines()
+    assert f"{row['link_id']}, {row['alarm_time']:%Y-%m-%d %H:%M}" in submission
