@@ -144,10 +144,11 @@ def close_off(
     """Choose what to close for a break on ``link_id`` and check that no source feeds it.
 
     The valves on the border of the break's segment close; if a source inside the segment
-    still reaches the break on the flow graph, the fewest pumps to stop and control valves to
-    close inside the segment that cut it off are added; a source that even they cannot cut off
-    is reported in ``feeding_sources`` with a note. The check walks backwards from the break
-    and visits only the segment, so it costs the segment's size, not the network's.
+    still reaches the break on the flow graph, pumps to stop, control valves and inner valves
+    to close inside the segment that cut it off are added (an irredundant set); a source that
+    even all of them cannot cut off is reported in ``feeding_sources`` with a note. The check
+    walks backwards from the break and visits only the segment, so it costs the segment's
+    size, not the network's.
 
     Raises
     ------
@@ -163,17 +164,24 @@ def close_off(
         raise PipeNetworkError(msg)
     segment = int(seg.link_segment[link])
     border = (seg.valve_link_segment == segment) != (seg.valve_node_segment == segment)
-    closed = {(int(a), int(b)) for a, b in tables.valve_pairs[border]}
-    also, feeding = _cut_inner_sources(tables, seg, graph, link, closed)
+    inner_valves, also, feeding = _cut_inner_sources(tables, seg, graph, link, border)
     inner = np.flatnonzero(tables.is_source & (seg.node_segment == segment))
     closure = Closure(
         link_id=str(link_id),
         segment=segment,
-        valves_to_close=tables.valve_ids[border].tolist(),
+        valves_to_close=[
+            *tables.valve_ids[border].tolist(),
+            *tables.valve_ids[inner_valves].tolist(),
+        ],
         also_close=tables.link_ids[also].tolist(),
         feeding_sources=tables.node_ids[feeding].tolist(),
         sources_in_segment=tables.node_ids[inner].tolist(),
-        notes=_notes(tables, graph, inner, also, feeding),
+        notes=_notes(tables, graph, inner, also, feeding)
+        + [
+            f"also close valve {tables.valve_ids[v]} inside the segment: a source inside it "
+            "feeds the break through there"
+            for v in inner_valves
+        ],
     )
     if not closure.isolated:
         logger.warning("%s: break on %s cannot be isolated: %s", net.source, link_id, closure.notes)
@@ -288,27 +296,54 @@ def _tables(net: PipeNetwork) -> _Tables:
 
 
 def _cut_inner_sources(
-    tables: _Tables, seg: Segmentation, graph: FlowGraph, link: int, closed: set[tuple[int, int]]
-) -> tuple[list[int], list[int]]:
-    """Choose controllable links of the segment to close so inner sources stop feeding the break.
+    tables: _Tables,
+    seg: Segmentation,
+    graph: FlowGraph,
+    link: int,
+    border: BoolArray,
+) -> tuple[list[int], list[int], list[int]]:
+    """Choose what else to close inside the segment so inner sources stop feeding the break.
 
-    Returns the links to close (a minimal set: none can be dropped without a source feeding
-    the break again) and the sources that feed the break even then.
+    The candidates are the segment's pumps and control valves (stopped or closed) and its
+    inner valves (both sides in the segment: closing one alone never splits the segment, but
+    with a pump stopped, or on a one-way path, it can). Starting from all of them closed, each
+    is dropped in turn while no source comes back: the result is irredundant, not always the
+    smallest.
+
+    Returns
+    -------
+    tuple
+        Inner valve rows and link rows to close, and the sources that feed the break even
+        with every candidate closed.
     """
+    closed = {(int(a), int(b)) for a, b in tables.valve_pairs[border]}
     feeding = feeding_sources(graph, link, closed_valves=closed)
     if not feeding:
-        return [], []
-    in_segment = seg.link_segment == seg.link_segment[link]
-    candidates = [int(c) for c in np.flatnonzero(tables.controllable & in_segment) if c != link]
-    best = feeding_sources(graph, link, closed_valves=closed, stopped_links=set(candidates))
+        return [], [], []
+    segment = seg.link_segment[link]
+    in_segment = seg.link_segment == segment
+    inner = (seg.valve_link_segment == segment) & (seg.valve_node_segment == segment)
+    links = [
+        ("link", int(c)) for c in np.flatnonzero(tables.controllable & in_segment) if c != link
+    ]
+    valves = [("valve", int(v)) for v in np.flatnonzero(inner)]
+    candidates = valves + links
+
+    def feeding_with(chosen: list[tuple[str, int]]) -> list[int]:
+        pairs = tables.valve_pairs
+        extra = {(int(pairs[i, 0]), int(pairs[i, 1])) for kind, i in chosen if kind == "valve"}
+        stopped = {i for kind, i in chosen if kind == "link"}
+        return feeding_sources(graph, link, closed_valves=closed | extra, stopped_links=stopped)
+
+    best = feeding_with(candidates)
     if best == feeding:
-        return [], feeding
+        return [], [], feeding
     chosen = list(candidates)
     for candidate in candidates:
-        trial = {c for c in chosen if c != candidate}
-        if feeding_sources(graph, link, closed_valves=closed, stopped_links=trial) == best:
-            chosen.remove(candidate)
-    return chosen, best
+        trial = [c for c in chosen if c != candidate]
+        if feeding_with(trial) == best:
+            chosen = trial
+    return [i for k, i in chosen if k == "valve"], [i for k, i in chosen if k == "link"], best
 
 
 def _notes(

@@ -71,6 +71,26 @@ def test_pump_inside_the_segment_is_stopped():
     )
 
 
+def test_an_inner_valve_and_a_pump_together_cut_the_source_off():
+    # R -l0- a with a valve on l0 at R, and a pump R => a: the pump keeps l0's valve inside
+    # the segment (no border valve), but closing it and stopping the pump isolates l0.
+    # (Found by the hypothesis oracle in tests/property/test_isolation_oracle.py.)
+    net = _net(
+        [("R", "source", 0), ("a", "junction", 1)],
+        [("l0", "pipe", "R", "a"), ("l1", "pump", "R", "a")],
+        [("v", "l0", "R")],
+    )
+    plan = isolate_break(net, "l0")
+    assert plan.isolated
+    assert plan.valves_to_close == ["v"]
+    assert plan.also_close == ["l1"]
+    assert plan.notes == [
+        "also stop pump l1: a source inside the segment feeds the break through it",
+        "source R lies inside the segment: out of use while it is closed",
+        "also close valve v inside the segment: a source inside it feeds the break through there",
+    ]
+
+
 def test_tank_behind_a_pump_that_points_into_it_does_not_feed_the_break():
     # a =pump=> T: the tank is in the segment but water cannot flow back through the pump
     net = _net(
