@@ -13,9 +13,9 @@ import argparse
 import time
 
 from shancheng.data.demo import DemoConfig, generate_demo_city
-from shancheng.lifelines.isolation import segment_network
 from shancheng.lifelines.monitoring import compute_coverage, place_sensors
 from shancheng.lifelines.pipes import from_city
+from shancheng.lifelines.segments import segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 
 

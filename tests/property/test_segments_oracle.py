@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shancheng.lifelines.isolation import segment_network
 from shancheng.lifelines.pipes import build_network
+from shancheng.lifelines.segments import segment_network
 
 wntr = pytest.importorskip("wntr")
 

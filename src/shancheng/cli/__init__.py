@@ -59,7 +59,7 @@ def version_command() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with the error boundary; returns the exit status."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
     except ShanchengError as exc:
         for line in str(exc).splitlines():
             _err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
@@ -79,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         import click  # noqa: PLC0415 - only for usage errors
+        from typer._click.exceptions import ClickException  # noqa: PLC0415 - typer's own copy
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, click.exceptions.ClickException | ClickException):
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    # a command that raised typer.Exit(n) comes back as n when standalone_mode is off
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,7 +22,8 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
-from shancheng.lifelines.isolation import attach_facilities, segment_network
+from shancheng.lifelines.isolation import IsolationPlan, isolate_break
+from shancheng.lifelines.leak_watch import watch_scada, write_submission
 from shancheng.lifelines.maps import plot_coverage, plot_isolation
 from shancheng.lifelines.monitoring import (
     DEFAULT_DENSITY_PER_KM2,
@@ -29,16 +32,16 @@ from shancheng.lifelines.monitoring import (
     place_sensors,
 )
 from shancheng.lifelines.mqtt import parse_mqtt_url
-from shancheng.lifelines.pipes import read_gaslib, read_geojson, read_inp
+from shancheng.lifelines.network_files import read_network, read_valve_layer
 from shancheng.lifelines.scenario import ScenarioResult, run_gas_leak_scenario
+from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import (
     city_network,
     ingest_from_broker,
-    plan_isolation,
+    save_alarm,
     segment_criticality,
 )
-from shancheng.lifelines.swmm import read_swmm
 from shancheng.lifelines.telemetry import query_readings
 from shancheng.store import create_db_engine, session_factory, upgrade_database
 
@@ -48,14 +51,53 @@ if TYPE_CHECKING:
     from shancheng.cases.sensor_intake import CaseRef, SensorReport
     from shancheng.config import Settings
     from shancheng.data.city import City
-    from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.lifelines.pipes import NetworkKind
+    from shancheng.lifelines.service import CityNetwork
 
 app = typer.Typer(
     help="Lifeline pipes: networks, isolation, telemetry, alarms.", no_args_is_help=True
 )
 _console = Console()
 logger = logging.getLogger(__name__)
-NETWORK_HELP = "Which City network: water or gas."
+NETWORK_HELP = "Which City network."
+
+
+class CityNetworkChoice(StrEnum):
+    """The City's pipe layers a command can read."""
+
+    WATER = "water"
+    GAS = "gas"
+
+
+class FileNetworkChoice(StrEnum):
+    """What a network file holds (an EPANET and a SWMM file both end in ``.inp``)."""
+
+    WATER = "water"
+    GAS = "gas"
+    DRAINAGE = "drainage"
+
+
+def _city(choice: CityNetworkChoice | FileNetworkChoice) -> CityNetwork:
+    if choice.value == "drainage":
+        msg = "the City has water and gas networks only; give a drainage network with --file"
+        raise ConfigError(msg)
+    return "water" if choice.value == "water" else "gas"
+
+
+def _kind(choice: FileNetworkChoice) -> NetworkKind:
+    kinds: dict[FileNetworkChoice, NetworkKind] = {
+        FileNetworkChoice.WATER: "water",
+        FileNetworkChoice.GAS: "gas",
+        FileNetworkChoice.DRAINAGE: "drainage",
+    }
+    return kinds[choice]
+
+
+leaks_app = typer.Typer(help="Leak detection on SCADA exports.", no_args_is_help=True)
+app.add_typer(leaks_app, name="leaks")
+
+EXIT_NOT_ISOLATED = 3
+"""Exit status of ``isolate`` when no valve of the layer can cut a source off the break."""
 
 
 def _engine(settings: Settings) -> Engine:
@@ -68,23 +110,14 @@ def _engine(settings: Settings) -> Engine:
 def validate_command(
     path: Path,
     *,
-    network: str = typer.Option(
-        "water", help="water (EPANET .inp), gas, or drainage (SWMM .inp or GeoJSON)."
+    network: FileNetworkChoice = typer.Option(  # noqa: B008
+        FileNetworkChoice.WATER,
+        help="water (EPANET .inp, GeoJSON), gas (GeoJSON, GasLib .net/.zip) or drainage "
+        "(SWMM .inp, GeoJSON).",
     ),
 ) -> None:
     """Read a pipe network file (.inp, .geojson, GasLib .net/.zip) and report what it holds."""
-    net: PipeNetwork
-    if path.suffix == ".inp" and network == "drainage":
-        net = read_swmm(path)
-    elif path.suffix == ".inp":
-        net = read_inp(path)
-    elif path.suffix in {".geojson", ".json"}:
-        kind: Literal["water", "gas", "drainage"] = (
-            "gas" if network == "gas" else "drainage" if network == "drainage" else "water"
-        )
-        net = read_geojson(path, kind)
-    else:
-        net = read_gaslib(path)
+    net = read_network(path, _kind(network))
     table = Table(title=f"{path.name}: {net.network} network, valid")
     table.add_column("what")
     table.add_column("how many", justify="right")
@@ -101,20 +134,59 @@ def isolate_command(
     ctx: typer.Context,
     link_id: str,
     *,
-    network: str = typer.Option("gas", help=NETWORK_HELP),
+    network: FileNetworkChoice = typer.Option(  # noqa: B008
+        FileNetworkChoice.GAS, help="Which City network, or what --file holds."
+    ),
+    file: Path | None = typer.Option(  # noqa: B008
+        None, "--file", help="A network file (.inp, .geojson, GasLib) instead of the City's."
+    ),
+    valves: Path | None = typer.Option(  # noqa: B008
+        None, help="Valve layer CSV for --file (columns link,node, as WNTR writes them)."
+    ),
     png: Path | None = typer.Option(None, help="Also draw the plan into this PNG."),  # noqa: B008
 ) -> None:
-    """Plan the isolation of a break on LINK_ID: valves to close and what loses service."""
+    """Plan the isolation of a break on LINK_ID: valves to close and what loses service.
+
+    The plan is checked on the directed network (pumps, PRVs and check valves pass flow one
+    way); when no valve of the layer can cut a source off the break, it says so and the
+    command exits with status 3.
+    """
     settings: Settings = ctx.obj
-    city = read_city(settings.city_dir)
-    plan = plan_isolation(city, "gas" if network == "gas" else "water", link_id)
-    if png is not None:
-        net = city_network(city, "gas" if network == "gas" else "water")
+    facilities = None
+    if file is not None:
+        net = read_network(file, _kind(network))
+        if valves is not None:
+            net = read_valve_layer(valves, net)
+    else:
+        if valves is not None:
+            msg = "--valves needs --file: the City's layers carry their own valves"
+            raise ConfigError(msg)
+        city = read_city(settings.city_dir)
+        net = city_network(city, _city(network))
         facilities = attach_facilities(net, city.facilities)
+    if len(net.valves) == 0:
+        logger.warning("%s has no isolation valves: pass --valves", net.source)
+    plan = isolate_break(net, link_id, facilities=facilities)
+    if png is not None:
         plot_isolation(net, segment_network(net), plan, png, facilities=facilities)
         _console.print(f"map written to {png}")
+    _print_plan(plan)
+    if not plan.isolated:
+        raise typer.Exit(EXIT_NOT_ISOLATED)
+
+
+def _print_plan(plan: IsolationPlan) -> None:
     _console.print(f"[bold]break on link {plan.link_id}[/] (segment {plan.segment})")
     _console.print(f"close {len(plan.valves_to_close)} valves: {', '.join(plan.valves_to_close)}")
+    if plan.also_close:
+        _console.print(f"also stop or close: {', '.join(plan.also_close)}")
+    for note in plan.notes:
+        _console.print(f"  [yellow]{note}[/]", soft_wrap=True)
+    if plan.isolated:
+        _console.print("[green]isolated[/]: no source reaches the break (checked)")
+    else:
+        _console.print(f"[bold red]NOT ISOLATED[/]: {', '.join(plan.feeding_sources)} still "
+                       "reach the break")  # fmt: skip
     _console.print(f"segments cut off as a side effect: {len(plan.cut_off_segments)}")
     for name, value in plan.impact.items():
         _console.print(f"  {name.replace('_', ' ')}: {value:,.0f}")
@@ -126,18 +198,16 @@ def isolate_command(
 def criticality_command(
     ctx: typer.Context,
     *,
-    network: str = typer.Option("water", help=NETWORK_HELP),
+    network: CityNetworkChoice = typer.Option(CityNetworkChoice.WATER, help=NETWORK_HELP),  # noqa: B008
     top: int = typer.Option(10, help="How many segments to show."),
     out: Path | None = typer.Option(None, help="Write the full ranking as CSV."),  # noqa: B008
 ) -> None:
     """Rank every valve segment by what isolating it takes out of service."""
     settings: Settings = ctx.obj
-    table = segment_criticality(
-        read_city(settings.city_dir), "gas" if network == "gas" else "water"
-    )
+    table = segment_criticality(read_city(settings.city_dir), _city(network))
     if out is not None:
         table.to_csv(out, index=False)
-    view = Table(title=f"{network}: {len(table):,} segments, most critical first")
+    view = Table(title=f"{network.value}: {len(table):,} segments, most critical first")
     columns = ("rank", "segment", "valves", "cut_off_segments", "lost_customers",
                "lost_residents", "lost_critical_facilities", "lost_pipe_length_m")  # fmt: skip
     for column in columns:
@@ -259,7 +329,7 @@ def _print_case(desk: _GovernanceDesk, result: ScenarioResult) -> None:
 def coverage_command(
     ctx: typer.Context,
     *,
-    network: str = typer.Option("gas", help=NETWORK_HELP),
+    network: CityNetworkChoice = typer.Option(CityNetworkChoice.GAS, help=NETWORK_HELP),  # noqa: B008
     density: float = typer.Option(DEFAULT_DENSITY_PER_KM2, help="Dense: residents per km²."),
     radius: float = typer.Option(DEFAULT_RADIUS_M, help="Network distance a sensor watches, m."),
     out: Path | None = typer.Option(None, help="Write the proposed sensor sites as CSV."),  # noqa: B008
@@ -268,10 +338,10 @@ def coverage_command(
     """Share of dense-area pipe length watched by sensors, and sensors to reach 100 %."""
     settings: Settings = ctx.obj
     city = read_city(settings.city_dir)
-    net = city_network(city, "gas" if network == "gas" else "water")
+    net = city_network(city, _city(network))
     sensors = list(sensors_from_city(city).values())
     cov = compute_coverage(city, net, sensors, threshold_per_km2=density, radius_m=radius)
-    _console.print(f"[bold]{network}[/]: {cov.watched_length_m / 1e3:,.1f} of "
+    _console.print(f"[bold]{network.value}[/]: {cov.watched_length_m / 1e3:,.1f} of "
                    f"{cov.dense_length_m / 1e3:,.1f} km of pipe in dense cells watched "
                    f"({cov.share:.0%})")  # fmt: skip
     for level, table in (("district", cov.by_district), ("street", cov.by_street)):
@@ -325,3 +395,72 @@ def _iso_ms(text: str, option: str) -> int:
         msg = f"option `{option}`: {text!r} has no time zone (add Z or +08:00)"
         raise ConfigError(msg)
     return round(stamp.timestamp() * 1000)
+
+
+@leaks_app.command("detect")
+def leaks_detect_command(
+    ctx: typer.Context,
+    *,
+    network: Path = typer.Option(..., help="The EPANET model (.inp) of the metered network."),  # noqa: B008
+    scada: Path = typer.Option(  # noqa: B008
+        ..., help="Folder of SCADA CSVs: BattLeDIM *_Flows.csv/*_Levels.csv, or sensor,time,value."
+    ),
+    out: Path = typer.Option(..., help="Folder for leaks.csv, submission.txt and alarms.csv."),  # noqa: B008
+    alarms_per_month: float = typer.Option(
+        1.0, help="False-alarm rate the thresholds are set for, all zones together."
+    ),
+    store: bool = typer.Option(
+        False,  # noqa: FBT003
+        "--store",
+        help="Also raise the alarms in the database (the dashboard's alarm list).",
+    ),
+) -> None:
+    """Detect leaks from the zones' night flows; write the leak list, submission and alarms.
+
+    Flows locate a leak to a metered zone, with its start night and size (m³/h); when the
+    export has pressure sensors, the night pressure change places it on a pipe (a year of
+    L-Town takes about two minutes more: a model run and one solve per junction). Each
+    zone's threshold is set from a noise model learned from its own readings, for the
+    false-alarm rate asked.
+    """
+    if alarms_per_month <= 0:
+        msg = f"option `--alarms-per-month`: must be > 0, got {alarms_per_month}"
+        raise ConfigError(msg)
+    watch = watch_scada(network, scada, alarms_per_month=alarms_per_month)
+    out.mkdir(parents=True, exist_ok=True)
+    watch.leaks.to_csv(out / "leaks.csv", index=False)
+    alarm_rows = [
+        {"alarm_id": a.alarm_id, "sensor_id": a.sensor_id, "rule": a.rule.value,
+         "level": a.level, "state": a.state.value, "raised_at": a.raised_at.isoformat(),
+         "value": a.value, "message": a.message}
+        for a in watch.alarms
+    ]  # fmt: skip
+    pd.DataFrame(alarm_rows, columns=["alarm_id", "sensor_id", "rule", "level", "state",
+                                      "raised_at", "value", "message"]).to_csv(
+        out / "alarms.csv", index=False
+    )  # fmt: skip
+    if store:
+        settings: Settings = ctx.obj
+        engine = _engine(settings)
+        with engine.begin() as conn:
+            for alarm in watch.alarms:
+                save_alarm(conn, alarm)
+        engine.dispose()
+        _console.print(f"{len(watch.alarms)} leak alarms raised in the database")
+    write_submission(watch.leaks, out / "submission.txt")
+    for zone in watch.watches:
+        _console.print(
+            f"zone {zone.zone.name}: night-flow noise sd {zone.noise.sd_m3_h:.2f} m³/h, "
+            f"day-to-day memory {zone.noise.phi:.2f}, threshold {zone.h_sd:.1f} sd "
+            f"({zone.expected_alarms_per_month:.2f} false alarms a month on noise alone)"
+        )
+    placed = int((watch.leaks["link_id"] != "").sum())
+    view = Table(title=f"{len(watch.leaks)} leaks: {placed} placed on a pipe by the pressures, "
+                 f"{len(watch.leaks) - placed} located to a zone by the flows alone")  # fmt: skip
+    for column in ("zone", "pipe", "start", "alarm", "size m³/h"):
+        view.add_column(column)
+    for row in watch.leaks.itertuples(index=False):
+        view.add_row(str(row.zone), str(row.link_id) or "-", f"{row.start_time:%Y-%m-%d %H:%M}",
+                     f"{row.alarm_time:%Y-%m-%d %H:%M}", f"{row.size_m3_h:.1f}")  # fmt: skip
+    _console.print(view)
+    _console.print(f"written: {out / 'leaks.csv'}, {out / 'submission.txt'}, {out / 'alarms.csv'}")

@@ -24,8 +24,8 @@ from shancheng.circles.point_access import PointAccess
 from shancheng.circles.standard import load_catalogue
 from shancheng.errors import NotFoundError, QueryError
 from shancheng.geo.crs import lonlat_to_utm
-from shancheng.lifelines.isolation import attach_facilities, segment_network
 from shancheng.lifelines.monitoring import compute_coverage
+from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import city_network
 
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from shancheng.circles.evaluate import Evaluation
     from shancheng.circles.standard import Catalogue
     from shancheng.data.city import City
-    from shancheng.lifelines.isolation import Segmentation
     from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.lifelines.segments import Segmentation
     from shancheng.lifelines.sensors import Sensor
 
 logger = logging.getLogger(__name__)

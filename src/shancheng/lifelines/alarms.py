@@ -50,12 +50,13 @@ class AlarmAction(StrEnum):
 
 
 class RuleKind(StrEnum):
-    """The four alarm rules."""
+    """The alarm rules: four per sensor, and a zone's leak (``lifelines.leak_watch``)."""
 
     THRESHOLD = "threshold"
     RATE = "rate_of_change"
     STUCK = "stuck_value"
     OFFLINE = "offline"
+    LEAK = "leak"
 
 
 TRANSITIONS: dict[tuple[AlarmState, AlarmAction], AlarmState] = {

@@ -1,208 +1,52 @@
-"""Valve segments, the isolation plan for a break, and the criticality of every segment.
+"""The checked isolation plan for a break: what to close, whether it isolates, what is lost.
 
-A *segment* is the smallest part of a network that closing valves can isolate. With valves in
-WNTR's convention (a valve on link ``l`` at node ``n`` separates ``l`` from ``n``), segments are
-the connected components of the bipartite element graph whose vertices are all nodes and all
-links and whose edges join each link to each of its end nodes unless a valve sits there. One
-call to ``scipy.sparse.csgraph.connected_components`` labels them: the same partition as
-``wntr.metrics.topographic.valve_segments``, which walks the graph in Python.
-
-Segments and valves form the *segment graph* (a valve joins the segment of its link to the
-segment of its node). Isolating a segment closes the valves on its border; segments that no
-longer reach a source are cut off as a side effect. For all segments at once this is the
-articulation-point structure of the segment graph seen from a virtual root joined to every
-source segment: one depth-first search gives, for every segment, the weight of what its
-isolation cuts off (customers, residents, pipe length, critical facilities) in linear time.
+Isolating a break closes the valves on the border of its segment
+(:mod:`shancheng.lifelines.segments`). That is not always enough, and the plan does not assume
+it is: it checks on the directed flow graph (:mod:`shancheng.lifelines.supply`, where pumps,
+pressure-reducing and check valves pass flow one way) that no source still reaches the break.
+A source inside the segment (a reservoir or a tank without a valve of its own) keeps feeding
+it: the plan then adds the pumps to stop and the control valves to close that cut the source
+off, or says that no valve of the layer can, and names the source. What loses service is what
+a source no longer reaches once the segment is closed and drained, again on the directed
+graph: a node that could be fed only backwards through a pressure-reducing valve is lost, not
+supplied. The ranking of every segment at once lives in
+:mod:`shancheng.lifelines.criticality`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.sparse import coo_array, csr_array
-from scipy.sparse.csgraph import breadth_first_order, connected_components
-from scipy.spatial import cKDTree
 
 from shancheng.errors import PipeNetworkError
+from shancheng.lifelines.pipes import CONTROLLABLE_KINDS
+from shancheng.lifelines.segments import (
+    WEIGHTS,
+    Segmentation,
+    element_weights,
+    segment_network,
+)
+from shancheng.lifelines.supply import FlowGraph, feeding_sources, flow_graph, supplied
 
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
 
+logger = logging.getLogger(__name__)
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-CRITICAL_CATEGORIES = (
-    "hospital", "primary_school", "middle_school", "kindergarten", "nursing_home",
-    "elderly_day_care",
-)  # fmt: skip
-"""Facility categories whose loss of service the isolation plan names (hospitals, schools,
-kindergartens, elderly care), as the City's ``facilities`` layer spells them."""
-WEIGHTS = ("nodes", "links", "pipe_length_m", "customers", "demand_nodes", "residents",
-           "critical_facilities")  # fmt: skip
-"""What the impact of an isolation counts, per segment."""
-_PIPE_KINDS = ("pipe", "service")
-
-
-@dataclass(frozen=True, eq=False)
-class Segmentation:
-    """Valve segments of a network.
-
-    Attributes
-    ----------
-    node_segment, link_segment
-        Segment (0..n_segments-1) of each node and link, by row position.
-    n_segments
-        Number of segments.
-    valve_link_segment, valve_node_segment
-        For each valve, the segment on its link side and on its node side.
-    """
-
-    node_segment: IntArray
-    link_segment: IntArray
-    n_segments: int
-    valve_link_segment: IntArray
-    valve_node_segment: IntArray
-
-
-def segment_network(net: PipeNetwork) -> Segmentation:
-    """Label the valve segments of ``net`` (see the module docstring).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from shancheng.lifelines.pipes import build_network
-    >>> kinds = ["source", "junction", "junction"]
-    >>> nodes = pd.DataFrame({"node_id": ["R", "a", "b"], "kind": kinds})
-    >>> links = pd.DataFrame({"link_id": ["1", "2"], "kind": ["pipe", "pipe"],
-    ...                       "from_node": ["R", "a"], "to_node": ["a", "b"]})
-    >>> valves = pd.DataFrame({"valve_id": ["v"], "link_id": ["2"], "node_id": ["a"]})
-    >>> seg = segment_network(build_network("water", nodes, links, valves, source="doc"))
-    >>> seg.n_segments, seg.node_segment.tolist(), seg.link_segment.tolist()
-    (2, [0, 0, 1], [0, 1])
-    """
-    n_nodes, n_links = net.n_nodes, net.n_links
-    link_ids = np.arange(n_links, dtype=np.int64)
-    valve_link = net.valves["link_index"].to_numpy(dtype=np.int64)
-    valve_node = net.valves["node_index"].to_numpy(dtype=np.int64)
-    valved = np.zeros((n_links, 2), dtype=bool)
-    tail, head = net.tail, net.head
-    valved[valve_link[valve_node == tail[valve_link]], 0] = True
-    valved[valve_link[valve_node == head[valve_link]], 1] = True
-    keep_tail, keep_head = ~valved[:, 0], ~valved[:, 1]
-    rows = np.concatenate([n_nodes + link_ids[keep_tail], n_nodes + link_ids[keep_head]])
-    cols = np.concatenate([tail[keep_tail], head[keep_head]])
-    size = n_nodes + n_links
-    graph = coo_array((np.ones(rows.shape[0], dtype=np.int8), (rows, cols)), shape=(size, size))
-    n_segments, labels = connected_components(graph.tocsr(), directed=False)
-    node_segment: IntArray = np.asarray(labels[:n_nodes], dtype=np.int64)
-    link_segment: IntArray = np.asarray(labels[n_nodes:], dtype=np.int64)
-    return Segmentation(
-        node_segment, link_segment, int(n_segments), link_segment[valve_link],
-        node_segment[valve_node],
-    )  # fmt: skip
-
-
-def attach_facilities(
-    net: PipeNetwork,
-    facilities: pd.DataFrame,
-    *,
-    categories: tuple[str, ...] = CRITICAL_CATEGORIES,
-    max_distance_m: float = 150.0,
-) -> pd.DataFrame:
-    """Connect each critical facility to the network node that serves it.
-
-    A facility is served by the nearest customer connection (the nearest node when the
-    network has none) within ``max_distance_m``; farther ones are left unserved (``node_index``
-    -1) and reported, never silently attached. ``facilities`` needs ``facility_id, category,
-    x_utm, y_utm`` in the network's coordinates (the City's ``facilities`` layer).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``facility_id, category, name, node_index, distance_m`` for the chosen categories.
-    """
-    chosen = facilities[facilities["category"].isin(categories)]
-    kind = net.nodes["kind"].to_numpy()
-    candidates = np.flatnonzero(kind == "customer")
-    if candidates.shape[0] == 0:
-        candidates = np.arange(net.n_nodes)
-    xy = net.nodes[["x", "y"]].to_numpy(dtype=np.float64)[candidates]
-    points = chosen[["x_utm", "y_utm"]].to_numpy(dtype=np.float64)
-    distance = np.full(points.shape[0], np.inf)
-    nearest = np.zeros(points.shape[0], dtype=np.int64)
-    if candidates.shape[0] and points.shape[0]:
-        found_distance, found = cKDTree(xy).query(points)
-        distance, nearest = np.asarray(found_distance), np.asarray(found, dtype=np.int64)
-    node_index = np.where(distance <= max_distance_m, candidates[nearest], -1)
-    names = chosen["name"] if "name" in chosen.columns else chosen["facility_id"].astype(str)
-    return pd.DataFrame(
-        {
-            "facility_id": chosen["facility_id"].to_numpy(),
-            "category": chosen["category"].to_numpy(),
-            "name": names.to_numpy(),
-            "node_index": node_index.astype(np.int64),
-            "distance_m": np.round(distance, 1),
-        }
-    )
-
-
-def segment_weights(
-    net: PipeNetwork, seg: Segmentation, facilities: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Per segment: the counts in :data:`WEIGHTS` (one row per segment, index = segment)."""
-    nodes, links = net.nodes, net.links
-    k = seg.n_segments
-    node_seg, link_seg = seg.node_segment, seg.link_segment
-    is_pipe = links["kind"].isin(_PIPE_KINDS).to_numpy()
-    length = np.nan_to_num(links["length_m"].to_numpy(dtype=np.float64))
-    served = np.zeros(net.n_nodes, dtype=np.float64)
-    if facilities is not None and len(facilities):
-        attached = facilities["node_index"].to_numpy(dtype=np.int64)
-        served = np.bincount(attached[attached >= 0], minlength=net.n_nodes).astype(np.float64)
-    weights = {
-        "nodes": np.bincount(node_seg, minlength=k),
-        "links": np.bincount(link_seg, minlength=k),
-        "pipe_length_m": np.bincount(link_seg, weights=length * is_pipe, minlength=k),
-        "customers": np.bincount(
-            node_seg, weights=(nodes["kind"] == "customer").to_numpy(), minlength=k
-        ),
-        "demand_nodes": np.bincount(
-            node_seg, weights=(nodes["demand"].to_numpy(dtype=np.float64) > 0), minlength=k
-        ),
-        "residents": np.bincount(
-            node_seg, weights=nodes["population"].to_numpy(dtype=np.float64), minlength=k
-        ),
-        "critical_facilities": np.bincount(node_seg, weights=served, minlength=k),
-    }
-    return pd.DataFrame(weights).astype(
-        {name: np.int64 for name in WEIGHTS if name != "pipe_length_m"}
-    )
-
-
-def _segment_graph(net: PipeNetwork, seg: Segmentation) -> tuple[csr_array, int]:
-    """Segments joined by valves, plus a root vertex (the last) joined to source segments."""
-    k = seg.n_segments
-    root = k
-    sources = np.unique(seg.node_segment[net.is_source()])
-    a = np.concatenate([seg.valve_link_segment, np.full(sources.shape[0], root)])
-    b = np.concatenate([seg.valve_node_segment, sources])
-    differ = a != b
-    a, b = a[differ], b[differ]
-    data = np.ones(2 * a.shape[0], dtype=np.int8)
-    graph = coo_array(
-        (data, (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(k + 1, k + 1)
-    ).tocsr()
-    graph.sum_duplicates()
-    return graph, root
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)
 class IsolationPlan:
-    """What to do, and what is lost, when one link breaks.
+    """What to do, and what is lost, when one link breaks; checked on the flow graph.
 
     Attributes
     ----------
@@ -212,34 +56,136 @@ class IsolationPlan:
         Its segment (lost: it must be emptied to repair the break).
     valves_to_close
         Ids of the valves on the segment's border.
+    also_close
+        Ids of the pumps (or compressors) to stop and control valves to close because a source
+        inside the segment would otherwise keep feeding the break.
+    feeding_sources
+        Ids of the sources that still reach the break once everything above is closed; empty
+        when the break is isolated.
+    sources_in_segment
+        Ids of the sources inside the break's segment (out of use while it is closed).
     cut_off_segments
-        Segments that no longer reach any source once those valves are closed.
+        Other segments holding a node or link that no source reaches once the segment is closed.
     impact
-        Totals of :data:`WEIGHTS` over the lost and the cut-off segments.
+        Totals of :data:`WEIGHTS` over the lost nodes and links, and ``segments``.
     lost_node_ids
-        Ids of every node out of service (lost segment and cut-off segments).
+        Ids of every node out of service (sources excluded: they are listed above).
     facilities
         The critical facilities losing service (``facility_id, category, name``).
+    notes
+        What an engineer must know beyond the valve list, one sentence each.
     """
 
     link_id: str
     segment: int
     valves_to_close: list[str]
+    also_close: list[str]
+    feeding_sources: list[str]
+    sources_in_segment: list[str]
     cut_off_segments: list[int]
     impact: dict[str, float]
     lost_node_ids: list[str]
     facilities: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def isolated(self) -> bool:
+        """Whether closing what the plan lists leaves no source reaching the break."""
+        return not self.feeding_sources
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-serialisable summary (attached to the case an alarm opens)."""
         return {
             "link_id": self.link_id,
             "segment": self.segment,
+            "isolated": self.isolated,
             "valves_to_close": self.valves_to_close,
+            "also_close": self.also_close,
+            "feeding_sources": self.feeding_sources,
+            "sources_in_segment": self.sources_in_segment,
             "cut_off_segments": self.cut_off_segments,
             "impact": self.impact,
             "critical_facilities": self.facilities.to_dict(orient="records"),
+            "notes": self.notes,
         }
+
+
+@dataclass(frozen=True, eq=False)
+class Closure:
+    """What to close so a break no longer receives water, checked on the flow graph.
+
+    Attributes
+    ----------
+    link_id, segment, valves_to_close, also_close, feeding_sources, sources_in_segment, notes
+        As in :class:`IsolationPlan`.
+    """
+
+    link_id: str
+    segment: int
+    valves_to_close: list[str]
+    also_close: list[str]
+    feeding_sources: list[str]
+    sources_in_segment: list[str]
+    notes: list[str]
+
+    @property
+    def isolated(self) -> bool:
+        """Whether closing what is listed leaves no source reaching the break."""
+        return not self.feeding_sources
+
+
+def close_off(
+    net: PipeNetwork,
+    link_id: str,
+    *,
+    seg: Segmentation | None = None,
+    graph: FlowGraph | None = None,
+) -> Closure:
+    """Choose what to close for a break on ``link_id`` and check that no source feeds it.
+
+    The valves on the border of the break's segment close; if a source inside the segment
+    still reaches the break on the flow graph, pumps to stop, control valves and inner valves
+    to close inside the segment that cut it off are added (an irredundant set); a source that
+    even all of them cannot cut off is reported in ``feeding_sources`` with a note. The check
+    walks backwards from the break and visits only the segment, so it costs the segment's
+    size, not the network's.
+
+    Raises
+    ------
+    PipeNetworkError
+        ``link_id`` is not a link of ``net``.
+    """
+    seg = seg or segment_network(net)
+    graph = graph or flow_graph(net)
+    tables = _tables(net)
+    link = tables.link_index.get(str(link_id), -1)
+    if link < 0:
+        msg = f"{net.source}: no link {link_id!r} to isolate"
+        raise PipeNetworkError(msg)
+    segment = int(seg.link_segment[link])
+    border = (seg.valve_link_segment == segment) != (seg.valve_node_segment == segment)
+    inner_valves, also, feeding = _cut_inner_sources(tables, seg, graph, link, border)
+    inner = np.flatnonzero(tables.is_source & (seg.node_segment == segment))
+    closure = Closure(
+        link_id=str(link_id),
+        segment=segment,
+        valves_to_close=[
+            *tables.valve_ids[border].tolist(),
+            *tables.valve_ids[inner_valves].tolist(),
+        ],
+        also_close=tables.link_ids[also].tolist(),
+        feeding_sources=tables.node_ids[feeding].tolist(),
+        sources_in_segment=tables.node_ids[inner].tolist(),
+        notes=_notes(tables, graph, inner, also, feeding)
+        + [
+            f"also close valve {tables.valve_ids[v]} inside the segment: a source inside it "
+            "feeds the break through there"
+            for v in inner_valves
+        ],
+    )
+    if not closure.isolated:
+        logger.warning("%s: break on %s cannot be isolated: %s", net.source, link_id, closure.notes)
+    return closure
 
 
 def isolate_break(
@@ -247,9 +193,14 @@ def isolate_break(
     link_id: str,
     *,
     seg: Segmentation | None = None,
+    graph: FlowGraph | None = None,
     facilities: pd.DataFrame | None = None,
 ) -> IsolationPlan:
-    """Plan the isolation of a break on ``link_id``.
+    """Plan the isolation of a break on ``link_id``: :func:`close_off`, and what is lost.
+
+    What is lost is the drained segment and every node and link that a source reached before
+    and no longer reaches once the segment is out, on the directed flow graph (one search of
+    the whole network per plan).
 
     Parameters
     ----------
@@ -257,8 +208,9 @@ def isolate_break(
         The network.
     link_id
         Id of the broken link.
-    seg
-        Its segmentation (computed when absent).
+    seg, graph
+        Its segmentation and flow graph (computed when absent; pass them when planning many
+        breaks of one network).
     facilities
         Output of :func:`attach_facilities`, to name the critical facilities affected.
 
@@ -268,158 +220,155 @@ def isolate_break(
         ``link_id`` is not a link of ``net``.
     """
     seg = seg or segment_network(net)
-    matches = np.flatnonzero(net.links["link_id"].to_numpy() == str(link_id))
-    if matches.shape[0] == 0:
-        msg = f"{net.source}: no link {link_id!r} to isolate"
-        raise PipeNetworkError(msg)
-    segment = int(seg.link_segment[matches[0]])
-    graph, root = _segment_graph(net, seg)
-    supplied_before = _reachable(graph, root)
-    graph_without = _drop_vertex(graph, segment)
-    supplied_after = _reachable(graph_without, root)
-    cut_off = np.flatnonzero(supplied_before & ~supplied_after)
-    cut_off = cut_off[(cut_off != segment) & (cut_off != root)]
-    border = (seg.valve_link_segment == segment) != (seg.valve_node_segment == segment)
-    lost = np.zeros(seg.n_segments, dtype=bool)
-    lost[segment] = True
-    lost[cut_off] = True
-    weights = segment_weights(net, seg, facilities)
-    impact = {name: _plain(weights.loc[lost, name].sum()) for name in WEIGHTS}
-    impact["segments"] = int(lost.sum())
-    lost_nodes = lost[seg.node_segment]
-    hit = pd.DataFrame(columns=["facility_id", "category", "name"])
+    graph = graph or flow_graph(net)
+    tables = _tables(net)
+    closure = close_off(net, link_id, seg=seg, graph=graph)
+    segment = closure.segment
+    drained = np.concatenate([seg.node_segment == segment, seg.link_segment == segment])
+    lost = drained | (graph.at_rest & ~supplied(graph, removed=drained))
+    lost_nodes, lost_links = lost[: net.n_nodes] & ~tables.is_source, lost[net.n_nodes :]
+    on_nodes = dict(tables.on_nodes)
     if facilities is not None and len(facilities):
         at = facilities["node_index"].to_numpy(dtype=np.int64)
+        served = np.bincount(at[at >= 0], minlength=net.n_nodes)
+        on_nodes["critical_facilities"] = served.astype(np.float64)
+    impact = {name: _plain(on_nodes[name][lost_nodes].sum()) for name in on_nodes}
+    impact |= {name: _plain(tables.on_links[name][lost_links].sum()) for name in tables.on_links}
+    impact = {name: impact[name] for name in WEIGHTS}
+    lost_segments = np.union1d(seg.node_segment[lost_nodes], seg.link_segment[lost_links])
+    cut_off = [int(s) for s in lost_segments if s != segment]
+    impact["segments"] = 1 + len(cut_off)
+    hit = pd.DataFrame(columns=["facility_id", "category", "name"])
+    if facilities is not None and len(facilities):
         mask = (at >= 0) & lost_nodes[np.maximum(at, 0)]
         hit = facilities.loc[mask, ["facility_id", "category", "name"]].reset_index(drop=True)
     return IsolationPlan(
-        link_id=str(link_id),
+        link_id=closure.link_id,
         segment=segment,
-        valves_to_close=net.valves["valve_id"].to_numpy()[border].astype(str).tolist(),
-        cut_off_segments=cut_off.tolist(),
+        valves_to_close=closure.valves_to_close,
+        also_close=closure.also_close,
+        feeding_sources=closure.feeding_sources,
+        sources_in_segment=closure.sources_in_segment,
+        cut_off_segments=cut_off,
         impact=impact,
-        lost_node_ids=net.nodes["node_id"].to_numpy()[lost_nodes].astype(str).tolist(),
+        lost_node_ids=tables.node_ids[lost_nodes].tolist(),
         facilities=hit,
+        notes=closure.notes,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    """What every plan of one network reads, as arrays (built once per network)."""
+
+    node_ids: npt.NDArray[np.str_]
+    link_ids: npt.NDArray[np.str_]
+    link_index: dict[str, int]
+    link_kinds: npt.NDArray[np.str_]
+    valve_ids: npt.NDArray[np.str_]
+    valve_pairs: IntArray
+    is_source: BoolArray
+    controllable: BoolArray
+    on_nodes: dict[str, FloatArray]
+    on_links: dict[str, FloatArray]
+
+
+_TABLES: weakref.WeakKeyDictionary[PipeNetwork, _Tables] = weakref.WeakKeyDictionary()
+
+
+def _tables(net: PipeNetwork) -> _Tables:
+    if net not in _TABLES:
+        on_nodes, on_links = element_weights(net)
+        link_ids = net.links["link_id"].to_numpy().astype(str)
+        _TABLES[net] = _Tables(
+            node_ids=net.nodes["node_id"].to_numpy().astype(str),
+            link_ids=link_ids,
+            link_index={link_id: i for i, link_id in enumerate(link_ids.tolist())},
+            link_kinds=net.links["kind"].to_numpy().astype(str),
+            valve_ids=net.valves["valve_id"].to_numpy().astype(str),
+            valve_pairs=net.valves[["link_index", "node_index"]].to_numpy(dtype=np.int64),
+            is_source=net.is_source(),
+            controllable=net.links["kind"].isin(CONTROLLABLE_KINDS).to_numpy(),
+            on_nodes=on_nodes,
+            on_links=on_links,
+        )
+    return _TABLES[net]
+
+
+def _cut_inner_sources(
+    tables: _Tables,
+    seg: Segmentation,
+    graph: FlowGraph,
+    link: int,
+    border: BoolArray,
+) -> tuple[list[int], list[int], list[int]]:
+    """Choose what else to close inside the segment so inner sources stop feeding the break.
+
+    The candidates are the segment's pumps and control valves (stopped or closed) and its
+    inner valves (both sides in the segment: closing one alone never splits the segment, but
+    with a pump stopped, or on a one-way path, it can). Starting from all of them closed, each
+    is dropped in turn while no source comes back: the result is irredundant, not always the
+    smallest.
+
+    Returns
+    -------
+    tuple
+        Inner valve rows and link rows to close, and the sources that feed the break even
+        with every candidate closed.
+    """
+    closed = {(int(a), int(b)) for a, b in tables.valve_pairs[border]}
+    feeding = feeding_sources(graph, link, closed_valves=closed)
+    if not feeding:
+        return [], [], []
+    segment = seg.link_segment[link]
+    in_segment = seg.link_segment == segment
+    inner = (seg.valve_link_segment == segment) & (seg.valve_node_segment == segment)
+    links = [
+        ("link", int(c)) for c in np.flatnonzero(tables.controllable & in_segment) if c != link
+    ]
+    valves = [("valve", int(v)) for v in np.flatnonzero(inner)]
+    candidates = valves + links
+
+    def feeding_with(chosen: list[tuple[str, int]]) -> list[int]:
+        pairs = tables.valve_pairs
+        extra = {(int(pairs[i, 0]), int(pairs[i, 1])) for kind, i in chosen if kind == "valve"}
+        stopped = {i for kind, i in chosen if kind == "link"}
+        return feeding_sources(graph, link, closed_valves=closed | extra, stopped_links=stopped)
+
+    best = feeding_with(candidates)
+    if best == feeding:
+        return [], [], feeding
+    chosen = list(candidates)
+    for candidate in candidates:
+        trial = [c for c in chosen if c != candidate]
+        if feeding_with(trial) == best:
+            chosen = trial
+    return [i for k, i in chosen if k == "valve"], [i for k, i in chosen if k == "link"], best
+
+
+def _notes(
+    tables: _Tables, graph: FlowGraph, inner: IntArray, also: list[int], feeding: list[int]
+) -> list[str]:
+    node_ids, link_ids, link_kinds = tables.node_ids, tables.link_ids, tables.link_kinds
+    notes = []
+    for link in also:
+        kind = link_kinds[link]
+        verb = "stop" if kind in {"pump", "compressor"} else "close"
+        notes.append(f"also {verb} {kind.replace('_', ' ')} {link_ids[link]}: a source inside "
+                     "the segment feeds the break through it")  # fmt: skip
+    for source in feeding:
+        outlets = sorted({link_ids[a] for a in graph.arc_link[graph.arc_node == source]})
+        notes.append(
+            f"isolation impossible with this valve layer: source {node_ids[source]} lies inside "
+            f"the break's segment and reaches the break with no valve between them; close the "
+            f"source's own outlet (link {', '.join(outlets)}) or add a valve there"
+        )
+    notes += [
+        f"source {node_ids[source]} lies inside the segment: out of use while it is closed"
+        for source in sorted(set(inner.tolist()) - set(feeding))
+    ]
+    return notes
 
 
 def _plain(value: float) -> float:
     return round(float(value), 3)
-
-
-def _reachable(graph: csr_array, root: int) -> npt.NDArray[np.bool_]:
-    order = breadth_first_order(graph, root, directed=False, return_predecessors=False)
-    mask = np.zeros(graph.shape[0], dtype=bool)
-    mask[order] = True
-    return mask
-
-
-def _drop_vertex(graph: csr_array, vertex: int) -> csr_array:
-    keep = np.ones(graph.shape[0], dtype=np.int8)
-    keep[vertex] = 0
-    coo = graph.tocoo()
-    mask = (keep[coo.row] == 1) & (keep[coo.col] == 1)
-    return coo_array((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=graph.shape).tocsr()
-
-
-def rank_segments(
-    net: PipeNetwork, seg: Segmentation | None = None, facilities: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Criticality of every segment: what isolating it takes out of service, ranked.
-
-    Linear time: one depth-first search of the segment graph from a root joined to every
-    source segment. Isolating segment ``s`` cuts off exactly the DFS subtrees of the children
-    ``c`` of ``s`` with ``low[c] >= disc[s]`` (``s`` separates them from the root), so the loss
-    is the weight of ``s`` plus those subtree sums. Segments that reach no source even before
-    any valve closes are flagged ``supplied = False`` and counted for nothing.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per segment: ``segment, supplied, cut_off_segments, valves``, each name of
-        :data:`WEIGHTS` (what the segment holds) and ``lost_<name>`` (what isolating it takes
-        out of service, itself included), and ``rank`` (1 = most critical: most residents,
-        then customers and demand nodes, then pipe length lost).
-    """
-    seg = seg or segment_network(net)
-    weights = segment_weights(net, seg, facilities)
-    graph, root = _segment_graph(net, seg)
-    k = seg.n_segments
-    w = np.zeros((k + 1, len(WEIGHTS) + 1), dtype=np.float64)
-    w[:k, :-1] = weights.to_numpy(dtype=np.float64)
-    w[:k, -1] = 1.0
-    order, parent, separated_child = _dfs_articulation(graph.indptr, graph.indices, root)
-    subtree = w.copy()
-    for v in order[::-1]:
-        if parent[v] >= 0:
-            subtree[parent[v]] += subtree[v]
-    supplied = np.zeros(k + 1, dtype=bool)
-    supplied[order] = True
-    lost = np.where(supplied[:, None], w, 0.0)
-    sep = np.flatnonzero(separated_child)
-    np.add.at(lost, parent[sep], subtree[sep])
-    border = np.bincount(
-        np.concatenate([seg.valve_link_segment, seg.valve_node_segment])[
-            np.tile(seg.valve_link_segment != seg.valve_node_segment, 2)
-        ],
-        minlength=k,
-    )
-    table = weights.copy()
-    table.insert(0, "segment", np.arange(k, dtype=np.int64))
-    table.insert(1, "supplied", supplied[:k])
-    table.insert(2, "valves", border[:k].astype(np.int64))
-    table.insert(3, "cut_off_segments", (lost[:k, -1] - supplied[:k]).astype(np.int64))
-    for j, name in enumerate(WEIGHTS):
-        column = lost[:k, j]
-        table[f"lost_{name}"] = column if name == "pipe_length_m" else column.astype(np.int64)
-    keys = ["lost_residents", "lost_customers", "lost_demand_nodes", "lost_pipe_length_m"]
-    order_rank = table.sort_values(keys, ascending=False, kind="stable").index
-    table.loc[order_rank, "rank"] = np.arange(1, k + 1)
-    return table.astype({"rank": np.int64})
-
-
-def _dfs_articulation(
-    indptr: npt.NDArray[np.int32], indices: npt.NDArray[np.int32], root: int
-) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
-    """Run an iterative DFS from ``root``: visit order, parent, ``low[v] >= disc[parent[v]]``.
-
-    The last flag marks the children whose subtree their parent separates from the root
-    (Hopcroft-Tarjan); the root's own children are never cut off since the root is virtual.
-    """
-    n = indptr.shape[0] - 1
-    disc = np.full(n, -1, dtype=np.int64)
-    low = np.zeros(n, dtype=np.int64)
-    parent = np.full(n, -1, dtype=np.int64)
-    order = np.empty(n, dtype=np.int64)
-    ptr = indptr[:-1].astype(np.int64).copy()
-    end = indptr[1:].astype(np.int64)
-    nbr = indices.astype(np.int64)
-    count = 0
-    disc[root] = low[root] = 0
-    order[0] = root
-    count = 1
-    stack = [root]
-    while stack:
-        v = stack[-1]
-        if ptr[v] < end[v]:
-            u = int(nbr[ptr[v]])
-            ptr[v] += 1
-            if disc[u] < 0:
-                parent[u] = v
-                disc[u] = low[u] = count
-                order[count] = u
-                count += 1
-                stack.append(u)
-            elif u != parent[v]:
-                low[v] = min(low[v], disc[u])
-        else:
-            stack.pop()
-            p = parent[v]
-            if p >= 0:
-                low[p] = min(low[p], low[v])
-    visited = order[:count]
-    separated = np.zeros(n, dtype=bool)
-    has_parent = visited[parent[visited] >= 0]
-    par = parent[has_parent]
-    separated[has_parent] = (low[has_parent] >= disc[par]) & (par != root)
-    return visited, parent, separated

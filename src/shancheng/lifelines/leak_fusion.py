@@ -7,7 +7,7 @@ The flow says *when* and *how much*, the pressure says *where*:
 2. *Localise*: the change of the daily night pressure residuals (measured minus the leak-free
    model) between the step's baseline days and its last ``recent_days`` is compared with what a
    leak of that size would do on each pipe of the zone: ``size x s_j``, ``s_j`` the pipe's
-   pressure sensitivity per m³/h (:func:`~shancheng.lifelines.leak_detection.node_signatures`
+   pressure sensitivity per m³/h (:func:`~shancheng.lifelines.leak_signatures.node_signatures`
    with ``per_unit_flow``). Town-wide demand changes move all sensors along known directions
    (the sensitivity to a uniform demand increase in each zone, ``nuisance``): they are fitted
    out by least squares. The pipe with the smallest remaining error wins.
@@ -131,6 +131,8 @@ def detect_leaks_fused(
     unit_signature: FloatArray,
     nuisance: FloatArray,
     settings: FusionSettings | None = None,
+    *,
+    thresholds: dict[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """Detect and localise leaks; one row per reported leak.
 
@@ -147,6 +149,10 @@ def detect_leaks_fused(
         sensitivity per m³/h (pipes x sensors, sensors as ``night_pressure_residual``).
     nuisance
         Sensors x k directions fitted out of every pressure change.
+    thresholds
+        Per zone ``(sd m³/h, h_sd)``: the noise and CUSUM threshold to use instead of the
+        i.i.d. noise of the differences and ``settings.h_sd`` -- e.g. those
+        :mod:`shancheng.lifelines.leak_watch` learns and calibrates for a false-alarm rate.
 
     Returns
     -------
@@ -163,10 +169,10 @@ def detect_leaks_fused(
         candidates = np.flatnonzero(zones == zone)
         if candidates.shape[0] == 0:
             continue
+        sd, h_sd = (thresholds or {}).get(str(zone), (noise_sd(residual), settings.h_sd))
         steps = flow_steps(
-            residual, sd=noise_sd(residual), k_sd=settings.k_sd, h_sd=settings.h_sd,
-            settle_days=settings.settle_days,
-        )  # fmt: skip
+            residual, sd=sd, k_sd=settings.k_sd, h_sd=h_sd, settle_days=settings.settle_days
+        )
         active: list[tuple[str, float]] = []
         for step in steps:
             if step.size_m3_h <= 0:

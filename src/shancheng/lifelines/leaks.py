@@ -1,18 +1,21 @@
 """BattLeDIM leak benchmark: the leak configuration and the competition's scoring rule.
 
-The rule (Vrachimis et al., JWRPM 2022, doi:10.1061/(ASCE)WR.1943-5452.0001601; parameters
-from the organisers' scoring script): detections are taken in time order; a detection scores
-against a leak when its time lies within the leak's ``[start, end]`` and the pipe distance
-between the centres of the detected and the leaking pipe is at most 300 m (0 for the same
-pipe, otherwise the shortest path between their end nodes over pipe lengths plus half of each
+The rule (Vrachimis et al., JWRPM 2022, doi:10.1061/(ASCE)WR.1943-5452.0001601, as the
+organisers' MATLAB scoring script ``KIOS-Research/BattLeDIM`` computes it): times become
+5-minute steps since the period start, rounded; detections are taken in time order; a
+detection scores against a leak when its step lies within the leak's ``[start, end]`` steps and
+the pipe distance between the centres of the detected and the leaking pipe is at most 300 m (0
+for the same pipe, otherwise the shortest path between their end nodes on the organisers'
+distance graph, :func:`distance_graph`, where pumps and valves are no path, plus half of each
 pipe's length). Among the leaks it hits that are not yet found, it takes the nearest; it then
 earns the water saved from the detection to the end of the evaluation period at €0.8 per m³,
 less the crew's search cost ``(distance / 300) x €500``. A detection that hits only leaks
 already found scores 0; one that hits none is a false alarm and costs €500. Detections dated
 before the evaluation period are ignored.
 
-The water saved is the leak's outflow series (m³/h at 5-minute steps) summed from the
-detection's step to the end, divided by 12.
+The water saved is the leak's outflow series (m³/h at 5-minute steps) summed from the step
+before the detection's (the script's 1-based ``timeSeries(max(td, 1):end)``) to the end,
+divided by 12.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.sparse import coo_array
+from scipy.sparse import coo_array, csr_array
 from scipy.sparse.csgraph import dijkstra
 
 from shancheng.errors import InputError
@@ -98,15 +101,36 @@ def read_leak_configuration(path: str | Path) -> list[Leak]:
     return leaks
 
 
+def distance_graph(net: PipeNetwork) -> csr_array:
+    """Build the organisers' node distance graph: one edge per node pair, the link length.
+
+    As the official ``nodeTopologicalDistance.m`` builds it: the links are taken in file
+    order and each writes its length into the node pair's entry, so a later link between the
+    same nodes overwrites an earlier one; a zero entry is no edge, so pumps and valves (length
+    0 in EPANET) are *not* paths between their nodes.
+    """
+    length = np.nan_to_num(net.links["length_m"].to_numpy(dtype=np.float64))
+    pair: dict[tuple[int, int], float] = {}
+    for a, b, value in zip(net.tail.tolist(), net.head.tolist(), length.tolist(), strict=True):
+        pair[(min(a, b), max(a, b))] = value
+    kept = [(a, b, value) for (a, b), value in pair.items() if value > 0]
+    rows = np.array([a for a, _, _ in kept], dtype=np.int64)
+    cols = np.array([b for _, b, _ in kept], dtype=np.int64)
+    weights = np.array([value for _, _, value in kept], dtype=np.float64)
+    n = net.n_nodes
+    return coo_array(
+        (np.r_[weights, weights], (np.r_[rows, cols], np.r_[cols, rows])), shape=(n, n)
+    ).tocsr()
+
+
 def pipe_centre_distances(net: PipeNetwork, link_ids: list[str]) -> FloatArray:
     """Distance between the centres of ``link_ids`` and every link (rows: ``link_ids``).
 
-    Zero on the same link; otherwise the shortest node-to-node path over link lengths
-    between their nearest ends, plus half of both links' lengths.
+    Zero on the same link; otherwise the shortest path on :func:`distance_graph` between
+    their nearest ends, plus half of both links' lengths (the official ``scoring_function.m``).
     """
     length = np.nan_to_num(net.links["length_m"].to_numpy(dtype=np.float64))
-    n = net.n_nodes
-    graph = coo_array((np.maximum(length, 1e-9), (net.tail, net.head)), shape=(n, n)).tocsr()
+    graph = distance_graph(net)
     row_of = pd.Series(np.arange(net.n_links), index=net.links["link_id"].to_numpy())
     rows = row_of.loc[link_ids].to_numpy()
     ends = np.unique(np.concatenate([net.tail[rows], net.head[rows]]))
@@ -133,6 +157,13 @@ class Score:
     false_positives: int
     false_negatives: int
     per_detection: pd.DataFrame
+
+
+def _steps(times: pd.Series, period_start: datetime) -> npt.NDArray[np.int64]:
+    """5-minute steps since ``period_start``, rounded (the official ``time2steps.m``)."""
+    seconds = (pd.to_datetime(times) - pd.Timestamp(period_start)).dt.total_seconds()
+    steps: npt.NDArray[np.int64] = np.round(seconds.to_numpy() / STEP_S).astype(np.int64)
+    return steps
 
 
 def score_detections(
@@ -168,19 +199,24 @@ def score_detections(
     if unknown:
         msg = f"detections name links that are not in {net.source}: {', '.join(unknown[:10])}"
         raise InputError(msg)
-    kept = detections[pd.to_datetime(detections["time"]) >= period_start]
-    kept = kept.assign(time=pd.to_datetime(kept["time"])).sort_values("time", kind="stable")
+    times = pd.to_datetime(detections["time"])
+    kept = detections.assign(time=times, step=_steps(times, period_start))
+    kept = kept[kept["step"] >= 0].sort_values("step", kind="stable")
     leak_links = [leak.link_id for leak in leaks]
     row_of = pd.Series(np.arange(net.n_links), index=net.links["link_id"].to_numpy())
     distance = pipe_centre_distances(net, leak_links) if leaks else np.zeros((0, net.n_links))
     found: set[int] = set()
     rows = []
-    for link_id, when in kept[["link_id", "time"]].itertuples(index=False, name=None):
+    windows = [
+        (int(_steps(pd.Series([leak.start]), period_start)[0]),
+         int(_steps(pd.Series([leak.end]), period_start)[0]))
+        for leak in leaks
+    ]  # fmt: skip
+    for link_id, when, step in kept[["link_id", "time", "step"]].itertuples(index=False, name=None):
         column = int(row_of[link_id])
-        step = int((when - period_start).total_seconds() // STEP_S)
         hits = [
-            j for j, leak in enumerate(leaks)
-            if leak.start <= when <= leak.end and distance[j, column] <= MAX_DISTANCE_M
+            j for j, (first, last) in enumerate(windows)
+            if first <= step <= last and distance[j, column] <= MAX_DISTANCE_M
         ]  # fmt: skip
         fresh = [j for j in hits if j not in found]
         if not hits:
@@ -190,7 +226,9 @@ def score_detections(
         else:
             j = min(fresh, key=lambda k: distance[k, column])
             found.add(j)
-            saved_m3 = float(leak_flow_m3_h[leaks[j].link_id][step:].sum()) / 12.0
+            # the organisers sum timeSeries(max(td, 1):end) with MATLAB's 1-based index, so
+            # from the step before the detection's (the series starts at period_start)
+            saved_m3 = float(leak_flow_m3_h[leaks[j].link_id][max(step, 1) - 1 :].sum()) / 12.0
             x = float(distance[j, column])
             score = saved_m3 * WATER_EUR_PER_M3 - x / MAX_DISTANCE_M * CREW_EUR
             rows.append((link_id, when, leaks[j].link_id, x, score))

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from shancheng.lifelines.isolation import IsolationPlan, Segmentation
+    from shancheng.lifelines.isolation import IsolationPlan
     from shancheng.lifelines.monitoring import Coverage
     from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.lifelines.segments import Segmentation
 
 
 def _segments(net: PipeNetwork, mask: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.float64]]:

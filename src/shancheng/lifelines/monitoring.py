@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from shancheng.circles.siting import set_cover
 from shancheng.errors import ConfigError
-from shancheng.lifelines.isolation import Segmentation, segment_network
+from shancheng.lifelines.segments import Segmentation, segment_network
 
 if TYPE_CHECKING:
     from shancheng.data.city import City

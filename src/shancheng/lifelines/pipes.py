@@ -7,8 +7,11 @@ A :class:`PipeNetwork` holds three tables with string ids (the names the source 
     ``population`` counts the residents served at a customer connection.
 ``links``
     ``link_id, kind, from_node, to_node, from_index, to_index, length_m, diameter_mm,
-    material, install_year`` -- ``kind`` is one of :data:`LINK_KINDS`; the ``*_index``
-    columns are row positions in ``nodes`` (what the kernels use).
+    material, install_year, one_way`` -- ``kind`` is one of :data:`LINK_KINDS`; the ``*_index``
+    columns are row positions in ``nodes`` (what the kernels use); ``one_way`` links pass flow
+    only from ``from_node`` to ``to_node`` (pumps, compressors, pressure-reducing and
+    -sustaining valves, pipes with a check valve); by default it is true for the kinds in
+    :data:`ONE_WAY_KINDS`.
 ``valves``
     ``valve_id, link_id, node_id, link_index, node_index`` -- isolation valves in WNTR's valve
     layer convention: a valve sits on a link at one of its end nodes, and closing it separates
@@ -39,6 +42,7 @@ import pandas as pd
 from pyproj import Geod
 
 from shancheng.errors import PipeNetworkError
+from shancheng.lifelines.inp_check import check_epanet
 
 if TYPE_CHECKING:
     from shancheng.data.city import City
@@ -59,9 +63,15 @@ LINK_KINDS = frozenset(
     {"pipe", "service", "valve", "control_valve", "pump", "regulator", "compressor", "resistor"}
 )
 """Link kinds; ``valve`` is an isolation valve, ``control_valve`` an EPANET PRV/FCV/..."""
+ONE_WAY_KINDS = frozenset({"pump", "compressor", "regulator"})
+"""Link kinds that pass flow only forwards unless the loader says otherwise (a GasLib control
+valve is a ``regulator``: it reduces pressure from ``from`` to ``to``)."""
+CONTROLLABLE_KINDS = frozenset({"pump", "compressor", "control_valve", "regulator"})
+"""Link kinds an operator can stop or close besides the isolation valves."""
 NODE_COLUMNS = ("node_id", "kind", "x", "y", "population", "demand")
 LINK_COLUMNS = ("link_id", "kind", "from_node", "to_node", "length_m", "diameter_mm",
                 "material", "install_year")  # fmt: skip
+_ONE_WAY_VALVES = frozenset({"PRV", "PSV"})
 _MAX_LISTED = 20
 _LENGTH_TO_M = {"m": 1.0, "km": 1000.0}
 _DIAMETER_TO_MM = {"mm": 1.0, "m": 1000.0}
@@ -119,6 +129,8 @@ class PipeNetwork:
     def with_valves(self, valve_layer: pd.DataFrame) -> PipeNetwork:
         """Return a copy whose valves are ``valve_layer`` (columns ``link``, ``node``).
 
+        Valve ids come from an optional ``valve_id`` column, else ``V<row>``.
+
         This is WNTR's valve-layer format (``wntr.network.generate_valve_layer``); the copy is
         validated like any loaded network.
         """
@@ -126,9 +138,14 @@ class PipeNetwork:
             if column not in valve_layer.columns:
                 msg = f"{self.source}: valve layer needs columns `link` and `node`, no `{column}`"
                 raise PipeNetworkError(msg)
+        names = (
+            valve_layer["valve_id"].astype(str).to_numpy()
+            if "valve_id" in valve_layer.columns
+            else [f"V{i}" for i in range(len(valve_layer))]
+        )
         valves = pd.DataFrame(
             {
-                "valve_id": [f"V{i}" for i in range(len(valve_layer))],
+                "valve_id": names,
                 "link_id": valve_layer["link"].astype(str).to_numpy(),
                 "node_id": valve_layer["node"].astype(str).to_numpy(),
             }
@@ -156,13 +173,15 @@ def build_network(
     links = _with_defaults(
         links, {"length_m": np.nan, "diameter_mm": np.nan, "material": "", "install_year": -1}
     )
+    if "one_way" not in links.columns:
+        links = links.assign(one_way=links["kind"].isin(ONE_WAY_KINDS).to_numpy())
     for frame, columns, what in ((nodes, NODE_COLUMNS, "nodes"), (links, LINK_COLUMNS, "links")):
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             msg = f"{source}: {what} table lacks column(s) {', '.join(missing)}"
             raise PipeNetworkError(msg)
     nodes = nodes.reset_index(drop=True).astype({"node_id": str, "kind": str})
-    links = links.reset_index(drop=True).astype({"link_id": str, "kind": str})
+    links = links.reset_index(drop=True).astype({"link_id": str, "kind": str, "one_way": bool})
     if valves is None:
         valves = pd.DataFrame({"valve_id": [], "link_id": [], "node_id": []}, dtype=str)
     valves = valves.reset_index(drop=True).astype({"link_id": str, "node_id": str})
@@ -254,13 +273,17 @@ def _link_problems(
 
 
 def read_inp(path: str | Path) -> PipeNetwork:
-    """Read an EPANET ``.inp`` water network through WNTR.
+    """Read an EPANET ``.inp`` water network through WNTR, after checking it ourselves.
+
+    :func:`~shancheng.lifelines.inp_check.check_epanet` runs first: WNTR accepts duplicate
+    ids, truncated files and missing coordinates silently, and reports a missing node as
+    EPANET's opaque ``(Error 200)``.
 
     Raises
     ------
     PipeNetworkError
-        The file is missing or WNTR cannot parse it; the message names the file and repeats
-        WNTR's reason (which gives the line).
+        The file is missing, our check finds problems (each named by line), or WNTR cannot
+        parse it (its reason repeated).
     """
     import wntr  # noqa: PLC0415 - heavy; only the water loader needs it
 
@@ -268,6 +291,7 @@ def read_inp(path: str | Path) -> PipeNetwork:
     if not file.is_file():
         msg = f"{file}: no such EPANET .inp file"
         raise PipeNetworkError(msg)
+    check_epanet(file)
     try:
         wn = wntr.network.WaterNetworkModel(str(file))
     except Exception as exc:  # WNTR raises ENxxx errors, ValueError, KeyError...
@@ -278,7 +302,12 @@ def read_inp(path: str | Path) -> PipeNetwork:
 
 
 def from_wntr(wn: Any, *, source: str) -> PipeNetwork:  # noqa: ANN401 - wntr is untyped
-    """Convert a ``wntr.network.WaterNetworkModel`` (lengths in m, diameters in m)."""
+    """Convert a ``wntr.network.WaterNetworkModel`` (lengths in m, diameters in m).
+
+    Pumps, PRVs, PSVs and pipes with a check valve are ``one_way`` (EPANET closes them to
+    reverse flow); FCVs, TCVs, PBVs and GPVs pass flow both ways. Junctions keep the sum of
+    their base demands (m³/s) in ``demand``.
+    """
     kinds = {"Junction": "junction", "Reservoir": "source", "Tank": "tank"}
     node_rows = []
     for name, node in wn.nodes():
@@ -292,11 +321,17 @@ def from_wntr(wn: Any, *, source: str) -> PipeNetwork:  # noqa: ANN401 - wntr is
         kind = {"Pipe": "pipe", "Pump": "pump"}.get(link.link_type, "control_valve")
         length = float(getattr(link, "length", 0.0) or 0.0)
         diameter = float(getattr(link, "diameter", np.nan) or np.nan) * 1000.0
-        link_rows.append(
-            (name, kind, link.start_node_name, link.end_node_name, length, diameter, "", -1)
+        one_way = (
+            kind == "pump"
+            or getattr(link, "valve_type", "") in _ONE_WAY_VALVES
+            or bool(getattr(link, "check_valve", False))
         )
+        link_rows.append(
+            (name, kind, link.start_node_name, link.end_node_name, length, diameter, "", -1,
+             one_way)
+        )  # fmt: skip
     nodes = pd.DataFrame(node_rows, columns=list(NODE_COLUMNS))
-    links = pd.DataFrame(link_rows, columns=list(LINK_COLUMNS))
+    links = pd.DataFrame(link_rows, columns=[*LINK_COLUMNS, "one_way"])
     return build_network("water", nodes, links, source=source)
 
 

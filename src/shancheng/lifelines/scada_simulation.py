@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from shancheng.lifelines.leak_detection import STEP_S
+from shancheng.lifelines.leaks import STEP_S
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -174,24 +174,34 @@ def _real_network(
     return real, flows
 
 
-def _step_through(
-    inp: Path, sensors: list[str], *, days: int
+def step_through(
+    inp: Path,
+    sensors: list[str],
+    *,
+    days: int,
+    flow_sensors: tuple[str, ...] = FLOW_SENSORS,
+    level_sensors: tuple[str, ...] = LEVEL_SENSORS,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Run EPANET step by step; keep pressures, flows and tank levels at every 5 minutes."""
+    """Run EPANET step by step; keep pressures, flows and tank levels at every 5 minutes.
+
+    Pressures (m) at the ``sensors`` junctions, flows (the model's unit, m³/h for L-Town) on
+    ``flow_sensors``, levels (m above the bottom) of ``level_sensors``; the clock starts at the
+    model's time 0 (its pattern start), so row ``k`` is ``k x 5`` minutes in.
+    """
     from wntr.epanet import toolkit  # noqa: PLC0415 - heavy
 
     n_steps = days * 86_400 // STEP_S
     pressure = np.empty((n_steps, len(sensors)))
-    flow = np.empty((n_steps, len(FLOW_SENSORS)))
-    level = np.empty((n_steps, len(LEVEL_SENSORS)))
+    flow = np.empty((n_steps, len(flow_sensors)))
+    level = np.empty((n_steps, len(level_sensors)))
     with tempfile.TemporaryDirectory() as folder, chdir(folder):
         en = toolkit.ENepanet()
         en.ENopen(str(inp), str(Path(folder) / "r.rpt"), str(Path(folder) / "r.bin"))
         try:
             en.ENsettimeparam(0, (n_steps - 1) * STEP_S)
             nodes = [en.ENgetnodeindex(s) for s in sensors]
-            links = [en.ENgetlinkindex(s) for s in FLOW_SENSORS]
-            tanks = [en.ENgetnodeindex(s) for s in LEVEL_SENSORS]
+            links = [en.ENgetlinkindex(s) for s in flow_sensors]
+            tanks = [en.ENgetnodeindex(s) for s in level_sensors]
             bottom = [en.ENgetnodevalue(i, _EN_ELEVATION) for i in tanks]
             en.ENopenH()
             en.ENinitH(0)
@@ -247,8 +257,8 @@ def simulate_scada_year(
         warnings.simplefilter("ignore")
         real_inp = Path(folder) / "real.inp"
         wntr.network.write_inpfile(real, str(real_inp))
-        pressure, flow, level = _step_through(real_inp, sensors, days=days)
-        model_pressure, _, _ = _step_through(inp, sensors, days=days)
+        pressure, flow, level = step_through(real_inp, sensors, days=days)
+        model_pressure, _, _ = step_through(inp, sensors, days=days)
     index = pd.date_range(start, periods=pressure.shape[0], freq=f"{STEP_S}s")
     pressure = pressure + rng.normal(0.0, noise.pressure_sd_m, pressure.shape)
     flow = flow * (1.0 + rng.normal(0.0, noise.flow_relative_sd, flow.shape))

@@ -21,7 +21,7 @@ import numpy as np
 
 from shancheng.cases.sensor_intake import CaseRef, SensorReport
 from shancheng.lifelines.alarms import AlarmAction, AlarmState, RuleKind, apply_action
-from shancheng.lifelines.isolation import attach_facilities, isolate_break
+from shancheng.lifelines.isolation import isolate_break
 from shancheng.lifelines.mqtt import (
     IngestStats,
     LoopbackBroker,
@@ -29,6 +29,7 @@ from shancheng.lifelines.mqtt import (
     MqttPublisher,
     forget_session,
 )
+from shancheng.lifelines.segments import attach_facilities
 from shancheng.lifelines.sensors import Sensor, sensors_from_city
 from shancheng.lifelines.service import AlarmDesk, city_network, confirm_alarm
 from shancheng.lifelines.telemetry import (

@@ -29,15 +29,11 @@ from shancheng.lifelines.alarms import (
     apply_action,
     confirm_alarm,
 )
-from shancheng.lifelines.isolation import (
-    IsolationPlan,
-    attach_facilities,
-    isolate_break,
-    rank_segments,
-    segment_network,
-)
+from shancheng.lifelines.criticality import rank_segments
+from shancheng.lifelines.isolation import IsolationPlan, isolate_break
 from shancheng.lifelines.mqtt import IngestStats, MqttIngester
 from shancheng.lifelines.pipes import PipeNetwork, from_city
+from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.telemetry import (
     BatchResult,
     ReadingParser,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from shancheng.errors import PipeNetworkError
+from shancheng.lifelines.inp_check import check_swmm, read_sections
 from shancheng.lifelines.pipes import LINK_COLUMNS, NODE_COLUMNS, PipeNetwork, build_network
 
 _NODE_SECTIONS = {"JUNCTIONS": "manhole", "OUTFALLS": "outfall", "STORAGE": "tank",
@@ -25,39 +26,20 @@ _SI_UNITS = {"CMS", "LPS", "MLD"}
 _FEET_M = 0.3048
 
 
-def _sections(file: Path) -> dict[str, list[tuple[int, list[str]]]]:
-    """Split the file into the data lines of each ``[SECTION]`` (numbered, no comments)."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{file}: not a readable SWMM .inp file ({type(exc).__name__}: {exc})"
-        raise PipeNetworkError(msg) from exc
-    sections: dict[str, list[tuple[int, list[str]]]] = {}
-    current = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(";", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1].upper()
-            sections.setdefault(current, [])
-        elif current is not None:
-            sections[current].append((number, line.split()))
-    return sections
-
-
 def read_swmm(path: str | Path) -> PipeNetwork:
     """Read a drainage network from a SWMM 5 ``.inp`` file.
 
     Raises
     ------
     PipeNetworkError
-        Unreadable file, unknown ``FLOW_UNITS``, a line with too few fields or a non-number
-        where a length is expected (file and line named), or any problem
-        :func:`~shancheng.lifelines.pipes.build_network` finds.
+        Unreadable file, unknown ``FLOW_UNITS``, or any problem
+        :func:`~shancheng.lifelines.inp_check.check_swmm` finds (file and line named): too few
+        fields, a non-number, a duplicate id, an undefined node, a node without coordinates,
+        an EPANET file given as SWMM.
     """
     file = Path(path)
-    sections = _sections(file)
+    sections, _, _ = read_sections(file)
+    check_swmm(file, sections)
     units = "CFS"
     for number, fields in sections.get("OPTIONS", []):
         if fields[0].upper() == "FLOW_UNITS":

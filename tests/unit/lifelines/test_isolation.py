@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shancheng.errors import PipeNetworkError
-from shancheng.lifelines.isolation import isolate_break, rank_segments, segment_network
+from shancheng.lifelines.criticality import rank_segments
+from shancheng.lifelines.isolation import isolate_break
 from shancheng.lifelines.pipes import PipeNetwork, build_network, from_wntr, read_inp
+from shancheng.lifelines.segments import segment_network
 
 wntr = pytest.importorskip("wntr")
 WNTR_NETWORKS = os.path.join(os.path.dirname(wntr.__file__), "library", "networks")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shancheng.lifelines.leak_detection import node_signatures, pipe_signatures
+from shancheng.lifelines.leak_signatures import node_signatures, pipe_signatures
 from shancheng.lifelines.leak_fusion import localise
 from shancheng.lifelines.leaks import Leak, pipe_centre_distances
 from shancheng.lifelines.pipes import read_inp

@@ -7,7 +7,6 @@ import pytest
 
 from shancheng.data.demo import DemoConfig, generate_demo_city
 from shancheng.errors import ConfigError
-from shancheng.lifelines.isolation import segment_network
 from shancheng.lifelines.monitoring import (
     cell_density,
     compute_coverage,
@@ -16,6 +15,7 @@ from shancheng.lifelines.monitoring import (
     watched_links,
 )
 from shancheng.lifelines.pipes import PipeNetwork, build_network, from_city
+from shancheng.lifelines.segments import segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 
 

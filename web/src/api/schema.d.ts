@@ -1536,18 +1536,30 @@ export interface components {
         /**
          * IsolationRead
          * @description What closing the valves around a broken pipe takes out.
+         *
+         *     ``isolated`` is false when a source inside the segment still feeds the break whatever the
+         *     valve layer closes (``feeding_sources``, explained in ``notes``); ``also_close`` lists the
+         *     pumps to stop and control valves to close besides the valves.
          */
         IsolationRead: {
+            /** Also Close */
+            also_close: string[];
             /** Critical Facilities */
             critical_facilities: components["schemas"]["FacilityHit"][];
             /** Customers */
             customers: number;
+            /** Feeding Sources */
+            feeding_sources: string[];
             /** Geometry */
             geometry: {
                 [key: string]: unknown;
             };
+            /** Isolated */
+            isolated: boolean;
             /** Network */
             network: string;
+            /** Notes */
+            notes: string[];
             /** Pipe Id */
             pipe_id: string;
             /** Pipe Length M */

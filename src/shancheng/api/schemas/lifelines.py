@@ -81,11 +81,20 @@ class FacilityHit(BaseModel):
 
 
 class IsolationRead(BaseModel):
-    """What closing the valves around a broken pipe takes out."""
+    """What closing the valves around a broken pipe takes out.
+
+    ``isolated`` is false when a source inside the segment still feeds the break whatever the
+    valve layer closes (``feeding_sources``, explained in ``notes``); ``also_close`` lists the
+    pumps to stop and control valves to close besides the valves.
+    """
 
     network: str
     pipe_id: str
     valves_to_close: list[str]
+    isolated: bool
+    also_close: list[str]
+    feeding_sources: list[str]
+    notes: list[str]
     segments_lost: int
     side_effect_segments: int
     customers: float

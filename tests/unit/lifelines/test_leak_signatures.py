@@ -5,14 +5,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from shancheng.lifelines.leak_detection import (
-    DetectorSettings,
-    detect_leaks,
-    node_signatures,
-)
+from shancheng.lifelines.leak_signatures import node_signatures
 from shancheng.lifelines.leaks import Leak
 from shancheng.lifelines.scada_simulation import _orifice_flow
 
@@ -33,23 +28,6 @@ def test_orifice_flow_by_hand():
     q = _orifice_flow(incipient, t, T0, 50.0)
     assert q[288] == pytest.approx(full / 2)  # halfway to the peak
     assert q[3 * 288] == pytest.approx(full)
-
-
-def test_detector_finds_a_synthetic_drop_on_the_matching_pipe():
-    index = pd.date_range(T0, periods=40 * 24, freq="h")
-    rng = np.random.default_rng(1)
-    model = pd.DataFrame(50.0, index=index, columns=["s1", "s2", "s3"])
-    measured = model + rng.normal(0, 0.02, model.shape)
-    after = index >= T0 + timedelta(days=20)
-    measured.loc[after, "s2"] -= 1.0
-    measured.loc[after, "s3"] -= 0.5
-    names = ["pA", "pB"]
-    signatures = np.array([[-1.0, 0.0, 0.0], [0.0, -1.0, -0.5]])
-    settings = DetectorSettings(threshold_m=0.3, common_modes=0)
-    found = detect_leaks(measured, model, names, signatures, settings)
-    assert found["link_id"].tolist() == ["pB"]
-    assert found["time"].tolist() == [T0 + timedelta(days=20, hours=4)]
-    assert found["similarity"].iloc[0] == pytest.approx(1.0, abs=1e-3)  # noise of 0.02 m
 
 
 def test_signatures_fall_most_at_the_leaking_node():
