@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,70 @@ def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(
     assert set(arrived) == set(sent), "a report never reached the operator"
     delays = {ref: arrived[ref] - sent[ref] for ref in sent}
     assert max(delays.values()) < 2.0, delays
+
+
+def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s(
+    postgres_url, tmp_path
+):
+    import httpx2
+
+    from shancheng.cases import accounts
+    from shancheng.cases.permissions import Actor, Role
+    from shancheng.data.demo import DemoConfig, write_demo_city
+    from shancheng.store import create_db_engine, session_factory
+
+    write_demo_city(tmp_path / "demo", DemoConfig.small())
+    engine = create_db_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("truncate case_users, case_tokens, case_api_keys, lifelines_alarms, "
+                             "lifelines_readings restart identity cascade"))
+    with session_factory(engine)() as s:
+        accounts.create_user(s, "watch", PASSWORD, role=Role.SUPERVISOR, unit_code="990100")
+        gateway = accounts.create_api_key(s, "gateway", actor=Actor("t", Role.ADMIN, ""),
+                                          at=datetime.now(UTC), scopes=("ingest",))
+    engine.dispose()
+    streaming, base_a = _serve(tmp_path, postgres_url, workers=1)
+    ingesting, base_b = _serve(tmp_path, postgres_url, workers=1)
+    found: dict[str, float] = {}
+    opened = threading.Event()
+    try:
+        _wait(httpx2, base_a, streaming)
+        _wait(httpx2, base_b, ingesting)
+        token = httpx2.post(f"{base_a}/auth/token", data={
+            "username": "watch", "password": PASSWORD}).json()["access_token"]
+
+        def listen():
+            with httpx2.Client(timeout=30) as client, client.stream(
+                    "GET", f"{base_a}/stream/lifelines", params={"access_token": token}) as r:
+                assert r.status_code == 200, r.read()
+                event = None
+                for line in r.iter_lines():
+                    if line.startswith(": stream open"):
+                        opened.set()
+                    elif line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: ") and event == "alarm":
+                        found.setdefault(json.loads(line[6:])["sensor_id"], time.monotonic())
+                        return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        assert opened.wait(30), "the stream did not open"
+        time.sleep(1.5)  # the stream has taken stock of the alarms already there
+        now = datetime.now(UTC)
+        sent = time.monotonic()
+        answer = httpx2.post(f"{base_b}/lifelines/readings", headers={"X-API-Key": gateway},
+                             json={"sensor_id": "W00000", "time": now.isoformat(),
+                                   "value": 20.0, "unit": "kPa"})  # far below: level 1
+        assert answer.status_code == 200 and answer.json()["alarms"], answer.text
+        listener.join(10)
+    finally:
+        for process in (streaming, ingesting):
+            process.terminate()
+        for process in (streaming, ingesting):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    assert "W00000" in found, "the alarm never reached the operator on the other server"
+    assert found["W00000"] - sent < 2.0

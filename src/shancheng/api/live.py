@@ -79,6 +79,10 @@ class LiveLifelines:
                     self._sensors = load_sensors(conn)
             return self._sensors
 
+    def known_sensors(self) -> dict[str, Sensor]:
+        """Return the registry as loaded so far (empty before the first use)."""
+        return self._sensors or {}
+
     def announce(self, readings: list[Reading], alarms: list[Alarm]) -> None:
         """Publish readings and changed alarms to the stream's subscribers."""
         for reading in readings:

@@ -265,6 +265,36 @@ class AlarmEngine:
         self.active[key] = alarm
         changed.append(alarm)
 
+    def load(
+        self,
+        sensor: Sensor,
+        active: list[Alarm],
+        recent: list[tuple[datetime, float]],
+    ) -> None:
+        """Take a sensor's state from the store: its active alarms and its latest readings.
+
+        Several processes watch the same sensors; before a batch each takes from the store
+        what the others may have changed (``recent``: the latest readings before the batch,
+        newest last), so one process's memory is never the only record.
+        """
+        sensor_id = sensor.sensor_id
+        rules = self.rules_for(sensor)
+        tolerance = max(rules.stuck_tolerance, 0.0) if rules is not None else 0.0
+        for key in [k for k in self.active if k[0] == sensor_id]:
+            del self.active[key]
+        for alarm in active:
+            self.active[(sensor_id, alarm.rule)] = alarm
+        if not recent:
+            self._tracks.pop(sensor_id, None)
+            return
+        last_time, last_value = recent[-1]
+        same = 1
+        for _time, value in reversed(recent[:-1]):
+            if abs(value - last_value) > tolerance:
+                break
+            same += 1
+        self._tracks[sensor_id] = _Track(last_time, last_value, same)
+
     def update(self, alarm: Alarm) -> None:
         """Store an alarm changed outside the engine (acknowledged, confirmed)."""
         key = (alarm.sensor_id, alarm.rule)

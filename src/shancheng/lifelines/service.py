@@ -176,9 +176,15 @@ class AlarmDesk:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def observe(self, readings: list[Reading], sensors: Mapping[str, Sensor]) -> list[Alarm]:
-        """Run the rules on committed readings (time order per sensor) and store the alarms."""
+        """Run the rules on committed readings (time order per sensor) and store the alarms.
+
+        The engine first takes each sensor's state from the store (its active alarms and
+        latest earlier readings), so several server processes share one alarm state: an
+        alarm another process raised is updated, not raised twice.
+        """
         changed: list[Alarm] = []
         with self.lock:
+            self._sync(readings, sensors)
             for reading in sorted(readings, key=lambda r: (r.sensor_id, r.observed_at_ms)):
                 sensor = sensors.get(reading.sensor_id)
                 if sensor is not None:
@@ -186,6 +192,28 @@ class AlarmDesk:
                     changed += self.alarms.observe(sensor, reading.value, at)
             self._store(changed)
         return changed
+
+    def _sync(self, readings: list[Reading], sensors: Mapping[str, Sensor]) -> None:
+        """Load the stored state of every sensor of ``readings`` into the engine."""
+        first: dict[str, int] = {}
+        for reading in readings:
+            first[reading.sensor_id] = min(
+                reading.observed_at_ms, first.get(reading.sensor_id, reading.observed_at_ms)
+            )
+        known = [sid for sid in first if sid in sensors]
+        if not known:
+            return
+        depth = max(
+            (rules.stuck_count for s in known if (rules := self.alarms.rules_for(sensors[s]))),
+            default=1,
+        )
+        with self.engine.connect() as conn:
+            active = active_alarms(conn, known)
+            recent = earlier_readings(conn, {s: first[s] for s in known}, limit=depth)
+        for sensor_id in known:
+            self.alarms.load(
+                sensors[sensor_id], active.get(sensor_id, []), recent.get(sensor_id, [])
+            )
 
     def _store(self, changed: list[Alarm]) -> None:
         """Write each changed alarm once (its latest state) and keep it in the timeline."""
@@ -282,6 +310,63 @@ def latest_readings(conn: Connection) -> dict[str, tuple[int, float]]:
         )
     ).all()
     return {str(s): (int(t), float(v)) for s, t, v in rows}
+
+
+def active_alarms(conn: Connection, sensor_ids: list[str]) -> dict[str, list[Alarm]]:
+    """Return the stored alarms not yet cleared of the given sensors, by sensor."""
+    query = sa.select(AlarmRow).where(
+        AlarmRow.sensor_id.in_(sensor_ids), AlarmRow.state != AlarmState.CLEARED.value
+    )
+    found: dict[str, list[Alarm]] = {}
+    for row in conn.execute(query).all():
+        alarm = _alarm(row)
+        found.setdefault(alarm.sensor_id, []).append(alarm)
+    return found
+
+
+def earlier_readings(
+    conn: Connection, before_ms: Mapping[str, int], *, limit: int
+) -> dict[str, list[tuple[datetime, float]]]:
+    """Return each sensor's latest ``limit`` stored readings before its time, oldest first.
+
+    One query for all sensors (a window over the readings of each, cut at its own time).
+    """
+    if not before_ms:
+        return {}
+    cut = sa.or_(
+        *(
+            sa.and_(ReadingRow.sensor_id == sid, ReadingRow.observed_at_ms < ms)
+            for sid, ms in before_ms.items()
+        )
+    )
+    rank = sa.func.row_number().over(
+        partition_by=ReadingRow.sensor_id, order_by=ReadingRow.observed_at_ms.desc()
+    )
+    ranked = (
+        sa.select(ReadingRow.sensor_id, ReadingRow.observed_at_ms, ReadingRow.value,
+                  rank.label("rn"))
+        .where(cut)
+        .subquery()
+    )  # fmt: skip
+    rows = conn.execute(
+        sa.select(ranked.c.sensor_id, ranked.c.observed_at_ms, ranked.c.value)
+        .where(ranked.c.rn <= limit)
+        .order_by(ranked.c.sensor_id, ranked.c.observed_at_ms)
+    ).all()
+    found: dict[str, list[tuple[datetime, float]]] = {}
+    for sensor_id, ms, value in rows:
+        found.setdefault(sensor_id, []).append(
+            (datetime.fromtimestamp(ms / 1000, tz=UTC), float(value))
+        )
+    return found
+
+
+def recent_alarms(conn: Connection, *, since_ms: int) -> list[Alarm]:
+    """Return the alarms not yet cleared, and those changed since ``since_ms`` (the live list)."""
+    query = sa.select(AlarmRow).where(
+        sa.or_(AlarmRow.state != AlarmState.CLEARED.value, AlarmRow.last_at_ms >= since_ms)
+    )
+    return [_alarm(row) for row in conn.execute(query).all()]
 
 
 def list_alarms(conn: Connection, *, state: AlarmState | None = None) -> list[Alarm]:

@@ -42,3 +42,35 @@ def test_desk_stores_raised_escalated_and_offline_alarms(sqlite_url):
     desk.record(acked)
     assert [r.state for r in _alarms(engine)] == ["acknowledged", "raised", "raised"]
     engine.dispose()
+
+
+def test_two_processes_share_one_alarm_state_through_the_store(db_url):
+    """Two desks (two server processes) on one database: no duplicate alarm, no lost clear,
+    and a rate of change measured across a reading the other one took."""
+    from shancheng.lifelines.telemetry import store_batch
+    from shancheng.store import upgrade_database
+
+    upgrade_database(db_url)
+    engine = create_db_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from lifelines_alarms"))
+        conn.execute(sa.text("delete from lifelines_readings"))
+    one, two = AlarmDesk(engine), AlarmDesk(engine)
+    sensors = {"G1": CH4}
+
+    def take(desk, minutes, value):
+        reading = Reading("G1", _ms(T0 + timedelta(minutes=minutes)), value)
+        with engine.begin() as conn:
+            store_batch(conn, [reading])
+        return desk.observe([reading], sensors)
+
+    take(one, 0, 30.0)  # level 2 on desk one
+    take(two, 10, 31.0)  # desk two updates the same alarm (it never saw the first reading)
+    rows = _alarms(engine)
+    assert [(r.rule, r.state, r.count) for r in rows] == [("threshold", "raised", 2)]
+    take(one, 20, 5.0)  # back to normal on desk one: the alarm desk two updated is cleared
+    assert [(r.rule, r.state) for r in _alarms(engine)] == [("threshold", "cleared")]
+    take(two, 20.5, 25.0)  # +20 %LEL in 30 s after desk one's reading: rate of change
+    rules = {(r.rule, r.state) for r in _alarms(engine)}
+    assert ("rate_of_change", "raised") in rules
+    engine.dispose()

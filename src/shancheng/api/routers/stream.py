@@ -2,30 +2,36 @@
 
 ``EventSource`` cannot send headers, so the bearer token comes as ``?access_token=``. Case
 events are found by polling the append-only ``case_events`` table every second from the id
-seen last, which works whatever process or worker changed the case; lifeline events come
-from the in-process hub (HTTP ingest and ``shancheng serve --mqtt``).
+seen last, which works whatever process or worker changed the case. Alarms are read from the
+alarms table every second in the same way (any process may raise, update or clear one);
+readings, many a second, come from this process's hub (HTTP ingest and ``serve --mqtt``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from shancheng.api.events import event_stream
+from shancheng.api.live import LiveLifelines, alarm_json
 from shancheng.api.policy import current_actor
 from shancheng.api.routers.lifelines import LiveDep
 from shancheng.api.schemas.cases import CaseRead
 from shancheng.api.state import app_state
 from shancheng.cases.views import CaseFeed
 from shancheng.errors import AuthenticationError
+from shancheng.lifelines.service import recent_alarms
 
 if TYPE_CHECKING:
     from shancheng.cases.permissions import Actor
 
 router = APIRouter(prefix="/stream", tags=["stream"])
+_LOOKBACK_MS = 24 * 3600 * 1000  # cleared alarms older than a day are no longer watched
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -56,9 +62,49 @@ async def cases(
 
 @router.get("/lifelines", response_class=StreamingResponse, include_in_schema=False)
 async def lifelines(request: Request, live: LiveDep) -> StreamingResponse:
-    """Stream ``reading`` and ``alarm`` events as they are stored."""
-    stream = event_stream(live.hub, frozenset({"reading", "alarm"}), request.is_disconnected)
+    """Stream ``reading`` events as this process stores them, and ``alarm`` events from the store.
+
+    Alarms are read from the database every second (raised, updated, acknowledged or cleared
+    by any server process), so an operator sees every alarm whatever process raised it.
+    """
+    watch = AlarmWatch.start(live)
+
+    async def poll() -> list[tuple[str, Any]]:
+        changed = await asyncio.to_thread(watch.changes)
+        return [("alarm", alarm) for alarm in changed]
+
+    stream = event_stream(
+        live.hub, frozenset({"reading"}), request.is_disconnected, poll=poll, poll_s=1.0
+    )
     return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
+
+
+@dataclass(eq=False)
+class AlarmWatch:
+    """The alarms one stream has shown, by id with what changes them (state, level, count)."""
+
+    live: LiveLifelines
+    seen: dict[str, tuple[str, int, int]]
+    started_ms: int
+
+    @classmethod
+    def start(cls, live: LiveLifelines) -> AlarmWatch:
+        """Begin at now: alarms already there are not news."""
+        watch = cls(live, {}, int(time.time() * 1000) - _LOOKBACK_MS)
+        watch.changes()
+        return watch
+
+    def changes(self) -> list[dict[str, Any]]:
+        """Return the alarms (as the API shows them) that changed since the last call."""
+        with self.live.engine.connect() as conn:
+            alarms = recent_alarms(conn, since_ms=self.started_ms)
+        out = []
+        for alarm in sorted(alarms, key=lambda a: a.last_at):
+            mark = (alarm.state.value, alarm.level, alarm.count)
+            if self.seen.get(alarm.alarm_id) != mark:
+                self.seen[alarm.alarm_id] = mark
+                out.append(alarm_json(alarm, self.live.known_sensors()))
+        return out
 
 
 def _start_feed(sessions: Any) -> CaseFeed:  # noqa: ANN401 - sessionmaker
