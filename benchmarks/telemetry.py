@@ -22,8 +22,8 @@ import uuid
 import sqlalchemy as sa
 
 from shancheng.lifelines.mqtt import MqttIngester, MqttPublisher, forget_session, open_session
+from shancheng.lifelines.repository import register_sensors
 from shancheng.lifelines.sensors import Sensor
-from shancheng.lifelines.telemetry import register_sensors
 from shancheng.store import create_db_engine, upgrade_database
 
 ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

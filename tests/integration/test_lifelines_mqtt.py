@@ -22,8 +22,9 @@ from shancheng.lifelines.mqtt import (
     forget_session,
     open_session,
 )
+from shancheng.lifelines.repository import register_sensors
 from shancheng.lifelines.sensors import Sensor
-from shancheng.lifelines.telemetry import observation_topic, register_sensors
+from shancheng.lifelines.telemetry import observation_topic
 from shancheng.store import create_db_engine
 
 # One broker is shared by every test worker and its ingesters subscribe to all observation

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from shancheng.api.events import EventHub
 from shancheng.lifelines.mqtt import parse_mqtt_url
+from shancheng.lifelines.repository import load_sensors, register_sensors
 from shancheng.lifelines.service import AlarmDesk, ingest_from_broker
-from shancheng.lifelines.telemetry import load_sensors, register_sensors
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

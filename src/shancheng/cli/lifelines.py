@@ -33,16 +33,11 @@ from shancheng.lifelines.monitoring import (
 )
 from shancheng.lifelines.mqtt import parse_mqtt_url
 from shancheng.lifelines.network_files import read_network, read_valve_layer
+from shancheng.lifelines.repository import query_readings, save_alarm
 from shancheng.lifelines.scenario import ScenarioResult, run_gas_leak_scenario
 from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.sensors import sensors_from_city
-from shancheng.lifelines.service import (
-    city_network,
-    ingest_from_broker,
-    save_alarm,
-    segment_criticality,
-)
-from shancheng.lifelines.telemetry import query_readings
+from shancheng.lifelines.service import city_network, ingest_from_broker, segment_criticality
 from shancheng.store import create_db_engine, session_factory, upgrade_database
 
 if TYPE_CHECKING:

@@ -28,15 +28,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from shancheng.errors import ConfigError
+from shancheng.lifelines.repository import BatchResult, store_batch
 from shancheng.lifelines.telemetry import (
     SUBSCRIPTION,
-    BatchResult,
     Reading,
     ReadingParser,
     Rejection,
     encode_observations,
     observation_topic,
-    store_batch,
 )
 
 if TYPE_CHECKING:

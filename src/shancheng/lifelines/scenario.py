@@ -29,15 +29,11 @@ from shancheng.lifelines.mqtt import (
     MqttPublisher,
     forget_session,
 )
+from shancheng.lifelines.repository import register_sensors
 from shancheng.lifelines.segments import attach_facilities
 from shancheng.lifelines.sensors import Sensor, sensors_from_city
 from shancheng.lifelines.service import AlarmDesk, city_network, confirm_alarm
-from shancheng.lifelines.telemetry import (
-    Reading,
-    ReadingParser,
-    observation_topic,
-    register_sensors,
-)
+from shancheng.lifelines.telemetry import Reading, ReadingParser, observation_topic
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -13,19 +13,12 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import sqlalchemy as sa
-
-from shancheng.cases.sensor_intake import CaseRef
-from shancheng.errors import NotFoundError
 from shancheng.lifelines.alarms import (
     Alarm,
     AlarmAction,
     AlarmEngine,
-    AlarmState,
-    RuleKind,
     apply_action,
     confirm_alarm,
 )
@@ -33,23 +26,26 @@ from shancheng.lifelines.criticality import rank_segments
 from shancheng.lifelines.isolation import IsolationPlan, isolate_break
 from shancheng.lifelines.mqtt import IngestStats, MqttIngester
 from shancheng.lifelines.pipes import PipeNetwork, from_city
-from shancheng.lifelines.segments import attach_facilities, segment_network
-from shancheng.lifelines.telemetry import (
+from shancheng.lifelines.repository import (
     BatchResult,
-    ReadingParser,
-    Rejection,
+    active_alarms,
+    earlier_readings,
+    latest_readings,
+    list_alarms,
+    load_alarm,
     load_sensors,
-    observation_topic,
     register_sensors,
+    save_alarm,
     store_batch,
 )
-from shancheng.store.lifelines_tables import AlarmRow, ReadingRow
+from shancheng.lifelines.segments import attach_facilities, segment_network
+from shancheng.lifelines.telemetry import ReadingParser, Rejection, observation_topic
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     import pandas as pd
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import Engine
 
     from shancheng.data.city import City
     from shancheng.lifelines.sensors import Sensor
@@ -130,37 +126,6 @@ def ingest_from_broker(
             client_id, ingester.stats.messages, ingester.stats.readings, ingester.stats.stored,
             ingester.stats.duplicates, ingester.stats.rejected,
         )  # fmt: skip
-
-
-def save_alarm(conn: Connection, alarm: Alarm) -> None:
-    """Insert or update an alarm row (its whole lifecycle history included)."""
-    values = {
-        "sensor_id": alarm.sensor_id,
-        "rule": alarm.rule.value,
-        "level": alarm.level,
-        "state": alarm.state.value,
-        "raised_at_ms": _ms(alarm.raised_at),
-        "last_at_ms": _ms(alarm.last_at),
-        "value": None if np.isnan(alarm.value) else alarm.value,
-        "message": alarm.message,
-        "count": alarm.count,
-        "case_id": alarm.case.case_id if alarm.case else None,
-        "case_reference": alarm.case.reference if alarm.case else None,
-        "history": [[state.value, at.isoformat(), actor] for state, at, actor in alarm.history],
-    }
-    existing = conn.execute(
-        sa.select(AlarmRow.alarm_id).where(AlarmRow.alarm_id == alarm.alarm_id)
-    ).first()
-    if existing is None:
-        conn.execute(sa.insert(AlarmRow).values(alarm_id=alarm.alarm_id, **values))
-    else:
-        conn.execute(
-            sa.update(AlarmRow).where(AlarmRow.alarm_id == alarm.alarm_id).values(**values)
-        )
-
-
-def _ms(at: datetime) -> int:
-    return round(at.timestamp() * 1000)
 
 
 @dataclass
@@ -293,105 +258,6 @@ def ingest_observations(
     return IngestOutcome(result, rejections, readings, changed)
 
 
-def latest_readings(conn: Connection) -> dict[str, tuple[int, float]]:
-    """Return each sensor's newest reading: ``sensor_id -> (observed_at_ms, value)``."""
-    newest = (
-        sa.select(ReadingRow.sensor_id, sa.func.max(ReadingRow.observed_at_ms).label("at"))
-        .group_by(ReadingRow.sensor_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        sa.select(ReadingRow.sensor_id, ReadingRow.observed_at_ms, ReadingRow.value).join(
-            newest,
-            sa.and_(
-                ReadingRow.sensor_id == newest.c.sensor_id,
-                ReadingRow.observed_at_ms == newest.c.at,
-            ),
-        )
-    ).all()
-    return {str(s): (int(t), float(v)) for s, t, v in rows}
-
-
-def active_alarms(conn: Connection, sensor_ids: list[str]) -> dict[str, list[Alarm]]:
-    """Return the stored alarms not yet cleared of the given sensors, by sensor."""
-    query = sa.select(AlarmRow).where(
-        AlarmRow.sensor_id.in_(sensor_ids), AlarmRow.state != AlarmState.CLEARED.value
-    )
-    found: dict[str, list[Alarm]] = {}
-    for row in conn.execute(query).all():
-        alarm = _alarm(row)
-        found.setdefault(alarm.sensor_id, []).append(alarm)
-    return found
-
-
-def earlier_readings(
-    conn: Connection, before_ms: Mapping[str, int], *, limit: int
-) -> dict[str, list[tuple[datetime, float]]]:
-    """Return each sensor's latest ``limit`` stored readings before its time, oldest first.
-
-    One query for all sensors (a window over the readings of each, cut at its own time).
-    """
-    if not before_ms:
-        return {}
-    cut = sa.or_(
-        *(
-            sa.and_(ReadingRow.sensor_id == sid, ReadingRow.observed_at_ms < ms)
-            for sid, ms in before_ms.items()
-        )
-    )
-    rank = sa.func.row_number().over(
-        partition_by=ReadingRow.sensor_id, order_by=ReadingRow.observed_at_ms.desc()
-    )
-    ranked = (
-        sa.select(ReadingRow.sensor_id, ReadingRow.observed_at_ms, ReadingRow.value,
-                  rank.label("rn"))
-        .where(cut)
-        .subquery()
-    )  # fmt: skip
-    rows = conn.execute(
-        sa.select(ranked.c.sensor_id, ranked.c.observed_at_ms, ranked.c.value)
-        .where(ranked.c.rn <= limit)
-        .order_by(ranked.c.sensor_id, ranked.c.observed_at_ms)
-    ).all()
-    found: dict[str, list[tuple[datetime, float]]] = {}
-    for sensor_id, ms, value in rows:
-        found.setdefault(sensor_id, []).append(
-            (datetime.fromtimestamp(ms / 1000, tz=UTC), float(value))
-        )
-    return found
-
-
-def recent_alarms(conn: Connection, *, since_ms: int) -> list[Alarm]:
-    """Return the alarms not yet cleared, and those changed since ``since_ms`` (the live list)."""
-    query = sa.select(AlarmRow).where(
-        sa.or_(AlarmRow.state != AlarmState.CLEARED.value, AlarmRow.last_at_ms >= since_ms)
-    )
-    return [_alarm(row) for row in conn.execute(query).all()]
-
-
-def list_alarms(conn: Connection, *, state: AlarmState | None = None) -> list[Alarm]:
-    """Return the stored alarms (one state or all), newest first."""
-    query = sa.select(AlarmRow).order_by(AlarmRow.raised_at_ms.desc(), AlarmRow.alarm_id)
-    if state is not None:
-        query = query.where(AlarmRow.state == state.value)
-    return [_alarm(row) for row in conn.execute(query).all()]
-
-
-def load_alarm(conn: Connection, alarm_id: str) -> Alarm:
-    """Return one stored alarm.
-
-    Raises
-    ------
-    NotFoundError
-        No alarm has that id.
-    """
-    row = conn.execute(sa.select(AlarmRow).where(AlarmRow.alarm_id == alarm_id)).first()
-    if row is None:
-        msg = f"no alarm {alarm_id[:128]!r}"
-        raise NotFoundError(msg, field="alarm_id")
-    return _alarm(row)
-
-
 def act_on_alarm(desk: AlarmDesk, alarm_id: str, action: AlarmAction, *, actor: str) -> Alarm:
     """Apply an operator's action (acknowledge, clear) to a stored alarm and store the result."""
     with desk.lock, desk.engine.connect() as conn:
@@ -399,30 +265,6 @@ def act_on_alarm(desk: AlarmDesk, alarm_id: str, action: AlarmAction, *, actor: 
     changed = apply_action(alarm, action, at=datetime.now(tz=UTC), actor=actor)
     desk.record(changed)
     return changed
-
-
-def _alarm(row: sa.Row[Any]) -> Alarm:
-    m = row._mapping  # noqa: SLF001 - SQLAlchemy's public row mapping
-    case = None
-    if m["case_id"] is not None:
-        case = CaseRef(int(m["case_id"]), str(m["case_reference"] or ""), created=False)
-    return Alarm(
-        alarm_id=str(m["alarm_id"]),
-        sensor_id=str(m["sensor_id"]),
-        rule=RuleKind(m["rule"]),
-        level=int(m["level"]),
-        state=AlarmState(m["state"]),
-        raised_at=datetime.fromtimestamp(m["raised_at_ms"] / 1000, tz=UTC),
-        last_at=datetime.fromtimestamp(m["last_at_ms"] / 1000, tz=UTC),
-        value=float("nan") if m["value"] is None else float(m["value"]),
-        message=str(m["message"]),
-        count=int(m["count"]),
-        case=case,
-        history=tuple(
-            (AlarmState(state), datetime.fromisoformat(at), str(actor))
-            for state, at, actor in (m["history"] or [])
-        ),
-    )
 
 
 __all__ = [

@@ -27,16 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-
-from shancheng.store.lifelines_tables import ReadingRow, RejectionRow, SensorRow
-
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
-
-    from sqlalchemy.engine import Connection
+    from collections.abc import Callable, Mapping, Sequence
 
     from shancheng.lifelines.sensors import Sensor
 
@@ -48,7 +40,6 @@ SUBSCRIPTION = "v1.1/+/Observations"
 """MQTT filter matching every Datastream's Observations topic."""
 MAX_FUTURE_S = 300.0
 """Readings stamped more than this ahead of the receiving clock are rejected."""
-_DETAIL_CHARS = 300
 
 
 def observation_topic(sensor_id: str) -> str:
@@ -194,161 +185,3 @@ def _observation(  # noqa: PLR0911 - one return per rejection reason
 
 
 # --- the store --------------------------------------------------------------------------------
-
-
-def register_sensors(conn: Connection, sensors: Iterable[Sensor]) -> int:
-    """Add sensors to the registry table (existing ids are kept as they are)."""
-    rows = [
-        {
-            "sensor_id": s.sensor_id, "network": s.network, "kind": s.kind, "unit": s.unit,
-            "range_min": s.range_min, "range_max": s.range_max, "element_kind": s.element_kind,
-            "element_id": s.element_id, "lon": s.lon, "lat": s.lat, "department": s.department,
-        }
-        for s in sensors
-    ]  # fmt: skip
-    if not rows:
-        return 0
-    stmt = _insert(conn, SensorRow).on_conflict_do_nothing(index_elements=["sensor_id"])
-    return int(conn.execute(stmt, rows).rowcount or 0)
-
-
-def load_sensors(conn: Connection) -> dict[str, Sensor]:
-    """Read the registry table as ``{sensor_id: Sensor}``."""
-    from shancheng.lifelines.sensors import Sensor  # noqa: PLC0415 - avoid a cycle at import
-
-    rows = conn.execute(sa.select(SensorRow.__table__)).mappings()
-    return {row["sensor_id"]: Sensor(**row) for row in rows}
-
-
-def _insert(conn: Connection, table: type[Any]) -> Any:  # noqa: ANN401 - dialect insert
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """What one :func:`store_batch` call did."""
-
-    received: int
-    stored: int
-    duplicates: int
-    rejected: int
-
-
-def store_batch(
-    conn: Connection, readings: Sequence[Reading], rejections: Sequence[Rejection] = ()
-) -> BatchResult:
-    """Insert readings (duplicates ignored) and rejections; the caller commits.
-
-    Returns the number newly stored; ``received - stored`` were already there (redelivered
-    or duplicated messages).
-    """
-    stored = _copy_readings(conn, readings) if conn.dialect.name == "postgresql" else 0
-    if conn.dialect.name != "postgresql" and readings:
-        stmt = (
-            _insert(conn, ReadingRow)
-            .on_conflict_do_nothing(index_elements=["sensor_id", "observed_at_ms"])
-            .returning(ReadingRow.observed_at_ms)
-        )
-        stored = len(conn.execute(stmt, [_row(r) for r in readings]).all())
-    if rejections:
-        now_ms = int(time.time() * 1000)
-        conn.execute(
-            sa.insert(RejectionRow),
-            [
-                {"received_at_ms": now_ms, "topic": r.topic[:256], "reason": r.reason,
-                 "detail": r.detail[:_DETAIL_CHARS]}
-                for r in rejections
-            ],
-        )  # fmt: skip
-    return BatchResult(len(readings), stored, len(readings) - stored, len(rejections))
-
-
-def _row(reading: Reading) -> dict[str, Any]:
-    return {
-        "sensor_id": reading.sensor_id,
-        "observed_at_ms": reading.observed_at_ms,
-        "value": reading.value,
-    }
-
-
-def _copy_readings(conn: Connection, readings: Sequence[Reading]) -> int:
-    """PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING."""
-    if not readings:
-        return 0
-    conn.execute(
-        sa.text(
-            "CREATE TEMP TABLE IF NOT EXISTS readings_in "
-            "(sensor_id varchar(64), observed_at_ms bigint, value double precision) "
-            "ON COMMIT DELETE ROWS"
-        )
-    )
-    raw = conn.connection.driver_connection
-    if raw is None:  # pragma: no cover - a live connection always has one
-        msg = "no DB-API connection behind the SQLAlchemy connection"
-        raise RuntimeError(msg)
-    # sensor ids come from the registry (no tabs or newlines); floats print exactly with repr
-    text = "".join([f"{s}\t{t}\t{v!r}\n" for s, t, v in readings])
-    with (
-        raw.cursor() as cursor,
-        cursor.copy("COPY readings_in (sensor_id, observed_at_ms, value) FROM STDIN") as copy,
-    ):
-        copy.write(text)
-    result = conn.execute(
-        sa.text(
-            "INSERT INTO lifelines_readings (sensor_id, observed_at_ms, value) "
-            "SELECT sensor_id, observed_at_ms, value FROM readings_in "
-            "ON CONFLICT DO NOTHING"
-        )
-    )
-    conn.execute(sa.text("DELETE FROM readings_in"))
-    return int(result.rowcount)
-
-
-def query_readings(
-    conn: Connection,
-    sensor_id: str,
-    start_ms: int,
-    end_ms: int,
-    *,
-    bucket_s: float | None = None,
-) -> pd.DataFrame:
-    """Read one sensor's readings with ``start_ms <= observed_at_ms < end_ms``, in time order.
-
-    Parameters
-    ----------
-    bucket_s
-        Downsample into buckets of this many seconds (for charts).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Raw: ``observed_at_ms, value``. Downsampled: ``bucket_start_ms, count, min, mean, max``.
-    """
-    if bucket_s is None:
-        rows = conn.execute(
-            sa.select(ReadingRow.observed_at_ms, ReadingRow.value)
-            .where(ReadingRow.sensor_id == sensor_id)
-            .where(ReadingRow.observed_at_ms >= start_ms, ReadingRow.observed_at_ms < end_ms)
-            .order_by(ReadingRow.observed_at_ms)
-        ).all()
-        return pd.DataFrame(rows, columns=["observed_at_ms", "value"])
-    bucket_ms = max(1, int(bucket_s * 1000))
-    rows = conn.execute(
-        sa.text(
-            "SELECT CAST(observed_at_ms / :b AS BIGINT) * :b AS bucket_start_ms, count(*), "
-            "min(value), avg(value), max(value) FROM lifelines_readings "
-            "WHERE sensor_id = :s AND observed_at_ms >= :t0 AND observed_at_ms < :t1 "
-            "GROUP BY 1 ORDER BY 1"
-        ),
-        {"b": bucket_ms, "s": sensor_id, "t0": start_ms, "t1": end_ms},
-    ).all()
-    return pd.DataFrame(rows, columns=["bucket_start_ms", "count", "min", "mean", "max"])
-
-
-def rejection_counts(conn: Connection) -> dict[str, int]:
-    """How many rejections the store has logged, by reason."""
-    rows = conn.execute(
-        sa.select(RejectionRow.reason, sa.func.count()).group_by(RejectionRow.reason)
-    ).all()
-    return {str(reason): int(count) for reason, count in rows}

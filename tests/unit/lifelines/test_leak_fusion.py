@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shancheng.lifelines.leak_signatures import node_signatures, pipe_signatures
 from shancheng.lifelines.leak_fusion import localise
+from shancheng.lifelines.leak_signatures import node_signatures, pipe_signatures
 from shancheng.lifelines.leaks import Leak, pipe_centre_distances
 from shancheng.lifelines.pipes import read_inp
 from shancheng.lifelines.scada_simulation import simulate_scada_year

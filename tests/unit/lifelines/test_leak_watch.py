@@ -21,9 +21,9 @@ from shancheng.lifelines.leak_watch import (
 )
 from shancheng.lifelines.leaks import Leak, pipe_centre_distances
 from shancheng.lifelines.pipes import build_network, read_inp
+from shancheng.lifelines.repository import list_alarms
 from shancheng.lifelines.scada import read_battledim_csv, read_long_table, read_scada_dir
 from shancheng.lifelines.scada_simulation import simulate_scada_year
-from shancheng.lifelines.service import list_alarms
 from shancheng.lifelines.water_balance import flow_steps
 
 

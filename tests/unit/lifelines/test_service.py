@@ -47,7 +47,7 @@ def test_desk_stores_raised_escalated_and_offline_alarms(sqlite_url):
 def test_two_processes_share_one_alarm_state_through_the_store(db_url):
     """Two desks (two server processes) on one database: no duplicate alarm, no lost clear,
     and a rate of change measured across a reading the other one took."""
-    from shancheng.lifelines.telemetry import store_batch
+    from shancheng.lifelines.repository import store_batch
     from shancheng.store import upgrade_database
 
     upgrade_database(db_url)

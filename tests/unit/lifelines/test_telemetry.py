@@ -7,17 +7,19 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from shancheng.lifelines.repository import (
+    load_sensors,
+    query_readings,
+    register_sensors,
+    rejection_counts,
+    store_batch,
+)
 from shancheng.lifelines.sensors import Sensor
 from shancheng.lifelines.telemetry import (
     Reading,
     ReadingParser,
     encode_observations,
-    load_sensors,
     observation_topic,
-    query_readings,
-    register_sensors,
-    rejection_counts,
-    store_batch,
 )
 from shancheng.store import create_db_engine
 

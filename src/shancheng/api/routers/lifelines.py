@@ -30,14 +30,8 @@ from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
 from shancheng.indicators.citystate import CityState
 from shancheng.lifelines.alarms import AlarmAction, AlarmState
 from shancheng.lifelines.isolation import isolate_break
-from shancheng.lifelines.service import (
-    HttpObservation,
-    act_on_alarm,
-    ingest_observations,
-    latest_readings,
-    list_alarms,
-)
-from shancheng.lifelines.telemetry import query_readings
+from shancheng.lifelines.repository import latest_readings, list_alarms, query_readings
+from shancheng.lifelines.service import HttpObservation, act_on_alarm, ingest_observations
 
 if TYPE_CHECKING:
     from shancheng.lifelines.sensors import Sensor

@@ -25,7 +25,7 @@ from shancheng.api.schemas.cases import CaseRead
 from shancheng.api.state import app_state
 from shancheng.cases.views import CaseFeed
 from shancheng.errors import AuthenticationError
-from shancheng.lifelines.service import recent_alarms
+from shancheng.lifelines.repository import recent_alarms
 
 if TYPE_CHECKING:
     from shancheng.cases.permissions import Actor
