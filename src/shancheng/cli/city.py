@@ -15,6 +15,7 @@ from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
 from shancheng.data.osm_tags import load_facility_tags
+from shancheng.data.profile import MAX_WALK_GRADE, SMOOTHING_WINDOW_M
 from shancheng.errors import FlatTerrainWarning, InputError
 from shancheng.geo.crs import DATUMS
 from shancheng.progress import progress_bar, step_reporter
@@ -54,6 +55,12 @@ def import_command(
     riser_m: float = typer.Option(
         0.16, min=0.05, max=0.4, help="Height of one step; step_count x riser = a stair's climb, m."
     ),
+    smoothing_window_m: float = typer.Option(
+        SMOOTHING_WINDOW_M, min=0.0, help="Moving-average window of the DEM along ways, m (0: off)."
+    ),
+    max_grade: float = typer.Option(
+        MAX_WALK_GRADE, min=0.01, max=2.0, help="Steepest walking grade; steeper is capped."
+    ),
     codes: list[Path] = typer.Option(  # noqa: B008
         [], help="Official code lists: districts, streets, communities CSVs (in that order)."
     ),
@@ -80,6 +87,7 @@ def import_command(
     options = ImportOptions(
         osm=osm, name=name, area=_area(bbox, boundary), dem=dem, dem_crs=dem_crs,
         max_piece_m=max_piece_m, riser_m=riser_m, facility_tags=load_facility_tags(facility_tags),
+        smoothing_window_m=smoothing_window_m, max_grade=max_grade,
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
@@ -91,8 +99,9 @@ def import_command(
             as step:  # fmt: skip
         warnings.simplefilter("always", FlatTerrainWarning)
         _, report = import_city(options, out, step=step)
-    for warning in caught:
-        _err.print(f"[bold yellow]WARNING:[/] {warning.message}", highlight=False, soft_wrap=True)
+    shown = [str(warning.message) for warning in caught]
+    for text in [*shown, *(w for w in report.warnings if w not in shown)]:
+        _err.print(f"[bold yellow]WARNING:[/] {text}", highlight=False, soft_wrap=True)
     table = Table(title=f"City {name!r} written to {out}")
     table.add_column("what")
     table.add_column("value", justify="right")

@@ -42,11 +42,18 @@ from shancheng.data.import_layers import (
 )
 from shancheng.data.osm import read_osm
 from shancheng.data.osm_network import WalkPieces, build_pieces, level_lift_landings
+from shancheng.data.profile import (
+    MAX_WALK_GRADE,
+    SMOOTHING_WINDOW_M,
+    cap_grades,
+    smooth_along_ways,
+)
 from shancheng.data.stairs import RISER_M, stair_rises
 from shancheng.data.terrain import interpolate_elevated, read_dem, sample_heights
 from shancheng.errors import FlatTerrainWarning
 from shancheng.geo.crs import WGS84_EPSG, utm_epsg_for
 from shancheng.network.components import largest_component_share
+from shancheng.network.speed import FIXED_TIME_KINDS, EdgeKind
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 Step = Callable[[str], None]
+_M_PER_DEG = 111_195.0
+"""Metres per degree of latitude (local plane for the junction fits; ample within a city)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,10 @@ class ImportOptions:
     dem: Path | None = None
     dem_crs: str | None = None
     max_piece_m: float = 30.0
+    smoothing_window_m: float = SMOOTHING_WINDOW_M
+    """Moving-average window of the DEM profile along each way (0: no smoothing)."""
+    max_grade: float = MAX_WALK_GRADE
+    """Steepest grade of a walking piece; steeper DEM grades are capped and counted."""
     riser_m: float = RISER_M
     """Height of one step: a ``step_count``-tagged staircase climbs at least
     ``step_count x riser_m`` (see :mod:`shancheng.data.stairs`)."""
@@ -147,7 +160,8 @@ def build_city(
     report.figures.update({"steps_ways_raised": stairs.raised_ways,
                            "steps_ways_dem_kept": stairs.kept_dem_ways,
                            "steps_ways_undirected": stairs.undirected_ways})  # fmt: skip
-    walk_nodes, walk_segments = walk_layers(pieces, z, extract, epsg, stairs.rise_m)
+    rise_m = _capped_rises(pieces, z, stairs.rise_m, options, report)
+    walk_nodes, walk_segments = walk_layers(pieces, z, extract, epsg, rise_m)
     network = network_from_layers(walk_nodes, walk_segments, source=str(options.osm),
                                   crs_epsg=epsg)  # fmt: skip
     buildings = buildings_layer(extract, options.area, epsg)
@@ -277,8 +291,87 @@ def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -
               float(pieces.node_lon.max()), float(pieces.node_lat.max()))  # fmt: skip
     dem = read_dem(options.dem, bounds_lonlat=bounds, crs=options.dem_crs)
     ground = sample_heights(dem, pieces.node_lon, pieces.node_lat)
-    z = interpolate_elevated(ground, pieces.elevated_nodes(), pieces.tail, pieces.head,
+    follows_ground = _follows_ground(pieces)
+    smoothed = _smoothed(ground, pieces, follows_ground, options.smoothing_window_m)
+    z = interpolate_elevated(smoothed, pieces.elevated_nodes(), pieces.tail, pieces.head,
                              pieces.length_m)  # fmt: skip
     z = level_lift_landings(z, pieces)
-    report.figures.update({"dem": str(options.dem), "dem_voids_filled": dem.voids_filled})
+    climb_raw = float(np.abs(ground[pieces.head] - ground[pieces.tail])[follows_ground].sum())
+    climb = float(np.abs(smoothed[pieces.head] - smoothed[pieces.tail])[follows_ground].sum())
+    report.figures.update({
+        "dem": str(options.dem), "dem_voids_filled": dem.voids_filled,
+        "dem_smoothing_window_m": options.smoothing_window_m,
+        "ground_climb_raw_m": round(climb_raw, 1), "ground_climb_smoothed_m": round(climb, 1),
+    })  # fmt: skip
     return np.round(z, 2)
+
+
+def _follows_ground(pieces: WalkPieces) -> npt.NDArray[np.bool_]:
+    """Pieces whose heights are the ground's: not bridges, tunnels, lifts or ferries."""
+    return np.asarray(
+        ~pieces.elevated & (pieces.way_index >= 0) & ~np.isin(pieces.kind, FIXED_TIME_KINDS),
+        dtype=bool,
+    )
+
+
+def _smoothed(
+    ground: FloatArray, pieces: WalkPieces, include: npt.NDArray[np.bool_], window_m: float
+) -> FloatArray:
+    """Return the DEM heights smoothed along each way (see :mod:`shancheng.data.profile`)."""
+    if window_m <= 0 or pieces.tail_along_m is None or pieces.head_along_m is None:
+        return ground
+    if pieces.run_index is None:  # pragma: no cover - set together with the positions
+        return ground
+    lat0 = float(np.median(pieces.node_lat))
+    x_m = (
+        (pieces.node_lon - float(np.median(pieces.node_lon)))
+        * _M_PER_DEG
+        * np.cos(np.radians(lat0))
+    )
+    y_m = (pieces.node_lat - lat0) * _M_PER_DEG
+    return smooth_along_ways(
+        ground,
+        (pieces.tail, pieces.head),
+        (pieces.tail_along_m, pieces.head_along_m),
+        pieces.run_index,
+        include,
+        window_m=window_m,
+        node_xy_m=(x_m, y_m),
+    )
+
+
+def _capped_rises(
+    pieces: WalkPieces,
+    z: FloatArray,
+    stair_rise_m: FloatArray,
+    options: ImportOptions,
+    report: ImportReport,
+) -> FloatArray:
+    """Per-piece rise overrides: the stairs' tagged climbs, and capped walking grades."""
+    walking = (
+        _follows_ground(pieces)
+        | (pieces.kind == EdgeKind.BRIDGE)
+        | (pieces.kind == EdgeKind.TUNNEL)
+    )
+    eligible = walking & (pieces.kind != EdgeKind.STEPS) & np.isnan(stair_rise_m)
+    if options.dem is None:
+        eligible = np.zeros_like(eligible)
+    rise = np.where(np.isnan(stair_rise_m), z[pieces.head] - z[pieces.tail], stair_rise_m)
+    capped = cap_grades(rise, pieces.length_m, eligible, max_grade=options.max_grade)
+    report.figures.update({
+        "max_grade": options.max_grade,
+        "pieces_grade_capped": capped.capped,
+        "pieces_grade_capped_share": round(capped.share, 5),
+        "length_grade_capped_share": round(capped.capped_length_share, 5),
+    })  # fmt: skip
+    if capped.capped:
+        text = (
+            f"{options.dem}: {capped.capped:,} of {capped.eligible:,} walking pieces "
+            f"({capped.share:.2%}, {capped.capped_length_share:.2%} of their length) were "
+            f"steeper than {options.max_grade:.0%} after smoothing "
+            f"the DEM over {options.smoothing_window_m:g} m; their grade was capped at "
+            f"{options.max_grade:.0%} (taken as DEM noise; --max-grade to change)"
+        )
+        logger.warning(text)
+        report.warnings.append(text)
+    return np.where(capped.rise_m != rise, capped.rise_m, stair_rise_m)
