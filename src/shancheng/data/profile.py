@@ -64,7 +64,7 @@ def smooth_profile(
     Returns
     -------
     numpy.ndarray
-        The smoothed heights, metres.
+        The smoothed heights, metres; a run with an unknown (NaN) height is returned as is.
 
     Examples
     --------
@@ -74,11 +74,14 @@ def smooth_profile(
     [0.0, 5.0, 10.0]
     """
     s = np.asarray(along_m, dtype=np.float64)
-    z = np.asarray(z_m, dtype=np.float64)
+    given = np.asarray(z_m, dtype=np.float64)
     r = np.asarray(run, dtype=np.int64)
     n = s.shape[0]
     if n < 3:  # noqa: PLR2004 - a run of two samples has no interior to smooth
-        return z.copy()
+        return given.copy()
+    _, run_number = np.unique(r, return_inverse=True)
+    unknown = np.bincount(run_number, weights=~np.isfinite(given))[run_number] > 0
+    z = np.where(unknown, 0.0, given)  # a run with a NaN height stays NaN, alone
     first = np.ones(n, dtype=bool)
     first[1:] = r[1:] != r[:-1]
     start_idx = np.maximum.accumulate(np.where(first, np.arange(n), 0))
@@ -95,7 +98,8 @@ def smooth_profile(
 
     def integral(x: FloatArray) -> FloatArray:
         k = np.clip(np.searchsorted(s, x, side="right") - 1, 0, n - 2)
-        dx = x - s[k]
+        # between two runs (where rounding may put a window's edge) nothing accumulates
+        dx = np.where(first[k + 1], 0.0, x - s[k])
         width = np.where(step[k] > 0, step[k], 1.0)
         slope = np.where(first[k + 1], 0.0, (z[k + 1] - z[k]) / width)
         return np.asarray(cumulative[k] + z[k] * dx + slope * dx * dx / 2.0)
@@ -104,7 +108,7 @@ def smooth_profile(
     out = z.copy()
     lo, hi = s[inner] - half[inner], s[inner] + half[inner]
     out[inner] = (integral(hi) - integral(lo)) / (2.0 * half[inner])
-    return out
+    return np.where(unknown, given, out)
 
 
 def smooth_along_ways(
@@ -179,6 +183,15 @@ def smooth_along_ways(
     return np.where(count > 0, total / np.maximum(count, 1), z_m)
 
 
+def _run_bounds(runs: IntArray) -> tuple[BoolArray, BoolArray, IntArray]:
+    """First and last sample of each run (masks) and each sample's run number from 0."""
+    first = np.ones(runs.shape[0], dtype=bool)
+    first[1:] = runs[1:] != runs[:-1]
+    last = np.ones(runs.shape[0], dtype=bool)
+    last[:-1] = first[1:]
+    return first, last, np.cumsum(first) - 1
+
+
 MIN_SPREAD_M = 5.0
 """Junction samples must spread at least this far (standard deviation) across their main
 direction for a plane fit; otherwise they lie on a line and the line fits are used."""
@@ -194,12 +207,7 @@ def _junction_planes(
 ) -> tuple[FloatArray, BoolArray]:
     """Height at each run-end node of a plane fitted to its runs' samples within reach."""
     n_nodes = node_xy_m[0].shape[0]
-    n = node.shape[0]
-    first = np.ones(n, dtype=bool)
-    first[1:] = runs[1:] != runs[:-1]
-    last = np.ones(n, dtype=bool)
-    last[:-1] = first[1:]
-    group = np.cumsum(first) - 1
+    first, last, group = _run_bounds(runs)
     start, stop = along[first][group], along[last][group]
     targets, members = [], []
     for end_node, near in ((node[first][group], along - start <= reach_m),
@@ -244,15 +252,10 @@ def _end_fits(
 
     Returns the fitted height for end samples (NaN elsewhere) and the end-sample mask.
     """
-    n = along.shape[0]
-    first = np.ones(n, dtype=bool)
-    first[1:] = runs[1:] != runs[:-1]
-    last = np.ones(n, dtype=bool)
-    last[:-1] = first[1:]
-    group = np.cumsum(first) - 1
+    first, last, group = _run_bounds(runs)
     start = along[first][group]
     stop = along[last][group]
-    fit = np.full(n, np.nan)
+    fit = np.full(along.shape[0], np.nan)
     for x, at_end, near in (
         (along - start, first, along - start <= reach_m),
         (stop - along, last, stop - along <= reach_m),
