@@ -14,6 +14,7 @@ from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
 from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
+from shancheng.data.levels import STOREY_M
 from shancheng.data.osm_tags import load_facility_tags
 from shancheng.data.profile import MAX_WALK_GRADE, SMOOTHING_WINDOW_M
 from shancheng.errors import FlatTerrainWarning, InputError
@@ -55,6 +56,9 @@ def import_command(
     riser_m: float = typer.Option(
         0.16, min=0.05, max=0.4, help="Height of one step; step_count x riser = a stair's climb, m."
     ),
+    storey_m: float = typer.Option(
+        STOREY_M, min=1.0, max=10.0, help="Height of one OSM level (lifts, stairs), m."
+    ),
     smoothing_window_m: float = typer.Option(
         SMOOTHING_WINDOW_M, min=0.0, help="Moving-average window of the DEM along ways, m (0: off)."
     ),
@@ -87,7 +91,7 @@ def import_command(
     options = ImportOptions(
         osm=osm, name=name, area=_area(bbox, boundary), dem=dem, dem_crs=dem_crs,
         max_piece_m=max_piece_m, riser_m=riser_m, facility_tags=load_facility_tags(facility_tags),
-        smoothing_window_m=smoothing_window_m, max_grade=max_grade,
+        smoothing_window_m=smoothing_window_m, max_grade=max_grade, storey_m=storey_m,
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,

@@ -40,6 +40,7 @@ from shancheng.data.import_layers import (
     osm_facilities_layer,
     walk_layers,
 )
+from shancheng.data.levels import STOREY_M, lift_rises
 from shancheng.data.osm import read_osm
 from shancheng.data.osm_network import WalkPieces, build_pieces, level_lift_landings
 from shancheng.data.profile import (
@@ -102,6 +103,9 @@ class ImportOptions:
     """Moving-average window of the DEM profile along each way (0: no smoothing)."""
     max_grade: float = MAX_WALK_GRADE
     """Steepest grade of a walking piece; steeper DEM grades are capped and counted."""
+    storey_m: float = STOREY_M
+    """Height of one ``level``: lifts and stairs climb their levels times this (see
+    :mod:`shancheng.data.levels`)."""
     riser_m: float = RISER_M
     """Height of one step: a ``step_count``-tagged staircase climbs at least
     ``step_count x riser_m`` (see :mod:`shancheng.data.stairs`)."""
@@ -156,11 +160,15 @@ def build_city(
     epsg = utm_epsg_for(centre_lon, centre_lat)
     report_step("layers")
     stairs = stair_rises(pieces, z, extract.way_tags, extract.way_lonlat,
-                         riser_m=options.riser_m)  # fmt: skip
+                         riser_m=options.riser_m, storey_m=options.storey_m)  # fmt: skip
+    lifts = lift_rises(pieces, z, extract.way_tags, storey_m=options.storey_m)
     report.figures.update({"steps_ways_raised": stairs.raised_ways,
                            "steps_ways_dem_kept": stairs.kept_dem_ways,
-                           "steps_ways_undirected": stairs.undirected_ways})  # fmt: skip
-    rise_m = _capped_rises(pieces, z, stairs.rise_m, options, report)
+                           "steps_ways_undirected": stairs.undirected_ways,
+                           "lifts_climb_from_levels": lifts.lifts_from_levels,
+                           "lifts_climb_dem_kept": lifts.lifts_dem_kept})  # fmt: skip
+    tagged = np.where(np.isnan(stairs.rise_m), lifts.rise_m, stairs.rise_m)
+    rise_m = _capped_rises(pieces, z, tagged, options, report)
     walk_nodes, walk_segments = walk_layers(pieces, z, extract, epsg, rise_m)
     network = network_from_layers(walk_nodes, walk_segments, source=str(options.osm),
                                   crs_epsg=epsg)  # fmt: skip
