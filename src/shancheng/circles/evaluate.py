@@ -90,6 +90,10 @@ class Evaluation:
     cells: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
+    data_notes: tuple[str, ...] = ()
+    """What the City's data are made of where it changes how to read the figures (the
+    manifest's ``data_notes``, e.g. "population estimated from buildings"); the report
+    prints them first."""
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """One of :data:`LAYERS`."""
@@ -195,6 +199,7 @@ def evaluate_city(
         cells=cells,
         gaps=gaps,
         facilities=_facility_frame(acc, capacity),
+        data_notes=tuple(str(note) for note in city.metadata.get("data_notes", ())),
     )
 
 

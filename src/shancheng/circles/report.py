@@ -84,6 +84,7 @@ _CSS = (
     "font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
     "th{background:#eee}td:first-child{text-align:left}.note{color:#555}"
     ".big{font-size:1.6em;font-weight:bold}"
+    ".warn{background:#fff3cd;border:1px solid #e0c060;padding:0.5em}"
 )
 
 
@@ -121,7 +122,10 @@ def _headline(evaluation: Evaluation) -> str:
         f"facilities in {len(acc.categories)} categories; catalogue: "
         f"{html.escape(evaluation.catalogue.name)}; {len(evaluation.gaps):,} gap areas."
     )
-    return f"<section><table><tr>{cells}</tr></table><p>{facts}</p></section>"
+    notes = "".join(
+        f"<p class='warn'><b>Note:</b> {html.escape(note)}</p>" for note in evaluation.data_notes
+    )
+    return f"<section>{notes}<table><tr>{cells}</tr></table><p>{facts}</p></section>"
 
 
 def _requirement_chart(evaluation: Evaluation) -> Figure:

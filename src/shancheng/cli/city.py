@@ -16,6 +16,7 @@ from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
 from shancheng.data.levels import STOREY_M
 from shancheng.data.osm_tags import load_facility_tags
+from shancheng.data.population import DEFAULT_LEVELS, MIN_HOME_M2, PERSONS_PER_M2
 from shancheng.data.profile import MAX_WALK_GRADE, SMOOTHING_WINDOW_M
 from shancheng.errors import FlatTerrainWarning, InputError
 from shancheng.geo.crs import DATUMS
@@ -83,6 +84,15 @@ def import_command(
     population_points: Path | None = typer.Option(  # noqa: B008
         None, help="CSV with lon,lat,population per address (WGS84)."
     ),
+    persons_per_m2: float = typer.Option(
+        PERSONS_PER_M2, min=0.0001, help="Residents per m² of floor area, for an estimate."
+    ),
+    default_levels: float = typer.Option(
+        DEFAULT_LEVELS, min=0.5, help="Levels of a building without building:levels."
+    ),
+    min_home_m2: float = typer.Option(
+        MIN_HOME_M2, min=0.0, help="Smallest footprint that can be a home, m²."
+    ),
 ) -> None:
     """Build a City from OpenStreetMap, a DEM and facility lists; write it atomically."""
     if facilities and facility_columns is None:
@@ -97,7 +107,8 @@ def import_command(
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
                      polygon_name_column, polygon_datum, (city_code, city_name)),
         population=_population(population_raster, population_counts, population_level,
-                               population_points),
+                               population_points,
+                               (persons_per_m2, default_levels, min_home_m2)),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
             as step:  # fmt: skip
@@ -144,11 +155,13 @@ def _admin(
 
 
 def _population(
-    raster: Path | None, counts: Path | None, level: str, points: Path | None
-) -> PopulationSource | None:
+    raster: Path | None,
+    counts: Path | None,
+    level: str,
+    points: Path | None,
+    settings: tuple[float, float, float],
+) -> PopulationSource:
     given = [p for p in (raster, counts, points) if p is not None]
-    if not given:
-        return None
     if len(given) > 1:
         msg = "give one of --population-raster, --population-counts, --population-points"
         raise InputError(msg)
@@ -160,6 +173,9 @@ def _population(
         counts=counts,
         level=level,  # type: ignore[arg-type]
         points=points,
+        persons_per_m2=settings[0],
+        default_levels=settings[1],
+        min_home_m2=settings[2],
     )
 
 

@@ -43,6 +43,7 @@ from shancheng.data.import_layers import (
 from shancheng.data.levels import STOREY_M, lift_rises
 from shancheng.data.osm import read_osm
 from shancheng.data.osm_network import WalkPieces, build_pieces, level_lift_landings
+from shancheng.data.population import can_be_home
 from shancheng.data.profile import (
     MAX_WALK_GRADE,
     SMOOTHING_WINDOW_M,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
     import shapely
 
+    from shancheng.data.osm import OsmExtract
     from shancheng.data.osm_tags import FacilityTagMapping
 
 logger = logging.getLogger(__name__)
@@ -115,7 +117,8 @@ class ImportOptions:
     admin: AdminSource | None = None
     """Official codes and polygons per level; ``None`` leaves the unit codes blank."""
     population: PopulationSource | None = None
-    """Residents (raster or counts per unit); ``None`` leaves buildings empty."""
+    """Residents (raster, counts per unit or points); ``None`` estimates them from the
+    buildings with the default settings, and says so in the warnings and the manifest."""
 
 
 @dataclass
@@ -191,9 +194,8 @@ def build_city(
         grid_cells = assigned["grid_cells"]
         report.figures["admin_units"] = len(units)
         report.figures["buildings_with_district_share"] = round(no_codes_left_blank(buildings), 4)
-    if options.population is not None:
-        report_step("residents")
-        buildings = place_residents(buildings, options.population, report.lines, epsg=epsg)
+    report_step("residents")
+    buildings, notes = _residents(buildings, extract, options, epsg, report)
     share = largest_component_share(network)
     report.figures.update({
         "walk_nodes": network.n_nodes,
@@ -229,10 +231,68 @@ def build_city(
                      "n_rows": grid.n_rows},
             "import": report.figures,
             "import_warnings": report.warnings,
+            "data_notes": notes,
         },
     )  # fmt: skip
     logger.info("assembled City %r: %s", options.name, report.figures)
     return city, report
+
+
+def _residents(
+    buildings: gpd.GeoDataFrame,
+    extract: OsmExtract,
+    options: ImportOptions,
+    epsg: int,
+    report: ImportReport,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Place (or estimate) the residents; return the buildings and the City's data notes."""
+    population = options.population or PopulationSource()
+    facility_refs = {str(f["osm_ref"]) for f in extract.facilities}
+    not_homes = np.zeros(len(buildings), dtype=bool)
+    if len(buildings):
+        refs = buildings["osm_type"].astype(str) + "/" + buildings["osm_id"].astype(str)
+        not_homes = refs.isin(facility_refs).to_numpy(dtype=bool)
+        buildings = place_residents(buildings, population, report.lines, epsg=epsg,
+                                    not_homes=not_homes)  # fmt: skip
+    return buildings, _population_notes(population, buildings, not_homes, options, report)
+
+
+def _population_notes(
+    source: PopulationSource,
+    buildings: gpd.GeoDataFrame,
+    not_homes: npt.NDArray[np.bool_],
+    options: ImportOptions,
+    report: ImportReport,
+) -> list[str]:
+    """Record where the residents come from; an estimate is a loud warning and a data note."""
+    homes = (
+        can_be_home(buildings, min_home_m2=source.min_home_m2, not_homes=not_homes)
+        if len(buildings)
+        else np.zeros(0, dtype=bool)
+    )
+    residents = int(pd.to_numeric(buildings["population"]).sum()) if len(buildings) else 0
+    report.figures.update({
+        "population_source": source.kind,
+        "buildings_that_can_be_homes": int(homes.sum()),
+        "buildings_with_residents": int((pd.to_numeric(buildings["population"]) > 0).sum())
+        if len(buildings) else 0,
+    })  # fmt: skip
+    if source.kind != "estimate":
+        return []
+    note = (
+        f"population estimated from buildings: {residents:,} residents = floor area of the "
+        f"{int(homes.sum()):,} buildings that can be homes (footprint x levels, "
+        f"{source.default_levels:g} level where untagged; housing or building=yes, at least "
+        f"{source.min_home_m2:g} m², not a facility) x {source.persons_per_m2:g} persons/m² "
+        f"({1 / source.persons_per_m2:.0f} m² per person) — assumptions, not counts"
+    )
+    text = (
+        f"{options.osm}: no population given (--population-raster, --population-counts or "
+        f"--population-points): {note}"
+    )
+    logger.warning(text)
+    report.warnings.append(text)
+    return [note]
 
 
 def import_city(
