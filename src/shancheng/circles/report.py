@@ -360,7 +360,10 @@ def share_text(value: object, digits: int = 0) -> str:
 
 def _unit_table(evaluation: Evaluation, unit_level: str) -> str:
     units = evaluation.units[evaluation.units["level"] == unit_level]
-    names = units["name_en"] if "name_en" in units.columns else units["name"]
+    names = units["name"].astype(str)
+    if "name_en" in units.columns:  # the English name where there is one
+        english = units["name_en"].fillna("").astype(str)
+        names = english.where(english != "", names)
     frame = pd.DataFrame({"code": units["code"], "name": names,
                           "residents": units["population"].map("{:,.0f}".format)})  # fmt: skip
     for level in evaluation.catalogue.levels:

@@ -15,6 +15,7 @@ from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
 from shancheng.data.levels import STOREY_M
+from shancheng.data.osm_admin import admin_levels_for, parse_admin_levels
 from shancheng.data.osm_tags import load_facility_tags
 from shancheng.data.population import DEFAULT_LEVELS, MIN_HOME_M2, PERSONS_PER_M2
 from shancheng.data.profile import MAX_WALK_GRADE, SMOOTHING_WINDOW_M
@@ -71,6 +72,12 @@ def import_command(
     ),
     district_polygons: Path | None = typer.Option(None, help="District boundary file."),  # noqa: B008
     street_polygons: Path | None = typer.Option(None, help="Street boundary file."),  # noqa: B008
+    admin_from_osm: str | None = typer.Option(
+        None, help="Units from the extract's boundaries: country code (MC, PT...) or 'default'."
+    ),
+    admin_levels: str | None = typer.Option(
+        None, help="With --admin-from-osm: level=admin_level pairs, e.g. city=8,street=10."
+    ),
     city_code: str = typer.Option("500000", help="Official code of the city (Chongqing)."),
     city_name: str = typer.Option("重庆市", help="Name of the city unit."),
     polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
@@ -106,6 +113,7 @@ def import_command(
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
                      polygon_name_column, polygon_datum, (city_code, city_name)),
+        admin_osm_levels=_osm_levels(codes, admin_from_osm, admin_levels),
         population=_population(population_raster, population_counts, population_level,
                                population_points,
                                (persons_per_m2, default_levels, min_home_m2)),
@@ -152,6 +160,20 @@ def _admin(
     files = [*codes, None, None][:3]
     return AdminSource(districts=codes[0], streets=files[1], communities=files[2],
                        city_code=city[0], city_name=city[1], polygons=polygons)  # fmt: skip
+
+
+def _osm_levels(
+    codes: list[Path], country: str | None, levels: str | None
+) -> dict[str, int] | None:
+    if country is None:
+        if levels is not None:
+            msg = "--admin-levels needs --admin-from-osm (a country code or 'default')"
+            raise InputError(msg)
+        return None
+    if codes:
+        msg = "give either --codes (official lists) or --admin-from-osm, not both"
+        raise InputError(msg)
+    return admin_levels_for(country, parse_admin_levels(levels) if levels else None)
 
 
 def _population(

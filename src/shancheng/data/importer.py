@@ -42,6 +42,7 @@ from shancheng.data.import_layers import (
 )
 from shancheng.data.levels import STOREY_M, lift_rises
 from shancheng.data.osm import read_osm
+from shancheng.data.osm_admin import read_osm_admin_units
 from shancheng.data.osm_network import WalkPieces, build_pieces, level_lift_landings
 from shancheng.data.population import can_be_home
 from shancheng.data.profile import (
@@ -58,6 +59,7 @@ from shancheng.network.components import largest_component_share
 from shancheng.network.speed import FIXED_TIME_KINDS, EdgeKind
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     import shapely
@@ -116,6 +118,9 @@ class ImportOptions:
     """Agencies' lists as ``(file, column-mapping TOML)`` pairs."""
     admin: AdminSource | None = None
     """Official codes and polygons per level; ``None`` leaves the unit codes blank."""
+    admin_osm_levels: Mapping[str, int] | None = None
+    """Without ``admin``: shancheng level → OSM ``admin_level`` of the extract's own
+    ``boundary=administrative`` areas to use as units (:mod:`shancheng.data.osm_admin`)."""
     population: PopulationSource | None = None
     """Residents (raster, counts per unit or points); ``None`` estimates them from the
     buildings with the default settings, and says so in the warnings and the manifest."""
@@ -152,6 +157,9 @@ def build_city(
     if options.admin is not None:  # cheap, checked before the long OSM read
         report_step("administrative units")
         units = admin_units(options.admin, report.lines)
+    elif options.admin_osm_levels is not None:
+        report_step("administrative units")
+        units = read_osm_admin_units(options.osm, options.admin_osm_levels, area=options.area)
     report_step("reading OpenStreetMap")
     extract = read_osm(options.osm, facility_tags=options.facility_tags, progress=progress)
     report_step("building the walk network")
@@ -184,7 +192,7 @@ def build_city(
     for frame in (buildings, facilities):
         frame["cell_id"] = grid.cell_of(frame["x_utm"].to_numpy(), frame["y_utm"].to_numpy())
     grid_cells = grid_layer(grid, walk_nodes, buildings, facilities, epsg)
-    if options.admin is not None:
+    if len(units):
         assigned = assign_all(
             {"buildings": buildings, "facilities": facilities, "grid_cells": grid_cells},
             units,
