@@ -168,7 +168,8 @@ def evaluate_city(
     step("capacity (2SFCA)")
     capacity = capacity_access(acc, catalogue)
     step("coverage")
-    coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate)
+    coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate,
+                                  capacity_known=_capacity_known(city))  # fmt: skip
     city_units = city.admin_units[city.admin_units["level"] == "city"]
     city_code = str(city_units["code"].iloc[0]) if len(city_units) else "city"
     table = aggregate_coverage(coverage, homes, city_code=city_code)
@@ -250,6 +251,15 @@ def unit_supply(
     return out
 
 
+def _capacity_known(city: City) -> set[str] | None:
+    """Categories with a facility of known capacity (``None``: no capacity column, all count)."""
+    facilities = city.facilities
+    if "capacity" not in facilities.columns:
+        return None
+    capacity = pd.to_numeric(facilities["capacity"], errors="coerce")
+    return set(facilities.loc[capacity.notna(), "category"].astype(str))
+
+
 def _residence_frame(
     acc: Accessibility, capacity: CapacityAccess, coverage: ResidenceCoverage
 ) -> gpd.GeoDataFrame:
@@ -324,6 +334,12 @@ def summarize(evaluation: Evaluation) -> dict[str, object]:
         for m, v in zip(city["measure"], city["share"].to_numpy(np.float64), strict=True)
     }
     acc = evaluation.accessibility
+    no_data = [  # capacity norms whose facilities all have an unknown capacity
+        f"{r.key}_capacity"
+        for r in evaluation.catalogue.requirements
+        if evaluation.catalogue.categories[r.category].capacity_per_1000 is not None
+        and f"{r.key}_capacity" not in shares
+    ]
     return {
         "city": evaluation.city_name,
         "catalogue": evaluation.catalogue.name,
@@ -333,4 +349,5 @@ def summarize(evaluation: Evaluation) -> dict[str, object]:
         "facilities": len(acc.facilities),
         "gap_areas": len(evaluation.gaps),
         "shares": shares,
+        "no_data": no_data,
     }

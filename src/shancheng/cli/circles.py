@@ -122,6 +122,8 @@ def _print_summary(evaluation: Evaluation, target: Path, elapsed_s: float) -> No
     table.add_column("residents covered", justify="right")
     for measure, share in shares.items():
         table.add_row(measure.replace("_", " "), f"{share:.1%}")
+    for measure in summary.get("no_data", []):  # type: ignore[attr-defined]
+        table.add_row(measure.replace("_", " "), "no data")
     _console.print(table)
     _console.print(
         f"{summary['residences']:,} residences ({summary['residences_attached']:,} on the "

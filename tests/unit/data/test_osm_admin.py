@@ -60,7 +60,14 @@ def test_a_city_from_osm_boundaries_alone_evaluates_end_to_end(shared_data, tmp_
     manifest = json.loads((tmp_path / "monaco" / "manifest.json").read_text())
     assert manifest["import"]["admin_units"] >= 9
     assert manifest["import"]["buildings_with_district_share"] == 0.0  # Monaco has no districts
+    capsys.readouterr()
     assert main(["circles", "evaluate", "--city", "monaco", "--out", "circles"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((tmp_path / "circles" / "summary.json").read_text())
+    # OSM facilities carry no capacity: "no data", never a computed 0 %
+    assert "kindergarten_5min_capacity" in summary["no_data"]
+    assert not any(key.endswith("_capacity") for key in summary["shares"])
+    assert "no data" in printed
     report = (tmp_path / "circles" / "report.html").read_text(encoding="utf-8")
     assert "<h2>Coverage by street</h2>" in report and "<h2>Street units</h2>" in report
     assert "Monte-Carlo" in report
