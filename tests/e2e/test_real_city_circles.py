@@ -53,8 +53,9 @@ def test_imported_city_without_population_is_estimated_and_says_so(shared_data, 
     err = " ".join(capsys.readouterr().err.split())
     assert "no population given" in err and "population estimated from buildings" in err
     manifest = json.loads((env / "monaco" / "manifest.json").read_text())
-    [note] = manifest["data_notes"]
+    note, ages = manifest["data_notes"]
     assert note.startswith("population estimated from buildings")
+    assert ages.startswith("no age data: every resident is counted as aged 15-59")
     assert any(note in w for w in manifest["import_warnings"])
     assert manifest["import"]["population_source"] == "estimate"
     assert manifest["import"]["residents"] > 0

@@ -285,8 +285,13 @@ def _population_notes(
         "buildings_with_residents": int((pd.to_numeric(buildings["population"]) > 0).sum())
         if len(buildings) else 0,
     })  # fmt: skip
+    age_note = (
+        "no age data: every resident is counted as aged 15-59, so the age groups of the "
+        "report (children, the elderly) show nobody rather than their real share"
+    )
+    ages = [age_note] if residents else []
     if source.kind != "estimate":
-        return []
+        return ages
     note = (
         f"population estimated from buildings: {residents:,} residents = floor area of the "
         f"{int(homes.sum()):,} buildings that can be homes (footprint x levels, "
@@ -300,7 +305,7 @@ def _population_notes(
     )
     logger.warning(text)
     report.warnings.append(text)
-    return [note]
+    return [note, *ages]
 
 
 def import_city(

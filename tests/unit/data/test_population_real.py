@@ -40,7 +40,8 @@ def test_an_import_without_population_estimates_it_loudly(shared_data):
     assert b["population"].sum() <= round(floor_area_m2(b[home]).sum() * PERSONS_PER_M2)
     assert report.figures["residents"] == b["population"].sum()
     assert report.figures["population_source"] == "estimate"
-    [note] = city.metadata["data_notes"]
+    note, ages = city.metadata["data_notes"]
+    assert "no age data" in ages
     assert note.startswith("population estimated from buildings")
     assert f"{report.figures['residents']:,} residents" in note
     assert any("no population given" in w for w in report.warnings)
