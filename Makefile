@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo serve test lint docs client bench bench-circles bench-planning bench-cases bench-dashboard clean
+.PHONY: setup demo serve test lint docs client classifier bench bench-circles bench-planning bench-cases bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ demo: setup
 # the API and the dashboard on the demo city (migrates the database first; Ctrl-C stops it)
 serve: setup
 	$(BIN)/shancheng serve
+
+# the case classifier's department model, from the real labelled citizen messages (not shipped:
+# ../shared/data/complaints); writes src/shancheng/cases/department_model.npz (README "Classifier")
+SHARED_DATA ?= ../shared/data
+classifier: $(STAMP)
+	$(BIN)/python -m shancheng.cases.classifier_training --data $(SHARED_DATA)/complaints \
+		--out src/shancheng/cases/department_model.npz
 
 # regenerate the dashboard's typed client after an API change (web/src/api/schema.d.ts)
 client: $(STAMP) $(WEB_DEPS)

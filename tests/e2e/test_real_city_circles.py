@@ -1,7 +1,8 @@
 """A real extract through two pillars: `shancheng city import`, then `shancheng circles evaluate`.
 
-OpenStreetMap facilities carry no capacity and an import without population has nobody to
-measure; both must give a clear answer, and with a population the evaluation must run.
+OpenStreetMap facilities carry no capacity and an import without population estimates its
+residents from the buildings; both must say so clearly, and with a population the evaluation
+must run.
 """
 
 from __future__ import annotations
@@ -46,16 +47,25 @@ def _import(shared_data, out, *extra):
     assert main(args) == 0
 
 
-def test_imported_city_without_people_is_refused_clearly(shared_data, env, capsys):
+def test_imported_city_without_population_is_estimated_and_says_so(shared_data, env, capsys):
+    """No population input: residents estimated from buildings, loudly, everywhere."""
     _import(shared_data, env / "monaco")
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no population given" in err and "population estimated from buildings" in err
+    manifest = json.loads((env / "monaco" / "manifest.json").read_text())
+    note, ages = manifest["data_notes"]
+    assert note.startswith("population estimated from buildings")
+    assert ages.startswith("no age data: every resident is counted as aged 15-59")
+    assert any(note in w for w in manifest["import_warnings"])
+    assert manifest["import"]["population_source"] == "estimate"
+    assert manifest["import"]["residents"] > 0
     assert (
         main(["circles", "evaluate", "--city", str(env / "monaco"), "--out", str(env / "circles")])
-        == 1
+        == 0
     )
-    err = " ".join(capsys.readouterr().err.split())
-    assert "City 'Monaco' has no residents" in err
-    assert "--population-points" in err
-    assert not (env / "circles").exists()
+    report = (env / "circles" / "report.html").read_text(encoding="utf-8")
+    first = report[report.index("<section>"): report.index("</section>")]
+    assert "population estimated from buildings" in first
 
 
 def test_imported_city_with_population_points_is_evaluated(shared_data, env, capsys):

@@ -188,7 +188,7 @@ def create_category(
 ) -> Category:
     """Add a category ``{code, kind, name_zh, name_en, department, level, priority, ...}``.
 
-    ``code`` must be new and GB/T 30428-shaped (``E0701``: kind letter, major and minor
+    ``code`` must be new and GB/T 30428-shaped (``E0801``: kind letter, major and minor
     class); its major class must be a group of the taxonomy unless ``group_zh`` and
     ``group_en`` name a new one. Audited; commits.
 

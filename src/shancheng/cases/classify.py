@@ -1,10 +1,16 @@
 """Propose a category for a report from its free text (Chinese or English): top 3 with confidence.
 
-A linear model on TF-IDF character n-grams (scikit-learn): character grams need no word
+Linear models on TF-IDF character n-grams (scikit-learn): character grams need no word
 segmentation, so Chinese and English go through the same pipeline, and they survive typos.
 The operator confirms; the model only ranks. :func:`train_classifier` fits on any labelled
-texts; :func:`taxonomy_examples` makes a starting training set for the taxonomy's categories
-from their names and keywords, to be replaced by the center's own confirmed cases.
+texts; :func:`taxonomy_examples` makes training sentences for the taxonomy's categories from
+their names and keywords.
+
+What the server serves (:class:`TaxonomyClassifier`) is a :class:`CombinedClassifier`: a
+department model trained on thousands of real citizen messages (shipped with the package,
+built by ``make classifier``) decides which department a text is for, and a category model
+trained on the taxonomy in force picks the category within that department. An edited
+taxonomy retrains the category model only, in the background.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import itertools
 import threading
 import unicodedata
 from dataclasses import dataclass
+from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,10 +27,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from shancheng.cases.text_model import LinearTextModel
 from shancheng.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from shancheng.cases.taxonomy import Taxonomy
 
@@ -186,31 +195,131 @@ def per_class_accuracy(
     return out
 
 
+OTHER_GROUP = "_other"
+"""Class of the department model for every category whose department no real message names."""
+MODEL_RESOURCE = "department_model.npz"
+"""The shipped department model, inside the ``shancheng.cases`` package (``make classifier``)."""
+
+
+def load_department_model(path: Path | None = None) -> LinearTextModel:
+    """Read the department model trained on real citizen messages (the shipped one by default)."""
+    if path is not None:
+        return LinearTextModel.load(path)
+    with resources.as_file(resources.files("shancheng.cases") / MODEL_RESOURCE) as shipped:
+        if not shipped.is_file():
+            msg = f"{shipped}: the shipped classifier model is missing; run `make classifier`"
+            raise InputError(msg)
+        return LinearTextModel.load(shipped)
+
+
+def department_group(department: str, groups: Sequence[str]) -> str:
+    """Return the department model's class for a category's department.
+
+    Examples
+    --------
+    >>> department_group("education", ["education", "health", "_other"])
+    'education'
+    >>> department_group("street_lighting", ["education", "health", "_other"])
+    '_other'
+    """
+    return department if department in groups else OTHER_GROUP
+
+
+@dataclass(frozen=True, eq=False)
+class CombinedClassifier:
+    """The served classifier: real-message department model times the taxonomy's category model.
+
+    ``P(category | text) = P(group | text) · P(category | text, group)``: the department model,
+    trained on real citizen messages (and the seed taxonomy's names), says which department
+    (or "one of the others") a text is for; the category model, trained on the taxonomy in
+    force, shares that probability among the active categories of the group. Editing the
+    taxonomy retrains only the small category model; a category follows its department's
+    group, so a renamed or new category of the education department gets the education
+    share the real messages taught.
+    """
+
+    departments: LinearTextModel
+    categories: TextClassifier
+    group_of: dict[str, str]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The category codes the classifier can propose."""
+        return self.categories.labels
+
+    def propose(self, text: str, *, k: int = 3) -> list[Proposal]:
+        """Return the ``k`` most likely categories for ``text`` with their probabilities."""
+        return self.propose_many([text], k=k)[0]
+
+    def propose_many(self, texts: Sequence[str], *, k: int = 3) -> list[list[Proposal]]:
+        """Return the top ``k`` categories for each text."""
+        probabilities = self.probabilities([normalise_text(t) for t in texts])
+        classes = self.categories.pipeline.classes_
+        top = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        return [
+            [Proposal(str(classes[j]), float(row[j])) for j in order]
+            for row, order in zip(probabilities, top, strict=True)
+        ]
+
+    def probabilities(self, normalised: Sequence[str]) -> np.ndarray:
+        """Return P(category | text), columns in the category model's class order."""
+        p_group = self.departments.predict_proba(normalised)
+        p_within = self.categories.pipeline.predict_proba(list(normalised))
+        group_index = {g: i for i, g in enumerate(self.departments.classes)}
+        column_group = np.array(
+            [group_index[self.group_of[str(c)]] for c in self.categories.pipeline.classes_]
+        )
+        one_hot = np.zeros((len(column_group), len(group_index)))
+        one_hot[np.arange(len(column_group)), column_group] = 1.0
+        group_sums = p_within @ one_hot
+        return np.asarray(p_within / group_sums[:, column_group] * p_group[:, column_group])
+
+
+def combine(departments: LinearTextModel, taxonomy: Taxonomy) -> CombinedClassifier:
+    """Train the category model on ``taxonomy``'s names and join it to the department model."""
+    if OTHER_GROUP not in departments.classes:
+        msg = f"the department model has no {OTHER_GROUP!r} class: rebuild it (make classifier)"
+        raise InputError(msg)
+    categories = train_classifier(*taxonomy_examples(taxonomy))
+    group_of = {
+        code: department_group(taxonomy.category(code).department, departments.classes)
+        for code in categories.labels
+    }
+    return CombinedClassifier(departments, categories, group_of)
+
+
 class TaxonomyClassifier:
     """The text classifier of a center's taxonomy: trained on first use, kept up to date.
 
     Call it with the taxonomy in force (admins add, rename and retire categories at run
-    time): the first call trains on it (a few seconds); a later call with a taxonomy whose
-    active categories, names or keywords differ starts a retraining in a background thread
-    and answers with the current model until the new one is ready. Callers filter the
-    proposals by the taxonomy they hold, so a model a step behind proposes nothing stale.
+    time): the first call loads the shipped department model and trains the category model
+    on the taxonomy (a second or two); a later call with a taxonomy whose active categories,
+    names, keywords or departments differ starts a retraining in a background thread and
+    answers with the current model until the new one is ready. Callers filter the proposals
+    by the taxonomy they hold, so a model a step behind proposes nothing stale.
     """
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
-        """Start with ``taxonomy`` (used when called without one); train nothing yet."""
+    def __init__(self, taxonomy: Taxonomy, *, model_path: Path | None = None) -> None:
+        """Start with ``taxonomy`` (used when called without one); train nothing yet.
+
+        ``model_path`` replaces the shipped department model (tests, a city's own model).
+        """
         self._default = taxonomy
+        self._model_path = model_path
+        self._departments: LinearTextModel | None = None
         self._lock = threading.Lock()
-        self._model: TextClassifier | None = None
+        self._model: CombinedClassifier | None = None
         self._key: tuple[object, ...] = ()
         self._retraining: threading.Thread | None = None
 
-    def __call__(self, taxonomy: Taxonomy | None = None) -> tuple[TextClassifier, Taxonomy]:
+    def __call__(self, taxonomy: Taxonomy | None = None) -> tuple[CombinedClassifier, Taxonomy]:
         """Return the model and the taxonomy its proposals are to be read with."""
         wanted = self._default if taxonomy is None else taxonomy
         key = _training_key(wanted)
         with self._lock:
             if self._model is None:
-                self._model, self._key = train_classifier(*taxonomy_examples(wanted)), key
+                self._departments = load_department_model(self._model_path)
+                self._model, self._key = combine(self._departments, wanted), key
             elif key != self._key and not (self._retraining and self._retraining.is_alive()):
                 self._retraining = threading.Thread(
                     target=self._retrain, args=(wanted, key), name="classifier-retrain", daemon=True
@@ -225,13 +334,18 @@ class TaxonomyClassifier:
             thread.join(timeout_s)
 
     def _retrain(self, taxonomy: Taxonomy, key: tuple[object, ...]) -> None:
-        model = train_classifier(*taxonomy_examples(taxonomy))
+        departments = self._departments
+        if departments is None:  # pragma: no cover - a retraining follows the first training
+            return
+        model = combine(departments, taxonomy)
         with self._lock:
             self._model, self._key = model, key
 
 
 def _training_key(taxonomy: Taxonomy) -> tuple[object, ...]:
-    """Return what training depends on: the active categories' codes, names and keywords."""
+    """Return what training depends on: active categories' codes, names, keywords, departments."""
     return tuple(
-        (c.code, c.name_zh, c.name_en, c.keywords) for c in taxonomy.categories.values() if c.active
+        (c.code, c.name_zh, c.name_en, c.keywords, c.department)
+        for c in taxonomy.categories.values()
+        if c.active
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from shancheng.network.snap import SnappedPoints, snap_points
+from shancheng.network.snap import SnappedPoints, report_far, snap_points
 from shancheng.network.speed import EdgeKind
 from shancheng.network.walk import build_walk_network
 
@@ -197,21 +197,24 @@ def _snap_near_first(
         return snap_points(network, x, y, max_distance_m=max_distance_m, source=source)
     quiet = _DropRecords()
     snap_logger = logging.getLogger("shancheng.network.snap")
-    snap_logger.addFilter(quiet)  # the first pass's "too far" is not news
+    snap_logger.addFilter(quiet)  # each pass sees a part; the whole is reported below
     try:
         near = snap_points(network, x, y, max_distance_m=_NEAR_M, source=source)
+        rest = near.far
+        if rest.shape[0] == 0:
+            return near
+        far = snap_points(network, x[rest], y[rest], max_distance_m=max_distance_m,
+                          source=source)  # fmt: skip
     finally:
         snap_logger.removeFilter(quiet)
-    rest = near.far
-    if rest.shape[0] == 0:
-        return near
-    far = snap_points(network, x[rest], y[rest], max_distance_m=max_distance_m, source=source)
     edge, fraction = near.edge.copy(), near.fraction.copy()
     distance, access = near.distance_m.copy(), near.access_time_s.copy()
     edge[rest], fraction[rest] = far.edge, far.fraction
     distance[rest], access[rest] = far.distance_m, far.access_time_s
-    return SnappedPoints(edge=edge, fraction=fraction, distance_m=distance,
-                         access_time_s=access, snapped=edge >= 0)  # fmt: skip
+    combined = SnappedPoints(edge=edge, fraction=fraction, distance_m=distance,
+                             access_time_s=access, snapped=edge >= 0)  # fmt: skip
+    report_far(combined, source, max_distance_m)
+    return combined
 
 
 class _DropRecords(logging.Filter):

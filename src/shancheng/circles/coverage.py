@@ -23,6 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from shancheng.circles.accessibility import Accessibility
     from shancheng.circles.standard import Catalogue
 
@@ -71,6 +73,7 @@ def residence_coverage(
     catalogue: Catalogue,
     *,
     adequate: BoolArray | None = None,
+    capacity_known: Collection[str] | None = None,
 ) -> ResidenceCoverage:
     """Evaluate every requirement and every level's complete circle for each residence.
 
@@ -84,6 +87,9 @@ def residence_coverage(
         Optional ``(n_residences, n_categories)`` flags: the supply within reach meets the
         category's capacity norm (from :func:`shancheng.circles.capacity.capacity_access`);
         adds a ``<requirement>_capacity`` measure for each category with a norm.
+    capacity_known
+        Categories with at least one facility of known capacity; for the others the
+        capacity measure is left out ("no data"), not computed as 0 % (default: all).
 
     Returns
     -------
@@ -108,7 +114,8 @@ def residence_coverage(
             columns.append(np.logical_and.reduce([columns[i] for i in required]))
     if adequate is not None:
         for r in catalogue.requirements:
-            if catalogue.categories[r.category].capacity_per_1000 is not None:
+            known = capacity_known is None or r.category in capacity_known
+            if catalogue.categories[r.category].capacity_per_1000 is not None and known:
                 names.append(f"{r.key}_capacity")
                 cats.append(r.category)
                 levels.append(r.level_min)

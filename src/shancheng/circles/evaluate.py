@@ -90,6 +90,10 @@ class Evaluation:
     cells: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
+    data_notes: tuple[str, ...] = ()
+    """What the City's data are made of where it changes how to read the figures (the
+    manifest's ``data_notes``, e.g. "population estimated from buildings"); the report
+    prints them first."""
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """One of :data:`LAYERS`."""
@@ -164,7 +168,8 @@ def evaluate_city(
     step("capacity (2SFCA)")
     capacity = capacity_access(acc, catalogue)
     step("coverage")
-    coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate)
+    coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate,
+                                  capacity_known=_capacity_known(city))  # fmt: skip
     city_units = city.admin_units[city.admin_units["level"] == "city"]
     city_code = str(city_units["code"].iloc[0]) if len(city_units) else "city"
     table = aggregate_coverage(coverage, homes, city_code=city_code)
@@ -195,6 +200,7 @@ def evaluate_city(
         cells=cells,
         gaps=gaps,
         facilities=_facility_frame(acc, capacity),
+        data_notes=tuple(str(note) for note in city.metadata.get("data_notes", ())),
     )
 
 
@@ -243,6 +249,15 @@ def unit_supply(
         out[f"{category}_supply_per_1000"] = ratio
         out[f"{category}_supply_met"] = ratio >= spec.capacity_per_1000
     return out
+
+
+def _capacity_known(city: City) -> set[str] | None:
+    """Categories with a facility of known capacity (``None``: no capacity column, all count)."""
+    facilities = city.facilities
+    if "capacity" not in facilities.columns:
+        return None
+    capacity = pd.to_numeric(facilities["capacity"], errors="coerce")
+    return set(facilities.loc[capacity.notna(), "category"].astype(str))
 
 
 def _residence_frame(
@@ -319,6 +334,12 @@ def summarize(evaluation: Evaluation) -> dict[str, object]:
         for m, v in zip(city["measure"], city["share"].to_numpy(np.float64), strict=True)
     }
     acc = evaluation.accessibility
+    no_data = [  # capacity norms whose facilities all have an unknown capacity
+        f"{r.key}_capacity"
+        for r in evaluation.catalogue.requirements
+        if evaluation.catalogue.categories[r.category].capacity_per_1000 is not None
+        and f"{r.key}_capacity" not in shares
+    ]
     return {
         "city": evaluation.city_name,
         "catalogue": evaluation.catalogue.name,
@@ -328,4 +349,5 @@ def summarize(evaluation: Evaluation) -> dict[str, object]:
         "facilities": len(acc.facilities),
         "gap_areas": len(evaluation.gaps),
         "shares": shares,
+        "no_data": no_data,
     }

@@ -57,10 +57,7 @@ def render_report(evaluation: Evaluation) -> str:
                  "hatched: also with enough capacity (2SFCA) where the catalogue has a norm."),
         _section("Complete circles by age group", _png(_age_chart(evaluation)),
                  "Share of each age group whose circle at a level has every required category."),
-        _section("Coverage by street", _png(_unit_maps(evaluation, "street")),
-                 "Mean share of the level's required categories within reach, per street."),
-        _section("Coverage by community", _png(_unit_maps(evaluation, "community")),
-                 "Mean share of the level's required categories within reach, per community."),
+        *_unit_map_sections(evaluation),
         _section("Gap areas", _png(_gap_maps(evaluation)) + _gap_table(evaluation),
                  "Contiguous unit-grid cells whose residents lack a category, for the "
                  "requirements leaving the most people uncovered."),
@@ -68,7 +65,7 @@ def render_report(evaluation: Evaluation) -> str:
                  + _png(_time_chart(evaluation)),
                  "Walking minutes from every residence to the nearest facility of each category, "
                  "on the slope-aware network (uphill slower than downhill)."),
-        _section("Streets", _unit_table(evaluation, "street"), ""),
+        *_unit_table_sections(evaluation),
     ]  # fmt: skip
     title = f"Living circles — {html.escape(evaluation.city_name)}"
     return (
@@ -84,6 +81,7 @@ _CSS = (
     "font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
     "th{background:#eee}td:first-child{text-align:left}.note{color:#555}"
     ".big{font-size:1.6em;font-weight:bold}"
+    ".warn{background:#fff3cd;border:1px solid #e0c060;padding:0.5em}"
 )
 
 
@@ -111,7 +109,7 @@ def _headline(evaluation: Evaluation) -> str:
     acc = evaluation.accessibility
     people = float(evaluation.coverage.weights[:, 0].sum())
     cells = "".join(
-        f"<td><div class='big'>{shares.get(f'complete_{level}min', np.nan):.1%}</div>"
+        f"<td><div class='big'>{share_text(shares.get(f'complete_{level}min'), 1)}</div>"
         f"complete {level}-minute circle</td>"
         for level in evaluation.catalogue.levels
     )
@@ -121,7 +119,10 @@ def _headline(evaluation: Evaluation) -> str:
         f"facilities in {len(acc.categories)} categories; catalogue: "
         f"{html.escape(evaluation.catalogue.name)}; {len(evaluation.gaps):,} gap areas."
     )
-    return f"<section><table><tr>{cells}</tr></table><p>{facts}</p></section>"
+    notes = "".join(
+        f"<p class='warn'><b>Note:</b> {html.escape(note)}</p>" for note in evaluation.data_notes
+    )
+    return f"<section>{notes}<table><tr>{cells}</tr></table><p>{facts}</p></section>"
 
 
 def _requirement_chart(evaluation: Evaluation) -> Figure:
@@ -181,8 +182,10 @@ def _unit_maps(evaluation: Evaluation, unit_level: str) -> Figure:
         shown.plot(column="share", ax=axes, cmap=_CMAP, vmin=0, vmax=1, edgecolor="white",
                    linewidth=0.4, legend=True, legend_kwds={"shrink": 0.6})  # fmt: skip
         complete = units.get(f"complete_{level}min_share")
-        mean_complete = float(np.nanmean(complete)) if complete is not None else np.nan
-        axes.set_title(f"{level}-minute circle (complete: {mean_complete:.0%} on avg.)")
+        known = np.asarray(complete, dtype=float) if complete is not None else np.array([])
+        known = known[np.isfinite(known)]
+        mean_complete = float(known.mean()) if known.size else np.nan
+        axes.set_title(f"{level}-minute circle (complete: {share_text(mean_complete)} on avg.)")
     return figure
 
 
@@ -301,16 +304,73 @@ def _weighted_quantile(sorted_values: np.ndarray, cumulative: np.ndarray, q: flo
     return float(sorted_values[min(k, sorted_values.shape[0] - 1)])
 
 
+UNIT_LEVELS = ("district", "street", "community")
+"""Admin levels below the city that get a map and a table when the City has them."""
+
+
+def _unit_levels(evaluation: Evaluation, *, with_polygons: bool) -> list[str]:
+    """Return the City's admin levels below the city (those with polygons, for maps)."""
+    units = evaluation.units
+    present = []
+    for level in UNIT_LEVELS:
+        mine = units[units["level"] == level]
+        if with_polygons:
+            mine = mine[mine.geometry.notna() & ~mine.geometry.is_empty]
+        if len(mine):
+            present.append(level)
+    return present
+
+
+def _unit_map_sections(evaluation: Evaluation) -> list[str]:
+    """One map section per admin level with polygons; a note when the City has none."""
+    levels = _unit_levels(evaluation, with_polygons=True)
+    if not levels:
+        return [_section("Coverage by unit", "<p>no data: this City has no admin-unit "
+                         "polygons, so coverage is shown for the whole city and the grid "
+                         "cells only</p>", "")]  # fmt: skip
+    return [
+        _section(f"Coverage by {level}", _png(_unit_maps(evaluation, level)),
+                 f"Mean share of the level's required categories within reach, per {level}.")
+        for level in levels
+    ]  # fmt: skip
+
+
+def _unit_table_sections(evaluation: Evaluation) -> list[str]:
+    """One table per admin level the City has (with or without polygons)."""
+    return [
+        _section(f"{level.capitalize()} units", _unit_table(evaluation, level), "")
+        for level in _unit_levels(evaluation, with_polygons=False)
+    ]
+
+
+def share_text(value: object, digits: int = 0) -> str:
+    """Return a share as a percentage, or "no data" when unknown (never a made-up 0 %).
+
+    Examples
+    --------
+    >>> share_text(0.256), share_text(float("nan")), share_text(None), share_text(0.5, 1)
+    ('26%', 'no data', 'no data', '50.0%')
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "no data"
+    return "no data" if not np.isfinite(number) else f"{number:.{digits}%}"
+
+
 def _unit_table(evaluation: Evaluation, unit_level: str) -> str:
     units = evaluation.units[evaluation.units["level"] == unit_level]
-    names = units["name_en"] if "name_en" in units.columns else units["name"]
+    names = units["name"].astype(str)
+    if "name_en" in units.columns:  # the English name where there is one
+        english = units["name_en"].fillna("").astype(str)
+        names = english.where(english != "", names)
     frame = pd.DataFrame({"code": units["code"], "name": names,
                           "residents": units["population"].map("{:,.0f}".format)})  # fmt: skip
     for level in evaluation.catalogue.levels:
         frame[f"{level} min: mean coverage"] = _level_mean_share(units, evaluation, level).map(
-            "{:.0%}".format
+            share_text
         )
         column = f"complete_{level}min_share"
         if column in units.columns:
-            frame[f"{level} min: complete"] = units[column].map("{:.0%}".format)
+            frame[f"{level} min: complete"] = units[column].map(share_text)
     return frame.to_html(index=False, escape=True, border=0)

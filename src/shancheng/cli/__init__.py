@@ -57,9 +57,16 @@ def version_command() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI with the error boundary; returns the exit status."""
+    """Run the CLI with the error boundary; returns the exit status (130 after Ctrl-C)."""
     try:
-        status = app(args=argv, standalone_mode=False)
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        status = _run_app(argv)
     except ShanchengError as exc:
         for line in str(exc).splitlines():
             _err.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
@@ -75,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
+    except typer.Abort as exc:  # click turns Ctrl-C into Abort
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
         return 1
     except Exception as exc:
         import click  # noqa: PLC0415 - only for usage errors
@@ -87,6 +96,28 @@ def main(argv: list[str] | None = None) -> int:
         raise
     # a command that raised typer.Exit(n) comes back as n when standalone_mode is off
     return status if isinstance(status, int) else 0
+
+
+_SIGINT_STATUS = 130
+
+
+def _run_app(argv: list[str] | None) -> object:
+    """Run the typer app; typer turns Ctrl-C into ``Exit(130)`` and returns 130: re-raise it."""
+    status = app(args=argv, standalone_mode=False)
+    if status == _SIGINT_STATUS:
+        raise KeyboardInterrupt
+    return status
+
+
+def _interrupted() -> int:
+    """Say what Ctrl-C left behind and return 130 (128 + SIGINT), as shells expect."""
+    _err.print(
+        "[bold yellow]interrupted[/] (Ctrl-C): stopped; nothing half-written was kept, "
+        "a previous result is untouched",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return _SIGINT_STATUS
 
 
 if __name__ == "__main__":

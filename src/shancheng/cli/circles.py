@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shancheng.circles.city_profile import apply_city_profile, read_city_profile
 from shancheng.circles.evaluate import EVALUATE_STEPS, evaluate_city, summarize, write_evaluation
 from shancheng.circles.isochrones import isochrones
 from shancheng.circles.report import write_report
@@ -56,6 +58,9 @@ def evaluate_command(
         None, help="Round walking times to this many seconds (faster bucket-queue search)."
     ),
     report: bool = typer.Option(True, help="Also write report.html."),  # noqa: FBT003
+    profile: Path | None = typer.Option(  # noqa: B008
+        None, help="City profile TOML: requirements on / off / where_present."
+    ),
 ) -> None:
     """Evaluate every residence's living circles; write GeoPackage, GeoParquet and a report."""
     settings: Settings = ctx.obj
@@ -63,10 +68,17 @@ def evaluate_command(
     started = time.perf_counter()
     chosen = load_catalogue(catalogue)
     loaded = read_city(city_dir)
+    notes: list[str] = []
+    if profile is not None:
+        present = set(loaded.facilities["category"].astype(str))
+        chosen, notes = apply_city_profile(chosen, read_city_profile(profile, chosen), present)
+        for note in notes:
+            _console.print(f"city profile: {note}", highlight=False)
     with step_reporter("living circles", EVALUATE_STEPS + 1) as step:
         evaluation = evaluate_city(
             loaded, chosen, residences=residences.value, time_step_s=time_step, progress=step
         )
+        evaluation = replace(evaluation, data_notes=(*evaluation.data_notes, *notes))
         step("writing")
         target = out or settings.data_dir / "circles" / city_dir.name
         write_evaluation(
@@ -122,6 +134,8 @@ def _print_summary(evaluation: Evaluation, target: Path, elapsed_s: float) -> No
     table.add_column("residents covered", justify="right")
     for measure, share in shares.items():
         table.add_row(measure.replace("_", " "), f"{share:.1%}")
+    for measure in summary.get("no_data", []):  # type: ignore[attr-defined]
+        table.add_row(measure.replace("_", " "), "no data")
     _console.print(table)
     _console.print(
         f"{summary['residences']:,} residences ({summary['residences_attached']:,} on the "

@@ -14,7 +14,11 @@ from shancheng.data.assign import AdminSource, BoundarySource, PopulationSource
 from shancheng.data.boundaries import read_area
 from shancheng.data.fetch import GEOFABRIK_URL, fetch_region
 from shancheng.data.importer import ImportOptions, import_city
+from shancheng.data.levels import STOREY_M
+from shancheng.data.osm_admin import admin_levels_for, parse_admin_levels
 from shancheng.data.osm_tags import load_facility_tags
+from shancheng.data.population import DEFAULT_LEVELS, MIN_HOME_M2, PERSONS_PER_M2
+from shancheng.data.profile import MAX_WALK_GRADE, SMOOTHING_WINDOW_M
 from shancheng.errors import FlatTerrainWarning, InputError
 from shancheng.geo.crs import DATUMS
 from shancheng.progress import progress_bar, step_reporter
@@ -54,11 +58,26 @@ def import_command(
     riser_m: float = typer.Option(
         0.16, min=0.05, max=0.4, help="Height of one step; step_count x riser = a stair's climb, m."
     ),
+    storey_m: float = typer.Option(
+        STOREY_M, min=1.0, max=10.0, help="Height of one OSM level (lifts, stairs), m."
+    ),
+    smoothing_window_m: float = typer.Option(
+        SMOOTHING_WINDOW_M, min=0.0, help="Moving-average window of the DEM along ways, m (0: off)."
+    ),
+    max_grade: float = typer.Option(
+        MAX_WALK_GRADE, min=0.01, max=2.0, help="Steepest walking grade; steeper is capped."
+    ),
     codes: list[Path] = typer.Option(  # noqa: B008
         [], help="Official code lists: districts, streets, communities CSVs (in that order)."
     ),
     district_polygons: Path | None = typer.Option(None, help="District boundary file."),  # noqa: B008
     street_polygons: Path | None = typer.Option(None, help="Street boundary file."),  # noqa: B008
+    admin_from_osm: str | None = typer.Option(
+        None, help="Units from the extract's boundaries: country code (MC, PT...) or 'default'."
+    ),
+    admin_levels: str | None = typer.Option(
+        None, help="With --admin-from-osm: level=admin_level pairs, e.g. city=8,street=10."
+    ),
     city_code: str = typer.Option("500000", help="Official code of the city (Chongqing)."),
     city_name: str = typer.Option("重庆市", help="Name of the city unit."),
     polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
@@ -72,6 +91,15 @@ def import_command(
     population_points: Path | None = typer.Option(  # noqa: B008
         None, help="CSV with lon,lat,population per address (WGS84)."
     ),
+    persons_per_m2: float = typer.Option(
+        PERSONS_PER_M2, min=0.0001, help="Residents per m² of floor area, for an estimate."
+    ),
+    default_levels: float = typer.Option(
+        DEFAULT_LEVELS, min=0.5, help="Levels of a building without building:levels."
+    ),
+    min_home_m2: float = typer.Option(
+        MIN_HOME_M2, min=0.0, help="Smallest footprint that can be a home, m²."
+    ),
 ) -> None:
     """Build a City from OpenStreetMap, a DEM and facility lists; write it atomically."""
     if facilities and facility_columns is None:
@@ -80,19 +108,23 @@ def import_command(
     options = ImportOptions(
         osm=osm, name=name, area=_area(bbox, boundary), dem=dem, dem_crs=dem_crs,
         max_piece_m=max_piece_m, riser_m=riser_m, facility_tags=load_facility_tags(facility_tags),
+        smoothing_window_m=smoothing_window_m, max_grade=max_grade, storey_m=storey_m,
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
                      polygon_name_column, polygon_datum, (city_code, city_name)),
+        admin_osm_levels=_osm_levels(codes, admin_from_osm, admin_levels),
         population=_population(population_raster, population_counts, population_level,
-                               population_points),
+                               population_points,
+                               (persons_per_m2, default_levels, min_home_m2)),
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught, step_reporter("import", _IMPORT_STEPS) \
             as step:  # fmt: skip
         warnings.simplefilter("always", FlatTerrainWarning)
         _, report = import_city(options, out, step=step)
-    for warning in caught:
-        _err.print(f"[bold yellow]WARNING:[/] {warning.message}", highlight=False, soft_wrap=True)
+    shown = [str(warning.message) for warning in caught]
+    for text in [*shown, *(w for w in report.warnings if w not in shown)]:
+        _err.print(f"[bold yellow]WARNING:[/] {text}", highlight=False, soft_wrap=True)
     table = Table(title=f"City {name!r} written to {out}")
     table.add_column("what")
     table.add_column("value", justify="right")
@@ -130,12 +162,28 @@ def _admin(
                        city_code=city[0], city_name=city[1], polygons=polygons)  # fmt: skip
 
 
-def _population(
-    raster: Path | None, counts: Path | None, level: str, points: Path | None
-) -> PopulationSource | None:
-    given = [p for p in (raster, counts, points) if p is not None]
-    if not given:
+def _osm_levels(
+    codes: list[Path], country: str | None, levels: str | None
+) -> dict[str, int] | None:
+    if country is None:
+        if levels is not None:
+            msg = "--admin-levels needs --admin-from-osm (a country code or 'default')"
+            raise InputError(msg)
         return None
+    if codes:
+        msg = "give either --codes (official lists) or --admin-from-osm, not both"
+        raise InputError(msg)
+    return admin_levels_for(country, parse_admin_levels(levels) if levels else None)
+
+
+def _population(
+    raster: Path | None,
+    counts: Path | None,
+    level: str,
+    points: Path | None,
+    settings: tuple[float, float, float],
+) -> PopulationSource:
+    given = [p for p in (raster, counts, points) if p is not None]
     if len(given) > 1:
         msg = "give one of --population-raster, --population-counts, --population-points"
         raise InputError(msg)
@@ -147,6 +195,9 @@ def _population(
         counts=counts,
         level=level,  # type: ignore[arg-type]
         points=points,
+        persons_per_m2=settings[0],
+        default_levels=settings[1],
+        min_home_m2=settings[2],
     )
 
 

@@ -26,10 +26,15 @@ from shancheng.data.boundaries import (
     read_division_codes,
 )
 from shancheng.data.population import (
+    DEFAULT_LEVELS,
+    MIN_HOME_M2,
+    PERSONS_PER_M2,
     PopulationResult,
+    can_be_home,
     distribute_by_unit,
     distribute_points,
     distribute_raster,
+    estimate_from_buildings,
 )
 from shancheng.errors import InputError, MissingColumnError
 from shancheng.geo.crs import WGS84_EPSG, lonlat_to_utm, to_wgs84
@@ -71,10 +76,13 @@ class AdminSource:
 
 @dataclass(frozen=True)
 class PopulationSource:
-    """Residents: a raster, counts per unit (CSV ``code, population``), or points.
+    """Residents: a raster, counts per unit (CSV ``code, population``), points, or an estimate.
 
     Points are a CSV with ``lon, lat, population`` in ``datum`` (an address or household
-    list); each point's residents go to the nearest building within 200 m.
+    list); each point's residents go to the nearest building within 200 m. With none of the
+    three, residents are estimated from the buildings that can be homes (floor area times
+    ``persons_per_m2``). The last three fields are the city's settings for both (see
+    :mod:`shancheng.data.population` for what each default assumes).
     """
 
     raster: Path | None = None
@@ -82,6 +90,17 @@ class PopulationSource:
     level: Literal["district", "street", "community"] = "street"
     points: Path | None = None
     datum: Datum = "wgs84"
+    persons_per_m2: float = PERSONS_PER_M2
+    default_levels: float = DEFAULT_LEVELS
+    min_home_m2: float = MIN_HOME_M2
+
+    @property
+    def kind(self) -> str:
+        """Where the residents come from: raster, counts, points or estimate."""
+        for name in ("points", "raster", "counts"):
+            if getattr(self, name) is not None:
+                return name
+        return "estimate"
 
 
 def admin_units(source: AdminSource, lines: list[str]) -> gpd.GeoDataFrame:
@@ -144,10 +163,21 @@ def assign_units(
 
 
 def place_residents(
-    buildings: gpd.GeoDataFrame, source: PopulationSource, lines: list[str], *, epsg: int
+    buildings: gpd.GeoDataFrame,
+    source: PopulationSource,
+    lines: list[str],
+    *,
+    epsg: int,
+    not_homes: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
-    """Distribute residents to buildings and report the totals check."""
+    """Distribute (or estimate) residents in buildings and report the totals check.
+
+    ``not_homes`` marks buildings that cannot be homes although their tag could (those
+    mapped as a facility themselves).
+    """
     result: PopulationResult
+    home = can_be_home(buildings, min_home_m2=source.min_home_m2, not_homes=not_homes)
+    levels = source.default_levels
     if source.points is not None:
         table = _table(source.points, ("lon", "lat", "population"))
         lon, lat = to_wgs84(table["lon"].to_numpy(float), table["lat"].to_numpy(float),
@@ -155,13 +185,15 @@ def place_residents(
         x, y = lonlat_to_utm(lon, lat, epsg=epsg)
         result = distribute_points(buildings, x, y, table["population"].to_numpy(float))
     elif source.raster is not None:
-        result = distribute_raster(buildings, source.raster)
+        result = distribute_raster(buildings, source.raster, default_levels=levels, home=home)
     elif source.counts is not None:
         table = _table(source.counts, ("code", "population"))
         totals = table.set_index("code")["population"].astype(float)
-        result = distribute_by_unit(buildings, buildings[CODE_COLUMNS[source.level]], totals)
+        result = distribute_by_unit(buildings, buildings[CODE_COLUMNS[source.level]], totals,
+                                    default_levels=levels, home=home)  # fmt: skip
     else:
-        return buildings
+        result = estimate_from_buildings(buildings, persons_per_m2=source.persons_per_m2,
+                                         default_levels=levels, home=home)  # fmt: skip
     out = buildings.copy()
     out["population"] = result.population
     out["age_15_59"] = result.population  # no age data: everyone counted as working age

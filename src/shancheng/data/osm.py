@@ -170,7 +170,7 @@ class OsmExtract:
         return len(self.way_id)
 
 
-_WAY_TAGS = ("highway", "name", "step_count", "incline", "sidewalk", "conveying", "layer")
+_WAY_TAGS = ("highway", "name", "step_count", "incline", "sidewalk", "conveying", "layer", "level")
 
 
 def read_osm(

@@ -14,7 +14,7 @@ costs one ride; with a DEM, each landing takes the height of the walkway it open
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,13 @@ class WalkPieces:
     way_index: IntArray
     """Index into the extract's ways (-1 for lift half-segments)."""
     geometry: npt.NDArray[np.object_]
+    tail_along_m: FloatArray | None = None
+    """Position of the tail along its way run, metres (NaN for lifts); with ``head_along_m``
+    and ``run_index`` it gives each way's elevation profile (:mod:`shancheng.data.profile`)."""
+    head_along_m: FloatArray | None = None
+    """Position of the head along its way run, metres (NaN for lifts)."""
+    run_index: IntArray | None = None
+    """Way run of the piece: one per part of a way inside the area (-1 for lifts)."""
 
     @property
     def n_nodes(self) -> int:
@@ -164,10 +171,14 @@ def build_pieces(  # noqa: PLR0915 - one pipeline of array steps, clearer unspli
     geometry = pieces.geometry
     geometry = np.where(direction < 0, shapely.reverse(geometry), geometry)
     fixed = np.full(kind.shape[0], np.nan)
+    start_d, end_d = pieces.start_d, pieces.start_d + pieces.length_m
     result = WalkPieces(
         node_lon=node_lon, node_lat=node_lat, node_osm_id=node_osm, tail=tail, head=head,
         length_m=pieces.length_m, kind=kind, oneway=direction != 0, fixed_time_s=fixed,
         elevated=elevated, way_index=piece_way, geometry=geometry,
+        tail_along_m=np.where(direction < 0, end_d, start_d),
+        head_along_m=np.where(direction < 0, start_d, end_d),
+        run_index=run[seg_from][pieces.segment].astype(np.int64),
     )  # fmt: skip
     return _add_lifts(result, extract.elevator_nodes)
 
@@ -181,6 +192,7 @@ class _Cut:
     new_lon: FloatArray
     new_lat: FloatArray
     geometry: npt.NDArray[np.object_]
+    start_d: FloatArray
 
 
 def _cut(
@@ -234,7 +246,7 @@ def _cut(
     return _Cut(
         segment=piece_seg, tail=tail, head=head, length_m=end_d - start_d,
         new_lon=start_lon[interior], new_lat=start_lat[interior],
-        geometry=np.asarray(geometry, dtype=object),
+        geometry=np.asarray(geometry, dtype=object), start_d=start_d,
     )  # fmt: skip
 
 
@@ -271,7 +283,17 @@ def _add_lifts(pieces: WalkPieces, elevator_nodes: set[int]) -> WalkPieces:
         elevated=np.concatenate([pieces.elevated, np.zeros(n_new, bool)]),
         way_index=np.concatenate([pieces.way_index, np.full(n_new, -1, np.int64)]),
         geometry=np.concatenate([pieces.geometry, np.asarray(ride, dtype=object)]),
+        tail_along_m=_extend(pieces.tail_along_m, n_new, np.nan),
+        head_along_m=_extend(pieces.head_along_m, n_new, np.nan),
+        run_index=_extend(pieces.run_index, n_new, -1),
     )
+
+
+def _extend(values: npt.NDArray[Any] | None, n: int, fill: float) -> Any:  # noqa: ANN401
+    """Append ``n`` copies of ``fill`` to an optional per-piece array."""
+    if values is None:
+        return None
+    return np.concatenate([values, np.full(n, fill, dtype=values.dtype)])
 
 
 def level_lift_landings(z_m: FloatArray, pieces: WalkPieces) -> FloatArray:

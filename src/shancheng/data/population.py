@@ -1,12 +1,19 @@
-"""Put residents into buildings: from a population raster, counts per unit, or points.
+"""Put residents into buildings: from a population raster, counts per unit, points, or an estimate.
 
-Every method distributes a known total over residential buildings in proportion to their floor
-area (footprint times levels; a building without ``building:levels`` counts as
+Every method distributes a known total over the buildings that can be homes in proportion to
+their floor area (footprint times levels; a building without ``building:levels`` counts as
 ``default_levels``), in whole people, by the largest-remainder method, so the total of each
-raster cell or unit is preserved exactly. Buildings tagged only ``building=yes`` are used
-where a cell or unit has no building tagged as housing. People in a cell or unit without any
-building are reported, never silently dropped: the returned check lists, per unit, the total
-given, the total placed and the difference.
+raster cell, unit or the whole input is preserved exactly. A building can be a home when it
+is tagged as housing or plainly ``building=yes`` (most buildings in OSM), is not itself
+mapped as a facility (a school, a hospital), and has a footprint of at least
+``min_home_m2``; buildings mapped as non-residential (commercial, industrial...) are not
+read at all. A unit with people but no such home gives them to its other buildings; people
+in a cell or unit without any building are reported, never silently dropped: the returned
+check lists, per unit, the total given, the total placed and the difference, and its summary
+names the units that receive nobody.
+
+Without any population input the residents are *estimated* from the buildings (floor area
+times ``persons_per_m2``), which the importer says loudly (:func:`estimate_from_buildings`).
 """
 
 from __future__ import annotations
@@ -39,6 +46,18 @@ HOUSING_TAGS = frozenset({
     "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
     "dormitory", "bungalow", "farm",
 })  # fmt: skip
+HOME_TAGS = HOUSING_TAGS | {"yes"}
+"""``building`` values that can be a home (``yes``: use unknown, the most common tag)."""
+MIN_HOME_M2 = 30.0
+"""Smallest footprint that can be a home, m². An ASSUMPTION: sheds, garages, kiosks and
+mapping fragments are smaller; override per city (``--min-home-m2``)."""
+PERSONS_PER_M2 = 0.025
+"""Residents per m² of floor area when estimating from buildings. An ASSUMPTION: 40 m² of
+housing per person, about China's urban figure (38.6 m² in the 2020 census); override per
+city (``--persons-per-m2``)."""
+DEFAULT_LEVELS = 1.0
+"""Levels of a building without ``building:levels``. An ASSUMPTION that underestimates
+high-rise districts; override per city (``--default-levels``)."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +77,17 @@ class PopulationResult:
     check: pd.DataFrame
 
     def summary(self) -> str:
-        """One line: totals given, placed and left unplaced (the check printed by the CLI)."""
+        """One line: totals given, placed and left unplaced, naming units that get nobody."""
         given = float(self.check["given"].sum())
         placed = int(self.check["placed"].sum())
-        lost = self.check[self.check["difference"] != 0]
-        return (f"population check: {given:,.0f} given, {placed:,} placed in buildings, "
-                f"{given - placed:,.0f} in {len(lost):,} units without buildings")  # fmt: skip
+        nobody = self.check[(self.check["given"] >= 0.5) & (self.check["placed"] == 0)]  # noqa: PLR2004
+        line = (f"population check: {given:,.0f} given, {placed:,} placed in buildings, "
+                f"{given - placed:,.0f} unplaced; {len(nobody):,} of {len(self.check):,} "
+                "units receive nobody")  # fmt: skip
+        if len(nobody):
+            names = ", ".join(str(u) for u in nobody["unit"].head(5))
+            line += f" ({names}{', ...' if len(nobody) > 5 else ''})"  # noqa: PLR2004
+        return line
 
 
 def floor_area_m2(buildings: pd.DataFrame, *, default_levels: float = 1.0) -> FloatArray:
@@ -100,16 +124,37 @@ def largest_remainder(totals: FloatArray, unit: IntArray, weight: FloatArray) ->
     return base + (rank < short[unit]).astype(np.int64)
 
 
-def _eligible(buildings: pd.DataFrame, unit: IntArray) -> npt.NDArray[np.bool_]:
-    """Housing buildings, plus ``building=yes`` ones in units that have no housing at all."""
+def can_be_home(
+    buildings: pd.DataFrame,
+    *,
+    min_home_m2: float = MIN_HOME_M2,
+    not_homes: npt.ArrayLike | None = None,
+) -> npt.NDArray[np.bool_]:
+    """Return which buildings can be a home: housing or ``yes``, large enough, not a facility.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"building": ["yes", "house", "yes", "retail"],
+    ...                       "footprint_m2": [120.0, 80.0, 12.0, 500.0]})
+    >>> can_be_home(frame).tolist()
+    [True, True, False, False]
+    """
     tags = buildings["building"].to_numpy() if "building" in buildings else np.full(
         len(buildings), "residential")  # fmt: skip
-    housing = np.isin(tags, list(HOUSING_TAGS))
+    home = np.isin(tags, list(HOME_TAGS))
+    home &= buildings["footprint_m2"].to_numpy(dtype=float) >= min_home_m2
+    if not_homes is not None:
+        home &= ~np.asarray(not_homes, dtype=bool)
+    return np.asarray(home, dtype=bool)
+
+
+def _eligible(unit: IntArray, home: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Homes, plus every building of a unit that has no home at all (nobody dropped)."""
     ok_unit = unit >= 0
-    has_housing = np.zeros(int(unit.max(initial=-1)) + 1, dtype=bool)
-    has_housing[unit[housing & ok_unit]] = True
-    fallback = ok_unit & ~housing & ~has_housing[np.maximum(unit, 0)]
-    return (housing | fallback) & ok_unit
+    has_home = np.zeros(int(unit.max(initial=-1)) + 1, dtype=bool)
+    has_home[unit[home & ok_unit]] = True
+    fallback = ok_unit & ~has_home[np.maximum(unit, 0)]
+    return (home | fallback) & ok_unit
 
 
 def distribute_by_unit(
@@ -117,7 +162,8 @@ def distribute_by_unit(
     building_unit: npt.ArrayLike,
     totals: pd.Series,
     *,
-    default_levels: float = 1.0,
+    default_levels: float = DEFAULT_LEVELS,
+    home: npt.ArrayLike | None = None,
 ) -> PopulationResult:
     """Distribute counts per unit (a census table) to the buildings in each unit.
 
@@ -129,11 +175,16 @@ def distribute_by_unit(
         Unit label of each building (e.g. a street code), aligned with ``buildings``.
     totals
         Residents per unit, indexed by unit label.
+    default_levels
+        Levels of a building without ``building:levels``.
+    home
+        Buildings that can be homes (:func:`can_be_home` by default).
     """
     labels = pd.Index(totals.index)
     unit = labels.get_indexer(pd.Index(np.asarray(building_unit)))
     unit = np.asarray(unit, dtype=np.int64)
-    eligible = _eligible(buildings, unit)
+    homes = can_be_home(buildings) if home is None else np.asarray(home, dtype=bool)
+    eligible = _eligible(unit, homes)
     weight = np.where(eligible, floor_area_m2(buildings, default_levels=default_levels), 0.0)
     given = totals.to_numpy(dtype=float)
     population = np.zeros(len(buildings), dtype=np.int64)
@@ -149,7 +200,8 @@ def distribute_raster(
     buildings: gpd.GeoDataFrame,
     raster: str | Path,
     *,
-    default_levels: float = 1.0,
+    default_levels: float = DEFAULT_LEVELS,
+    home: npt.ArrayLike | None = None,
 ) -> PopulationResult:
     """Distribute a population grid (WorldPop-style GeoTIFF) to the buildings in each cell.
 
@@ -193,7 +245,8 @@ def distribute_raster(
     populated = np.flatnonzero(values.ravel() > 0)
     labels = pd.Index(np.union1d(populated, cell[inside]))
     totals = pd.Series(values.ravel()[labels.to_numpy()], index=labels)
-    result = distribute_by_unit(buildings, cell, totals, default_levels=default_levels)
+    result = distribute_by_unit(buildings, cell, totals, default_levels=default_levels,
+                                home=home)  # fmt: skip
     logger.info("%s: %s", source, result.summary())
     return result
 
@@ -209,18 +262,61 @@ def distribute_points(
     """Give the residents of each point (a household or address list) to the nearest building.
 
     Points farther than ``max_distance_m`` from every building stay unplaced and appear in the
-    check with their difference.
+    check with their difference. Fractional counts are rounded together (largest remainder),
+    so the placed total is the rounded total of the points placed, never less.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"x_utm": [0.0, 100.0], "y_utm": [0.0, 0.0]})
+    >>> r = distribute_points(b, [1.0, 99.0, 5.0], [0.0, 0.0, 0.0], [2.5, 0.5, 1.0])
+    >>> r.population.tolist(), int(r.check["placed"].sum())  # rounded one by one: 2 + 0 + 1
+    ([4, 0], 4)
     """
     xb = buildings["x_utm"].to_numpy(dtype=float)
     yb = buildings["y_utm"].to_numpy(dtype=float)
     count = np.asarray(people, dtype=float)
     distance, nearest = cKDTree(np.column_stack([xb, yb])).query(
         np.column_stack([np.asarray(x_utm, float), np.asarray(y_utm, float)]))  # fmt: skip
-    near = distance <= max_distance_m
+    near = np.asarray(distance <= max_distance_m, dtype=bool)
     nearest = np.asarray(nearest, dtype=np.int64)
-    population = np.bincount(nearest[near], weights=np.round(count[near]),
+    whole = np.zeros(count.shape[0], dtype=np.int64)
+    one_unit = np.zeros(int(near.sum()), dtype=np.int64)
+    whole[near] = largest_remainder(np.array([count[near].sum()]), one_unit, count[near])
+    population = np.bincount(nearest[near], weights=whole[near],
                              minlength=len(buildings)).astype(np.int64)  # fmt: skip
-    placed = np.where(near, np.round(count), 0).astype(np.int64)
+    placed = whole
     check = pd.DataFrame({"unit": np.arange(count.shape[0]), "given": count, "placed": placed})
+    check["difference"] = np.round(check["given"]).astype(np.int64) - check["placed"]
+    return PopulationResult(population, check)
+
+
+def estimate_from_buildings(
+    buildings: pd.DataFrame,
+    *,
+    persons_per_m2: float = PERSONS_PER_M2,
+    default_levels: float = DEFAULT_LEVELS,
+    home: npt.ArrayLike | None = None,
+) -> PopulationResult:
+    """Estimate residents from the buildings that can be homes: floor area x persons per m².
+
+    The total (rounded) is spread in whole people by the largest remainder, so the
+    buildings add up to it exactly. The check has one unit, ``"estimate"``.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"building": ["yes", "house", "yes"], "footprint_m2": [400.0, 100.0,
+    ...                   10.0], "levels": [5.0, None, None]})
+    >>> estimate_from_buildings(b, persons_per_m2=0.025).population.tolist()  # 2,100 m² x 0.025
+    [50, 2, 0]
+    """
+    if not persons_per_m2 > 0:
+        msg = f"persons per m² must be positive, got {persons_per_m2}"
+        raise InputError(msg)
+    homes = can_be_home(buildings) if home is None else np.asarray(home, dtype=bool)
+    area = np.where(homes, floor_area_m2(buildings, default_levels=default_levels), 0.0)
+    total = float(area.sum()) * persons_per_m2
+    population = largest_remainder(np.array([total]), np.zeros(len(buildings), np.int64), area)
+    check = pd.DataFrame({"unit": ["estimate"], "given": [total],
+                          "placed": [int(population.sum())]})  # fmt: skip
     check["difference"] = np.round(check["given"]).astype(np.int64) - check["placed"]
     return PopulationResult(population, check)

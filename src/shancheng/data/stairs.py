@@ -9,8 +9,9 @@ The rule, per ``highway=steps`` way (escalators excluded), over the part of the 
 the study area:
 
 1. Tagged rise ``R``: ``step_count x riser_m`` (scaled by the share of the way's length that
-   is inside the area), and ``|grade| x length`` for a numeric ``incline`` ("30%", "-10°");
-   the larger of the two.
+   is inside the area), ``|grade| x length`` for a numeric ``incline`` ("30%", "-10°"), and
+   ``storeys x storey_m`` for a ``level`` tag spanning storeys ("-2;-3": one,
+   :mod:`shancheng.data.levels`); the largest of them.
 2. DEM rise ``D``: the height difference the DEM gives between the way's first and last node
    (sum over its pieces, in the way's direction).
 3. If ``|D| >= R`` the DEM is kept unchanged (it already sees at least the tagged climb).
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from shancheng.data.levels import STOREY_M, level_span
 from shancheng.geo.crs import haversine_m
 from shancheng.network.speed import EdgeKind
 
@@ -117,6 +119,7 @@ def stair_rises(
     way_lonlat: Sequence[FloatArray],
     *,
     riser_m: float = RISER_M,
+    storey_m: float = STOREY_M,
 ) -> StairRises:
     """Apply the module's rule to every tagged steps way; see the module docstring.
 
@@ -130,6 +133,8 @@ def stair_rises(
         Tags and full lon/lat of each way of the extract (for the inside share).
     riser_m
         Height of one step in metres.
+    storey_m
+        Height of one level in metres (a ``level=-2;-3`` flight climbs one).
     """
     rise = np.full(pieces.tail.shape[0], np.nan)
     steps = np.flatnonzero((pieces.kind == EdgeKind.STEPS) & (pieces.way_index >= 0))
@@ -143,15 +148,16 @@ def stair_rises(
         tags = way_tags[w]
         count = parse_step_count(tags.get("step_count"))
         sign, grade = parse_incline(tags.get("incline"))
-        if count == 0 and not math.isfinite(grade):
+        storeys = level_span(tags.get("level"))
+        if count == 0 and not math.isfinite(grade) and storeys == 0:
             continue
-        need = 0.0
+        need = storeys * storey_m
         if count:
             lonlat = way_lonlat[w]
             full = float(np.sum(haversine_m(lonlat[:-1, 0], lonlat[:-1, 1], lonlat[1:, 0],
                                             lonlat[1:, 1])))  # fmt: skip
             inside = min(1.0, length[k] / full) if full > 0 else 1.0
-            need = count * riser_m * inside
+            need = max(need, count * riser_m * inside)
         if math.isfinite(grade):
             need = max(need, abs(grade) * length[k])
         if abs(dem[k]) >= need:

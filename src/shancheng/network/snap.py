@@ -200,11 +200,23 @@ def snap_points(
         access_time_s=np.where(snapped, best_d / speeds.flat_speed_m_s, np.inf),
         snapped=snapped,
     )
-    _report_far(result, source, max_distance_m, on_far=on_far)
+    report_far(result, source, max_distance_m, on_far=on_far)
     return result
 
 
-def _report_far(snap: SnappedPoints, source: str, max_distance_m: float, *, on_far: str) -> None:
+def report_far(
+    snap: SnappedPoints, source: str, max_distance_m: float, *, on_far: str = "report"
+) -> None:
+    """Warn about (or, with ``on_far="raise"``, refuse) the points left unsnapped.
+
+    The message counts them against every point of ``snap`` and lists their rows in it, so
+    a caller that snaps in several passes reports once, on the combined result.
+
+    Raises
+    ------
+    SnapDistanceError
+        Some points are too far and ``on_far`` is ``"raise"``.
+    """
     far = snap.far
     if not far.shape[0]:
         return

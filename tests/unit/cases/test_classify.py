@@ -1,10 +1,10 @@
-"""The text classifier: its own sentences, bad training input, and real citizen messages."""
+"""The text classifier: its own sentences and bad input (real messages: test_served_classifier)."""
 
-import pandas as pd
 import pytest
 
 from shancheng.cases.classify import (
     Proposal,
+    TaxonomyClassifier,
     per_class_accuracy,
     taxonomy_examples,
     train_classifier,
@@ -63,20 +63,13 @@ def test_per_class_accuracy_by_hand():
     assert per_class_accuracy(["a", "a", "b"], p) == {"a": (2, 0.5, 1.0), "b": (1, 0.0, 1.0)}
 
 
-@pytest.mark.slow
-@pytest.mark.data
-def test_real_citizen_messages(shared_data):
-    """Train on the segmented TipDM corpus, evaluate on the disjoint full-text messages."""
-    folder = shared_data / "complaints"
-    seg = pd.read_csv(folder / "tipdm2020_messages_labeled_segmented.csv.gz")
-    full = pd.read_csv(folder / "tipdm2020_messages_labeled_fulltext.csv")
-    model = train_classifier(seg["tokens"].astype(str).str.replace(" ", "").tolist(),
-                             seg["label"].tolist())
-    texts = (full["留言主题"].astype(str) + " " + full["留言详情"].astype(str)).tolist()
-    table = per_class_accuracy(full["一级分类"].tolist(), model.propose_many(texts))
-    assert len(table) == 7
-    n = sum(v[0] for v in table.values())
-    top1 = sum(v[0] * v[1] for v in table.values()) / n
-    top3 = sum(v[0] * v[2] for v in table.values()) / n
-    assert top1 >= 0.75 and top3 >= 0.9, table
-    assert min(v[1] for v in table.values()) >= 0.5, table
+def test_the_served_classifier_still_knows_the_street_categories(taxonomy):
+    """The real-message department model must not drown the city-management categories."""
+    model, _ = TaxonomyClassifier(taxonomy)()
+    proposals = model.propose_many([text for text, _ in SENTENCES])
+    top1 = sum(ranked[0].label == code
+               for (_text, code), ranked in zip(SENTENCES, proposals, strict=True))
+    top3 = sum(code in [p.label for p in ranked]
+               for (_text, code), ranked in zip(SENTENCES, proposals, strict=True))
+    assert top3 >= 10 and top1 >= 8, [(t, [p.label for p in r])
+                                      for (t, _c), r in zip(SENTENCES, proposals, strict=True)]

@@ -99,7 +99,7 @@ def test_a_new_category_takes_open311_reports_with_its_defaults(o311, root, poin
 
 
 def test_a_new_major_class_needs_its_group_names(api, root):
-    body = {**NEW, "code": "E0701"}
+    body = {**NEW, "code": "E0801"}
     r = api.client.post("/admin/taxonomy", headers=root, json=body)
     assert r.status_code == 422
     [err] = r.json()["detail"]
@@ -108,7 +108,7 @@ def test_a_new_major_class_needs_its_group_names(api, root):
     r = api.client.post("/admin/taxonomy", headers=root, json={
         **body, "group_zh": "应急管理", "group_en": "emergencies"})
     assert r.status_code == 201, r.text
-    assert services(api)["E0701"]["group"] == "应急管理 emergencies"
+    assert services(api)["E0801"]["group"] == "应急管理 emergencies"
 
 
 def test_patched_names_and_limits_show_everywhere_and_are_audited(api, root, point, streets):

@@ -40,3 +40,22 @@ def test_far_points_are_not_attached(hill_path):
     attached = attach_points(hill_path, [50.0, 50.0], [0.0, 900.0])
     assert attached.point_node[1] == NOT_ATTACHED
     assert attached.point_node[0] >= hill_path.n_nodes
+
+
+def test_far_points_are_counted_against_the_whole_input(caplog):
+    """Issue 18: "2 of 38 points" counted a second pass's subset; it is 2 of all 6 here."""
+    import logging
+
+    from shancheng.circles.attach import attach_points
+    from shancheng.network.walk import build_walk_network
+
+    net = build_walk_network([0.0, 1000.0], [0.0, 0.0], None, [0], [1], [1000.0], [0])
+    # rows 0-2 on the street, row 3 at 100 m (second pass), rows 4 and 5 beyond 200 m
+    x = [10.0, 500.0, 900.0, 300.0, 400.0, 600.0]
+    y = [1.0, -2.0, 5.0, 100.0, 250.0, -900.0]
+    with caplog.at_level(logging.WARNING, logger="shancheng.network.snap"):
+        attached = attach_points(net, x, y, max_distance_m=200.0, source="homes")
+    [record] = [r for r in caplog.records if "lie more than" in r.getMessage()]
+    assert "homes: 2 of 6 points lie more than 200 m" in record.getMessage()
+    assert "(rows 4, 5)" in record.getMessage()
+    assert (attached.point_node >= 0).tolist() == [True, True, True, True, False, False]

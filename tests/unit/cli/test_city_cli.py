@@ -134,3 +134,39 @@ def test_boundary_clip_in_the_wrong_crs_is_refused(monaco, tmp_path, capsys, mon
                  "--boundary", "good.gpkg"])
     assert code == 0
     assert "FLAT" in capsys.readouterr().err
+
+
+def test_ctrl_c_exits_130_with_a_message(monaco, tmp_path, capsys, monkeypatch):
+    import shancheng.cli.city as city_cli
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(city_cli, "import_city", interrupted)
+    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "m")])
+    assert code == 130
+    assert "interrupted (Ctrl-C)" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_a_real_sigint_during_an_import_exits_130_and_leaves_nothing(shared_data, tmp_path):
+    """The real command on Malta's extract, interrupted once its first log line shows."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("shancheng")
+    out = tmp_path / "malta"
+    with subprocess.Popen(
+        [str(exe), "city", "import", "--osm",
+         str(shared_data / "networks/osm/malta_2018-08-27_geofabrik.osm.pbf"), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        first = process.stdout.readline()  # logged after the OSM read, while the import goes on
+        assert first, "the import printed nothing"
+        process.send_signal(signal.SIGINT)
+        rest = process.stdout.read()
+        assert process.wait(timeout=120) == 130, rest
+    assert "interrupted (Ctrl-C)" in " ".join(rest.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no City, no hidden staging

@@ -13,11 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shancheng.data.population import (
+    can_be_home,
     distribute_by_unit,
+    estimate_from_buildings,
     distribute_points,
     distribute_raster,
     largest_remainder,
 )
+from shancheng.errors import InputError
 
 
 @settings(max_examples=100, deadline=None)
@@ -49,18 +52,56 @@ def _buildings():
     )
 
 
-def test_counts_per_unit_go_by_floor_area_and_housing_first():
+def test_counts_per_unit_go_by_floor_area_to_every_home():
     buildings = _buildings()
-    # unit A: apartments (1000 m²) + yes + house (300 m²); unit B: only `yes` buildings
+    # unit A: apartments 1,000 m², yes 100 m² (1 level), house 300 m²: 1,300 people by floor
+    # area = 928.57, 92.86, 278.57 -> 929, 93, 278; unit B: yes 200 m², yes 160 m²
     result = distribute_by_unit(
         buildings, ["A", "A", "A", "B", "B"], pd.Series({"A": 1300.0, "B": 360.0, "C": 50.0})
     )
-    assert result.population.tolist() == [1000, 0, 300, 200, 160]
+    assert result.population.tolist() == [929, 93, 278, 200, 160]
     check = result.check.set_index("unit")
     assert check.loc["A", "difference"] == 0
     assert check.loc["C", "placed"] == 0  # a unit without buildings is reported, not lost
     assert check.loc["C", "difference"] == 50
-    assert "50 in 1 units without buildings" in result.summary()
+    assert "50 unplaced; 1 of 3 units receive nobody (C)" in result.summary()
+
+
+def test_sheds_and_facilities_get_nobody_unless_their_unit_has_nothing_else():
+    buildings = pd.DataFrame({
+        "footprint_m2": [100.0, 12.0, 400.0, 20.0, 25.0],
+        "levels": [2, 1, 3, 1, 1],
+        "building": ["yes", "yes", "yes", "yes", "house"],
+    })
+    school = np.array([False, False, True, False, False])  # mapped as a facility itself
+    home = can_be_home(buildings, not_homes=school)
+    assert home.tolist() == [True, False, False, False, False]
+    result = distribute_by_unit(buildings, ["A", "A", "A", "B", "B"],
+                                pd.Series({"A": 90.0, "B": 9.0}), home=home)
+    # A: only the 200 m² home; B has no home: its small buildings take them (20 : 25)
+    assert result.population.tolist() == [90, 0, 0, 4, 5]
+    assert result.check["difference"].tolist() == [0, 0]
+
+
+def test_an_estimate_is_floor_area_times_persons_per_m2():
+    buildings = _buildings()  # homes: 1,000 + 100 + 300 + 200 + 160 = 1,760 m²
+    result = estimate_from_buildings(buildings, persons_per_m2=0.05)  # 88 people
+    assert result.population.sum() == 88
+    assert result.population.tolist() == [50, 5, 15, 10, 8]
+    with pytest.raises(InputError, match="must be positive"):
+        estimate_from_buildings(buildings, persons_per_m2=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 500), st.floats(0, 300)), min_size=1, max_size=60))
+def test_points_keep_their_rounded_total_exactly(points):
+    """Fractional counts (from a share of a block) once lost people one rounding at a time."""
+    buildings = pd.DataFrame({"x_utm": [0.0, 150.0, 300.0], "y_utm": [0.0, 0.0, 0.0]})
+    x = [p[0] for p in points]
+    people = [p[1] for p in points]
+    result = distribute_points(buildings, x, [0.0] * len(x), people)
+    assert result.population.sum() == round(sum(people))  # every point is within 200 m
+    assert (result.population >= 0).all()
 
 
 def test_raster_cells_are_distributed_to_the_buildings_inside_them(tmp_path):

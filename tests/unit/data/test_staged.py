@@ -60,3 +60,48 @@ def test_someone_elses_folder_is_refused_and_untouched(tmp_path):
         with staged_directory(target, marker="plan.json", what="plan"):
             pass
     assert _tree(target) == {"holiday.jpg": b"\xff\xd8"}
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+def test_a_killed_writers_leftovers_are_cleaned_by_the_next_write(tmp_path):
+    """kill -9 mid-write leaves .<name>.<random>.tmp (and perhaps .old); the next write cleans."""
+    import os
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "summary.json").write_text("old")
+    dead = tmp_path / ".out.abc123.tmp"
+    dead.mkdir()
+    (dead / ".owner").write_text(f"{_dead_pid()}\n")
+    (dead / "summary.json").write_text("half")
+    no_owner = tmp_path / ".out.zzz999.tmp"  # from before owners were written
+    no_owner.mkdir()
+    alive = tmp_path / ".out.live42.tmp"  # a concurrent writer that still runs: left alone
+    alive.mkdir()
+    (alive / ".owner").write_text(f"{os.getppid()}\n")
+    swapped = tmp_path / ".out.old111.old"  # the swap had finished; only the rmtree was lost
+    swapped.mkdir()
+    with staged_directory(target, marker="summary.json", what="results") as staging:
+        (staging / "summary.json").write_text("new")
+    assert _tree(target) == {"summary.json": b"new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.live42.tmp", "out"]
+
+
+def test_a_write_killed_between_the_renames_gets_its_old_folder_back(tmp_path):
+    target = tmp_path / "out"
+    old = tmp_path / ".out.k1ll3d.old"
+    old.mkdir()
+    (old / "summary.json").write_text("previous")
+    from shancheng.data.staged import clean_stale
+
+    assert clean_stale(target) == []
+    assert _tree(target) == {"summary.json": b"previous"}
+    assert not old.exists()
