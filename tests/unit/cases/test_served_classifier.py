@@ -1,6 +1,6 @@
 """The classifier the server serves, asked through /cases/classify: real held-out messages.
 
-The app's own ``app.state.classifier`` answers (the shipped department model times the
+The app's own classifier (``state_of(app).classifier``) answers (the shipped department model times the
 category model of the taxonomy in force), never a model built for the test. Held out: the
 395 full-text TipDM messages, none of which is in the training corpus (PROVENANCE.md §3);
 their first-level class maps to the department of its taxonomy category (E0701-E0707).
@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from shancheng.api.state import state_of
 from shancheng.cases.classifier_training import (
     FULLTEXT_FILE,
     read_fulltext,
@@ -71,7 +72,7 @@ def test_an_edited_taxonomy_retrains_and_keeps_what_the_real_messages_taught(api
            "keywords": ["欺凌", "霸凌", "bullying"]}
     assert api.client.post("/admin/taxonomy", headers=root, json=new).status_code == 201
     served("路灯不亮")  # the first request after the edit starts the retraining
-    api.app.state.classifier.wait(120)
+    state_of(api.app).classifier.wait(120)
     headers = api.user("wang", Role.CITIZEN, "990100")
     r = api.client.post("/cases/classify", headers=headers, json={"text": text})
     assert before == "education"  # E0704 before the edit
