@@ -54,8 +54,8 @@ client: $(STAMP) $(WEB_DEPS)
 	scripts/generate-client.sh
 
 lint: setup
-	$(BIN)/ruff format --check src
-	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

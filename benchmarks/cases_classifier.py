@@ -40,22 +40,30 @@ def main() -> int:
     top1 = Counter(t for t, g in zip(truth, got, strict=True) if g[0] == t)
     top3 = Counter(t for t, g in zip(truth, got, strict=True) if t in g)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"load + category model {load_s:.1f} s; {len(truth)} held-out messages, "
-          f"{predict_ms:.2f} ms each; peak RSS {rss_mb:.0f} MB; load average "
-          f"{os.getloadavg()[0]:.1f}")
+    print(
+        f"load + category model {load_s:.1f} s; {len(truth)} held-out messages, "
+        f"{predict_ms:.2f} ms each; peak RSS {rss_mb:.0f} MB; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     print("| department (TipDM class) | messages | top-1 recall | top-3 recall |")
     print("|---|---:|---:|---:|")
     for label, department in departments.items():
         k = n[department]
-        print(f"| {department} ({label}) | {k} | {top1[department] / k:.1%} "
-              f"| {top3[department] / k:.1%} |")
+        print(
+            f"| {department} ({label}) | {k} | {top1[department] / k:.1%} "
+            f"| {top3[department] / k:.1%} |"
+        )
     total = len(truth)
-    print(f"| **all** | {total} | **{sum(top1.values()) / total:.1%}** "
-          f"| **{sum(top3.values()) / total:.1%}** |")
+    print(
+        f"| **all** | {total} | **{sum(top1.values()) / total:.1%}** "
+        f"| **{sum(top3.values()) / total:.1%}** |"
+    )
     for text in ("幼儿园收费太高", "公司拖欠工资三个月"):
         first = model.propose(text)[0]
-        print(f"{text} -> {first.label} ({taxonomy.category(first.label).department}, "
-              f"{first.confidence:.2f})")
+        print(
+            f"{text} -> {first.label} ({taxonomy.category(first.label).department}, "
+            f"{first.confidence:.2f})"
+        )
     return 0
 
 

@@ -175,17 +175,30 @@ def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, flo
     from shancheng.api.state import state_of
     from shancheng.config import Settings
 
-    settings = Settings(data_dir=city_dir.parent, city=city_dir.name, database_url=url,
-                        cases_rate_per_min=0, cases_async_intake=False)
+    settings = Settings(
+        data_dir=city_dir.parent,
+        city=city_dir.name,
+        database_url=url,
+        cases_rate_per_min=0,
+        cases_async_intake=False,
+    )
     app = create_app(settings)
     seen: list[str] = []
-    event.listen(state_of(app).engine, "before_cursor_execute",
-                 lambda *a: seen.append(a[2].split()[0].upper()))
+    event.listen(
+        state_of(app).engine,
+        "before_cursor_execute",
+        lambda *a: seen.append(a[2].split()[0].upper()),
+    )
     counts = []
     with TestClient(app) as client:
         lon, lat = point
-        form = {"api_key": key, "service_code": "C0110", "lat": f"{lat:.6f}",
-                "long": f"{lon:.6f}", "description": "statement count"}
+        form = {
+            "api_key": key,
+            "service_code": "C0110",
+            "lat": f"{lat:.6f}",
+            "long": f"{lon:.6f}",
+            "description": "statement count",
+        }
         client.post("/open311/requests.json", data=form)  # warms the caches (rules, limits)
         for _ in range(2):  # a new report at another spot, then its duplicate
             form["service_code"] = "E0404"
@@ -196,8 +209,10 @@ def count_statements(url: str, city_dir: Path, key: str, point: tuple[float, flo
         client.get(f"/open311/requests/{ref}.json")
         counts.append(" + ".join(seen))
     state_of(app).engine.dispose()
-    return (f"SQL statements of the session path (besides BEGIN/COMMIT): new report "
-            f"{counts[0]}; duplicate {counts[1]}; read {counts[2]}")
+    return (
+        f"SQL statements of the session path (besides BEGIN/COMMIT): new report "
+        f"{counts[0]}; duplicate {counts[1]}; read {counts[2]}"
+    )
 
 
 def parse(out: str) -> dict[str, float]:

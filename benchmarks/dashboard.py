@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from shancheng.api.circles_whatif import add_facility
-from shancheng.indicators.citystate import build_city_state
 from shancheng.circles.isochrones import isochrones
 from shancheng.data.demo import DemoConfig, generate_demo_city
+from shancheng.indicators.citystate import build_city_state
 from shancheng.lifelines.isolation import isolate_break
 from shancheng.network.search import nearest_times
 from shancheng.network.snap import entry_seeds, snap_points
@@ -41,8 +41,9 @@ def peer_nearest(state, x, y):
     net, access = state.city.network, state.point_access
     snap = snap_points(net, [x], [y])
     node, offset, _ = entry_seeds(net, snap, direction="from_points")
-    reach = nearest_times(net, node, cutoff_s=access.cutoff_s, offsets_s=offset,
-                          direction="from_sources").time_s[0]
+    reach = nearest_times(
+        net, node, cutoff_s=access.cutoff_s, offsets_s=offset, direction="from_sources"
+    ).time_s[0]
     out = np.full(len(access.categories), np.inf)
     if "bench_facility_seeds" not in state.cache:
         state.cache["bench_facility_seeds"] = _facility_seeds(state)
@@ -72,10 +73,12 @@ def main():
     state = build_city_state(city)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"load average at start {load[0]:.1f}")
-    print(f"City state: {len(state.evaluation.accessibility.residences):,} residences, "
-          f"{city.network.n_nodes:,} walk nodes, {len(city.facilities):,} facilities; "
-          f"built in {wall:.1f} s wall, {cpu:.1f} s CPU; peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"City state: {len(state.evaluation.accessibility.residences):,} residences, "
+        f"{city.network.n_nodes:,} walk nodes, {len(city.facilities):,} facilities; "
+        f"built in {wall:.1f} s wall, {cpu:.1f} s CPU; peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     rng = np.random.default_rng(7)
     homes = state.evaluation.accessibility.residences
     picks = rng.choice(len(homes), 20, replace=False)
@@ -91,22 +94,29 @@ def main():
     x, y = points[0]
     ours_ms = median_ms(lambda: state.point_access.at(x, y))
     peer_ms = median_ms(lambda: peer_nearest(state, x, y))
-    print(f"time-to-nearest, {len(state.point_access.categories)} categories: ours "
-          f"{ours_ms:.1f} ms, peer (search per click) {peer_ms:.1f} ms, ratio "
-          f"{peer_ms / ours_ms:.0f}x; largest difference on 20 points {worst:.2e} s "
-          "(same street: ours walks along it)")
+    print(
+        f"time-to-nearest, {len(state.point_access.categories)} categories: ours "
+        f"{ours_ms:.1f} ms, peer (search per click) {peer_ms:.1f} ms, ratio "
+        f"{peer_ms / ours_ms:.0f}x; largest difference on 20 points {worst:.2e} s "
+        "(same street: ours walks along it)"
+    )
     print(f"isochrones 5/10/15 min: {median_ms(lambda: isochrones(city.network, x, y), 3):.0f} ms")
     req = next(r for r in state.catalogue.requirements if r.category == "nursery")
     start = time.perf_counter()
     add_facility(state, req, x, y, capacity=50, district=None)
     first = time.perf_counter() - start
     again = median_ms(lambda: add_facility(state, req, x, y, capacity=50, district=None))
-    print(f"what-if (nursery): first {first:.1f} s (builds the requirement's state), then "
-          f"{again:.0f} ms")
+    print(
+        f"what-if (nursery): first {first:.1f} s (builds the requirement's state), then "
+        f"{again:.0f} ms"
+    )
     model = state.pipe_model("water")
     pipe = str(model.lines["link_id"].iloc[len(model.lines) // 2])
-    iso = median_ms(lambda: isolate_break(model.network, pipe, seg=model.segmentation,
-                                          facilities=model.facilities))
+    iso = median_ms(
+        lambda: isolate_break(
+            model.network, pipe, seg=model.segmentation, facilities=model.facilities
+        )
+    )
     print(f"isolation of one water pipe: {iso:.1f} ms")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 

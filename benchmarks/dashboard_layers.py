@@ -60,10 +60,10 @@ def peak_rss_mb() -> float:
 
 def prepare():
     """Import Malta, place residents, evaluate the circles; read Chongqing's districts."""
-    from shancheng.circles.evaluate import evaluate_city  # noqa: PLC0415
-    from shancheng.data.boundaries import read_boundaries  # noqa: PLC0415
-    from shancheng.data.city import AGE_GROUPS  # noqa: PLC0415
-    from shancheng.data.importer import ImportOptions, build_city  # noqa: PLC0415
+    from shancheng.circles.evaluate import evaluate_city
+    from shancheng.data.boundaries import read_boundaries
+    from shancheng.data.city import AGE_GROUPS
+    from shancheng.data.importer import ImportOptions, build_city
 
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -89,10 +89,10 @@ def prepare():
 
 def geojson_body(tileset) -> bytes:
     """The same three layers as one FeatureCollection (property ``layer``), 6 decimals."""
-    import geopandas as gpd  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
+    import geopandas as gpd
+    import pandas as pd
 
-    from shancheng.tiles.mercator import mercator_to_lonlat  # noqa: PLC0415
+    from shancheng.tiles.mercator import mercator_to_lonlat
 
     parts = []
     for name in ("walk", "cells", "coverage"):
@@ -109,7 +109,7 @@ def geojson_body(tileset) -> bytes:
 
 def first_view_tiles(z: int = int(START_ZOOM)) -> list[tuple[int, int, int]]:
     """Tiles MapLibre needs for the first view (512 px tiles at the map's zoom)."""
-    from shancheng.tiles.mercator import HALF_WORLD_M, lonlat_to_mercator  # noqa: PLC0415
+    from shancheng.tiles.mercator import HALF_WORLD_M, lonlat_to_mercator
 
     mx, my = lonlat_to_mercator([CENTRE[0]], [CENTRE[1]])
     size = 2 * HALF_WORLD_M / 2**z
@@ -172,11 +172,11 @@ def server_side(tileset, districts_tiles) -> None:
 
 def encoders(tileset) -> None:
     """Encode the first view's tiles with ours and with mapbox-vector-tile (same features)."""
-    import mapbox_vector_tile  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
+    import mapbox_vector_tile
+    import pandas as pd
 
-    from shancheng.tiles.layer import tile_features  # noqa: PLC0415
-    from shancheng.tiles.mvt import encode_layer  # noqa: PLC0415
+    from shancheng.tiles.layer import tile_features
+    from shancheng.tiles.mvt import encode_layer
 
     cut = ours = peer = 0.0
     n_features = 0
@@ -206,7 +206,7 @@ def encoders(tileset) -> None:
 
 
 def _tiles_over(layer, z):
-    from shancheng.tiles import tile_of  # noqa: PLC0415
+    from shancheng.tiles import tile_of
 
     w, s, e, n = layer.bounds_lonlat
     x0, y0 = tile_of(w, n, z)
@@ -265,17 +265,17 @@ def maplibre_dist() -> Path:
     if not (dist / "maplibre-gl.js").is_file():
         NPM_DIR.mkdir(parents=True, exist_ok=True)
         command = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NPM_DIR), MAPLIBRE]
-        subprocess.run(command, check=True)  # noqa: S603 - fixed arguments
+        subprocess.run(command, check=True)
     return dist
 
 
 def serve(tileset, page: str, *, cache_geojson: bool = False):
-    import uvicorn  # noqa: PLC0415
-    from fastapi import FastAPI  # noqa: PLC0415
-    from fastapi.responses import HTMLResponse, Response  # noqa: PLC0415
-    from fastapi.staticfiles import StaticFiles  # noqa: PLC0415
+    import uvicorn
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse, Response
+    from fastapi.staticfiles import StaticFiles
 
-    from shancheng.api.routers import tiles as tiles_router  # noqa: PLC0415
+    from shancheng.api.routers import tiles as tiles_router
 
     app = FastAPI()
     app.include_router(tiles_router.router)
@@ -311,8 +311,8 @@ def serve(tileset, page: str, *, cache_geojson: bool = False):
 
 
 def browser(tileset, repeats: int, idle_timeout_s: float, *, cache_geojson: bool) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
 
     page_html = (PAGE.replace("CENTRE", f"{CENTRE[0]}, {CENTRE[1]}")
                  .replace("ZOOM", str(START_ZOOM)).replace("SHARE", SHARE))  # fmt: skip
@@ -398,9 +398,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("SHANCHENG_QUIET", "1")
-    from shancheng.api.tilesets import city_tileset  # noqa: PLC0415
-    from shancheng.tiles import TileSet  # noqa: PLC0415
-    from shancheng.tiles.sources import admin_layer  # noqa: PLC0415
+    from shancheng.api.tilesets import city_tileset
+    from shancheng.tiles import TileSet
+    from shancheng.tiles.sources import admin_layer
 
     city, evaluation, districts = prepare()
     started = time.perf_counter()

@@ -74,11 +74,15 @@ def main() -> None:
     path = str(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT)
     print(f"input: {path} ({Path(path).stat().st_size / 1e6:.1f} MB)")
     ours = run(_shancheng, path)
-    print(f"shancheng import_city: {ours[0]:.2f} s, {ours[1]:,} nodes, {ours[2]:,} segments, "
-          f"peak RSS {ours[3]:.0f} MB")
+    print(
+        f"shancheng import_city: {ours[0]:.2f} s, {ours[1]:,} nodes, {ours[2]:,} segments, "
+        f"peak RSS {ours[3]:.0f} MB"
+    )
     peer = run(_pyrosm, path)
-    print(f"pyrosm get_network(walking): {peer[0]:.2f} s, {peer[1]:,} nodes, {peer[2]:,} edges, "
-          f"peak RSS {peer[3]:.0f} MB")
+    print(
+        f"pyrosm get_network(walking): {peer[0]:.2f} s, {peer[1]:,} nodes, {peer[2]:,} edges, "
+        f"peak RSS {peer[3]:.0f} MB"
+    )
     print(f"ratio pyrosm / shancheng time: {peer[0] / ours[0]:.2f}")
 
 

@@ -25,9 +25,8 @@ import warnings
 from pathlib import Path
 
 import epyt
-import wntr
-
 import numpy as np
+import wntr
 
 from shancheng.lifelines.criticality import rank_segments
 from shancheng.lifelines.isolation import close_off, isolate_break
@@ -51,9 +50,19 @@ def ours(path, layer, queue):
     table = rank_segments(net, seg)
     t_all = time.perf_counter() - start
     labels = {("N", n): int(s) for n, s in zip(net.nodes["node_id"], seg.node_segment, strict=True)}
-    labels |= {("L", n): int(s) for n, s in zip(net.links["link_id"], seg.link_segment, strict=True)}
-    queue.put({"t_seg": t_seg, "t_all": t_all, "segments": seg.n_segments, "labels": labels,
-               "worst": int(table["lost_nodes"].max()), "rss": peak_rss_mb()})
+    labels |= {
+        ("L", n): int(s) for n, s in zip(net.links["link_id"], seg.link_segment, strict=True)
+    }
+    queue.put(
+        {
+            "t_seg": t_seg,
+            "t_all": t_all,
+            "segments": seg.n_segments,
+            "labels": labels,
+            "worst": int(table["lost_nodes"].max()),
+            "rss": peak_rss_mb(),
+        }
+    )
 
 
 def plans(path, layer, queue):
@@ -74,9 +83,16 @@ def plans(path, layer, queue):
     for p in sample:
         isolate_break(net, str(p), seg=seg, graph=graph)
     t_plan = time.perf_counter() - start
-    queue.put({"setup": t_setup, "close": t_close, "n": len(pipes), "plan": t_plan,
-               "not_isolated": sum(not c.isolated for c in closures),
-               "also": sum(bool(c.also_close) for c in closures)})
+    queue.put(
+        {
+            "setup": t_setup,
+            "close": t_close,
+            "n": len(pipes),
+            "plan": t_plan,
+            "not_isolated": sum(not c.isolated for c in closures),
+            "also": sum(bool(c.also_close) for c in closures),
+        }
+    )
 
 
 def peer(path, layer, queue):
@@ -119,27 +135,37 @@ def main() -> None:
     wn = wntr.network.WaterNetworkModel(str(path))
     n = len(wn.pipe_name_list) // 2 if args.layer == "random" else 1
     layer = wntr.network.generate_valve_layer(wn, args.layer, n, seed=1)
-    print(f"{args.network}: {wn.num_junctions:,} junctions, {wn.num_pipes:,} pipes, "
-          f"{len(layer):,} valves ({args.layer} layer, n={n}, seed 1)")
+    print(
+        f"{args.network}: {wn.num_junctions:,} junctions, {wn.num_pipes:,} pipes, "
+        f"{len(layer):,} valves ({args.layer} layer, n={n}, seed 1)"
+    )
     if args.plans:
         p = run(plans, path, layer)
-        print(f"plans: segments + flow graph {p['setup']:.2f} s; close_off for all {p['n']:,} "
-              f"pipes {p['close']:.2f} s ({p['close'] / p['n'] * 1e3:.2f} ms each; "
-              f"{p['not_isolated']} cannot be isolated, {p['also']} need a pump or control "
-              f"valve closed too); isolate_break with losses for 1,000 pipes {p['plan']:.2f} s "
-              f"({p['plan']:.2f} ms each)")
+        print(
+            f"plans: segments + flow graph {p['setup']:.2f} s; close_off for all {p['n']:,} "
+            f"pipes {p['close']:.2f} s ({p['close'] / p['n'] * 1e3:.2f} ms each; "
+            f"{p['not_isolated']} cannot be isolated, {p['also']} need a pump or control "
+            f"valve closed too); isolate_break with losses for 1,000 pipes {p['plan']:.2f} s "
+            f"({p['plan']:.2f} ms each)"
+        )
     if args.skip_peer:
         return
     us = run(ours, path, layer)
     them = run(peer, path, layer)
     same = partition(us["labels"]) == partition(them["labels"])
-    print(f"shancheng: segmentation {us['t_seg']:.3f} s, + full criticality {us['t_all']:.3f} s, "
-          f"{us['segments']:,} segments, peak RSS {us['rss']:.0f} MB "
-          f"(worst segment isolates {us['worst']:,} nodes)")
-    print(f"WNTR valve_segments: {them['t_seg']:.2f} s, {them['segments']:,} segments, "
-          f"peak RSS {them['rss']:.0f} MB")
-    print(f"same partition: {same}; ratio WNTR segmentation / shancheng segmentation+criticality: "
-          f"{them['t_seg'] / us['t_all']:.0f}x")
+    print(
+        f"shancheng: segmentation {us['t_seg']:.3f} s, + full criticality {us['t_all']:.3f} s, "
+        f"{us['segments']:,} segments, peak RSS {us['rss']:.0f} MB "
+        f"(worst segment isolates {us['worst']:,} nodes)"
+    )
+    print(
+        f"WNTR valve_segments: {them['t_seg']:.2f} s, {them['segments']:,} segments, "
+        f"peak RSS {them['rss']:.0f} MB"
+    )
+    print(
+        f"same partition: {same}; ratio WNTR segmentation / shancheng segmentation+criticality: "
+        f"{them['t_seg'] / us['t_all']:.0f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -175,15 +175,22 @@ def tune_over_seeds(seeds: list[int]) -> None:
     for values in itertools.product(*FUSION_GRID.values()):
         settings = dict(zip(FUSION_GRID, values, strict=True))
         row: dict[str, object] = dict(settings)
-        for seed, (leaks, year, (net, residual, pressure, names, zones, matrix, nuisance)) in (
-            inputs.items()
-        ):
-            detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix,
-                                            nuisance, FusionSettings(**settings))
-            score = score_detections(net, leaks, year.leak_flow_m3_h, detections,
-                                     period_start=START)
-            row |= {f"eur_{seed}": round(score.total_eur), f"found_{seed}": score.true_positives,
-                    f"false_{seed}": score.false_positives}
+        for seed, (
+            leaks,
+            year,
+            (net, residual, pressure, names, zones, matrix, nuisance),
+        ) in inputs.items():
+            detections = detect_leaks_fused(
+                residual, pressure, net, names, zones, matrix, nuisance, FusionSettings(**settings)
+            )
+            score = score_detections(
+                net, leaks, year.leak_flow_m3_h, detections, period_start=START
+            )
+            row |= {
+                f"eur_{seed}": round(score.total_eur),
+                f"found_{seed}": score.true_positives,
+                f"false_{seed}": score.false_positives,
+            }
         rows.append(row)
     table = pd.DataFrame(rows)
     table["mean_eur"] = table[[f"eur_{seed}" for seed in seeds]].mean(axis=1).round()
@@ -243,16 +250,20 @@ def run_real_2019(alarms_per_month: float) -> None:
     watch = watch_scada(DATA / "L-TOWN.inp", DATA, alarms_per_month=alarms_per_month)
     elapsed = time.perf_counter() - t
     for zone in watch.watches:
-        print(f"zone {zone.zone.name}: noise sd {zone.noise.sd_m3_h:.2f} m3/h, "
-              f"phi {zone.noise.phi:.2f}, threshold {zone.h_sd:.1f} sd, "
-              f"{zone.expected_alarms_per_month:.2f} alarms/month on its noise alone")
+        print(
+            f"zone {zone.zone.name}: noise sd {zone.noise.sd_m3_h:.2f} m3/h, "
+            f"phi {zone.noise.phi:.2f}, threshold {zone.h_sd:.1f} sd, "
+            f"{zone.expected_alarms_per_month:.2f} alarms/month on its noise alone"
+        )
     leaks = watch.leaks
     delay = (leaks["alarm_time"] - leaks["start_time"]).dt.total_seconds() / 86_400
     print(leaks.assign(delay_days=delay.round(1)).to_string(index=False))
     months = leaks["alarm_time"].dt.month.value_counts().sort_index()
-    print(f"{len(leaks)} alarms in 2019 ({len(leaks) / 12:.2f} a month; "
-          f"most in one month: {months.max()}), delay after the step's first night: "
-          f"median {delay.median():.1f} d, max {delay.max():.1f} d; run {elapsed:.1f} s")
+    print(
+        f"{len(leaks)} alarms in 2019 ({len(leaks) / 12:.2f} a month; "
+        f"most in one month: {months.max()}), delay after the step's first night: "
+        f"median {delay.median():.1f} d, max {delay.max():.1f} d; run {elapsed:.1f} s"
+    )
 
 
 def run_calibrated(seed: int, alarms_per_month: float) -> None:
@@ -266,43 +277,69 @@ def run_calibrated(seed: int, alarms_per_month: float) -> None:
     for zone in ZONES:
         sim = learn_noise(residual[zone.name].to_numpy())
         target = real[zone.inflows]
-        extra = NoiseModel(float(np.sqrt(max(target.sd_m3_h**2 - sim.sd_m3_h**2, 0.0))),
-                           target.phi)
+        extra = NoiseModel(float(np.sqrt(max(target.sd_m3_h**2 - sim.sd_m3_h**2, 0.0))), target.phi)
         residual[zone.name] = residual[zone.name] + extra.simulate(len(residual), rng)
         noisy = learn_noise(residual[zone.name].to_numpy())
-        h_sd, rate = calibrate_threshold(noisy, alarms_per_month=alarms_per_month / len(ZONES),
-                                         n_days=len(residual))
+        h_sd, rate = calibrate_threshold(
+            noisy, alarms_per_month=alarms_per_month / len(ZONES), n_days=len(residual)
+        )
         thresholds[zone.name] = (noisy.sd_m3_h, h_sd)
-        print(f"zone {zone.name}: simulated noise sd {sim.sd_m3_h:.2f} (phi {sim.phi:.2f}), "
-              f"real sd {target.sd_m3_h:.2f} (phi {target.phi:.2f}), added sd "
-              f"{extra.sd_m3_h:.2f}; learned after {noisy.sd_m3_h:.2f} (phi {noisy.phi:.2f}), "
-              f"threshold {h_sd:.1f} sd ({rate:.2f}/month on noise)")
-    detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance,
-                                    thresholds=thresholds)
+        print(
+            f"zone {zone.name}: simulated noise sd {sim.sd_m3_h:.2f} (phi {sim.phi:.2f}), "
+            f"real sd {target.sd_m3_h:.2f} (phi {target.phi:.2f}), added sd "
+            f"{extra.sd_m3_h:.2f}; learned after {noisy.sd_m3_h:.2f} (phi {noisy.phi:.2f}), "
+            f"threshold {h_sd:.1f} sd ({rate:.2f}/month on noise)"
+        )
+    detections = detect_leaks_fused(
+        residual, pressure, net, names, zones, matrix, nuisance, thresholds=thresholds
+    )
     score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
-    print(score.per_detection.assign(zone=detections["zone"].to_numpy(),
-                                     size_m3_h=detections["size_m3_h"].round(1).to_numpy())
-          .round(1).to_string())
-    print(f"[leak watch + pressure localisation, draw {seed}, real-flow noise] "
-          f"EUR {score.total_eur:,.0f}, {score.true_positives}/{len(leaks)} found, "
-          f"{score.false_positives} false alarms, missed: "
-          f"{sorted(set(lk.link_id for lk in leaks) - set(score.per_detection['leak']))}")
+    print(
+        score.per_detection.assign(
+            zone=detections["zone"].to_numpy(),
+            size_m3_h=detections["size_m3_h"].round(1).to_numpy(),
+        )
+        .round(1)
+        .to_string()
+    )
+    print(
+        f"[leak watch + pressure localisation, draw {seed}, real-flow noise] "
+        f"EUR {score.total_eur:,.0f}, {score.true_positives}/{len(leaks)} found, "
+        f"{score.false_positives} false alarms, missed: "
+        f"{sorted({lk.link_id for lk in leaks} - set(score.per_detection['leak']))}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fresh", action="store_true")
-    parser.add_argument("--real-2019", action="store_true",
-                        help="the leak watch on the real 2019 flows and level (alarms, timing)")
-    parser.add_argument("--calibrated", action="store_true",
-                        help="2018 simulated, noise calibrated to the real flows, scored")
+    parser.add_argument(
+        "--real-2019",
+        action="store_true",
+        help="the leak watch on the real 2019 flows and level (alarms, timing)",
+    )
+    parser.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="2018 simulated, noise calibrated to the real flows, scored",
+    )
     parser.add_argument("--alarms-per-month", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=2018,
-                        help="noise draw of the simulation (2018: the tuning year)")
-    parser.add_argument("--defaults", action="store_true",
-                        help="no grid: score FusionSettings() (the tuned defaults) only")
-    parser.add_argument("--tune-seeds", default="",
-                        help="comma-separated noise draws: grid on all, ranked by mean score")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=2018,
+        help="noise draw of the simulation (2018: the tuning year)",
+    )
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="no grid: score FusionSettings() (the tuned defaults) only",
+    )
+    parser.add_argument(
+        "--tune-seeds",
+        default="",
+        help="comma-separated noise draws: grid on all, ranked by mean score",
+    )
     args = parser.parse_args()
     if args.real_2019:
         run_real_2019(args.alarms_per_month)
@@ -328,15 +365,19 @@ def main() -> None:
         net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
         detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
         score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
-        table = score.per_detection.assign(size_m3_h=detections["size_m3_h"].to_numpy(),
-                                           gain=detections["gain"].to_numpy())
+        table = score.per_detection.assign(
+            size_m3_h=detections["size_m3_h"].to_numpy(), gain=detections["gain"].to_numpy()
+        )
         print(table.round(2).to_string())
-        print(f"[flow + pressure, {FusionSettings()}] EUR {score.total_eur:,.0f} "
-              f"({score.total_eur / perfect:.0%}), {score.true_positives}/{len(leaks)} found, "
-              f"{score.false_positives} false alarms; missed: "
-              f"{sorted(set(lk.link_id for lk in leaks) - set(table['leak']))}")
+        print(
+            f"[flow + pressure, {FusionSettings()}] EUR {score.total_eur:,.0f} "
+            f"({score.total_eur / perfect:.0%}), {score.true_positives}/{len(leaks)} found, "
+            f"{score.false_positives} false alarms; missed: "
+            f"{sorted({lk.link_id for lk in leaks} - set(table['leak']))}"
+        )
         return
     run_fusion(leaks, year, sensors, perfect)
+
 
 if __name__ == "__main__":
     main()

@@ -27,26 +27,39 @@ def main() -> None:
     args = parser.parse_args()
     city = generate_demo_city(DemoConfig())
     sensors = list(sensors_from_city(city).values())
-    print("| network | links | dense km | watched now | greedy sensors | greedy s | exact sensors "
-          "| method | lower bound | exact s |")
+    print(
+        "| network | links | dense km | watched now | greedy sensors | greedy s | exact sensors "
+        "| method | lower bound | exact s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for network in ("gas", "water"):
         net = from_city(city, network)
         seg = segment_network(net)
-        cov = compute_coverage(city, net, sensors, threshold_per_km2=args.density,
-                               radius_m=args.radius, seg=seg)
+        cov = compute_coverage(
+            city, net, sensors, threshold_per_km2=args.density, radius_m=args.radius, seg=seg
+        )
         t = time.perf_counter()
-        greedy = place_sensors(net, cov.dense, cov.watched, radius_m=args.radius, seg=seg,
-                               method="greedy")
+        greedy = place_sensors(
+            net, cov.dense, cov.watched, radius_m=args.radius, seg=seg, method="greedy"
+        )
         t_greedy = time.perf_counter() - t
         t = time.perf_counter()
-        exact = place_sensors(net, cov.dense, cov.watched, radius_m=args.radius, seg=seg,
-                              method="auto", time_limit_s=args.time_limit)
+        exact = place_sensors(
+            net,
+            cov.dense,
+            cov.watched,
+            radius_m=args.radius,
+            seg=seg,
+            method="auto",
+            time_limit_s=args.time_limit,
+        )
         t_exact = time.perf_counter() - t
         assert exact["share"].iloc[-1] >= 1.0 - 1e-9
-        print(f"| {network} | {net.n_links:,} | {cov.dense_length_m / 1e3:,.1f} | {cov.share:.0%} "
-              f"| {len(greedy)} | {t_greedy:.2f} | **{len(exact)}** | {exact.attrs['method']} "
-              f"| {exact.attrs['lower_bound']:.0f} | {t_exact:.2f} |")
+        print(
+            f"| {network} | {net.n_links:,} | {cov.dense_length_m / 1e3:,.1f} | {cov.share:.0%} "
+            f"| {len(greedy)} | {t_greedy:.2f} | **{len(exact)}** | {exact.attrs['method']} "
+            f"| {exact.attrs['lower_bound']:.0f} | {t_exact:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ def siting_instance(requirement: str, n_candidates: int, seed: int = 7):
 
 
 def spopt_solve(matrix, weight, k: int | None):
-    import pulp  # noqa: PLC0415 - bench-only peers
-    from spopt.locate import LSCP, MCLP  # noqa: PLC0415
+    import pulp
+    from spopt.locate import LSCP, MCLP
 
     started = time.perf_counter()
     dense = np.where(matrix.toarray().T > 0, 0.0, 2.0)  # (demand, sites)
@@ -68,7 +68,7 @@ def spopt_solve(matrix, weight, k: int | None):
         model = LSCP.from_cost_matrix(dense, service_radius=1.0)
     built_s = time.perf_counter() - started
     model = model.solve(solver)
-    chosen = np.array([j for j, v in enumerate(model.fac_vars) if v.value() > 0.5])  # noqa: PLR2004
+    chosen = np.array([j for j, v in enumerate(model.fac_vars) if v.value() > 0.5])
     hit = (matrix[chosen].sum(axis=0) > 0) if chosen.shape[0] else np.zeros(matrix.shape[1], bool)
     value = float(weight[np.asarray(hit).ravel()].sum()) if k is not None else len(chosen)
     return value, built_s, time.perf_counter() - started
@@ -79,8 +79,10 @@ def part_siting(args) -> list[dict]:
     a = inst.matrix
     w = inst.weight[inst.demand]
     reach = np.asarray(a.sum(axis=0)).ravel() > 0
-    print(f"instance {args.requirement}: {a.shape[0]} candidates x {a.shape[1]} residences in "
-          f"demand, {a.nnz} coverage pairs (built in {build_s:.2f} s: attach + one ball each)")
+    print(
+        f"instance {args.requirement}: {a.shape[0]} candidates x {a.shape[1]} residences in "
+        f"demand, {a.nnz} coverage pairs (built in {build_s:.2f} s: attach + one ball each)"
+    )
     rows = []
     for name, k in (("max cover", args.k), ("set cover 100 %", None)):
         sub = a if k is not None else a[:, np.flatnonzero(reach)]
@@ -108,8 +110,10 @@ def part_whatif(repeats: int) -> list[dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         city, _ = build_city(ImportOptions(osm=MALTA, name="Malta"))
-    print(f"Malta imported in {time.perf_counter() - started:.1f} s: "
-          f"{city.network.n_nodes:,} nodes, {city.network.n_edges:,} arcs")
+    print(
+        f"Malta imported in {time.perf_counter() - started:.1f} s: "
+        f"{city.network.n_nodes:,} nodes, {city.network.n_edges:,} arcs"
+    )
     b = city.buildings
     homes = pd.DataFrame({"residence_id": b["building_id"].astype(str),
                           "x_utm": b["x_utm"], "y_utm": b["y_utm"], "population": 10.0,

@@ -73,20 +73,34 @@ def peak_rss_mb() -> float:
 def run_shancheng(graph, out: Path) -> dict:
     x, y, tail, head, seconds, sources, groups = graph
     t0 = time.perf_counter()
-    net = build_walk_network(x, y, None, tail, head, seconds * SPEED_M_S, np.zeros_like(tail),
-                             fixed_time_s=seconds)
+    net = build_walk_network(
+        x, y, None, tail, head, seconds * SPEED_M_S, np.zeros_like(tail), fixed_time_s=seconds
+    )
     build = time.perf_counter() - t0
     t0 = time.perf_counter()  # first search: builds the renumbered search layout, kept
     nearest_times(net, sources[:1], cutoff_s=CUTOFF_S, time_step_s=1.0)
     nearest_times(net, sources[:1], cutoff_s=CUTOFF_S)
     layout = time.perf_counter() - t0
     kinds = {
-        "nearest": lambda: nearest_times(net, sources, group=groups, cutoff_s=CUTOFF_S,
-                                         time_step_s=1.0),
-        "counts": lambda: count_within(net, sources, group=groups, thresholds_s=THRESHOLDS_S,
-                                       capacity=capacities(graph), time_step_s=1.0),
-        "joint": lambda: reach(net, sources, group=groups, thresholds_s=THRESHOLDS_S,
-                               capacity=capacities(graph), time_step_s=1.0),
+        "nearest": lambda: nearest_times(
+            net, sources, group=groups, cutoff_s=CUTOFF_S, time_step_s=1.0
+        ),
+        "counts": lambda: count_within(
+            net,
+            sources,
+            group=groups,
+            thresholds_s=THRESHOLDS_S,
+            capacity=capacities(graph),
+            time_step_s=1.0,
+        ),
+        "joint": lambda: reach(
+            net,
+            sources,
+            group=groups,
+            thresholds_s=THRESHOLDS_S,
+            capacity=capacities(graph),
+            time_step_s=1.0,
+        ),
     }
     results, runs = in_rounds(kinds)
     near, within, both = results["nearest"], results["counts"], results["joint"]
@@ -100,10 +114,16 @@ def run_shancheng(graph, out: Path) -> dict:
     assert np.array_equal(both.nearest.time_s, near.time_s), "joint nearest times differ"
     assert np.array_equal(both.nearest.source, near.source), "joint nearest sources differ"
     assert digest(both.within.count, both.within.capacity) == digest(
-        within.count, within.capacity), "joint counts differ"
-    stats = {"build_s": build, "layout_s": layout, "nearest_heap_s": nearest_heap, "runs": runs,
-             "settled_nearest": int(near.settled.sum()),
-             "settled_counts": int(both.within.settled.sum())}
+        within.count, within.capacity
+    ), "joint counts differ"
+    stats = {
+        "build_s": build,
+        "layout_s": layout,
+        "nearest_heap_s": nearest_heap,
+        "runs": runs,
+        "settled_nearest": int(near.settled.sum()),
+        "settled_counts": int(both.within.settled.sum()),
+    }
     for name, timings in runs.items():  # the faster run of each kind
         stats[f"{name}_s"], stats[f"{name}_cpu_s"] = min(timings)
     return stats
@@ -160,15 +180,16 @@ def run_scipy(graph, out: Path) -> dict:
     result = np.empty((len(DENSITIES_KM2), matrix.shape[0]), dtype=np.float32)
     t0, c0 = time.perf_counter(), time.process_time()
     for g in range(len(DENSITIES_KM2)):
-        result[g] = dijkstra(matrix, directed=True, indices=sources[groups == g], min_only=True,
-                             limit=CUTOFF_S)
+        result[g] = dijkstra(
+            matrix, directed=True, indices=sources[groups == g], min_only=True, limit=CUTOFF_S
+        )
     nearest, nearest_cpu = time.perf_counter() - t0, time.process_time() - c0
     np.save(out / "scipy.npy", result)
     return {"build_s": build, "nearest_s": nearest, "nearest_cpu_s": nearest_cpu}
 
 
 def run_igraph(graph, out: Path) -> dict:
-    import igraph as ig  # noqa: PLC0415
+    import igraph as ig
 
     x, _, tail, head, seconds, sources, groups = graph
     n = x.shape[0]
@@ -241,20 +262,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=1000, help="lattice side (N = side²)")
     parser.add_argument("--no-igraph", action="store_true")
-    parser.add_argument("--host-memory", action="store_true",
-                        help="let glibc hand freed memory back (see KEEP_MEMORY)")
+    parser.add_argument(
+        "--host-memory",
+        action="store_true",
+        help="let glibc hand freed memory back (see KEEP_MEMORY)",
+    )
     args = parser.parse_args()
     if not args.host_memory and any(os.environ.get(k) != v for k, v in KEEP_MEMORY.items()):
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **KEEP_MEMORY})
-    print("freed memory " + ("handed back to the host" if args.host_memory else
-                             "kept in the process (KEEP_MEMORY)"))
+    print(
+        "freed memory "
+        + ("handed back to the host" if args.host_memory else "kept in the process (KEEP_MEMORY)")
+    )
     print(f"load average at start (1, 5, 15 min): {os.getloadavg()}")
     warm_up()
     t0 = time.perf_counter()
     graph = street_grid(args.side)
     n_sources = graph[5].shape[0]
-    print(f"graph: {args.side ** 2:,} nodes, {2 * graph[2].shape[0]:,} arcs, "
-          f"{n_sources:,} sources in 15 categories, built in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"graph: {args.side**2:,} nodes, {2 * graph[2].shape[0]:,} arcs, "
+        f"{n_sources:,} sources in 15 categories, built in {time.perf_counter() - t0:.1f} s"
+    )
     out = Path(tempfile.mkdtemp())
     peers = {"shancheng": run_shancheng, "scipy": run_scipy}
     if not args.no_igraph:
@@ -274,34 +302,52 @@ def main() -> None:
     print(f"load average at end (1, 5, 15 min): {os.getloadavg()}")
     print(f"\n{'peer':10s} {'build s':>8s} {'nearest s':>10s} {'CPU s':>7s} {'peak RSS MB':>12s}")
     for name, s in stats.items():
-        print(f"{name:10s} {s['build_s']:8.2f} {s['nearest_s']:10.2f} {s['nearest_cpu_s']:7.2f} "
-              f"{s['peak_rss_mb']:12.0f}")
-    print(f"\nshancheng search layout (first search on the network, then kept): "
-          f"{ours['layout_s']:.2f} s")
-    print(f"shancheng nearest (bucket queue, 2 threads): {ours['nearest_s']:.2f} s "
-          f"(CPU {ours['nearest_cpu_s']:.2f} s); heap variant {ours['nearest_heap_s']:.2f} s; "
-          f"counts within 5/10/15 min (count and capacity): {ours['counts_s']:.2f} s "
-          f"(CPU {ours['counts_cpu_s']:.2f} s)")
+        print(
+            f"{name:10s} {s['build_s']:8.2f} {s['nearest_s']:10.2f} {s['nearest_cpu_s']:7.2f} "
+            f"{s['peak_rss_mb']:12.0f}"
+        )
+    print(
+        f"\nshancheng search layout (first search on the network, then kept): "
+        f"{ours['layout_s']:.2f} s"
+    )
+    print(
+        f"shancheng nearest (bucket queue, 2 threads): {ours['nearest_s']:.2f} s "
+        f"(CPU {ours['nearest_cpu_s']:.2f} s); heap variant {ours['nearest_heap_s']:.2f} s; "
+        f"counts within 5/10/15 min (count and capacity): {ours['counts_s']:.2f} s "
+        f"(CPU {ours['counts_cpu_s']:.2f} s)"
+    )
     for name, timings in ours["runs"].items():
         print(f"  {name} runs, wall/CPU s: " + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in timings))
     print(f"settled nodes: nearest {ours['settled_nearest']:,}, counts {ours['settled_counts']:,}")
-    print(f"CPU per settled node: nearest "
-          f"{ours['nearest_cpu_s'] / ours['settled_nearest'] * 1e9:.0f} ns, counts "
-          f"{ours['counts_cpu_s'] / ours['settled_counts'] * 1e9:.0f} ns")
-    print(f"ratio scipy / shancheng (nearest): {ref['nearest_s'] / ours['nearest_s']:.1f}x wall, "
-          f"{ref['nearest_cpu_s'] / ours['nearest_cpu_s']:.1f}x CPU (scipy uses one core)")
+    print(
+        f"CPU per settled node: nearest "
+        f"{ours['nearest_cpu_s'] / ours['settled_nearest'] * 1e9:.0f} ns, counts "
+        f"{ours['counts_cpu_s'] / ours['settled_counts'] * 1e9:.0f} ns"
+    )
+    print(
+        f"ratio scipy / shancheng (nearest): {ref['nearest_s'] / ours['nearest_s']:.1f}x wall, "
+        f"{ref['nearest_cpu_s'] / ours['nearest_cpu_s']:.1f}x CPU (scipy uses one core)"
+    )
     if "igraph" in stats:
-        print(f"ratio igraph / shancheng (nearest): "
-              f"{stats['igraph']['nearest_s'] / ours['nearest_s']:.1f}x")
-    print(f"counts / nearest time: {ours['counts_s'] / ours['nearest_s']:.1f} wall, "
-          f"{ours['counts_cpu_s'] / ours['nearest_cpu_s']:.1f} CPU")
+        print(
+            f"ratio igraph / shancheng (nearest): "
+            f"{stats['igraph']['nearest_s'] / ours['nearest_s']:.1f}x"
+        )
+    print(
+        f"counts / nearest time: {ours['counts_s'] / ours['nearest_s']:.1f} wall, "
+        f"{ours['counts_cpu_s'] / ours['nearest_cpu_s']:.1f} CPU"
+    )
     add, add_cpu = ours["joint_s"] - ours["nearest_s"], ours["joint_cpu_s"] - ours["nearest_cpu_s"]
-    print(f"joint pass (reach: nearest + counts, equal to the separate calls): "
-          f"{ours['joint_s']:.2f} s (CPU {ours['joint_cpu_s']:.2f} s); "
-          f"nearest alone {ours['nearest_s']:.2f} s (CPU {ours['nearest_cpu_s']:.2f} s), "
-          f"counts alone {ours['counts_s']:.2f} s (CPU {ours['counts_cpu_s']:.2f} s)")
-    print(f"counts add = joint - nearest = {add:.2f} s = {add / ours['nearest_s']:.2f}x nearest "
-          f"wall; CPU {add_cpu:.2f} s = {add_cpu / ours['nearest_cpu_s']:.2f}x nearest CPU")
+    print(
+        f"joint pass (reach: nearest + counts, equal to the separate calls): "
+        f"{ours['joint_s']:.2f} s (CPU {ours['joint_cpu_s']:.2f} s); "
+        f"nearest alone {ours['nearest_s']:.2f} s (CPU {ours['nearest_cpu_s']:.2f} s), "
+        f"counts alone {ours['counts_s']:.2f} s (CPU {ours['counts_cpu_s']:.2f} s)"
+    )
+    print(
+        f"counts add = joint - nearest = {add:.2f} s = {add / ours['nearest_s']:.2f}x nearest "
+        f"wall; CPU {add_cpu:.2f} s = {add_cpu / ours['nearest_cpu_s']:.2f}x nearest CPU"
+    )
 
 
 def check_counts(graph, out: Path) -> None:
@@ -317,8 +363,9 @@ def check_counts(graph, out: Path) -> None:
         expected = np.zeros((sample.shape[0], len(THRESHOLDS_S)), dtype=np.int64)
         expected_cap = np.zeros((sample.shape[0], len(THRESHOLDS_S)))
         for chunk in np.array_split(members, max(1, members.shape[0] // 100)):
-            dist = dijkstra(matrix, directed=True, indices=sources[chunk],
-                            limit=CUTOFF_S)[:, sample]
+            dist = dijkstra(matrix, directed=True, indices=sources[chunk], limit=CUTOFF_S)[
+                :, sample
+            ]
             expected += np.stack([(dist <= t).sum(axis=0) for t in THRESHOLDS_S], axis=1)
             expected_cap += np.stack([weights[chunk] @ (dist <= t) for t in THRESHOLDS_S], axis=1)
         assert np.array_equal(counts[g], expected), f"counts of category {g} disagree"

@@ -32,8 +32,10 @@ BASE_MS = 1_790_000_000_000
 
 
 def sensors(n):
-    return {f"B{i:05d}": Sensor(f"B{i:05d}", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
-            for i in range(n)}
+    return {
+        f"B{i:05d}": Sensor(f"B{i:05d}", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
+        for i in range(n)
+    }
 
 
 def publish(n_messages, per_message, n_sensors, queue, part=0, parts=1):
@@ -43,8 +45,11 @@ def publish(n_messages, per_message, n_sensors, queue, part=0, parts=1):
     for m in range(part, n_messages, parts):
         sensor = registry[m % n_sensors]
         t0 = BASE_MS + (m // n_sensors) * per_message * 1000
-        publisher.publish(sensor, [t0 + k * 1000 for k in range(per_message)],
-                          [300.0 + (k % 7) for k in range(per_message)])
+        publisher.publish(
+            sensor,
+            [t0 + k * 1000 for k in range(per_message)],
+            [300.0 + (k % 7) for k in range(per_message)],
+        )
     acked = publisher.wait(timeout_s=600)
     queue.put((acked, time.perf_counter() - start))
     publisher.close()
@@ -55,8 +60,12 @@ def main() -> None:
     parser.add_argument("--readings", type=int, default=500_000)
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--sensors", type=int, default=500)
-    parser.add_argument("--publishers", type=int, default=1,
-                        help="forked publisher processes, each sending every n-th message")
+    parser.add_argument(
+        "--publishers",
+        type=int,
+        default=1,
+        help="forked publisher processes, each sending every n-th message",
+    )
     args = parser.parse_args()
     n_messages = args.readings // args.per_message
     name = f"bench_telemetry_{uuid.uuid4().hex[:6]}"
@@ -72,8 +81,9 @@ def main() -> None:
     client_id = f"bench-{uuid.uuid4().hex[:8]}"
     open_session(HOST, PORT, client_id)
     first_seen = []
-    ingester = MqttIngester(engine, registry, host=HOST, port=PORT, client_id=client_id,
-                            batch_max=20_000)
+    ingester = MqttIngester(
+        engine, registry, host=HOST, port=PORT, client_id=client_id, batch_max=20_000
+    )
     original = ingester._on_message  # noqa: SLF001 - timestamp the first arrival
 
     def on_message(*a):
@@ -93,7 +103,8 @@ def main() -> None:
     children = [
         mp.get_context("fork").Process(
             target=publish,
-            args=(n_messages, args.per_message, args.sensors, queue, part, args.publishers))
+            args=(n_messages, args.per_message, args.sensors, queue, part, args.publishers),
+        )
         for part in range(args.publishers)
     ]
     for child in children:
@@ -120,17 +131,25 @@ def main() -> None:
         conn.execute(sa.text(f'drop database "{name}" with (force)'))
     elapsed = done - first_seen[0]
     stats = ingester.stats
-    print(f"published {n_messages:,} messages x {args.per_message} = {args.readings:,} readings "
-          f"for {args.sensors} sensors by {args.publishers} publisher(s) in {publish_s:.2f} s; "
-          f"broker acknowledged {acked:,} messages")
-    print(f"ingested {stats.messages:,} messages, {stats.readings:,} readings in {stats.batches} "
-          f"batches; stored {stored:,} (duplicates {stats.duplicates}, rejected {stats.rejected})")
-    print(f"sustained: {args.readings / elapsed:,.0f} readings/s over {elapsed:.2f} s "
-          f"(first message received to last commit); ingester peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    print(f"ingester process CPU (all its threads, PostgreSQL's own work excluded): "
-          f"{cpu_s:.2f} s = {cpu_s / args.readings * 1e6:.1f} us per reading, a ceiling of "
-          f"{args.readings / cpu_s:,.0f} readings/s on one free core")
+    print(
+        f"published {n_messages:,} messages x {args.per_message} = {args.readings:,} readings "
+        f"for {args.sensors} sensors by {args.publishers} publisher(s) in {publish_s:.2f} s; "
+        f"broker acknowledged {acked:,} messages"
+    )
+    print(
+        f"ingested {stats.messages:,} messages, {stats.readings:,} readings in {stats.batches} "
+        f"batches; stored {stored:,} (duplicates {stats.duplicates}, rejected {stats.rejected})"
+    )
+    print(
+        f"sustained: {args.readings / elapsed:,.0f} readings/s over {elapsed:.2f} s "
+        f"(first message received to last commit); ingester peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+    print(
+        f"ingester process CPU (all its threads, PostgreSQL's own work excluded): "
+        f"{cpu_s:.2f} s = {cpu_s / args.readings * 1e6:.1f} us per reading, a ceiling of "
+        f"{args.readings / cpu_s:,.0f} readings/s on one free core"
+    )
     print(f"count in = count stored: {stored == args.readings == stats.readings}")
 
 

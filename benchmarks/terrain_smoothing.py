@@ -31,12 +31,21 @@ from shancheng.network.speed import FIXED_TIME_KINDS
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared/data/networks"
 NETWORKS = {
-    "Monaco 2026 (Geofabrik)": ("osm/monaco_2026-07-10_geofabrik.osm.pbf",
-                                "dem/srtm3_v21/N43E007.hgt", (7.405, 43.724, 7.440, 43.752)),
-    "Monaco + hill towns 2016": ("osm/monaco_2016-03-05_osrm.osm.pbf",
-                                 "dem/srtm3_v21/N43E007.hgt", (7.349, 43.710, 7.491, 43.770)),
-    "Porto centre 2020": ("osm/porto_centre_2020-07-20.osm.pbf", "dem/porto_srtm1_clip.tif",
-                          (-8.6212, 41.1400, -8.5937, 41.1561)),
+    "Monaco 2026 (Geofabrik)": (
+        "osm/monaco_2026-07-10_geofabrik.osm.pbf",
+        "dem/srtm3_v21/N43E007.hgt",
+        (7.405, 43.724, 7.440, 43.752),
+    ),
+    "Monaco + hill towns 2016": (
+        "osm/monaco_2016-03-05_osrm.osm.pbf",
+        "dem/srtm3_v21/N43E007.hgt",
+        (7.349, 43.710, 7.491, 43.770),
+    ),
+    "Porto centre 2020": (
+        "osm/porto_centre_2020-07-20.osm.pbf",
+        "dem/porto_srtm1_clip.tif",
+        (-8.6212, 41.1400, -8.5937, 41.1561),
+    ),
 }
 
 
@@ -44,8 +53,11 @@ def per_way_climb(city) -> tuple[float, float, float, float]:
     """Total climb, net climb (m, summed over ground ways), and grade p99, share > 35 %."""
     seg = city.walk_segments
     z = city.walk_nodes.set_index("node_id")["z_m"]
-    ground = (~seg["elevated"]) & (seg["osm_way_id"] >= 0) & (
-        ~seg["kind"].isin([int(k) for k in FIXED_TIME_KINDS]))
+    ground = (
+        (~seg["elevated"])
+        & (seg["osm_way_id"] >= 0)
+        & (~seg["kind"].isin([int(k) for k in FIXED_TIME_KINDS]))
+    )
     seg = seg[ground]
     dz = z.loc[seg["head"]].to_numpy() - z.loc[seg["tail"]].to_numpy()
     frame = seg.assign(abs_dz=np.abs(dz), dz=dz)
@@ -53,9 +65,13 @@ def per_way_climb(city) -> tuple[float, float, float, float]:
     length = frame.groupby("osm_way_id")["length_m"].sum()
     long_ways = by_way[length >= 500]
     grade = np.abs(dz) / np.maximum(seg["length_m"].to_numpy(), 0.1)
-    return (float(by_way["total"].sum()), float(by_way["net"].abs().sum()),
-            float(long_ways["total"].sum() / long_ways["net"].abs().sum()),
-            float((grade > 0.35).mean()), len(long_ways))
+    return (
+        float(by_way["total"].sum()),
+        float(by_way["net"].abs().sum()),
+        float(long_ways["total"].sum() / long_ways["net"].abs().sum()),
+        float((grade > 0.35).mean()),
+        len(long_ways),
+    )
 
 
 def porto_r2() -> tuple[float, float, int]:
@@ -71,8 +87,7 @@ def porto_r2() -> tuple[float, float, int]:
     along = along - np.maximum.accumulate(np.where(start, along, 0.0))
     z = dem.sample(coords[:, 0], coords[:, 1])
     smooth = smooth_profile(along, z, index, window_m=SMOOTHING_WINDOW_M)
-    climb = np.bincount(index[1:][same], weights=np.abs(np.diff(smooth))[same],
-                        minlength=len(ref))
+    climb = np.bincount(index[1:][same], weights=np.abs(np.diff(smooth))[same], minlength=len(ref))
     length = np.bincount(index[1:][same], weights=step[same], minlength=len(ref))
     smoothed = np.where(length > 0, climb / np.maximum(length, 1e-9), np.nan)
     reference = ref["slope"].to_numpy()
@@ -88,28 +103,39 @@ def porto_r2() -> tuple[float, float, int]:
 def main() -> int:
     warnings.simplefilter("ignore")
     print(f"load average {os.getloadavg()[0]:.1f}; window {SMOOTHING_WINDOW_M:g} m")
-    print("| network | ground ways' total climb, raw → smoothed (m) | net climb, raw → smoothed "
-          "(m) | total / net, raw → smoothed | ways ≥ 500 m: total / net | pieces > 35 %, raw → "
-          "smoothed (before the cap) | capped share of pieces (of length) | import s |")
+    print(
+        "| network | ground ways' total climb, raw → smoothed (m) | net climb, raw → smoothed "
+        "(m) | total / net, raw → smoothed | ways ≥ 500 m: total / net | pieces > 35 %, raw → "
+        "smoothed (before the cap) | capped share of pieces (of length) | import s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, (osm, dem, bbox) in NETWORKS.items():
         results = []
         for window in (0.0, SMOOTHING_WINDOW_M):
             started = time.perf_counter()
-            city, report = build_city(ImportOptions(
-                osm=SHARED / osm, dem=SHARED / dem, area=shapely.box(*bbox),
-                smoothing_window_m=window))
+            city, report = build_city(
+                ImportOptions(
+                    osm=SHARED / osm,
+                    dem=SHARED / dem,
+                    area=shapely.box(*bbox),
+                    smoothing_window_m=window,
+                )
+            )
             results.append((per_way_climb(city), report.figures, time.perf_counter() - started))
         (t0, n0, l0, s0, k), _, _ = results[0]
         (t1, n1, l1, s1, _), figures, seconds = results[1]
-        print(f"| {name} | {t0:,.0f} → {t1:,.0f} ({t1 / t0 - 1:+.1%}) | {n0:,.0f} → {n1:,.0f} | "
-              f"{t0 / n0:.2f} → {t1 / n1:.2f} | {l0:.2f} → {l1:.2f} ({k} ways) | "
-              f"{s0:.2%} → {s1:.2%} | {figures['pieces_grade_capped_share']:.2%} "
-              f"({figures['length_grade_capped_share']:.2%} of length) | "
-              f"{seconds:.1f} |")
+        print(
+            f"| {name} | {t0:,.0f} → {t1:,.0f} ({t1 / t0 - 1:+.1%}) | {n0:,.0f} → {n1:,.0f} | "
+            f"{t0 / n0:.2f} → {t1 / n1:.2f} | {l0:.2f} → {l1:.2f} ({k} ways) | "
+            f"{s0:.2%} → {s1:.2%} | {figures['pieces_grade_capped_share']:.2%} "
+            f"({figures['length_grade_capped_share']:.2%} of length) | "
+            f"{seconds:.1f} |"
+        )
     raw, smoothed, n = porto_r2()
-    print(f"Porto reference slopes ({n:,} segments): R² raw line_slopes {raw:.4f}; "
-          f"smoothed per segment ({SMOOTHING_WINDOW_M:g} m window, ends kept) {smoothed:.4f}")
+    print(
+        f"Porto reference slopes ({n:,} segments): R² raw line_slopes {raw:.4f}; "
+        f"smoothed per segment ({SMOOTHING_WINDOW_M:g} m window, ends kept) {smoothed:.4f}"
+    )
     return 0
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,13 +12,16 @@ import pytest
 from shancheng.network.speed import EdgeKind, WalkSpeeds
 from shancheng.network.walk import WalkNetwork, build_walk_network
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
 def _reset_shancheng_logging() -> Iterator[None]:
     """Undo the handlers a CLI entry point installs, so no test sees another's log set-up."""
-    import logging  # noqa: PLC0415
+    import logging
 
     logger = logging.getLogger("shancheng")
     saved = (logger.handlers[:], logger.level, logger.propagate)
@@ -97,9 +100,9 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     Dropped at the end of the session. Tests that write should use ``pg_session`` (rolled back)
     or clean up after themselves.
     """
-    import sqlalchemy as sa  # noqa: PLC0415 - only the service tests need it
+    import sqlalchemy as sa
 
-    from shancheng.store import upgrade_database  # noqa: PLC0415
+    from shancheng.store import upgrade_database
 
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -123,7 +126,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A migrated SQLite database file in a temporary folder (the embedded default)."""
-    from shancheng.store import upgrade_database  # noqa: PLC0415
+    from shancheng.store import upgrade_database
 
     url = f"sqlite:///{tmp_path / 'shancheng.sqlite'}"
     upgrade_database(url)
@@ -141,7 +144,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def mqtt_broker() -> tuple[str, int]:
     """Host and port of the Mosquitto broker; skipped (failed under CI) when it is down."""
-    import socket  # noqa: PLC0415
+    import socket
 
     try:
         with socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=2):

@@ -24,10 +24,12 @@ def uvicorn_in_thread(
     app: Any, *, lifespan: Literal["on", "off"] = "off", start_timeout_s: float = 20.0
 ) -> Iterator[str]:
     """Serve ``app`` on a free port in a thread; yield its base URL; stop it and check it stopped."""
-    import uvicorn  # noqa: PLC0415 - only the tests that serve need it
+    import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -30,7 +30,7 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     executable = chromium()
-    from tests.e2e.dashboard import CHROMIUM_FLAGS  # noqa: PLC0415
+    from tests.e2e.dashboard import CHROMIUM_FLAGS
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
@@ -39,7 +39,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, dashboard_server: Server) -> Iterator[Any]:  # noqa: ARG001 - server up first
+def page(browser: Any, dashboard_server: Server) -> Iterator[Any]:
     """A fresh browser context; every request must stay on localhost (checked at the end)."""
     context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
     outside: list[str] = []

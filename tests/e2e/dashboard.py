@@ -8,8 +8,8 @@ request checked to stay on this machine.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +46,7 @@ CHROMIUM_FLAGS = [
     "--enable-unsafe-swiftshader",
     "--use-angle=swiftshader",
 ]
-PASSWORD = "correct-horse-42"  # noqa: S105 - the test users' password
+PASSWORD = "correct-horse-42"
 DISTRICT = "990101"
 OTHER_DISTRICT = "990102"
 CITY = "990100"
@@ -69,8 +69,6 @@ def require_dist() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("web/dist is missing: `make setup` builds the dashboard")
         pytest.skip("web/dist is missing; run `make setup` (npm ci + build)")
-
-
 
 
 @dataclass
@@ -140,10 +138,10 @@ def cell_points(city: Any, district: str, n: int) -> list[tuple[float, float]]:
 
 def start_server(tmp: Path) -> Server:
     """Write the small demo city and users, start the server, wait until it answers."""
-    from shancheng.cases import accounts  # noqa: PLC0415
-    from shancheng.cases.permissions import Actor, Role  # noqa: PLC0415
-    from shancheng.data.demo import DemoConfig, write_demo_city  # noqa: PLC0415
-    from shancheng.store import create_db_engine, session_factory, upgrade_database  # noqa: PLC0415
+    from shancheng.cases import accounts
+    from shancheng.cases.permissions import Actor, Role
+    from shancheng.data.demo import DemoConfig, write_demo_city
+    from shancheng.store import create_db_engine, session_factory, upgrade_database
 
     write_demo_city(tmp / "demo", DemoConfig.small())
     db_url = f"sqlite:///{tmp / 'center.sqlite'}"
@@ -157,7 +155,10 @@ def start_server(tmp: Path) -> Server:
         ]:
             accounts.create_user(session, name, PASSWORD, role=role, unit_code=unit)
         api_key = accounts.create_api_key(
-            session, "e2e sensors", actor=Actor("e2e", Role.ADMIN, CITY), at=datetime.now(UTC),
+            session,
+            "e2e sensors",
+            actor=Actor("e2e", Role.ADMIN, CITY),
+            at=datetime.now(UTC),
             scopes=("ingest", "report"),
         )
         session.commit()
@@ -172,7 +173,7 @@ def start_server(tmp: Path) -> Server:
         "SHANCHENG_WEB_DIST": str(WEB_DIST),
     }
     shancheng = Path(sys.executable).with_name("shancheng")
-    process = subprocess.Popen(  # noqa: S603 - the project's own command
+    process = subprocess.Popen(
         [str(shancheng), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp
     )
     server = Server(f"http://127.0.0.1:{port}", tmp, process, api_key=api_key)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import re
 import struct
 import zlib
 
 import pytest
-from tests.e2e.dashboard import DISTRICT, OTHER_DISTRICT, PASSWORD, SCREENSHOTS, cell_points
+from tests.e2e.dashboard import DISTRICT, OTHER_DISTRICT, SCREENSHOTS, cell_points
 from tests.e2e.dashboard import login as shared_login
 
 from shancheng.data.city import read_city
@@ -20,7 +19,9 @@ def _png(red: int) -> str:
     """A 1×1 PNG of the given red value, base64 (two values → two different photos)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = zlib.compress(bytes([0, red, 0, 0]))
     head = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
@@ -34,7 +35,12 @@ PHOTOS = [{"content_base64": _png(red), "content_type": "image/png"} for red in 
 def _seed(server, city_points):
     ids = []
     for lon, lat in city_points:
-        report = {"category_code": "C0110", "lon": lon, "lat": lat, "description": "路灯不亮 lamp out"}
+        report = {
+            "category_code": "C0110",
+            "lon": lon,
+            "lat": lat,
+            "description": "路灯不亮 lamp out",
+        }
         if not ids:
             report["photos"] = PHOTOS  # the first case carries two photos
         status, body = server.call("POST", "/cases", report, user="city-admin")

@@ -93,8 +93,10 @@ def test_a_new_case_appears_live_without_reload(page, dashboard_server):
     )  # the stream answered: no fallback to polling
     page.locator("#case-list").wait_for()
     status, answer = dashboard_server.call(
-        "POST", "/cases", {"category_code": "E0404", "lon": lon, "lat": lat,
-                           "description": "live e2e"})
+        "POST",
+        "/cases",
+        {"category_code": "E0404", "lon": lon, "lat": lat, "description": "live e2e"},
+    )
     assert status == 201, answer
     reference = answer["case"]["reference"]
     # polling would take 10 s; the stream brings it within a few

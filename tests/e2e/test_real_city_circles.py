@@ -64,7 +64,7 @@ def test_imported_city_without_population_is_estimated_and_says_so(shared_data, 
         == 0
     )
     report = (env / "circles" / "report.html").read_text(encoding="utf-8")
-    first = report[report.index("<section>"): report.index("</section>")]
+    first = report[report.index("<section>") : report.index("</section>")]
     assert "population estimated from buildings" in first
 
 

@@ -13,15 +13,16 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from tests.servers import free_port
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def durable_broker(tmp_path: Path) -> Iterator[tuple[str, int]]:
     )
     log = tmp_path / "mosquitto.log"
     with log.open("wb") as sink:
-        broker = subprocess.Popen(  # noqa: S603 - a fixed binary and our own config file
+        broker = subprocess.Popen(
             [MOSQUITTO, "-c", str(conf)], stdout=sink, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 10

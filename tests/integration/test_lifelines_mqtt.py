@@ -32,8 +32,10 @@ from shancheng.store import create_db_engine
 # on one worker, one after another (make test runs pytest-xdist with --dist loadgroup).
 pytestmark = [pytest.mark.services, pytest.mark.xdist_group("shared-mqtt-broker")]
 
-SENSORS = {f"T{i:03d}": Sensor(f"T{i:03d}", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
-           for i in range(20)}
+SENSORS = {
+    f"T{i:03d}": Sensor(f"T{i:03d}", "water", "pressure", "kPa", 0, 1000, 106.5, 29.5)
+    for i in range(20)
+}
 BASE_MS = 1_790_000_000_000
 
 
@@ -49,9 +51,12 @@ def _fresh(url):
 def _counts(engine):
     with engine.connect() as conn:
         total = conn.execute(sa.text("select count(*) from lifelines_readings")).scalar_one()
-        distinct = conn.execute(sa.text(
-            "select count(*) from (select distinct sensor_id, observed_at_ms "
-            "from lifelines_readings) d")).scalar_one()
+        distinct = conn.execute(
+            sa.text(
+                "select count(*) from (select distinct sensor_id, observed_at_ms "
+                "from lifelines_readings) d"
+            )
+        ).scalar_one()
     return total, distinct
 
 
@@ -77,12 +82,26 @@ def test_stream_with_bad_messages_goes_on(postgres_url, mqtt_broker):
             publisher.publish(*_message(m, 10))
             if m == 50:
                 publisher.publish_raw(observation_topic("NOPE"), b'{"result": 1}')
-                publisher.publish_raw(observation_topic("T001"), json.dumps(
-                    {"phenomenonTime": "2026-01-01T00:00:00Z", "result": 1,
-                     "parameters": {"unit": "bar"}}).encode())
-                publisher.publish_raw(observation_topic("T001"), json.dumps(
-                    {"phenomenonTime": "2099-01-01T00:00:00Z", "result": 1,
-                     "parameters": {"unit": "kPa"}}).encode())
+                publisher.publish_raw(
+                    observation_topic("T001"),
+                    json.dumps(
+                        {
+                            "phenomenonTime": "2026-01-01T00:00:00Z",
+                            "result": 1,
+                            "parameters": {"unit": "bar"},
+                        }
+                    ).encode(),
+                )
+                publisher.publish_raw(
+                    observation_topic("T001"),
+                    json.dumps(
+                        {
+                            "phenomenonTime": "2099-01-01T00:00:00Z",
+                            "result": 1,
+                            "parameters": {"unit": "kPa"},
+                        }
+                    ).encode(),
+                )
         assert publisher.wait() == 103
         deadline = time.monotonic() + 20
         while ingester.stats.messages < 103 and time.monotonic() < deadline:
@@ -102,10 +121,19 @@ def test_stream_with_bad_messages_goes_on(postgres_url, mqtt_broker):
 
 
 def _start_ingester(url, host, port, client_id, idle_exit=None, *, capture=True):
-    env = {**os.environ, "SHANCHENG_DATABASE_URL": url,
-           "SHANCHENG_MQTT_URL": f"mqtt://{host}:{port}", "SHANCHENG_QUIET": "1"}
-    command = [str(Path(sys.executable).parent / "shancheng"), "lifelines", "ingest",
-               "--client-id", client_id]
+    env = {
+        **os.environ,
+        "SHANCHENG_DATABASE_URL": url,
+        "SHANCHENG_MQTT_URL": f"mqtt://{host}:{port}",
+        "SHANCHENG_QUIET": "1",
+    }
+    command = [
+        str(Path(sys.executable).parent / "shancheng"),
+        "lifelines",
+        "ingest",
+        "--client-id",
+        client_id,
+    ]
     if idle_exit is not None:
         command += ["--idle-exit", str(idle_exit)]
     pipe = subprocess.PIPE if capture else subprocess.DEVNULL
@@ -166,17 +194,22 @@ def test_killed_ingester_loses_nothing_and_stores_nothing_twice(postgres_url, du
 
 
 def test_live_scenario_over_the_real_broker(postgres_url, mqtt_broker):
-    from shancheng.data.demo import DemoConfig, generate_demo_city  # noqa: PLC0415
-    from shancheng.lifelines.scenario import DemoCaseDesk, run_gas_leak_scenario  # noqa: PLC0415
+    from shancheng.data.demo import DemoConfig, generate_demo_city
+    from shancheng.lifelines.scenario import DemoCaseDesk, run_gas_leak_scenario
 
     engine = create_db_engine(postgres_url)
     with engine.begin() as conn:
-        for table in ("lifelines_readings", "lifelines_rejections", "lifelines_sensors",
-                      "lifelines_alarms"):
+        for table in (
+            "lifelines_readings",
+            "lifelines_rejections",
+            "lifelines_sensors",
+            "lifelines_alarms",
+        ):
             conn.execute(sa.text(f"DELETE FROM {table}"))
     desk = DemoCaseDesk()
-    result = run_gas_leak_scenario(generate_demo_city(DemoConfig.small()), engine, desk,
-                                   mqtt=mqtt_broker, minutes=16)
+    result = run_gas_leak_scenario(
+        generate_demo_city(DemoConfig.small()), engine, desk, mqtt=mqtt_broker, minutes=16
+    )
     assert result.transport == "mqtt"
     assert result.alarm.level == 1
     assert result.alarm.case is not None
@@ -189,7 +222,7 @@ def test_live_scenario_over_the_real_broker(postgres_url, mqtt_broker):
 
 
 def test_ingest_service_raises_and_stores_alarms(postgres_url, mqtt_broker):
-    from shancheng.lifelines.service import ingest_from_broker  # noqa: PLC0415
+    from shancheng.lifelines.service import ingest_from_broker
 
     host, port = mqtt_broker
     engine = _fresh(postgres_url)
@@ -205,14 +238,17 @@ def test_ingest_service_raises_and_stores_alarms(postgres_url, mqtt_broker):
     assert publisher.wait() == 5
     publisher.close()
     try:
-        stats = ingest_from_broker(engine, host=host, port=port, client_id=client_id,
-                                   idle_exit_s=2.0)
+        stats = ingest_from_broker(
+            engine, host=host, port=port, client_id=client_id, idle_exit_s=2.0
+        )
     finally:
         forget_session(host, port, client_id)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "select rule, level, state, count from lifelines_alarms where sensor_id = 'CH4-1'"
-        )).all()
+        rows = conn.execute(
+            sa.text(
+                "select rule, level, state, count from lifelines_alarms where sensor_id = 'CH4-1'"
+            )
+        ).all()
     engine.dispose()
     assert stats.stored == 5
     assert ("threshold", 1, "raised", 3) in rows

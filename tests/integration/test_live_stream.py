@@ -27,11 +27,22 @@ PASSWORD = "correct horse battery"
 
 def _serve(tmp_path, postgres_url, workers):
     port = free_port()
-    env = {**os.environ, "SHANCHENG_DATA_DIR": str(tmp_path), "SHANCHENG_DATABASE_URL":
-           postgres_url, "SHANCHENG_CASES_RATE_PER_MIN": "0", "SHANCHENG_QUIET": "1",
-           "SHANCHENG_CASES_CLASSIFIER_WARMUP": "false"}
-    command = [str(Path(sys.executable).with_name("shancheng")), "serve", "--port", str(port),
-               "--workers", str(workers)]
+    env = {
+        **os.environ,
+        "SHANCHENG_DATA_DIR": str(tmp_path),
+        "SHANCHENG_DATABASE_URL": postgres_url,
+        "SHANCHENG_CASES_RATE_PER_MIN": "0",
+        "SHANCHENG_QUIET": "1",
+        "SHANCHENG_CASES_CLASSIFIER_WARMUP": "false",
+    }
+    command = [
+        str(Path(sys.executable).with_name("shancheng")),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     return subprocess.Popen(command, env=env, cwd=tmp_path), f"http://127.0.0.1:{port}"
 
 
@@ -48,9 +59,7 @@ def _wait(httpx2, base, process):
     pytest.fail(f"{base} did not start")
 
 
-def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(
-    postgres_url, tmp_path
-):
+def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(postgres_url, tmp_path):
     import httpx2
 
     from shancheng.cases import accounts
@@ -62,8 +71,12 @@ def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(
     city = write_demo_city(tmp_path / "demo", DemoConfig.small())
     engine = create_db_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("truncate cases, case_events, case_attachments, case_blobs, "
-                             "case_users, case_tokens restart identity cascade"))
+        conn.execute(
+            sa.text(
+                "truncate cases, case_events, case_attachments, case_blobs, "
+                "case_users, case_tokens restart identity cascade"
+            )
+        )
     with session_factory(engine)() as s:
         accounts.create_user(s, "city-op", PASSWORD, role=Role.DISPATCHER, unit_code="990100")
     engine.dispose()
@@ -76,12 +89,15 @@ def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(
     try:
         _wait(httpx2, base_a, streaming)
         _wait(httpx2, base_b, posting)
-        token = httpx2.post(f"{base_a}/auth/token", data={
-            "username": "city-op", "password": PASSWORD}).json()["access_token"]
+        token = httpx2.post(
+            f"{base_a}/auth/token", data={"username": "city-op", "password": PASSWORD}
+        ).json()["access_token"]
 
         def listen():
-            with httpx2.Client(timeout=30) as client, client.stream(
-                    "GET", f"{base_a}/stream/cases", params={"access_token": token}) as r:
+            with (
+                httpx2.Client(timeout=30) as client,
+                client.stream("GET", f"{base_a}/stream/cases", params={"access_token": token}) as r,
+            ):
                 assert r.status_code == 200, r.read()
                 event = None
                 for line in r.iter_lines():
@@ -99,8 +115,10 @@ def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(
         assert opened.wait(30), "the stream did not open"
         sent: dict[str, float] = {}
         for lon, lat in zip(lons, lats, strict=True):
-            answer = httpx2.post(f"{base_b}/cases", json={
-                "category_code": "E0404", "lon": float(lon), "lat": float(lat)})
+            answer = httpx2.post(
+                f"{base_b}/cases",
+                json={"category_code": "E0404", "lon": float(lon), "lat": float(lat)},
+            )
             assert answer.status_code == 201, answer.text
             sent[answer.json()["case"]["reference"]] = time.monotonic()
             time.sleep(0.3)
@@ -131,12 +149,17 @@ def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s
     write_demo_city(tmp_path / "demo", DemoConfig.small())
     engine = create_db_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("truncate case_users, case_tokens, case_api_keys, lifelines_alarms, "
-                             "lifelines_readings restart identity cascade"))
+        conn.execute(
+            sa.text(
+                "truncate case_users, case_tokens, case_api_keys, lifelines_alarms, "
+                "lifelines_readings restart identity cascade"
+            )
+        )
     with session_factory(engine)() as s:
         accounts.create_user(s, "watch", PASSWORD, role=Role.SUPERVISOR, unit_code="990100")
-        gateway = accounts.create_api_key(s, "gateway", actor=Actor("t", Role.ADMIN, ""),
-                                          at=datetime.now(UTC), scopes=("ingest",))
+        gateway = accounts.create_api_key(
+            s, "gateway", actor=Actor("t", Role.ADMIN, ""), at=datetime.now(UTC), scopes=("ingest",)
+        )
     engine.dispose()
     streaming, base_a = _serve(tmp_path, postgres_url, workers=1)
     ingesting, base_b = _serve(tmp_path, postgres_url, workers=1)
@@ -145,12 +168,17 @@ def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s
     try:
         _wait(httpx2, base_a, streaming)
         _wait(httpx2, base_b, ingesting)
-        token = httpx2.post(f"{base_a}/auth/token", data={
-            "username": "watch", "password": PASSWORD}).json()["access_token"]
+        token = httpx2.post(
+            f"{base_a}/auth/token", data={"username": "watch", "password": PASSWORD}
+        ).json()["access_token"]
 
         def listen():
-            with httpx2.Client(timeout=30) as client, client.stream(
-                    "GET", f"{base_a}/stream/lifelines", params={"access_token": token}) as r:
+            with (
+                httpx2.Client(timeout=30) as client,
+                client.stream(
+                    "GET", f"{base_a}/stream/lifelines", params={"access_token": token}
+                ) as r,
+            ):
                 assert r.status_code == 200, r.read()
                 event = None
                 for line in r.iter_lines():
@@ -168,9 +196,11 @@ def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s
         time.sleep(1.5)  # the stream has taken stock of the alarms already there
         now = datetime.now(UTC)
         sent = time.monotonic()
-        answer = httpx2.post(f"{base_b}/lifelines/readings", headers={"X-API-Key": gateway},
-                             json={"sensor_id": "W00000", "time": now.isoformat(),
-                                   "value": 20.0, "unit": "kPa"})  # far below: level 1
+        answer = httpx2.post(
+            f"{base_b}/lifelines/readings",
+            headers={"X-API-Key": gateway},
+            json={"sensor_id": "W00000", "time": now.isoformat(), "value": 20.0, "unit": "kPa"},
+        )  # far below: level 1
         assert answer.status_code == 200 and answer.json()["alarms"], answer.text
         listener.join(10)
     finally:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numba as nb
 import pytest
 from numba.core.registry import CPUDispatcher
+from tests.property import test_search_oracle as oracle
 
 from shancheng.network import _dial, _kernels
-from tests.property import test_search_oracle as oracle
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def bounds_checked():
                 options.pop("nopython", None)
                 swapped.append((module, name, value))
                 setattr(module, name, nb.njit(**options)(value.py_func))
-    assert len(swapped) > 10  # noqa: PLR2004 - both modules' kernels, not an empty sweep
+    assert len(swapped) > 10
     yield
     for module, name, value in swapped:
         setattr(module, name, value)

@@ -11,20 +11,22 @@ import networkx as nx
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from shancheng.network.search import NO_SOURCE, count_within, nearest_times, reach
 from tests.conftest import arcs_network
 
-SETTINGS = settings(max_examples=200, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+from shancheng.network.search import NO_SOURCE, count_within, nearest_times, reach
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
 def graphs(draw, *, integer: bool):
     n = draw(st.integers(1, 25))
     node = st.integers(0, n - 1)
-    weight = (st.integers(0, 30).map(float) if integer
-              else st.one_of(st.just(0.0), st.floats(0.0, 50.0, allow_nan=False)))
+    weight = (
+        st.integers(0, 30).map(float)
+        if integer
+        else st.one_of(st.just(0.0), st.floats(0.0, 50.0, allow_nan=False))
+    )
     arcs = draw(st.lists(st.tuples(node, node, weight), max_size=4 * n))
     if arcs and draw(st.booleans()):  # force a parallel arc and a self-loop
         u, v, w = arcs[0]
@@ -55,10 +57,17 @@ def oracle_nearest(n, arcs, sources, offsets, cutoff, *, reverse):
 def check_nearest(case, *, direction, time_step_s):
     n, arcs, sources, offsets, cutoff = case
     net = arcs_network(n, arcs)
-    result = nearest_times(net, sources, offsets_s=offsets, cutoff_s=cutoff,
-                           direction=direction, time_step_s=time_step_s)
-    expected, _ = oracle_nearest(n, arcs, sources, offsets, cutoff,
-                                 reverse=direction == "to_sources")
+    result = nearest_times(
+        net,
+        sources,
+        offsets_s=offsets,
+        cutoff_s=cutoff,
+        direction=direction,
+        time_step_s=time_step_s,
+    )
+    expected, _ = oracle_nearest(
+        n, arcs, sources, offsets, cutoff, reverse=direction == "to_sources"
+    )
     got = result.time_s[0]
     assert np.array_equal(np.isinf(got), np.isinf(expected))
     finite = np.isfinite(expected)
@@ -102,22 +111,36 @@ def brute_force_counts(n, arcs, sources, offsets, capacity, thresholds, *, rever
 @given(graphs(integer=True), st.data())
 def test_counts_equal_brute_force(case, data):
     n, arcs, sources, offsets, _ = case
-    thresholds = sorted(data.draw(st.lists(st.integers(0, 80).map(float), min_size=1,
-                                           max_size=3, unique=True)))
-    capacity = data.draw(st.lists(st.integers(1, 90).map(float), min_size=len(sources),
-                                  max_size=len(sources)))
+    thresholds = sorted(
+        data.draw(st.lists(st.integers(0, 80).map(float), min_size=1, max_size=3, unique=True))
+    )
+    capacity = data.draw(
+        st.lists(st.integers(1, 90).map(float), min_size=len(sources), max_size=len(sources))
+    )
     step = data.draw(st.sampled_from([None, 1.0]))
     # two threads cut the group in two parts: the first writes every row, the second adds to
     # the rows it reached, which it tells by their count bins (with or without a capacity)
     threads = data.draw(st.sampled_from([1, 2]))
     weighted = data.draw(st.booleans())
     net = arcs_network(n, arcs)
-    within = count_within(net, sources, offsets_s=offsets,
-                          capacity=capacity if weighted else None, thresholds_s=thresholds,
-                          time_step_s=step, threads=threads)
-    count, amount = brute_force_counts(n, arcs, sources, offsets,
-                                       capacity if weighted else [1.0] * len(sources),
-                                       thresholds, reverse=True)
+    within = count_within(
+        net,
+        sources,
+        offsets_s=offsets,
+        capacity=capacity if weighted else None,
+        thresholds_s=thresholds,
+        time_step_s=step,
+        threads=threads,
+    )
+    count, amount = brute_force_counts(
+        n,
+        arcs,
+        sources,
+        offsets,
+        capacity if weighted else [1.0] * len(sources),
+        thresholds,
+        reverse=True,
+    )
     assert np.array_equal(within.count[0], count)
     np.testing.assert_allclose(within.capacity[0], amount)
 
@@ -146,15 +169,21 @@ def oracle_nearest_source(n, arcs, sources, offsets, cutoff, *, reverse):
 
 
 @SETTINGS
-@given(tied_graphs(), st.sampled_from(["to_sources", "from_sources"]),
-       st.sampled_from([None, 1.0]))
+@given(tied_graphs(), st.sampled_from(["to_sources", "from_sources"]), st.sampled_from([None, 1.0]))
 def test_nearest_ties_follow_the_documented_rule(case, direction, time_step_s):
     n, arcs, sources, offsets, cutoff = case
     net = arcs_network(n, arcs)
-    result = nearest_times(net, sources, offsets_s=offsets, cutoff_s=cutoff,
-                           direction=direction, time_step_s=time_step_s)
-    time_s, source = oracle_nearest_source(n, arcs, sources, offsets, cutoff,
-                                           reverse=direction == "to_sources")
+    result = nearest_times(
+        net,
+        sources,
+        offsets_s=offsets,
+        cutoff_s=cutoff,
+        direction=direction,
+        time_step_s=time_step_s,
+    )
+    time_s, source = oracle_nearest_source(
+        n, arcs, sources, offsets, cutoff, reverse=direction == "to_sources"
+    )
     assert np.array_equal(result.time_s[0], time_s)
     assert np.array_equal(result.source[0], source)
 
@@ -167,8 +196,11 @@ def joint_requests(draw):
     n, arcs, sources, offsets, _ = draw(tied_graphs() if integer else graphs(integer=False))
     k = len(sources)
     groups = draw(st.lists(st.integers(0, 2), min_size=k, max_size=k))
-    thresholds = draw(st.lists(st.sampled_from([0.0, 3.0, 7.5, 20.0, 45.0, 200.0]),
-                               min_size=1, max_size=3, unique=True))
+    thresholds = draw(
+        st.lists(
+            st.sampled_from([0.0, 3.0, 7.5, 20.0, 45.0, 200.0]), min_size=1, max_size=3, unique=True
+        )
+    )
     capacity = draw(st.lists(st.integers(0, 90).map(float), min_size=k, max_size=k))
     labels = draw(st.permutations(range(100, 100 + k)))
     step = draw(st.sampled_from([None, 1.0] if integer else [None, 1.0, 0.7]))
@@ -177,20 +209,37 @@ def joint_requests(draw):
 
 
 @SETTINGS
-@given(joint_requests(), st.sampled_from(["to_sources", "from_sources"]),
-       st.sampled_from([1, 2]))
+@given(joint_requests(), st.sampled_from(["to_sources", "from_sources"]), st.sampled_from([1, 2]))
 def test_reach_equals_nearest_times_and_count_within(request, direction, threads):
     # threads=2 splits a group holding more than a quarter of the sources in two parts,
     # whose nearest arrays are min-merged; a cutoff beyond the thresholds continues the
     # nearest search, one below them cuts it
     n, arcs, sources, offsets, groups, thresholds, capacity, labels, step, cutoff = request
     net = arcs_network(n, arcs)
-    common = {"offsets_s": offsets, "group": groups, "n_groups": 4, "direction": direction,
-              "time_step_s": step, "threads": threads}
-    both = reach(net, sources, thresholds_s=thresholds, capacity=capacity, labels=labels,
-                 cutoff_s=cutoff, **common)
-    near = nearest_times(net, sources, cutoff_s=max(thresholds) if cutoff is None else cutoff,
-                         labels=labels, **common)
+    common = {
+        "offsets_s": offsets,
+        "group": groups,
+        "n_groups": 4,
+        "direction": direction,
+        "time_step_s": step,
+        "threads": threads,
+    }
+    both = reach(
+        net,
+        sources,
+        thresholds_s=thresholds,
+        capacity=capacity,
+        labels=labels,
+        cutoff_s=cutoff,
+        **common,
+    )
+    near = nearest_times(
+        net,
+        sources,
+        cutoff_s=max(thresholds) if cutoff is None else cutoff,
+        labels=labels,
+        **common,
+    )
     within = count_within(net, sources, thresholds_s=thresholds, capacity=capacity, **common)
     assert np.array_equal(both.nearest.time_s, near.time_s)
     assert np.array_equal(both.nearest.source, near.source)

@@ -27,14 +27,22 @@ def test_toml_file_is_read_and_environment_wins(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("env", "field"),
-    [("SHANCHENG_WALK_SPEED_KM_H", "walk_speed_km_h"), ("SHANCHENG_MQTT_URL", "mqtt_url"),
-     ("SHANCHENG_CITY", "city")],
+    [
+        ("SHANCHENG_WALK_SPEED_KM_H", "walk_speed_km_h"),
+        ("SHANCHENG_MQTT_URL", "mqtt_url"),
+        ("SHANCHENG_CITY", "city"),
+    ],
 )
 def test_bad_settings_name_the_field(monkeypatch, tmp_path, env, field):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(env, {"SHANCHENG_WALK_SPEED_KM_H": "-2",
-                             "SHANCHENG_MQTT_URL": "http://x",
-                             "SHANCHENG_CITY": "../etc"}[env])
+    monkeypatch.setenv(
+        env,
+        {
+            "SHANCHENG_WALK_SPEED_KM_H": "-2",
+            "SHANCHENG_MQTT_URL": "http://x",
+            "SHANCHENG_CITY": "../etc",
+        }[env],
+    )
     with pytest.raises(ValidationError) as info:
         Settings()
     assert field in str(info.value)

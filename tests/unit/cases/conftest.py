@@ -22,8 +22,17 @@ from shancheng.geo.crs import utm_to_lonlat
 from shancheng.store import create_db_engine, session_factory
 
 CASE_TABLES = (
-    "case_attachments", "case_events", "case_blobs", "case_tokens", "case_api_keys",
-    "case_jurisdiction", "cases", "case_users", "case_stage_limits", "case_audit", "case_taxonomy",
+    "case_attachments",
+    "case_events",
+    "case_blobs",
+    "case_tokens",
+    "case_api_keys",
+    "case_jurisdiction",
+    "cases",
+    "case_users",
+    "case_stage_limits",
+    "case_audit",
+    "case_taxonomy",
     "case_login_failures",
 )
 # Monday 23 November 2026, 09:00 in Chongqing
@@ -183,10 +192,17 @@ class Api:
         from shancheng.cases import accounts
 
         with self.session() as s:
-            accounts.create_user(s, username, "correct horse battery", role=role,
-                                 unit_code=unit, department=department)
-        response = self.client.post("/auth/token", data={
-            "username": username, "password": "correct horse battery"})
+            accounts.create_user(
+                s,
+                username,
+                "correct horse battery",
+                role=role,
+                unit_code=unit,
+                department=department,
+            )
+        response = self.client.post(
+            "/auth/token", data={"username": username, "password": "correct horse battery"}
+        )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -194,8 +210,9 @@ class Api:
         from shancheng.cases import accounts
 
         with self.session() as s:
-            return accounts.create_api_key(s, name, actor=Actor("root", Role.ADMIN, "990100"),
-                                           at=self.clock[0])
+            return accounts.create_api_key(
+                s, name, actor=Actor("root", Role.ADMIN, "990100"), at=self.clock[0]
+            )
 
     def count(self, table="cases"):
         with self.session() as s:

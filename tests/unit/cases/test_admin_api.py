@@ -18,26 +18,40 @@ def root(api):
 
 
 def report(api, headers, lon, lat, code="E0102"):
-    r = api.client.post("/cases", headers=headers, json={
-        "category_code": code, "lon": lon, "lat": lat})
+    r = api.client.post(
+        "/cases", headers=headers, json={"category_code": code, "lon": lon, "lat": lat}
+    )
     assert r.status_code == 201, r.text
     return r.json()["case"]
 
 
 def test_only_admins_manage_the_configuration(api, root, streets):
-    others = [api.user(f"u{k}", role, streets[0]) for k, role in enumerate(
-        [Role.CITIZEN, Role.INSPECTOR, Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR])
-        if role is not Role.HANDLER] + [api.user("h", Role.HANDLER, streets[0], "sanitation")]
-    rule = {"category": "E01", "unit": streets[0], "department": "city_management",
-            "level": "street"}
+    others = [
+        api.user(f"u{k}", role, streets[0])
+        for k, role in enumerate(
+            [Role.CITIZEN, Role.INSPECTOR, Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR]
+        )
+        if role is not Role.HANDLER
+    ] + [api.user("h", Role.HANDLER, streets[0], "sanitation")]
+    rule = {
+        "category": "E01",
+        "unit": streets[0],
+        "department": "city_management",
+        "level": "street",
+    }
     limit = {"district_code": "990101", "category": "*", "stage": "register", "limit_h": 2}
     for headers in others:
         assert api.client.get("/admin/jurisdiction", headers=headers).status_code == 403
         assert api.client.post("/admin/jurisdiction", headers=headers, json=rule).status_code == 403
-        assert api.client.patch("/admin/jurisdiction/1", headers=headers,
-                                json={"level": "city"}).status_code == 403
-        assert api.client.post("/admin/stage-limits", headers=headers,
-                               json=limit).status_code == 403
+        assert (
+            api.client.patch(
+                "/admin/jurisdiction/1", headers=headers, json={"level": "city"}
+            ).status_code
+            == 403
+        )
+        assert (
+            api.client.post("/admin/stage-limits", headers=headers, json=limit).status_code == 403
+        )
         assert api.client.get("/admin/audit", headers=headers).status_code == 403
         assert api.client.get("/admin/taxonomy", headers=headers).status_code == 403
     assert api.client.get("/admin/jurisdiction").status_code == 401
@@ -49,9 +63,16 @@ def test_a_new_rule_routes_reports_and_its_edits_are_audited(api, root, point, s
     citizen = api.user("li", Role.CITIZEN, "990100")
     lon, lat = point(street=streets[0])
     assert report(api, citizen, lon, lat)["department"] == "sanitation"  # taxonomy default
-    r = api.client.post("/admin/jurisdiction", headers=root, json={
-        "category": "E01", "unit": streets[0], "department": "city_management",
-        "level": "street"})
+    r = api.client.post(
+        "/admin/jurisdiction",
+        headers=root,
+        json={
+            "category": "E01",
+            "unit": streets[0],
+            "department": "city_management",
+            "level": "street",
+        },
+    )
     assert r.status_code == 201, r.text
     rule = r.json()
     lon2, lat2 = point(street=streets[0], skip=3)  # far enough not to be a duplicate
@@ -59,14 +80,16 @@ def test_a_new_rule_routes_reports_and_its_edits_are_audited(api, root, point, s
     assert (case["department"], case["unit_code"]) == ("city_management", streets[0])
     other = report(api, citizen, *point(street=streets[2]))
     assert other["department"] == "sanitation"  # the rule is scoped to its street
-    r = api.client.patch(f"/admin/jurisdiction/{rule['id']}", headers=root,
-                         json={"department": "street_office"})
+    r = api.client.patch(
+        f"/admin/jurisdiction/{rule['id']}", headers=root, json={"department": "street_office"}
+    )
     assert r.status_code == 200 and r.json()["department"] == "street_office"
     assert report(api, citizen, *point(street=streets[0], skip=6))["department"] == "street_office"
     log = api.client.get("/admin/audit", headers=root).json()
     assert [(e["action"], e["table_name"], e["row_id"], e["actor"]) for e in log] == [
         ("update", "case_jurisdiction", rule["id"], "root"),
-        ("create", "case_jurisdiction", rule["id"], "root")]
+        ("create", "case_jurisdiction", rule["id"], "root"),
+    ]
     assert log[0]["before"]["department"] == "city_management"
     assert log[0]["after"]["department"] == "street_office"
     assert log[1]["before"] is None and log[1]["after"]["unit"] == streets[0]
@@ -82,10 +105,15 @@ def test_a_new_rule_routes_reports_and_its_edits_are_audited(api, root, point, s
         ({"extra": 1}, 422, "extra", "Extra inputs are not permitted"),
     ],
 )
-def test_bad_rules_are_refused_and_nothing_is_stored(api, root, streets, body, status, field,
-                                                     needle):
-    good = {"category": "E01", "unit": streets[0], "department": "city_management",
-            "level": "street"}
+def test_bad_rules_are_refused_and_nothing_is_stored(
+    api, root, streets, body, status, field, needle
+):
+    good = {
+        "category": "E01",
+        "unit": streets[0],
+        "department": "city_management",
+        "level": "street",
+    }
     r = api.client.post("/admin/jurisdiction", headers=root, json={**good, **body})
     assert r.status_code == status, r.text
     [err] = r.json()["detail"]
@@ -94,8 +122,12 @@ def test_bad_rules_are_refused_and_nothing_is_stored(api, root, streets, body, s
 
 
 def test_rule_clash_and_unknown_id(api, root, streets):
-    good = {"category": "E01", "unit": streets[0], "department": "city_management",
-            "level": "street"}
+    good = {
+        "category": "E01",
+        "unit": streets[0],
+        "department": "city_management",
+        "level": "street",
+    }
     assert api.client.post("/admin/jurisdiction", headers=root, json=good).status_code == 201
     r = api.client.post("/admin/jurisdiction", headers=root, json=good)
     assert r.status_code == 422 and "already routes (E01, " in r.text
@@ -115,8 +147,11 @@ def test_district_stage_limits_drive_the_deadlines(api, root, point, streets):
     assert here["deadline_at"] == there["deadline_at"] == "2026-11-23T10:00:00+08:00"
     add = {"district_code": district, "category": "E0102", "stage": "register", "limit_h": 4}
     assert api.client.post("/admin/stage-limits", headers=root, json=add).status_code == 201
-    r = api.client.post("/admin/stage-limits", headers=root, json={
-        "district_code": district, "category": "*", "stage": "dispatch", "limit_h": 3.5})
+    r = api.client.post(
+        "/admin/stage-limits",
+        headers=root,
+        json={"district_code": district, "category": "*", "stage": "dispatch", "limit_h": 3.5},
+    )
     assert r.status_code == 201
     star = r.json()
     # 4 h from 09:00: 09:00-12:00 and 14:00-15:00 -> 15:00
@@ -125,19 +160,21 @@ def test_district_stage_limits_drive_the_deadlines(api, root, point, streets):
     assert here2["deadline_at"] == "2026-11-23T15:00:00+08:00"
     assert there2["deadline_at"] == "2026-11-23T10:00:00+08:00"  # other district: taxonomy
     # registering starts the dispatch stage: '*' gives 3.5 h -> 14:30
-    r = api.client.post(f"/cases/{here2['id']}/actions", headers=dispatcher,
-                        json={"action": "register"})
+    r = api.client.post(
+        f"/cases/{here2['id']}/actions", headers=dispatcher, json={"action": "register"}
+    )
     assert r.json()["deadline_at"] == "2026-11-23T14:30:00+08:00"
-    r = api.client.post(f"/cases/{there2['id']}/actions", headers=dispatcher,
-                        json={"action": "register"})
+    r = api.client.post(
+        f"/cases/{there2['id']}/actions", headers=dispatcher, json={"action": "register"}
+    )
     assert r.json()["deadline_at"] == "2026-11-23T10:00:00+08:00"  # taxonomy: dispatch 1 h
     # an edit applies to stages started afterwards: 0.5 h -> 09:30
-    r = api.client.patch(f"/admin/stage-limits/{star['id']}", headers=root,
-                         json={"limit_h": 0.5})
+    r = api.client.patch(f"/admin/stage-limits/{star['id']}", headers=root, json={"limit_h": 0.5})
     assert r.status_code == 200 and r.json()["limit_h"] == 0.5
     here3 = report(api, citizen, *point(street=streets[0], skip=9))
-    r = api.client.post(f"/cases/{here3['id']}/actions", headers=dispatcher,
-                        json={"action": "register"})
+    r = api.client.post(
+        f"/cases/{here3['id']}/actions", headers=dispatcher, json={"action": "register"}
+    )
     assert r.json()["deadline_at"] == "2026-11-23T09:30:00+08:00"
     log = api.client.get("/admin/audit", headers=root).json()
     assert [e["action"] for e in log] == ["update", "create", "create"]
@@ -172,9 +209,11 @@ def test_taxonomy_listing(api, root, taxonomy):
 
 def test_specific_category_beats_any_category(taxonomy):
     garbage = taxonomy.category("E0102")
-    limits = [StageLimit("990101", "*", "dispose", 10.0), StageLimit("990101", "E0102",
-                                                                      "dispose", 2.0),
-              StageLimit("990102", "E0102", "dispose", 7.0)]
+    limits = [
+        StageLimit("990101", "*", "dispose", 10.0),
+        StageLimit("990101", "E0102", "dispose", 2.0),
+        StageLimit("990102", "E0102", "dispose", 7.0),
+    ]
     assert stage_limit_s(garbage, "dispose", "990101", limits) == 2 * 3600
     assert stage_limit_s(garbage, "dispose", "990102", limits) == 7 * 3600
     assert stage_limit_s(garbage, "dispose", "990103", limits) == garbage.limit_s("dispose")

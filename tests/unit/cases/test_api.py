@@ -6,21 +6,26 @@ import zlib
 from datetime import timedelta
 
 import pytest
+from tests.unit.cases.conftest import pixels
 
 from shancheng.cases.permissions import Role
-from tests.unit.cases.conftest import pixels
 
 pytestmark = pytest.mark.services
 
 
 def png(red=0):
     """A 1 x 1 PNG of the colour (red, 0, 0)."""
+
     def chunk(kind, data):
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(bytes([0, red, 0, 0]))) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(bytes([0, red, 0, 0])))
+        + chunk(b"IEND", b"")
+    )
 
 
 def b64(data):
@@ -32,20 +37,33 @@ def test_report_dispatch_and_scope(api, point, streets):
     dispatcher = api.user("wang", Role.DISPATCHER, streets[0])
     stranger = api.user("zhou", Role.DISPATCHER, streets[2])
     lon, lat = point(street=streets[0])
-    r = api.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾",
-        "photos": [{"content_base64": b64(png()), "content_type": "image/png"}]})
+    r = api.client.post(
+        "/cases",
+        headers=citizen,
+        json={
+            "category_code": "E0102",
+            "lon": lon,
+            "lat": lat,
+            "description": "垃圾",
+            "photos": [{"content_base64": b64(png()), "content_type": "image/png"}],
+        },
+    )
     assert r.status_code == 201, r.text
     case = r.json()["case"]
     assert (case["status"], case["department"], case["street_code"]) == (
-        "reported", "sanitation", streets[0])
+        "reported",
+        "sanitation",
+        streets[0],
+    )
     path = f"/cases/{case['id']}"
     # outside his unit the case does not exist for him: no hint of its state
     assert api.client.get(path, headers=stranger).status_code == 404
     r = api.client.post(path + "/actions", headers=stranger, json={"action": "register"})
     assert r.status_code == 404
     assert r.json()["detail"][0]["msg"] == f"no case with id {case['id']}"
-    missing = api.client.post("/cases/999999/actions", headers=stranger, json={"action": "register"})
+    missing = api.client.post(
+        "/cases/999999/actions", headers=stranger, json={"action": "register"}
+    )
     assert missing.json()["detail"][0]["msg"] == "no case with id 999999"  # the same answer
     r = api.client.post(path + "/actions", headers=dispatcher, json={"action": "register"})
     assert r.json()["status"] == "registered"
@@ -64,16 +82,23 @@ def test_attachments_list_every_photo_with_its_bytes_in_scope(api, point, street
     stranger = api.user("zhou", Role.DISPATCHER, streets[2])
     lon, lat = point(street=streets[0])
     photos = [png(), png(200)]  # two different pictures
-    r = api.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾",
-        "photos": [{"content_base64": b64(p), "content_type": "image/png"} for p in photos]})
+    r = api.client.post(
+        "/cases",
+        headers=citizen,
+        json={
+            "category_code": "E0102",
+            "lon": lon,
+            "lat": lat,
+            "description": "垃圾",
+            "photos": [{"content_base64": b64(p), "content_type": "image/png"} for p in photos],
+        },
+    )
     assert r.status_code == 201, r.text
     path = f"/cases/{r.json()['case']['id']}/attachments"
     listed = api.client.get(path, headers=citizen).json()
     shown = [a for a in listed if a["kind"] == "photo"]
     assert len(shown) == 2
-    assert [pixels(api.client.get(a["url"]).content) for a in shown] == [
-        pixels(p) for p in photos]
+    assert [pixels(api.client.get(a["url"]).content) for a in shown] == [pixels(p) for p in photos]
     assert api.client.get(path, headers=stranger).status_code == 404
 
 
@@ -100,10 +125,16 @@ def test_tokens_expire_and_forgeries_fail(api, point):
         ({"lon": 116.4, "lat": 39.9}, 422, "outside the city"),
         ({"category_code": "Z0000"}, 422, "'Z0000' is not a known category"),
         ({"description": "<img src=x onerror=alert(1)>"}, 422, "without HTML"),
-        ({"photos": [{"content_base64": b64(b"MZ\x90\x00" + bytes(64)), "filename": "a.jpg"}]},
-         422, "not a JPEG, PNG or WebP"),
-        ({"photos": [{"content_base64": b64(b"\xff\xd8\xff" + bytes(5 * 1024 * 1024))}]},
-         422, "limit is 5,242,880 bytes"),
+        (
+            {"photos": [{"content_base64": b64(b"MZ\x90\x00" + bytes(64)), "filename": "a.jpg"}]},
+            422,
+            "not a JPEG, PNG or WebP",
+        ),
+        (
+            {"photos": [{"content_base64": b64(b"\xff\xd8\xff" + bytes(5 * 1024 * 1024))}]},
+            422,
+            "limit is 5,242,880 bytes",
+        ),
         ({"photos": [{"content_base64": "%%%"}]}, 422, "not valid base64"),
         ({"unexpected": 1}, 422, "Extra inputs are not permitted"),
     ],
@@ -125,8 +156,11 @@ def test_bad_reports_get_4xx_and_nothing_is_stored(api, point, patch, status, ne
     [
         ("description", "x'); DELETE FROM cases; --", "looks like an SQL injection"),
         ("description", "admin' OR '1'='1", "looks like an SQL injection"),
-        ("description", "1 UNION SELECT username, password_hash FROM case_users",
-         "looks like an SQL injection"),
+        (
+            "description",
+            "1 UNION SELECT username, password_hash FROM case_users",
+            "looks like an SQL injection",
+        ),
         ("description", "broken lamp; DROP TABLE cases", "looks like an SQL injection"),
         ("title", "<script>alert(1)</script>", "must be plain text without HTML"),
         ("title", '<a href="http://evil.example">win</a>', "must be plain text without HTML"),
@@ -147,10 +181,15 @@ def test_sql_or_html_in_a_text_field_is_refused_naming_it(api, point, field, tex
 
 def test_quotes_brackets_and_sql_words_in_plain_complaints_pass(api, point):
     headers = api.user("li", Role.CITIZEN, "990100")
-    text = ("Don't park on the fire lane; it's the 3rd time -- select a union rep? "
-            "温度<30度，噪音>70分贝；\"夜市\"占道 #12")
-    r = api.client.post("/cases", headers=headers, json={
-        "category_code": "E0102", "lon": point()[0], "lat": point()[1], "description": text})
+    text = (
+        "Don't park on the fire lane; it's the 3rd time -- select a union rep? "
+        '温度<30度，噪音>70分贝；"夜市"占道 #12'
+    )
+    r = api.client.post(
+        "/cases",
+        headers=headers,
+        json={"category_code": "E0102", "lon": point()[0], "lat": point()[1], "description": text},
+    )
     assert r.status_code == 201, r.text
     got = api.client.get(f"/cases/{r.json()['case']['id']}", headers=headers).json()
     assert got["description"] == text
@@ -163,8 +202,11 @@ def test_rate_limit_per_client(make_api, point):
     codes = []
     for k in range(3):
         lon, lat = point(skip=10 * k)
-        codes.append(api.client.post("/cases", headers=headers, json={
-            "category_code": "E0102", "lon": lon, "lat": lat}))
+        codes.append(
+            api.client.post(
+                "/cases", headers=headers, json={"category_code": "E0102", "lon": lon, "lat": lat}
+            )
+        )
     assert [r.status_code for r in codes] == [201, 201, 429]
     assert int(codes[2].headers["Retry-After"]) >= 1
     assert "more than 1 reports a minute" in codes[2].json()["detail"][0]["msg"]
@@ -187,17 +229,18 @@ def test_statistics_endpoints_in_scope(api, point, streets):
     supervisor = api.user("sup", Role.SUPERVISOR, streets[0])
     for k in range(3):
         lon, lat = point(street=streets[0], skip=k)
-        api.client.post("/cases", headers=citizen, json={"category_code": "E0502", "lon": lon,
-                                                         "lat": lat})
+        api.client.post(
+            "/cases", headers=citizen, json={"category_code": "E0502", "lon": lon, "lat": lat}
+        )
     lon, lat = point(street=streets[2])
-    api.client.post("/cases", headers=citizen, json={"category_code": "E0102", "lon": lon,
-                                                     "lat": lat})
+    api.client.post(
+        "/cases", headers=citizen, json={"category_code": "E0102", "lon": lon, "lat": lat}
+    )
     assert api.client.get("/stats/evaluation", headers=citizen).status_code == 403
     rows = api.client.get("/stats/evaluation", headers=supervisor).json()
     assert [(r["department"], r["cases"], r["closed"]) for r in rows] == [("traffic_police", 3, 0)]
     assert rows[0]["on_time_rate"] is None
-    cells = api.client.get("/stats/hotspots", headers=supervisor,
-                           params={"window": "1h"}).json()
+    cells = api.client.get("/stats/hotspots", headers=supervisor, params={"window": "1h"}).json()
     assert sum(c["reports"] for c in cells) == 3
     r = api.client.get("/stats/hotspots", headers=supervisor, params={"window": "2D"})
     assert r.status_code == 422
@@ -212,15 +255,21 @@ def test_each_user_is_offered_the_actions_they_may_take_and_the_stages_are_serve
     lon, lat = point(street=streets[0], skip=2)
     case = api.client.post("/cases", json={"category_code": "E0102", "lon": lon, "lat": lat})
     case_id = case.json()["case"]["id"]
-    offered = {name: api.client.get(f"/cases/{case_id}", headers=h).json()["actions"]
-               for name, h in (("dispatcher", dispatcher), ("supervisor", supervisor),
-                               ("handler", handler))}
+    offered = {
+        name: api.client.get(f"/cases/{case_id}", headers=h).json()["actions"]
+        for name, h in (
+            ("dispatcher", dispatcher),
+            ("supervisor", supervisor),
+            ("handler", handler),
+        )
+    }
     # the reported stage allows register, reject, escalate and merge (domain.TRANSITIONS)
     assert offered["dispatcher"] == ["register", "reject", "escalate", "merge"]
     assert offered["supervisor"] == ["escalate"]  # a supervisor does not register or merge
     assert offered["handler"] == []  # not dispatched to the handler's department yet
-    after = api.client.post(f"/cases/{case_id}/actions", headers=dispatcher,
-                            json={"action": "register"}).json()
+    after = api.client.post(
+        f"/cases/{case_id}/actions", headers=dispatcher, json={"action": "register"}
+    ).json()
     assert after["actions"] == ["dispatch", "escalate", "merge"]
     assert after["is_open"] is True
     listed = api.client.get("/cases", headers=dispatcher).json()

@@ -14,8 +14,7 @@ from shancheng.store.cases_tables import ApiKeyRow
 def test_valid_keys_are_cached_forged_ones_are_not(session, admin):
     key = accounts.create_api_key(session, "app", actor=admin, at=datetime.now(UTC))
     queries = []
-    event.listen(session.get_bind(), "before_cursor_execute",
-                 lambda *a: queries.append(a[2]))
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: queries.append(a[2]))
     cache = accounts.ApiKeyCache(ttl_s=60)
     assert accounts.client_for_api_key(session, key, cache=cache) == "app"
     assert accounts.client_for_api_key(session, key, cache=cache) == "app"

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from tests.unit.cases.conftest import CASE_TABLES, run_loop
+from tests.unit.cases.test_open311 import png
 
 from shancheng.api.state import state_of
 from shancheng.cases import intake, service
@@ -27,9 +29,6 @@ from shancheng.cases.media import Photo
 from shancheng.cases.store import ThreadedCaseStore
 from shancheng.store import create_db_engine, session_factory, upgrade_database
 from shancheng.store.cases_tables import CaseRow
-from tests.unit.cases.conftest import CASE_TABLES, run_loop
-from tests.unit.cases.test_open311 import png
-
 
 ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 TABLE_ORDER = {
@@ -91,7 +90,7 @@ def _dump(engine):
         return {
             table: [
                 dict(row._mapping)
-                for row in conn.execute(sa.text(f"select * from {table} order by {key}"))  # noqa: S608
+                for row in conn.execute(sa.text(f"select * from {table} order by {key}"))
             ]
             for table, key in TABLE_ORDER.items()
         }
@@ -100,7 +99,9 @@ def _dump(engine):
 def _by_reference(tables):
     """The cases and their events keyed by the case's reference, not by the order of ids."""
     reference = {row["id"]: row["reference"] for row in tables["cases"]}
-    cases = {row["reference"]: {k: v for k, v in row.items() if k != "id"} for row in tables["cases"]}
+    cases = {
+        row["reference"]: {k: v for k, v in row.items() if k != "id"} for row in tables["cases"]
+    }
     events = sorted(
         (reference[e["case_id"]], e["seq"], e["action"], e["to_status"], e["at"], e["note"])
         for e in tables["case_events"]
@@ -357,9 +358,11 @@ def test_a_request_reads_back_the_same_from_both_paths(make_api, point, fmt):
     record = fast.client.get(f"/open311/requests/{references[1]}.json").json()[0]
     assert record["media_url"] == "https://example.org/x.jpg"
     assert record["status_notes"].endswith(f"duplicate of {references[0]}")
-    assert fast.client.get(f"/open311/requests/{references[2]}.json").json()[0][
-        "media_url"
-    ].startswith("http://testserver/blobs/")
+    assert (
+        fast.client.get(f"/open311/requests/{references[2]}.json")
+        .json()[0]["media_url"]
+        .startswith("http://testserver/blobs/")
+    )
     missing = fast.client.get("/open311/requests/SC000.json")
     assert missing.status_code == 404
     assert missing.json()[0]["code"] == 404

@@ -1,6 +1,6 @@
 """Working time: hand-computed deadlines across lunch, weekends, holidays and make-up days."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -22,14 +22,14 @@ CAL = WorkingCalendar()  # 08:30-12:00, 14:00-17:30, Monday-Friday
 @pytest.mark.parametrize(
     ("start", "hours", "expected"),
     [
-        (cst(2026, 11, 23, 9, 0), 2, cst(2026, 11, 23, 11, 0)),     # inside the morning
-        (cst(2026, 11, 23, 11, 0), 2, cst(2026, 11, 23, 15, 0)),    # across lunch
-        (cst(2026, 11, 23, 7, 0), 1, cst(2026, 11, 23, 9, 30)),     # before opening
-        (cst(2026, 11, 23, 12, 30), 1, cst(2026, 11, 23, 15, 0)),   # during lunch
-        (cst(2026, 11, 23, 17, 0), 0.5, cst(2026, 11, 23, 17, 30)), # ends at closing, not next day
-        (cst(2026, 11, 27, 16, 0), 4, cst(2026, 11, 30, 11, 0)),    # Friday → Monday
-        (cst(2026, 11, 28, 10, 0), 1, cst(2026, 11, 30, 9, 30)),    # from a Saturday
-        (cst(2026, 11, 23, 9, 0), 14, cst(2026, 11, 25, 9, 0)),     # 6.5 + 7 + 0.5 h
+        (cst(2026, 11, 23, 9, 0), 2, cst(2026, 11, 23, 11, 0)),  # inside the morning
+        (cst(2026, 11, 23, 11, 0), 2, cst(2026, 11, 23, 15, 0)),  # across lunch
+        (cst(2026, 11, 23, 7, 0), 1, cst(2026, 11, 23, 9, 30)),  # before opening
+        (cst(2026, 11, 23, 12, 30), 1, cst(2026, 11, 23, 15, 0)),  # during lunch
+        (cst(2026, 11, 23, 17, 0), 0.5, cst(2026, 11, 23, 17, 30)),  # ends at closing, not next day
+        (cst(2026, 11, 27, 16, 0), 4, cst(2026, 11, 30, 11, 0)),  # Friday → Monday
+        (cst(2026, 11, 28, 10, 0), 1, cst(2026, 11, 30, 9, 30)),  # from a Saturday
+        (cst(2026, 11, 23, 9, 0), 14, cst(2026, 11, 25, 9, 0)),  # 6.5 + 7 + 0.5 h
         (cst(2026, 11, 23, 9, 0), 0, cst(2026, 11, 23, 9, 0)),
     ],
 )
@@ -51,7 +51,7 @@ def test_holidays_and_makeup_days():
 
 def test_between_across_weekend_and_other_time_zones():
     fri = cst(2026, 11, 27, 8, 0)
-    mon_utc = cst(2026, 11, 30, 10, 0).astimezone(timezone.utc)
+    mon_utc = cst(2026, 11, 30, 10, 0).astimezone(UTC)
     assert mon_utc.hour == 2
     assert CAL.working_seconds_between(fri, mon_utc) == (7 + 1.5) * H
     assert CAL.working_seconds_between(mon_utc, fri) == 0
@@ -67,12 +67,13 @@ def test_bad_calendars_and_naive_times_are_refused():
     with pytest.raises(ConfigError, match="periods"):
         WorkingCalendar(periods=((time(12), time(9)),))
     with pytest.raises(ConfigError, match="both a holiday and a make-up"):
-        WorkingCalendar(holidays=frozenset({date(2026, 1, 1)}),
-                        makeup_days=frozenset({date(2026, 1, 1)}))
+        WorkingCalendar(
+            holidays=frozenset({date(2026, 1, 1)}), makeup_days=frozenset({date(2026, 1, 1)})
+        )
     with pytest.raises(ConfigError, match="no working time"):
         WorkingCalendar(weekend=frozenset(range(1, 8))).add_working_hours(cst(2026, 1, 1), 1)
     with pytest.raises(CaseInputError, match="timezone-aware"):
-        CAL.add_working_hours(datetime(2026, 1, 1), 1)  # noqa: DTZ001
+        CAL.add_working_hours(datetime(2026, 1, 1), 1)
 
 
 @settings(max_examples=60, deadline=None)

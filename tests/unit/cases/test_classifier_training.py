@@ -58,8 +58,11 @@ def test_bad_files_are_named_with_the_line(tmp_path):
 
 def test_tipdm_taxonomy_phrases_by_hand(tmp_path):
     path = tmp_path / "tax.csv"
-    path.write_text("一级分类,二级分类,三级分类\n教育文体,教育收费,乱收费\n教育文体,其他,其他\n"
-                    "民政,婚姻登记,其他\n", encoding="utf-8")
+    path.write_text(
+        "一级分类,二级分类,三级分类\n教育文体,教育收费,乱收费\n教育文体,其他,其他\n"
+        "民政,婚姻登记,其他\n",
+        encoding="utf-8",
+    )
     texts, labels = read_tipdm_taxonomy(path)
     assert sorted(texts) == ["乱收费", "教育收费乱收费"]  # "其他" rows and classes left out
     assert labels == ["教育文体"] * 2
@@ -80,8 +83,21 @@ def test_the_shipped_model_is_what_make_classifier_builds(shared_data, taxonomy)
 def test_the_wheel_carries_the_model_and_serves_from_it(tmp_path):
     """A fresh install needs no ../shared: the wheel's own copy of the model answers."""
     root = Path(__file__).resolve().parents[3]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
-                    str(tmp_path), str(root)], check=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        timeout=600,
+    )
     [wheel] = tmp_path.glob("shancheng-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         size = archive.getinfo("shancheng/cases/department_model.npz").file_size
@@ -95,8 +111,14 @@ def test_the_wheel_carries_the_model_and_serves_from_it(tmp_path):
         "code = model.propose('公司拖欠工资三个月')[0].label\n"
         "print(shancheng.__file__, taxonomy.category(code).department)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                         text=True, cwd=tmp_path, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+    ).stdout
     where, department = out.split()
     assert where.startswith(str(tmp_path / "site")) and department == "human_resources"

@@ -42,8 +42,10 @@ def test_top3_with_confidence_on_new_sentences(model, taxonomy):
         confidences = [p.confidence for p in ranked]
         assert confidences == sorted(confidences, reverse=True)
         assert 0 < sum(confidences) <= 1 + 1e-9
-    hits = sum(code in [p.label for p in ranked]
-               for (_text, code), ranked in zip(SENTENCES, proposals, strict=True))
+    hits = sum(
+        code in [p.label for p in ranked]
+        for (_text, code), ranked in zip(SENTENCES, proposals, strict=True)
+    )
     assert hits >= 9, [(t, [p.label for p in r]) for (t, _c), r in zip(SENTENCES, proposals)]
 
 
@@ -57,9 +59,11 @@ def test_training_input_is_checked():
 
 
 def test_per_class_accuracy_by_hand():
-    p = [[Proposal("a", 0.5), Proposal("b", 0.3), Proposal("c", 0.2)],
-         [Proposal("b", 0.5), Proposal("c", 0.3), Proposal("a", 0.2)],
-         [Proposal("c", 0.9), Proposal("b", 0.05), Proposal("d", 0.05)]]
+    p = [
+        [Proposal("a", 0.5), Proposal("b", 0.3), Proposal("c", 0.2)],
+        [Proposal("b", 0.5), Proposal("c", 0.3), Proposal("a", 0.2)],
+        [Proposal("c", 0.9), Proposal("b", 0.05), Proposal("d", 0.05)],
+    ]
     assert per_class_accuracy(["a", "a", "b"], p) == {"a": (2, 0.5, 1.0), "b": (1, 0.0, 1.0)}
 
 
@@ -67,9 +71,13 @@ def test_the_served_classifier_still_knows_the_street_categories(taxonomy):
     """The real-message department model must not drown the city-management categories."""
     model, _ = TaxonomyClassifier(taxonomy)()
     proposals = model.propose_many([text for text, _ in SENTENCES])
-    top1 = sum(ranked[0].label == code
-               for (_text, code), ranked in zip(SENTENCES, proposals, strict=True))
-    top3 = sum(code in [p.label for p in ranked]
-               for (_text, code), ranked in zip(SENTENCES, proposals, strict=True))
-    assert top3 >= 10 and top1 >= 8, [(t, [p.label for p in r])
-                                      for (t, _c), r in zip(SENTENCES, proposals, strict=True)]
+    top1 = sum(
+        ranked[0].label == code for (_text, code), ranked in zip(SENTENCES, proposals, strict=True)
+    )
+    top3 = sum(
+        code in [p.label for p in ranked]
+        for (_text, code), ranked in zip(SENTENCES, proposals, strict=True)
+    )
+    assert top3 >= 10 and top1 >= 8, [
+        (t, [p.label for p in r]) for (t, _c), r in zip(SENTENCES, proposals, strict=True)
+    ]

@@ -9,12 +9,12 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
+from tests.unit.cases.conftest import center_for
 
 from shancheng.cases import repository, service
 from shancheng.cases.calendar import CHINA_TZ, WorkingCalendar
 from shancheng.cases.domain import Action
 from shancheng.cases.intake import ReportIn
-from tests.unit.cases.conftest import center_for
 
 pytestmark = pytest.mark.services
 
@@ -33,9 +33,13 @@ def holiday_session(make_session, center):
 
 def test_deadlines_across_weekend_holiday_and_pause(holiday_session, admin, point):
     s = holiday_session
-    case = service.submit_report(s, center_for(s), ReportIn("E0102", *point(skip=5)), at=cst(2026, 11, 27, 16)).case
+    case = service.submit_report(
+        s, center_for(s), ReportIn("E0102", *point(skip=5)), at=cst(2026, 11, 27, 16)
+    ).case
     assert case.deadline_at == cst(2026, 11, 27, 17)
-    service.act(s, center_for(s), case.id, Action.REGISTER, actor=admin, at=cst(2026, 11, 27, 16, 30))
+    service.act(
+        s, center_for(s), case.id, Action.REGISTER, actor=admin, at=cst(2026, 11, 27, 16, 30)
+    )
     assert case.deadline_at == cst(2026, 11, 27, 17, 30)
     service.act(s, center_for(s), case.id, Action.DISPATCH, actor=admin, at=cst(2026, 11, 27, 17))
     # 0.5 h on Friday, Saturday/Sunday off, Monday a holiday, 3.5 h on Tuesday morning
@@ -43,7 +47,9 @@ def test_deadlines_across_weekend_holiday_and_pause(holiday_session, admin, poin
     assert case.expected_at == cst(2026, 12, 1, 12)
     service.act(s, center_for(s), case.id, Action.SUSPEND, actor=admin, at=cst(2026, 12, 1, 9))
     assert case.deadline_at is None
-    assert service.escalate_overdue(s, center_for(s), at=cst(2026, 12, 2, 11)) == []  # frozen while suspended
+    assert (
+        service.escalate_overdue(s, center_for(s), at=cst(2026, 12, 2, 11)) == []
+    )  # frozen while suspended
     service.act(s, center_for(s), case.id, Action.RESUME, actor=admin, at=cst(2026, 12, 2, 9))
     # paused 3 + 3.5 (Tuesday) + 0.5 (Wednesday) = 7 working hours, added to the 4 h limit
     assert case.paused_s == 7 * 3600
@@ -58,26 +64,39 @@ def test_deadlines_across_weekend_holiday_and_pause(holiday_session, admin, poin
     assert service.escalate_overdue(s, center_for(s), at=cst(2026, 12, 3, 10)) == [case.id]
     s.expire_all()
     assert repository.get_case(s, case.id).level == "city"
-    assert service.escalate_overdue(s, center_for(s), at=cst(2026, 12, 10, 10)) == []  # nothing above the city
+    assert (
+        service.escalate_overdue(s, center_for(s), at=cst(2026, 12, 10, 10)) == []
+    )  # nothing above the city
     history = [(e.action, e.actor, e.note) for e in repository.events_of(s, case.id)]
     assert history[-2:] == [("escalate", "system", "overdue")] * 2
 
 
 def test_on_time_flag_and_natural_clock(holiday_session, admin, point):
     s = holiday_session
-    late = service.submit_report(s, center_for(s), ReportIn("E0102", *point(skip=6)), at=cst(2026, 11, 23, 9)).case
-    for action, at in ((Action.REGISTER, cst(2026, 11, 23, 9, 10)),
-                       (Action.DISPATCH, cst(2026, 11, 23, 9, 20)),
-                       (Action.START, cst(2026, 11, 23, 10)),
-                       (Action.RESPOND, cst(2026, 11, 23, 15, 30))):  # due 15:20 (lunch)
+    late = service.submit_report(
+        s, center_for(s), ReportIn("E0102", *point(skip=6)), at=cst(2026, 11, 23, 9)
+    ).case
+    for action, at in (
+        (Action.REGISTER, cst(2026, 11, 23, 9, 10)),
+        (Action.DISPATCH, cst(2026, 11, 23, 9, 20)),
+        (Action.START, cst(2026, 11, 23, 10)),
+        (Action.RESPOND, cst(2026, 11, 23, 15, 30)),
+    ):  # due 15:20 (lunch)
         service.act(s, center_for(s), late.id, action, actor=admin, at=at)
     assert late.closed_on_time is False
-    urgent = service.submit_report(s, center_for(s), ReportIn("E0401", *point(skip=7)),
-                                   at=cst(2026, 11, 28, 22)).case  # a Saturday night
+    urgent = service.submit_report(
+        s, center_for(s), ReportIn("E0401", *point(skip=7)), at=cst(2026, 11, 28, 22)
+    ).case  # a Saturday night
     assert urgent.deadline_at == cst(2026, 11, 28, 22, 30)  # 0.5 natural hours to register
-    service.act(s, center_for(s), urgent.id, Action.REGISTER, actor=admin, at=cst(2026, 11, 28, 22, 10))
+    service.act(
+        s, center_for(s), urgent.id, Action.REGISTER, actor=admin, at=cst(2026, 11, 28, 22, 10)
+    )
     service.act(s, center_for(s), urgent.id, Action.DISPATCH, actor=admin, at=cst(2026, 11, 28, 23))
     assert urgent.deadline_at == cst(2026, 11, 29, 1)
-    service.act(s, center_for(s), urgent.id, Action.START, actor=admin, at=cst(2026, 11, 28, 23, 30))
-    service.act(s, center_for(s), urgent.id, Action.RESPOND, actor=admin, at=cst(2026, 11, 29, 0, 45))
+    service.act(
+        s, center_for(s), urgent.id, Action.START, actor=admin, at=cst(2026, 11, 28, 23, 30)
+    )
+    service.act(
+        s, center_for(s), urgent.id, Action.RESPOND, actor=admin, at=cst(2026, 11, 29, 0, 45)
+    )
     assert urgent.closed_on_time is True

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from tests.servers import uvicorn_in_thread
+from tests.unit.cases.test_api import b64, png
 
 from shancheng.cases import accounts
 from shancheng.cases.permissions import Actor, Role
-from tests.servers import uvicorn_in_thread
-from tests.unit.cases.test_api import b64, png
 
 pytestmark = pytest.mark.services
 
@@ -41,8 +41,11 @@ def test_a_chunked_body_is_cut_off_and_memory_does_not_grow_with_it(api):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with httpx2.Client(base_url=url, timeout=30) as client:
             try:
-                r = client.post("/cases/classify", content=chunks(64 * MIB),
-                                headers={"Content-Type": "application/json"})
+                r = client.post(
+                    "/cases/classify",
+                    content=chunks(64 * MIB),
+                    headers={"Content-Type": "application/json"},
+                )
                 status = r.status_code
             except httpx2.TransportError:  # the server may close the connection mid-send
                 status = 413
@@ -71,16 +74,20 @@ def test_logins_are_throttled_per_account_and_per_address(api, monday_9):
 
 def test_keys_carry_scopes(api, monday_9):
     with api.session() as s:
-        app_key = accounts.create_api_key(s, "citizen app", actor=Actor("r", Role.ADMIN, ""),
-                                          at=monday_9)
-        gateway = accounts.create_api_key(s, "gateway", actor=Actor("r", Role.ADMIN, ""),
-                                          at=monday_9, scopes=("ingest",))
+        app_key = accounts.create_api_key(
+            s, "citizen app", actor=Actor("r", Role.ADMIN, ""), at=monday_9
+        )
+        gateway = accounts.create_api_key(
+            s, "gateway", actor=Actor("r", Role.ADMIN, ""), at=monday_9, scopes=("ingest",)
+        )
         with pytest.raises(Exception, match="`scopes` must be some of report, ingest, analytics"):
-            accounts.create_api_key(s, "x", actor=Actor("r", Role.ADMIN, ""), at=monday_9,
-                                    scopes=("root",))
+            accounts.create_api_key(
+                s, "x", actor=Actor("r", Role.ADMIN, ""), at=monday_9, scopes=("root",)
+            )
     assert app_key  # its refusal for readings: test_lifelines_api (an app with a City)
-    r = api.client.post("/open311/requests.json", data={"api_key": gateway,
-                                                        "service_code": "E0102"})
+    r = api.client.post(
+        "/open311/requests.json", data={"api_key": gateway, "service_code": "E0102"}
+    )
     assert r.status_code == 403 and "may not be used to report" in r.text
 
 
@@ -88,20 +95,28 @@ def test_anonymous_photos_have_a_daily_quota(make_api, point):
     api = make_api(cases_anonymous_photo_bytes_per_day=300)
     photo = {"content_base64": b64(png(1))}
     lon, lat = point(skip=2)
-    sent = [api.client.post("/cases", json={"category_code": "E0102", "lon": lon, "lat": lat,
-                                            "photos": [photo]}).status_code for _ in range(5)]
+    sent = [
+        api.client.post(
+            "/cases", json={"category_code": "E0102", "lon": lon, "lat": lat, "photos": [photo]}
+        ).status_code
+        for _ in range(5)
+    ]
     assert sent[0] == 201 and 429 in sent  # the quota runs out within a few photos
-    refused = api.client.post("/cases", json={"category_code": "E0102", "lon": lon,
-                                              "lat": lat, "photos": [photo]})
+    refused = api.client.post(
+        "/cases", json={"category_code": "E0102", "lon": lon, "lat": lat, "photos": [photo]}
+    )
     assert refused.status_code == 429 and "daily limit of anonymous reports" in refused.text
     ok = api.client.post("/cases", json={"category_code": "E0102", "lon": lon, "lat": lat})
     assert ok.status_code == 201  # without photos the report goes in
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ({"start_date": "9999-12-01T00:00:00Z"}, "start_date"),
-    ({"end_date": "0001-03-01T00:00:00Z"}, "end_date"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"start_date": "9999-12-01T00:00:00Z"}, "start_date"),
+        ({"end_date": "0001-03-01T00:00:00Z"}, "end_date"),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_dates_past_the_calendar_are_a_400_naming_the_field(api, query, field, fmt):
     r = api.client.get(f"/open311/requests.{fmt}", params=query)
@@ -112,8 +127,11 @@ def test_dates_past_the_calendar_are_a_400_naming_the_field(api, query, field, f
 
 def test_a_broken_multipart_body_is_an_open311_error(api):
     key = api.api_key()
-    r = api.client.post("/open311/requests.xml", content=b"--x\r\nContent-Disposition: form-data",
-                        headers={"Content-Type": "multipart/form-data; boundary=x"},
-                        params={"api_key": key})
+    r = api.client.post(
+        "/open311/requests.xml",
+        content=b"--x\r\nContent-Disposition: form-data",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        params={"api_key": key},
+    )
     assert 400 <= r.status_code < 500
     assert r.text.startswith("<?xml") and "<errors>" in r.text

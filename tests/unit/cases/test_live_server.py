@@ -7,12 +7,12 @@ acknowledged is stored whole.
 """
 
 import os
-from datetime import UTC, datetime
 import signal
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,9 +34,16 @@ def test_georeport_client_lists_services_and_requests(live, point, taxonomy):
     api, root = live
     api.key = api.api_key()
     lon, lat = point(skip=4)
-    created = api.client.post("/open311/requests.json", data={
-        "api_key": api.key, "service_code": "C0110", "lat": str(lat), "long": str(lon),
-        "description": "路灯不亮 street light out"}).json()[0]["service_request_id"]
+    created = api.client.post(
+        "/open311/requests.json",
+        data={
+            "api_key": api.key,
+            "service_code": "C0110",
+            "lat": str(lat),
+            "long": str(lon),
+            "description": "路灯不亮 street light out",
+        },
+    ).json()[0]["service_request_id"]
     for fmt in ("json", "xml"):
         client = GeoReport(root, output_format=fmt)
         services = client.get_service_list()
@@ -65,19 +72,32 @@ def test_sigkill_during_intake_loses_no_acknowledged_report(postgres_url, tmp_pa
     city = write_demo_city(tmp_path / "demo", DemoConfig.small())
     engine = create_db_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("truncate cases, case_events, case_attachments, case_blobs, "
-                             "case_api_keys restart identity cascade"))
+        conn.execute(
+            sa.text(
+                "truncate cases, case_events, case_attachments, case_blobs, "
+                "case_api_keys restart identity cascade"
+            )
+        )
     with session_factory(engine)() as s:
-        key = accounts.create_api_key(s, "kill-test", actor=Actor("t", Role.ADMIN, ""),
-                                      at=datetime.now(UTC))
+        key = accounts.create_api_key(
+            s, "kill-test", actor=Actor("t", Role.ADMIN, ""), at=datetime.now(UTC)
+        )
     cells = city.grid_cells.cell_id.to_numpy()[:200]
     x, y = city.grid.cell_center(cells)
     lons, lats = utm_to_lonlat(x, y)
     port = free_port()
-    env = {**os.environ, "SHANCHENG_DATA_DIR": str(tmp_path), "SHANCHENG_DATABASE_URL":
-           postgres_url, "SHANCHENG_CASES_RATE_PER_MIN": "0", "SHANCHENG_QUIET": "1"}
-    server = subprocess.Popen([str(Path(sys.executable).with_name("shancheng")), "serve",
-                               "--port", str(port)], env=env, cwd=tmp_path)
+    env = {
+        **os.environ,
+        "SHANCHENG_DATA_DIR": str(tmp_path),
+        "SHANCHENG_DATABASE_URL": postgres_url,
+        "SHANCHENG_CASES_RATE_PER_MIN": "0",
+        "SHANCHENG_QUIET": "1",
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("shancheng")), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+    )
     base = f"http://127.0.0.1:{port}"
     acknowledged, failures = [], []
     try:
@@ -97,10 +117,16 @@ def test_sigkill_during_intake_loses_no_acknowledged_report(postgres_url, tmp_pa
                     for i in range(worker, 10_000, 4):
                         k = i % len(lons)
                         try:
-                            r = c.post("/open311/requests.json", data={
-                                "api_key": key, "service_code": "E0102",
-                                "lat": str(lats[k]), "long": str(lons[k]),
-                                "description": f"report {i}"})
+                            r = c.post(
+                                "/open311/requests.json",
+                                data={
+                                    "api_key": key,
+                                    "service_code": "E0102",
+                                    "lat": str(lats[k]),
+                                    "long": str(lons[k]),
+                                    "description": f"report {i}",
+                                },
+                            )
                         except httpx2.TransportError as exc:
                             failures.append(exc)
                             return
@@ -122,12 +148,20 @@ def test_sigkill_during_intake_loses_no_acknowledged_report(postgres_url, tmp_pa
     assert server.returncode == -signal.SIGKILL
     assert failures, "the clients should have seen the server die"
     with engine.connect() as conn:
-        stored = dict(conn.execute(sa.text(
-            "select c.reference, count(e.id) from cases c join case_events e "
-            "on e.case_id = c.id group by c.reference")).all())
-        orphans = conn.execute(sa.text(
-            "select count(*) from cases c where not exists "
-            "(select 1 from case_events e where e.case_id = c.id)")).scalar_one()
+        stored = dict(
+            conn.execute(
+                sa.text(
+                    "select c.reference, count(e.id) from cases c join case_events e "
+                    "on e.case_id = c.id group by c.reference"
+                )
+            ).all()
+        )
+        orphans = conn.execute(
+            sa.text(
+                "select count(*) from cases c where not exists "
+                "(select 1 from case_events e where e.case_id = c.id)"
+            )
+        ).scalar_one()
     engine.dispose()
     missing = [ref for ref in acknowledged if ref not in stored]
     assert missing == [], f"{len(missing)} acknowledged reports lost"

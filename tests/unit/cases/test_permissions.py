@@ -8,13 +8,13 @@ cells on SQLite and PostgreSQL, and refuse the others with PermissionDeniedError
 from datetime import timedelta
 
 import pytest
+from tests.unit.cases.conftest import center_for
 
 from shancheng.cases import service
 from shancheng.cases.domain import Action, CaseStatus
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed
 from shancheng.errors import CaseNotFoundError, PermissionDeniedError, TransitionNotAllowedError
-from tests.unit.cases.conftest import center_for
 
 A, P = Action, Permission
 WORKFLOW = [a for a in Action if a is not A.REPORT]
@@ -22,8 +22,19 @@ VERBS = [*WORKFLOW, P.VIEW, P.RATE]
 EXPECTED = {
     "citizen": {"view", "rate"},
     "inspector": {"view", "verify", "rework", "merge", "unmerge"},
-    "dispatcher": {"view", "register", "reject", "dispatch", "reassign", "close", "suspend",
-                   "resume", "escalate", "merge", "unmerge"},
+    "dispatcher": {
+        "view",
+        "register",
+        "reject",
+        "dispatch",
+        "reassign",
+        "close",
+        "suspend",
+        "resume",
+        "escalate",
+        "merge",
+        "unmerge",
+    },
     "handler": {"view", "start", "return", "respond", "suspend", "resume"},
     "supervisor": {"view", "reassign", "suspend", "resume", "escalate", "close"},
     "admin": {v.value for v in VERBS},
@@ -38,14 +49,25 @@ PATHS = {
     CaseStatus.CLOSED: [A.REGISTER, A.DISPATCH, A.START, A.RESPOND, A.VERIFY, A.CLOSE],
     CaseStatus.MERGED: [A.MERGE],
 }
-NEEDS = {A.REGISTER: CaseStatus.REPORTED, A.REJECT: CaseStatus.REPORTED,
-         A.MERGE: CaseStatus.REPORTED, A.DISPATCH: CaseStatus.REGISTERED,
-         A.START: CaseStatus.DISPATCHED, A.RETURN: CaseStatus.DISPATCHED,
-         A.REASSIGN: CaseStatus.DISPATCHED, A.SUSPEND: CaseStatus.DISPATCHED,
-         A.RESUME: CaseStatus.DISPATCHED, A.ESCALATE: CaseStatus.DISPATCHED,
-         A.RESPOND: CaseStatus.IN_PROGRESS, A.VERIFY: CaseStatus.RESPONDED,
-         A.REWORK: CaseStatus.RESPONDED, A.CLOSE: CaseStatus.VERIFIED,
-         A.UNMERGE: CaseStatus.MERGED, P.VIEW: CaseStatus.DISPATCHED, P.RATE: CaseStatus.CLOSED}
+NEEDS = {
+    A.REGISTER: CaseStatus.REPORTED,
+    A.REJECT: CaseStatus.REPORTED,
+    A.MERGE: CaseStatus.REPORTED,
+    A.DISPATCH: CaseStatus.REGISTERED,
+    A.START: CaseStatus.DISPATCHED,
+    A.RETURN: CaseStatus.DISPATCHED,
+    A.REASSIGN: CaseStatus.DISPATCHED,
+    A.SUSPEND: CaseStatus.DISPATCHED,
+    A.RESUME: CaseStatus.DISPATCHED,
+    A.ESCALATE: CaseStatus.DISPATCHED,
+    A.RESPOND: CaseStatus.IN_PROGRESS,
+    A.VERIFY: CaseStatus.RESPONDED,
+    A.REWORK: CaseStatus.RESPONDED,
+    A.CLOSE: CaseStatus.VERIFIED,
+    A.UNMERGE: CaseStatus.MERGED,
+    P.VIEW: CaseStatus.DISPATCHED,
+    P.RATE: CaseStatus.CLOSED,
+}
 
 
 def actors(street):
@@ -70,8 +92,9 @@ def test_matrix_is_the_policy_table():
     assert not allowed(wrong_dept, P.VIEW, own)
     district = Actor("d", Role.DISPATCHER, "990101")  # a district sees its streets
     assert allowed(district, A.DISPATCH, own) and not allowed(district, A.DISPATCH, other)
-    assert allowed(actors("x")["citizen"], P.SUBMIT) and not allowed(actors("x")["handler"],
-                                                                      P.SUBMIT)
+    assert allowed(actors("x")["citizen"], P.SUBMIT) and not allowed(
+        actors("x")["handler"], P.SUBMIT
+    )
 
 
 @pytest.mark.services
@@ -86,9 +109,20 @@ def test_service_enforces_the_full_matrix(quiet_session, admin, point, streets, 
 
     def case_in(status, street, reporter):
         lonlat = point(street=street, skip=3)
-        case_id = service.submit_report(s, center_for(s), ReportIn("E0102", *lonlat, reporter=reporter), at=tick()).case.id
+        case_id = service.submit_report(
+            s, center_for(s), ReportIn("E0102", *lonlat, reporter=reporter), at=tick()
+        ).case.id
         for action in PATHS[status]:
-            into = master.setdefault(street, service.submit_report(s, center_for(s), ReportIn("E0102", *lonlat), at=tick()).case.id) if action is A.MERGE else None
+            into = (
+                master.setdefault(
+                    street,
+                    service.submit_report(
+                        s, center_for(s), ReportIn("E0102", *lonlat), at=tick()
+                    ).case.id,
+                )
+                if action is A.MERGE
+                else None
+            )
             service.act(s, center_for(s), case_id, action, actor=admin, at=tick(), into=into)
         return case_id
 
@@ -97,7 +131,10 @@ def test_service_enforces_the_full_matrix(quiet_session, admin, point, streets, 
             return service.get_case(s, center_for(s), case_id, actor=actor)
         if verb is P.RATE:
             return service.rate_case(s, center_for(s), case_id, 4, actor=actor)
-        if verb is A.RESUME and service.get_case(s, center_for(s), case_id, actor=admin).suspended_since is None:
+        if (
+            verb is A.RESUME
+            and service.get_case(s, center_for(s), case_id, actor=admin).suspended_since is None
+        ):
             service.act(s, center_for(s), case_id, A.SUSPEND, actor=admin, at=tick())
         extra = {}
         if verb is A.MERGE:
@@ -123,8 +160,12 @@ def test_service_enforces_the_full_matrix(quiet_session, admin, point, streets, 
                         del pool[key]
                 except (PermissionDeniedError, CaseNotFoundError):  # outside scope: not found
                     results[role, verb.value, where] = False
-    expected = {(role, verb.value, where): where == "own" and verb.value in EXPECTED[role]
-                for role in EXPECTED for verb in VERBS for where in ("own", "other")}
+    expected = {
+        (role, verb.value, where): where == "own" and verb.value in EXPECTED[role]
+        for role in EXPECTED
+        for verb in VERBS
+        for where in ("own", "other")
+    }
     assert results == expected
     assert len(results) == 6 * len(VERBS) * 2
 
@@ -146,8 +187,13 @@ def test_the_offered_actions_are_exactly_those_the_service_accepts(
         report = ReportIn("E0102", *lonlat, reporter="citizen1")
         case_id = service.submit_report(s, center_for(s), report, at=tick()).case.id
         for action in [*PATHS[status], *([A.SUSPEND] if suspended else [])]:
-            into = (service.submit_report(s, center_for(s), ReportIn("E0102", *lonlat), at=tick())
-                    .case.id if action is A.MERGE else None)
+            into = (
+                service.submit_report(
+                    s, center_for(s), ReportIn("E0102", *lonlat), at=tick()
+                ).case.id
+                if action is A.MERGE
+                else None
+            )
             service.act(s, center_for(s), case_id, action, actor=admin, at=tick(), into=into)
         return case_id
 

@@ -5,11 +5,11 @@ import uuid
 
 import pytest
 import redis
+from tests.unit.cases.conftest import run_loop
 
 from shancheng.api.ratelimit import RateLimiter, RedisRateLimiter, limiter_from_settings
 from shancheng.cases.permissions import Role
 from shancheng.errors import RateLimitedError
-from tests.unit.cases.conftest import run_loop
 
 
 def test_in_memory_bucket_refills_at_the_rate():
@@ -25,8 +25,9 @@ def test_in_memory_bucket_refills_at_the_rate():
 
 def test_redis_buckets_are_shared_by_workers(redis_url):
     prefix = f"test:{uuid.uuid4().hex}:"
-    workers = [RedisRateLimiter(redis.Redis.from_url(redis_url), 6, 3, prefix=prefix)
-               for _ in range(2)]
+    workers = [
+        RedisRateLimiter(redis.Redis.from_url(redis_url), 6, 3, prefix=prefix) for _ in range(2)
+    ]
     workers[0].hit("key:app", now_s=0.0)
     workers[1].hit("key:app", now_s=0.0)
     workers[0].hit("key:app", now_s=0.0)
@@ -52,21 +53,25 @@ def test_redis_down_falls_back_to_memory(caplog):
 
 def test_settings_choose_the_limiter():
     assert isinstance(limiter_from_settings(60, 20, None), RateLimiter)
-    assert isinstance(limiter_from_settings(60, 20, "redis://127.0.0.1:6379/0"),
-                      RedisRateLimiter)
+    assert isinstance(limiter_from_settings(60, 20, "redis://127.0.0.1:6379/0"), RedisRateLimiter)
 
 
 def test_two_servers_share_one_limit_through_redis(make_api, point, redis_url):
     """Two app instances (two workers) on one Redis: the third report of a client is refused."""
     client_name = f"li{uuid.uuid4().hex[:8]}"
-    apis = [make_api(cases_rate_per_min=1, cases_rate_burst=2, cases_rate_redis_url=redis_url)
-            for _ in range(2)]
+    apis = [
+        make_api(cases_rate_per_min=1, cases_rate_burst=2, cases_rate_redis_url=redis_url)
+        for _ in range(2)
+    ]
     headers = apis[0].user(client_name, Role.CITIZEN, "990100")
     codes = []
     for k, api in enumerate([apis[0], apis[1], apis[1]]):
         lon, lat = point(skip=10 * k)
-        codes.append(api.client.post("/cases", headers=headers, json={
-            "category_code": "E0102", "lon": lon, "lat": lat}).status_code)
+        codes.append(
+            api.client.post(
+                "/cases", headers=headers, json={"category_code": "E0102", "lon": lon, "lat": lat}
+            ).status_code
+        )
     assert codes == [201, 201, 429]
     assert apis[0].count() == 2
     redis.Redis.from_url(redis_url).delete(f"shancheng:rate:user:{client_name}")
@@ -110,13 +115,19 @@ def test_async_hits_fall_back_to_memory_when_redis_is_down(caplog):
 
 def test_open311_posts_share_the_redis_limit_across_workers(make_api, point, redis_url):
     """Open311 posts (on the event loop on PostgreSQL) count in the same shared bucket."""
-    apis = [make_api(cases_rate_per_min=1, cases_rate_burst=2, cases_rate_redis_url=redis_url)
-            for _ in range(2)]
+    apis = [
+        make_api(cases_rate_per_min=1, cases_rate_burst=2, cases_rate_redis_url=redis_url)
+        for _ in range(2)
+    ]
     key = apis[0].api_key(f"app{uuid.uuid4().hex[:8]}")
     codes = []
     for k, api in enumerate([apis[0], apis[1], apis[1]]):
         lon, lat = point(skip=10 * k)
-        codes.append(api.client.post("/open311/requests.json", data={
-            "api_key": key, "service_code": "E0102", "lat": lat, "long": lon}).status_code)
+        codes.append(
+            api.client.post(
+                "/open311/requests.json",
+                data={"api_key": key, "service_code": "E0102", "lat": lat, "long": lon},
+            ).status_code
+        )
     assert codes == [200, 200, 429]
     assert apis[0].count() == 2

@@ -37,7 +37,11 @@ def test_locate_agrees_with_the_admin_polygons(small_city, admin_index):
             continue  # on a shared edge: ambiguous by polygons, skip
         loc = admin_index.locate(lon, lat)
         assert (loc.district_code, loc.street_code, loc.community_code, loc.city_code) == (
-            by_level["district"], by_level["street"], by_level["community"], by_level["city"])
+            by_level["district"],
+            by_level["street"],
+            by_level["community"],
+            by_level["city"],
+        )
         cell_poly = gpd.GeoSeries(admin_index.grid.cell_polygons([loc.cell_id]), crs=32648)
         assert cell_poly.to_crs(4326).iloc[0].buffer(1e-9).contains(pt)
         checked += 1
@@ -45,8 +49,12 @@ def test_locate_agrees_with_the_admin_polygons(small_city, admin_index):
 
 @pytest.mark.parametrize(
     ("lon", "lat", "field", "needle"),
-    [(float("nan"), 29.5, "long", "finite"), (106.5, 91.0, "lat", "in \\[-90"),
-     ("106.5", 29.5, "long", "number"), (True, 29.5, "long", "number")],
+    [
+        (float("nan"), 29.5, "long", "finite"),
+        (106.5, 91.0, "lat", "in \\[-90"),
+        ("106.5", 29.5, "long", "number"),
+        (True, 29.5, "long", "number"),
+    ],
 )
 def test_malformed_coordinates_name_the_field(admin_index, lon, lat, field, needle):
     with pytest.raises(CaseInputError, match=needle) as info:
@@ -80,23 +88,33 @@ def test_jurisdiction_table_most_specific_rule_wins(taxonomy):
         JurisdictionRule("E0502", "990102001", "gardens", Level.CITY),  # another street
     ]
     assert route(parking, LOC, default_department="street_office") == Assignment(
-        "traffic_police", Level.STREET, "990101001")
+        "traffic_police", Level.STREET, "990101001"
+    )
     assert route(parking, LOC, rules[:1], default_department="street_office") == Assignment(
-        "district_government", Level.DISTRICT, "990101")
+        "district_government", Level.DISTRICT, "990101"
+    )
     assert route(parking, LOC, rules[:2], default_department="street_office").department == (
-        "city_management")
+        "city_management"
+    )
     assert route(parking, LOC, rules[:3], default_department="street_office") == Assignment(
-        "public_security", Level.DISTRICT, "990101")
+        "public_security", Level.DISTRICT, "990101"
+    )
     assert route(parking, LOC, rules, default_department="street_office") == Assignment(
-        "city_management", Level.STREET, "990101001")
+        "city_management", Level.STREET, "990101001"
+    )
 
 
 def test_default_owner_takes_orphans(taxonomy):
     gas = taxonomy.category("E0411")
     assert route(gas, LOC, default_department="street_office") == Assignment(
-        "gas_utility", Level.CITY, "990100")
-    orphan = route(gas, LOC, default_department="street_office",
-                   active_departments={"street_office", "sanitation"})
+        "gas_utility", Level.CITY, "990100"
+    )
+    orphan = route(
+        gas,
+        LOC,
+        default_department="street_office",
+        active_departments={"street_office", "sanitation"},
+    )
     assert orphan == Assignment("street_office", Level.STREET, "990101001")
 
 
@@ -105,7 +123,11 @@ def test_escalation_chain_and_cross_boundary():
     b = escalate(a, LOC)
     c = escalate(b, LOC)
     assert (b.level, b.unit_code, c.level, c.unit_code) == (
-        Level.DISTRICT, "990101", Level.CITY, "990100")
+        Level.DISTRICT,
+        "990101",
+        Level.CITY,
+        "990100",
+    )
     with pytest.raises(ValueError, match="above city"):
         escalate(c, LOC)
     same_street = Location(0, 0, 0, 0, 8, "990101001002", "990101001", "990101", "990100")

@@ -36,7 +36,7 @@ PLAIN = [
     "Don't park on the fire lane; it's the 3rd time -- please act",
     "Please select a new contractor; the union said so",
     "We drop by the office on Monday; updated the form",
-    "the sign says \"no entry\" -- but cars go in",
+    'the sign says "no entry" -- but cars go in',
     "Item #12: the 'or' sign = broken",
     "I <3 this street",
     "email me at li@example.com",

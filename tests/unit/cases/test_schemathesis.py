@@ -8,8 +8,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from shancheng.cases.permissions import Role
 from shancheng.api.state import state_of
+from shancheng.cases.permissions import Role
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 EXAMPLES_PER_OPERATION = 15
@@ -24,13 +24,22 @@ def test_no_server_errors(api):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def check(case):
             for auth in (None, headers):
                 response = case.call(headers=auth)
                 assert response.status_code < 500, (
-                    case.method, case.formatted_path, response.status_code, response.text[:300])
+                    case.method,
+                    case.formatted_path,
+                    response.status_code,
+                    response.text[:300],
+                )
 
         check()
         checked.append(operation.label)

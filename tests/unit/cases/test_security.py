@@ -53,11 +53,25 @@ def test_the_readme_lists_every_public_route_with_its_reason():
 
 def _concrete(path):
     """A path with its parameters filled: a route that exists, a case id that does not."""
-    values = {"fmt": "json", "case_id": "999999", "rule_id": "999999", "limit_id": "999999",
-              "code": "Z9999", "sha256": "0" * 64, "reference": "SC000", "request_id": "SC000",
-              "service_code": "E0102", "token": "SC000", "target_id": "nope",
-              "sensor_id": "NOPE", "alarm_id": "nope", "layer": "walk", "z": "3", "x": "0",
-              "y": "0"}
+    values = {
+        "fmt": "json",
+        "case_id": "999999",
+        "rule_id": "999999",
+        "limit_id": "999999",
+        "code": "Z9999",
+        "sha256": "0" * 64,
+        "reference": "SC000",
+        "request_id": "SC000",
+        "service_code": "E0102",
+        "token": "SC000",
+        "target_id": "nope",
+        "sensor_id": "NOPE",
+        "alarm_id": "nope",
+        "layer": "walk",
+        "z": "3",
+        "x": "0",
+        "y": "0",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
@@ -69,19 +83,24 @@ def _call(api, key, headers):
         # a stream that lets the caller in stays open: ask for the headers only
         with api.client.stream("GET", url, params={"access_token": token} if token else {}) as r:
             return r.status_code
-    return api.client.request(method, url, headers=headers, json={} if method != "GET" else None,
-                              follow_redirects=False).status_code
+    return api.client.request(
+        method, url, headers=headers, json={} if method != "GET" else None, follow_redirects=False
+    ).status_code
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_every_audience_against_every_route(api, streets):
     users = {"anonymous": {}}
     for role in Role:
-        users[role.value] = api.user(f"u-{role.value}", role, "990100",
-                                     department="sanitation" if role is Role.HANDLER else None)
+        users[role.value] = api.user(
+            f"u-{role.value}",
+            role,
+            "990100",
+            department="sanitation" if role is Role.HANDLER else None,
+        )
     refused = {}
     for key, rule in sorted(POLICY.items()):
-        if key.startswith("GET /ui") or key == "GET /" or key == "GET /stream/cases":
+        if key.startswith("GET /ui") or key in {"GET /", "GET /stream/cases"}:
             continue  # static files; the case stream is checked in test_stream_api
         for who, headers in users.items():
             status = _call(api, key, headers)
@@ -89,7 +108,7 @@ def test_every_audience_against_every_route(api, streets):
             assert status < 500, (key, who, status)
     wrong = []
     for key, rule in POLICY.items():
-        if key.startswith("GET /ui") or key == "GET /" or key == "GET /stream/cases":
+        if key.startswith("GET /ui") or key in {"GET /", "GET /stream/cases"}:
             continue
         if rule.audience in {Audience.PUBLIC, Audience.CLIENT}:
             continue  # a client route refuses a missing key in its own format (403 in Open311)
@@ -104,9 +123,15 @@ def test_every_audience_against_every_route(api, streets):
 
 
 def test_critical_infrastructure_is_not_public(api):
-    for path in ("/lifelines/pipes?network=gas", "/lifelines/sensors", "/lifelines/alarms",
-                 "/lifelines/isolation?network=gas&pipe=1", "/city/indicators",
-                 "/tiles/pipes.json", "/tiles/pipes/15/0/0.mvt"):
+    for path in (
+        "/lifelines/pipes?network=gas",
+        "/lifelines/sensors",
+        "/lifelines/alarms",
+        "/lifelines/isolation?network=gas&pipe=1",
+        "/city/indicators",
+        "/tiles/pipes.json",
+        "/tiles/pipes/15/0/0.mvt",
+    ):
         assert api.client.get(path).status_code == 401, path
     citizen = api.user("li", Role.CITIZEN, "990100")
     assert api.client.get("/lifelines/pipes?network=gas", headers=citizen).status_code == 403
@@ -153,8 +178,10 @@ def _with_check(first17):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.from_regex(r"\A[1-6]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d)\d{3}\Z"),
-       st.text(alphabet="举报人住址在号楼", max_size=6))
+@given(
+    st.from_regex(r"\A[1-6]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d)\d{3}\Z"),
+    st.text(alphabet="举报人住址在号楼", max_size=6),
+)
 def test_a_valid_id_number_is_always_masked_and_a_wrong_check_never(first17, words):
     valid = _with_check(first17)
     wrong = valid[:17] + ("0" if valid[17] != "0" else "1")
@@ -173,14 +200,25 @@ def test_the_public_view_masks_and_hides_staff_notes(api, point, streets):
     key = api.api_key()
     dispatcher = api.user("wang", Role.DISPATCHER, "990100")
     lon, lat = point(street=streets[0], skip=3)
-    posted = api.client.post("/open311/requests.json", data={
-        "api_key": key, "service_code": "E0102", "lat": f"{lat}", "long": f"{lon}",
-        "description": "垃圾堆了一周，联系我13812345678"}).json()[0]
+    posted = api.client.post(
+        "/open311/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "E0102",
+            "lat": f"{lat}",
+            "long": f"{lon}",
+            "description": "垃圾堆了一周，联系我13812345678",
+        },
+    ).json()[0]
     case = api.client.get("/cases", headers=dispatcher).json()[0]
-    api.client.post(f"/cases/{case['id']}/actions", headers=dispatcher, json={
-        "action": "register", "note": "已联系李女士 13987654321"})
-    [public] = api.client.get(f"/open311/requests/{posted['service_request_id']}.json",
-                              params={"extensions": "true"}).json()
+    api.client.post(
+        f"/cases/{case['id']}/actions",
+        headers=dispatcher,
+        json={"action": "register", "note": "已联系李女士 13987654321"},
+    )
+    [public] = api.client.get(
+        f"/open311/requests/{posted['service_request_id']}.json", params={"extensions": "true"}
+    ).json()
     text = str(public)
     assert "13812345678" not in text and "138****5678" in public["description"]
     assert "13987654321" not in text and "李女士" not in text  # the staff's note is not public
@@ -230,11 +268,21 @@ def test_a_handlers_photo_is_for_staff_in_scope_only(api, point, streets):
     dispatcher = api.user("wang", Role.DISPATCHER, streets[0])
     stranger = api.user("zhou", Role.DISPATCHER, streets[2])
     lon, lat = point(street=streets[0], skip=5)
-    case = api.client.post("/cases", json={"category_code": "E0102", "lon": lon, "lat": lat,
-                                            "photos": [{"content_base64": b64(png(10))}]})
+    case = api.client.post(
+        "/cases",
+        json={
+            "category_code": "E0102",
+            "lon": lon,
+            "lat": lat,
+            "photos": [{"content_base64": b64(png(10))}],
+        },
+    )
     case_id = case.json()["case"]["id"]
-    after = api.client.post(f"/cases/{case_id}/actions", headers=dispatcher, json={
-        "action": "register", "photos": [{"content_base64": b64(png(250))}]})
+    after = api.client.post(
+        f"/cases/{case_id}/actions",
+        headers=dispatcher,
+        json={"action": "register", "photos": [{"content_base64": b64(png(250))}]},
+    )
     assert after.status_code == 200, after.text
     shown = api.client.get(f"/cases/{case_id}/attachments", headers=dispatcher).json()
     reporters, handlers = (a["url"] for a in sorted(shown, key=lambda a: a["event_seq"]))
@@ -262,12 +310,15 @@ def test_a_merge_checks_the_target_scope_category_and_distance(api, point, stree
     far = report("E0404", point(street=streets[0], skip=40))
 
     def merge(into):
-        r = api.client.post(f"/cases/{here}/actions", headers=inspector,
-                            json={"action": "merge", "into": into})
+        r = api.client.post(
+            f"/cases/{here}/actions", headers=inspector, json={"action": "merge", "into": into}
+        )
         return r.status_code, r.json()["detail"][0]["msg"] if r.status_code != 200 else ""
 
     status, msg = merge(other_street)
-    assert status == 422 and msg == f"`into`: no case with id {other_street} that you may merge into"
+    assert (
+        status == 422 and msg == f"`into`: no case with id {other_street} that you may merge into"
+    )
     status, msg = merge(999999)
     assert msg == "`into`: no case with id 999999 that you may merge into"  # the same answer
     assert merge(other_category)[1].startswith(f"`into` case {other_category} is of category")

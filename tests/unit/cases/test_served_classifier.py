@@ -57,19 +57,22 @@ def test_served_classifier_on_held_out_real_messages(served, taxonomy, shared_da
     assert min(recall.values()) >= 0.75, recall
 
 
-
-
 @SQLITE
-def test_an_edited_taxonomy_retrains_and_keeps_what_the_real_messages_taught(api, served,
-                                                                          taxonomy):
+def test_an_edited_taxonomy_retrains_and_keeps_what_the_real_messages_taught(api, served, taxonomy):
     """A new education category gets the education share; the real-message model stays."""
     root = api.user("root", Role.ADMIN, "990100")
     text = "我的孩子在学校遭到欺凌"
     before = served(text)
-    new = {"code": "E0708", "name_zh": "校园欺凌", "name_en": "school bullying",
-           "department": "education", "level": "district", "priority": 1,
-           "limits_h": {"register": 1, "dispatch": 1, "dispose": 8, "verify": 2},
-           "keywords": ["欺凌", "霸凌", "bullying"]}
+    new = {
+        "code": "E0708",
+        "name_zh": "校园欺凌",
+        "name_en": "school bullying",
+        "department": "education",
+        "level": "district",
+        "priority": 1,
+        "limits_h": {"register": 1, "dispatch": 1, "dispose": 8, "verify": 2},
+        "keywords": ["欺凌", "霸凌", "bullying"],
+    }
     assert api.client.post("/admin/taxonomy", headers=root, json=new).status_code == 201
     served("路灯不亮")  # the first request after the edit starts the retraining
     state_of(api.app).classifier.wait(120)
@@ -77,9 +80,12 @@ def test_an_edited_taxonomy_retrains_and_keeps_what_the_real_messages_taught(api
     r = api.client.post("/cases/classify", headers=headers, json={"text": text})
     assert before == "education"  # E0704 before the edit
     assert r.json()[0]["category_code"] == "E0708", r.json()
-    for text, department in (("幼儿园收费太高", "education"),
-                             ("公司拖欠工资三个月", "human_resources")):
+    for text, department in (
+        ("幼儿园收费太高", "education"),
+        ("公司拖欠工资三个月", "human_resources"),
+    ):
         r = api.client.post("/cases/classify", headers=headers, json={"text": text})
         code = r.json()[0]["category_code"]  # E0704 or the new E0708: both education
-        assert (new["department"] if code == "E0708" else taxonomy.category(code).department
-                ) == department, r.json()
+        assert (
+            new["department"] if code == "E0708" else taxonomy.category(code).department
+        ) == department, r.json()

@@ -11,11 +11,11 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
+from shancheng.api.state import state_of
 from shancheng.cases import admin as admin_edits
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Role
-from shancheng.api.state import state_of
 
 pytestmark = pytest.mark.services
 
@@ -43,8 +43,10 @@ def o311(api):
 
 
 def post311(api, code, lon, lat):
-    return api.client.post("/open311/requests.json", data={
-        "api_key": api.key, "service_code": code, "lat": lat, "long": lon})
+    return api.client.post(
+        "/open311/requests.json",
+        data={"api_key": api.key, "service_code": code, "lat": lat, "long": lon},
+    )
 
 
 def monday(hour):
@@ -67,7 +69,12 @@ def test_a_new_category_takes_open311_reports_with_its_defaults(o311, root, poin
     assert r.status_code == 201, r.text
     made = r.json()
     assert (made["kind"], made["group_en"], made["clock"], made["active"], made["origin"]) == (
-        "event", "city appearance", "working", True, "added")
+        "event",
+        "city appearance",
+        "working",
+        True,
+        "added",
+    )
     offered = services(api)["E0105"]
     assert offered["service_name"] == "井盖异响 rattling manhole cover"
     assert offered["group"] == "市容环境 city appearance"
@@ -85,8 +92,9 @@ def test_a_new_category_takes_open311_reports_with_its_defaults(o311, root, poin
     assert datetime.fromisoformat(case["deadline_at"]) == monday(11)
     # registering starts the dispatch stage: 3 working hours from 09:00 -> 12:00
     dispatcher = api.user("wang", Role.DISPATCHER, "990100")
-    r = api.client.post(f"/cases/{case['id']}/actions", headers=dispatcher,
-                        json={"action": "register"})
+    r = api.client.post(
+        f"/cases/{case['id']}/actions", headers=dispatcher, json={"action": "register"}
+    )
     assert r.status_code == 200 and datetime.fromisoformat(r.json()["deadline_at"]) == monday(12)
     record = api.client.get(f"/open311/requests/{reference}.json").json()[0]
     assert record["service_name"] == "井盖异响 rattling manhole cover"
@@ -94,8 +102,7 @@ def test_a_new_category_takes_open311_reports_with_its_defaults(o311, root, poin
     log = api.client.get("/admin/audit", headers=root).json()
     assert [(e["action"], e["table_name"]) for e in log] == [("create", "case_taxonomy")]
     assert log[0]["before"] is None and log[0]["after"]["code"] == "E0105"
-    assert log[0]["after"]["limits_h"] == {"register": 2, "dispatch": 3, "dispose": 8,
-                                           "verify": 2}
+    assert log[0]["after"]["limits_h"] == {"register": 2, "dispatch": 3, "dispose": 8, "verify": 2}
 
 
 def test_a_new_major_class_needs_its_group_names(api, root):
@@ -105,15 +112,21 @@ def test_a_new_major_class_needs_its_group_names(api, root):
     [err] = r.json()["detail"]
     assert err["loc"][-1] == "group_zh" and "major class is not in `groups`" in err["msg"]
     assert api.count("case_taxonomy") == api.count("case_audit") == 0
-    r = api.client.post("/admin/taxonomy", headers=root, json={
-        **body, "group_zh": "应急管理", "group_en": "emergencies"})
+    r = api.client.post(
+        "/admin/taxonomy",
+        headers=root,
+        json={**body, "group_zh": "应急管理", "group_en": "emergencies"},
+    )
     assert r.status_code == 201, r.text
     assert services(api)["E0801"]["group"] == "应急管理 emergencies"
 
 
 def test_patched_names_and_limits_show_everywhere_and_are_audited(api, root, point, streets):
-    r = api.client.patch("/admin/taxonomy/E0102", headers=root, json={
-        "name_en": "exposed rubbish", "limits_h": {"register": 3}})
+    r = api.client.patch(
+        "/admin/taxonomy/E0102",
+        headers=root,
+        json={"name_en": "exposed rubbish", "limits_h": {"register": 3}},
+    )
     assert r.status_code == 200, r.text
     changed = r.json()
     assert changed["name_en"] == "exposed rubbish" and changed["origin"] == "edited"
@@ -125,25 +138,36 @@ def test_patched_names_and_limits_show_everywhere_and_are_audited(api, root, poi
     assert listed["E0102"]["origin"] == "edited" and listed["E0103"]["origin"] == "seed"
     citizen = api.user("li", Role.CITIZEN, "990100")
     lon, lat = point(street=streets[0])
-    r = api.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon, "lat": lat})
+    r = api.client.post(
+        "/cases", headers=citizen, json={"category_code": "E0102", "lon": lon, "lat": lat}
+    )
     assert r.status_code == 201
     assert r.json()["case"]["deadline_at"] == "2026-11-23T12:00:00+08:00"  # 09:00 + 3 h
-    r = api.client.patch("/admin/taxonomy/E0102", headers=root, json={
-        "keywords": ["垃圾", "rubbish"], "department": "city_management"})
+    r = api.client.patch(
+        "/admin/taxonomy/E0102",
+        headers=root,
+        json={"keywords": ["垃圾", "rubbish"], "department": "city_management"},
+    )
     assert r.status_code == 200
     log = api.client.get("/admin/audit", headers=root).json()
     assert [(e["action"], e["table_name"], e["actor"]) for e in log] == [
-        ("update", "case_taxonomy", "root")] * 2
+        ("update", "case_taxonomy", "root")
+    ] * 2
     assert log[0]["row_id"] == log[1]["row_id"]  # one row of overrides per category
     newest, first = log
     assert (first["before"]["name_en"], first["after"]["name_en"]) == (
-        "exposed garbage", "exposed rubbish")
+        "exposed garbage",
+        "exposed rubbish",
+    )
     assert (first["before"]["limits_h"]["register"], first["after"]["limits_h"]["register"]) == (
-        1, 3)
+        1,
+        3,
+    )
     assert newest["before"]["name_en"] == "exposed rubbish"  # the version before this change
     assert (newest["before"]["department"], newest["after"]["department"]) == (
-        "sanitation", "city_management")
+        "sanitation",
+        "city_management",
+    )
     assert newest["after"]["keywords"] == ["垃圾", "rubbish"]
     assert api.count("case_taxonomy") == 1
 
@@ -152,15 +176,17 @@ def test_a_retired_category_takes_no_report_but_its_cases_still_read(o311, root,
     api = o311
     citizen = api.user("li", Role.CITIZEN, "990100")
     lon, lat = point(street=streets[0])
-    r = api.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon, "lat": lat})
+    r = api.client.post(
+        "/cases", headers=citizen, json={"category_code": "E0102", "lon": lon, "lat": lat}
+    )
     old = r.json()["case"]
     r = api.client.patch("/admin/taxonomy/E0102", headers=root, json={"active": False})
     assert r.status_code == 200 and r.json()["active"] is False
     cases_before = api.count()
     lon2, lat2 = point(street=streets[2])
-    r = api.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon2, "lat": lat2})
+    r = api.client.post(
+        "/cases", headers=citizen, json={"category_code": "E0102", "lon": lon2, "lat": lat2}
+    )
     assert r.status_code == 422
     [err] = r.json()["detail"]
     assert err["loc"][-1] == "service_code" and "'E0102' (exposed garbage) is retired" in err["msg"]
@@ -184,13 +210,25 @@ def test_a_retired_category_takes_no_report_but_its_cases_still_read(o311, root,
     # anyone may still read its name (the dashboard shows old cases by it), marked retired
     public = {c["code"]: c for c in api.client.get("/categories").json()}
     assert set(public) == set(listed)
-    assert (public["E0102"]["name_zh"], public["E0102"]["name_en"]) == ("暴露垃圾", "exposed garbage")
+    assert (public["E0102"]["name_zh"], public["E0102"]["name_en"]) == (
+        "暴露垃圾",
+        "exposed garbage",
+    )
     assert public["E0102"]["active"] is False and public["E0103"]["active"] is True
-    assert set(public["E0102"]) == {"code", "kind", "name_zh", "name_en", "group_zh", "group_en",
-                                    "active"}  # no handling details: those are for admins
+    assert set(public["E0102"]) == {
+        "code",
+        "kind",
+        "name_zh",
+        "name_en",
+        "group_zh",
+        "group_en",
+        "active",
+    }  # no handling details: those are for admins
     # brought back, it takes reports again
-    assert api.client.patch("/admin/taxonomy/E0102", headers=root,
-                            json={"active": True}).status_code == 200
+    assert (
+        api.client.patch("/admin/taxonomy/E0102", headers=root, json={"active": True}).status_code
+        == 200
+    )
     assert post311(api, "E0102", lon2, lat2).status_code == 200
     assert {c["code"]: c["active"] for c in api.client.get("/categories").json()}["E0102"] is True
 
@@ -204,8 +242,10 @@ def test_lifeline_alarm_categories_cannot_be_retired(api, root):
 
 
 def test_only_admins_edit_the_taxonomy(api, root, streets):
-    others = [api.user(f"u{k}", role, streets[0]) for k, role in enumerate(
-        [Role.CITIZEN, Role.INSPECTOR, Role.DISPATCHER, Role.SUPERVISOR])]
+    others = [
+        api.user(f"u{k}", role, streets[0])
+        for k, role in enumerate([Role.CITIZEN, Role.INSPECTOR, Role.DISPATCHER, Role.SUPERVISOR])
+    ]
     others.append(api.user("h", Role.HANDLER, streets[0], "sanitation"))
     for headers in others:
         assert api.client.get("/admin/taxonomy", headers=headers).status_code == 403
@@ -230,14 +270,26 @@ def test_only_admins_edit_the_taxonomy(api, root, streets):
         ({"department": "no_such_dept"}, "department", "'no_such_dept' is not a listed department"),
         ({"level": "province"}, "level", "Input should be"),
         ({"priority": 4}, "priority", "less than or equal to 3"),
-        ({"limits_h": {"register": 0, "dispatch": 1, "dispose": 1, "verify": 1}}, "register",
-         "greater than 0"),
-        ({"limits_h": {"register": 1, "dispatch": 1, "dispose": 1e6, "verify": 1}}, "dispose",
-         "less than or equal to 8784"),
-        ({"limits_h": {"register": 1, "dispatch": 1, "dispose": 1}}, "limits_h",
-         "must give hours for register, dispatch, dispose, verify"),
-        ({"limits_h": {"register": 1, "dispatch": 1, "dispose": 1, "verify": 1, "close": 1}},
-         "[key]", "Input should be"),
+        (
+            {"limits_h": {"register": 0, "dispatch": 1, "dispose": 1, "verify": 1}},
+            "register",
+            "greater than 0",
+        ),
+        (
+            {"limits_h": {"register": 1, "dispatch": 1, "dispose": 1e6, "verify": 1}},
+            "dispose",
+            "less than or equal to 8784",
+        ),
+        (
+            {"limits_h": {"register": 1, "dispatch": 1, "dispose": 1}},
+            "limits_h",
+            "must give hours for register, dispatch, dispose, verify",
+        ),
+        (
+            {"limits_h": {"register": 1, "dispatch": 1, "dispose": 1, "verify": 1, "close": 1}},
+            "[key]",
+            "Input should be",
+        ),
         ({"name_en": "<b>loud</b> cover"}, "name_en", "plain text without HTML"),
         ({"keywords": ["ok", ""]}, "1", "at least 1 character"),
         ({"name_zh": ""}, "name_zh", "at least 1 character"),
@@ -266,8 +318,9 @@ def test_bad_categories_are_refused_and_nothing_is_stored(api, root, body, field
         ("E0109", {"priority": 1}, 404, "CaseNotFoundError", "no category 'E0109'"),
     ],
 )
-def test_bad_changes_are_refused_and_nothing_is_stored(api, root, code, body, status, field,
-                                                       needle):
+def test_bad_changes_are_refused_and_nothing_is_stored(
+    api, root, code, body, status, field, needle
+):
     r = api.client.patch(f"/admin/taxonomy/{code}", headers=root, json=body)
     assert r.status_code == status, r.text
     [err] = r.json()["detail"]
@@ -281,8 +334,10 @@ def test_classifier_survives_a_new_category_and_never_proposes_a_retired_one(api
     assert api.client.post("/admin/taxonomy", headers=root, json=NEW).status_code == 201
     r = api.client.post("/cases/classify", headers=citizen, json={"text": "路边有暴露垃圾"})
     assert r.status_code == 200 and r.json()[0]["category_code"] == "E0102"
-    assert api.client.patch("/admin/taxonomy/E0102", headers=root,
-                            json={"active": False}).status_code == 200
+    assert (
+        api.client.patch("/admin/taxonomy/E0102", headers=root, json={"active": False}).status_code
+        == 200
+    )
     r = api.client.post("/cases/classify", headers=citizen, json={"text": "路边有暴露垃圾"})
     assert r.status_code == 200
     proposals = r.json()
@@ -294,21 +349,27 @@ def test_classifier_survives_a_new_category_and_never_proposes_a_retired_one(api
 
 def _statements(engine):
     seen = []
-    sa.event.listen(engine, "before_cursor_execute",
-                    lambda *args: seen.append(args[2]))  # statement text
+    sa.event.listen(
+        engine, "before_cursor_execute", lambda *args: seen.append(args[2])
+    )  # statement text
     return seen
 
 
-def test_another_center_sees_an_edit_after_the_ttl(make_session, taxonomy, admin_index, admin,
-                                                   monday_9):
+def test_another_center_sees_an_edit_after_the_ttl(
+    make_session, taxonomy, admin_index, admin, monday_9
+):
     ttl = 2.0
-    one, two = make_session(Center(taxonomy, admin_index)), make_session(Center(taxonomy, admin_index))
+    one, two = (
+        make_session(Center(taxonomy, admin_index)),
+        make_session(Center(taxonomy, admin_index)),
+    )
     ones = CenterCache(Center(taxonomy, admin_index), ttl_s=ttl)
     twos = CenterCache(Center(taxonomy, admin_index), ttl_s=ttl)
     assert twos.current(two).taxonomy.category("E0102").name_en == "exposed garbage"  # cached
     started = time.monotonic()
-    admin_edits.update_category(one, ones, "E0102", {"name_en": "exposed rubbish"}, actor=admin,
-                                at=monday_9)
+    admin_edits.update_category(
+        one, ones, "E0102", {"name_en": "exposed rubbish"}, actor=admin, at=monday_9
+    )
     admin_edits.create_category(one, ones, dict(NEW), actor=admin, at=monday_9)
     # the editing process sees both at once; the other one still has its cached copy
     assert ones.current(one).taxonomy.category("E0102").name_en == "exposed rubbish"
@@ -327,12 +388,14 @@ def test_another_center_sees_an_edit_after_the_ttl(make_session, taxonomy, admin
     two.close()
 
 
-def test_the_cache_costs_no_query_while_the_tables_are_fresh(make_session, taxonomy, admin_index,
-                                                             admin, monday_9):
+def test_the_cache_costs_no_query_while_the_tables_are_fresh(
+    make_session, taxonomy, admin_index, admin, monday_9
+):
     session = make_session(Center(taxonomy, admin_index))
     centers = CenterCache(Center(taxonomy, admin_index), ttl_s=60.0)
-    admin_edits.update_category(session, centers, "E0102", {"priority": 1}, actor=admin,
-                                at=monday_9)
+    admin_edits.update_category(
+        session, centers, "E0102", {"priority": 1}, actor=admin, at=monday_9
+    )
     first = centers.current(session)
     assert first.taxonomy.category("E0102").priority == 1
     seen = _statements(session.get_bind())
@@ -368,8 +431,9 @@ def test_centers_of_two_seeds_keep_their_own_settings(make_session, center, admi
     quiet = replace(center, duplicate_radius_m=0.0)
     session = make_session(center)
     loud_centers, calm_centers = CenterCache(center), CenterCache(quiet)
-    admin_edits.update_category(session, loud_centers, "E0102", {"priority": 1}, actor=admin,
-                                at=monday_9)
+    admin_edits.update_category(
+        session, loud_centers, "E0102", {"priority": 1}, actor=admin, at=monday_9
+    )
     loud, calm = loud_centers.current(session), calm_centers.current(session)
     assert loud.taxonomy.category("E0102").priority == calm.taxonomy.category("E0102").priority == 1
     assert (loud.duplicate_radius_m, calm.duplicate_radius_m) == (50.0, 0.0)

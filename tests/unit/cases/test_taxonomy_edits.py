@@ -12,32 +12,46 @@ LIMITS = {"register": 1, "dispatch": 2, "dispose": 24, "verify": 4}
 
 
 def test_an_override_changes_only_its_fields_and_merges_limits(taxonomy):
-    edited = taxonomy.with_edits([{"code": "C0110", "name_en": "dark lamp",
-                                   "limits_h": {"dispose": 0.5}}])
+    edited = taxonomy.with_edits(
+        [{"code": "C0110", "name_en": "dark lamp", "limits_h": {"dispose": 0.5}}]
+    )
     seed_lamp, lamp = taxonomy.category("C0110"), edited.category("C0110")
     assert lamp.name_en == "dark lamp" and lamp.name_zh == seed_lamp.name_zh
     assert lamp.limits_h == {**seed_lamp.limits_h, "dispose": 0.5}
     assert lamp.limit_s("dispose") == 1800.0
     assert (lamp.department, lamp.level, lamp.group_en) == (
-        seed_lamp.department, seed_lamp.level, seed_lamp.group_en)
+        seed_lamp.department,
+        seed_lamp.level,
+        seed_lamp.group_en,
+    )
     assert taxonomy.category("C0110").name_en == seed_lamp.name_en  # the seed is untouched
     assert len(edited.categories) == len(taxonomy.categories)
 
 
 def test_a_new_category_takes_defaults_and_its_major_class_group(taxonomy):
-    new = taxonomy.edited({"code": "C0305", "name_zh": "坐凳", "name_en": "bench",
-                           "department": "gardens", "level": "street", "priority": 3,
-                           "limits_h": LIMITS})
+    new = taxonomy.edited(
+        {
+            "code": "C0305",
+            "name_zh": "坐凳",
+            "name_en": "bench",
+            "department": "gardens",
+            "level": "street",
+            "priority": 3,
+            "limits_h": LIMITS,
+        }
+    )
     assert (new.kind, new.clock, new.keywords, new.active) == ("component", "working", (), True)
     assert (new.group_zh, new.group_en) == taxonomy.groups[("component", "03")]
 
 
 def test_a_stale_edit_is_logged_and_left_out(taxonomy, caplog):
     with caplog.at_level(logging.ERROR, logger="shancheng.cases.taxonomy"):
-        edited = taxonomy.with_edits([
-            {"code": "E0102", "department": "gone_department"},
-            {"code": "E0103", "priority": 1},
-        ])
+        edited = taxonomy.with_edits(
+            [
+                {"code": "E0102", "department": "gone_department"},
+                {"code": "E0103", "priority": 1},
+            ]
+        )
     assert edited.category("E0102") is taxonomy.category("E0102")
     assert edited.category("E0103").priority == 1
     assert "taxonomy edit of 'E0102' ignored" in caplog.text

@@ -15,8 +15,17 @@ from shancheng.cases.classify import (
 from shancheng.cases.text_model import LinearTextModel
 from shancheng.errors import InputError
 
-TEXTS = ["路灯坏了", "路灯不亮", "学校收费", "学生负担重", "工资拖欠", "拖欠工资不发",
-         "street light out", "school fees", "unpaid wages"]
+TEXTS = [
+    "路灯坏了",
+    "路灯不亮",
+    "学校收费",
+    "学生负担重",
+    "工资拖欠",
+    "拖欠工资不发",
+    "street light out",
+    "school fees",
+    "unpaid wages",
+]
 LABELS = ["light", "light", "school", "school", "wages", "wages", "light", "school", "wages"]
 
 
@@ -30,8 +39,9 @@ def test_arrays_answer_as_the_pipeline_did(fitted, tmp_path):
     model.save(tmp_path / "m.npz")
     loaded = LinearTextModel.load(tmp_path / "m.npz")
     texts = ["路灯又坏了", "学校乱收费", "boss owes wages", "完全无关的话", "x"]
-    np.testing.assert_allclose(loaded.predict_proba(texts), fitted.pipeline.predict_proba(texts),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict_proba(texts), fitted.pipeline.predict_proba(texts), atol=1e-5
+    )
     assert loaded.classes == ("light", "school", "wages") and loaded.meta == {"note": "test"}
 
 
@@ -61,9 +71,11 @@ def _combined():
     """Groups = the toy model's classes (+ other); categories: two under light, one each."""
     departments = LinearTextModel.from_pipeline(
         train_classifier([*TEXTS, "garbage", "垃圾"], [*LABELS, OTHER_GROUP, OTHER_GROUP]).pipeline,
-        meta={})
+        meta={},
+    )
     categories = train_classifier(
-        ["路灯坏了", "灯杆倒了", "学校收费", "工资拖欠", "垃圾"], ["L1", "L2", "S", "W", "G"])
+        ["路灯坏了", "灯杆倒了", "学校收费", "工资拖欠", "垃圾"], ["L1", "L2", "S", "W", "G"]
+    )
     group_of = {"L1": "light", "L2": "light", "S": "school", "W": "wages", "G": OTHER_GROUP}
     return departments, categories, CombinedClassifier(departments, categories, group_of)
 
@@ -77,8 +89,9 @@ def test_a_group_shares_its_probability_among_its_categories(fitted):
     col = {c: i for i, c in enumerate(categories.pipeline.classes_)}
     grp = {g: i for i, g in enumerate(departments.classes)}
     # by hand: L1 gets light's share times L1's part of (L1 + L2)
-    expected_l1 = p_group[:, grp["light"]] * p_cat[:, col["L1"]] / (
-        p_cat[:, col["L1"]] + p_cat[:, col["L2"]])
+    expected_l1 = (
+        p_group[:, grp["light"]] * p_cat[:, col["L1"]] / (p_cat[:, col["L1"]] + p_cat[:, col["L2"]])
+    )
     np.testing.assert_allclose(p[:, col["L1"]], expected_l1)
     np.testing.assert_allclose(p[:, col["S"]], p_group[:, grp["school"]])
     np.testing.assert_allclose(p.sum(axis=1), 1.0)

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from tests.unit.cases.conftest import center_for
 
 from shancheng.cases import repository, service
 from shancheng.cases.domain import TRANSITIONS, Action, CaseStatus
 from shancheng.cases.intake import ReportIn
 from shancheng.errors import TransitionNotAllowedError
-from tests.unit.cases.conftest import center_for
 
 pytestmark = pytest.mark.services
 
@@ -38,7 +38,9 @@ class Walker:
 
     def new(self):
         report = ReportIn("E0102", *self.lonlat, description="垃圾堆积", reporter="li")
-        return service.submit_report(self.session, center_for(self.session), report, at=self.at).case.id
+        return service.submit_report(
+            self.session, center_for(self.session), report, at=self.at
+        ).case.id
 
     def do(self, case_id, action, **kwargs):
         if action is A.MERGE:
@@ -46,7 +48,15 @@ class Walker:
         if action is A.REASSIGN:
             kwargs.setdefault("department", "city_management")
         self.at += timedelta(minutes=1)
-        return service.act(self.session, center_for(self.session), case_id, action, actor=self.admin, at=self.at, **kwargs)
+        return service.act(
+            self.session,
+            center_for(self.session),
+            case_id,
+            action,
+            actor=self.admin,
+            at=self.at,
+            **kwargs,
+        )
 
     def case_in(self, status):
         case_id = self.new()
@@ -59,7 +69,8 @@ def _state(session, case_id):
     session.expire_all()
     row = repository.get_case(session, case_id)
     events = session.execute(
-        sa.select(sa.func.count()).select_from(repository.CaseEventRow)
+        sa.select(sa.func.count())
+        .select_from(repository.CaseEventRow)
         .where(repository.CaseEventRow.case_id == case_id)
     ).scalar_one()
     return row.status, row.version, row.suspended_since, events
@@ -79,7 +90,10 @@ def test_every_legal_transition_is_stored(quiet_session, admin, monday_9, point)
         assert after[3] == before[3] + 1, (status, action)
         last = repository.events_of(quiet_session, case_id)[-1]
         assert (last.action, last.from_status, last.to_status) == (
-            action.value, status.value, target.value)
+            action.value,
+            status.value,
+            target.value,
+        )
 
 
 def test_every_illegal_transition_is_refused_and_changes_nothing(
@@ -103,10 +117,15 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(
 def test_history_cannot_be_rewritten(quiet_session, admin, monday_9, point):
     walker = Walker(quiet_session, admin, monday_9, point(skip=3))
     case_id = walker.case_in(CaseStatus.DISPATCHED)
-    for statement in ("update case_events set note = 'forged' where case_id = :id",
-                      "delete from case_events where case_id = :id"):
+    for statement in (
+        "update case_events set note = 'forged' where case_id = :id",
+        "delete from case_events where case_id = :id",
+    ):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             quiet_session.execute(sa.text(statement), {"id": case_id})
         quiet_session.rollback()
     assert [e.action for e in repository.events_of(quiet_session, case_id)] == [
-        "report", "register", "dispatch"]
+        "report",
+        "register",
+        "dispatch",
+    ]

@@ -1,6 +1,6 @@
 """The pure workflow: every legal transition is taken, every other pair is refused."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,7 +8,7 @@ from shancheng.cases.domain import TRANSITIONS, Action, CaseStatus, Level
 from shancheng.cases.workflow import CaseSnapshot, apply
 from shancheng.errors import TransitionNotAllowedError
 
-AT = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 # The workflow of the issue, written out by hand (not read from TRANSITIONS).
 EXPECTED = {
@@ -79,9 +79,11 @@ def test_clock_state_guards():
 
 
 def test_escalation_stops_at_city_level():
-    apply(CaseSnapshot(CaseStatus.DISPATCHED, level=Level.DISTRICT), Action.ESCALATE,
-          actor="x", at=AT)
+    apply(
+        CaseSnapshot(CaseStatus.DISPATCHED, level=Level.DISTRICT), Action.ESCALATE, actor="x", at=AT
+    )
     with pytest.raises(TransitionNotAllowedError, match="city level"):
-        apply(CaseSnapshot(CaseStatus.DISPATCHED, level=Level.CITY), Action.ESCALATE,
-              actor="x", at=AT)
+        apply(
+            CaseSnapshot(CaseStatus.DISPATCHED, level=Level.CITY), Action.ESCALATE, actor="x", at=AT
+        )
     assert [Level.STREET.up, Level.DISTRICT.up, Level.CITY.up] == [Level.DISTRICT, Level.CITY, None]

@@ -15,6 +15,3 @@ def small_city():
 @pytest.fixture(scope="session")
 def full_city():
     return generate_demo_city(DemoConfig())
-
-
-

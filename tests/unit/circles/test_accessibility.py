@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from tests.unit.circles.oracle import oracle_nearest
 
 from shancheng.circles.accessibility import compute_accessibility
 from shancheng.circles.residences import residences_from_buildings, residences_from_cells
 from shancheng.circles.standard import load_catalogue
 from shancheng.errors import InputError, MissingColumnError
-from tests.unit.circles.oracle import oracle_nearest
 
 CUTOFF_S = 1800.0
 

@@ -11,10 +11,14 @@ from shancheng.network.snap import snap_points
 def test_two_pass_snapping_equals_one_pass(small_city):
     net = small_city.network
     rng = np.random.default_rng(5)
-    x = np.r_[small_city.buildings["x_utm"].to_numpy(), rng.uniform(net.node_x_utm.min() - 300,
-                                                                   net.node_x_utm.max(), 300)]
-    y = np.r_[small_city.buildings["y_utm"].to_numpy(), rng.uniform(net.node_y_utm.min() - 300,
-                                                                   net.node_y_utm.max(), 300)]
+    x = np.r_[
+        small_city.buildings["x_utm"].to_numpy(),
+        rng.uniform(net.node_x_utm.min() - 300, net.node_x_utm.max(), 300),
+    ]
+    y = np.r_[
+        small_city.buildings["y_utm"].to_numpy(),
+        rng.uniform(net.node_y_utm.min() - 300, net.node_y_utm.max(), 300),
+    ]
     one = snap_points(net, x, y, max_distance_m=200.0)
     two = _snap_near_first(net, x, y, max_distance_m=200.0, source="points")
     assert (one.distance_m[one.snapped] > 40).any()  # the second pass has work to do

@@ -18,34 +18,59 @@ from shancheng.network.walk import build_walk_network
 def _line():
     """0 — 100 — 200 — 300 — 400 m, flat streets walked at 1 m/s: seconds equal metres."""
     x = [0.0, 100.0, 200.0, 300.0, 400.0]
-    return build_walk_network(x, [0.0] * 5, None, [0, 1, 2, 3], [1, 2, 3, 4], [100.0] * 4,
-                              [0] * 4, speeds=WalkSpeeds(flat_speed_km_h=3.6))
+    return build_walk_network(
+        x,
+        [0.0] * 5,
+        None,
+        [0, 1, 2, 3],
+        [1, 2, 3, 4],
+        [100.0] * 4,
+        [0] * 4,
+        speeds=WalkSpeeds(flat_speed_km_h=3.6),
+    )
 
 
 def _catalogue(decay, *, threshold_min=2.5, norm=100.0, demand="all"):
-    return parse_catalogue({
-        "format_version": 1,
-        "capacity": {"decay": decay},
-        "age_groups": {"all": {"label": "all", "columns": ["population"]},
-                       "children": {"label": "3-5", "columns": ["age_3_5"]}},
-        "categories": {"kindergarten": {"serves": "children", "capacity_per_1000": norm,
-                                        "capacity_demand": demand}},
-        "requirements": [{"category": "kindergarten", "level_min": 5,
-                          "threshold_min": threshold_min}],
-    })
+    return parse_catalogue(
+        {
+            "format_version": 1,
+            "capacity": {"decay": decay},
+            "age_groups": {
+                "all": {"label": "all", "columns": ["population"]},
+                "children": {"label": "3-5", "columns": ["age_3_5"]},
+            },
+            "categories": {
+                "kindergarten": {
+                    "serves": "children",
+                    "capacity_per_1000": norm,
+                    "capacity_demand": demand,
+                }
+            },
+            "requirements": [
+                {"category": "kindergarten", "level_min": 5, "threshold_min": threshold_min}
+            ],
+        }
+    )
 
 
 def _points(xs, **columns):
     frame = pd.DataFrame({"x_utm": xs, "y_utm": [0.0] * len(xs), **columns})
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame.x_utm, frame.y_utm),
-                            crs=32648)
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame.x_utm, frame.y_utm), crs=32648)
 
 
 def _run(decay, residence_x, population, facility_x, capacity, **kwargs):
-    homes = _points(residence_x, residence_id=[f"R{i}" for i in range(len(residence_x))],
-                    population=population, age_3_5=population)
-    kgs = _points(facility_x, facility_id=[f"K{i}" for i in range(len(facility_x))],
-                  category="kindergarten", capacity=capacity)
+    homes = _points(
+        residence_x,
+        residence_id=[f"R{i}" for i in range(len(residence_x))],
+        population=population,
+        age_3_5=population,
+    )
+    kgs = _points(
+        facility_x,
+        facility_id=[f"K{i}" for i in range(len(facility_x))],
+        category="kindergarten",
+        capacity=capacity,
+    )
     catalogue = _catalogue(decay, **kwargs)
     acc = compute_accessibility(_line(), homes, kgs, catalogue)
     return acc, capacity_access(acc, catalogue), catalogue
@@ -78,8 +103,9 @@ def test_gaussian_decay_by_hand():
 
 
 def test_ninety_places_do_not_cover_twenty_thousand_children():
-    acc, cap, catalogue = _run("none", [150.0], [20_000], [100.0], [90], threshold_min=5,
-                               norm=900.0, demand="children")
+    acc, cap, catalogue = _run(
+        "none", [150.0], [20_000], [100.0], [90], threshold_min=5, norm=900.0, demand="children"
+    )
     coverage = residence_coverage(acc, catalogue, adequate=cap.adequate)
     assert coverage.column("kindergarten_5min").tolist() == [True]  # within 5 minutes...
     assert coverage.column("kindergarten_5min_capacity").tolist() == [False]  # ...but no place
@@ -87,8 +113,15 @@ def test_ninety_places_do_not_cover_twenty_thousand_children():
 
 
 def test_two_step_fca_on_pairs_and_the_decay():
-    access, ratio = two_step_fca([0, 1, 1], [0, 0, 1], [0.0, 0.0, 0.0], demand=[10, 30],
-                                 supply=[8, 6], catchment_s=60.0, decay="none")
+    access, ratio = two_step_fca(
+        [0, 1, 1],
+        [0, 0, 1],
+        [0.0, 0.0, 0.0],
+        demand=[10, 30],
+        supply=[8, 6],
+        catchment_s=60.0,
+        decay="none",
+    )
     np.testing.assert_allclose(ratio, [0.2, 0.2])
     np.testing.assert_allclose(access, [0.2, 0.4])
     assert decay_weight([0.0], 60.0, "gaussian")[0] == 1.0
@@ -97,8 +130,9 @@ def test_two_step_fca_on_pairs_and_the_decay():
 
 
 def test_a_facility_nobody_reaches_gives_nothing():
-    access, ratio = two_step_fca([0], [0], [500.0], demand=[10], supply=[8, 6],
-                                 catchment_s=60.0, decay="none")
+    access, ratio = two_step_fca(
+        [0], [0], [500.0], demand=[10], supply=[8, 6], catchment_s=60.0, decay="none"
+    )
     assert ratio.tolist() == [0.0, 0.0]
     assert access.tolist() == [0.0]
 
@@ -106,6 +140,6 @@ def test_a_facility_nobody_reaches_gives_nothing():
 @pytest.mark.parametrize("decay", ["none", "gaussian"])
 def test_total_capacity_is_conserved_when_everyone_reaches_one_facility(decay):
     # with one facility, sum_i P_i A_i = S (all its places are handed out)
-    acc, cap, _ = _run(decay, [60.0, 100.0, 140.0], [10, 20, 30], [100.0], [12])
+    _acc, cap, _ = _run(decay, [60.0, 100.0, 140.0], [10, 20, 30], [100.0], [12])
     people = np.array([10, 20, 30])
     np.testing.assert_allclose((people * cap.per_1000[:, 0] / 1000).sum(), 12.0)

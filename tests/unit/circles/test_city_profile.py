@@ -29,8 +29,11 @@ def _profile(tmp_path, text):
 
 
 def test_rules_by_category_and_by_requirement(catalogue, tmp_path):
-    path = _profile(tmp_path, '[requirements]\nmetro_station = "where_present"\n'
-                              'senior_canteen_5min = "off"\npark = "on"\n')
+    path = _profile(
+        tmp_path,
+        '[requirements]\nmetro_station = "where_present"\n'
+        'senior_canteen_5min = "off"\npark = "on"\n',
+    )
     rules = read_city_profile(path, catalogue)
     shaped, notes = apply_city_profile(catalogue, rules, present={"park", "hospital"})
     keys = {r.key: r for r in shaped.requirements}
@@ -39,19 +42,24 @@ def test_rules_by_category_and_by_requirement(catalogue, tmp_path):
     before = {r.key: r for r in catalogue.requirements}
     assert keys["park_15min"].required == before["park_15min"].required
     assert len(shaped.requirements) == len(catalogue.requirements) - 1
-    assert any("metro_station_15min: not required, the city has no metro_station" in n
-               for n in notes)
+    assert any(
+        "metro_station_15min: not required, the city has no metro_station" in n for n in notes
+    )
     with_metro, _ = apply_city_profile(catalogue, rules, present={"metro_station"})
     assert {r.key: r for r in with_metro.requirements}["metro_station_15min"].required == before[
-        "metro_station_15min"].required
+        "metro_station_15min"
+    ].required
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('[requirements]\nsubway = "off"\n', "requirements.subway: not a category or requirement"),
-    ('[requirements]\npark = "maybe"\n', "requirements.park: `maybe` must be one of"),
-    ('park = "off"\n', "a [requirements] table is needed"),
-    ("[requirements\n", "not a readable city profile"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[requirements]\nsubway = "off"\n', "requirements.subway: not a category or requirement"),
+        ('[requirements]\npark = "maybe"\n', "requirements.park: `maybe` must be one of"),
+        ('park = "off"\n', "a [requirements] table is needed"),
+        ("[requirements\n", "not a readable city profile"),
+    ],
+)
 def test_bad_profiles_name_the_file_and_key(catalogue, tmp_path, text, needle):
     with pytest.raises(CatalogueError, match="profile.toml") as error:
         read_city_profile(_profile(tmp_path, text), catalogue)
@@ -67,13 +75,25 @@ def test_a_missing_metro_no_longer_empties_the_15_minute_circle(small_city, cata
     assert profiled >= plain  # one requirement fewer can only complete more circles
 
 
-def test_the_cli_applies_a_profile_and_the_report_says_so(city_dir, tmp_path, capsys,
-                                                          monkeypatch):
+def test_the_cli_applies_a_profile_and_the_report_says_so(city_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SHANCHENG_QUIET", "1")
     path = _profile(tmp_path, '[requirements]\nsenior_canteen = "off"\n')
     out = tmp_path / "circles"
-    assert main(["circles", "evaluate", "--city", str(city_dir), "--out", str(out),
-                 "--profile", str(path)]) == 0
+    assert (
+        main(
+            [
+                "circles",
+                "evaluate",
+                "--city",
+                str(city_dir),
+                "--out",
+                str(out),
+                "--profile",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert "senior_canteen_5min: switched off by the city profile" in capsys.readouterr().out
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "senior_canteen_5min: switched off by the city profile" in report

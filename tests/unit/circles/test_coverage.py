@@ -4,16 +4,20 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from tests.unit.circles.oracle import oracle_nearest
 
 from shancheng.circles.accessibility import compute_accessibility
 from shancheng.circles.coverage import aggregate_coverage, residence_coverage
 from shancheng.circles.residences import residences_from_buildings
 from shancheng.circles.standard import load_catalogue
-from tests.unit.circles.oracle import oracle_nearest
 
 PARENT = {"district": "city", "street": "district", "community": "street"}
-COLUMN = {"district": "district_code", "street": "street_code", "community": "community_code",
-          "cell": "cell_id"}
+COLUMN = {
+    "district": "district_code",
+    "street": "street_code",
+    "community": "community_code",
+    "cell": "cell_id",
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +79,22 @@ def _check_children_add_up(table):
         if parent == "city":
             kids["parent"] = parents["unit_code"].iloc[0]
         summed = kids.groupby(["parent", "age_group", "measure"])[
-            ["population", "covered_population"]].sum()
+            ["population", "covered_population"]
+        ].sum()
         mine = parents.set_index(["unit_code", "age_group", "measure"])[
-            ["population", "covered_population"]]
+            ["population", "covered_population"]
+        ]
         mine.index.names = summed.index.names
         assert len(summed) == len(mine)
         np.testing.assert_allclose(summed.loc[mine.index].to_numpy(), mine.to_numpy())
-    cells = table[table.unit_level == "cell"].groupby(["age_group", "measure"])[
-        ["population", "covered_population"]].sum()
+    cells = (
+        table[table.unit_level == "cell"]
+        .groupby(["age_group", "measure"])[["population", "covered_population"]]
+        .sum()
+    )
     city = table[table.unit_level == "city"].set_index(["age_group", "measure"])[
-        ["population", "covered_population"]]
+        ["population", "covered_population"]
+    ]
     np.testing.assert_allclose(cells.loc[city.index].to_numpy(), city.to_numpy())
 
 

@@ -95,12 +95,22 @@ def test_cli_bad_catalogue_is_one_error_line(city_dir, tmp_path, capsys, monkeyp
     bad = tmp_path / "bad.toml"
     bad.write_text(
         'format_version = 1\n[age_groups.all]\nlabel = "all"\ncolumns = ["population"]\n'
-        "[categories.park]\n[[requirements]]\ncategory = \"parc\"\nlevel_min = 5\n"
+        '[categories.park]\n[[requirements]]\ncategory = "parc"\nlevel_min = 5\n'
         "threshold_min = 5\n",
         encoding="utf-8",
     )
-    code = main(["circles", "evaluate", "--city", str(city_dir), "--catalogue", str(bad),
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "circles",
+            "evaluate",
+            "--city",
+            str(city_dir),
+            "--catalogue",
+            str(bad),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "requirement 1 (category 'parc', 5-min level)" in err
@@ -115,8 +125,18 @@ def test_cli_isochrone_writes_wgs84_polygons(city_dir, small_city, tmp_path, cap
     net = small_city.network
     lon, lat = utm_to_lonlat([float(net.node_x_utm[10])], [float(net.node_y_utm[10])])
     out = tmp_path / "iso.gpkg"
-    args = ["circles", "isochrone", str(lon[0]), str(lat[0]), "--city", str(city_dir),
-            "--direction", "to", "--out", str(out)]
+    args = [
+        "circles",
+        "isochrone",
+        str(lon[0]),
+        str(lat[0]),
+        "--city",
+        str(city_dir),
+        "--direction",
+        "to",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     areas = gpd.read_file(out)
     assert areas.crs.to_epsg() == 4326
@@ -150,10 +170,12 @@ def test_unit_supply_by_hand(evaluation, small_city):
     for district in units.index[units["level"] == "district"]:
         places = fac.loc[fac["district_code"] == district, "capacity"].sum()
         residents = small_city.buildings.loc[
-            small_city.buildings["district_code"] == district, "population"].sum()
+            small_city.buildings["district_code"] == district, "population"
+        ].sum()
         got = units.loc[district, "nursery_supply_per_1000"]
         assert got == pytest.approx(1000 * places / residents)
         assert units.loc[district, "nursery_supply_met"] == (got >= 4.5)
     city = units[units["level"] == "city"].iloc[0]
     assert city["nursery_supply_per_1000"] == pytest.approx(
-        1000 * fac["capacity"].sum() / small_city.buildings["population"].sum())
+        1000 * fac["capacity"].sum() / small_city.buildings["population"].sum()
+    )

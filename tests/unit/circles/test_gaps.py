@@ -11,13 +11,17 @@ from shancheng.circles.gaps import find_gaps
 from shancheng.circles.standard import parse_catalogue
 from shancheng.geo.grid import UnitGrid
 
-CATALOGUE = parse_catalogue({
-    "format_version": 1,
-    "age_groups": {"all": {"label": "all", "columns": ["population"]}},
-    "categories": {"kindergarten": {}, "park": {}},
-    "requirements": [{"category": "kindergarten", "level_min": 5, "threshold_min": 5},
-                     {"category": "park", "level_min": 5, "threshold_min": 5}],
-})
+CATALOGUE = parse_catalogue(
+    {
+        "format_version": 1,
+        "age_groups": {"all": {"label": "all", "columns": ["population"]}},
+        "categories": {"kindergarten": {}, "park": {}},
+        "requirements": [
+            {"category": "kindergarten", "level_min": 5, "threshold_min": 5},
+            {"category": "park", "level_min": 5, "threshold_min": 5},
+        ],
+    }
+)
 
 
 @pytest.fixture
@@ -41,8 +45,11 @@ def gaps():
 
 def test_complete_circle_gap_areas(gaps):
     complete = gaps[gaps.measure == "complete_5min"]
-    assert complete.index.tolist() == ["complete_5min-0001", "complete_5min-0002",
-                                       "complete_5min-0003"]
+    assert complete.index.tolist() == [
+        "complete_5min-0001",
+        "complete_5min-0002",
+        "complete_5min-0003",
+    ]
     assert complete.population_affected.tolist() == [190.0, 30.0, 10.0]
     assert complete.n_cells.tolist() == [2, 1, 1]
     a = complete.loc["complete_5min-0001"]
@@ -67,8 +74,11 @@ def test_per_requirement_areas_and_geometry(gaps):
 
 def test_diagonal_cells_join_one_area():
     homes = pd.DataFrame({"cell_id": [0, 5], "population": [1, 1], "t": [np.inf, np.inf]})
-    acc = SimpleNamespace(residences=homes, categories=("kindergarten", "park"),
-                          time_s=np.column_stack([homes.t, homes.t]))
+    acc = SimpleNamespace(
+        residences=homes,
+        categories=("kindergarten", "park"),
+        time_s=np.column_stack([homes.t, homes.t]),
+    )
     grid = UnitGrid(0.0, 0.0, 100.0, n_cols=4, n_rows=3)
     gaps = find_gaps(acc, residence_coverage(acc, CATALOGUE), CATALOGUE, grid, crs_epsg=32648)
     assert (gaps.measure == "complete_5min").sum() == 1  # cells 0 and 5 touch at a corner

@@ -24,8 +24,14 @@ def test_climbing_reaches_less_street_than_descending(hill_path):
 
 def test_isochrones_on_the_demo_follow_the_streets(small_city):
     net = small_city.network
-    start = int(np.argmin(np.hypot(net.node_x_utm - np.median(net.node_x_utm),
-                                   net.node_y_utm - np.median(net.node_y_utm))))
+    start = int(
+        np.argmin(
+            np.hypot(
+                net.node_x_utm - np.median(net.node_x_utm),
+                net.node_y_utm - np.median(net.node_y_utm),
+            )
+        )
+    )
     x, y = float(net.node_x_utm[start]), float(net.node_y_utm[start])  # on a node: no access leg
     iso = isochrones(net, x, y, thresholds_min=(5, 10, 15))
     assert iso.threshold_min.tolist() == [5.0, 10.0, 15.0]

@@ -140,8 +140,8 @@ def _evaluate(city, homes, catalogue, facilities):
 
 def test_coverage_sets_equal_scipy_dijkstra(instance):
     """Each candidate's row = residents whose walk TO it is within the threshold (scipy)."""
-    import scipy.sparse as sp  # noqa: PLC0415
-    from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
 
     net = instance.graph.network
     order = np.lexsort((net.edge_time_s, net.edge_head, net.edge_tail))

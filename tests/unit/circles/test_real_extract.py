@@ -9,23 +9,48 @@ categories; 1,000 residences are placed beside random streets.
 import numpy as np
 import pandas as pd
 import pytest
+from tests.unit.circles.oracle import oracle_nearest
 
 from shancheng.circles.accessibility import compute_accessibility
 from shancheng.circles.standard import load_catalogue
 from shancheng.network.speed import EdgeKind
 from shancheng.network.walk import build_walk_network
-from tests.unit.circles.oracle import oracle_nearest
 
-WALKABLE = {"footway", "pedestrian", "path", "steps", "living_street", "residential", "service",
-            "unclassified", "track", "cycleway", "corridor", "tertiary", "secondary", "primary",
-            "tertiary_link", "secondary_link", "primary_link"}
-AMENITY = {("amenity", "kindergarten"): "kindergarten", ("amenity", "school"): "primary_school",
-           ("amenity", "pharmacy"): "health_station", ("amenity", "doctors"): "health_station",
-           ("amenity", "clinic"): "community_health_center", ("amenity", "hospital"): "hospital",
-           ("amenity", "marketplace"): "market", ("shop", "supermarket"): "supermarket",
-           ("shop", "convenience"): "convenience_store", ("highway", "bus_stop"): "bus_stop",
-           ("amenity", "community_centre"): "community_service", ("amenity", "library"): "culture",
-           ("leisure", "playground"): "park", ("leisure", "pitch"): "sports_ground"}
+WALKABLE = {
+    "footway",
+    "pedestrian",
+    "path",
+    "steps",
+    "living_street",
+    "residential",
+    "service",
+    "unclassified",
+    "track",
+    "cycleway",
+    "corridor",
+    "tertiary",
+    "secondary",
+    "primary",
+    "tertiary_link",
+    "secondary_link",
+    "primary_link",
+}
+AMENITY = {
+    ("amenity", "kindergarten"): "kindergarten",
+    ("amenity", "school"): "primary_school",
+    ("amenity", "pharmacy"): "health_station",
+    ("amenity", "doctors"): "health_station",
+    ("amenity", "clinic"): "community_health_center",
+    ("amenity", "hospital"): "hospital",
+    ("amenity", "marketplace"): "market",
+    ("shop", "supermarket"): "supermarket",
+    ("shop", "convenience"): "convenience_store",
+    ("highway", "bus_stop"): "bus_stop",
+    ("amenity", "community_centre"): "community_service",
+    ("amenity", "library"): "culture",
+    ("leisure", "playground"): "park",
+    ("leisure", "pitch"): "sports_ground",
+}
 UTM_32N = 32632
 
 
@@ -81,8 +106,7 @@ def osm_walk(path, *, heights=None, epsg=UTM_32N):
     tail, head = np.array(tail), np.array(head)
     length = np.hypot(x[head] - x[tail], y[head] - y[tail])
     z = heights(lonlat[:, 0], lonlat[:, 1]) if heights else None
-    network = build_walk_network(x, y, z, tail, head, length, kind, crs_epsg=epsg,
-                                 source=path.name)
+    network = build_walk_network(x, y, z, tail, head, length, kind, crs_epsg=epsg, source=path.name)
     fac = pd.DataFrame(points, columns=["facility_id", "category", "lon", "lat"])
     fac["x_utm"], fac["y_utm"] = to_utm.transform(fac["lon"].to_numpy(), fac["lat"].to_numpy())
     return network, fac
@@ -102,11 +126,13 @@ def test_nearest_times_equal_networkx_on_monaco(shared_data):
     dx = network.node_x_utm[network.edge_head[seg]] - network.node_x_utm[network.edge_tail[seg]]
     dy = network.node_y_utm[network.edge_head[seg]] - network.node_y_utm[network.edge_tail[seg]]
     norm = np.maximum(np.hypot(dx, dy), 1e-9)
-    homes = pd.DataFrame({
-        "residence_id": [f"R{i}" for i in range(1000)],
-        "x_utm": network.node_x_utm[network.edge_tail[seg]] + t * dx - side * dy / norm,
-        "y_utm": network.node_y_utm[network.edge_tail[seg]] + t * dy + side * dx / norm,
-    })
+    homes = pd.DataFrame(
+        {
+            "residence_id": [f"R{i}" for i in range(1000)],
+            "x_utm": network.node_x_utm[network.edge_tail[seg]] + t * dx - side * dy / norm,
+            "y_utm": network.node_y_utm[network.edge_tail[seg]] + t * dy + side * dx / norm,
+        }
+    )
     catalogue = load_catalogue()
     for column in catalogue.population_columns:
         homes[column] = 10
@@ -116,7 +142,9 @@ def test_nearest_times_equal_networkx_on_monaco(shared_data):
         network,
         (homes["x_utm"].to_numpy(), homes["y_utm"].to_numpy()),
         (acc.facilities["x_utm"].to_numpy(), acc.facilities["y_utm"].to_numpy()),
-        group, len(acc.categories), cutoff_s=1800.0,
+        group,
+        len(acc.categories),
+        cutoff_s=1800.0,
     )
     assert np.array_equal(np.isinf(acc.time_s), np.isinf(expected))
     finite = np.isfinite(expected)

@@ -43,11 +43,12 @@ def test_a_city_without_units_says_no_data(evaluation):
 
 def test_unknown_shares_read_no_data_never_zero(evaluation):
     units = evaluation.units.copy()
-    share_columns = [c for c in units.columns if c.startswith("complete_") and
-                     c.endswith("min_share")]
+    share_columns = [
+        c for c in units.columns if c.startswith("complete_") and c.endswith("min_share")
+    ]
     units.loc[units["level"] == "district", share_columns] = np.nan
     html = render_report(replace(evaluation, units=units))
-    table = html[html.index("District units"):]
+    table = html[html.index("District units") :]
     table = table[: table.index("</table>")]
     assert "no data" in table and "nan" not in table
     assert share_text(float("nan")) == "no data" and share_text(0.0) == "0%"

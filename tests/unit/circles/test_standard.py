@@ -53,8 +53,11 @@ def test_unknown_category_names_the_file_and_entry():
 
 def test_negative_threshold_names_the_entry_and_value():
     path = DATA / "bad_catalogue_negative_threshold.toml"
-    with pytest.raises(CatalogueError, match=r"requirement 2 \(category 'market', 10-min level\): "
-                                             r"field `threshold_min`: .*greater than 0, got -10"):
+    with pytest.raises(
+        CatalogueError,
+        match=r"requirement 2 \(category 'market', 10-min level\): "
+        r"field `threshold_min`: .*greater than 0, got -10",
+    ):
         load_catalogue(path)
 
 
@@ -68,21 +71,37 @@ def test_not_toml_and_missing_file():
 @pytest.mark.parametrize(
     ("edit", "pattern"),
     [
-        (lambda d: d["categories"]["nursery"].update(serves="babies"),
-         r"category 'nursery': field `serves`: unknown age group 'babies'"),
-        (lambda d: d["categories"]["nursery"].update(capacity_per_1000=-4.5),
-         r"category 'nursery': field `capacity_per_1000`: .*got -4.5"),
-        (lambda d: d["categories"]["park"].update(colour="green"),
-         r"category 'park': field `colour`: Extra inputs are not permitted"),
-        (lambda d: d["requirements"].append(dict(d["requirements"][0])),
-         r"requirement 21 \(category 'nursery', 5-min level\): the same category appears twice"),
-        (lambda d: d["requirements"][0].pop("threshold_min"),
-         r"requirement 1 \(category 'nursery', 5-min level\): field `threshold_min`: "
-         r"Field required"),
-        (lambda d: d["requirements"][3].update(threshold_min=float("nan")),
-         r"requirement 4 .*field `threshold_min`"),
-        (lambda d: d["requirements"][0].update(status="probably"),
-         r"requirement 1 .*field `status`"),
+        (
+            lambda d: d["categories"]["nursery"].update(serves="babies"),
+            r"category 'nursery': field `serves`: unknown age group 'babies'",
+        ),
+        (
+            lambda d: d["categories"]["nursery"].update(capacity_per_1000=-4.5),
+            r"category 'nursery': field `capacity_per_1000`: .*got -4.5",
+        ),
+        (
+            lambda d: d["categories"]["park"].update(colour="green"),
+            r"category 'park': field `colour`: Extra inputs are not permitted",
+        ),
+        (
+            lambda d: d["requirements"].append(dict(d["requirements"][0])),
+            r"requirement 21 \(category 'nursery', 5-min level\): the same category appears twice",
+        ),
+        (
+            lambda d: d["requirements"][0].pop("threshold_min"),
+            (
+                r"requirement 1 \(category 'nursery', 5-min level\): field `threshold_min`: "
+                r"Field required"
+            ),
+        ),
+        (
+            lambda d: d["requirements"][3].update(threshold_min=float("nan")),
+            r"requirement 4 .*field `threshold_min`",
+        ),
+        (
+            lambda d: d["requirements"][0].update(status="probably"),
+            r"requirement 1 .*field `status`",
+        ),
         (lambda d: d["age_groups"].pop("all"), r"an age group `all`"),
         (lambda d: d.update(format_version=2), r"`format_version` must be 1, got 2"),
         (lambda d: d["capacity"].update(decay="linear"), r"field `capacity.decay`"),

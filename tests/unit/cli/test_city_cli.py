@@ -77,30 +77,60 @@ def test_bad_arguments_are_one_error_line(monaco, tmp_path, capsys, monkeypatch,
     assert not (tmp_path / "x").exists()
 
 
-def test_import_with_codes_polygons_and_population(monaco, shared_data, tmp_path, capsys,
-                                                   monkeypatch):
+def test_import_with_codes_polygons_and_population(
+    monaco, shared_data, tmp_path, capsys, monkeypatch
+):
     import geopandas as gpd
     import shapely
 
     from shancheng.data.city import read_city
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "d.csv").write_text("district_code,district_name,cityCode\n"
-                                    "990101,西区,9901\n990102,东区,9901\n")
-    (tmp_path / "s.csv").write_text("street_code,street_name,district_code,district_name\n"
-                                    "990101001,Fontvieille街道,990101,西区\n"
-                                    "990102001,Monte-Carlo街道,990102,东区\n")
-    gpd.GeoDataFrame({"code": ["990101", "990102"], "name": ["西区", "东区"]},
-                     geometry=[shapely.box(7.405, 43.725, 7.4225, 43.75),
-                               shapely.box(7.4225, 43.725, 7.44, 43.75)],
-                     crs=4326).to_file(tmp_path / "d.geojson")
+    (tmp_path / "d.csv").write_text(
+        "district_code,district_name,cityCode\n990101,西区,9901\n990102,东区,9901\n"
+    )
+    (tmp_path / "s.csv").write_text(
+        "street_code,street_name,district_code,district_name\n"
+        "990101001,Fontvieille街道,990101,西区\n"
+        "990102001,Monte-Carlo街道,990102,东区\n"
+    )
+    gpd.GeoDataFrame(
+        {"code": ["990101", "990102"], "name": ["西区", "东区"]},
+        geometry=[
+            shapely.box(7.405, 43.725, 7.4225, 43.75),
+            shapely.box(7.4225, 43.725, 7.44, 43.75),
+        ],
+        crs=4326,
+    ).to_file(tmp_path / "d.geojson")
     (tmp_path / "p.csv").write_text("code,population\n990101001,5000\n990102001,7000\n")
-    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "c"),
-                 "--bbox", "7.405,43.725,7.44,43.75",
-                 "--dem", str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
-                 "--codes", "d.csv", "--codes", "s.csv", "--district-polygons", "d.geojson",
-                 "--population-counts", "p.csv", "--population-level", "street",
-                 "--city-code", "990100", "--city-name", "测试市"])
+    code = main(
+        [
+            "city",
+            "import",
+            "--osm",
+            str(monaco),
+            "--out",
+            str(tmp_path / "c"),
+            "--bbox",
+            "7.405,43.725,7.44,43.75",
+            "--dem",
+            str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
+            "--codes",
+            "d.csv",
+            "--codes",
+            "s.csv",
+            "--district-polygons",
+            "d.geojson",
+            "--population-counts",
+            "p.csv",
+            "--population-level",
+            "street",
+            "--city-code",
+            "990100",
+            "--city-name",
+            "测试市",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "street level: 2 official codes but no polygons" in " ".join(out.split())
@@ -110,8 +140,9 @@ def test_import_with_codes_polygons_and_population(monaco, shared_data, tmp_path
     assert set(city.buildings["street_code"]) <= {"990101001", "990102001"}
     assert len(city.admin_units) == 5
     # a wrong city code is refused before the long OSM read, and nothing is written
-    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "d"),
-                 "--codes", "d.csv"])
+    code = main(
+        ["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "d"), "--codes", "d.csv"]
+    )
     assert code == 1
     assert "does not start with its parent's 50" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
@@ -125,13 +156,33 @@ def test_boundary_clip_in_the_wrong_crs_is_refused(monaco, tmp_path, capsys, mon
     # a Monaco polygon in UTM 32N metres, mislabelled as lon/lat
     area = gpd.GeoSeries([shapely.box(7.415, 43.728, 7.432, 43.742)], crs=4326).to_crs(32632)
     area.set_crs(4326, allow_override=True).to_file(tmp_path / "area.geojson")
-    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "x"),
-                 "--boundary", "area.geojson"])
+    code = main(
+        [
+            "city",
+            "import",
+            "--osm",
+            str(monaco),
+            "--out",
+            str(tmp_path / "x"),
+            "--boundary",
+            "area.geojson",
+        ]
+    )
     assert code == 1
     assert "look projected" in capsys.readouterr().err
     area.to_file(tmp_path / "good.gpkg")  # correctly declared metres: reprojected and used
-    code = main(["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "y"),
-                 "--boundary", "good.gpkg"])
+    code = main(
+        [
+            "city",
+            "import",
+            "--osm",
+            str(monaco),
+            "--out",
+            str(tmp_path / "y"),
+            "--boundary",
+            "good.gpkg",
+        ]
+    )
     assert code == 0
     assert "FLAT" in capsys.readouterr().err
 
@@ -160,9 +211,19 @@ def test_a_real_sigint_during_an_import_exits_130_and_leaves_nothing(shared_data
     exe = Path(sys.executable).with_name("shancheng")
     out = tmp_path / "malta"
     with subprocess.Popen(
-        [str(exe), "city", "import", "--osm",
-         str(shared_data / "networks/osm/malta_2018-08-27_geofabrik.osm.pbf"), "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        [
+            str(exe),
+            "city",
+            "import",
+            "--osm",
+            str(shared_data / "networks/osm/malta_2018-08-27_geofabrik.osm.pbf"),
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
         first = process.stdout.readline()  # logged after the OSM read, while the import goes on
         assert first, "the import printed nothing"
         process.send_signal(signal.SIGINT)

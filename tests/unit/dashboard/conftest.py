@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from shancheng.api.state import state_of
 from shancheng.cases.calendar import CHINA_TZ
 from shancheng.cases.center import Center
 from shancheng.cases.permissions import Actor, Role
@@ -13,7 +14,6 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.demo import DemoConfig, generate_demo_city
 from shancheng.geo.crs import utm_to_lonlat
-from shancheng.api.state import state_of
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=CHINA_TZ)
 
@@ -60,8 +60,9 @@ class Dash:
 
         with state_of(self.app).sessions() as s:
             accounts.create_user(s, username, "correct horse battery", role=role, unit_code=unit)
-        r = self.client.post("/auth/token", data={
-            "username": username, "password": "correct horse battery"})
+        r = self.client.post(
+            "/auth/token", data={"username": username, "password": "correct horse battery"}
+        )
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -79,8 +80,9 @@ class Dash:
         from shancheng.cases import accounts
 
         with state_of(self.app).sessions() as s:
-            return accounts.create_api_key(s, name, actor=Actor("root", Role.ADMIN, "990100"),
-                                           at=self.clock[0], scopes=scopes)
+            return accounts.create_api_key(
+                s, name, actor=Actor("root", Role.ADMIN, "990100"), at=self.clock[0], scopes=scopes
+            )
 
 
 @pytest.fixture
@@ -97,8 +99,9 @@ def make_dash(center, city_state, tmp_path):
         if url is None:
             url = f"sqlite:///{tmp_path / f'dash{len(apps)}.sqlite'}"
             upgrade_database(url)
-        settings = Settings(database_url=url, data_dir=tmp_path,
-                            **{"cases_rate_per_min": 0, **overrides})
+        settings = Settings(
+            database_url=url, data_dir=tmp_path, **{"cases_rate_per_min": 0, **overrides}
+        )
         app = create_app(settings, center=center, city_state=city_state)
         clock = [MONDAY_9]
         app.dependency_overrides[now] = lambda: clock[0]

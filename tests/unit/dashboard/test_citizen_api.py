@@ -6,9 +6,15 @@ from shancheng.cases.permissions import Role
 def test_anonymous_report_and_public_status(dash, city_state, lonlat):
     home = city_state.city.buildings.iloc[10]
     lon, lat = lonlat(home["x_utm"], home["y_utm"])
-    r = dash.client.post("/cases", json={
-        "category_code": "E0102", "lon": lon, "lat": lat,
-        "description": "垃圾没人收 — 李先生 13800000000"})
+    r = dash.client.post(
+        "/cases",
+        json={
+            "category_code": "E0102",
+            "lon": lon,
+            "lat": lat,
+            "description": "垃圾没人收 — 李先生 13800000000",
+        },
+    )
     assert r.status_code == 201, r.text
     case = r.json()["case"]
     reference = case["reference"]
@@ -17,15 +23,20 @@ def test_anonymous_report_and_public_status(dash, city_state, lonlat):
     assert public.status_code == 200
     body = public.json()
     assert (body["reference"], body["category"], body["stage"], body["stage_zh"]) == (
-        reference, "E0102", "reported", "上报")
+        reference,
+        "E0102",
+        "reported",
+        "上报",
+    )
     assert [s["stage"] for s in body["timeline"]] == ["reported"]
     text = public.text
     for private in ("13800000000", "李先生", str(round(lon, 4)), "description", "reporter"):
         assert private not in text
     # the operator's steps show up in the public timeline
     dispatcher = dash.user("wang", Role.DISPATCHER, "990100")
-    r = dash.client.post(f"/cases/{case['id']}/actions", headers=dispatcher,
-                         json={"action": "register"})
+    r = dash.client.post(
+        f"/cases/{case['id']}/actions", headers=dispatcher, json={"action": "register"}
+    )
     assert r.status_code == 200, r.text
     body = dash.client.get(f"/cases/public/{reference.lower()}").json()
     assert [s["stage"] for s in body["timeline"]] == ["reported", "registered"]
@@ -49,10 +60,14 @@ def test_anonymous_reports_are_rate_limited_per_address(make_dash, city_state, l
     assert int(r.headers["Retry-After"]) >= 1
     # a logged-in citizen is another client: still served
     citizen = dash.user("li", Role.CITIZEN, "990100")
-    r = dash.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon, "lat": lat})
+    r = dash.client.post(
+        "/cases", headers=citizen, json={"category_code": "E0102", "lon": lon, "lat": lat}
+    )
     assert r.status_code == 201, r.text
     # a bad token is refused, not treated as anonymous
-    r = dash.client.post("/cases", headers={"Authorization": "Bearer " + "A" * 43}, json={
-        "category_code": "E0102", "lon": lon, "lat": lat})
+    r = dash.client.post(
+        "/cases",
+        headers={"Authorization": "Bearer " + "A" * 43},
+        json={"category_code": "E0102", "lon": lon, "lat": lat},
+    )
     assert r.status_code == 401

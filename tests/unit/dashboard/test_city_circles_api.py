@@ -18,8 +18,11 @@ def test_units_per_level_and_parent(dash, city_state):
     expected = float(districts.set_index("code").at[first["code"], "population"])
     assert first["residents"] == pytest.approx(expected)
     assert features[0]["geometry"]["type"] in {"Polygon", "MultiPolygon"}
-    lon, lat = features[0]["geometry"]["coordinates"][0][0][:2] if features[0]["geometry"][
-        "type"] == "Polygon" else features[0]["geometry"]["coordinates"][0][0][0][:2]
+    lon, lat = (
+        features[0]["geometry"]["coordinates"][0][0][:2]
+        if features[0]["geometry"]["type"] == "Polygon"
+        else features[0]["geometry"]["coordinates"][0][0][0][:2]
+    )
     assert 100 < lon < 110 and 25 < lat < 32  # WGS84 lon/lat, not UTM metres
     r = dash.client.get("/city/units", params={"level": "street", "parent": first["code"]})
     streets = units[(units["level"] == "street") & (units["parent_code"] == first["code"])]
@@ -35,22 +38,32 @@ def test_indicators_equal_the_evaluation_and_count_cases(dash, city_state, lonla
     citizen = dash.user("li", Role.CITIZEN, "990100")
     cell = city_state.city.buildings[city_state.city.buildings["street_code"] == street].iloc[0]
     lon, lat = lonlat(cell["x_utm"], cell["y_utm"])
-    r = dash.client.post("/cases", headers=citizen, json={
-        "category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾"})
+    r = dash.client.post(
+        "/cases",
+        headers=citizen,
+        json={"category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾"},
+    )
     assert r.status_code == 201, r.text
-    rows = dash.client.get("/city/indicators", params={"level": "street"}, headers=dash.staff()).json()
+    rows = dash.client.get(
+        "/city/indicators", params={"level": "street"}, headers=dash.staff()
+    ).json()
     assert len(rows) == int((units["level"] == "street").sum())
     by_code = {row["code"]: row for row in rows}
     for code, row in by_code.items():
         assert row["circle_coverage_share"] == pytest.approx(units.at[code, "complete_15min_share"])
         assert row["childcare_places_per_1000"] == pytest.approx(
-            units.at[code, "nursery_supply_per_1000"])
+            units.at[code, "nursery_supply_per_1000"]
+        )
         assert row["cases_open"] == (1 if code == street else 0)
         assert row["cases_overdue"] == 0 and row["on_time_share"] is None
     district = units.at[street, "parent_code"]
-    rows = dash.client.get("/city/indicators", params={"level": "district"}, headers=dash.staff()).json()
+    rows = dash.client.get(
+        "/city/indicators", params={"level": "district"}, headers=dash.staff()
+    ).json()
     assert {r["code"]: r["cases_open"] for r in rows}[district] == 1
-    city = dash.client.get("/city/indicators", params={"level": "city"}, headers=dash.staff()).json()
+    city = dash.client.get(
+        "/city/indicators", params={"level": "city"}, headers=dash.staff()
+    ).json()
     assert city[0]["cases_open"] == 1
     assert 0 <= city[0]["pipe_monitoring_share"] <= 1
 
@@ -59,17 +72,26 @@ def test_coverage_equals_evaluate_table(dash, city_state):
     table = city_state.evaluation.table
     for category, measure in (("nursery", "nursery_5min"), ("complete_15min", "complete_15min")):
         for level in ("district", "street", "community"):
-            got = dash.client.get("/circles/coverage",
-                                  params={"category": category, "level": level}).json()
-            want = table[(table["measure"] == measure) & (table["unit_level"] == level)
-                         & (table["age_group"] == "all")]
+            got = dash.client.get(
+                "/circles/coverage", params={"category": category, "level": level}
+            ).json()
+            want = table[
+                (table["measure"] == measure)
+                & (table["unit_level"] == level)
+                & (table["age_group"] == "all")
+            ]
             assert {g["code"]: g["share"] for g in got} == pytest.approx(
-                dict(zip(want["unit_code"], want["share"], strict=True)))
+                dict(zip(want["unit_code"], want["share"], strict=True))
+            )
             assert {g["code"]: g["covered_residents"] for g in got} == pytest.approx(
-                dict(zip(want["unit_code"], want["covered_population"], strict=True)))
+                dict(zip(want["unit_code"], want["covered_population"], strict=True))
+            )
     park15 = dash.client.get("/circles/coverage", params={"category": "park", "circle": 15}).json()
-    want = table[(table["measure"] == "park_15min") & (table["unit_level"] == "district")
-                 & (table["age_group"] == "all")]
+    want = table[
+        (table["measure"] == "park_15min")
+        & (table["unit_level"] == "district")
+        & (table["age_group"] == "all")
+    ]
     assert [p["share"] for p in park15] == pytest.approx(want["share"].tolist())
 
 
@@ -83,11 +105,13 @@ def test_categories_gaps_and_facilities(dash, city_state):
     expected = expected[expected["measure"] == "nursery_5min"]
     assert sorted(g["properties"]["gap_id"] for g in gaps) == sorted(expected["gap_id"])
     assert sum(g["properties"]["residents"] for g in gaps) == pytest.approx(
-        expected["residents"].sum())
+        expected["residents"].sum()
+    )
     facilities = dash.client.get("/circles/facilities", params={"category": "nursery"}).json()
     mine = city_state.city.facilities[city_state.city.facilities["category"] == "nursery"]
     assert sorted(f["properties"]["facility_id"] for f in facilities["features"]) == sorted(
-        mine["facility_id"])
+        mine["facility_id"]
+    )
 
 
 def test_nearest_at_a_home_equals_its_accessibility(dash, city_state, lonlat):
@@ -123,52 +147,69 @@ def test_isochrone_contains_the_clicked_point_and_grows(dash, city_state, lonlat
     polygons = [shapely.geometry.shape(f["geometry"]) for f in features]
     assert all(p.contains(shapely.Point(lon, lat)) for p in polygons)
     assert polygons[0].area < polygons[1].area
-    assert features[0]["properties"]["street_length_m"] < features[1]["properties"][
-        "street_length_m"]
+    assert (
+        features[0]["properties"]["street_length_m"] < features[1]["properties"]["street_length_m"]
+    )
 
 
 def test_whatif_in_a_gap_raises_that_units_share(dash, city_state):
     gaps = city_state.evaluation.gaps
     gap = gaps[gaps["measure"] == "nursery_5min"].sort_values("residents").iloc[-1]
     spot = gap.geometry.representative_point()
-    r = dash.client.post("/circles/whatif",
-                         json={"category": "nursery", "lon": spot.x, "lat": spot.y})
+    r = dash.client.post(
+        "/circles/whatif", json={"category": "nursery", "lon": spot.x, "lat": spot.y}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["level"] == "5min" and body["residents_newly_covered"] > 0
     before = {(u["level"], u["code"]): u["share"] for u in body["before"]}
     after = {(u["level"], u["code"]): u["share"] for u in body["after"]}
     units = city_state.evaluation.units
-    district = str(units[(units["level"] == "district")
-                         & units.geometry.covers(spot)]["code"].iloc[0])
+    district = str(
+        units[(units["level"] == "district") & units.geometry.covers(spot)]["code"].iloc[0]
+    )
     assert after[("district", district)] > before[("district", district)]
     # adding never uncovers anyone, and the gains add up to the residents newly covered
     assert all(after[k] >= before[k] for k in before)
     people = units[units["level"] == "district"].set_index("code")["population"]
-    gained = sum((after[("district", c)] - before[("district", c)]) * people[c] for c in people.index)
+    gained = sum(
+        (after[("district", c)] - before[("district", c)]) * people[c] for c in people.index
+    )
     assert gained == pytest.approx(body["residents_newly_covered"])
     streets = [k for k in before if k[0] == "street"]
     assert streets and all(str(k[1]).startswith(district) for k in streets)
     # the state is restored: the same question gives the same answer
-    again = dash.client.post("/circles/whatif",
-                             json={"category": "nursery", "lon": spot.x, "lat": spot.y}).json()
+    again = dash.client.post(
+        "/circles/whatif", json={"category": "nursery", "lon": spot.x, "lat": spot.y}
+    ).json()
     assert again == body
     table = city_state.evaluation.table
-    want = table[(table["measure"] == "nursery_5min") & (table["unit_level"] == "district")
-                 & (table["age_group"] == "all")].set_index("unit_code")["share"]
+    want = table[
+        (table["measure"] == "nursery_5min")
+        & (table["unit_level"] == "district")
+        & (table["age_group"] == "all")
+    ].set_index("unit_code")["share"]
     assert before[("district", district)] == pytest.approx(want[district])
 
 
-@pytest.mark.parametrize(("method", "path", "payload", "field"), [
-    ("get", "/circles/nearest", {"lon": 116.4, "lat": 39.9}, "`lon`"),
-    ("get", "/circles/isochrone", {"lon": 116.4, "lat": 39.9}, "`lon`"),
-    ("get", "/circles/coverage", {"category": "casino"}, "`category`"),
-    ("get", "/circles/gaps", {"category": "casino"}, "`category`"),
-    ("get", "/circles/facilities", {"category": "casino"}, "`category`"),
-    ("get", "/circles/coverage", {"category": "nursery", "circle": 15}, "`circle`"),
-    ("post", "/circles/whatif", {"category": "casino", "lon": 106.55, "lat": 29.56}, "`category`"),
-    ("post", "/circles/whatif", {"category": "nursery", "lon": 116.4, "lat": 39.9}, "`lon`"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("get", "/circles/nearest", {"lon": 116.4, "lat": 39.9}, "`lon`"),
+        ("get", "/circles/isochrone", {"lon": 116.4, "lat": 39.9}, "`lon`"),
+        ("get", "/circles/coverage", {"category": "casino"}, "`category`"),
+        ("get", "/circles/gaps", {"category": "casino"}, "`category`"),
+        ("get", "/circles/facilities", {"category": "casino"}, "`category`"),
+        ("get", "/circles/coverage", {"category": "nursery", "circle": 15}, "`circle`"),
+        (
+            "post",
+            "/circles/whatif",
+            {"category": "casino", "lon": 106.55, "lat": 29.56},
+            "`category`",
+        ),
+        ("post", "/circles/whatif", {"category": "nursery", "lon": 116.4, "lat": 39.9}, "`lon`"),
+    ],
+)
 def test_bad_input_names_the_field(dash, city_state, method, path, payload, field):
     if method == "get":
         r = dash.client.get(path, params=payload)
@@ -186,4 +227,3 @@ def test_isochrone_minutes_are_checked(dash, city_state, lonlat):
         assert r.status_code == 422 and "`minutes`" in r.json()["detail"][0]["msg"], bad
     r = dash.client.get("/circles/nearest", params={"lon": 500, "lat": 29.5})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "lon"]
-

@@ -4,8 +4,8 @@ import threading
 import time
 from pathlib import Path
 
-from shancheng.indicators import citystate
 from shancheng.api.state import state_of
+from shancheng.indicators import citystate
 
 
 def test_holder_builds_once_for_concurrent_callers(monkeypatch):

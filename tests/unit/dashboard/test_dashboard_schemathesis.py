@@ -21,14 +21,23 @@ def test_no_server_errors_on_dashboard_routes(dash):
             continue
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def check(case):
             for auth in (None, headers):
                 response = case.call(headers=auth)
                 assert response.status_code < 500, (
-                    case.method, case.formatted_path, case.query, response.status_code,
-                    response.text[:300])
+                    case.method,
+                    case.formatted_path,
+                    case.query,
+                    response.status_code,
+                    response.text[:300],
+                )
 
         check()
         checked.append(operation.label)

@@ -40,15 +40,36 @@ def test_the_command_prints_what_the_api_serves(make_dash, tmp_path, capsys, mon
     dash = make_dash(url)
     here = point()
     for _ in range(2):  # two open cases in one district (the second one 30 m further)
-        r = dash.client.post("/cases", json={"category_code": "E0404", "lon": here[0],
-                                             "lat": here[1], "description": "blocked"})
+        r = dash.client.post(
+            "/cases",
+            json={
+                "category_code": "E0404",
+                "lon": here[0],
+                "lat": here[1],
+                "description": "blocked",
+            },
+        )
         assert r.status_code == 201, r.text
-    served = dash.client.get("/city/indicators", params={"level": "district"}, headers=dash.staff()).json()
+    served = dash.client.get(
+        "/city/indicators", params={"level": "district"}, headers=dash.staff()
+    ).json()
     monkeypatch.setenv("SHANCHENG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SHANCHENG_CITY", "small")
     monkeypatch.setenv("SHANCHENG_DATABASE_URL", url)
-    assert main(["indicators", "--level", "district", "--output", "json",
-                 "--at", dash.clock[0].isoformat()]) == 0
+    assert (
+        main(
+            [
+                "indicators",
+                "--level",
+                "district",
+                "--output",
+                "json",
+                "--at",
+                dash.clock[0].isoformat(),
+            ]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert [row["code"] for row in printed] == [row["code"] for row in served]
     for mine, theirs in zip(printed, served, strict=True):

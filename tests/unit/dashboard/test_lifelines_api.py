@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from shancheng.api.state import state_of
 from shancheng.cases.permissions import Role
 from shancheng.lifelines.service import plan_isolation
-from shancheng.api.state import state_of
 
 
 def iso(minutes_ago):
@@ -15,7 +15,9 @@ def iso(minutes_ago):
 
 
 def test_networks_and_pipes(dash, small_city):
-    nets = {n["network"]: n for n in dash.client.get("/lifelines/networks", headers=dash.staff()).json()}
+    nets = {
+        n["network"]: n for n in dash.client.get("/lifelines/networks", headers=dash.staff()).json()
+    }
     links = small_city.water_links
     pipes = links[links["kind"] != "valve"]
     assert nets["water"]["pipes"] == len(pipes)
@@ -37,17 +39,21 @@ def test_ingest_validates_like_mqtt_and_raises_alarms(dash):
     assert r.status_code == 200, r.text
     assert (r.json()["stored"], r.json()["rejected"], r.json()["alarms"]) == (1, 0, [])
     batch = [
-        {**good, "time": iso(2), "value": 50.0},             # below 100 kPa: level-1 alarm
-        {**good, "time": iso(1), "unit": "bar"},              # wrong unit
-        {**good, "sensor_id": "NOPE"},                        # unknown sensor
-        {**good, "time": iso(1), "value": 5000.0},            # outside the sensor's range
-        {**good, "time": iso(-60)},                           # an hour in the future
-        good,                                                 # the same reading again
+        {**good, "time": iso(2), "value": 50.0},  # below 100 kPa: level-1 alarm
+        {**good, "time": iso(1), "unit": "bar"},  # wrong unit
+        {**good, "sensor_id": "NOPE"},  # unknown sensor
+        {**good, "time": iso(1), "value": 5000.0},  # outside the sensor's range
+        {**good, "time": iso(-60)},  # an hour in the future
+        good,  # the same reading again
     ]
     body = dash.client.post("/lifelines/readings", json=batch, params={"api_key": key}).json()
     assert (body["received"], body["stored"], body["duplicates"], body["rejected"]) == (6, 1, 1, 4)
     assert [(x["index"], x["reason"]) for x in body["rejections"]] == [
-        (1, "wrong_unit"), (2, "unknown_sensor"), (3, "out_of_range"), (4, "future_time")]
+        (1, "wrong_unit"),
+        (2, "unknown_sensor"),
+        (3, "out_of_range"),
+        (4, "future_time"),
+    ]
     # 320 -> 50 kPa in one minute: below the level-1 floor and faster than 50 kPa/min
     by_rule = {a["rule"]: a for a in body["alarms"]}
     assert sorted(by_rule) == ["rate_of_change", "threshold"]
@@ -56,26 +62,35 @@ def test_ingest_validates_like_mqtt_and_raises_alarms(dash):
     assert alarm["value"] == 50.0 and alarm["unit"] == "kPa"
     assert by_rule["rate_of_change"]["level"] == 2
     with state_of(dash.app).engine.connect() as conn:
-        reasons = dict(conn.execute(sa.text(
-            "select reason, count(*) from lifelines_rejections group by reason")).all())
+        reasons = dict(
+            conn.execute(
+                sa.text("select reason, count(*) from lifelines_rejections group by reason")
+            ).all()
+        )
     assert reasons == {"wrong_unit": 1, "unknown_sensor": 1, "out_of_range": 1, "future_time": 1}
-    listed = dash.client.get("/lifelines/alarms", params={"state": "raised"}, headers=dash.staff()).json()
+    listed = dash.client.get(
+        "/lifelines/alarms", params={"state": "raised"}, headers=dash.staff()
+    ).json()
     assert sorted(a["alarm_id"] for a in listed) == sorted(a["alarm_id"] for a in body["alarms"])
-    sensors = {f["properties"]["sensor_id"]: f["properties"]
-               for f in dash.client.get("/lifelines/sensors", headers=dash.staff()).json()["features"]}
+    sensors = {
+        f["properties"]["sensor_id"]: f["properties"]
+        for f in dash.client.get("/lifelines/sensors", headers=dash.staff()).json()["features"]
+    }
     assert sensors["W00000"]["last_value"] == 50.0
     assert sensors["W00000"]["state"] == "alarm"
     assert sensors["W00001"]["state"] == "no_data"
-    r = dash.client.post("/lifelines/readings", json={"sensor_id": "W00000"},
-                         headers={"X-API-Key": key})
+    r = dash.client.post(
+        "/lifelines/readings", json={"sensor_id": "W00000"}, headers={"X-API-Key": key}
+    )
     assert r.status_code == 422
 
 
 def test_acknowledge_needs_an_operator(dash):
     key = dash.api_key()
     bad = {"sensor_id": "W00000", "time": iso(1), "value": 20.0, "unit": "kPa"}
-    alarm = dash.client.post("/lifelines/readings", json=bad,
-                             headers={"X-API-Key": key}).json()["alarms"][0]
+    alarm = dash.client.post("/lifelines/readings", json=bad, headers={"X-API-Key": key}).json()[
+        "alarms"
+    ][0]
     path = f"/lifelines/alarms/{alarm['alarm_id']}/acknowledge"
     assert dash.client.post(path).status_code == 401
     citizen = dash.user("li", Role.CITIZEN, "990100")
@@ -85,7 +100,12 @@ def test_acknowledge_needs_an_operator(dash):
     r = dash.client.post(path, headers=dispatcher)
     assert r.status_code == 200 and r.json()["state"] == "acknowledged"
     assert dash.client.post(path, headers=dispatcher).status_code == 400  # not twice
-    assert dash.client.get("/lifelines/alarms", params={"state": "raised"}, headers=dash.staff()).json() == []
+    assert (
+        dash.client.get(
+            "/lifelines/alarms", params={"state": "raised"}, headers=dash.staff()
+        ).json()
+        == []
+    )
     r = dash.client.post("/lifelines/alarms/nope/acknowledge", headers=dispatcher)
     assert r.status_code == 404
 
@@ -94,23 +114,44 @@ def test_readings_are_downsampled(dash):
     key = dash.api_key()
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
     values = [300.0, 310.0, 320.0, 330.0, 340.0, 350.0]
-    dash.client.post("/lifelines/readings", headers={"X-API-Key": key}, json=[
-        {"sensor_id": "W00001", "time": (start + timedelta(minutes=k)).isoformat(),
-         "value": v, "unit": "kPa"} for k, v in enumerate(values)])
+    dash.client.post(
+        "/lifelines/readings",
+        headers={"X-API-Key": key},
+        json=[
+            {
+                "sensor_id": "W00001",
+                "time": (start + timedelta(minutes=k)).isoformat(),
+                "value": v,
+                "unit": "kPa",
+            }
+            for k, v in enumerate(values)
+        ],
+    )
     params = {"start": start.isoformat(), "end": (start + timedelta(minutes=6)).isoformat()}
-    raw = dash.client.get("/lifelines/sensors/W00001/readings", params=params, headers=dash.staff()).json()
+    raw = dash.client.get(
+        "/lifelines/sensors/W00001/readings", params=params, headers=dash.staff()
+    ).json()
     assert [p["mean"] for p in raw] == values
-    buckets = dash.client.get("/lifelines/sensors/W00001/readings",
-                              params={**params, "bucket_s": 180}, headers=dash.staff()).json()
+    buckets = dash.client.get(
+        "/lifelines/sensors/W00001/readings",
+        params={**params, "bucket_s": 180},
+        headers=dash.staff(),
+    ).json()
     first_bucket = (int(start.timestamp()) // 180) * 180
-    split = [v for k, v in enumerate(values) if int(start.timestamp()) + 60 * k < first_bucket + 180]
+    split = [
+        v for k, v in enumerate(values) if int(start.timestamp()) + 60 * k < first_bucket + 180
+    ]
     assert buckets[0]["count"] == len(split)
     assert (buckets[0]["min"], buckets[0]["max"]) == (min(split), max(split))
     assert buckets[0]["mean"] == pytest.approx(sum(split) / len(split))
     assert sum(b["count"] for b in buckets) == len(values)
     r = dash.client.get("/lifelines/sensors/NOPE/readings", headers=dash.staff())
     assert r.status_code == 404 and "`sensor_id`" in r.json()["detail"][0]["msg"]
-    r = dash.client.get("/lifelines/sensors/W00001/readings", params={"start": "2026-01-01T00:00"}, headers=dash.staff())
+    r = dash.client.get(
+        "/lifelines/sensors/W00001/readings",
+        params={"start": "2026-01-01T00:00"},
+        headers=dash.staff(),
+    )
     assert r.status_code == 422 and "`start`" in r.json()["detail"][0]["msg"]
 
 
@@ -118,7 +159,9 @@ def test_isolation_equals_lifelines_plan(dash, small_city, city_state, lonlat):
     links = small_city.water_links
     pipe = str(links[links["kind"] == "pipe"]["link_id"].iloc[len(links) // 3])
     want = plan_isolation(small_city, "water", pipe)
-    got = dash.client.get("/lifelines/isolation", params={"network": "water", "pipe": pipe}, headers=dash.staff()).json()
+    got = dash.client.get(
+        "/lifelines/isolation", params={"network": "water", "pipe": pipe}, headers=dash.staff()
+    ).json()
     assert got["pipe_id"] == pipe
     assert got["valves_to_close"] == want.valves_to_close
     assert got["segments_lost"] == want.impact["segments"]
@@ -126,23 +169,35 @@ def test_isolation_equals_lifelines_plan(dash, small_city, city_state, lonlat):
     assert got["customers"] == want.impact["customers"]
     assert got["residents"] == want.impact["residents"]
     assert [f["facility_id"] for f in got["critical_facilities"]] == want.facilities[
-        "facility_id"].astype(str).tolist()
+        "facility_id"
+    ].astype(str).tolist()
     roles = [f["properties"]["role"] for f in got["geometry"]["features"]]
     assert roles.count("valve") == len(want.valves_to_close)
-    assert pipe in [f["properties"]["id"] for f in got["geometry"]["features"]
-                    if f["properties"]["role"] == "lost"]
+    assert pipe in [
+        f["properties"]["id"]
+        for f in got["geometry"]["features"]
+        if f["properties"]["role"] == "lost"
+    ]
     # a click on the middle of that pipe finds it
     model = city_state.pipe_model("water")
     line = model.lines[model.lines["link_id"] == pipe].geometry.iloc[0]
     mid = line.interpolate(0.5, normalized=True)
     lon, lat = lonlat(mid.x, mid.y)
-    near = dash.client.get("/lifelines/isolation",
-                           params={"network": "water", "lon": lon, "lat": lat},
-                           headers=dash.staff()).json()
+    near = dash.client.get(
+        "/lifelines/isolation",
+        params={"network": "water", "lon": lon, "lat": lat},
+        headers=dash.staff(),
+    ).json()
     assert near["pipe_id"] == pipe
-    r = dash.client.get("/lifelines/isolation", params={"network": "water", "pipe": "P-none"}, headers=dash.staff())
+    r = dash.client.get(
+        "/lifelines/isolation", params={"network": "water", "pipe": "P-none"}, headers=dash.staff()
+    )
     assert r.status_code == 404 and "`pipe`" in r.json()["detail"][0]["msg"]
-    r = dash.client.get("/lifelines/isolation", params={"network": "water", "lon": 0, "lat": 0}, headers=dash.staff())
+    r = dash.client.get(
+        "/lifelines/isolation",
+        params={"network": "water", "lon": 0, "lat": 0},
+        headers=dash.staff(),
+    )
     assert r.status_code == 422 and "`lon`" in r.json()["detail"][0]["msg"]
     r = dash.client.get("/lifelines/isolation", params={"network": "water"}, headers=dash.staff())
     assert r.status_code == 422 and "`pipe`" in r.json()["detail"][0]["msg"]
@@ -163,8 +218,9 @@ def test_every_alarm_not_yet_cleared_is_listed(dash):
     """A confirmed alarm is still an active one: the dashboard's list asks for active=true."""
     key = dash.api_key()
     bad = {"sensor_id": "W00000", "time": iso(1), "value": 20.0, "unit": "kPa"}
-    alarm = dash.client.post("/lifelines/readings", json=bad,
-                             headers={"X-API-Key": key}).json()["alarms"][0]
+    alarm = dash.client.post("/lifelines/readings", json=bad, headers={"X-API-Key": key}).json()[
+        "alarms"
+    ][0]
     dispatcher = dash.user("wang", Role.DISPATCHER, "990100")
     path = f"/lifelines/alarms/{alarm['alarm_id']}/acknowledge"
     assert dash.client.post(path, headers=dispatcher).status_code == 200

@@ -59,8 +59,10 @@ def test_mqtt_reading_over_threshold_arrives_live(make_dash, mqtt_broker, city_s
 def _first_alarm_from_mqtt(httpx2, url, publisher, sensor, token):
     """Publish an over-threshold reading and read /stream/lifelines until its alarm arrives."""
     found = None
-    with httpx2.Client(base_url=url, timeout=5) as client, \
-            client.stream("GET", "/stream/lifelines", params={"access_token": token}) as response:
+    with (
+        httpx2.Client(base_url=url, timeout=5) as client,
+        client.stream("GET", "/stream/lifelines", params={"access_token": token}) as response,
+    ):
         lines = response.iter_lines()
         assert next(lines).startswith(": stream open")
         event = None

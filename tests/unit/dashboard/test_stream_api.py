@@ -5,11 +5,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tests.servers import uvicorn_in_thread
 
-from shancheng.cases.permissions import Role
 from shancheng.api.state import state_of
+from shancheng.cases.permissions import Role
 
 
 @pytest.fixture
@@ -54,12 +53,15 @@ def test_reading_over_threshold_arrives_as_an_alarm_event(live):
             lines = opened(response)
             assert hub.subscribers == 1
             at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-            r = client.post("/lifelines/readings", headers={"X-API-Key": key}, json={
-                "sensor_id": "W00002", "time": at, "value": 42.0, "unit": "kPa"})
+            r = client.post(
+                "/lifelines/readings",
+                headers={"X-API-Key": key},
+                json={"sensor_id": "W00002", "time": at, "value": 42.0, "unit": "kPa"},
+            )
             assert r.status_code == 200, r.text
             event, reading = read_events(lines, "reading")
             assert (reading["sensor_id"], reading["value"]) == ("W00002", 42.0)
-            event, alarm = read_events(lines, "alarm")
+            _event, alarm = read_events(lines, "alarm")
             assert (alarm["sensor_id"], alarm["rule"], alarm["level"]) == ("W00002", "threshold", 1)
         # the client left: the server notices and drops the subscription
         deadline = time.monotonic() + 10
@@ -90,13 +92,17 @@ def test_case_events_follow_the_callers_scope(live, city_state, lonlat):
             lines = opened(response)
             for street in (other, mine):  # the first is outside the dispatcher's street
                 lon, lat = point(street)
-                r = client.post("/cases", headers=citizen, json={
-                    "category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾"})
+                r = client.post(
+                    "/cases",
+                    headers=citizen,
+                    json={"category_code": "E0102", "lon": lon, "lat": lat, "description": "垃圾"},
+                )
                 assert r.status_code == 201, r.text
             _event, case = read_events(lines, "case")
             assert case["street_code"] == mine and case["status"] == "reported"
-            r = client.post(f"/cases/{case['id']}/actions", headers=dispatcher,
-                            json={"action": "register"})
+            r = client.post(
+                f"/cases/{case['id']}/actions", headers=dispatcher, json={"action": "register"}
+            )
             assert r.status_code == 200, r.text
             _event, again = read_events(lines, "case")
             assert (again["id"], again["status"]) == (case["id"], "registered")

@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from shancheng.api.state import state_of
 from shancheng.cases.permissions import Role
 from shancheng.errors import ConfigError
 from shancheng.indicators.targets import load_targets
-from shancheng.api.state import state_of
 
 
 def test_packaged_targets_and_measured_figures(dash, city_state):
@@ -33,15 +33,17 @@ def test_packaged_targets_and_measured_figures(dash, city_state):
         assert m["value"] == pytest.approx(units.at[m["code"], "nursery_supply_per_1000"])
     coverage = targets["circle_coverage_15min"]
     assert coverage["city_value"] == pytest.approx(
-        units.at[city_state.city_code, "complete_15min_share"])
+        units.at[city_state.city_code, "complete_15min_share"]
+    )
     assert all(m["value"] is None for m in targets["case_on_time_closure"]["measured"])
     assert targets["metro_network_km"]["history"] == []
     assert targets["metro_network_km"]["measured"] is None
     # the editable copy was seeded into the data folder
     path = state_of(dash.app).settings.data_dir / "targets.toml"
     assert path.is_file()
-    path.write_text(path.read_text("utf-8").replace("target_value = 593", "target_value = 600"),
-                    "utf-8")
+    path.write_text(
+        path.read_text("utf-8").replace("target_value = 593", "target_value = 600"), "utf-8"
+    )
     again = {t["target_id"]: t for t in dash.client.get("/targets").json()}
     assert again["metro_network_km"]["target_value"] == 600.0
 
@@ -61,10 +63,13 @@ def test_manual_figures_are_appended_by_supervisors_only(dash):
     dash.clock[0] = dash.clock[0].replace(hour=10)
     r = dash.client.post(path, json={**body, "value": 30800, "note": "corrected"}, headers=boss)
     assert r.status_code == 201
-    target = next(t for t in dash.client.get("/targets").json()
-                  if t["target_id"] == "senior_homes_renovated")
+    target = next(
+        t for t in dash.client.get("/targets").json() if t["target_id"] == "senior_homes_renovated"
+    )
     assert [(h["value"], h["note"]) for h in target["history"]] == [
-        (31200.0, "half-year report"), (30800.0, "corrected")]
+        (31200.0, "half-year report"),
+        (30800.0, "corrected"),
+    ]
     assert target["city_value"] == 30800.0
     assert target["history"][0]["date"] == "2025-06-30"
     r = dash.client.post("/targets/circle_coverage_15min/figures", json=body, headers=boss)
@@ -81,16 +86,21 @@ def test_figures_cannot_be_rewritten(make_dash, request, backend):
     url = None if backend == "sqlite" else request.getfixturevalue("postgres_url")
     dash = make_dash(url)
     boss = dash.user(f"admin-{backend}", Role.ADMIN, "990100")
-    r = dash.client.post("/targets/metro_network_km/figures", headers=boss,
-                         json={"value": 538, "date": str(date(2025, 1, 1)), "note": ""})
+    r = dash.client.post(
+        "/targets/metro_network_km/figures",
+        headers=boss,
+        json={"value": 538, "date": str(date(2025, 1, 1)), "note": ""},
+    )
     assert r.status_code == 201
     engine = state_of(dash.app).engine
     for statement in ("update target_figures set value = 600", "delete from target_figures"):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
             conn.execute(sa.text(statement))
     with engine.connect() as conn:
-        values = conn.execute(sa.text(
-            "select value from target_figures where entered_by = :u"), {"u": f"admin-{backend}"})
+        values = conn.execute(
+            sa.text("select value from target_figures where entered_by = :u"),
+            {"u": f"admin-{backend}"},
+        )
         assert [v for (v,) in values] == [538.0]
     if backend == "postgresql":
         with engine.begin() as conn:  # leave the shared database as found (triggers off)
@@ -101,8 +111,11 @@ def test_figures_cannot_be_rewritten(make_dash, request, backend):
 
 def test_bad_targets_file_names_the_field(tmp_path):
     bad = tmp_path / "targets.toml"
-    bad.write_text('[[targets]]\ntarget_id = "x"\nname_zh = "x"\nname_en = "x"\nunit = "%"\n'
-                   'target_value = 1\ndue = 2025-12-31\nsource = "measured"\n', "utf-8")
+    bad.write_text(
+        '[[targets]]\ntarget_id = "x"\nname_zh = "x"\nname_en = "x"\nunit = "%"\n'
+        'target_value = 1\ndue = 2025-12-31\nsource = "measured"\n',
+        "utf-8",
+    )
     with pytest.raises(ConfigError, match=r"targets.toml: target 1: field `\(entry\)`.*measure"):
         load_targets(bad)
     bad.write_text(bad.read_text("utf-8").replace('source = "measured"', 'source = "guess"'))

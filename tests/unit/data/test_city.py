@@ -131,7 +131,9 @@ def test_write_refuses_to_overwrite_a_directory_that_is_not_a_city(city, tmp_pat
     target = tmp_path / "precious"
     target.mkdir()
     (target / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(CityFormatError, match="holds no City \\(manifest.json\\); refusing to replace it"):
+    with pytest.raises(
+        CityFormatError, match="holds no City \\(manifest.json\\); refusing to replace it"
+    ):
         write_city(city, target)
     assert (target / "notes.txt").read_text(encoding="utf-8") == "keep me"
 

@@ -17,13 +17,16 @@ EAST = shapely.box(7.4225, 43.725, 7.44, 43.75)
 @pytest.fixture
 def admin_files(tmp_path):
     (tmp_path / "districts.csv").write_text(
-        "district_code,district_name,cityCode\n990101,西区,9901\n990102,东区,9901\n")
+        "district_code,district_name,cityCode\n990101,西区,9901\n990102,东区,9901\n"
+    )
     (tmp_path / "streets.csv").write_text(
         "street_code,street_name,district_code,district_name\n"
         "990101001,Fontvieille街道,990101,西区\n990101002,Monaco-Ville街道,990101,西区\n"
-        "990102001,Monte-Carlo街道,990102,东区\n990102002,Larvotto街道,990102,东区\n")
-    gpd.GeoDataFrame({"code": ["990101", "990102"], "name": ["西区", "东区"]},
-                     geometry=[WEST, EAST], crs=4326).to_file(tmp_path / "districts.geojson")
+        "990102001,Monte-Carlo街道,990102,东区\n990102002,Larvotto街道,990102,东区\n"
+    )
+    gpd.GeoDataFrame(
+        {"code": ["990101", "990102"], "name": ["西区", "东区"]}, geometry=[WEST, EAST], crs=4326
+    ).to_file(tmp_path / "districts.geojson")
     (tmp_path / "people.csv").write_text("code,population\n990101,12000\n990102,25000.4\n")
     return tmp_path
 
@@ -34,10 +37,13 @@ def test_codes_polygons_fallback_and_population_totals(networks, admin_files):
         area=shapely.box(7.405, 43.725, 7.44, 43.75),
         dem=networks / "dem/srtm3_v21/N43E007.hgt",
         admin=AdminSource(
-            districts=admin_files / "districts.csv", streets=admin_files / "streets.csv",
-            city_code="990100", city_name="测试市",
-            polygons=(BoundarySource("district", admin_files / "districts.geojson", "code",
-                                     "name"),),
+            districts=admin_files / "districts.csv",
+            streets=admin_files / "streets.csv",
+            city_code="990100",
+            city_name="测试市",
+            polygons=(
+                BoundarySource("district", admin_files / "districts.geojson", "code", "name"),
+            ),
         ),
         population=PopulationSource(counts=admin_files / "people.csv", level="district"),
     )
@@ -46,8 +52,9 @@ def test_codes_polygons_fallback_and_population_totals(networks, admin_files):
     assert units["level"].value_counts().to_dict() == {"street": 4, "district": 2, "city": 1}
     assert units.loc[units["level"] == "district", "geometry"].notna().all()
     assert units.loc[units["level"] == "street", "geometry"].isna().all()
-    assert any(line.startswith("street level: 4 official codes but no polygons")
-               for line in report.lines)
+    assert any(
+        line.startswith("street level: 4 official codes but no polygons") for line in report.lines
+    )
     b = city.buildings
     centre = shapely.centroid(b.geometry.to_numpy())
     cx, cy = shapely.get_x(centre), shapely.get_y(centre)
@@ -62,8 +69,9 @@ def test_codes_polygons_fallback_and_population_totals(networks, admin_files):
     assert per_district["990101"] == 12_000
     assert per_district["990102"] == 25_000
     assert report.figures["residents"] == 37_000
-    assert any(line.startswith("population check: 37,000 given, 37,000 placed")
-               for line in report.lines)
+    assert any(
+        line.startswith("population check: 37,000 given, 37,000 placed") for line in report.lines
+    )
     assert city.facilities["district_code"].isin(["990101", "990102"]).mean() > 0.95
 
 
@@ -74,14 +82,18 @@ def test_population_points_in_gcj02_go_to_the_nearest_building(networks, tmp_pat
     # the positions are the WGS84 ones.
     lon, lat = from_wgs84([7.4279, 7.4200, 20.0], [43.7394, 43.7310, 20.0], "gcj02")
     (tmp_path / "addr.csv").write_text(
-        "lon,lat,population\n" + "\n".join(f"{x},{y},{p}" for x, y, p in
-                                           zip(lon, lat, [120, 80, 5], strict=True)) + "\n")
-    city, report = build_city(ImportOptions(
-        osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
-        area=shapely.box(7.405, 43.725, 7.44, 43.75),
-        dem=networks / "dem/srtm3_v21/N43E007.hgt",
-        population=PopulationSource(points=tmp_path / "addr.csv", datum="gcj02"),
-    ))
+        "lon,lat,population\n"
+        + "\n".join(f"{x},{y},{p}" for x, y, p in zip(lon, lat, [120, 80, 5], strict=True))
+        + "\n"
+    )
+    city, report = build_city(
+        ImportOptions(
+            osm=networks / "osm/monaco_2026-07-10_geofabrik.osm.pbf",
+            area=shapely.box(7.405, 43.725, 7.44, 43.75),
+            dem=networks / "dem/srtm3_v21/N43E007.hgt",
+            population=PopulationSource(points=tmp_path / "addr.csv", datum="gcj02"),
+        )
+    )
     assert city.buildings["population"].sum() == 200
     assert (city.buildings["population"] > 0).sum() <= 2
     assert any(line.startswith("population check: 205 given, 200 placed") for line in report.lines)

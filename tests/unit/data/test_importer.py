@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -195,7 +196,7 @@ def _ridge_route(net, rng):
 
 def _arcs_along(net, path):
     arcs = []
-    for u, v in zip(path[:-1], path[1:], strict=True):
+    for u, v in itertools.pairwise(path):
         lo, hi = net.indptr[u], net.indptr[u + 1]
         candidates = np.arange(lo, hi)[net.edge_head[lo:hi] == v]
         arcs.append(candidates[np.argmin(net.edge_length_m[candidates])])
@@ -225,7 +226,7 @@ def test_porto_on_its_srtm_and_eu_dem_clips(networks):
     )
     z = srtm_city.walk_nodes["z_m"].to_numpy()
     # PROVENANCE at OSM nodes (nearest cell): p5/p50/p95 = 12/87/120 m; the DEM spans -10..178
-    assert -10 <= z.min() and z.max() <= 178
+    assert z.min() >= -10 and z.max() <= 178
     assert 50 <= np.median(z) <= 110
     assert srtm.figures["largest_scc_share"] >= 0.8  # a bbox cut leaves fragments at its edge
     steps = srtm_city.walk_segments["highway"] == "steps"
@@ -264,7 +265,9 @@ def test_malta_without_a_dem_is_flat_and_says_so(networks):
     # only stairs with a tagged step_count/incline climb (their rise comes from the tags)
     tagged = np.isfinite(city.walk_segments["rise_m"].to_numpy())[city.network.edge_segment]
     assert (city.network.edge_rise_m[~tagged] == 0).all()
-    assert (city.walk_segments.loc[city.walk_segments["rise_m"].notna(), "highway"] == "steps").all()
+    assert (
+        city.walk_segments.loc[city.walk_segments["rise_m"].notna(), "highway"] == "steps"
+    ).all()
     # Malta and Gozo are separate islands (no walkable link): the largest component is Malta.
     assert 0.7 <= report.figures["largest_scc_share"] <= 0.9
     assert report.warnings
@@ -332,8 +335,7 @@ def test_bridges_and_tunnels_take_heights_between_their_ground_ends(monaco_2016,
     # Off the ground somewhere (viaducts over valleys, tunnels under hills) ...
     assert np.percentile(np.abs(z[inner] - ground), 90) > 5.0
     # ... and, being interpolated, never outside the range of the ground nodes they hang from
-    import scipy.sparse.csgraph as csgraph
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import coo_matrix, csgraph
 
     tail, head = segments["tail"].to_numpy()[elevated], segments["head"].to_numpy()[elevated]
     n = len(nodes)

@@ -20,14 +20,21 @@ LINE = shapely.LineString([(0, 0), (0, 0.0001)])
 def _lift(levels, z):
     """Walkways 0-1 (way 0) and 2-3 (way 1) open onto landings 1 and 3 of lift hub 4."""
     pieces = WalkPieces(
-        np.zeros(5), np.zeros(5), np.array([10, -1, 11, -1, 12]),
-        tail=np.array([0, 2, 1, 3]), head=np.array([1, 3, 4, 4]),
+        np.zeros(5),
+        np.zeros(5),
+        np.array([10, -1, 11, -1, 12]),
+        tail=np.array([0, 2, 1, 3]),
+        head=np.array([1, 3, 4, 4]),
         length_m=np.array([20.0, 20.0, 0.0, 0.0]),
-        kind=np.array([EdgeKind.FOOTWAY, EdgeKind.FOOTWAY, EdgeKind.ELEVATOR,
-                       EdgeKind.ELEVATOR], np.uint8),
-        oneway=np.zeros(4, bool), fixed_time_s=np.array([np.nan, np.nan, 30.0, 30.0]),
-        elevated=np.zeros(4, bool), way_index=np.array([0, 1, -1, -1]),
-        geometry=np.array([LINE] * 4))
+        kind=np.array(
+            [EdgeKind.FOOTWAY, EdgeKind.FOOTWAY, EdgeKind.ELEVATOR, EdgeKind.ELEVATOR], np.uint8
+        ),
+        oneway=np.zeros(4, bool),
+        fixed_time_s=np.array([np.nan, np.nan, 30.0, 30.0]),
+        elevated=np.zeros(4, bool),
+        way_index=np.array([0, 1, -1, -1]),
+        geometry=np.array([LINE] * 4),
+    )
     tags = [{"highway": "footway", "level": levels[0]}, {"highway": "footway", "level": levels[1]}]
     return lift_rises(pieces, np.asarray(z, float), tags, storey_m=3.0)
 
@@ -59,14 +66,27 @@ def test_the_dem_stands_when_it_sees_the_climb_and_one_level_says_nothing():
 
 def test_a_flight_tagged_across_a_level_climbs_a_storey():
     pieces = WalkPieces(
-        np.zeros(2), np.array([0.0, 0.0001]), np.array([1, 2]), tail=np.array([0]),
-        head=np.array([1]), length_m=np.array([11.12]),
-        kind=np.array([EdgeKind.STEPS], np.uint8), oneway=np.zeros(1, bool),
-        fixed_time_s=np.array([np.nan]), elevated=np.zeros(1, bool), way_index=np.array([0]),
-        geometry=np.array([LINE]))
+        np.zeros(2),
+        np.array([0.0, 0.0001]),
+        np.array([1, 2]),
+        tail=np.array([0]),
+        head=np.array([1]),
+        length_m=np.array([11.12]),
+        kind=np.array([EdgeKind.STEPS], np.uint8),
+        oneway=np.zeros(1, bool),
+        fixed_time_s=np.array([np.nan]),
+        elevated=np.zeros(1, bool),
+        way_index=np.array([0]),
+        geometry=np.array([LINE]),
+    )
     lonlat = [np.array([[0.0, 0.0], [0.0, 0.0001]])]
-    up = stair_rises(pieces, np.zeros(2), [{"highway": "steps", "level": "-2;-3",
-                                            "incline": "up"}], lonlat, storey_m=3.0)
+    up = stair_rises(
+        pieces,
+        np.zeros(2),
+        [{"highway": "steps", "level": "-2;-3", "incline": "up"}],
+        lonlat,
+        storey_m=3.0,
+    )
     assert up.rise_m.tolist() == [3.0] and up.raised_ways == 1
     unknown = stair_rises(pieces, np.zeros(2), [{"highway": "steps", "level": "-2;-3"}], lonlat)
     assert np.isnan(unknown.rise_m).all() and unknown.undirected_ways == 1
@@ -77,9 +97,12 @@ def test_monaco_lifts_with_levels_climb_their_storeys(shared_data):
     """Monaco 2026: lifts whose walkways carry levels climb Δlevel x 3 m, on a flat DEM too."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        city, report = build_city(ImportOptions(
-            osm=shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf",
-            area=shapely.box(7.405, 43.724, 7.440, 43.752)))  # no DEM: all flat
+        city, report = build_city(
+            ImportOptions(
+                osm=shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf",
+                area=shapely.box(7.405, 43.724, 7.440, 43.752),
+            )
+        )  # no DEM: all flat
     seg = city.walk_segments
     rides = seg[(seg["osm_way_id"] == -1) & seg["rise_m"].notna()]
     assert report.figures["lifts_climb_from_levels"] >= 3

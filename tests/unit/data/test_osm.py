@@ -10,8 +10,8 @@ import pytest
 import shapely
 
 from shancheng.data.osm import read_osm, walk_way
-from shancheng.data.osm_tags import load_facility_tags
 from shancheng.data.osm_network import ELEVATOR_RIDE_S, build_pieces
+from shancheng.data.osm_tags import load_facility_tags
 from shancheng.errors import InputError, OsmInputError
 from shancheng.geo.crs import haversine_m
 from shancheng.network.speed import EdgeKind

@@ -38,7 +38,8 @@ def test_monaco_quartiers_become_streets_under_the_commune(shared_data):
     streets = units[units["level"] == "street"]
     assert city["name"].tolist() == ["Monaco"]
     assert len(streets) >= 8 and {"Monte-Carlo", "La Condamine", "Monaco-Ville"} <= set(
-        streets["name"])
+        streets["name"]
+    )
     assert (streets["parent_code"] == city["code"].iloc[0]).all()
     assert all(code.startswith(("R", "W")) and code[1:].isdigit() for code in units["code"])
     assert units.geometry.is_valid.all()
@@ -47,16 +48,33 @@ def test_monaco_quartiers_become_streets_under_the_commune(shared_data):
 
 
 @pytest.mark.data
-def test_a_city_from_osm_boundaries_alone_evaluates_end_to_end(shared_data, tmp_path, capsys,
-                                                               monkeypatch):
+def test_a_city_from_osm_boundaries_alone_evaluates_end_to_end(
+    shared_data, tmp_path, capsys, monkeypatch
+):
     """The README walk-through: OSM extract + DEM → City with OSM units → circles report."""
     monkeypatch.setenv("SHANCHENG_QUIET", "1")
     monkeypatch.chdir(tmp_path)
-    assert main(["city", "import", "--osm",
-                 str(shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf"),
-                 "--dem", str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
-                 "--bbox", ",".join(map(str, BBOX)), "--admin-from-osm", "MC",
-                 "--name", "Monaco", "--out", "monaco"]) == 0
+    assert (
+        main(
+            [
+                "city",
+                "import",
+                "--osm",
+                str(shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf"),
+                "--dem",
+                str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
+                "--bbox",
+                ",".join(map(str, BBOX)),
+                "--admin-from-osm",
+                "MC",
+                "--name",
+                "Monaco",
+                "--out",
+                "monaco",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((tmp_path / "monaco" / "manifest.json").read_text())
     assert manifest["import"]["admin_units"] >= 9
     assert manifest["import"]["buildings_with_district_share"] == 0.0  # Monaco has no districts

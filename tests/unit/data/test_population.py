@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from shancheng.data.population import (
     can_be_home,
     distribute_by_unit,
-    estimate_from_buildings,
     distribute_points,
     distribute_raster,
+    estimate_from_buildings,
     largest_remainder,
 )
 from shancheng.errors import InputError
@@ -68,16 +68,19 @@ def test_counts_per_unit_go_by_floor_area_to_every_home():
 
 
 def test_sheds_and_facilities_get_nobody_unless_their_unit_has_nothing_else():
-    buildings = pd.DataFrame({
-        "footprint_m2": [100.0, 12.0, 400.0, 20.0, 25.0],
-        "levels": [2, 1, 3, 1, 1],
-        "building": ["yes", "yes", "yes", "yes", "house"],
-    })
+    buildings = pd.DataFrame(
+        {
+            "footprint_m2": [100.0, 12.0, 400.0, 20.0, 25.0],
+            "levels": [2, 1, 3, 1, 1],
+            "building": ["yes", "yes", "yes", "yes", "house"],
+        }
+    )
     school = np.array([False, False, True, False, False])  # mapped as a facility itself
     home = can_be_home(buildings, not_homes=school)
     assert home.tolist() == [True, False, False, False, False]
-    result = distribute_by_unit(buildings, ["A", "A", "A", "B", "B"],
-                                pd.Series({"A": 90.0, "B": 9.0}), home=home)
+    result = distribute_by_unit(
+        buildings, ["A", "A", "A", "B", "B"], pd.Series({"A": 90.0, "B": 9.0}), home=home
+    )
     # A: only the 200 m² home; B has no home: its small buildings take them (20 : 25)
     assert result.population.tolist() == [90, 0, 0, 4, 5]
     assert result.check["difference"].tolist() == [0, 0]

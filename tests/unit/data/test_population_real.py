@@ -22,9 +22,13 @@ BBOX = (7.405, 43.724, 7.440, 43.752)
 def _build(shared_data, population=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return build_city(ImportOptions(
-            osm=shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf",
-            area=shapely.box(*BBOX), population=population))
+        return build_city(
+            ImportOptions(
+                osm=shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf",
+                area=shapely.box(*BBOX),
+                population=population,
+            )
+        )
 
 
 def test_an_import_without_population_estimates_it_loudly(shared_data):
@@ -67,9 +71,17 @@ def test_a_population_raster_in_another_crs_keeps_every_cell_total(shared_data, 
     path = tmp_path / "people_laea.tif"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
-        with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1,
-                           dtype="float32", crs="EPSG:3035",
-                           transform=Affine(100, 0, x0, 0, -100, y0)) as dst:
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=cols,
+            height=rows,
+            count=1,
+            dtype="float32",
+            crs="EPSG:3035",
+            transform=Affine(100, 0, x0, 0, -100, y0),
+        ) as dst:
             dst.write(np.full((rows, cols), 40.0, dtype="float32"), 1)
     city, report = _build(shared_data, PopulationSource(raster=path))
     b = city.buildings

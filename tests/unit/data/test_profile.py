@@ -28,8 +28,9 @@ def test_a_bump_shorter_than_the_window_is_spread_by_hand():
 
 
 def test_runs_are_smoothed_apart_even_on_one_axis():
-    out = smooth_profile([0, 10, 20, 0, 10, 20], [0, 9, 0, 5, 5, 5], [1, 1, 1, 2, 2, 2],
-                         window_m=100)
+    out = smooth_profile(
+        [0, 10, 20, 0, 10, 20], [0, 9, 0, 5, 5, 5], [1, 1, 1, 2, 2, 2], window_m=100
+    )
     np.testing.assert_allclose(out, [0, 4.5, 0, 5, 5, 5])  # run 1: (0+9)/2 over [0, 20]
 
 
@@ -43,13 +44,16 @@ def test_runs_are_smoothed_apart_even_on_one_axis():
 def test_a_straight_ramp_is_left_exactly_as_it_is(steps, grade, base, window):
     along = np.concatenate([[0.0], np.cumsum(steps)])
     z = base + grade * along
-    np.testing.assert_allclose(smooth_profile(along, z, np.zeros(len(along), int),
-                                              window_m=window), z, atol=1e-7)
+    np.testing.assert_allclose(
+        smooth_profile(along, z, np.zeros(len(along), int), window_m=window), z, atol=1e-7
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.5, 60.0), st.floats(-30.0, 30.0)), min_size=2,
-                max_size=40), st.floats(10.0, 400.0))
+@given(
+    st.lists(st.tuples(st.floats(0.5, 60.0), st.floats(-30.0, 30.0)), min_size=2, max_size=40),
+    st.floats(10.0, 400.0),
+)
 def test_smoothing_keeps_the_ends_and_stays_within_the_run(samples, window):
     along = np.concatenate([[0.0], np.cumsum([s for s, _ in samples])])
     z = np.concatenate([[0.0], [h for _, h in samples]])
@@ -61,9 +65,15 @@ def test_smoothing_keeps_the_ends_and_stays_within_the_run(samples, window):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.floats(0.5, 60.0), st.floats(-30.0, 30.0)), min_size=1,
-                         max_size=12), min_size=2, max_size=6),
-       st.floats(10.0, 400.0), st.booleans())
+@given(
+    st.lists(
+        st.lists(st.tuples(st.floats(0.5, 60.0), st.floats(-30.0, 30.0)), min_size=1, max_size=12),
+        min_size=2,
+        max_size=6,
+    ),
+    st.floats(10.0, 400.0),
+    st.booleans(),
+)
 def test_each_run_is_smoothed_as_if_alone(runs, window, restart):
     """Runs side by side on one axis (or each from 0) answer as each alone would."""
     alone, along, z, run = [], [], [], []
@@ -76,8 +86,9 @@ def test_each_run_is_smoothed_as_if_alone(runs, window, restart):
         offset += a[-1]  # the next run starts where this one ends
         z.append(h)
         run.append(np.full(len(a), k))
-    out = smooth_profile(np.concatenate(along), np.concatenate(z), np.concatenate(run),
-                         window_m=window)
+    out = smooth_profile(
+        np.concatenate(along), np.concatenate(z), np.concatenate(run), window_m=window
+    )
     np.testing.assert_allclose(out, np.concatenate(alone), atol=1e-7)
 
 
@@ -98,8 +109,11 @@ def _grid_network(z_of_xy, noise=None):
         for direction in ("east", "north"):
             for k in range(20):
                 p = (k * 20.0, line * 100.0) if direction == "east" else (line * 100.0, k * 20.0)
-                q = ((k + 1) * 20.0, line * 100.0) if direction == "east" else (
-                    line * 100.0, (k + 1) * 20.0)
+                q = (
+                    ((k + 1) * 20.0, line * 100.0)
+                    if direction == "east"
+                    else (line * 100.0, (k + 1) * 20.0)
+                )
                 tails.append(node(*p))
                 heads.append(node(*q))
                 a0.append(1000.0 * run + k * 20.0)
@@ -108,8 +122,14 @@ def _grid_network(z_of_xy, noise=None):
             run += 1
     x, y = np.array(xs), np.array(ys)
     z = z_of_xy(x, y) + (0 if noise is None else noise(len(x)))
-    return (z, (np.array(tails), np.array(heads)), (np.array(a0), np.array(a1)),
-            np.array(runs), np.ones(len(tails), bool), (x, y))
+    return (
+        z,
+        (np.array(tails), np.array(heads)),
+        (np.array(a0), np.array(a1)),
+        np.array(runs),
+        np.ones(len(tails), bool),
+        (x, y),
+    )
 
 
 def test_a_plane_is_left_as_it_is_junctions_included():
@@ -135,8 +155,12 @@ def test_noise_on_a_hill_is_smoothed_towards_the_net_climb():
 
 
 def test_grades_are_capped_only_where_eligible():
-    r = cap_grades(np.array([10.0, -10.0, 10.0, 1.0]), np.array([10.0, 10.0, 10.0, 10.0]),
-                   np.array([True, True, False, True]), max_grade=0.35)
+    r = cap_grades(
+        np.array([10.0, -10.0, 10.0, 1.0]),
+        np.array([10.0, 10.0, 10.0, 10.0]),
+        np.array([True, True, False, True]),
+        max_grade=0.35,
+    )
     np.testing.assert_allclose(r.rise_m, [3.5, -3.5, 10.0, 1.0])
     assert (r.capped, r.eligible) == (2, 3)
     assert r.capped_length_share == pytest.approx(2 / 3)
@@ -145,8 +169,11 @@ def test_grades_are_capped_only_where_eligible():
 def _climb_per_way(city):
     seg = city.walk_segments
     z = city.walk_nodes.set_index("node_id")["z_m"]
-    ground = (~seg["elevated"]) & (seg["osm_way_id"] >= 0) & ~seg["kind"].isin(
-        [int(k) for k in FIXED_TIME_KINDS])
+    ground = (
+        (~seg["elevated"])
+        & (seg["osm_way_id"] >= 0)
+        & ~seg["kind"].isin([int(k) for k in FIXED_TIME_KINDS])
+    )
     seg = seg[ground]
     dz = z.loc[seg["head"]].to_numpy() - z.loc[seg["tail"]].to_numpy()
     ways = seg.assign(total=np.abs(dz), net=dz).groupby("osm_way_id")[["total", "net"]].sum()
@@ -154,15 +181,22 @@ def _climb_per_way(city):
 
 
 @pytest.mark.data
-@pytest.mark.parametrize(("extract", "bbox", "ratio_raw", "ratio_smoothed"), [
-    ("monaco_2026-07-10_geofabrik.osm.pbf", (7.405, 43.724, 7.440, 43.752), 1.3, 1.25),
-    ("monaco_2016-03-05_osrm.osm.pbf", (7.349, 43.710, 7.491, 43.770), 1.4, 1.25),
-])
-def test_smoothing_brings_the_climb_per_way_towards_the_net_climb(shared_data, extract, bbox,
-                                                                  ratio_raw, ratio_smoothed):
+@pytest.mark.parametrize(
+    ("extract", "bbox", "ratio_raw", "ratio_smoothed"),
+    [
+        ("monaco_2026-07-10_geofabrik.osm.pbf", (7.405, 43.724, 7.440, 43.752), 1.3, 1.25),
+        ("monaco_2016-03-05_osrm.osm.pbf", (7.349, 43.710, 7.491, 43.770), 1.4, 1.25),
+    ],
+)
+def test_smoothing_brings_the_climb_per_way_towards_the_net_climb(
+    shared_data, extract, bbox, ratio_raw, ratio_smoothed
+):
     """Monaco and the hill towns above it (SRTM-3): Σ|Δz| per way falls towards |net|."""
-    options = dict(osm=shared_data / "networks/osm" / extract, area=shapely.box(*bbox),
-                   dem=shared_data / "networks/dem/srtm3_v21/N43E007.hgt")
+    options = dict(
+        osm=shared_data / "networks/osm" / extract,
+        area=shapely.box(*bbox),
+        dem=shared_data / "networks/dem/srtm3_v21/N43E007.hgt",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         raw, _ = build_city(ImportOptions(**options, smoothing_window_m=0))
@@ -192,8 +226,9 @@ def test_porto_slopes_stay_with_the_reference_after_smoothing(shared_data):
     along = np.concatenate([[0.0], np.cumsum(np.where(same, step, 0.0))])
     z = dem.sample(coords[:, 0], coords[:, 1])
     smoothed = smooth_profile(along, z, index, window_m=150)
-    climb = np.bincount(index[1:][same], weights=np.abs(np.diff(smoothed))[same],
-                        minlength=len(ref))
+    climb = np.bincount(
+        index[1:][same], weights=np.abs(np.diff(smoothed))[same], minlength=len(ref)
+    )
     length = np.bincount(index[1:][same], weights=step[same], minlength=len(ref))
     slope = climb / np.maximum(length, 1e-9)
     reference = ref["slope"].to_numpy()
@@ -211,15 +246,25 @@ def test_porto_slopes_stay_with_the_reference_after_smoothing(shared_data):
 
 
 @pytest.mark.data
-def test_the_cli_import_reports_smoothing_and_capping(shared_data, tmp_path, capsys,
-                                                      monkeypatch):
+def test_the_cli_import_reports_smoothing_and_capping(shared_data, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "monaco"
-    code = main(["city", "import", "--osm",
-                 str(shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf"),
-                 "--out", str(out), "--bbox", "7.405,43.724,7.440,43.752",
-                 "--dem", str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
-                 "--max-grade", "0.3"])
+    code = main(
+        [
+            "city",
+            "import",
+            "--osm",
+            str(shared_data / "networks/osm/monaco_2026-07-10_geofabrik.osm.pbf"),
+            "--out",
+            str(out),
+            "--bbox",
+            "7.405,43.724,7.440,43.752",
+            "--dem",
+            str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
+            "--max-grade",
+            "0.3",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     manifest = json.loads((out / "manifest.json").read_text())

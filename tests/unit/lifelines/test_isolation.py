@@ -175,10 +175,16 @@ def test_ranking_equals_brute_force_on_net3():
 @st.composite
 def _valved_networks(draw):
     n = draw(st.integers(2, 10))
-    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
-                          .filter(lambda p: p[0] != p[1]), min_size=1, max_size=16))
-    flags = draw(st.lists(st.tuples(st.booleans(), st.booleans()),
-                          min_size=len(pairs), max_size=len(pairs)))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] != p[1]),
+            min_size=1,
+            max_size=16,
+        )
+    )
+    flags = draw(
+        st.lists(st.tuples(st.booleans(), st.booleans()), min_size=len(pairs), max_size=len(pairs))
+    )
     sources = draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=2))
     return n, pairs, flags, sources
 
@@ -187,15 +193,27 @@ def _valved_networks(draw):
 @given(_valved_networks())
 def test_ranking_equals_brute_force_on_random_networks(case):
     n, pairs, flags, sources = case
-    nodes = pd.DataFrame({"node_id": [f"n{i}" for i in range(n)],
-                          "kind": ["source" if i in sources else "junction" for i in range(n)]})
-    links = pd.DataFrame({"link_id": [f"l{k}" for k in range(len(pairs))], "kind": "pipe",
-                          "from_node": [f"n{a}" for a, _ in pairs],
-                          "to_node": [f"n{b}" for _, b in pairs]})
+    nodes = pd.DataFrame(
+        {
+            "node_id": [f"n{i}" for i in range(n)],
+            "kind": ["source" if i in sources else "junction" for i in range(n)],
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "link_id": [f"l{k}" for k in range(len(pairs))],
+            "kind": "pipe",
+            "from_node": [f"n{a}" for a, _ in pairs],
+            "to_node": [f"n{b}" for _, b in pairs],
+        }
+    )
     valves = pd.DataFrame(
-        [(f"v{k}{e}", f"l{k}", f"n{end}")
-         for k, ((a, b), (va, vb)) in enumerate(zip(pairs, flags, strict=True))
-         for e, end, v in ((0, a, va), (1, b, vb)) if v],
+        [
+            (f"v{k}{e}", f"l{k}", f"n{end}")
+            for k, ((a, b), (va, vb)) in enumerate(zip(pairs, flags, strict=True))
+            for e, end, v in ((0, a, va), (1, b, vb))
+            if v
+        ],
         columns=["valve_id", "link_id", "node_id"],
     )
     net = build_network("water", nodes, links, valves, source="hypothesis")

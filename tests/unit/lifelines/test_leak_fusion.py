@@ -30,17 +30,48 @@ def test_localise_fits_out_demand_and_uses_the_size():
 def test_simulated_leak_shows_in_the_zone_balance_and_localises(shared_data):
     folder = shared_data / "lifelines" / "battledim_ltown"
     inp = folder / "L-TOWN.inp"
-    sensors = ["n54", "n105", "n114", "n163", "n188", "n229", "n288", "n296", "n332", "n342",
-               "n410", "n415", "n429", "n458", "n469", "n495", "n506", "n516", "n519", "n549",
-               "n613", "n636", "n644", "n679", "n722", "n726", "n740", "n752", "n769"]
+    sensors = [
+        "n54",
+        "n105",
+        "n114",
+        "n163",
+        "n188",
+        "n229",
+        "n288",
+        "n296",
+        "n332",
+        "n342",
+        "n410",
+        "n415",
+        "n429",
+        "n458",
+        "n469",
+        "n495",
+        "n506",
+        "n516",
+        "n519",
+        "n549",
+        "n613",
+        "n636",
+        "n644",
+        "n679",
+        "n722",
+        "n726",
+        "n740",
+        "n752",
+        "n769",
+    ]
     start = T0 + timedelta(days=5, hours=12)
     leak = Leak("p538", start, T0 + timedelta(days=9), 0.02, "abrupt", start)
     year = simulate_scada_year(inp, [leak], sensors, start=T0, days=9)
-    zones = [BalanceZone("AB", ("p227", "p235"), ("PUMP_1",)),
-             BalanceZone("C", ("PUMP_1",), tanks=(("T1", np.pi * 16.0**2 / 4),))]
+    zones = [
+        BalanceZone("AB", ("p227", "p235"), ("PUMP_1",)),
+        BalanceZone("C", ("PUMP_1",), tanks=(("T1", np.pi * 16.0**2 / 4),)),
+    ]
     night = night_mean(zone_consumption(year.flow_m3_h, year.level_m, zones))
-    true_leak = night_mean(pd.DataFrame({"q": year.leak_flow_m3_h["p538"]},
-                                        index=year.flow_m3_h.index))["q"]
+    true_leak = night_mean(
+        pd.DataFrame({"q": year.leak_flow_m3_h["p538"]}, index=year.flow_m3_h.index)
+    )["q"]
     assert true_leak.iloc[:5].max() == 0.0 and true_leak.iloc[6] > 10.0
     # the AB zone's night flow rises by the leak (up to the day-to-day demand noise);
     # the tank zone C does not move
@@ -53,8 +84,9 @@ def test_simulated_leak_shows_in_the_zone_balance_and_localises(shared_data):
     unit = node_signatures(inp, sensors, per_unit_flow=True)
     net = read_inp(inp)
     names, matrix = pipe_signatures(net.links[net.links["kind"] == "pipe"], unit)
-    best, gain = localise(change, float(true_leak.iloc[6:].mean()), matrix,
-                          unit.mean().to_numpy()[:, None])
+    best, gain = localise(
+        change, float(true_leak.iloc[6:].mean()), matrix, unit.mean().to_numpy()[:, None]
+    )
     assert gain > 0.5
     distance = pipe_centre_distances(net, ["p538"])[0]
     row = int(np.flatnonzero(net.links["link_id"].to_numpy() == names[best])[0])

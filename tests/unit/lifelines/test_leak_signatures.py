@@ -17,8 +17,9 @@ T0 = datetime(2018, 1, 1)
 
 def test_orifice_flow_by_hand():
     t = np.arange(0, 4 * 86_400, 300, dtype=np.float64)
-    abrupt = Leak("p1", T0 + timedelta(days=1), T0 + timedelta(days=3), 0.01, "abrupt",
-                  T0 + timedelta(days=1))
+    abrupt = Leak(
+        "p1", T0 + timedelta(days=1), T0 + timedelta(days=3), 0.01, "abrupt", T0 + timedelta(days=1)
+    )
     q = _orifice_flow(abrupt, t, T0, 50.0)
     full = 0.75 * math.pi * 0.01**2 / 4 * math.sqrt(2 * 9.81 * 50.0)  # m3/s
     assert q[0] == 0.0

@@ -185,7 +185,7 @@ def test_with_pressures_the_command_names_a_pipe_near_the_leak(shared_data, tmp_
     config = (folder / "dataset_configuration_historical_2018.yalm").read_text()
     block = config.split("pressure_sensors:")[1].split("flow_sensors:")[0]
     sensors = [line.strip()[2:] for line in block.splitlines() if line.strip().startswith("- ")]
-    start = datetime(2018, 1, 1)  # noqa: DTZ001 - BattLeDIM's clock has no time zone
+    start = datetime(2018, 1, 1)
     leak = Leak("p538", start + timedelta(days=14), start + timedelta(days=28), 0.02, "abrupt",
                 start + timedelta(days=14))  # fmt: skip
     year = simulate_scada_year(folder / "L-TOWN.inp", [leak], sensors, start=start, days=28,

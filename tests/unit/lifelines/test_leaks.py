@@ -22,9 +22,15 @@ T0 = datetime(2019, 1, 1)
 def _line():
     """A -p1 100 m- B -p2 200 m- C -p3 400 m- D."""
     nodes = pd.DataFrame({"node_id": list("ABCD"), "kind": ["source"] + ["junction"] * 3})
-    links = pd.DataFrame({"link_id": ["p1", "p2", "p3"], "kind": "pipe",
-                          "from_node": list("ABC"), "to_node": list("BCD"),
-                          "length_m": [100.0, 200.0, 400.0]})
+    links = pd.DataFrame(
+        {
+            "link_id": ["p1", "p2", "p3"],
+            "kind": "pipe",
+            "from_node": list("ABC"),
+            "to_node": list("BCD"),
+            "length_m": [100.0, 200.0, 400.0],
+        }
+    )
     return build_network("water", nodes, links, source="line")
 
 
@@ -35,19 +41,31 @@ def test_centre_distances_by_hand():
 
 
 def _leak(link, start_min, end_min):
-    return Leak(link, T0 + timedelta(minutes=start_min), T0 + timedelta(minutes=end_min), 0.01,
-                "abrupt", T0 + timedelta(minutes=start_min))
+    return Leak(
+        link,
+        T0 + timedelta(minutes=start_min),
+        T0 + timedelta(minutes=end_min),
+        0.01,
+        "abrupt",
+        T0 + timedelta(minutes=start_min),
+    )
 
 
 def test_score_by_hand():
     net = _line()
     leaks = [_leak("p2", 0, 60), _leak("p3", 120, 240)]
     flows = {"p2": np.full(24, 12.0), "p3": np.full(24, 6.0)}  # m3/h, 5-minute steps
-    detections = pd.DataFrame({
-        "link_id": ["p2", "p1", "p1", "p1"],
-        "time": [T0 + timedelta(minutes=10), T0 + timedelta(minutes=30),
-                 T0 + timedelta(hours=3), datetime(2018, 12, 31, 12)],
-    })
+    detections = pd.DataFrame(
+        {
+            "link_id": ["p2", "p1", "p1", "p1"],
+            "time": [
+                T0 + timedelta(minutes=10),
+                T0 + timedelta(minutes=30),
+                T0 + timedelta(hours=3),
+                datetime(2018, 12, 31, 12),
+            ],
+        }
+    )
     score = score_detections(net, leaks, flows, detections, period_start=T0)
     # p2 at step 2: the official script sums timeSeries(2:end), 1-based: the 23 steps from
     # index 1, x 12 m3/h / 12 = 23 m3 x 0.8 EUR = 18.4, distance 0
@@ -62,8 +80,9 @@ def test_crew_cost_grows_with_distance_and_nearest_fresh_leak_wins():
     net = _line()
     leaks = [_leak("p2", 0, 60), _leak("p1", 0, 60)]
     flows = {"p2": np.full(24, 12.0), "p1": np.full(24, 24.0)}
-    detections = pd.DataFrame({"link_id": ["p1", "p1"],
-                               "time": [T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)]})
+    detections = pd.DataFrame(
+        {"link_id": ["p1", "p1"], "time": [T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)]}
+    )
     score = score_detections(net, leaks, flows, detections, period_start=T0)
     table = score.per_detection
     assert table["leak"].tolist() == ["p1", "p2"]  # the leak on the same pipe first
@@ -75,8 +94,9 @@ def test_crew_cost_grows_with_distance_and_nearest_fresh_leak_wins():
 
 def test_unknown_detection_link_is_refused():
     with pytest.raises(InputError, match="not in line: p9"):
-        score_detections(_line(), [], {}, pd.DataFrame({"link_id": ["p9"], "time": [T0]}),
-                         period_start=T0)
+        score_detections(
+            _line(), [], {}, pd.DataFrame({"link_id": ["p9"], "time": [T0]}), period_start=T0
+        )
 
 
 @pytest.mark.data
@@ -85,21 +105,30 @@ def test_2018_configuration_and_distances_on_ltown(shared_data):
     leaks = read_leak_configuration(folder / "dataset_configuration_historical_2018.yalm")
     assert len(leaks) == 14
     assert (leaks[0].link_id, leaks[0].kind, leaks[0].start) == (
-        "p257", "incipient", datetime(2018, 1, 8, 13, 30))
+        "p257",
+        "incipient",
+        datetime(2018, 1, 8, 13, 30),
+    )
     assert leaks[-1].diameter_m == pytest.approx(0.019363)
     net = read_inp(folder / "L-TOWN.inp")
     d = pipe_centre_distances(net, ["p257"])[0]
     # the organisers' graph: only links with a length (pipes); no path through PRVs or the pump
     g = nx.Graph()
     g.add_nodes_from(net.nodes["node_id"])
-    for a, b, w in zip(net.links["from_node"], net.links["to_node"], net.links["length_m"],
-                       strict=True):
+    for a, b, w in zip(
+        net.links["from_node"], net.links["to_node"], net.links["length_m"], strict=True
+    ):
         if w > 0:
             g.add_edge(a, b, weight=w)
     from_ends = [nx.single_source_dijkstra_path_length(g, a) for a in ends_of(net, "p257")]
     lengths = dict(zip(net.links["link_id"], net.links["length_m"], strict=True))
-    ends = dict(zip(net.links["link_id"], zip(net.links["from_node"], net.links["to_node"],
-                                               strict=True), strict=True))
+    ends = dict(
+        zip(
+            net.links["link_id"],
+            zip(net.links["from_node"], net.links["to_node"], strict=True),
+            strict=True,
+        )
+    )
     rng = np.random.default_rng(0)
     for k in rng.choice(net.n_links, 25, replace=False):
         other = net.links["link_id"].iloc[k]

@@ -90,15 +90,29 @@ def _valved_path() -> PipeNetwork:
     weighted vertex cover. Greedy takes C first (p2 + p3 = 40 m, more than B or D's 30 m) and
     then still needs one node for p1 and one for p4: 3 sensors. B and D watch all: 2.
     """
-    nodes = pd.DataFrame([(n, "junction", 10.0 * i, 0.0, 0) for i, n in enumerate("ABCDE")],
-                         columns=["node_id", "kind", "x", "y", "population"])
-    links = pd.DataFrame([("p1", "pipe", "A", "B", 10.0), ("p2", "pipe", "B", "C", 20.0),
-                          ("p3", "pipe", "C", "D", 20.0), ("p4", "pipe", "D", "E", 10.0)],
-                         columns=["link_id", "kind", "from_node", "to_node", "length_m"])
-    valves = pd.DataFrame([(f"v{link}{node}", link, node) for link, a, b in
-                           zip(links["link_id"], links["from_node"], links["to_node"],
-                               strict=True) for node in (a, b)],
-                          columns=["valve_id", "link_id", "node_id"])
+    nodes = pd.DataFrame(
+        [(n, "junction", 10.0 * i, 0.0, 0) for i, n in enumerate("ABCDE")],
+        columns=["node_id", "kind", "x", "y", "population"],
+    )
+    links = pd.DataFrame(
+        [
+            ("p1", "pipe", "A", "B", 10.0),
+            ("p2", "pipe", "B", "C", 20.0),
+            ("p3", "pipe", "C", "D", 20.0),
+            ("p4", "pipe", "D", "E", 10.0),
+        ],
+        columns=["link_id", "kind", "from_node", "to_node", "length_m"],
+    )
+    valves = pd.DataFrame(
+        [
+            (f"v{link}{node}", link, node)
+            for link, a, b in zip(
+                links["link_id"], links["from_node"], links["to_node"], strict=True
+            )
+            for node in (a, b)
+        ],
+        columns=["valve_id", "link_id", "node_id"],
+    )
     return build_network("water", nodes, links, valves, source="path")
 
 

@@ -121,5 +121,7 @@ def test_swmm_unknown_node_and_bad_units_are_named(tmp_path):
         read_swmm(DATA / "bad_drainage_unknown_node.inp")
     text = (DATA / "drainage_small.inp").read_text().replace("CMS", "FURLONGS")
     (tmp_path / "bad.inp").write_text(text)
-    with pytest.raises(PipeNetworkError, match=r"line 5: FLOW_UNITS must be one of .* got 'FURLONGS'"):
+    with pytest.raises(
+        PipeNetworkError, match=r"line 5: FLOW_UNITS must be one of .* got 'FURLONGS'"
+    ):
         read_swmm(tmp_path / "bad.inp")

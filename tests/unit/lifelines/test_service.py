@@ -20,23 +20,29 @@ def _ms(at):
 
 def _alarms(engine):
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "select alarm_id, rule, level, state, count from lifelines_alarms order by alarm_id"
-        )).all()
+        return conn.execute(
+            sa.text(
+                "select alarm_id, rule, level, state, count from lifelines_alarms order by alarm_id"
+            )
+        ).all()
 
 
 def test_desk_stores_raised_escalated_and_offline_alarms(sqlite_url):
     engine = create_db_engine(sqlite_url)
     desk = AlarmDesk(engine)
     sensors = {"G1": CH4}
-    desk.observe([Reading("G1", _ms(T0), 12.0), Reading("G1", _ms(T0 + timedelta(minutes=1)),
-                                                        30.0)], sensors)
+    desk.observe(
+        [Reading("G1", _ms(T0), 12.0), Reading("G1", _ms(T0 + timedelta(minutes=1)), 30.0)], sensors
+    )
     assert desk.check_offline(sensors, T0 + timedelta(minutes=5)) == []
     (offline,) = desk.check_offline(sensors, T0 + timedelta(minutes=12))
     rows = _alarms(engine)
     # 12 -> 30 % LEL in a minute is also faster than the 10 %/min rate rule
     assert [(r.rule, r.level, r.state) for r in rows] == [
-        ("offline", 3, "raised"), ("rate_of_change", 2, "raised"), ("threshold", 2, "raised")]
+        ("offline", 3, "raised"),
+        ("rate_of_change", 2, "raised"),
+        ("threshold", 2, "raised"),
+    ]
     assert rows[2].count == 2
     acked = apply_action(offline, AlarmAction.ACKNOWLEDGE, at=T0, actor="op")
     desk.record(acked)

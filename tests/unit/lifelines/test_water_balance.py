@@ -30,22 +30,23 @@ def test_unknown_sensor_is_named():
     idx = pd.date_range("2018-01-01", periods=2, freq="5min")
     flows = pd.DataFrame({"p1": [1.0, 1.0]}, index=idx)
     with pytest.raises(InputError, match="zone 'z': no readings for sensor\\(s\\) p9, T9"):
-        zone_consumption(flows, pd.DataFrame(index=idx),
-                         [BalanceZone("z", ("p1", "p9"), tanks=(("T9", 1.0),))])
+        zone_consumption(
+            flows, pd.DataFrame(index=idx), [BalanceZone("z", ("p1", "p9"), tanks=(("T9", 1.0),))]
+        )
 
 
 def test_night_mean_takes_only_night_hours():
     idx = pd.date_range("2018-01-01", periods=48, freq="1h")
-    frame = pd.DataFrame({"q": np.where(idx.hour.isin([2, 3, 4]), idx.day * 1.0, 99.0)},
-                         index=idx)
+    frame = pd.DataFrame({"q": np.where(idx.hour.isin([2, 3, 4]), idx.day * 1.0, 99.0)}, index=idx)
     assert night_mean(frame)["q"].tolist() == [1.0, 2.0]
 
 
 def test_expected_night_flow_follows_a_weekly_pattern_and_scale_fits_it():
     days = pd.date_range("2018-01-01", periods=14, freq="D")
     week = np.repeat(np.arange(1.0, 8.0), 24)  # hourly multipliers 1..7, one per weekday
-    expected = expected_night_flow({"res": 2.0}, {"res": week}, days,
-                                   pattern_start=days[0], step_s=3600)
+    expected = expected_night_flow(
+        {"res": 2.0}, {"res": week}, days, pattern_start=days[0], step_s=3600
+    )
     assert expected.tolist() == [2.0 * (d % 7 + 1) for d in range(14)]
     assert fit_scale(1.1 * expected, expected) == pytest.approx(1.1)
 

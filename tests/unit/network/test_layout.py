@@ -37,13 +37,15 @@ def test_renumbered_layout_holds_the_same_arcs():
     layout = renumbered(tails, heads, times, order)
     assert np.array_equal(layout.order[layout.rank], np.arange(n))
     new_tails = np.repeat(np.arange(n), np.diff(layout.indptr))
-    got = sorted(zip(order[new_tails].tolist(), order[layout.heads].tolist(),
-                     layout.time_s.tolist()))
+    got = sorted(
+        zip(order[new_tails].tolist(), order[layout.heads].tolist(), layout.time_s.tolist())
+    )
     assert got == sorted(zip(tails.tolist(), heads.tolist(), times.tolist()))
 
 
-@pytest.mark.parametrize(("n_nodes", "longest", "dtype"),
-                         [(1000, 900, np.uint32), (5000, 1_000_000, np.uint64)])
+@pytest.mark.parametrize(
+    ("n_nodes", "longest", "dtype"), [(1000, 900, np.uint32), (5000, 1_000_000, np.uint64)]
+)
 def test_packed_arcs_unpack_to_heads_and_weights(n_nodes, longest, dtype):
     rng = np.random.default_rng(2)
     heads = rng.integers(0, n_nodes, 300).astype(np.int32)
@@ -68,8 +70,17 @@ def random_plane_network(seed, n=400, m=1200):
     tails, heads = pairs[:, 0], pairs[:, 1]
     m = tails.shape[0]
     seconds = rng.integers(1, 120, m).astype(float)
-    net = build_walk_network(x, y, None, tails, heads, np.ones(m), np.zeros(m, np.int64),
-                             oneway=np.ones(m, bool), fixed_time_s=seconds)
+    net = build_walk_network(
+        x,
+        y,
+        None,
+        tails,
+        heads,
+        np.ones(m),
+        np.zeros(m, np.int64),
+        oneway=np.ones(m, bool),
+        fixed_time_s=seconds,
+    )
     matrix = sp.csr_matrix((seconds, (tails, heads)), shape=(n, n))
     return net, matrix, rng
 
@@ -79,8 +90,14 @@ def test_results_come_back_in_the_networks_own_ids(time_step_s):
     net, matrix, rng = random_plane_network(3)
     assert not np.array_equal(search_graph(net, "from_sources").order, np.arange(net.n_nodes))
     sources = rng.choice(net.n_nodes, 12, replace=False)
-    result = nearest_times(net, sources, cutoff_s=400, direction="from_sources",
-                           labels=np.arange(12) + 100, time_step_s=time_step_s)
+    result = nearest_times(
+        net,
+        sources,
+        cutoff_s=400,
+        direction="from_sources",
+        labels=np.arange(12) + 100,
+        time_step_s=time_step_s,
+    )
     full = dijkstra(matrix, indices=sources, limit=400)
     expected = full.min(axis=0)
     assert np.array_equal(result.time_s[0], expected)
@@ -88,8 +105,14 @@ def test_results_come_back_in_the_networks_own_ids(time_step_s):
     winner = result.source[0, reached] - 100
     assert np.array_equal(full[winner, np.flatnonzero(reached)], expected[reached])
     assert np.all(result.source[0, ~reached] == NO_SOURCE)
-    within = count_within(net, sources, thresholds_s=[150, 400], direction="from_sources",
-                          capacity=np.arange(12) + 1.0, time_step_s=time_step_s)
+    within = count_within(
+        net,
+        sources,
+        thresholds_s=[150, 400],
+        direction="from_sources",
+        capacity=np.arange(12) + 1.0,
+        time_step_s=time_step_s,
+    )
     assert np.array_equal(within.count[0, :, 0], (full <= 150).sum(axis=0))
     assert np.array_equal(within.count[0, :, 1], (full <= 400).sum(axis=0))
     assert np.array_equal(within.capacity[0, :, 1], (np.arange(12) + 1.0) @ (full <= 400))
@@ -100,12 +123,19 @@ def test_arcs_too_long_for_32_bit_words_search_on_64_bit_words():
     tails, heads = np.arange(n - 1), np.arange(1, n)
     seconds = np.ones(n - 1)
     seconds[10] = 1_000_000.0
-    net = build_walk_network(np.arange(n, dtype=float), np.zeros(n), None, tails, heads,
-                             np.ones(n - 1), np.zeros(n - 1, np.int64),
-                             oneway=np.ones(n - 1, bool), fixed_time_s=seconds)
+    net = build_walk_network(
+        np.arange(n, dtype=float),
+        np.zeros(n),
+        None,
+        tails,
+        heads,
+        np.ones(n - 1),
+        np.zeros(n - 1, np.int64),
+        oneway=np.ones(n - 1, bool),
+        fixed_time_s=seconds,
+    )
     assert search_graph(net, "from_sources").packed(1.0).arcs.dtype == np.uint64
-    result = nearest_times(net, [0], cutoff_s=2_000_000, direction="from_sources",
-                           time_step_s=1.0)
+    result = nearest_times(net, [0], cutoff_s=2_000_000, direction="from_sources", time_step_s=1.0)
     expected = np.concatenate([np.arange(11.0), 1_000_010.0 + np.arange(n - 11)])
     assert np.array_equal(result.time_s[0], expected)
 
@@ -114,8 +144,9 @@ def test_counts_without_capacity_equal_counts_with_unit_capacity():
     net, _, rng = random_plane_network(4)
     sources = rng.integers(0, net.n_nodes, 30)
     plain = count_within(net, sources, thresholds_s=[100, 300], time_step_s=1.0)
-    ones = count_within(net, sources, thresholds_s=[100, 300], time_step_s=1.0,
-                        capacity=np.ones(30))
+    ones = count_within(
+        net, sources, thresholds_s=[100, 300], time_step_s=1.0, capacity=np.ones(30)
+    )
     assert np.array_equal(plain.count, ones.count)
     assert np.array_equal(plain.capacity, ones.capacity)
     assert np.array_equal(plain.capacity, plain.count.astype(float))
@@ -138,9 +169,17 @@ def test_counts_write_every_group_and_reused_bins_start_empty():
     group = np.where(np.arange(40) < 30, 1, 3)  # groups 0, 2 and 4 have no sources
     full = dijkstra(matrix, indices=sources, limit=500)
     for threads in (1, 2, 2):  # same network: the threads' bins are reused across calls
-        within = count_within(net, sources, group=group, n_groups=5, thresholds_s=[200, 500],
-                              capacity=np.arange(40) + 1.0, direction="from_sources",
-                              time_step_s=1.0, threads=threads)
+        within = count_within(
+            net,
+            sources,
+            group=group,
+            n_groups=5,
+            thresholds_s=[200, 500],
+            capacity=np.arange(40) + 1.0,
+            direction="from_sources",
+            time_step_s=1.0,
+            threads=threads,
+        )
         for g in (0, 2, 4):
             assert not within.count[g].any()
             assert not within.capacity[g].any()

@@ -22,13 +22,26 @@ def test_nearest_on_new_york_equals_scipy(shared_data):
     assert edges.shape[0] == 365_050
     rng = np.random.default_rng(0)
     seconds = rng.integers(1, 60, edges.shape[0]).astype(np.float64)
-    net = build_walk_network(np.zeros(n), np.zeros(n), None, edges[:, 0], edges[:, 1],
-                             np.ones(edges.shape[0]), np.zeros(edges.shape[0], np.int64),
-                             fixed_time_s=seconds, crs_epsg=32618, source=path.name)
+    net = build_walk_network(
+        np.zeros(n),
+        np.zeros(n),
+        None,
+        edges[:, 0],
+        edges[:, 1],
+        np.ones(edges.shape[0]),
+        np.zeros(edges.shape[0], np.int64),
+        fixed_time_s=seconds,
+        crs_epsg=32618,
+        source=path.name,
+    )
     sources = rng.choice(n, 200, replace=False)
-    matrix = sp.csr_matrix((np.concatenate([seconds, seconds]),
-                            (np.concatenate(edges.T), np.concatenate(edges[:, ::-1].T))),
-                           shape=(n, n))
+    matrix = sp.csr_matrix(
+        (
+            np.concatenate([seconds, seconds]),
+            (np.concatenate(edges.T), np.concatenate(edges[:, ::-1].T)),
+        ),
+        shape=(n, n),
+    )
     expected = dijkstra(matrix, indices=sources, min_only=True, limit=600)
     for step in (None, 1.0):
         got = nearest_times(net, sources, cutoff_s=600, time_step_s=step).time_s[0]

@@ -18,16 +18,18 @@ def test_point_is_projected_on_the_nearest_edge(hill_path):
 
 
 def test_far_points_are_reported_not_snapped(hill_path, caplog):
-    snap = snap_points(hill_path, [50.0, 50.0], [10.0, 500.0], max_distance_m=100.0,
-                       source="schools.csv")
+    snap = snap_points(
+        hill_path, [50.0, 50.0], [10.0, 500.0], max_distance_m=100.0, source="schools.csv"
+    )
     assert snap.snapped.tolist() == [True, False]
     assert snap.far.tolist() == [1]
     assert np.isinf(snap.distance_m[1])
     assert "schools.csv" in caplog.text
     assert "rows 1" in caplog.text
     with pytest.raises(SnapDistanceError, match="schools.csv"):
-        snap_points(hill_path, [50.0], [500.0], max_distance_m=100.0, on_far="raise",
-                    source="schools.csv")
+        snap_points(
+            hill_path, [50.0], [500.0], max_distance_m=100.0, on_far="raise", source="schools.csv"
+        )
 
 
 def test_bad_coordinates_are_refused(hill_path):

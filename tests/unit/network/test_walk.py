@@ -41,7 +41,13 @@ def test_reversed_view_turns_arcs_and_keeps_times(hill_path):
 
 def test_oneway_escalator_gives_one_arc():
     net = build_walk_network(
-        [0.0, 10.0], [0.0, 0.0], [0.0, 20.0], [0], [1], [10.0], [EdgeKind.ESCALATOR],
+        [0.0, 10.0],
+        [0.0, 0.0],
+        [0.0, 20.0],
+        [0],
+        [1],
+        [10.0],
+        [EdgeKind.ESCALATOR],
         oneway=[True],
     )
     assert net.n_edges == 1

@@ -155,7 +155,7 @@ def test_chongqing_districts_tile_with_yuzhong_where_it_is(shared_data):
 
 
 def _units(lon, lat, z, x, y):
-    from shancheng.tiles.mercator import to_tile_units  # noqa: PLC0415
+    from shancheng.tiles.mercator import to_tile_units
 
     return to_tile_units(*lonlat_to_mercator([lon], [lat]), tile_bounds(z, x, y))
 
