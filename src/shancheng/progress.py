@@ -12,6 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from shancheng.types import Progress as ProgressCallback
+
 
 def progress_enabled() -> bool:
     """Tell whether a person is watching a terminal and has not asked for quiet."""
@@ -19,8 +21,11 @@ def progress_enabled() -> bool:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """Yield an ``advance(n)`` callback drawing a rich bar (a no-op when disabled)."""
+def progress_bar(description: str, total: int | None) -> Iterator[ProgressCallback]:
+    """Yield an ``advance(n)`` callback drawing a rich bar (a no-op when disabled).
+
+    The callback is a :data:`shancheng.types.Progress`, what the kernels take.
+    """
     if not progress_enabled():
         yield lambda _n: None
         return

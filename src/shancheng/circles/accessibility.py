@@ -33,11 +33,10 @@ if TYPE_CHECKING:
 
     from shancheng.circles.standard import Catalogue
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 THRESHOLDS_MIN = (5, 10, 15)
 """The living-circle thresholds at which facilities are counted, minutes."""
 DEFAULT_NEAREST_CUTOFF_S = 3600.0

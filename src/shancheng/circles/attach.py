@@ -25,11 +25,10 @@ from shancheng.network.walk import build_walk_network
 
 if TYPE_CHECKING:
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 NOT_ATTACHED = -1
 """Node id of a point lying too far from every edge to be attached."""
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import scipy.sparse as sp
 
 from shancheng.circles._ball_kernel import ball_kernel
@@ -24,9 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from shancheng.network.walk import WalkNetwork
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+    from shancheng.types import FloatArray, IntArray
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,11 +30,10 @@ from shancheng.network.speed import EdgeKind
 if TYPE_CHECKING:
     from shancheng.data.city import City
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 DEFAULT_MAX_SLOPE = 0.25
 """Steepest ground (rise over run) a candidate cell may have."""
 _NOT_GROUND = (EdgeKind.BRIDGE, EdgeKind.FERRY, EdgeKind.CABLE_CAR, EdgeKind.ELEVATOR,

@@ -35,11 +35,10 @@ from shancheng.network.pairs import pairs_within
 if TYPE_CHECKING:
     from shancheng.circles.accessibility import Accessibility
     from shancheng.circles.standard import Catalogue, Decay
+    from shancheng.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 _EDGE = float(np.exp(-0.5))
 
 

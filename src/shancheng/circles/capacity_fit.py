@@ -57,12 +57,10 @@ if TYPE_CHECKING:
     from shancheng.circles.planning import Plan
     from shancheng.circles.standard import Catalogue
     from shancheng.data.city import City
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 Status = Literal["met", "budget", "steps"]
 _TOL = 1e-9
 """Relative tolerance of adequacy, as in :func:`shancheng.circles.capacity.capacity_access`."""

@@ -27,9 +27,8 @@ if TYPE_CHECKING:
 
     from shancheng.circles.accessibility import Accessibility
     from shancheng.circles.standard import Catalogue
+    from shancheng.types import BoolArray, FloatArray
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 UNIT_LEVELS = ("city", "district", "street", "community", "cell")
 """Aggregation levels, from the whole city to the unit-grid cell."""
 _LEVEL_COLUMN = {"district": "district_code", "street": "street_code",

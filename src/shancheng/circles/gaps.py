@@ -24,11 +24,10 @@ if TYPE_CHECKING:
     from shancheng.circles.coverage import ResidenceCoverage
     from shancheng.circles.standard import Catalogue, Requirement
     from shancheng.geo.grid import UnitGrid
+    from shancheng.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 _QUEEN = np.ones((3, 3), dtype=bool)
 
 

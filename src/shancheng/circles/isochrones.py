@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import shapely
 
 from shancheng.circles.attach import NOT_ATTACHED, attach_points
@@ -24,8 +23,8 @@ from shancheng.network.speed import FIXED_TIME_KINDS
 
 if TYPE_CHECKING:
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 Direction = Literal["from", "to"]
 
 

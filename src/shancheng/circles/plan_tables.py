@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from shancheng.circles.coverage import unit_codes
@@ -14,9 +13,8 @@ from shancheng.geo.crs import WGS84_EPSG, utm_to_lonlat
 
 if TYPE_CHECKING:
     from shancheng.circles.planning import Plan
+    from shancheng.types import BoolArray, FloatArray
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 PLAN_LEVELS = ("city", "district", "street", "community")
 """Unit levels of the before/after table."""
 

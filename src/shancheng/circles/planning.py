@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
-import numpy.typing as npt
 
 from shancheng.circles.attach import NOT_ATTACHED, AttachedNetwork, attach_points
 from shancheng.circles.balls import BallSearcher, coverage_sets, node_index
@@ -48,12 +47,10 @@ if TYPE_CHECKING:
 
     from shancheng.circles.standard import Catalogue, Requirement
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 _WHY_SEARCH_FACTOR = 4.0
 """How far (times the threshold) to look for the nearest candidate of an uncoverable resident."""
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from shancheng.circles.accessibility import DEFAULT_NEAREST_CUTOFF_S
@@ -24,9 +23,7 @@ from shancheng.network.snap import SnapIndex, SnappedPoints, entry_seeds, snap_p
 if TYPE_CHECKING:
     from shancheng.circles.standard import Catalogue
     from shancheng.network.walk import WalkNetwork
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+    from shancheng.types import FloatArray, IntArray
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,7 +28,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +38,11 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from shancheng.circles.siting_reduce import reduce_instance
 from shancheng.errors import InfeasiblePlanError
 
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray, IntArray
+
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Method = Literal["auto", "exact", "greedy"]
 GREEDY_RATIO = 1.0 - 1.0 / math.e
 """Worst-case share of the optimum the greedy maximal covering reaches."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import numpy.typing as npt
 import scipy.sparse as sp
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray, IntArray
 
 
 def reduce_instance(a: sp.csr_array, w: FloatArray) -> tuple[sp.csr_array, FloatArray, IntArray]:

@@ -34,10 +34,7 @@ from shancheng.errors import InputError
 if TYPE_CHECKING:
     from shancheng.circles.planning import SitingInstance
     from shancheng.circles.standard import Catalogue
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
 
 @dataclass(eq=False)

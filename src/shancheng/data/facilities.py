@@ -35,7 +35,7 @@ import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,9 +47,11 @@ from shancheng.data.demo.facilities import CATEGORY_IDS
 from shancheng.errors import DatumMismatchError, InputError, MissingColumnError
 from shancheng.geo.crs import DATUMS, Datum, in_china, to_wgs84
 
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
+
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
 HEADER_ROWS = 1
 """Rows before the first data row: reported row numbers are the spreadsheet's."""
 DATUM_CHECK_MIN_OFFSET_M = 50.0

@@ -23,8 +23,8 @@ from shancheng.geo.grid import UnitGrid
 if TYPE_CHECKING:
     from shancheng.data.osm import OsmExtract
     from shancheng.data.osm_network import WalkPieces
+    from shancheng.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 GRID_CELL_M = 100.0
 """Side of a unit-grid cell (万米单元网格: 100 m by 100 m = 10,000 m²)."""
 

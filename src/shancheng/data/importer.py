@@ -66,10 +66,10 @@ if TYPE_CHECKING:
 
     from shancheng.data.osm import OsmExtract
     from shancheng.data.osm_tags import FacilityTagMapping
+    from shancheng.types import FloatArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
 Step = Callable[[str], None]
 _M_PER_DEG = 111_195.0
 """Metres per degree of latitude (local plane for the junction fits; ample within a city)."""

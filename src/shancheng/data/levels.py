@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from shancheng.data.osm_network import WalkPieces
+    from shancheng.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 
 STOREY_M = 3.0
 """Height of one level (storey), metres. An ASSUMPTION: floor-to-floor heights are about

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import osmium
 import shapely
 
@@ -43,12 +42,12 @@ from shancheng.network.speed import EdgeKind
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from shancheng.types import FloatArray, IntArray
+
     Tags = Mapping[str, str] | osmium.osm.TagList
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 WALKABLE_HIGHWAYS = frozenset({
     "footway", "path", "pedestrian", "steps", "living_street", "residential", "service",

@@ -26,10 +26,8 @@ from shancheng.network.speed import FIXED_TIME_KINDS, EdgeKind
 
 if TYPE_CHECKING:
     from shancheng.data.osm import OsmExtract
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 ELEVATOR_RIDE_S = 60.0
 """Time to pass through a lift node (waiting plus ride), split over its two half-segments."""

@@ -38,10 +38,10 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from affine import Affine
 
+    from shancheng.types import FloatArray, IntArray
+
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 HOUSING_TAGS = frozenset({
     "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
     "dormitory", "bungalow", "farm",

@@ -21,13 +21,13 @@ so does this module:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
 SMOOTHING_WINDOW_M = 150.0
 """Length of the moving-average window along a way, metres (GraphHopper's default for its

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from shancheng.data.levels import STOREY_M, level_span
 from shancheng.geo.crs import haversine_m
@@ -44,8 +43,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from shancheng.data.osm_network import WalkPieces
+    from shancheng.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 
 RISER_M = 0.16
 """Height of one step, metres. An ASSUMPTION, not a measurement: outdoor public stairs are

@@ -34,10 +34,10 @@ from shancheng.geo.crs import haversine_m
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from shancheng.types import FloatArray, IntArray
+
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 FILL_SEARCH_PIXELS = 100
 """How far (in pixels) void filling looks for valid cells; voids wider than this stay."""

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 from pyproj import Transformer
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
 
 UTM_48N_EPSG = 32648
 """UTM zone 48N (WGS84 datum), the metric CRS in which Chongqing is computed."""

@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shancheng.lifelines.pipes import PipeNetwork
-
-IntArray = npt.NDArray[np.int64]
+    from shancheng.types import IntArray
 
 
 def _segment_graph(net: PipeNetwork, seg: Segmentation) -> tuple[csr_array, int]:

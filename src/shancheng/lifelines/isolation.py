@@ -36,12 +36,9 @@ from shancheng.lifelines.supply import FlowGraph, feeding_sources, flow_graph, s
 
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)

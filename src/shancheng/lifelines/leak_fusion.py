@@ -25,7 +25,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from shancheng.lifelines.leaks import pipe_centre_distances
@@ -33,10 +32,9 @@ from shancheng.lifelines.water_balance import NIGHT_HOURS, flow_steps, noise_sd
 
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.types import FloatArray
 
 logger = logging.getLogger(__name__)
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

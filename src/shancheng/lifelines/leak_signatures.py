@@ -15,13 +15,14 @@ import math
 import tempfile
 from contextlib import chdir
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
+
 _EN_EMITTER, _EN_PRESSURE, _EN_DURATION, _EN_PATTERNSTART = 3, 11, 0, 4
 
 

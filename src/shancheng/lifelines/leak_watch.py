@@ -53,10 +53,10 @@ from shancheng.lifelines.water_balance import (
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
     from shancheng.lifelines.scada import Scada
+    from shancheng.types import FloatArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
 DAYS_PER_MONTH = 365.25 / 12
 H_GRID = tuple(float(h) for h in np.arange(3.0, 40.5, 0.5))
 """CUSUM thresholds tried by :func:`calibrate_threshold`, in noise standard deviations."""

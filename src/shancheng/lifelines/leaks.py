@@ -36,8 +36,8 @@ from shancheng.errors import InputError
 
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 
 MAX_DISTANCE_M = 300.0
 WATER_EUR_PER_M3 = 0.8

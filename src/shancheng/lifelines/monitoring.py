@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy.sparse import coo_array, csr_array
 from scipy.sparse.csgraph import dijkstra
@@ -34,12 +33,10 @@ if TYPE_CHECKING:
     from shancheng.data.city import City
     from shancheng.lifelines.pipes import PipeNetwork
     from shancheng.lifelines.sensors import Sensor
+    from shancheng.types import BoolArray, FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 DEFAULT_DENSITY_PER_KM2 = 10_000.0
 """Residents per km² from which a grid cell counts as densely populated."""

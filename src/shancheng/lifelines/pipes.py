@@ -46,11 +46,11 @@ from shancheng.lifelines.inp_check import check_epanet
 
 if TYPE_CHECKING:
     from shancheng.data.city import City
+    from shancheng.types import IntArray
 
 logger = logging.getLogger(__name__)
 
 NetworkKind = Literal["water", "gas", "drainage"]
-IntArray = npt.NDArray[np.int64]
 
 NODE_KINDS = frozenset(
     {"junction", "source", "tank", "customer", "valve", "gate_station", "regulator_station",

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from shancheng.lifelines.leaks import STEP_S
@@ -45,8 +44,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from shancheng.lifelines.leaks import Leak
+    from shancheng.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 
 DISCHARGE_COEFFICIENT = 0.75
 GRAVITY_M_S2 = 9.81

@@ -25,9 +25,8 @@ from scipy.spatial import cKDTree
 
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
+    from shancheng.types import FloatArray, IntArray
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 CRITICAL_CATEGORIES = (
     "hospital", "primary_school", "middle_school", "kindergarten", "nursing_home",

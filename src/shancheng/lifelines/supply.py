@@ -22,15 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import breadth_first_order
 
 if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+    from shancheng.types import BoolArray, IntArray
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,14 +18,16 @@ Steps down (a repair) re-anchor the baseline and are reported with a negative si
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from shancheng.errors import InputError
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
+
 NIGHT_HOURS = (2, 3, 4)
 """Hours (clock) averaged into the night flow: 02:00-04:59, the lowest use of the day."""
 

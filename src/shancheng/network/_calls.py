@@ -11,13 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from shancheng.network import _dial, _kernels
+from shancheng.types import FloatArray, IntArray
 
 if TYPE_CHECKING:
     from shancheng.network._request import Search
     from shancheng.network._runner import Workspace
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _STATE32_BITS = 30
 """Bits of time and source index that fit an int32 state below its "unreached" value."""

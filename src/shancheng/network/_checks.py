@@ -12,8 +12,7 @@ from shancheng.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+    from shancheng.types import FloatArray, IntArray
 
 
 def refuse_bad_rows(

@@ -28,8 +28,8 @@ from shancheng.network import _kernels
 if TYPE_CHECKING:
     from shancheng.network._runner import Workspace
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import IntArray
 
-IntArray = npt.NDArray[np.int64]
 Direction = Literal["to_sources", "from_sources"]
 
 _HILBERT_BITS = 16

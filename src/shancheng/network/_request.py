@@ -16,9 +16,8 @@ from shancheng.network._layout import PackedArcs, SearchGraph, search_graph
 if TYPE_CHECKING:
     from shancheng.network._runner import Workspace
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Direction = Literal["to_sources", "from_sources"]
 
 MAX_BUCKETS = 2**20

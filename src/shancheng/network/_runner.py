@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-Progress = Callable[[int], None]
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from shancheng.types import Progress
 
 
 class Workspace:

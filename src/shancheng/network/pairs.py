@@ -13,12 +13,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import numpy.typing as npt
 
 from shancheng.network._kernels import pairs_within_heap
+from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Pairs = tuple[IntArray, IntArray, FloatArray]
 
 

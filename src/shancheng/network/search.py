@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -48,13 +47,11 @@ from shancheng.network._runner import borrow_workspace, run_parallel, split_unit
 
 if TYPE_CHECKING:
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray, IntArray, Progress
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Direction = Literal["to_sources", "from_sources"]
-Progress = Callable[[int], None]
 
 NO_SOURCE = -1
 """Value of ``source`` for nodes that no source reaches within the cutoff."""

@@ -22,11 +22,10 @@ from shancheng.errors import InputError, SnapDistanceError
 if TYPE_CHECKING:
     from shancheng.network.speed import WalkSpeeds
     from shancheng.network.walk import WalkNetwork
+    from shancheng.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 _PIECE_M = 25.0
 _NO_EDGE = -1
 

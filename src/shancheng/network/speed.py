@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import ConfigError
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
 
 TOBLER_DECAY = 3.5
 """Exponent of Tobler's hiking function, v = 6 exp(-3.5 |s + 0.05|) km/h."""

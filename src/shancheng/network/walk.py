@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +19,11 @@ from shancheng.errors import NetworkInputError
 from shancheng.network._checks import is_whole, refuse_bad_rows
 from shancheng.network.speed import EdgeKind, WalkSpeeds, edge_times_s
 
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray, IntArray
+
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 MAX_KIND = max(EdgeKind)
 
 UTM_48N_EPSG = 32648

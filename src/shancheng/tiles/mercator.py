@@ -9,14 +9,15 @@ default) with ``y`` pointing down, the Mapbox Vector Tile convention.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from shancheng.errors import TileRequestError
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
 
 EARTH_RADIUS_M = 6_378_137.0
 """Radius of the sphere Web Mercator projects (EPSG:3857), metres."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 import shapely
 
 from shancheng.data.demo.names import community_name, district_name, street_name
@@ -22,9 +21,8 @@ from shancheng.geo.grid import UnitGrid
 
 if TYPE_CHECKING:
     from shancheng.data.demo.config import DemoConfig
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 CITY_CODE = "990100"
 """Code of the fictional demo city (the 99 prefix is not a real province)."""

@@ -27,17 +27,18 @@ from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, utm_to_lonlat
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from shancheng.types import FloatArray, IntArray
+
 logger = logging.getLogger(__name__)
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Progress = Callable[[str], None]
+StageReport = Callable[[str], None]
+"""Told the name of each stage as the demo city is built (a log line, not a counter)."""
 
 _STEPS = ("streets", "admin", "buildings", "facilities", "water", "gas")
 
 
 def generate_demo_city(
-    config: DemoConfig | None = None, *, progress: Progress | None = None
+    config: DemoConfig | None = None, *, progress: StageReport | None = None
 ) -> City:
     """Generate the demo mountain city in memory; the same config gives the same city.
 
@@ -119,7 +120,7 @@ def _metadata(config: DemoConfig, layout: AdminLayout, gaps: Gaps) -> dict[str, 
 
 
 def write_demo_city(
-    directory: str | Path, config: DemoConfig | None = None, *, progress: Progress | None = None
+    directory: str | Path, config: DemoConfig | None = None, *, progress: StageReport | None = None
 ) -> City:
     """Generate the demo city and write it as a City directory (GeoParquet plus manifest)."""
     city = generate_demo_city(config, progress=progress)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from shancheng.data.demo.terrain import Region, Terrain
@@ -22,9 +21,8 @@ if TYPE_CHECKING:
     from shancheng.data.demo.admin import AdminLayout
     from shancheng.data.demo.population import Buildings
     from shancheng.data.demo.streets import Streets
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 Placement = Literal["residents", "community", "street", "open_space", "street_node"]
 

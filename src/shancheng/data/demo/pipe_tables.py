@@ -12,9 +12,8 @@ from scipy.spatial import cKDTree
 
 if TYPE_CHECKING:
     from shancheng.data.demo.population import Buildings
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 VALVE_OFFSET_M = 2.0
 MIN_VALVED_DEGREE = 3

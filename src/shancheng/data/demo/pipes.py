@@ -33,9 +33,8 @@ if TYPE_CHECKING:
 
     from shancheng.data.demo.population import Buildings
     from shancheng.data.demo.streets import Streets
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 NetworkName = Literal["water", "gas"]
 WATER_PLASTIC_ERA = 1990

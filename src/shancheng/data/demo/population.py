@@ -20,9 +20,8 @@ from shancheng.data.demo.terrain import Region, Terrain
 if TYPE_CHECKING:
     from shancheng.data.demo.admin import AdminLayout
     from shancheng.data.demo.config import DemoConfig
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 AGE_SHARES = np.array([0.024, 0.027, 0.058, 0.029, 0.641, 0.221])
 """City-wide share of each age group (Chongqing's centre is ageing: about 22 % are 60+)."""

@@ -21,9 +21,8 @@ from shancheng.network.speed import EdgeKind
 
 if TYPE_CHECKING:
     from shancheng.data.demo.config import DemoConfig
+    from shancheng.types import FloatArray, IntArray
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 MAX_STEPS_GRADE = 0.7
 """Links steeper than this are cliffs: no street or stair is built there."""

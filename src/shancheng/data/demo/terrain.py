@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,8 @@ import numpy.typing as npt
 from shancheng.data.demo.config import DemoConfig
 from shancheng.geo.crs import lonlat_to_utm
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    from shancheng.types import FloatArray
 
 RIVER_SURFACE_M = 175.0
 """Height of the water surface of both rivers, in metres."""
