@@ -23,18 +23,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shancheng.cases.permissions import Actor, Permission, Role, check
+from shancheng.cases.repository import accounts as store
 from shancheng.errors import (
     AuthenticationError,
     CaseInputError,
     PermissionDeniedError,
     RateLimitedError,
 )
-from shancheng.store.cases_tables import ApiKeyRow, LoginFailureRow, TokenRow, UserRow
+from shancheng.store.cases_tables import ApiKeyRow, UserRow
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -79,8 +79,7 @@ def create_user(
     if role is Role.HANDLER and not department:
         msg = "a handler needs `department`: the department whose cases they handle"
         raise CaseInputError(msg, field="department")
-    taken = session.execute(sa.select(UserRow.id).where(UserRow.username == username)).first()
-    if taken is not None:
+    if store.user_named(session, username) is not None:
         msg = f"`username` {username!r} is taken"
         raise CaseInputError(msg, field="username")
     row = UserRow(
@@ -91,7 +90,7 @@ def create_user(
         department=department,
         active=True,
     )
-    session.add(row)
+    store.add_user(session, row)
     session.commit()
     return row
 
@@ -121,9 +120,7 @@ def login(
     _check_throttle(session, keys, at=at)
     row = None
     if "\x00" not in username:
-        row = session.execute(
-            sa.select(UserRow).where(UserRow.username == username)
-        ).scalar_one_or_none()
+        row = store.user_named(session, username)
     try:
         _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -134,11 +131,7 @@ def login(
         raise AuthenticationError(msg)
     _forget_failures(session, keys[:1])  # the account's; an address keeps its record
     token = secrets.token_urlsafe(32)
-    session.add(
-        TokenRow(
-            token_sha256=_sha256(token), user_id=row.id, expires_at=at + timedelta(hours=ttl_h)
-        )
-    )
+    store.add_token(session, _sha256(token), row.id, expires_at=at + timedelta(hours=ttl_h))
     session.commit()
     return token
 
@@ -157,8 +150,7 @@ def wait_after(failures: int) -> float:
 
 
 def _check_throttle(session: Session, keys: list[str], *, at: datetime) -> None:
-    rows = session.execute(sa.select(LoginFailureRow).where(LoginFailureRow.key.in_(keys)))
-    for row in rows.scalars():
+    for row in store.login_failures(session, keys):
         left = wait_after(row.failures) - (at - row.last_at).total_seconds()
         if left > 0:
             what = "account" if row.key.startswith("user:") else "address"
@@ -167,18 +159,12 @@ def _check_throttle(session: Session, keys: list[str], *, at: datetime) -> None:
 
 
 def _count_failure(session: Session, keys: list[str], *, at: datetime) -> None:
-    for key in keys:
-        row = session.get(LoginFailureRow, key)
-        if row is None:
-            session.add(LoginFailureRow(key=key, failures=1, last_at=at))
-        else:
-            row.failures += 1
-            row.last_at = at
+    store.count_login_failure(session, keys, at=at)
     session.commit()
 
 
 def _forget_failures(session: Session, keys: list[str]) -> None:
-    session.execute(sa.delete(LoginFailureRow).where(LoginFailureRow.key.in_(keys)))
+    store.forget_login_failures(session, keys)
 
 
 def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
@@ -189,11 +175,7 @@ def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
     AuthenticationError
         Unknown or expired token, or inactive user.
     """
-    found = session.execute(
-        sa.select(TokenRow, UserRow)
-        .join(UserRow, UserRow.id == TokenRow.user_id)
-        .where(TokenRow.token_sha256 == _sha256(token))
-    ).first()
+    found = store.token_owner(session, _sha256(token))
     if found is None:
         msg = "unknown token; log in again at POST /auth/token"
         raise AuthenticationError(msg)
@@ -228,14 +210,15 @@ def create_api_key(
         msg = f"`scopes` must be some of {', '.join(KEY_SCOPES)}, got {list(scopes)}"
         raise CaseInputError(msg, field="scopes")
     key = "sck_" + secrets.token_urlsafe(24)
-    session.add(
+    store.add_api_key(
+        session,
         ApiKeyRow(
             key_sha256=_sha256(key),
             name=name,
             active=True,
             created_at=at,
             scopes=",".join(dict.fromkeys(scopes)),
-        )
+        ),
     )
     session.commit()
     return key
@@ -315,7 +298,7 @@ def client_for_api_key(
     now_s = time.monotonic()
     if cache is not None and (found := cache.get(digest, now_s=now_s)) is not None:
         return _in_scope(found[0], found[1], scope)
-    row = session.get(ApiKeyRow, digest)
+    row = store.api_key(session, digest)
     if row is None or not row.active or not hmac.compare_digest(row.key_sha256, digest):
         msg = "`api_key` is not valid"
         raise AuthenticationError(msg)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from shancheng.cases import repository
 from shancheng.cases.domain import Level
 from shancheng.cases.permissions import Actor, Permission, check
+from shancheng.cases.repository import config
 from shancheng.cases.safe_text import check_plain
 from shancheng.cases.stage_limits import ANY_CATEGORY
 from shancheng.cases.taxonomy import EDITABLE_FIELDS, MAX_LIMIT_H, STAGES, valid_hours
@@ -62,9 +62,7 @@ _TEXT_FIELDS = ("name_zh", "name_en", "group_zh", "group_en")
 def list_rules(session: Session, *, actor: Actor) -> list[JurisdictionRuleRow]:
     """Return the jurisdiction table in insertion order (admins only)."""
     check(actor, Permission.MANAGE)
-    return list(
-        session.execute(sa.select(JurisdictionRuleRow).order_by(JurisdictionRuleRow.id)).scalars()
-    )
+    return config.rule_rows(session)
 
 
 def create_rule(
@@ -109,7 +107,7 @@ def update_rule(
 def list_stage_limits(session: Session, *, actor: Actor) -> list[StageLimitRow]:
     """Return the per-district stage limits in insertion order (admins only)."""
     check(actor, Permission.MANAGE)
-    return list(session.execute(sa.select(StageLimitRow).order_by(StageLimitRow.id)).scalars())
+    return config.limit_rows(session)
 
 
 def create_stage_limit(
@@ -146,9 +144,7 @@ def update_stage_limit(
 def audit_log(session: Session, *, actor: Actor, limit: int = 100) -> list[AuditRow]:
     """Return the latest configuration changes, newest first (admins only)."""
     check(actor, Permission.MANAGE)
-    return list(
-        session.execute(sa.select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)).scalars()
-    )
+    return config.audit_rows(session, limit=limit)
 
 
 def list_categories(
@@ -175,9 +171,7 @@ def list_categories(
 
 def category_origin(session: Session, centers: CenterCache, code: str) -> str:
     """Return ``seed``, ``edited`` or ``added``: where category ``code`` comes from."""
-    edited = session.execute(
-        sa.select(TaxonomyEditRow.id).where(TaxonomyEditRow.code == code)
-    ).scalar()
+    edited = config.taxonomy_edit(session, code)
     if code in centers.seed.seed.categories:
         return "seed" if edited is None else "edited"
     return "added"
@@ -262,9 +256,7 @@ def update_category(
         msg = f"field(s) {sorted(unknown)} cannot be changed; editable: {editable}"
         raise CaseInputError(msg, field=min(unknown))
     _check_category_texts(changes)
-    row = session.execute(
-        sa.select(TaxonomyEditRow).where(TaxonomyEditRow.code == code)
-    ).scalar_one_or_none()
+    row = config.taxonomy_edit(session, code)
     stored = {} if row is None else {f: getattr(row, f) for f in EDITABLE_FIELDS}
     merged = {k: v for k, v in {**stored, **changes}.items() if v is not None}
     if isinstance(changes.get("limits_h"), dict):
@@ -309,7 +301,7 @@ def _check_category_texts(values: dict[str, Any]) -> None:
 
 
 def _get(session: Session, table: type[_Row], row_id: int, what: str) -> _Row:
-    row = session.get(table, row_id) if 0 < row_id < 2**31 else None
+    row = config.row_by_id(session, table, row_id)
     if row is None:
         msg = f"no {what} with id {row_id}"
         raise CaseNotFoundError(msg)
@@ -358,18 +350,13 @@ def _save(
     after: dict[str, Any] | None = None,
 ) -> _Row:
     try:
-        session.add(row)
-        session.flush()
-        session.add(
-            AuditRow(
-                at=at,
-                actor=actor.username,
-                action="create" if before is None else "update",
-                table_name=row.__tablename__,
-                row_id=row.id,
-                before=before,
-                after=_as_dict(row, _FIELDS[row.__tablename__]) if after is None else after,
-            )
+        config.save_with_audit(
+            session,
+            row,
+            actor=actor.username,
+            at=at,
+            before=before,
+            after=_as_dict(row, _FIELDS[row.__tablename__]) if after is None else after,
         )
         session.commit()
     except BaseException:
@@ -413,13 +400,7 @@ def _check_rule(
     if level not in {lv.value for lv in Level}:
         msg = f"`level` must be one of street, district, city, got {level!r}"
         raise CaseInputError(msg, field="level")
-    clash = session.execute(
-        sa.select(JurisdictionRuleRow.id).where(
-            JurisdictionRuleRow.category == category,
-            JurisdictionRuleRow.unit == unit,
-            JurisdictionRuleRow.id != (row_id or -1),
-        )
-    ).scalar()
+    clash = config.rule_clash(session, category, unit, row_id=row_id)
     if clash is not None:
         msg = f"rule {clash} already routes ({category}, {unit}); change that rule instead"
         raise CaseInputError(msg, field="category")
@@ -450,14 +431,7 @@ def _check_limit(
     if not valid_hours(limit_h):
         msg = f"`limit_h` must be a number of hours in (0, {MAX_LIMIT_H:g}], got {limit_h!r}"
         raise CaseInputError(msg, field="limit_h")
-    clash = session.execute(
-        sa.select(StageLimitRow.id).where(
-            StageLimitRow.district_code == district,
-            StageLimitRow.category == category,
-            StageLimitRow.stage == stage,
-            StageLimitRow.id != (row_id or -1),
-        )
-    ).scalar()
+    clash = config.limit_clash(session, district, category, stage, row_id=row_id)
     if clash is not None:
         msg = f"stage limit {clash} already sets ({district}, {category}, {stage}); change it"
         raise CaseInputError(msg, field="stage")

@@ -24,6 +24,7 @@ from shancheng.cases.domain import Action, CaseStatus, Level
 from shancheng.cases.intake import Intake, ReportIn, Source
 from shancheng.cases.media import clean_photo
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed, check
+from shancheng.cases.repository.views import CaseFeed, public_status, unit_case_counts
 from shancheng.cases.routing import Assignment, distance_m, escalate
 from shancheng.cases.sensor_intake import CaseRef, SensorReport
 from shancheng.cases.store import SessionCaseStore, StoredRequest
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CaseFeed",
     "Intake",
     "ReportIn",
     "Source",
@@ -66,12 +68,14 @@ __all__ = [
     "get_case",
     "list_cases",
     "open_sensor_case",
+    "public_status",
     "rate_case",
     "request_by_reference",
     "scope_of",
     "search_requests",
     "submit_report",
     "submit_report_async",
+    "unit_case_counts",
 ]
 
 SYSTEM = Actor("system", Role.ADMIN, "")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from shancheng.cases.views import unit_case_counts
+from shancheng.cases.service import unit_case_counts
 from shancheng.indicators.citystate import UNIT_LEVELS
 
 if TYPE_CHECKING:

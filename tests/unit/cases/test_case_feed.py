@@ -9,7 +9,7 @@ from tests.unit.cases.conftest import center_for
 from shancheng.cases import service
 from shancheng.cases.intake import ReportIn
 from shancheng.cases.permissions import Actor, Role
-from shancheng.cases.views import CaseFeed
+from shancheng.cases.service import CaseFeed
 from shancheng.store.cases_tables import CaseEventRow
 
 CITY = "990100"  # the small demo city's code

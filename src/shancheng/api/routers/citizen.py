@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from shancheng.api.deps import SessionDep
-from shancheng.cases.views import public_status
+from shancheng.cases.service import public_status
 
 router = APIRouter(tags=["citizen"])
 

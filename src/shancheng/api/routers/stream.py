@@ -23,7 +23,7 @@ from shancheng.api.policy import current_actor
 from shancheng.api.routers.lifelines import LiveDep
 from shancheng.api.schemas.cases import CaseRead
 from shancheng.api.state import app_state
-from shancheng.cases.views import CaseFeed
+from shancheng.cases.service import CaseFeed
 from shancheng.errors import AuthenticationError
 from shancheng.lifelines.repository import recent_alarms
 
