@@ -55,11 +55,18 @@ class Dash:
         self.app, self.clock = app, clock
         self.client = TestClient(app)
 
-    def user(self, username, role, unit):
+    def user(self, username, role, unit, department=None):
         from shancheng.cases import accounts
 
         with state_of(self.app).sessions() as s:
-            accounts.create_user(s, username, "correct horse battery", role=role, unit_code=unit)
+            accounts.create_user(
+                s,
+                username,
+                "correct horse battery",
+                role=role,
+                unit_code=unit,
+                department=department,
+            )
         r = self.client.post(
             "/auth/token", data={"username": username, "password": "correct horse battery"}
         )

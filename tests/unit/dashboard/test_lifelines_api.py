@@ -229,3 +229,63 @@ def test_every_alarm_not_yet_cleared_is_listed(dash):
     assert raised.json() == []  # what the list used to load: the acknowledged alarm vanished
     assert [a["alarm_id"] for a in active.json()] == [alarm["alarm_id"]]
     assert active.json()[0]["state"] == "acknowledged"
+
+
+def test_staff_see_their_unit_and_their_network_only(dash, city_state):
+    """A street sees its own sensors, alarms and pipes; a gas handler only the gas network."""
+    from shancheng.api.lifeline_scope import sensor_units
+
+    located = sensor_units(city_state)
+    street = next(u[1] for u in located.values() if u is not None)
+    theirs = {s for s, u in located.items() if u is not None and u[1] == street}
+    operator = dash.user("street-op", Role.DISPATCHER, street)
+    shown = {
+        f["properties"]["sensor_id"]
+        for f in dash.client.get("/lifelines/sensors", headers=operator).json()["features"]
+    }
+    assert shown == theirs and 0 < len(shown) < len(located)
+    everything = dash.client.get("/lifelines/sensors", headers=dash.staff()).json()["features"]
+    assert len(everything) == len(located)  # the city's supervisor sees every sensor
+    # an alarm of a sensor elsewhere does not exist for the street
+    key = dash.api_key()
+    elsewhere = next(s for s in located if s not in theirs and s.startswith("W"))
+    bad = {"sensor_id": elsewhere, "time": iso(1), "value": 20.0, "unit": "kPa"}
+    alarm = dash.client.post("/lifelines/readings", json=bad, headers={"X-API-Key": key}).json()[
+        "alarms"
+    ][0]
+    listed = dash.client.get("/lifelines/alarms", headers=operator).json()
+    assert alarm["alarm_id"] not in {a["alarm_id"] for a in listed}
+    r = dash.client.post(f"/lifelines/alarms/{alarm['alarm_id']}/acknowledge", headers=operator)
+    assert r.status_code == 404
+    r = dash.client.get(f"/lifelines/sensors/{elsewhere}/readings", headers=operator)
+    assert r.status_code == 404
+    # pipes: the street's only; a gas handler sees the gas network and not the water one
+    street_pipes = dash.client.get(
+        "/lifelines/pipes", params={"network": "water"}, headers=operator
+    ).json()["features"]
+    all_pipes = dash.client.get(
+        "/lifelines/pipes", params={"network": "water"}, headers=dash.staff()
+    ).json()["features"]
+    assert 0 < len(street_pipes) < len(all_pipes)
+    gas = dash.user("gas-hand", Role.HANDLER, "990100", department="gas_utility")
+    nets = {n["network"] for n in dash.client.get("/lifelines/networks", headers=gas).json()}
+    assert nets == {"gas"}
+    water_for_gas = dash.client.get(
+        "/lifelines/pipes", params={"network": "water"}, headers=gas
+    ).json()["features"]
+    assert water_for_gas == []
+
+
+def test_case_counts_per_unit_are_scoped_to_the_viewers_unit(dash, city_state):
+    districts = city_state.units[city_state.units["level"] == "district"]
+    mine = str(districts["code"].iloc[0])
+    operator = dash.user("district-op", Role.DISPATCHER, mine)
+    rows = dash.client.get("/city/indicators", params={"level": "district"},
+                           headers=operator).json()
+    assert [r["code"] for r in rows] == [mine]
+    streets = dash.client.get("/city/indicators", params={"level": "street"},
+                              headers=operator).json()
+    assert streets and {r["parent"] for r in streets} == {mine}
+    everything = dash.client.get("/city/indicators", params={"level": "district"},
+                                 headers=dash.staff()).json()
+    assert len(everything) == len(districts)

@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from shancheng.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from shancheng.api.geojson import feature_collection
+from shancheng.api.lifeline_scope import LifelineScope
 from shancheng.api.live import LiveLifelines, alarm_json
+from shancheng.api.policy import current_actor
 from shancheng.api.schemas.lifelines import (
     AlarmRead,
     FacilityHit,
@@ -30,7 +32,12 @@ from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
 from shancheng.indicators.citystate import CityState
 from shancheng.lifelines.alarms import AlarmAction, AlarmState
 from shancheng.lifelines.isolation import isolate_break
-from shancheng.lifelines.repository import latest_readings, list_alarms, query_readings
+from shancheng.lifelines.repository import (
+    latest_readings,
+    list_alarms,
+    load_alarm,
+    query_readings,
+)
 from shancheng.lifelines.service import HttpObservation, act_on_alarm, ingest_observations
 
 if TYPE_CHECKING:
@@ -59,9 +66,20 @@ def registry(city: CityDep, live: LiveDep) -> dict[str, Sensor]:
 RegistryDep = Annotated[dict[str, Any], Depends(registry)]
 
 
+async def lifeline_scope(request: Request, city: CityDep) -> LifelineScope:
+    """Return the signed-in user's part of the lifelines (their unit, their networks)."""
+    actor = await current_actor(request)
+    if actor is None:  # the access policy lets only staff through to the routes that scope
+        return LifelineScope(None, None)
+    return LifelineScope.of(actor, city)
+
+
+ScopeDep = Annotated[LifelineScope, Depends(lifeline_scope)]
+
+
 @router.get("/networks")
-def networks(city: CityDep) -> list[NetworkRead]:
-    """List the City's pipe networks with their pipe count and length."""
+def networks(city: CityDep, scope: ScopeDep) -> list[NetworkRead]:
+    """List the City's pipe networks (those the user sees) with their pipe count and length."""
     return [
         NetworkRead(
             network=name,
@@ -70,13 +88,22 @@ def networks(city: CityDep) -> list[NetworkRead]:
             length_m=round(float(np.nansum(model.lines["length_m"].to_numpy())), 1),
         )
         for name, model in city.pipes.items()
+        if scope.sees_network(name)
     ]
 
 
 @router.get("/pipes")
-def pipes(city: CityDep, network: Annotated[str, Query(max_length=16)] = "water") -> Any:  # noqa: ANN401
-    """Return the pipes of one network as GeoJSON lines (WGS84)."""
+def pipes(
+    city: CityDep, scope: ScopeDep, network: Annotated[str, Query(max_length=16)] = "water"
+) -> Any:  # noqa: ANN401
+    """Return the pipes of one network the user sees as GeoJSON lines (WGS84)."""
     model = city.pipe_model(network)
+    if not scope.whole:
+        mask = scope.pipe_mask(city, network)
+        lines = model.lines[mask].rename(columns={"link_id": "pipe_id"})
+        return feature_collection(
+            lines, ["pipe_id", "kind", "diameter_mm", "material", "length_m"], tolerance_deg=0
+        )
 
     def build() -> dict[str, Any]:
         lines = model.lines.rename(columns={"link_id": "pipe_id"})
@@ -88,13 +115,16 @@ def pipes(city: CityDep, network: Annotated[str, Query(max_length=16)] = "water"
 
 
 @router.get("/sensors")
-def sensors(city: CityDep, live: LiveDep, sensors: RegistryDep) -> dict[str, Any]:
-    """Return the sensors as GeoJSON points with their last value and alarm state."""
+def sensors(city: CityDep, live: LiveDep, sensors: RegistryDep, scope: ScopeDep) -> dict[str, Any]:
+    """Return the sensors the user sees as GeoJSON points with their last value and state."""
     with live.engine.connect() as conn:
         last = latest_readings(conn)
         active = list_alarms(conn)
     alarmed = {a.sensor_id for a in active if a.state is not AlarmState.CLEARED}
     frame = city.city.sensors.copy()
+    mine = scope.sensor_ids(city)
+    if mine is not None:
+        frame = frame[frame["sensor_id"].astype(str).isin(mine)]
     ids = frame["sensor_id"].astype(str).to_numpy()
     frame["last_value"] = [last[s][1] if s in last else None for s in ids]
     frame["last_time"] = [
@@ -115,6 +145,8 @@ def readings(
     sensor_id: str,
     live: LiveDep,
     sensors: RegistryDep,
+    city: CityDep,
+    scope: ScopeDep,
     at: NowDep,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -124,6 +156,7 @@ def readings(
     if sensor_id not in sensors:
         msg = f"`sensor_id`: no sensor {sensor_id[:64]!r} in the registry"
         raise NotFoundError(msg, field="sensor_id")
+    scope.check_sensor(city, sensor_id)
     end = _aware(end or at, "end")
     start = _aware(start or end - timedelta(hours=24), "start")
     if start >= end:
@@ -157,6 +190,8 @@ def readings(
 def alarms(
     live: LiveDep,
     sensors: RegistryDep,
+    city: CityDep,
+    scope: ScopeDep,
     state: AlarmState | None = None,
     *,
     active: bool = False,
@@ -166,15 +201,30 @@ def alarms(
         found = list_alarms(conn, state=state)
     if active:
         found = [a for a in found if a.state is not AlarmState.CLEARED]
+    mine = scope.sensor_ids(city)
+    if mine is not None:
+        found = [a for a in found if a.sensor_id in mine]
     return [AlarmRead.model_validate(alarm_json(a, sensors)) for a in found]
 
 
 @router.post("/alarms/{alarm_id}/acknowledge")
-def acknowledge(alarm_id: str, user: CurrentUser, live: LiveDep, sensors: RegistryDep) -> AlarmRead:
-    """Acknowledge an alarm (operators: not citizens)."""
+def acknowledge(
+    alarm_id: str,
+    user: CurrentUser,
+    live: LiveDep,
+    sensors: RegistryDep,
+    city: CityDep,
+    scope: ScopeDep,
+) -> AlarmRead:
+    """Acknowledge an alarm of a sensor in the user's scope (operators: not citizens)."""
     if user.role is Role.CITIZEN:
         msg = f"user {user.username!r} ({user.role.value}) may not acknowledge alarms"
         raise PermissionDeniedError(msg)
+    with live.engine.connect() as conn:
+        mine = scope.sensor_ids(city)
+        if mine is not None and load_alarm(conn, alarm_id).sensor_id not in mine:
+            msg = f"no alarm {alarm_id[:128]!r}"
+            raise NotFoundError(msg, field="alarm_id")
     changed = act_on_alarm(live.desk, alarm_id, AlarmAction.ACKNOWLEDGE, actor=user.username)
     live.announce([], [changed])
     return AlarmRead.model_validate(alarm_json(changed, sensors))
@@ -224,6 +274,7 @@ def ingest(
 @router.get("/isolation")
 def isolation(
     city: CityDep,
+    scope: ScopeDep,
     network: Annotated[str, Query(max_length=16)] = "water",
     pipe: Annotated[str | None, Query(max_length=64)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
@@ -239,6 +290,10 @@ def isolation(
         nearest = int(model.tree.nearest(shapely.Point(x, y)))
         pipe = str(model.lines["link_id"].iloc[nearest])
     elif pipe not in set(model.network.links["link_id"]):
+        msg = f"`pipe`: no pipe {pipe!r} in the {network} network"
+        raise NotFoundError(msg, field="pipe")
+    rows = np.flatnonzero(model.lines["link_id"].astype(str).to_numpy() == str(pipe))
+    if not scope.whole and (len(rows) == 0 or not scope.pipe_mask(city, network)[rows[0]]):
         msg = f"`pipe`: no pipe {pipe!r} in the {network} network"
         raise NotFoundError(msg, field="pipe")
     plan = isolate_break(model.network, pipe, seg=model.segmentation, facilities=model.facilities)

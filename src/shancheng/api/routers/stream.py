@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from shancheng.api.deps import CityDep
 from shancheng.api.events import event_stream
+from shancheng.api.lifeline_scope import LifelineScope
 from shancheng.api.live import LiveLifelines, alarm_json
 from shancheng.api.policy import current_actor
 from shancheng.api.routers.lifelines import LiveDep
@@ -61,17 +63,20 @@ async def cases(
 
 
 @router.get("/lifelines", response_class=StreamingResponse, include_in_schema=False)
-async def lifelines(request: Request, live: LiveDep) -> StreamingResponse:
+async def lifelines(request: Request, live: LiveDep, city: CityDep) -> StreamingResponse:
     """Stream ``reading`` events as this process stores them, and ``alarm`` events from the store.
 
     Alarms are read from the database every second (raised, updated, acknowledged or cleared
     by any server process), so an operator sees every alarm whatever process raised it.
     """
+    actor = await current_actor(request, query_token=True)
+    scope = LifelineScope.of(actor, city) if actor is not None else LifelineScope(None, None)
+    mine = scope.sensor_ids(city)
     watch = AlarmWatch.start(live)
 
     async def poll() -> list[tuple[str, Any]]:
         changed = await asyncio.to_thread(watch.changes)
-        return [("alarm", alarm) for alarm in changed]
+        return [("alarm", a) for a in changed if mine is None or a["sensor_id"] in mine]
 
     stream = event_stream(
         live.hub, frozenset({"reading"}), request.is_disconnected, poll=poll, poll_s=1.0
