@@ -91,10 +91,13 @@ def _level_features(city: CityState, level: str) -> dict[str, Any]:
     return feature_collection(frame, _UNIT_PROPERTIES)
 
 
+_MAX_DEPTH = 8  # city > district > street > community: a few steps up, never a loop
+
+
 def _within(code: str, unit: str, parents: dict[str, str]) -> bool:
     """Tell whether ``code`` is ``unit`` or lies inside it (following the parents up)."""
     seen = 0
-    while code and seen < 8:  # city > district > street > community: a few steps
+    while code and seen < _MAX_DEPTH:
         if code == unit:
             return True
         code = parents.get(code, "")
