@@ -280,12 +280,15 @@ def test_case_counts_per_unit_are_scoped_to_the_viewers_unit(dash, city_state):
     districts = city_state.units[city_state.units["level"] == "district"]
     mine = str(districts["code"].iloc[0])
     operator = dash.user("district-op", Role.DISPATCHER, mine)
-    rows = dash.client.get("/city/indicators", params={"level": "district"},
-                           headers=operator).json()
+    rows = dash.client.get(
+        "/city/indicators", params={"level": "district"}, headers=operator
+    ).json()
     assert [r["code"] for r in rows] == [mine]
-    streets = dash.client.get("/city/indicators", params={"level": "street"},
-                              headers=operator).json()
+    streets = dash.client.get(
+        "/city/indicators", params={"level": "street"}, headers=operator
+    ).json()
     assert streets and {r["parent"] for r in streets} == {mine}
-    everything = dash.client.get("/city/indicators", params={"level": "district"},
-                                 headers=dash.staff()).json()
+    everything = dash.client.get(
+        "/city/indicators", params={"level": "district"}, headers=dash.staff()
+    ).json()
     assert len(everything) == len(districts)
