@@ -20,6 +20,8 @@ import shapely
 from pyproj import Transformer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from shancheng.types import FloatArray
 
 UTM_48N_EPSG = 32648
@@ -219,10 +221,21 @@ def gcj02_to_wgs84(
     """
     g_lon = np.asarray(lon, dtype=np.float64)
     g_lat = np.asarray(lat, dtype=np.float64)
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
+    return _invert(wgs84_to_gcj02, g_lon, g_lat, (g_lon.copy(), g_lat.copy()), tolerance_deg)
+
+
+def _invert(
+    forward: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+    lon: FloatArray,
+    lat: FloatArray,
+    start: tuple[FloatArray, FloatArray],
+    tolerance_deg: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Return the points ``forward`` maps onto (lon, lat): fixed-point iteration from ``start``."""
+    w_lon, w_lat = start
     for _ in range(30):
-        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
-        e_lon, e_lat = f_lon - g_lon, f_lat - g_lat
+        f_lon, f_lat = forward(w_lon, w_lat)
+        e_lon, e_lat = f_lon - lon, f_lat - lat
         w_lon, w_lat = w_lon - e_lon, w_lat - e_lat
         worst = np.nanmax(np.abs(np.concatenate([e_lon.ravel(), e_lat.ravel()])), initial=0.0)
         if worst < tolerance_deg:
@@ -259,15 +272,8 @@ def bd09_to_gcj02(
     x, y = b_lon - 0.0065, b_lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(30):
-        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
-        e_lon, e_lat = f_lon - b_lon, f_lat - b_lat
-        g_lon, g_lat = g_lon - e_lon, g_lat - e_lat
-        worst = np.nanmax(np.abs(np.concatenate([e_lon.ravel(), e_lat.ravel()])), initial=0.0)
-        if worst < tolerance_deg:
-            break
-    return g_lon, g_lat
+    start = (z * np.cos(theta), z * np.sin(theta))
+    return _invert(gcj02_to_bd09, b_lon, b_lat, start, tolerance_deg)
 
 
 def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, datum: Datum) -> tuple[FloatArray, FloatArray]:
