@@ -566,7 +566,10 @@ export interface paths {
         };
         /**
          * Indicators
-         * @description List each unit's residents and every measure (:func:`unit_indicators`).
+         * @description List each unit's residents and every measure, for the units in the user's own unit.
+         *
+         *     A district's operator sees their district and the streets and communities in it; the
+         *     city's staff see every unit.
          */
         get: operations["indicators_city_indicators_get"];
         put?: never;
@@ -668,7 +671,7 @@ export interface paths {
         put?: never;
         /**
          * Acknowledge
-         * @description Acknowledge an alarm (operators: not citizens).
+         * @description Acknowledge an alarm of a sensor in the user's scope (operators: not citizens).
          */
         post: operations["acknowledge_lifelines_alarms__alarm_id__acknowledge_post"];
         delete?: never;
@@ -706,7 +709,7 @@ export interface paths {
         };
         /**
          * Networks
-         * @description List the City's pipe networks with their pipe count and length.
+         * @description List the City's pipe networks (those the user sees) with their pipe count and length.
          */
         get: operations["networks_lifelines_networks_get"];
         put?: never;
@@ -726,7 +729,7 @@ export interface paths {
         };
         /**
          * Pipes
-         * @description Return the pipes of one network as GeoJSON lines (WGS84).
+         * @description Return the pipes of one network the user sees as GeoJSON lines (WGS84).
          */
         get: operations["pipes_lifelines_pipes_get"];
         put?: never;
@@ -770,7 +773,7 @@ export interface paths {
         };
         /**
          * Sensors
-         * @description Return the sensors as GeoJSON points with their last value and alarm state.
+         * @description Return the sensors the user sees as GeoJSON points with their last value and state.
          */
         get: operations["sensors_lifelines_sensors_get"];
         put?: never;
