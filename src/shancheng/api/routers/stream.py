@@ -72,7 +72,7 @@ async def lifelines(request: Request, live: LiveDep, city: CityDep) -> Streaming
     actor = await current_actor(request, query_token=True)
     scope = LifelineScope.of(actor, city) if actor is not None else LifelineScope(None, None)
     mine = scope.sensor_ids(city)
-    watch = AlarmWatch.start(live)
+    watch = await asyncio.to_thread(AlarmWatch.start, live)  # a query: off the event loop
 
     async def poll() -> list[tuple[str, Any]]:
         changed = await asyncio.to_thread(watch.changes)
