@@ -1,8 +1,8 @@
-"""The live case stream across server processes, with the real clock, on PostgreSQL.
+"""The live streams across server processes, with the real clock, on PostgreSQL.
 
 Two ``shancheng serve`` processes (one with two workers) share one PostgreSQL database, as a
-city's servers behind a load balancer would. An operator streams ``/stream/cases`` from one;
-reports are posted to the other; each must reach the operator within 2 s.
+city's servers behind a load balancer would. An operator streams from one; reports and sensor
+readings are posted to the other; each case and each alarm must reach the operator within 2 s.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,14 +36,8 @@ def _serve(tmp_path, postgres_url, workers):
         "SHANCHENG_QUIET": "1",
         "SHANCHENG_CASES_CLASSIFIER_WARMUP": "false",
     }
-    command = [
-        str(Path(sys.executable).with_name("shancheng")),
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    command = [str(Path(sys.executable).with_name("shancheng")), "serve", "--port", str(port),
+               "--workers", str(workers)]  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=tmp_path), f"http://127.0.0.1:{port}"
 
 
@@ -59,80 +54,108 @@ def _wait(httpx2, base, process):
     pytest.fail(f"{base} did not start")
 
 
-def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(postgres_url, tmp_path):
+@contextmanager
+def _two_servers(tmp_path, postgres_url):
+    """Yield the URLs of a streaming server (two workers) and another one, on one database."""
     import httpx2
 
+    streaming, base_a = _serve(tmp_path, postgres_url, workers=2)
+    other, base_b = _serve(tmp_path, postgres_url, workers=1)
+    try:
+        _wait(httpx2, base_a, streaming)
+        _wait(httpx2, base_b, other)
+        yield base_a, base_b
+    finally:
+        for process in (streaming, other):
+            process.terminate()
+        for process in (streaming, other):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+class _Listener:
+    """An operator on ``path``: records when each ``event`` arrives, by the field ``key``."""
+
+    def __init__(self, url, token, event, key, *, until):
+        self.arrived: dict[str, float] = {}
+        self.opened = threading.Event()
+        self._args = (url, token, event, key, until)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self.opened.wait(30), "the stream did not open"
+
+    def _run(self):
+        import httpx2
+
+        url, token, wanted, key, until = self._args
+        with (
+            httpx2.Client(timeout=30) as client,
+            client.stream("GET", url, params={"access_token": token}) as r,
+        ):
+            assert r.status_code == 200, r.read()
+            event = None
+            for line in r.iter_lines():
+                if line.startswith(": stream open"):
+                    self.opened.set()
+                elif line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == wanted:
+                    self.arrived.setdefault(json.loads(line[6:])[key], time.monotonic())
+                    if len(self.arrived) >= until:
+                        return
+
+    def join(self):
+        self._thread.join(10)
+
+
+def _setup(postgres_url, tmp_path, tables, user, role):
+    """Write the demo city, empty ``tables``, add ``user`` with ``role``; return the City."""
     from shancheng.cases import accounts
-    from shancheng.cases.permissions import Role
     from shancheng.data.demo import DemoConfig, write_demo_city
-    from shancheng.geo.crs import utm_to_lonlat
     from shancheng.store import create_db_engine, session_factory
 
     city = write_demo_city(tmp_path / "demo", DemoConfig.small())
     engine = create_db_engine(postgres_url)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "truncate cases, case_events, case_attachments, case_blobs, "
-                "case_users, case_tokens restart identity cascade"
-            )
-        )
+        conn.execute(sa.text(f"truncate {', '.join(tables)} restart identity cascade"))
     with session_factory(engine)() as s:
-        accounts.create_user(s, "city-op", PASSWORD, role=Role.DISPATCHER, unit_code="990100")
+        accounts.create_user(s, user, PASSWORD, role=role, unit_code="990100")
     engine.dispose()
+    return city
+
+
+def _token(httpx2, base, user):
+    answer = httpx2.post(f"{base}/auth/token", data={"username": user, "password": PASSWORD})
+    return answer.json()["access_token"]
+
+
+def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(postgres_url, tmp_path):
+    import httpx2
+
+    from shancheng.cases.permissions import Role
+    from shancheng.geo.crs import utm_to_lonlat
+
+    tables = ["cases", "case_events", "case_attachments", "case_blobs", "case_users",
+              "case_tokens"]  # fmt: skip
+    city = _setup(postgres_url, tmp_path, tables, "city-op", Role.DISPATCHER)
     cells = city.grid_cells.cell_id.to_numpy()[::37][:6]
     lons, lats = utm_to_lonlat(*city.grid.cell_center(cells))
-    streaming, base_a = _serve(tmp_path, postgres_url, workers=2)
-    posting, base_b = _serve(tmp_path, postgres_url, workers=1)
-    arrived: dict[str, float] = {}
-    opened = threading.Event()
-    try:
-        _wait(httpx2, base_a, streaming)
-        _wait(httpx2, base_b, posting)
-        token = httpx2.post(
-            f"{base_a}/auth/token", data={"username": "city-op", "password": PASSWORD}
-        ).json()["access_token"]
-
-        def listen():
-            with (
-                httpx2.Client(timeout=30) as client,
-                client.stream("GET", f"{base_a}/stream/cases", params={"access_token": token}) as r,
-            ):
-                assert r.status_code == 200, r.read()
-                event = None
-                for line in r.iter_lines():
-                    if line.startswith(": stream open"):
-                        opened.set()
-                    elif line.startswith("event: "):
-                        event = line[7:]
-                    elif line.startswith("data: ") and event == "case":
-                        arrived.setdefault(json.loads(line[6:])["reference"], time.monotonic())
-                        if len(arrived) >= len(lons):
-                            return
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        assert opened.wait(30), "the stream did not open"
-        sent: dict[str, float] = {}
+    sent: dict[str, float] = {}
+    with _two_servers(tmp_path, postgres_url) as (base_a, base_b):
+        token = _token(httpx2, base_a, "city-op")
+        listener = _Listener(f"{base_a}/stream/cases", token, "case", "reference",
+                             until=len(lons))  # fmt: skip
         for lon, lat in zip(lons, lats, strict=True):
-            answer = httpx2.post(
-                f"{base_b}/cases",
-                json={"category_code": "E0404", "lon": float(lon), "lat": float(lat)},
-            )
+            answer = httpx2.post(f"{base_b}/cases", json={
+                "category_code": "E0404", "lon": float(lon), "lat": float(lat)})  # fmt: skip
             assert answer.status_code == 201, answer.text
             sent[answer.json()["case"]["reference"]] = time.monotonic()
             time.sleep(0.3)
-        listener.join(10)
-    finally:
-        for process in (streaming, posting):
-            process.terminate()
-        for process in (streaming, posting):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    assert set(arrived) == set(sent), "a report never reached the operator"
-    delays = {ref: arrived[ref] - sent[ref] for ref in sent}
+        listener.join()
+    assert set(listener.arrived) == set(sent), "a report never reached the operator"
+    delays = {ref: listener.arrived[ref] - sent[ref] for ref in sent}
     assert max(delays.values()) < 2.0, delays
 
 
@@ -143,73 +166,26 @@ def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s
 
     from shancheng.cases import accounts
     from shancheng.cases.permissions import Actor, Role
-    from shancheng.data.demo import DemoConfig, write_demo_city
     from shancheng.store import create_db_engine, session_factory
 
-    write_demo_city(tmp_path / "demo", DemoConfig.small())
+    tables = ["case_users", "case_tokens", "case_api_keys", "lifelines_alarms",
+              "lifelines_readings"]  # fmt: skip
+    _setup(postgres_url, tmp_path, tables, "watch", Role.SUPERVISOR)
     engine = create_db_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "truncate case_users, case_tokens, case_api_keys, lifelines_alarms, "
-                "lifelines_readings restart identity cascade"
-            )
-        )
     with session_factory(engine)() as s:
-        accounts.create_user(s, "watch", PASSWORD, role=Role.SUPERVISOR, unit_code="990100")
-        gateway = accounts.create_api_key(
-            s, "gateway", actor=Actor("t", Role.ADMIN, ""), at=datetime.now(UTC), scopes=("ingest",)
-        )
+        gateway = accounts.create_api_key(s, "gateway", actor=Actor("t", Role.ADMIN, ""),
+                                          at=datetime.now(UTC), scopes=("ingest",))  # fmt: skip
     engine.dispose()
-    streaming, base_a = _serve(tmp_path, postgres_url, workers=1)
-    ingesting, base_b = _serve(tmp_path, postgres_url, workers=1)
-    found: dict[str, float] = {}
-    opened = threading.Event()
-    try:
-        _wait(httpx2, base_a, streaming)
-        _wait(httpx2, base_b, ingesting)
-        token = httpx2.post(
-            f"{base_a}/auth/token", data={"username": "watch", "password": PASSWORD}
-        ).json()["access_token"]
-
-        def listen():
-            with (
-                httpx2.Client(timeout=30) as client,
-                client.stream(
-                    "GET", f"{base_a}/stream/lifelines", params={"access_token": token}
-                ) as r,
-            ):
-                assert r.status_code == 200, r.read()
-                event = None
-                for line in r.iter_lines():
-                    if line.startswith(": stream open"):
-                        opened.set()
-                    elif line.startswith("event: "):
-                        event = line[7:]
-                    elif line.startswith("data: ") and event == "alarm":
-                        found.setdefault(json.loads(line[6:])["sensor_id"], time.monotonic())
-                        return
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        assert opened.wait(30), "the stream did not open"
+    with _two_servers(tmp_path, postgres_url) as (base_a, base_b):
+        token = _token(httpx2, base_a, "watch")
+        listener = _Listener(f"{base_a}/stream/lifelines", token, "alarm", "sensor_id", until=1)
         time.sleep(1.5)  # the stream has taken stock of the alarms already there
-        now = datetime.now(UTC)
         sent = time.monotonic()
-        answer = httpx2.post(
-            f"{base_b}/lifelines/readings",
-            headers={"X-API-Key": gateway},
-            json={"sensor_id": "W00000", "time": now.isoformat(), "value": 20.0, "unit": "kPa"},
-        )  # far below: level 1
-        assert answer.status_code == 200 and answer.json()["alarms"], answer.text
-        listener.join(10)
-    finally:
-        for process in (streaming, ingesting):
-            process.terminate()
-        for process in (streaming, ingesting):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    assert "W00000" in found, "the alarm never reached the operator on the other server"
-    assert found["W00000"] - sent < 2.0
+        answer = httpx2.post(f"{base_b}/lifelines/readings", headers={"X-API-Key": gateway},
+                             json={"sensor_id": "W00000", "time": datetime.now(UTC).isoformat(),
+                                   "value": 20.0, "unit": "kPa"})  # far below: level 1 # fmt: skip
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["alarms"], answer.text
+        listener.join()
+    assert "W00000" in listener.arrived, "the alarm never reached the operator on the other server"
+    assert listener.arrived["W00000"] - sent < 2.0

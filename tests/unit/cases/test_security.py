@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from shancheng.api.policy import POLICY, STAFF_ROLES, Audience, check_policy, declared_routes
-from shancheng.api.state import state_of
 from shancheng.cases.permissions import Role
 from shancheng.cases.privacy import id_number_valid, mask_personal
 from shancheng.errors import ConfigError
@@ -327,4 +326,3 @@ def test_a_merge_checks_the_target_scope_category_and_distance(api, point, stree
         from shancheng.cases import repository
 
         assert repository.get_case(s, here).status == "reported"  # nothing happened
-    state_of(api.app)  # the app is still up

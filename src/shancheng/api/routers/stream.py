@@ -90,19 +90,23 @@ class AlarmWatch:
 
     live: LiveLifelines
     seen: dict[str, tuple[str, int, int]]
-    started_ms: int
 
     @classmethod
     def start(cls, live: LiveLifelines) -> AlarmWatch:
         """Begin at now: alarms already there are not news."""
-        watch = cls(live, {}, int(time.time() * 1000) - _LOOKBACK_MS)
+        watch = cls(live, {})
         watch.changes()
         return watch
 
     def changes(self) -> list[dict[str, Any]]:
-        """Return the alarms (as the API shows them) that changed since the last call."""
+        """Return the alarms (as the API shows them) that changed since the last call.
+
+        Read: every alarm not yet cleared, and those of the last day (a cleared alarm changes
+        no more, so the window slides with the clock and the read stays small).
+        """
+        since_ms = int(time.time() * 1000) - _LOOKBACK_MS
         with self.live.engine.connect() as conn:
-            alarms = recent_alarms(conn, since_ms=self.started_ms)
+            alarms = recent_alarms(conn, since_ms=since_ms)
         out = []
         for alarm in sorted(alarms, key=lambda a: a.last_at):
             mark = (alarm.state.value, alarm.level, alarm.count)
