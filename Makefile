@@ -29,6 +29,8 @@ setup: $(STAMP) $(WEB_BUILT)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@# a Chinese font, so the dashboard's screenshots and e2e pages show 中文, not empty boxes
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
+	@# and a colour emoji font for the citizen page's category icons (phones have their own)
+	@fc-list 2>/dev/null | grep -qi emoji || { apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji >/dev/null; }
 
 demo: setup
 	$(BIN)/shancheng demo

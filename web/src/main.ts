@@ -4,10 +4,10 @@
  * A view whose request is refused with 401 is replaced by the login form, then re-mounted.
  */
 import "./style.css";
-import { ApiError, currentUser, login, logout } from "./api/client";
+import { ApiError, currentUser, login, logout, me, type Me } from "./api/client";
 import { h, labelled } from "./dom";
-import { onLoginNeeded, type Cleanup, type View } from "./app";
-import { lang, setLang, t, translate, type TextKey } from "./i18n";
+import { errorText, onLoginNeeded, type Cleanup, type View } from "./app";
+import { lang, setLang, t, tOr, translate, type TextKey } from "./i18n";
 import { mountOps } from "./views/ops";
 import { mountCircles } from "./views/circles";
 import { mountCases } from "./views/cases";
@@ -16,14 +16,21 @@ import { mountTargets } from "./views/targets";
 import { mountCitizen } from "./views/citizen";
 
 
-const VIEWS: Array<[string, TextKey, View]> = [
-  ["ops", "view_ops", mountOps],
-  ["circles", "view_circles", mountCircles],
-  ["cases", "view_cases", mountCases],
-  ["lifelines", "view_lifelines", mountLifelines],
-  ["targets", "view_targets", mountTargets],
-  ["citizen", "view_citizen", mountCitizen],
+/** The views: name, title, mount, and the route the user must be admitted to (null: public). */
+const VIEWS: Array<[string, TextKey, View, string | null]> = [
+  ["ops", "view_ops", mountOps, "GET /city/indicators"],
+  ["circles", "view_circles", mountCircles, null],
+  ["cases", "view_cases", mountCases, "GET /cases"],
+  ["lifelines", "view_lifelines", mountLifelines, "GET /lifelines/sensors"],
+  ["targets", "view_targets", mountTargets, null],
+  ["citizen", "view_citizen", mountCitizen, null],
 ];
+let user: Me | null = null;
+
+/** Whether the signed-in user (or a visitor) may open a view: its route, from GET /auth/me. */
+function opens(route: string | null): boolean {
+  return route === null || (user?.routes.includes(route) ?? false);
+}
 
 const main = document.getElementById("main") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -32,12 +39,13 @@ let generation = 0;
 
 function routeName(): string {
   const name = window.location.hash.replace(/^#\/?/, "").split(/[/?]/)[0] ?? "";
-  return VIEWS.some(([n]) => n === name) ? name : "ops";
+  if (VIEWS.some(([n]) => n === name)) return name;
+  return (VIEWS.find(([, , , route]) => opens(route)) ?? VIEWS[1]!)[0];
 }
 
 function renderNav(): void {
   nav.replaceChildren(
-    ...VIEWS.map(([name, key]) => {
+    ...VIEWS.filter(([, , , route]) => opens(route)).map(([name, key]) => {
       const link = h("a", { href: `#/${name}`, i18n: key, "data-view": name });
       if (name === routeName()) link.setAttribute("aria-current", "page");
       return link;
@@ -47,9 +55,12 @@ function renderNav(): void {
 
 function renderWho(): void {
   const who = document.getElementById("who") as HTMLElement;
-  const user = currentUser();
-  who.textContent = user ?? "";
-  (document.getElementById("logout") as HTMLButtonElement).hidden = !user;
+  const signedIn = currentUser();
+  who.textContent = user
+    ? `${user.username} · ${tOr(`role_${user.role}`, user.role)} · ${lang() === "en" ? user.unit_name_en : user.unit_name}`
+    : (signedIn ?? "");
+  (document.getElementById("logout") as HTMLButtonElement).hidden = !signedIn;
+  (document.getElementById("login") as HTMLButtonElement).hidden = !!signedIn;
   const button = document.getElementById("lang") as HTMLButtonElement;
   button.textContent = t("lang_button");
   button.setAttribute("aria-label", t("lang_label"));
@@ -78,7 +89,8 @@ function loginForm(done: () => void): HTMLElement {
         done();
       })
       .catch((err: unknown) => {
-        error.textContent = `${t("login_failed")}: ${err instanceof Error ? err.message : String(err)}`;
+        const wrong = err instanceof ApiError && err.status === 401;
+        error.textContent = wrong ? t("login_failed") : `${t("login_failed")}: ${errorText(err)}`;
       });
   });
   window.setTimeout(() => user.focus(), 0);
@@ -89,12 +101,22 @@ async function render(): Promise<void> {
   const mine = ++generation;
   cleanup?.();
   cleanup = null;
+  user = await me().catch(() => null);
+  if (mine !== generation) return;
   renderNav();
   renderWho();
   const name = routeName();
-  const view = (VIEWS.find(([n]) => n === name) ?? VIEWS[0]!)[2];
+  const [, , mount, route] = VIEWS.find(([n]) => n === name) ?? VIEWS[0]!;
   document.body.dataset.view = name;
   main.replaceChildren();
+  if (!opens(route)) {
+    // a visitor logs in; a signed-in user whose role does not open the view is told so
+    if (!currentUser()) main.replaceChildren(loginForm(() => void render()));
+    else main.replaceChildren(h("p", { class: "notice", role: "alert", i18n: "err_permission_denied" }));
+    translate(document.body);
+    return;
+  }
+  const view = mount;
   main.setAttribute("aria-busy", "true");
   try {
     const done = await view(main);
@@ -105,7 +127,7 @@ async function render(): Promise<void> {
     if (err instanceof ApiError && err.status === 401) {
       main.replaceChildren(loginForm(() => void render()));
     } else {
-      main.append(h("p", { class: "error", role: "alert" }, `${t("error")}: ${err instanceof Error ? err.message : String(err)}`));
+      main.append(h("p", { class: "error", role: "alert" }, `${t("error")}: ${errorText(err)}`));
     }
   } finally {
     main.removeAttribute("aria-busy");
@@ -124,10 +146,18 @@ document.getElementById("lang")?.addEventListener("click", () => {
   setLang(lang() === "zh" ? "en" : "zh");
   renderWho();
 });
+document.getElementById("login")?.addEventListener("click", () => {
+  main.replaceChildren(loginForm(() => void render()));
+  translate(main);
+});
 document.getElementById("logout")?.addEventListener("click", () => {
   logout();
   void render();
 });
 window.addEventListener("hashchange", () => void render());
+// installable, and the shell opens on a bad connection (public/sw.js); not in `npm run dev`
+if ("serviceWorker" in navigator && import.meta.env.PROD) {
+  void navigator.serviceWorker.register("/ui/sw.js", { scope: "/ui/" }).catch(() => undefined);
+}
 translate(document.body);
 void render();

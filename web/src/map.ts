@@ -1,16 +1,20 @@
 /**
- * The map: MapLibre GL with the city's own layers only. The style has no glyphs, sprites or
- * remote sources (works offline); labels are HTML popups. A basemap tile URL (raster XYZ) can
- * be set by the user and is kept in localStorage; it is off by default.
+ * The map: MapLibre GL with the city's own layers only, base map included (cut by the server
+ * from the City: relief, water, green, buildings, streets, names). The style has no glyphs,
+ * sprites or remote sources (works offline): names are drawn with the browser's own fonts
+ * (MapLibre ≥ 5.11 renders text locally when a style has no glyphs). A raster basemap tile URL
+ * of the user's own can be set and is kept in localStorage; it is off by default.
+ *
+ * MapLibre 5's single bundle (worker inline) rather than 6's split main and worker modules:
+ * the split ships the shared code twice, 460 KB gzipped against 275 KB, over the dashboard's
+ * 400 KB budget for JavaScript.
  */
-import * as maplibregl from "maplibre-gl";
+import maplibregl from "maplibre-gl";
 import type { GeoJSONSource, LngLatBoundsLike, Map as MlMap } from "maplibre-gl";
-import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { FeatureCollection } from "geojson";
 import { token } from "./api/client";
-
-maplibregl.setWorkerUrl(workerUrl);
+import { lang, onLangChange } from "./i18n";
 
 const BASEMAP_KEY = "shancheng.basemap";
 
@@ -91,9 +95,9 @@ export function boundsOf(data: FeatureCollection): LngLatBoundsLike | null {
 }
 
 /** Fit the map to a FeatureCollection (no animation: tests and screenshots see the end state). */
-export function fitTo(map: MlMap, data: FeatureCollection): void {
+export function fitTo(map: MlMap, data: FeatureCollection, maxZoom = 18): void {
   const bounds = boundsOf(data);
-  if (bounds) map.fitBounds(bounds, { padding: 30, animate: false });
+  if (bounds) map.fitBounds(bounds, { padding: 40, animate: false, maxZoom });
 }
 
 /** A colour ramp (light → dark green) for shares 0..1; grey for missing. */
@@ -179,22 +183,112 @@ export async function addTiles(map: MlMap, layer: string): Promise<TileJson | nu
   }
 }
 
-/** The walkable street network under everything else (vector tiles; nothing if absent). */
-export async function addStreets(map: MlMap, before?: string): Promise<void> {
-  if (!(await addTiles(map, "walk"))) return;
-  map.addLayer(
-    {
-      id: "streets",
+/** The name of a feature in the chosen language (English falls back to the local name). */
+function nameField(): maplibregl.ExpressionSpecification {
+  return (lang() === "en" ? ["coalesce", ["get", "name_en"], ["get", "name"]] : ["get", "name"]) as maplibregl.ExpressionSpecification;
+}
+
+const ROAD_COLOURS = ["match", ["get", "class"],
+  ["primary", "trunk", "motorway", "bridge"], "#f0b75e",
+  "secondary", "#f6d58e",
+  ["tertiary", "residential", "service"], "#ffffff",
+  "steps", "#a6761d",
+  ["lift", "cable_car", "escalator"], "#7a5195",
+  "#d3cdc3"] as unknown as maplibregl.ExpressionSpecification;
+const ROAD_WIDTHS = ["interpolate", ["linear"], ["zoom"],
+  11, ["match", ["get", "class"], ["primary", "trunk", "motorway", "bridge"], 1.6, "secondary", 1.0, 0.3],
+  16, ["match", ["get", "class"], ["primary", "trunk", "motorway", "bridge"], 8, "secondary", 6, ["tertiary", "residential", "service"], 4, 1.6]] as unknown as maplibregl.ExpressionSpecification;
+
+/**
+ * The base map, cut by the server from the City itself (works offline): hillshade and contour
+ * lines from the DEM, water, green, buildings, streets by class and the names of units, main
+ * streets and rivers in the chosen language. Drawn beneath whatever data layers the view has
+ * already added (the names go on top), muted so the data stays readable. Layers the server
+ * does not have are left out; without any, the view falls back to the walk network.
+ */
+export async function addStreets(map: MlMap): Promise<void> {
+  const below = map.getStyle().layers.find((l) => l.id !== "background")?.id;
+  const under = (spec: maplibregl.LayerSpecification): void => {
+    map.addLayer(spec, below && map.getLayer(below) ? below : undefined);
+  };
+  const [hillshade, water, green, contours, buildings, roads, labels] = await Promise.all([
+    addRaster(map, "hillshade"),
+    addTiles(map, "water"),
+    addTiles(map, "green"),
+    addTiles(map, "contours"),
+    addTiles(map, "buildings"),
+    addTiles(map, "roads"),
+    addTiles(map, "labels"),
+  ]);
+  if (hillshade) under({ id: "base-hillshade", type: "raster", source: "r-hillshade", paint: { "raster-opacity": 0.45 } });
+  if (green) under({ id: "base-green", type: "fill", source: "t-green", "source-layer": "green", paint: { "fill-color": "#d4e6c3", "fill-opacity": 0.8 } });
+  if (water) under({ id: "base-water", type: "fill", source: "t-water", "source-layer": "water", paint: { "fill-color": "#9ccbe6" } });
+  if (contours) {
+    under({
+      id: "base-contours",
       type: "line",
-      source: "t-walk",
-      "source-layer": "walk",
-      paint: {
-        "line-color": ["match", ["get", "kind"], "steps", "#a6761d", "#9aa3ab"],
-        "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.4, 17, 2],
+      source: "t-contours",
+      "source-layer": "contours",
+      paint: { "line-color": "#a08c6c", "line-opacity": 0.55, "line-width": ["case", ["to-boolean", ["get", "index"]], 0.9, 0.35] },
+    });
+  }
+  if (buildings) under({ id: "base-buildings", type: "fill", source: "t-buildings", "source-layer": "buildings", minzoom: 14, paint: { "fill-color": "#d9d3c9", "fill-outline-color": "#c2b9ab" } });
+  if (roads) {
+    under({ id: "base-roads", type: "line", source: "t-roads", "source-layer": "roads", layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": ROAD_COLOURS, "line-width": ROAD_WIDTHS } });
+  } else if (await addTiles(map, "walk")) {
+    under({ id: "streets", type: "line", source: "t-walk", "source-layer": "walk", paint: { "line-color": ["match", ["get", "kind"], "steps", "#a6761d", "#9aa3ab"], "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.4, 17, 2] } });
+  }
+  if (contours) {
+    under({
+      id: "base-contour-labels",
+      type: "symbol",
+      source: "t-contours",
+      "source-layer": "contours",
+      minzoom: 14,
+      filter: ["to-boolean", ["get", "index"]],
+      layout: { "symbol-placement": "line", "text-field": ["concat", ["to-string", ["get", "elevation_m"]], " m"], "text-size": 10 },
+      paint: { "text-color": "#7a6a50", "text-halo-color": "#ffffff", "text-halo-width": 1.2 },
+    });
+  }
+  if (labels) {
+    map.addLayer({
+      id: "base-labels",
+      type: "symbol",
+      source: "t-labels",
+      "source-layer": "labels",
+      layout: {
+        "text-field": nameField(),
+        "text-size": ["match", ["get", "kind"], "district", 15, "street", 13, "water", 13, 11],
+        "symbol-sort-key": ["coalesce", ["get", "rank"], 10],
+        "text-padding": 4,
       },
-    },
-    before && map.getLayer(before) ? before : undefined,
-  );
+      paint: {
+        "text-color": ["match", ["get", "kind"], "water", "#1f5f8b", "road", "#5a4a2a", "#1d2327"],
+        "text-halo-color": "#ffffff",
+        "text-halo-width": 1.6,
+      },
+    });
+    const relabel = (): void => {
+      if (map.getLayer("base-labels")) map.setLayoutProperty("base-labels", "text-field", nameField());
+    };
+    const stop = onLangChange(relabel);
+    map.once("remove", stop);
+  }
+}
+
+/** Add the server's raster tiles of `layer` (GET /tiles/{layer}.json, PNG) as `r-{layer}`. */
+async function addRaster(map: MlMap, layer: string): Promise<TileJson | null> {
+  try {
+    const response = await fetch(new URL(`/tiles/${layer}.json`, window.location.origin));
+    if (!response.ok) return null;
+    const tj = (await response.json()) as TileJson;
+    if (!map.getSource(`r-${layer}`)) {
+      map.addSource(`r-${layer}`, { type: "raster", tiles: [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.png`], tileSize: 256, minzoom: tj.minzoom, maxzoom: Math.min(tj.maxzoom, 16), bounds: tj.bounds });
+    }
+    return tj;
+  } catch {
+    return null;
+  }
 }
 
 /** Fit the map to a TileJSON's bounds. */

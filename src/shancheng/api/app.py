@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import mimetypes
 import threading
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -154,6 +155,8 @@ def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
     """Serve the built single-page app at ``/ui/`` (a JSON hint when it is not built)."""
     app.add_api_route("/", _to_dashboard, include_in_schema=False)
     if (web_dist / "index.html").is_file():
+        # the web app manifest (installable PWA) has its own media type
+        mimetypes.add_type("application/manifest+json", ".webmanifest")
         app.mount("/ui", StaticFiles(directory=web_dist, html=True), name="ui")
         return
 

@@ -8,6 +8,7 @@ and with the spec's codes (400 bad argument, 403 bad API key, 404 unknown servic
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import orjson
@@ -63,6 +64,18 @@ def status_of(exc: Exception, *, open311_style: bool) -> int:
         if isinstance(exc, cls):
             return o311 if open311_style else rest
     return 500
+
+
+def error_code(exc: Exception) -> str:
+    """Return the stable code of an error, which clients translate.
+
+    ``OutsideCityError`` → ``outside_city``; the message (``msg``) stays English, for logs.
+    """
+    name = type(exc).__name__.removesuffix("Error")
+    return _WORD_START.sub("_", name).lower()
+
+
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def _field(exc: Exception) -> str:
@@ -131,7 +144,14 @@ def install_error_handlers(app: FastAPI) -> None:
             response = open311_errors(open311_format(request), status, [(status, str(exc))])
             response.headers.update(headers)
             return response
-        detail = [{"loc": ["body", _field(exc)], "msg": str(exc), "type": type(exc).__name__}]
+        detail = [
+            {
+                "loc": ["body", _field(exc)],
+                "msg": str(exc),
+                "type": type(exc).__name__,
+                "code": error_code(exc),
+            }
+        ]
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -139,7 +159,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/open311"):
             items = [(400, f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
             return open311_errors(open311_format(request), 400, items)
-        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        detail = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"], "code": e["type"]}
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
 
     app.add_exception_handler(ShanchengError, on_error)
@@ -156,7 +179,8 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         return open311_errors(
             open311_format(request), exc.status_code, [(exc.status_code, str(exc.detail))]
         )
-    detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "http_error"}]
+    code = f"http_{exc.status_code}"
+    detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "http_error", "code": code}]
     return JSONResponse(
         {"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
@@ -168,5 +192,5 @@ async def _on_bug(request: Request, exc: Exception) -> Response:
     msg = "internal error; the server logged it"
     if request.url.path.startswith("/open311"):
         return open311_errors(open311_format(request), 500, [(500, msg)])
-    detail = [{"loc": [], "msg": msg, "type": "internal_error"}]
+    detail = [{"loc": [], "msg": msg, "type": "internal_error", "code": "internal_error"}]
     return JSONResponse({"detail": detail}, status_code=500)

@@ -105,6 +105,9 @@ POLICY: dict[str, Rule] = {
     "GET /blobs/{sha256}": Rule(_P, "the reporters' photos, stripped of metadata; handlers' "
                                      "photos are refused to anyone but staff in scope"),
     # cases (scoped by the service to the user's unit, department or own reports)
+    "GET /auth/me": Rule(_U, "the signed-in user's own role, unit and the routes open to them"),
+    "GET /departments": Rule(_P, "the names of the departments that handle cases"),
+    "GET /stats/trends": Rule(_S, _CASES),
     "GET /cases": Rule(_U, _CASES),
     "GET /cases/{case_id}": Rule(_U, _CASES),
     "GET /cases/{case_id}/events": Rule(_U, _CASES),
@@ -248,6 +251,26 @@ async def enforce(request: Request) -> None:
         allowed = ", ".join(sorted(r.value for r in roles))
         msg = f"{request.method} {path} is for {allowed}; user {actor.username!r} is {actor.role}"
         raise PermissionDeniedError(msg)
+
+
+def admits(rule: Rule, actor: Actor | None) -> bool:
+    """Tell whether a signed-in ``actor`` (or nobody) passes ``rule`` without an API key.
+
+    What :func:`enforce` lets through; the dashboard shows a menu, a view or a form only when
+    the user's own routes (``GET /auth/me``) admit it.
+    """
+    if rule.audience is Audience.PUBLIC:
+        return True
+    if actor is None or rule.audience is Audience.CLIENT:
+        return False
+    if rule.audience is Audience.USER:
+        return True
+    return actor.role in (rule.roles or STAFF_ROLES)
+
+
+def admitted_routes(actor: Actor | None) -> list[str]:
+    """Return the policy keys of every route ``actor`` may call, sorted."""
+    return sorted(key for key, rule in POLICY.items() if admits(rule, actor))
 
 
 def _api_key(request: Request) -> str:

@@ -12,9 +12,9 @@ store of :mod:`~shancheng.cases.store`. Other pillars use only this module and
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from datetime import datetime
 
+    import pandas as pd
     from sqlalchemy.orm import Session
 
     from shancheng.cases.center import Center
@@ -441,29 +442,125 @@ def case_attachments(
     return repository.attachments_of(session, case_id)
 
 
+class ChosenFilters(TypedDict, total=False):
+    """The filters a reader chooses; their scope is added by the service."""
+
+    statuses: Sequence[str] | None
+    categories: Sequence[str] | None
+    within: str | None
+    overdue_at: datetime | None
+
+
 def list_cases(
     session: Session,
     center: Center,
     *,
     actor: Actor,
-    statuses: Sequence[str] | None = None,
-    categories: Sequence[str] | None = None,
     limit: int = 100,
     offset: int = 0,
+    **chosen: Unpack[ChosenFilters],
 ) -> list[CaseRow]:
-    """Return the cases in the actor's scope (newest first)."""
+    """Return the cases in the actor's scope (newest first).
+
+    ``within`` keeps those of one unit (district, street or community), ``overdue_at`` those
+    open and past their stage deadline at that time.
+    """
+    filters = _scoped_filters(center, actor, **chosen)
+    return repository.list_cases(session, **filters, limit=limit, offset=offset)
+
+
+def count_cases(
+    session: Session, center: Center, *, actor: Actor, **chosen: Unpack[ChosenFilters]
+) -> int:
+    """Count the cases :func:`list_cases` would list with the same filters (for paging)."""
+    return repository.count_cases(session, **_scoped_filters(center, actor, **chosen))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTrends:
+    """Cases per day and on-time closing per week, in a reader's scope, up to ``until``.
+
+    ``daily``: ``(day, reported, closed)`` for each of the last days (UTC dates, oldest
+    first, days without cases included); ``weekly``: ``(monday, closed_timed, closed_on_time)``
+    for each ISO week of the window, closings whose punctuality is known.
+    """
+
+    until: datetime
+    daily: list[tuple[str, int, int]]
+    weekly: list[tuple[str, int, int]]
+
+
+def case_trends(
+    session: Session, center: Center, *, actor: Actor, at: datetime, days: int = 56
+) -> CaseTrends:
+    """Count the cases reported and closed per day, and closed on time per week (merged out)."""
+    import pandas as pd  # noqa: PLC0415 - the service stays light for the event loop's import
+
+    if not MIN_TREND_DAYS <= days <= MAX_TREND_DAYS:
+        msg = f"`days` must be in {MIN_TREND_DAYS}..{MAX_TREND_DAYS}, got {days}"
+        raise CaseInputError(msg, field="days")
+    start = (at - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    reported_in: repository.CaseFilters = {**_scoped_filters(center, actor), "start": start}
+    reported_in["end"] = at
+    closed_in: repository.CaseFilters = {**_scoped_filters(center, actor), "closed_from": start}
+    reported = repository.list_cases(session, **reported_in, limit=10**7)
+    closed = repository.list_cases(session, **closed_in, limit=10**7)
+    day = pd.date_range(start.date(), at.date(), freq="D")
+    closings = [
+        (r.closed_at.replace(tzinfo=None), r.closed_on_time)
+        for r in closed
+        if r.status != "merged" and r.closed_at is not None and r.closed_at <= at
+    ]
+    reported_n = _per_day([r.reported_at for r in reported if r.status != "merged"], day)
+    closed_n = _per_day([t for t, _ in closings], day)
+    timed = [(t, bool(ok)) for t, ok in closings if ok is not None]
+    weeks = pd.DataFrame(
+        {
+            "week": pd.DatetimeIndex([t for t, _ in timed], dtype="datetime64[ns]")
+            .normalize()
+            .to_period("W-SUN")
+            .start_time,
+            "on_time": pd.Series([ok for _, ok in timed], dtype=bool),
+        }
+    )
+    mondays = pd.date_range(day[0] - pd.Timedelta(days=day[0].weekday()), day[-1], freq="W-MON")
+    weekly = weeks.groupby("week")["on_time"].agg(["count", "sum"]).reindex(mondays, fill_value=0)
+    return CaseTrends(
+        until=at,
+        daily=[
+            (d.date().isoformat(), int(a), int(b))
+            for d, a, b in zip(day, reported_n.to_numpy(), closed_n.to_numpy(), strict=True)
+        ],
+        weekly=[
+            (w.date().isoformat(), int(n), int(k))
+            for w, n, k in zip(weekly.index, weekly["count"], weekly["sum"], strict=True)
+        ],
+    )
+
+
+MIN_TREND_DAYS, MAX_TREND_DAYS = 7, 366
+
+
+def _per_day(stamps: Sequence[datetime], days: pd.DatetimeIndex) -> pd.Series:
+    """Count timestamps (UTC) per day of ``days`` (days without any: 0)."""
+    import pandas as pd  # noqa: PLC0415
+
+    index = pd.DatetimeIndex([s.replace(tzinfo=None) for s in stamps], dtype="datetime64[ns]")
+    return pd.Series(1, index=index.normalize()).groupby(level=0).sum().reindex(days, fill_value=0)
+
+
+def _scoped_filters(
+    center: Center, actor: Actor, **chosen: Unpack[ChosenFilters]
+) -> repository.CaseFilters:
+    """Return the reader's own filters plus their scope: unit, department, own reports."""
     check(actor, Permission.VIEW)
     unit = None if actor.unit_code == center.admin.city_code else actor.unit_code
-    return repository.list_cases(
-        session,
-        statuses=statuses,
-        categories=categories,
-        limit=limit,
-        offset=offset,
-        unit_code=None if actor.role is Role.CITIZEN else unit,
-        department=actor.department if actor.role is Role.HANDLER else None,
-        reporter=actor.username if actor.role is Role.CITIZEN else None,
-    )
+    return {
+        **chosen,  # type: ignore[typeddict-item]  # a subset of the keys
+        "unit_code": None if actor.role is Role.CITIZEN else unit,
+        "department": actor.department if actor.role is Role.HANDLER else None,
+        "reporter": actor.username if actor.role is Role.CITIZEN else None,
+    }
 
 
 def escalate_overdue(session: Session, center: Center, *, at: datetime) -> list[int]:

@@ -93,6 +93,9 @@ def test_coverage_equals_evaluate_table(dash, city_state):
         & (table["age_group"] == "all")
     ]
     assert [p["share"] for p in park15] == pytest.approx(want["share"].tolist())
+    # names in both languages, so an English page shows no Chinese unit names
+    names = city_state.units.set_index("code")
+    assert all(p["name_en"] == names.loc[p["code"], "name_en"] != "" for p in park15)
 
 
 def test_categories_gaps_and_facilities(dash, city_state):
@@ -107,6 +110,18 @@ def test_categories_gaps_and_facilities(dash, city_state):
     assert sum(g["properties"]["residents"] for g in gaps) == pytest.approx(
         expected["residents"].sum()
     )
+    # a category required at two circles: each circle's gaps alone (not both drawn at once)
+    all_gaps = city_state.evaluation.gaps
+    for circle in (10, 15):
+        got = dash.client.get("/circles/gaps", params={"category": "park", "circle": circle})
+        want = all_gaps[all_gaps["measure"] == f"park_{circle}min"]
+        assert sorted(g["properties"]["gap_id"] for g in got.json()["features"]) == sorted(
+            want["gap_id"]
+        )
+    both = dash.client.get("/circles/gaps", params={"category": "park"}).json()["features"]
+    assert len(both) == int(all_gaps["measure"].isin(["park_10min", "park_15min"]).sum())
+    bad = dash.client.get("/circles/gaps", params={"category": "park", "circle": 5})
+    assert (bad.status_code, bad.json()["detail"][0]["code"]) == (422, "query")
     facilities = dash.client.get("/circles/facilities", params={"category": "nursery"}).json()
     mine = city_state.city.facilities[city_state.city.facilities["category"] == "nursery"]
     assert sorted(f["properties"]["facility_id"] for f in facilities["features"]) == sorted(

@@ -16,11 +16,17 @@ export type CaseStatus = components["schemas"]["CaseStatus"];
 export type WorkflowRead = components["schemas"]["WorkflowRead"];
 export type TokenRead = components["schemas"]["TokenRead"];
 
-/** A refused or failed request: HTTP status and the server's message. */
+/**
+ * A refused or failed request: HTTP status, the server's message (English, for logs) and its
+ * stable code (`outside_city`, `permission_denied`, a validation type…), which the dashboard
+ * translates; `field` names the request field the server blamed.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly code = "",
+    readonly field = "",
   ) {
     super(message);
   }
@@ -41,8 +47,17 @@ export function token(): string | null {
 
 /** Forget the token (log out). */
 export function logout(): void {
+  meCache = null;
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
+}
+
+function codeOf(body: unknown): [string, string] {
+  const detail = body && typeof body === "object" && "detail" in body ? (body as { detail: unknown }).detail : null;
+  const first = Array.isArray(detail) ? (detail[0] as { code?: unknown; type?: unknown; loc?: unknown } | undefined) : undefined;
+  if (!first) return ["", ""];
+  const loc = Array.isArray(first.loc) ? first.loc.filter((p) => p !== "body" && p !== "query") : [];
+  return [String(first.code ?? first.type ?? ""), loc.map(String).join(".")];
 }
 
 function messageOf(body: unknown, fallback: string): string {
@@ -58,15 +73,22 @@ function messageOf(body: unknown, fallback: string): string {
   return fallback;
 }
 
+/** Query parameters; an array repeats its key (`?status=a&status=b`). */
+export type Query = Record<string, string | number | boolean | string[] | undefined | null>;
+type RequestOptions = { json?: unknown; form?: URLSearchParams; query?: Query };
+
 /** Send a request to the API (same origin) and decode its JSON answer. */
-export async function request<T>(
-  method: string,
-  path: string,
-  options: { json?: unknown; form?: URLSearchParams; query?: Record<string, string | number | boolean | undefined | null> } = {},
-): Promise<T> {
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  return (await exchange<T>(method, path, options))[0];
+}
+
+/** Send a request; return its decoded answer and the response headers. */
+async function exchange<T>(method: string, path: string, options: RequestOptions): Promise<[T, Headers]> {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(options.query ?? {})) {
-    if (value !== undefined && value !== null && value !== "") url.searchParams.append(key, String(value));
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") url.searchParams.append(key, String(one));
+    }
   }
   const headers: Record<string, string> = { Accept: "application/json" };
   const bearer = token();
@@ -88,12 +110,40 @@ export async function request<T>(
   }
   if (!response.ok) {
     if (response.status === 401 && bearer) logout();
-    throw new ApiError(response.status, messageOf(decoded, `${response.status} ${response.statusText}`));
+    const [code, field] = codeOf(decoded);
+    throw new ApiError(response.status, messageOf(decoded, `${response.status} ${response.statusText}`), code || `http_${response.status}`, field);
   }
-  return decoded as T;
+  return [decoded as T, response.headers];
 }
 
-export const get = <T>(path: string, query?: Record<string, string | number | boolean | undefined | null>) =>
+/** One page of a list and the number of rows in all pages (the X-Total-Count header). */
+export async function getPage<T>(path: string, query: Query): Promise<{ rows: T[]; total: number }> {
+  const [rows, headers] = await exchange<T[]>("GET", path, { query });
+  const total = Number(headers.get("X-Total-Count") ?? NaN);
+  return { rows, total: Number.isFinite(total) ? total : rows.length };
+}
+
+export type Me = components["schemas"]["MeRead"];
+let meCache: Promise<Me | null> | null = null;
+
+/** The signed-in user with their role, unit and routes (GET /auth/me); null when signed out. */
+export function me(): Promise<Me | null> {
+  if (!token()) return Promise.resolve(null);
+  meCache ??= get<Me>("/auth/me").catch((err: unknown) => {
+    meCache = null;
+    if (err instanceof ApiError && err.status === 401) return null;
+    throw err;
+  });
+  return meCache;
+}
+
+/** Whether the signed-in user may call a route (its policy key, e.g. "GET /lifelines/sensors"). */
+export async function may(route: string): Promise<boolean> {
+  const user = await me();
+  return user ? user.routes.includes(route) : false;
+}
+
+export const get = <T>(path: string, query?: Query) =>
   request<T>("GET", path, { query });
 export const post = <T>(path: string, json: unknown) => request<T>("POST", path, { json });
 
@@ -101,13 +151,31 @@ export const post = <T>(path: string, json: unknown) => request<T>("POST", path,
 export async function login(username: string, password: string): Promise<void> {
   const form = new URLSearchParams({ username, password, grant_type: "password" });
   const answer = await request<TokenRead>("POST", "/auth/token", { form });
+  meCache = null;
   sessionStorage.setItem(TOKEN_KEY, answer.access_token);
   sessionStorage.setItem(USER_KEY, username);
 }
 
-/** The cases in the user's scope, newest first (GET /cases). */
-export function listCases(query: { status?: CaseStatus; category?: string; limit?: number }): Promise<CaseRead[]> {
-  return get<CaseRead[]>("/cases", { status: query.status, category: query.category, limit: query.limit ?? 500 });
+/** A filter of the case list (server-side). */
+export interface CaseQuery {
+  status?: CaseStatus | "";
+  category?: string;
+  unit?: string;
+  overdue?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+/** One page of the cases in the user's scope, newest first, and the total (GET /cases). */
+export function listCases(query: CaseQuery): Promise<{ rows: CaseRead[]; total: number }> {
+  return getPage<CaseRead>("/cases", {
+    status: query.status || undefined,
+    category: query.category || undefined,
+    unit: query.unit || undefined,
+    overdue: query.overdue || undefined,
+    limit: query.limit ?? 50,
+    offset: query.offset ?? 0,
+  });
 }
 
 export const getCase = (id: number) => get<CaseRead>(`/cases/${id}`);

@@ -162,6 +162,26 @@ export interface paths {
         patch: operations["update_category_admin_taxonomy__code__patch"];
         trace?: never;
     };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Me
+         * @description Who the signed-in user is, with names, and which routes are open to them.
+         */
+        get: operations["me_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/token": {
         parameters: {
             query?: never;
@@ -216,7 +236,9 @@ export interface paths {
         };
         /**
          * List Cases
-         * @description List the cases in the user's scope, newest first.
+         * @description List the cases in the user's scope, newest first, one page at a time.
+         *
+         *     The ``X-Total-Count`` header holds how many cases match the filters in all pages.
          */
         get: operations["list_cases_cases_get"];
         put?: never;
@@ -487,6 +509,8 @@ export interface paths {
         /**
          * Gaps
          * @description Gap areas (unit-grid cells with residents beyond the walking time) of a category.
+         *
+         *     With ``circle``, those of the category's requirement at that circle only.
          */
         get: operations["gaps_circles_gaps_get"];
         put?: never;
@@ -612,6 +636,26 @@ export interface paths {
          * @description Admin units of one level (optionally of one parent) as simplified WGS84 GeoJSON.
          */
         get: operations["units_city_units_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Departments
+         * @description List the departments that handle cases, by code, with their names.
+         */
+        get: operations["departments_departments_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -963,6 +1007,28 @@ export interface paths {
          * @description Count reports per unit-grid cell in the latest window; flag emerging hotspots.
          */
         get: operations["hotspots_stats_hotspots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats/trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trends
+         * @description Cases reported and closed per day, and the on-time share of closings per week.
+         *
+         *     In the user's scope, for the last ``days`` days up to now (merged duplicates left out).
+         */
+        get: operations["trends_stats_trends_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1423,6 +1489,18 @@ export interface components {
             text: string;
         };
         /**
+         * DepartmentRead
+         * @description A department that handles cases, with its names.
+         */
+        DepartmentRead: {
+            /** Code */
+            code: string;
+            /** Name En */
+            name_en: string;
+            /** Name Zh */
+            name_zh: string;
+        };
+        /**
          * EventRead
          * @description One event of a case's history.
          */
@@ -1575,6 +1653,36 @@ export interface components {
             side_effect_segments: number;
             /** Valves To Close */
             valves_to_close: string[];
+        };
+        /**
+         * MeRead
+         * @description The signed-in user: role, unit and department with their names, and what is open to them.
+         *
+         *     The dashboard shows a view, a menu or a form only when ``routes`` holds the route behind
+         *     it, and a case's buttons from that case's ``actions``: it keeps no copy of the policy.
+         */
+        MeRead: {
+            /** Department */
+            department: string | null;
+            /** Department Name */
+            department_name: string | null;
+            /** Department Name En */
+            department_name_en: string | null;
+            /** Role */
+            role: string;
+            /**
+             * Routes
+             * @description Policy keys (``METHOD /path``) the user may call.
+             */
+            routes: string[];
+            /** Unit Code */
+            unit_code: string;
+            /** Unit Name */
+            unit_name: string;
+            /** Unit Name En */
+            unit_name_en: string;
+            /** Username */
+            username: string;
         };
         /**
          * MeasureRead
@@ -2111,6 +2219,47 @@ export interface components {
             token_type: string;
         };
         /**
+         * TrendDay
+         * @description Cases reported and closed on one day (UTC date).
+         */
+        TrendDay: {
+            /** Closed */
+            closed: number;
+            /** Day */
+            day: string;
+            /** Reported */
+            reported: number;
+        };
+        /**
+         * TrendWeek
+         * @description Closings of one ISO week (from its Monday) whose punctuality is known, and those on time.
+         */
+        TrendWeek: {
+            /** Closed On Time */
+            closed_on_time: number;
+            /** Closed Timed */
+            closed_timed: number;
+            /** On Time Share */
+            on_time_share: number | null;
+            /** Week */
+            week: string;
+        };
+        /**
+         * TrendsRead
+         * @description Case trends in the reader's scope, up to ``until`` (the server's clock).
+         */
+        TrendsRead: {
+            /** Daily */
+            daily: components["schemas"]["TrendDay"][];
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Weekly */
+            weekly: components["schemas"]["TrendWeek"][];
+        };
+        /**
          * UnitCoverage
          * @description Residents of a unit within the walking time of the requirement.
          */
@@ -2121,6 +2270,11 @@ export interface components {
             covered_residents: number;
             /** Name */
             name: string;
+            /**
+             * Name En
+             * @default
+             */
+            name_en: string;
             /** Residents */
             residents: number;
             /** Share */
@@ -2534,6 +2688,26 @@ export interface operations {
             };
         };
     };
+    me_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeRead"];
+                };
+            };
+        };
+    };
     login_auth_token_post: {
         parameters: {
             query?: never;
@@ -2601,6 +2775,10 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["CaseStatus"][] | null;
                 category?: string[] | null;
+                /** @description Only the cases of this unit (any level) */
+                unit?: string | null;
+                /** @description Only open cases past their stage deadline now */
+                overdue?: boolean;
                 limit?: number;
                 offset?: number;
             };
@@ -3024,6 +3202,8 @@ export interface operations {
             query: {
                 /** @description A catalogue category, or complete_5min/10min/15min */
                 category: string;
+                /** @description Circle level in minutes (default: every level) */
+                circle?: number | null;
             };
             header?: never;
             path?: never;
@@ -3245,6 +3425,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    departments_departments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepartmentRead"][];
                 };
             };
         };
@@ -3792,6 +3992,37 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    trends_stats_trends_get: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrendsRead"];
                 };
             };
             /** @description Validation Error */

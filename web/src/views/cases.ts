@@ -22,8 +22,12 @@ import {
   type WorkflowRead,
 } from "../api/client";
 import { categories, categoryName, type Category } from "../categories";
+import type { Geo, UnitProps } from "../api/contract";
+import type { components } from "../api/schema";
 import { h, labelled, select, toast } from "../dom";
-import { onLangChange, t, tOr, when } from "../i18n";
+import { lang, onLangChange, t, tOr, when } from "../i18n";
+
+type Department = components["schemas"]["DepartmentRead"];
 import { addStreets, createMap, fitTo, ready, setData } from "../map";
 
 const STAGE_COLOURS: Record<string, string> = {
@@ -53,15 +57,48 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   const stages: CaseStatus[] = await get<WorkflowRead>("/cases/workflow")
     .then((w) => w.statuses.map((s) => s.value))
     .catch((): CaseStatus[] => []);
-  const cases = new Map<number, CaseRead>();
-  for (const c of await listCases({ limit: 500 })) cases.set(c.id, c);
+  // names, never codes: the units (districts and streets) and departments, from the API
+  const [districtUnits, streetUnits, departments] = await Promise.all([
+    get<Geo<UnitProps>>("/city/units", { level: "district" }).catch((): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] })),
+    get<Geo<UnitProps>>("/city/units", { level: "street" }).catch((): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] })),
+    get<Department[]>("/departments").catch((): Department[] => []),
+  ]);
+  const unitNames = new Map<string, UnitProps>([...districtUnits.features, ...streetUnits.features].map((f) => [f.properties.code, f.properties]));
+  const unitName = (code: string): string => {
+    const u = unitNames.get(code);
+    return u ? (lang() === "en" && u.name_en ? u.name_en : u.name) : code;
+  };
+  const departmentName = (code: string): string => {
+    const d = departments.find((x) => x.code === code);
+    return d ? (lang() === "en" ? d.name_en : d.name_zh) : code;
+  };
+  // one page of the server's filtered list; the stream and the filters reload it
+  const PAGE = 50;
+  let page: CaseRead[] = [];
+  let total = 0;
+  let offset = 0;
 
-  const fCategory = select([["", t("all")], ...cats.map((c): [string, string] => [c.code, `${c.code} ${categoryName(cats, c.code)}`])]);
+  const fCategory = select([["", t("all")], ...cats.map((c): [string, string] => [c.code, categoryName(cats, c.code)])]);
   fCategory.name = "category";
   const fStage = select([["", t("all")], ...stages.map((s): [string, string] => [s, t(`st_${s}` as never)])]);
   fStage.name = "stage";
-  const fUnit = select([["", t("all")]]);
-  fUnit.name = "unit";
+  const fUnit = h("select", { name: "unit" });
+  const fillUnits = (): void => {
+    const keep = fUnit.value;
+    const name = (u: UnitProps): string => (lang() === "en" && u.name_en ? u.name_en : u.name);
+    fUnit.replaceChildren(
+      h("option", { value: "" }, t("all")),
+      ...districtUnits.features.map((d) =>
+        h("optgroup", { label: name(d.properties) },
+          h("option", { value: d.properties.code }, name(d.properties)),
+          ...streetUnits.features.filter((s) => s.properties.parent === d.properties.code).map((s) => h("option", { value: s.properties.code }, `· ${name(s.properties)}`)),
+        ),
+      ),
+    );
+    fUnit.value = keep;
+  };
+  fillUnits();
+  const pager = h("div", { class: "pager" });
   const fOverdue = h("input", { type: "checkbox", name: "overdue" });
   const live = h("span", { class: "badge", "aria-live": "polite" }, "…");
   const list = h("div", { class: "table-box", id: "case-list" });
@@ -76,6 +113,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     h("fieldset", { class: "row" }, h("legend", { i18n: "filters" }), labelled("category", fCategory), labelled("stage", fStage), labelled("unit", fUnit), overdueLabel),
     count,
     detail,
+    pager,
     list,
   );
   root.append(h("div", { class: "split" }, mapBox, panel));
@@ -102,34 +140,30 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     },
   });
   let selected: number | null = null;
-  let fitted = false;
 
-  const units = (): void => {
-    const codes = new Set<string>();
-    for (const c of cases.values()) {
-      codes.add(c.district_code);
-      codes.add(c.street_code);
-    }
-    const keep = fUnit.value;
-    fUnit.replaceChildren(h("option", { value: "" }, t("all")), ...[...codes].sort().map((code) => h("option", { value: code }, code)));
-    fUnit.value = keep;
+  // the filters go to the server (GET /cases with X-Total-Count); a page is PAGE rows
+  let refit = true;
+  const reload = async (): Promise<void> => {
+    const answer = await listCases({
+      status: fStage.value as CaseStatus | "",
+      category: fCategory.value,
+      unit: fUnit.value,
+      overdue: fOverdue.checked,
+      limit: PAGE,
+      offset,
+    });
+    page = answer.rows;
+    total = answer.total;
+    render();
   };
-
-  const visible = (): CaseRead[] => {
-    const now = Date.now();
-    return [...cases.values()]
-      .filter(
-        (c) =>
-          (!fCategory.value || c.category_code === fCategory.value) &&
-          (!fStage.value || c.status === fStage.value) &&
-          (!fUnit.value || [c.district_code, c.street_code, c.community_code, c.unit_code].includes(fUnit.value)) &&
-          (!fOverdue.checked || isOverdue(c, now)),
-      )
-      .sort((a, b) => Date.parse(b.reported_at) - Date.parse(a.reported_at));
+  let pending = 0;
+  const reloadSoon = (): void => {
+    window.clearTimeout(pending);
+    pending = window.setTimeout(() => void reload().catch(failed), 500);
   };
 
   const render = (): void => {
-    const rows = visible();
+    const rows = page;
     const now = Date.now();
     const data: GeoJSON.FeatureCollection = {
       type: "FeatureCollection",
@@ -140,23 +174,29 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
       })),
     };
     setData(map, "cases", data);
-    if (!fitted && rows.length) {
-      fitTo(map, data);
-      fitted = true;
-    }
-    count.textContent = `${rows.length} / ${cases.size}`;
+    // the map fits its cases when the filters or the page change, and when a case arrives
+    // outside the view; one case alone is shown at street scale, not at a metre's
+    const outside = data.features.some((f) => !map.getBounds().contains((f.geometry as GeoJSON.Point).coordinates as [number, number]));
+    if (rows.length && (refit || outside)) fitTo(map, data, 16);
+    refit = false;
+    count.textContent = "";
+    pager.replaceChildren(
+      h("button", { type: "button", "data-page": "prev", disabled: offset === 0, onclick: () => turn(-PAGE) }, t("page_prev")),
+      h("span", { id: "case-count", "data-total": total, "aria-live": "polite" }, t("page_of").replace("{a}", String(total ? offset + 1 : 0)).replace("{b}", String(offset + rows.length)).replace("{n}", String(total))),
+      h("button", { type: "button", "data-page": "next", disabled: offset + PAGE >= total, onclick: () => turn(PAGE) }, t("page_next")),
+    );
     const table = h("table", { class: "grid" });
     table.append(h("caption", { i18n: "case_list" }));
     table.append(
       h("thead", {}, h("tr", {}, ...(["reference", "category", "stage", "reported_at", "deadline"] as const).map((k) => h("th", { scope: "col", i18n: k })))),
     );
     const body = h("tbody");
-    for (const c of rows.slice(0, 200)) {
+    for (const c of rows) {
       const tr = h(
         "tr",
         { class: `clickable${c.id === selected ? " selected" : ""}`, tabindex: 0, "data-case-id": c.id, "data-reference": c.reference ?? "" },
         h("td", {}, c.reference ?? String(c.id)),
-        h("td", {}, categoryName(cats, c.category_code)),
+        h("td", { class: "category" }, categoryName(cats, c.category_code)),
         h("td", {}, h("span", { class: "badge", "data-stage": c.status }, tOr(`st_${c.status}`, c.status))),
         h("td", {}, when(c.reported_at)),
         h("td", {}, isOverdue(c, now) ? h("span", { class: "badge overdue" }, t("overdue")) : when(c.deadline_at)),
@@ -180,7 +220,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     render();
     try {
       const [c, events] = await Promise.all([getCase(id), caseEvents(id)]);
-      cases.set(c.id, c);
+      page = page.map((x) => (x.id === c.id ? c : x));
       // every photo of the case (the report's and any added on later steps), bytes at /blobs/{sha256}
       const attachments = await caseAttachments(id).catch((): AttachmentRead[] => []);
       const photos = attachments.flatMap((a) => (a.kind === "photo" && a.url ? [a.url] : []));
@@ -197,7 +237,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
           h("button", { type: "button", class: "link", onclick: () => closeDetail() }, t("close_detail")),
           h("p", {}, h("span", { class: "badge", "data-stage": c.status, id: "case-stage" }, tOr(`st_${c.status}`, c.status)), " ", isOverdue(c) ? h("span", { class: "badge overdue" }, t("overdue")) : null),
           h("p", {}, c.description || c.title || c.address),
-          h("p", { class: "hint" }, `${t("department")}: ${c.department} · ${t("unit")}: ${c.unit_code} · ${t("deadline")}: ${when(c.deadline_at)}`),
+          h("p", { class: "hint" }, `${t("department")}: ${departmentName(c.department)} · ${t("unit")}: ${unitName(c.street_code)}, ${unitName(c.district_code)} · ${t("deadline")}: ${when(c.deadline_at)}`),
           photos.length ? h("div", { class: "photos" }, ...photos.map((url, i) => h("img", { src: url, alt: `${t("photos")} ${i + 1}` }))) : null,
           h("h4", { i18n: "timeline" }),
           h(
@@ -223,7 +263,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   const act = async (id: number, action: ActionName, note: string): Promise<void> => {
     try {
       const c = await actOnCase(id, action, note);
-      cases.set(c.id, c);
+      page = page.map((x) => (x.id === c.id ? c : x));
       toast(`${t("act_done")}: ${tOr(`act_${action}`, action)}`);
       await openCase(id);
     } catch (err) {
@@ -237,7 +277,18 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   });
   map.on("mouseenter", "cases-dots", () => (map.getCanvas().style.cursor = "pointer"));
   map.on("mouseleave", "cases-dots", () => (map.getCanvas().style.cursor = ""));
-  for (const control of [fCategory, fStage, fUnit, fOverdue]) control.addEventListener("change", render);
+  const turn = (by: number): void => {
+    offset = Math.max(0, offset + by);
+    refit = true;
+    void reload().catch(failed);
+  };
+  for (const control of [fCategory, fStage, fUnit, fOverdue]) {
+    control.addEventListener("change", () => {
+      offset = 0;
+      refit = true;
+      void reload().catch(failed);
+    });
+  }
 
   // live updates over SSE; without the stream (server without it) poll every 10 s instead
   let poll = 0;
@@ -246,9 +297,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     {
       case: (data) => {
         const c = data as CaseRead;
-        cases.set(c.id, c);
-        units();
-        render();
+        reloadSoon();
         if (c.id === selected) void openCase(c.id);
       },
     },
@@ -258,26 +307,25 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
       else delete live.dataset.i18n;
       if (!up && !poll) {
         poll = window.setInterval(() => {
-          listCases({ limit: 500 })
-            .then((rows) => {
-              for (const c of rows) cases.set(c.id, c);
-              units();
-              render();
-            })
-            .catch((err: unknown) => (missing(err) ? undefined : failed(err)));
+          reload().catch((err: unknown) => (missing(err) ? undefined : failed(err)));
         }, 10_000);
       }
     },
   );
   const unsubscribe = onLangChange(() => {
+    fillUnits();
+    for (const option of fCategory.options) if (option.value) option.textContent = categoryName(cats, option.value);
+    for (const option of fStage.options) if (option.value) option.textContent = t(`st_${option.value}` as never);
+    if (fCategory.options[0]) fCategory.options[0].textContent = t("all");
+    if (fStage.options[0]) fStage.options[0].textContent = t("all");
     render();
     if (selected !== null) void openCase(selected);
   });
-  units();
-  render();
+  await reload();
   return () => {
     closeStream();
     window.clearInterval(poll);
+    window.clearTimeout(pending);
     unsubscribe();
     map.remove();
   };

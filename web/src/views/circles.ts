@@ -5,7 +5,7 @@
  */
 import type { Cleanup } from "../app";
 import { failed } from "../app";
-import { get, post } from "../api/client";
+import { ApiError, get, post } from "../api/client";
 import type { CircleCategory, CoverageRow, Geo, NearestRow, UnitProps, WhatIf } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t } from "../i18n";
@@ -15,8 +15,15 @@ const ISO_COLOURS = ["#08519c", "#3182bd", "#9ecae1"];
 
 export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   const cats = await get<CircleCategory[]>("/circles/categories");
-  const catName = (c: CircleCategory): string => `${lang() === "en" ? c.name_en : c.name_zh} (${c.level})`;
-  const category = select(cats.map((c) => [c.category, catName(c)]), cats[0]?.category ?? "");
+  const catName = (c: CircleCategory): string => `${lang() === "en" ? c.name_en : c.name_zh} (${c.level.replace("min", lang() === "en" ? " min" : "分钟")})`;
+  // one option per requirement (a category at one circle level): "park at 10 min" and "park at
+  // 15 min" are two questions, sent with their circle
+  const keyOf = (c: CircleCategory): string => `${c.category}@${parseInt(c.level, 10)}`;
+  const category = select(cats.map((c) => [keyOf(c), catName(c)]), cats[0] ? keyOf(cats[0]) : "");
+  const chosen = (): { category: string; circle: number; complete: boolean } => {
+    const [cat = "", circle = "0"] = category.value.split("@");
+    return { category: cat, circle: Number(circle), complete: cat.startsWith("complete_") };
+  };
   category.name = "category";
   const level = select([["district", t("level_district")], ["street", t("level_street")], ["community", t("level_community")]], "street");
   level.name = "level";
@@ -25,6 +32,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   const modeNearest = h("input", { type: "radio", name: "click-mode", value: "nearest", checked: true });
   const modeIso = h("input", { type: "radio", name: "click-mode", value: "isochrone" });
   const whatifButton = h("button", { type: "button", id: "whatif-start", i18n: "whatif" });
+  const atCentre = h("button", { type: "button", id: "ask-centre", i18n: "at_centre" });
   const answer = h("div", { id: "circles-answer", "aria-live": "polite" });
   const coverageBox = h("div", { class: "table-box" });
   const mapBox = h("div", { class: "map", id: "circles-map" });
@@ -40,6 +48,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     h("fieldset", { class: "row" }, h("legend", { i18n: "click_mode" }),
       h("label", { class: "field inline" }, modeNearest, h("span", { i18n: "mode_nearest" })),
       h("label", { class: "field inline" }, modeIso, h("span", { i18n: "mode_isochrone" })),
+      atCentre,
     ),
     whatifButton,
     answer,
@@ -52,8 +61,9 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.7 } });
   await addStreets(map);
   map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#445", "line-width": 0.8 } });
-  map.addLayer({ id: "gaps-fill", type: "fill", source: "gaps", paint: { "fill-color": "#49006a", "fill-opacity": 0.18 } });
-  map.addLayer({ id: "gaps-line", type: "line", source: "gaps", paint: { "line-color": "#49006a", "line-width": 2, "line-dasharray": [2, 1] } });
+  // gap areas: one light tint with a thin outline (a dashed outline per cell became a mesh)
+  map.addLayer({ id: "gaps-fill", type: "fill", source: "gaps", paint: { "fill-color": "#49006a", "fill-opacity": 0.22 } });
+  map.addLayer({ id: "gaps-line", type: "line", source: "gaps", paint: { "line-color": "#49006a", "line-width": 0.8, "line-opacity": 0.6 } });
   map.addLayer({
     id: "isochrones-fill",
     type: "fill",
@@ -74,7 +84,8 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
       units = await get<Geo<UnitProps>>("/city/units", { level: lv });
       unitsLevel = lv;
     }
-    rows = await get<CoverageRow[]>("/circles/coverage", { category: category.value, level: lv });
+    const c = chosen();
+    rows = await get<CoverageRow[]>("/circles/coverage", { category: c.category, level: lv, circle: c.complete ? undefined : c.circle });
     const share = new Map(rows.map((r) => [r.code, r.share]));
     setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
     legend(map, `${t("coverage")} · ${category.selectedOptions[0]?.textContent ?? ""}`, [...SHARE_LEGEND, ["#49006a55", t("show_gaps")]]);
@@ -84,7 +95,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     }
     coverageBox.replaceChildren(
       table<CoverageRow>("coverage", [
-        ["name", (r) => r.name],
+        ["name", (r) => (lang() === "en" && r.name_en ? r.name_en : r.name)],
         ["residents", (r) => fmt(r.residents)],
         ["covered", (r) => fmt(r.covered_residents)],
         ["coverage", (r) => pct(r.share)],
@@ -93,9 +104,11 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   };
 
   const loadLayers = async (): Promise<void> => {
+    const c = chosen();
     const [g, f] = await Promise.all([
-      gaps.checked ? get<GeoJSON.FeatureCollection>("/circles/gaps", { category: category.value }) : undefined,
-      facilities.checked ? get<GeoJSON.FeatureCollection>("/circles/facilities", { category: category.value }) : undefined,
+      gaps.checked ? get<GeoJSON.FeatureCollection>("/circles/gaps", { category: c.category, circle: c.complete ? undefined : c.circle }) : undefined,
+      // a complete circle has no facilities of its own: every category's would be too many
+      facilities.checked && !c.complete ? get<GeoJSON.FeatureCollection>("/circles/facilities", { category: c.category }) : undefined,
     ]);
     setData(map, "gaps", g);
     setData(map, "facilities", f);
@@ -117,10 +130,10 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     body.id = "nearest-table";
     answer.replaceChildren(body);
     popup?.remove();
-    const mine = found.find((r) => r.category === category.value);
+    const mine = found.find((r) => r.category === chosen().category);
     popup = new maplibregl.Popup()
       .setLngLat([lon, lat])
-      .setDOMContent(h("div", {}, `${names.get(category.value) ?? category.value}: ${mine && mine.walk_time_s !== null ? `${fmt(mine.walk_time_s / 60, 1)} ${t("minutes")}` : t("beyond")}`))
+      .setDOMContent(h("div", {}, `${names.get(chosen().category) ?? chosen().category}: ${mine && mine.walk_time_s !== null ? `${fmt(mine.walk_time_s / 60, 1)} ${t("minutes")}` : t("beyond")}`))
       .addTo(map);
   };
 
@@ -134,9 +147,15 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     );
   };
 
-  map.on("click", (e) => {
-    if (modeIso.checked) void isochrone(e.lngLat.lng, e.lngLat.lat).catch(failed);
-    else void nearest(e.lngLat.lng, e.lngLat.lat).catch(failed);
+  const ask = (lon: number, lat: number): void => {
+    if (modeIso.checked) void isochrone(lon, lat).catch(failed);
+    else void nearest(lon, lat).catch(failed);
+  };
+  map.on("click", (e) => ask(e.lngLat.lng, e.lngLat.lat));
+  // the same from the keyboard: the map's centre (move it with the arrow keys first)
+  atCentre.addEventListener("click", () => {
+    const c = map.getCenter();
+    ask(c.lng, c.lat);
   });
 
   // what-if: drag a pin where a new facility of the category would be
@@ -144,7 +163,22 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   const unitNames = new Map<string, string>();
   const whatif = async (): Promise<void> => {
     const p = pin.getLngLat();
-    const r = await post<WhatIf>("/circles/whatif", { category: category.value, lon: p.lng, lat: p.lat });
+    const c = chosen();
+    if (c.complete) {
+      answer.replaceChildren(h("p", { class: "notice", role: "alert", i18n: "choose_category" }));
+      return;
+    }
+    let r: WhatIf;
+    try {
+      r = await post<WhatIf>("/circles/whatif", { category: c.category, lon: p.lng, lat: p.lat });
+    } catch (err) {
+      // a pin in the river or beyond the city: say so, and leave no old figures on screen
+      if (err instanceof ApiError && err.status === 422) {
+        answer.replaceChildren(h("p", { class: "notice", role: "alert", id: "whatif-outside", i18n: "whatif_outside" }));
+        return;
+      }
+      throw err;
+    }
     if (!unitNames.size) {
       const [d, st] = await Promise.all(["district", "street"].map((lv) => get<Geo<UnitProps>>("/city/units", { level: lv })));
       for (const f of [...d!.features, ...st!.features]) unitNames.set(f.properties.code, lang() === "en" && f.properties.name_en ? f.properties.name_en : f.properties.name);

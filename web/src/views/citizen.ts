@@ -11,17 +11,31 @@ import { categories, type Category } from "../categories";
 import { h, labelled, toast } from "../dom";
 import { lang, onLangChange, t, tOr, when } from "../i18n";
 import { addStreets, createMap, fitTo, maplibregl, ready, setData } from "../map";
+import { categoryPicker } from "./picker";
+import { flushQueue, queueReport } from "../offline";
 
-function readPhoto(file: File): Promise<{ content_base64: string; content_type: string; filename: string }> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => {
-      const url = String(reader.result);
-      resolve({ content_base64: url.slice(url.indexOf(",") + 1), content_type: file.type, filename: file.name });
-    };
-    reader.onerror = () => reject(reader.error ?? new Error("photo"));
-    reader.readAsDataURL(file);
-  });
+type Photo = { content_base64: string; content_type: string; filename: string };
+
+/**
+ * The photo as the server will keep it, made here already: drawn on a canvas and re-encoded as
+ * JPEG, which leaves every metadata block (EXIF position, device) behind, and at most 2048 px.
+ */
+async function cleanPhoto(file: File): Promise<{ photo: Photo; url: string }> {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, 2048 / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  canvas.getContext("2d")?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  const url = canvas.toDataURL("image/jpeg", 0.88);
+  const name = file.name.replace(/\.[^.]*$/, "") || "photo";
+  return { photo: { content_base64: url.slice(url.indexOf(",") + 1), content_type: "image/jpeg", filename: `${name}.jpg` }, url };
+}
+
+/** The page's link to follow a report: bookmarkable and shareable. */
+export function followLink(reference: string): string {
+  return `${window.location.origin}/ui/#/citizen?ref=${encodeURIComponent(reference)}`;
 }
 
 /** A report's progress: the public endpoint, or the Open311 record when that is missing. */
@@ -53,14 +67,31 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
   const cats: Category[] = (await categories().catch(() => [])).filter((c) => c.active);
   const mapBox = h("div", { class: "map", id: "citizen-map" });
   const where = h("p", { class: "hint", id: "pin-where", "aria-live": "polite" }, t("pin_needed"));
-  const category = h("select", { name: "category", required: true });
-  const fillCategories = (): void => {
-    const keep = category.value;
-    category.replaceChildren(...cats.map((c) => h("option", { value: c.code }, `${lang() === "en" ? c.en : c.zh}`)));
-    if (keep) category.value = keep;
-  };
-  fillCategories();
-  const photo = h("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp" });
+  // no category is chosen for the reporter: a forgotten choice must not file a wrong report
+  const picker = categoryPicker(cats);
+  const photo = h("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp", capture: "environment" });
+  const preview = h("div", { class: "photo-preview", id: "photo-preview", "aria-live": "polite" });
+  let cleaned: Photo | null = null;
+  photo.addEventListener("change", () => {
+    const file = photo.files?.[0];
+    cleaned = null;
+    preview.replaceChildren();
+    if (!file) return;
+    cleanPhoto(file)
+      .then(({ photo: p, url }) => {
+        cleaned = p;
+        preview.replaceChildren(
+          h("img", { src: url, alt: t("photo_preview") }),
+          h("p", { class: "hint", i18n: "photo_preview" }),
+          h("button", { type: "button", i18n: "remove_photo", onclick: () => {
+            photo.value = "";
+            cleaned = null;
+            preview.replaceChildren();
+          } }),
+        );
+      })
+      .catch(failed);
+  });
   const text = h("textarea", { name: "description", rows: 3, maxlength: 4000 });
   const result = h("div", { id: "report-result", role: "status", "aria-live": "polite" });
   const refInput = h("input", { type: "text", name: "reference", autocomplete: "off" });
@@ -78,8 +109,9 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
     mapBox,
     where,
     h("div", { class: "row" }, placeButton, geoButton),
-    labelled("category", category),
+    picker.element,
     labelled("photo", photo),
+    preview,
     labelled("description", text),
     // what the public will see of the report, said before it is sent
     h("p", { class: "hint", id: "public-notice", i18n: "public_notice" }),
@@ -148,28 +180,46 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
       toast(t("pin_needed"), "error");
       return;
     }
+    if (!picker.value()) {
+      toast(t("no_category"), "error");
+      picker.focus();
+      return;
+    }
     submit.disabled = true;
-    const file = photo.files?.[0];
-    (file ? readPhoto(file).then((p) => [p]) : Promise.resolve([]))
-      .then((photos) => {
-        const body: CaseCreate = { category_code: category.value, address: "", title: "", lon: pin![0], lat: pin![1], description: text.value, photos };
-        return reportCase(body);
-      })
+    const body: CaseCreate = { category_code: picker.value(), address: "", title: "", lon: pin[0], lat: pin[1], description: text.value, photos: cleaned ? [cleaned] : [] };
+    const clear = (): void => {
+      text.value = "";
+      photo.value = "";
+      cleaned = null;
+      preview.replaceChildren();
+      picker.clear();
+    };
+    reportCase(body)
       .then((answer) => {
-        const ref = answer.case.reference ?? String(answer.case.id);
-        result.replaceChildren(h("p", {}, t("report_sent")), h("p", {}, `${t("your_reference")}: `, h("strong", { id: "reference" }, ref)));
-        refInput.value = ref;
-        text.value = "";
-        photo.value = "";
+        showSent(answer.case.reference ?? String(answer.case.id));
+        clear();
       })
-      .catch(failed)
+      .catch((err: unknown) => {
+        // no connection: the report waits on this phone and goes when the network is back
+        if (err instanceof TypeError || !navigator.onLine) {
+          queueReport(body);
+          result.replaceChildren(h("p", { class: "notice", id: "queued", i18n: "queued_offline" }));
+          clear();
+        } else failed(err);
+      })
       .finally(() => (submit.disabled = false));
   });
 
-  follow.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const ref = refInput.value.trim();
-    if (!ref) return;
+  const showSent = (ref: string): void => {
+    const link = followLink(ref);
+    result.replaceChildren(
+      h("p", {}, t("report_sent")),
+      h("p", {}, `${t("your_reference")}: `, h("strong", { id: "reference" }, ref)),
+      h("p", {}, h("a", { href: link, id: "follow-link" }, t("follow_link"))),
+    );
+    refInput.value = ref;
+  };
+  const show = (ref: string): void => {
     lookup(ref)
       .then((c) => {
         progress.replaceChildren(
@@ -181,10 +231,36 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
         if (err instanceof ApiError && err.status === 404) progress.replaceChildren(h("p", { class: "error" }, t("not_found")));
         else failed(err);
       });
+  };
+  follow.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const ref = refInput.value.trim();
+    if (!ref) return;
+    // the address bar then holds the link to this report's progress (bookmark, share)
+    history.replaceState(null, "", `#/citizen?ref=${encodeURIComponent(ref)}`);
+    show(ref);
   });
-  const unsubscribe = onLangChange(fillCategories);
+  const linkedRef = query.get("ref");
+  if (linkedRef) {
+    refInput.value = linkedRef;
+    show(linkedRef);
+    follow.scrollIntoView();
+  }
+  // reports kept offline go now if the network is back, and whenever it comes back
+  const sendQueued = (): void => {
+    void flushQueue(reportCase, failed).then((sent) => {
+      for (const ref of sent) {
+        showSent(ref);
+        toast(t("queued_sent"));
+      }
+    });
+  };
+  window.addEventListener("online", sendQueued);
+  sendQueued();
+  const unsubscribe = onLangChange(() => picker.relabel());
   return () => {
     unsubscribe();
+    window.removeEventListener("online", sendQueued);
     map.remove();
   };
 }

@@ -21,10 +21,8 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     if (missing(err)) return (["water", "gas"] as const).map((kind) => ({ network: kind, kind, pipes: 0, length_m: 0 }));
     throw err;
   });
-  const chooser = select(
-    networks.map((n) => [n.network, n.length_m ? `${n.network} (${n.kind}, ${fmt(n.length_m / 1000, 1)} km)` : n.network]),
-    networks[0]?.network ?? "",
-  );
+  const networkName = (n: NetworkRow): string => `${tOr(`network_${n.kind}`, n.network)}${n.length_m ? ` (${fmt(n.length_m / 1000, 1)} km)` : ""}`;
+  const chooser = select(networks.map((n) => [n.network, networkName(n)]), networks[0]?.network ?? "");
   chooser.name = "network";
   const mapBox = h("div", { class: "map", id: "lifelines-map" });
   const alarmList = h("ul", { class: "alarm-list", id: "alarm-list", "aria-live": "polite" });
@@ -64,7 +62,8 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     type: "line",
     ...(pipeTiles ? { source: "t-pipes", "source-layer": "pipes", filter: ["==", ["get", "network"], chooser.value] } : { source: "pipes" }),
     paint: {
-      "line-color": ["coalesce", ["get", ["get", "kind"], ["literal", KIND_COLOURS]], "#2b8cbe"],
+      // coloured by network (gas orange, water blue, drainage purple), never by pipe kind
+      "line-color": ["coalesce", ["get", ["coalesce", ["get", "network"], chooser.value], ["literal", KIND_COLOURS]], "#2b8cbe"],
       "line-width": ["interpolate", ["linear"], ["coalesce", ["get", "diameter_mm"], 100], 50, 1, 600, 5],
     },
   });
@@ -93,9 +92,31 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
   let selected: string | null = null;
   let plot: uPlot | null = null;
 
+  // the sensor table pages through the sensors (a city has thousands), alarms first
+  const SENSOR_PAGE = 25;
+  let sensorOffset = 0;
+  const sensorSearch = h("input", { type: "search", name: "sensor-search", autocomplete: "off" });
+  sensorSearch.addEventListener("input", () => {
+    sensorOffset = 0;
+    renderSensors();
+  });
   const renderSensors = (): void => {
     setData(map, "sensors", sensors);
+    const needle = sensorSearch.value.trim().toLowerCase();
+    const rank = (s: SensorProps): number => (s.state === "alarm" ? 0 : s.state === "no_data" ? 1 : 2);
+    const rows = sensors.features
+      .map((f) => f.properties)
+      .filter((s) => !needle || s.sensor_id.toLowerCase().includes(needle))
+      .sort((a, b) => rank(a) - rank(b) || a.sensor_id.localeCompare(b.sensor_id));
+    sensorOffset = Math.min(sensorOffset, Math.max(0, rows.length - 1 - ((rows.length - 1) % SENSOR_PAGE)));
+    const shown = rows.slice(sensorOffset, sensorOffset + SENSOR_PAGE);
     sensorTable.replaceChildren(
+      labelled("search_sensors", sensorSearch),
+      h("div", { class: "pager" },
+        h("button", { type: "button", disabled: sensorOffset === 0, onclick: () => { sensorOffset -= SENSOR_PAGE; renderSensors(); } }, t("page_prev")),
+        h("span", { id: "sensor-count", "data-total": rows.length }, t("page_of").replace("{a}", String(rows.length ? sensorOffset + 1 : 0)).replace("{b}", String(sensorOffset + shown.length)).replace("{n}", String(rows.length))),
+        h("button", { type: "button", disabled: sensorOffset + SENSOR_PAGE >= rows.length, onclick: () => { sensorOffset += SENSOR_PAGE; renderSensors(); } }, t("page_next")),
+      ),
       table<SensorProps>(
         "sensors",
         [
@@ -103,7 +124,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
           ["value", (s) => `${fmt(s.last_value, 2)} ${s.unit}`],
           ["time", (s) => when(s.last_time)],
         ],
-        sensors.features.map((f) => f.properties),
+        shown,
         (s) => void showSensor(s.sensor_id),
       ),
     );
@@ -289,6 +310,11 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     },
   );
   const unsubscribe = onLangChange(() => {
+    for (const option of chooser.options) {
+      const n = networks.find((x) => x.network === option.value);
+      if (n) option.textContent = networkName(n);
+    }
+    live.textContent = live.dataset.live === "up" ? t("live") : "…";
     renderAlarms();
     renderSensors();
   });

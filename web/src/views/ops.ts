@@ -3,8 +3,10 @@
  * district → street → community by clicking a unit (map or table); a breadcrumb goes back up.
  */
 import type { Cleanup } from "../app";
+import { failed } from "../app";
 import { get } from "../api/client";
-import type { Geo, IndicatorRow, MeasureRead, UnitLevel, UnitProps } from "../api/contract";
+import type { Geo, IndicatorRow, MeasureRead, Target, UnitLevel, UnitProps } from "../api/contract";
+import { countCards, liveCounts, loadOpenStatuses, targetList, trendCharts, worstUnits } from "./overview";
 import { h, labelled, select, table } from "../dom";
 import { defineText, fmt, lang, onLangChange, pct, t, tOr, type DataKey } from "../i18n";
 import { addStreets, basemapUrl, countRamp, createMap, fitTo, legend, maplibregl, ready, setBasemapUrl, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
@@ -52,8 +54,19 @@ function unitName(p: { name: string; name_en?: string | null }): string {
 export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   const mapBox = h("div", { class: "map", id: "ops-map" });
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("breadcrumb"), "data-i18n-aria": "breadcrumb" });
-  MEASURES = await get<MeasureRead[]>("/city/measures");
-  const chooser = select(MEASURES.map((m) => [m.key, tOr(label(m.key as IndicatorKey), m.key)]), MEASURES[0]?.key ?? "");
+  const [measures, districts, streets, targets] = await Promise.all([
+    get<MeasureRead[]>("/city/measures"),
+    get<IndicatorRow[]>("/city/indicators", { level: "district" }),
+    get<IndicatorRow[]>("/city/indicators", { level: "street" }),
+    get<Target[]>("/targets").catch((): Target[] => []),
+    loadOpenStatuses(),
+  ]);
+  MEASURES = measures;
+  // the first screen opens on the first measure that tells the districts apart (one that is
+  // 0 % everywhere, as the complete circle on a young city, says nothing at a glance)
+  const varies = (m: MeasureRead): boolean => new Set(districts.map((r) => r[m.key as IndicatorKey])).size > 1;
+  const first = MEASURES.find(varies) ?? MEASURES[0];
+  const chooser = select(MEASURES.map((m) => [m.key, tOr(label(m.key as IndicatorKey), m.key)]), first?.key ?? "");
   chooser.name = "indicator";
   const tableBox = h("div", { class: "table-box" });
   // the optional basemap (raster XYZ tiles of the user's own server); off by default
@@ -78,7 +91,18 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     tableBox,
     settings,
   );
-  root.append(h("div", { class: "split" }, mapBox, panel));
+  const counts = h("div", { class: "counts-box", "aria-live": "polite" });
+  const worstBox = h("div", { class: "table-box worst-box" });
+  const targetBox = h("section", { class: "overview-targets", "aria-labelledby": "targets-progress-title" }, h("h3", { id: "targets-progress-title", i18n: "plan_progress" }));
+  const trendsBox = h("div", { class: "trends" });
+  root.append(
+    h("div", { class: "ops" },
+      h("h2", { class: "sr-only", i18n: "overview" }),
+      counts,
+      h("div", { class: "split ops-split" }, mapBox, panel),
+      h("div", { class: "overview-grid" }, worstBox, targetBox, trendsBox),
+    ),
+  );
   const map = createMap(mapBox, t("view_ops"));
   await ready(map);
 
@@ -88,7 +112,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   let popup: maplibregl.Popup | null = null;
 
   setData(map, "units");
-  map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.75 } });
+  map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.55 } });
   await addStreets(map);
   map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#334", "line-width": 1 } });
 
@@ -108,6 +132,13 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     legend(map, tOr(label(key), key), isShare(key) ? SHARE_LEGEND : [["#f7fbff", "0"], ["#08519c", show(key, max)], ["#cccccc", "–"]]);
     const current = path[path.length - 1]!;
     const level = NEXT[current.level] ?? current.level;
+    // worst first, as the measure's direction says; units without a figure last
+    const sign = measureOf(key)?.better === "lower" ? -1 : 1;
+    const value = (r: IndicatorRow): number => {
+      const v = r[key] as number | null;
+      return typeof v === "number" && Number.isFinite(v) ? sign * v : Infinity;
+    };
+    rows = [...rows].sort((a, b) => value(a) - value(b));
     tableBox.replaceChildren(
       table<IndicatorRow>(
         "units_table",
@@ -144,18 +175,41 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     fitTo(map, units);
   };
 
+  // after each step the keyboard stays in the table (focus would otherwise drop to the top)
+  const keepFocus = (): void => {
+    const target = tableBox.querySelector<HTMLElement>("tbody tr") ?? crumbs.querySelector<HTMLElement>("[aria-current]");
+    target?.focus();
+  };
+
   const drill = async (crumb: Crumb): Promise<void> => {
     if (!NEXT[crumb.level]) return;
     path.push(crumb);
     popup?.remove();
     await load();
+    keepFocus();
   };
 
   const goTo = async (index: number): Promise<void> => {
     path.splice(index + 1);
     popup?.remove();
     await load();
+    keepFocus();
   };
+
+  const renderOverview = (): void => {
+    worstBox.replaceChildren(
+      worstUnits(MEASURES, [["district", districts], ["street", streets]], (row, level) => {
+        chooser.value = chooser.value || MEASURES[0]!.key;
+        if (level === "district") void goTo(0).then(() => drill({ code: row.code, name: unitName(row), level: "district" }));
+        else void goTo(0).then(() => drill({ code: row.parent, name: unitName(districts.find((d) => d.code === row.parent) ?? row), level: "district" }));
+      }),
+    );
+    targetBox.replaceChildren(h("h3", { id: "targets-progress-title", i18n: "plan_progress" }), targetList(targets));
+  };
+  renderOverview();
+  let closeTrends: () => void = () => undefined;
+  void liveCounts().then((c) => counts.replaceChildren(countCards(c))).catch(failed);
+  void trendCharts(trendsBox).then((close) => (closeTrends = close)).catch(failed);
 
   map.on("click", "units-fill", (event) => {
     const f = event.features?.[0];
@@ -180,6 +234,11 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   const unsubscribe = onLangChange(() => {
     for (const option of chooser.options) option.textContent = tOr(label(option.value as IndicatorKey), option.value);
     paint();
+    renderOverview();
+    void trendCharts(trendsBox).then((close) => {
+      closeTrends();
+      closeTrends = close;
+    });
   });
 
   try {
@@ -191,6 +250,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   }
   return () => {
     unsubscribe();
+    closeTrends();
     map.remove();
   };
 }

@@ -21,6 +21,7 @@ from shancheng.api.deps import (
     client_address,
     rate_limit,
 )
+from shancheng.api.policy import admitted_routes
 from shancheng.api.schemas.cases import (
     ActionIn,
     AttachmentRead,
@@ -29,8 +30,10 @@ from shancheng.api.schemas.cases import (
     CaseCreate,
     CaseRead,
     ClassifyIn,
+    DepartmentRead,
     EventRead,
     IntakeRead,
+    MeRead,
     ProposalRead,
     RatingIn,
     RuleIn,
@@ -44,6 +47,9 @@ from shancheng.api.schemas.cases import (
     TaxonomyCategoryPatch,
     TaxonomyCategoryRead,
     TokenRead,
+    TrendDay,
+    TrendsRead,
+    TrendWeek,
     WorkflowRead,
 )
 from shancheng.api.state import app_state
@@ -170,21 +176,32 @@ def list_cases(
     session: SessionDep,
     center: CenterDep,
     user: CurrentUser,
+    at: NowDep,
+    response: Response,
     status_: Annotated[list[CaseStatus] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query(max_length=20)] = None,
+    unit: Annotated[
+        str | None, Query(max_length=16, description="Only the cases of this unit (any level)")
+    ] = None,
+    overdue: Annotated[  # noqa: FBT002 - a query parameter, named in every call
+        bool, Query(description="Only open cases past their stage deadline now")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[CaseRead]:
-    """List the cases in the user's scope, newest first."""
-    rows = service.list_cases(
-        session,
-        center,
-        actor=user,
-        statuses=[s.value for s in status_] if status_ else None,
-        categories=category,
-        limit=limit,
-        offset=offset,
-    )
+    """List the cases in the user's scope, newest first, one page at a time.
+
+    The ``X-Total-Count`` header holds how many cases match the filters in all pages.
+    """
+    filters: dict[str, Any] = {
+        "statuses": [s.value for s in status_] if status_ else None,
+        "categories": category,
+        "within": unit,
+        "overdue_at": at if overdue else None,
+    }
+    rows = service.list_cases(session, center, actor=user, **filters, limit=limit, offset=offset)
+    total = service.count_cases(session, center, actor=user, **filters)
+    response.headers["X-Total-Count"] = str(total)
     return [_read(center, row, user) for row in rows]
 
 
@@ -259,6 +276,60 @@ def evaluation(
     """综合评价: volume, on-time and rework rates, overdue, satisfaction per group."""
     table = statistics.evaluation_table(session, center, actor=user, at=at, days=days, by=by)
     return _records(table.reset_index())
+
+
+@router.get("/stats/trends", tags=["statistics"])
+def trends(
+    session: SessionDep,
+    center: CenterDep,
+    user: CurrentUser,
+    at: NowDep,
+    days: Annotated[int, Query(ge=7, le=366)] = 56,
+) -> TrendsRead:
+    """Cases reported and closed per day, and the on-time share of closings per week.
+
+    In the user's scope, for the last ``days`` days up to now (merged duplicates left out).
+    """
+    found = service.case_trends(session, center, actor=user, at=at, days=days)
+    return TrendsRead(
+        until=found.until,
+        daily=[TrendDay(day=d, reported=r, closed=c) for d, r, c in found.daily],
+        weekly=[
+            TrendWeek(
+                week=w, closed_timed=n, closed_on_time=k, on_time_share=(k / n if n else None)
+            )
+            for w, n, k in found.weekly
+        ],
+    )
+
+
+@router.get("/auth/me", tags=["auth"])
+def me(user: CurrentUser, center: CenterDep) -> MeRead:
+    """Who the signed-in user is, with names, and which routes are open to them."""
+    zh, en = center.admin.names.get(user.unit_code, (user.unit_code, ""))
+    unit = (zh, en or zh)
+    department = center.taxonomy.departments.get(user.department or "")
+    return MeRead(
+        username=user.username,
+        role=user.role.value,
+        unit_code=user.unit_code,
+        unit_name=unit[0],
+        unit_name_en=unit[1],
+        department=user.department,
+        department_name=department.name_zh if department else None,
+        department_name_en=department.name_en if department else None,
+        routes=admitted_routes(user),
+    )
+
+
+@router.get("/departments", tags=["cases"])
+def departments(center: CenterDep) -> list[DepartmentRead]:
+    """List the departments that handle cases, by code, with their names."""
+    found = center.taxonomy.departments
+    return [
+        DepartmentRead(code=c, name_zh=d.name_zh, name_en=d.name_en)
+        for c, d in sorted(found.items())
+    ]
 
 
 @router.get("/stats/hotspots", tags=["statistics"])

@@ -78,11 +78,12 @@ def coverage(
         & (table["unit_level"] == level)
         & (table["age_group"] == "all")
     ]
-    names = city.units.set_index("code")["name"]
+    names = city.units.set_index("code")
     return [
         UnitCoverage(
             code=str(code),
-            name=str(names.get(str(code), "")),
+            name=str(names["name"].get(str(code), "")),
+            name_en=str(names["name_en"].get(str(code), "")),
             residents=float(people),
             covered_residents=float(covered),
             share=plain(float(share)),
@@ -94,9 +95,20 @@ def coverage(
 
 
 @router.get("/gaps")
-def gaps(city: CityDep, category: CategoryQuery) -> dict[str, Any]:
-    """Gap areas (unit-grid cells with residents beyond the walking time) of a category."""
-    measures = _measures_of(city, category)
+def gaps(
+    city: CityDep,
+    category: CategoryQuery,
+    circle: Annotated[
+        int | None, Query(description="Circle level in minutes (default: every level)")
+    ] = None,
+) -> dict[str, Any]:
+    """Gap areas (unit-grid cells with residents beyond the walking time) of a category.
+
+    With ``circle``, those of the category's requirement at that circle only.
+    """
+    measures = (
+        [_measure(city, category, circle)] if circle is not None else _measures_of(city, category)
+    )
     frame = city.evaluation.gaps
     chosen = frame[frame["measure"].isin(measures)].copy()
     return feature_collection(

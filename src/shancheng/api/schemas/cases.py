@@ -362,3 +362,54 @@ class TaxonomyCategoryRead(BaseModel):
     keywords: list[str]
     active: bool
     origin: Literal["seed", "edited", "added"]
+
+
+class MeRead(BaseModel):
+    """The signed-in user: role, unit and department with their names, and what is open to them.
+
+    The dashboard shows a view, a menu or a form only when ``routes`` holds the route behind
+    it, and a case's buttons from that case's ``actions``: it keeps no copy of the policy.
+    """
+
+    username: str
+    role: str
+    unit_code: str
+    unit_name: str
+    unit_name_en: str
+    department: str | None
+    department_name: str | None
+    department_name_en: str | None
+    routes: list[str] = Field(description="Policy keys (``METHOD /path``) the user may call.")
+
+
+class DepartmentRead(BaseModel):
+    """A department that handles cases, with its names."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class TrendDay(BaseModel):
+    """Cases reported and closed on one day (UTC date)."""
+
+    day: str
+    reported: int
+    closed: int
+
+
+class TrendWeek(BaseModel):
+    """Closings of one ISO week (from its Monday) whose punctuality is known, and those on time."""
+
+    week: str
+    closed_timed: int
+    closed_on_time: int
+    on_time_share: float | None
+
+
+class TrendsRead(BaseModel):
+    """Case trends in the reader's scope, up to ``until`` (the server's clock)."""
+
+    until: datetime
+    daily: list[TrendDay]
+    weekly: list[TrendWeek]

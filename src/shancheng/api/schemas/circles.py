@@ -21,6 +21,7 @@ class UnitCoverage(BaseModel):
 
     code: str
     name: str
+    name_en: str = ""
     residents: float
     covered_residents: float
     share: float | None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 import sqlalchemy as sa
 
@@ -28,7 +28,7 @@ from shancheng.store.cases_tables import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -338,61 +338,90 @@ def taxonomy_edits(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+class CaseFilters(TypedDict, total=False):
+    """Filters of the case list; every one given must hold (see :func:`case_filters`)."""
+
+    ids: Sequence[int] | None
+    categories: Sequence[str] | None
+    statuses: Sequence[str] | None
+    start: datetime | None
+    end: datetime | None
+    unit_code: str | None
+    department: str | None
+    reporter: str | None
+    within: str | None
+    overdue_at: datetime | None
+    closed_from: datetime | None
+
+
 def list_cases(
-    session: Session,
-    *,
-    ids: Sequence[int] | None = None,
-    categories: Sequence[str] | None = None,
-    statuses: Sequence[str] | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    unit_code: str | None = None,
-    department: str | None = None,
-    reporter: str | None = None,
-    limit: int = 1000,
-    offset: int = 0,
+    session: Session, *, limit: int = 1000, offset: int = 0, **filters: Unpack[CaseFilters]
 ) -> list[CaseRow]:
-    """Return cases matching every given filter, newest first."""
-    query = sa.select(CaseRow)
-    if ids is not None:
-        query = query.where(CaseRow.id.in_(list(ids)))
-    if categories:
-        query = query.where(CaseRow.category_code.in_(list(categories)))
-    if statuses:
-        query = query.where(CaseRow.status.in_(list(statuses)))
-    if start is not None:
-        query = query.where(CaseRow.reported_at >= start)
-    if end is not None:
-        query = query.where(CaseRow.reported_at <= end)
-    if unit_code is not None:
-        query = query.where(
-            sa.or_(
-                CaseRow.street_code == unit_code,
-                CaseRow.district_code == unit_code,
-                CaseRow.community_code == unit_code,
-            )
-        )
-    if department is not None:
-        query = query.where(CaseRow.department == department)
-    if reporter is not None:
-        query = query.where(CaseRow.reporter == reporter)
+    """Return cases matching every given filter (:class:`CaseFilters`), newest first."""
+    query = sa.select(CaseRow).where(*case_filters(**filters))
     query = query.order_by(CaseRow.reported_at.desc(), CaseRow.id.desc())
     return list(session.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def count_cases(session: Session, **filters: Unpack[CaseFilters]) -> int:
+    """Count the cases :func:`list_cases` would return with the same filters and no limit."""
+    query = sa.select(sa.func.count()).select_from(CaseRow).where(*case_filters(**filters))
+    return int(session.execute(query).scalar_one())
+
+
+def _in_unit(code: str) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        CaseRow.street_code == code,
+        CaseRow.district_code == code,
+        CaseRow.community_code == code,
+    )
+
+
+def overdue_clause(at: datetime) -> sa.ColumnElement[bool]:
+    """Open, clock running, and past the stage deadline at ``at``."""
+    return sa.and_(
+        CaseRow.status.in_(OPEN_STATUSES),
+        CaseRow.deadline_at.is_not(None),
+        CaseRow.deadline_at < at,
+        CaseRow.suspended_since.is_(None),
+    )
+
+
+def case_filters(**given: Unpack[CaseFilters]) -> list[sa.ColumnElement[bool]]:
+    """Return the WHERE clauses of the case filters.
+
+    ``unit_code`` is the reader's scope and ``within`` a unit the reader chose (both any of
+    district, street or community); ``overdue_at`` keeps the open cases whose stage deadline
+    had passed at that time (clock running); ``closed_from`` those closed since then.
+    """
+    ids, categories, statuses = given.get("ids"), given.get("categories"), given.get("statuses")
+    start, end, closed_from = given.get("start"), given.get("end"), given.get("closed_from")
+    unit_code, within, overdue_at = (
+        given.get("unit_code"),
+        given.get("within"),
+        given.get("overdue_at"),
+    )
+    department, reporter = given.get("department"), given.get("reporter")
+    clauses: list[tuple[object, Callable[[], sa.ColumnElement[bool]]]] = [
+        (ids, lambda: CaseRow.id.in_(list(ids or ()))),
+        (categories or None, lambda: CaseRow.category_code.in_(list(categories or ()))),
+        (statuses or None, lambda: CaseRow.status.in_(list(statuses or ()))),
+        (start, lambda: CaseRow.reported_at >= start),
+        (end, lambda: CaseRow.reported_at <= end),
+        (unit_code, lambda: _in_unit(str(unit_code))),
+        (within, lambda: _in_unit(str(within))),
+        (department, lambda: CaseRow.department == department),
+        (reporter, lambda: CaseRow.reporter == reporter),
+        (overdue_at, lambda: overdue_clause(overdue_at)),  # type: ignore[arg-type]
+        (closed_from, lambda: CaseRow.closed_at >= closed_from),
+    ]
+    return [make() for given, make in clauses if given is not None]
 
 
 def overdue_cases(session: Session, at: datetime) -> list[CaseRow]:
     """Return open, running-clock cases whose stage deadline has passed by ``at``."""
     return list(
-        session.execute(
-            sa.select(CaseRow)
-            .where(
-                CaseRow.status.in_(OPEN_STATUSES),
-                CaseRow.deadline_at.is_not(None),
-                CaseRow.deadline_at < at,
-                CaseRow.suspended_since.is_(None),
-            )
-            .order_by(CaseRow.id)
-        ).scalars()
+        session.execute(sa.select(CaseRow).where(overdue_clause(at)).order_by(CaseRow.id)).scalars()
     )
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from shancheng.cases.domain import CaseStatus
 from shancheng.cases.permissions import Permission, Role, check
-from shancheng.cases.repository import OPEN_STATUSES
+from shancheng.cases.repository import OPEN_STATUSES, overdue_clause
 from shancheng.errors import CaseNotFoundError
 from shancheng.store.cases_tables import CaseEventRow, CaseRow
 
@@ -56,12 +56,7 @@ def unit_case_counts(
     else:
         code = _UNIT_COLUMN[level]
     is_open = CaseRow.status.in_(OPEN_STATUSES)
-    overdue = sa.and_(
-        is_open,
-        CaseRow.deadline_at.is_not(None),
-        CaseRow.deadline_at < at,
-        CaseRow.suspended_since.is_(None),
-    )
+    overdue = overdue_clause(at)
     timed = CaseRow.closed_on_time.is_not(None)
     on_time = CaseRow.closed_on_time.is_(True)
     query = sa.select(
