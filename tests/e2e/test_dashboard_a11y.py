@@ -61,3 +61,7 @@ def test_drill_down_by_keyboard(page, dashboard_server):
     page.keyboard.press("Enter")
     page.locator("[data-level='street']").wait_for()
     assert name in page.locator(".crumbs").inner_text()
+    # the keyboard stays in the table, on the next level's first row (not back at the top)
+    page.wait_for_function("document.activeElement?.closest('.table-box tbody') !== null")
+    page.keyboard.press("Enter")
+    page.locator("[data-level='community']").wait_for()

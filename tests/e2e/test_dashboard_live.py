@@ -62,7 +62,7 @@ def test_citizen_report_reaches_the_operator(page, dashboard_server):
     page.locator("#citizen-map[data-pin]").wait_for()
     pinned = page.locator("#citizen-map").get_attribute("data-pin")
     assert [round(float(v), 5) for v in pinned.split(",")] == [round(lon, 5), round(lat, 5)]
-    page.get_by_label(re.compile("类别|Category")).select_option("C0110")
+    page.locator(".category-option:has(input[value='C0110'])").click()
     page.get_by_label(re.compile("问题描述|What is wrong")).fill(
         "路灯整夜不亮 street light out all night"
     )
@@ -71,6 +71,8 @@ def test_citizen_report_reaches_the_operator(page, dashboard_server):
     assert reference
     page.get_by_role("button", name=re.compile("^(查询|Look up)$")).click()
     page.locator("#public-stage").wait_for()
+    # the address now holds the link to follow this report (bookmark, share)
+    assert page.url.endswith(f"#/citizen?ref={reference}")
     page.screenshot(path=str(SCREENSHOTS / "citizen.png"), full_page=True)
 
     # the district operator finds it in the list

@@ -56,9 +56,11 @@ function renderNav(): void {
 function renderWho(): void {
   const who = document.getElementById("who") as HTMLElement;
   const signedIn = currentUser();
-  who.textContent = user
-    ? `${user.username} · ${tOr(`role_${user.role}`, user.role)} · ${lang() === "en" ? user.unit_name_en : user.unit_name}`
-    : (signedIn ?? "");
+  // the user name is the user's own text (not translated); role and unit are
+  who.replaceChildren(
+    h("span", { class: "user-data" }, user?.username ?? signedIn ?? ""),
+    user ? ` · ${tOr(`role_${user.role}`, user.role)} · ${lang() === "en" ? user.unit_name_en : user.unit_name}` : "",
+  );
   (document.getElementById("logout") as HTMLButtonElement).hidden = !signedIn;
   (document.getElementById("login") as HTMLButtonElement).hidden = !!signedIn;
   const button = document.getElementById("lang") as HTMLButtonElement;

@@ -14,7 +14,7 @@ import type { GeoJSONSource, LngLatBoundsLike, Map as MlMap } from "maplibre-gl"
 import "maplibre-gl/dist/maplibre-gl.css";
 import type { FeatureCollection } from "geojson";
 import { token } from "./api/client";
-import { lang, onLangChange } from "./i18n";
+import { lang, onLangChange, t, type TextKey } from "./i18n";
 
 const BASEMAP_KEY = "shancheng.basemap";
 
@@ -29,8 +29,20 @@ export function setBasemapUrl(url: string): void {
   else localStorage.removeItem(BASEMAP_KEY);
 }
 
-/** A map in `container`, with only a background (and the basemap when one is set). */
-export function createMap(container: HTMLElement, label: string): MlMap {
+/** MapLibre's own texts (controls, the canvas's name) in the chosen language. */
+function mapLocale(): Record<string, string> {
+  return {
+    "Map.Title": t("map_title"),
+    "NavigationControl.ZoomIn": t("zoom_in"),
+    "NavigationControl.ZoomOut": t("zoom_out"),
+    "NavigationControl.ResetBearing": t("reset_bearing"),
+    "ScrollZoomBlocker.CtrlMessage": t("map_scroll_zoom"),
+    "TouchPanBlocker.Message": t("map_touch_pan"),
+  };
+}
+
+/** A map in `container` named by the text `label` (translated with the page). */
+export function createMap(container: HTMLElement, label: TextKey): MlMap {
   const tiles = basemapUrl();
   const map = new maplibregl.Map({
     container,
@@ -44,13 +56,42 @@ export function createMap(container: HTMLElement, label: string): MlMap {
     },
     center: [106.55, 29.56],
     zoom: 11,
+    locale: mapLocale(),
     attributionControl: false,
     canvasContextAttributes: { preserveDrawingBuffer: true },
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   container.setAttribute("role", "region");
-  container.setAttribute("aria-label", label);
+  container.setAttribute("aria-label", t(label));
+  container.dataset.i18nAria = label;
+  // MapLibre writes its texts once: a language switch re-labels the controls and the canvas
+  const relabel = (): void => {
+    const texts = mapLocale();
+    const set = (selector: string, text: string | undefined): void => {
+      for (const el of container.querySelectorAll(selector)) {
+        el.setAttribute("aria-label", text ?? "");
+        el.setAttribute("title", text ?? "");
+      }
+    };
+    set(".maplibregl-ctrl-zoom-in", texts["NavigationControl.ZoomIn"]);
+    set(".maplibregl-ctrl-zoom-out", texts["NavigationControl.ZoomOut"]);
+    set(".maplibregl-ctrl-compass", texts["NavigationControl.ResetBearing"]);
+    map.getCanvas().setAttribute("aria-label", texts["Map.Title"] ?? "");
+  };
+  const stopRelabel = onLangChange(relabel);
+  map.once("remove", stopRelabel);
+  // the page's maps, for the e2e checks' rendered-feature queries (nothing reads it otherwise)
+  ((window as unknown as { __shanchengMaps?: MlMap[] }).__shanchengMaps ??= []).push(map);
+  map.once("remove", () => {
+    const maps = (window as unknown as { __shanchengMaps: MlMap[] }).__shanchengMaps;
+    maps.splice(maps.indexOf(map), 1);
+  });
+  // when the map last finished drawing (ms since the page's navigation began): the first
+  // render's budget is read from here by the e2e check and `make bench-dashboard`
+  map.on("idle", () => {
+    container.dataset.idleMs = String(Math.round(performance.now()));
+  });
   return map;
 }
 

@@ -1724,6 +1724,11 @@ export interface components {
             code: string;
             /** Name */
             name: string;
+            /**
+             * Name En
+             * @default
+             */
+            name_en: string;
             /** Value */
             value: number | null;
         };

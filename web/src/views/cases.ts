@@ -117,7 +117,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     list,
   );
   root.append(h("div", { class: "split" }, mapBox, panel));
-  const map = createMap(mapBox, t("case_list"));
+  const map = createMap(mapBox, "case_list");
   await ready(map);
   await addStreets(map);
   // the streets' (街道) outlines for orientation, when the server offers them
@@ -236,7 +236,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
           h("h3", { id: "case-title" }, `${c.reference ?? c.id} · ${categoryName(cats, c.category_code)}`),
           h("button", { type: "button", class: "link", onclick: () => closeDetail() }, t("close_detail")),
           h("p", {}, h("span", { class: "badge", "data-stage": c.status, id: "case-stage" }, tOr(`st_${c.status}`, c.status)), " ", isOverdue(c) ? h("span", { class: "badge overdue" }, t("overdue")) : null),
-          h("p", {}, c.description || c.title || c.address),
+          h("p", { class: "user-data" }, c.description || c.title || c.address),
           h("p", { class: "hint" }, `${t("department")}: ${departmentName(c.department)} · ${t("unit")}: ${unitName(c.street_code)}, ${unitName(c.district_code)} · ${t("deadline")}: ${when(c.deadline_at)}`),
           photos.length ? h("div", { class: "photos" }, ...photos.map((url, i) => h("img", { src: url, alt: `${t("photos")} ${i + 1}` }))) : null,
           h("h4", { i18n: "timeline" }),

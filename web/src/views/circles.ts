@@ -55,7 +55,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     coverageBox,
   );
   root.append(h("div", { class: "split" }, mapBox, panel));
-  const map = createMap(mapBox, t("view_circles"));
+  const map = createMap(mapBox, "view_circles");
   await ready(map);
   for (const id of ["units", "gaps", "facilities", "isochrones"]) setData(map, id);
   map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.7 } });

@@ -128,7 +128,7 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
   );
   root.append(h("div", { class: "citizen" }, form, follow));
 
-  const map = createMap(mapBox, t("pin_at"));
+  const map = createMap(mapBox, "pin_at");
   await ready(map);
   await addStreets(map);
   const marker = new maplibregl.Marker({ draggable: true, element: h("div", { class: "pin", "aria-hidden": "true" }) });

@@ -48,7 +48,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     sensorTable,
   );
   root.append(h("div", { class: "split" }, mapBox, panel));
-  const map = createMap(mapBox, t("view_lifelines"));
+  const map = createMap(mapBox, "view_lifelines");
   await ready(map);
 
   // pipes: vector tiles from the server when it has them (large networks), else GeoJSON
@@ -198,7 +198,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
         height: 180,
         // one reading alone would stretch the time axis over years: show an hour around it
         scales: { x: { time: true, range: (_u, lo, hi) => (lo === hi ? [lo - 1800, hi + 1800] : [lo, hi]) } },
-        series: [{}, { label: "min", stroke: "#9ecae1" }, { label: "mean", stroke: "#08519c", width: 2 }, { label: "max", stroke: "#9ecae1" }],
+        series: [{ label: t("time") }, { label: t("series_min"), stroke: "#9ecae1" }, { label: t("series_mean"), stroke: "#08519c", width: 2 }, { label: t("series_max"), stroke: "#9ecae1" }],
         axes: [{}, {}],
       },
       data,

@@ -92,7 +92,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     settings,
   );
   const counts = h("div", { class: "counts-box", "aria-live": "polite" });
-  const worstBox = h("div", { class: "table-box worst-box" });
+  const worstBox = h("div", { class: "worst-box" });
   const targetBox = h("section", { class: "overview-targets", "aria-labelledby": "targets-progress-title" }, h("h3", { id: "targets-progress-title", i18n: "plan_progress" }));
   const trendsBox = h("div", { class: "trends" });
   root.append(
@@ -103,7 +103,7 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
       h("div", { class: "overview-grid" }, worstBox, targetBox, trendsBox),
     ),
   );
-  const map = createMap(mapBox, t("view_ops"));
+  const map = createMap(mapBox, "view_ops");
   await ready(map);
 
   const path: Crumb[] = [{ code: null, name: t("level_city"), level: "city" }];

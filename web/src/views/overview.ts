@@ -93,7 +93,7 @@ export function worstUnits(
       const cells = sorted.slice(0, worst).map((r) =>
         h("button", { type: "button", class: "chip", "data-code": r.code, "data-value": String(r[key]), onclick: () => onPick(r, level) }, `${unitName(r)} ${show(m, r[key] as number)}`),
       );
-      body.append(h("tr", { "data-measure": m.key, "data-level": level }, h("td", {}, measureName(m)), h("td", { i18n: `level_${level}` }), h("td", {}, ...cells)));
+      body.append(h("tr", { "data-measure": m.key, "data-unit-level": level }, h("td", {}, measureName(m)), h("td", { i18n: `level_${level}` }), h("td", {}, ...cells)));
     }
   }
   table.append(body);
@@ -153,7 +153,7 @@ function chart(box: HTMLElement, title: string, x: number[], series: Array<[stri
       width: Math.max(260, box.clientWidth - 8 || 320),
       height: 150,
       scales: { x: { time: true }, y: percent ? { range: [0, 1] } : { auto: true } },
-      series: [{}, ...series.map(([label, , stroke]) => ({ label, stroke, width: 2, value: (_u: uPlot, v: number | null) => (v === null ? "–" : percent ? pct(v) : fmt(v)) }))],
+      series: [{ label: t("time") }, ...series.map(([label, , stroke]) => ({ label, stroke, width: 2, value: (_u: uPlot, v: number | null) => (v === null ? "–" : percent ? pct(v) : fmt(v)) }))],
       axes: [{}, { values: (_u, ticks) => ticks.map((v) => (percent ? `${Math.round(v * 100)}%` : fmt(v))) }],
       legend: { show: true },
     },

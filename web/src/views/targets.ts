@@ -62,10 +62,11 @@ export async function mountTargets(root: HTMLElement): Promise<Cleanup> {
           tableEl.append(
             h("tbody", {}, ...target.measured.map((m) => {
               const share = target.target_value ? Math.min(1, (m.value ?? 0) / target.target_value) : 0;
+              const unitName = lang() === "en" && m.name_en ? m.name_en : m.name;
               return h("tr", {},
-                h("td", {}, m.name),
+                h("td", {}, unitName),
                 h("td", { class: meets(m.value, target) ? "ok" : "short" }, value(m.value, target.unit)),
-                h("td", {}, h("meter", { min: 0, max: 1, value: share, "aria-label": `${m.name} ${value(m.value, target.unit)}` })),
+                h("td", {}, h("meter", { min: 0, max: 1, value: share, "aria-label": `${unitName} ${value(m.value, target.unit)}` })),
               );
             })),
           );

@@ -125,8 +125,10 @@ def _measured(city: CityState, session: Session, at: datetime) -> dict[str, dict
 def _by_district(city: CityState, values: dict[str, float]) -> list[MeasuredRead]:
     districts = city.units[city.units["level"] == "district"]
     return [
-        MeasuredRead(code=str(code), name=str(name), value=values.get(str(code)))
-        for code, name in zip(districts["code"], districts["name"], strict=True)
+        MeasuredRead(code=str(code), name=str(zh), name_en=str(en), value=values.get(str(code)))
+        for code, zh, en in zip(
+            districts["code"], districts["name"], districts["name_en"], strict=True
+        )
     ]
 
 

@@ -12,6 +12,7 @@ class MeasuredRead(BaseModel):
 
     code: str
     name: str
+    name_en: str = ""
     value: float | None
 
 
