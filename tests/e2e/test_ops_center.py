@@ -35,9 +35,8 @@ UNIT_SYMBOLS = {"kPa", "MPa", "bar"}  # SI and sensor units, the same in every l
 def add_user(server, name, role, unit, department=None):
     """A user written straight into the server's SQLite database (no admin route makes users)."""
     from shancheng.cases import accounts
-    from shancheng.store import create_db_engine, session_factory
-
     from shancheng.cases.repository import accounts as users
+    from shancheng.store import create_db_engine, session_factory
 
     engine = create_db_engine(f"sqlite:///{server.data_dir / 'center.sqlite'}")
     with session_factory(engine)() as session:
