@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo serve test lint docs client classifier bench bench-circles bench-planning bench-cases bench-dashboard clean
+.PHONY: setup demo serve test lint docs screenshots client classifier bench bench-circles bench-planning bench-cases bench-dashboard clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ classifier: $(STAMP)
 	$(BIN)/python -m shancheng.cases.classifier_training --data $(SHARED_DATA)/complaints \
 		--out src/shancheng/cases/department_model.npz
 
+# the dashboard's screenshots in docs/screenshots, every view in both languages (headless Chromium)
+screenshots: setup
+	SHANCHENG_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -n 1 tests/e2e/test_screenshots.py
+
 # regenerate the dashboard's typed client after an API change (web/src/api/schema.d.ts)
 client: $(STAMP) $(WEB_DEPS)
 	scripts/generate-client.sh
@@ -92,6 +96,8 @@ bench-cases: setup
 bench-dashboard: setup
 	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)
 	$(BIN)/python benchmarks/dashboard_layers.py
+	@# the first map render and the JavaScript shipped, against the budget (2 s, 400 KB)
+	$(BIN)/python benchmarks/dashboard_render.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist data site .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -136,14 +136,14 @@ def cell_points(city: Any, district: str, n: int) -> list[tuple[float, float]]:
     return [(float(p.x), float(p.y)) for p in picked.geometry.representative_point()]
 
 
-def start_server(tmp: Path) -> Server:
-    """Write the small demo city and users, start the server, wait until it answers."""
+def start_server(tmp: Path, *, small: bool = True) -> Server:
+    """Write the (small) demo city and users, start the server, wait until it answers."""
     from shancheng.cases import accounts
     from shancheng.cases.permissions import Actor, Role
     from shancheng.data.demo import DemoConfig, write_demo_city
     from shancheng.store import create_db_engine, session_factory, upgrade_database
 
-    write_demo_city(tmp / "demo", DemoConfig.small())
+    write_demo_city(tmp / "demo", DemoConfig.small() if small else DemoConfig())
     db_url = f"sqlite:///{tmp / 'center.sqlite'}"
     upgrade_database(db_url)
     engine = create_db_engine(db_url)
@@ -215,3 +215,30 @@ def is_local(url: str) -> bool:
     if parsed.scheme in {"data", "blob", "about"}:
         return True
     return parsed.hostname in LOCAL_HOSTS
+
+
+RENDER_BUDGET_MS = 2000
+"""The first map render's budget (issue: ≤ 2 s on the demo city on this machine)."""
+RENDER_READY = {
+    "ops": "#worst-units tbody tr",
+    "cases": "#case-list table",
+    "citizen": ".category-option",
+}
+
+
+def first_render_ms(browser: Any, url: str, view: str, token: str) -> float:
+    """One cold load of a view (new context, no cache): ms until the map last drew."""
+    context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
+    context.add_init_script(
+        f"sessionStorage.setItem('shancheng.token', {token!r});"
+        "sessionStorage.setItem('shancheng.user', 'supervisor');"
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/ui/#/{view}")
+        page.locator(RENDER_READY[view]).first.wait_for(timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_function("() => document.querySelector('.map')?.dataset.idleMs")
+        return float(page.evaluate("Number(document.querySelector('.map').dataset.idleMs)"))
+    finally:
+        context.close()

@@ -223,12 +223,11 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     }
   };
 
-  const isolate = (id: string | number): void => {
-    get<Isolation>("/lifelines/isolation", { network: chooser.value, pipe: String(id) })
-      .then((iso) => {
-        setData(map, "isolation", iso.geometry as unknown as GeoJSON.FeatureCollection);
+  let lastIsolation: [Isolation, string | number] | null = null;
+  const showIsolation = (iso: Isolation, id: string | number): void => {
+        lastIsolation = [iso, id];
         isolationBox.replaceChildren(h("div", {},
-          h("p", {}, h("strong", {}, `${t("network")} ${chooser.value} · ${id}`)),
+          h("p", {}, h("strong", {}, `${t("network")} ${tOr(`network_${networks.find((n) => n.network === chooser.value)?.kind ?? ""}`, chooser.value)} · ${id}`)),
           h("p", {}, `${t("valves_to_close")}: `, h("span", { id: "valves" }, iso.valves_to_close.join(", ") || "–")),
           h("p", {}, `${t("customers")}: `, h("strong", { id: "customers" }, fmt(iso.customers)), ` · ${t("residents")}: ${fmt(iso.residents)}`),
           h("p", { class: "legend" }, h("span", {}, h("span", { class: "swatch", style: "background:#d7301f" }), ` ${t("iso_lost")}`), h("span", {}, h("span", { class: "swatch", style: "background:#fd8d3c" }), ` ${t("iso_cut_off")}`), h("span", {}, h("span", { class: "swatch", style: "background:#000" }), ` ${t("valves_to_close")}`)),
@@ -236,6 +235,12 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
             ? h("div", {}, h("p", {}, `${t("critical_facilities")}:`), h("ul", {}, ...iso.critical_facilities.map((f) => h("li", {}, `${f.name} (${f.category})`))))
             : null,
         ));
+  };
+  const isolate = (id: string | number): void => {
+    get<Isolation>("/lifelines/isolation", { network: chooser.value, pipe: String(id) })
+      .then((iso) => {
+        setData(map, "isolation", iso.geometry as unknown as GeoJSON.FeatureCollection);
+        showIsolation(iso, id);
       })
       .catch(failed);
   };
@@ -315,6 +320,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
       if (n) option.textContent = networkName(n);
     }
     live.textContent = live.dataset.live === "up" ? t("live") : "…";
+    if (lastIsolation) showIsolation(...lastIsolation);
     renderAlarms();
     renderSensors();
   });

@@ -8,6 +8,7 @@ import { currentUser, get, post } from "../api/client";
 import type { Target } from "../api/contract";
 import { h, labelled, toast } from "../dom";
 import { fmt, lang, onLangChange, t } from "../i18n";
+import { overdueTarget } from "./overview";
 
 const UNIT_ZH: Record<string, string> = { "places per 1,000 residents": "个/千人", homes: "户", km: "公里" };
 
@@ -53,7 +54,8 @@ export async function mountTargets(root: HTMLElement): Promise<Cleanup> {
         const card = h("article", { class: "target", "data-target-id": target.target_id, "aria-label": name });
         card.append(
           h("h3", {}, name),
-          h("p", {}, `${t("target")}: `, h("strong", {}, `${target.direction === "at_most" ? "≤" : "≥"} ${value(target.target_value, target.unit)}`), ` · ${t("due")}: ${target.due}`),
+          h("p", {}, `${t("target")}: `, h("strong", {}, `${target.direction === "at_most" ? "≤" : "≥"} ${value(target.target_value, target.unit)}`), ` · ${t("due")}: ${target.due} `,
+            overdueTarget(target) ? h("span", { class: "badge overdue", "data-overdue": "true", i18n: "overdue_target" }) : null),
           h("p", {}, `${t("level_city")}: `, h("strong", { class: `city-value ${meets(target.city_value, target) ? "ok" : "short"}` }, value(target.city_value, target.unit))),
         );
         if (target.source === "measured" && target.measured) {
