@@ -10,6 +10,7 @@ with contourpy (matplotlib's contouring engine). Pure numpy in, numpy and shapel
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -208,3 +209,29 @@ def contour_lines(
         np.mod(elevation, index_every * step), index_every * step
     )
     return np.asarray(lines, dtype=object), elevation, index
+
+
+def areas_above(grid: HeightGrid, level_m: float) -> npt.NDArray[np.object_]:
+    """Return the polygons (holes included) where the ground is higher than ``level_m``.
+
+    Examples
+    --------
+    >>> grid = HeightGrid(np.array([[0.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 0.0]]),
+    ...                   0.0, 3.0, 1.0, 32648)
+    >>> (peak,) = areas_above(grid, 5.0)
+    >>> round(peak.area, 3)  # a diamond around the centre cell, half-way to its neighbours
+    0.5
+    """
+    xx, yy = grid.cell_centres()
+    generator = contourpy.contour_generator(
+        xx, yy, np.ma.masked_invalid(np.asarray(grid.heights_m, dtype=np.float64)),
+        fill_type=contourpy.FillType.OuterOffset,
+    )  # fmt: skip
+    polygons: list[shapely.Polygon] = []
+    filled = generator.filled(float(level_m), np.inf)  # FillType.OuterOffset: points, offsets
+    for points, offsets in zip(filled[0], filled[1], strict=True):
+        xy = np.asarray(points, dtype=np.float64)
+        bounds = np.asarray(offsets, dtype=np.intp)
+        rings = [xy[a:b] for a, b in itertools.pairwise(bounds)]
+        polygons.append(shapely.Polygon(rings[0], rings[1:]))
+    return np.asarray(polygons, dtype=object)
