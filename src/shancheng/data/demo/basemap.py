@@ -25,7 +25,7 @@ from shancheng.data.demo.terrain import Region, Terrain
 from shancheng.data.relief import TERRAIN_CELL_M
 from shancheng.geo.crs import UTM_48N_EPSG, WGS84_EPSG, geometries_to_lonlat
 from shancheng.geo.relief import HeightGrid, areas_above
-from shancheng.network.speed import EdgeKind
+from shancheng.network.speed import ROAD_CLASS_OF_KIND, EdgeKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,12 +52,6 @@ _RIVERSIDE = (
     (Region.NORTH, ("jialing", 0.02), ("yangtze", 0.98), "北滨路", "Beibin Road"),
     (Region.SOUTH, ("yangtze", 0.02), ("yangtze", 0.98), "南滨路", "Nanbin Road"),
 )
-_KIND_CLASS = {
-    EdgeKind.STREET: "residential", EdgeKind.FOOTWAY: "footway", EdgeKind.CROSSING: "footway",
-    EdgeKind.PATH: "path", EdgeKind.STEPS: "steps", EdgeKind.BRIDGE: "primary",
-    EdgeKind.TUNNEL: "primary", EdgeKind.ELEVATOR: "lift", EdgeKind.ESCALATOR: "lift",
-    EdgeKind.FERRY: "ferry", EdgeKind.CABLE_CAR: "cable_car",
-}  # fmt: skip
 
 
 def road_classes(
@@ -65,7 +59,7 @@ def road_classes(
 ) -> tuple[ObjectArray, ObjectArray, ObjectArray]:
     """Class, Chinese name and English name of every street segment ('' where unnamed)."""
     kind = streets.segment_kind
-    cls = np.array([_KIND_CLASS[EdgeKind(k)] for k in kind], dtype=object)
+    cls = np.array([ROAD_CLASS_OF_KIND[EdgeKind(k)] for k in kind], dtype=object)
     name = np.full(kind.shape[0], "", dtype=object)
     name_en = np.full(kind.shape[0], "", dtype=object)
     street = kind == EdgeKind.STREET
