@@ -93,10 +93,18 @@ def base_area_layer(
         {c: [r[c] for r in rows] for c in ("kind", "name", "name_en")},
         geometry=[r["geometry"] for r in rows], crs=WGS84_EPSG,
     )  # fmt: skip
-    if area is not None and len(frame):
-        frame = frame.set_geometry(shapely.intersection(frame.geometry.to_numpy(), area))
-        frame = frame[~frame.geometry.is_empty].reset_index(drop=True)
-    return frame
+    if not len(frame):
+        return frame
+    shapes = shapely.make_valid(frame.geometry.to_numpy())  # OSM rings may cross themselves
+    if area is not None:
+        shapes = shapely.intersection(shapes, area)
+    parts, owner = shapely.get_parts(shapes, return_index=True)
+    polygon = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    shapes = shapely.multipolygons(parts[polygon], indices=owner[polygon])  # drop slivers' lines
+    single = shapely.get_num_geometries(shapes) == 1
+    shapes[single] = shapely.get_geometry(shapes[single], 0)
+    frame = frame.iloc[: len(shapes)].set_geometry(shapes, crs=WGS84_EPSG)
+    return frame[~frame.geometry.is_empty].reset_index(drop=True)
 
 
 def _inside(area: shapely.Geometry | None, lon: FloatArray, lat: FloatArray) -> npt.NDArray[Any]:

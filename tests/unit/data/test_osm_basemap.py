@@ -80,3 +80,22 @@ def test_without_a_dem_the_city_has_no_terrain_grid():
     with pytest.warns(FlatTerrainWarning):
         city, _ = build_city(ImportOptions(osm=TINY))
     assert city.terrain is None and len(city.water) == 2
+
+
+def test_a_self_crossing_ring_is_repaired_and_clipped_to_the_area():
+    from types import SimpleNamespace
+
+    import shapely
+
+    from shancheng.data.import_layers import base_area_layer
+
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])  # invalid: crosses itself
+    lake = shapely.box(10, 10, 11, 11)  # outside the area: dropped
+    extract = SimpleNamespace(base_areas=[
+        {"layer": "water", "kind": "lake", "name": "a", "name_en": "", "geometry": bowtie},
+        {"layer": "water", "kind": "lake", "name": "b", "name_en": "", "geometry": lake},
+    ])  # fmt: skip
+    water = base_area_layer(extract, "water", shapely.box(0, 0, 2, 1))
+    assert water["name"].tolist() == ["a"]
+    assert water.geometry.iloc[0].is_valid
+    assert water.geometry.iloc[0].area == pytest.approx(1.0)  # two triangles below y = 1
