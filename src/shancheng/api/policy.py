@@ -162,6 +162,7 @@ POLICY: dict[str, Rule] = {
     "GET /tiles": Rule(_P, "the names of the tile layers"),
     "GET /tiles/{layer}.json": Rule(_P, "tile layers; the pipes layer needs staff"),
     "GET /tiles/{layer}/{z}/{x}/{y}.mvt": Rule(_P, "tile layers; the pipes layer needs staff"),
+    "GET /tiles/{layer}/{z}/{x}/{y}.png": Rule(_P, "the base map's shaded relief"),
 }  # fmt: skip
 """The access rule of every route, by ``"METHOD /path"`` as the router declares the path."""
 

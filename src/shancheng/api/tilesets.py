@@ -16,6 +16,14 @@ import geopandas as gpd
 
 from shancheng.data.city import read_city
 from shancheng.tiles import TileSet
+from shancheng.tiles.basemap import (
+    areas_layer,
+    buildings_layer,
+    contours_layer,
+    labels_layer,
+    roads_layer,
+)
+from shancheng.tiles.raster import hillshade_layer
 from shancheng.tiles.sources import (
     admin_layer,
     cells_layer,
@@ -29,6 +37,7 @@ if TYPE_CHECKING:
     from shancheng.data.city import City
     from shancheng.indicators.citystate import CityState
     from shancheng.tiles import TileLayer
+    from shancheng.tiles.raster import RasterLayer
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +51,9 @@ def city_tileset(
 ) -> TileSet:
     """Index the dashboard's large layers of ``city`` (each built once; tiles cut on demand).
 
+    Besides the data layers, the base map's: ``roads``, ``buildings``, ``water``, ``green``,
+    ``contours``, ``labels`` and the raster ``hillshade`` (when the City has a terrain grid).
+
     Parameters
     ----------
     city
@@ -54,19 +66,29 @@ def city_tileset(
         Administrative units to draw instead of the City's own (e.g. detailed boundaries).
     """
     started = time.perf_counter()
+    units = admin_units if admin_units is not None else city.admin_units
     layers: dict[str, TileLayer] = {
         "walk": walk_layer(city.walk_segments, city.network),
         "cells": cells_layer(cells if cells is not None else city.grid_cells),
         "pipes": pipes_layer({"water": city.water_links, "gas": city.gas_links}),
-        "admin": admin_layer(admin_units if admin_units is not None else city.admin_units),
+        "admin": admin_layer(units),
+        "roads": roads_layer(city.walk_segments),
+        "buildings": buildings_layer(city.buildings),
+        "water": areas_layer("water", city.water),
+        "green": areas_layer("green", city.green),
+        "contours": contours_layer(city.terrain),
+        "labels": labels_layer(units, city.walk_segments, city.water, city.green),
     }
+    rasters: dict[str, RasterLayer] = {}
+    if city.terrain is not None:
+        rasters["hillshade"] = hillshade_layer(city.terrain)
     if residences is not None:
         layers["coverage"] = coverage_layer(residences)
     logger.info(
         "tile layers of %r indexed in %.2f s: %s", city.name, time.perf_counter() - started,
         ", ".join(f"{k} {len(v.geometry):,}" for k, v in layers.items()),
     )  # fmt: skip
-    return TileSet(layers)
+    return TileSet(layers, rasters=rasters)
 
 
 def tileset_of_state(state: CityState) -> TileSet:

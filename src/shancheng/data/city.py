@@ -6,6 +6,12 @@ On disk a City is a directory of GeoParquet files, one per layer, with geometry 
 per-layer row counts and sha256, and summary totals. :func:`write_city` never leaves a
 half-written City: it writes a temporary sibling directory and renames it into place.
 :func:`read_city` checks every layer and column and names the file at fault.
+
+Format version 2 adds the base map's layers, all optional (a version 1 City reads as one
+without them): ``water`` and ``green`` polygons (:data:`OPTIONAL_LAYERS`), the terrain as a
+GeoTIFF height grid (``terrain.tif``, :mod:`shancheng.data.relief`) and, on
+``walk_segments``, the columns ``road_class`` (one of :data:`ROAD_CLASSES`), ``name`` and
+``name_en``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 
+from shancheng.data.relief import read_height_grid, write_height_grid
 from shancheng.data.staged import staged_directory
 from shancheng.errors import CityFormatError, CRSMismatchError, MissingColumnError
 from shancheng.geo.crs import UTM_48N_EPSG, WGS84_EPSG
@@ -30,11 +37,16 @@ from shancheng.network.walk import WalkNetwork, build_walk_network
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shancheng.geo.relief import HeightGrid
+
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "shancheng-city"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Format versions :func:`read_city` reads (version 1 has no base map layers)."""
 MANIFEST = "manifest.json"
+TERRAIN_FILE = "terrain.tif"
 AGE_GROUPS = ("age_0_2", "age_3_5", "age_6_11", "age_12_14", "age_15_59", "age_60_plus")
 """Age-group columns of ``buildings``: nursery, kindergarten, primary, middle, working, seniors."""
 
@@ -60,6 +72,17 @@ LAYERS: dict[str, tuple[str, ...]] = {
                 "element_kind", "element_id", "x_utm", "y_utm"),
 }  # fmt: skip
 """Every layer of a City and its required columns (besides ``geometry``)."""
+OPTIONAL_LAYERS: dict[str, tuple[str, ...]] = {
+    "water": ("kind", "name", "name_en"),
+    "green": ("kind", "name", "name_en"),
+}
+"""Base map polygons a City may have (format 2): ``water`` of kind ``river``, ``lake`` or
+``water``; ``green`` of kind ``park``, ``forest`` or ``grass``; names in the local language and
+in English (empty where unknown)."""
+ROAD_CLASSES = ("primary", "secondary", "tertiary", "residential", "service", "footway", "path",
+                "steps", "lift", "cable_car", "ferry")  # fmt: skip
+"""Values of the optional ``walk_segments.road_class``, main roads first: ``lift`` covers
+lifts and escalators; bridges keep their road's class (their ``kind`` says bridge)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +101,10 @@ class City:
     metadata
         Origin of the data (``source``, ``seed``, ``config``), the unit ``grid`` and notes
         such as the demo's deliberate ``gaps``; written to the manifest.
+    water, green
+        The base map's polygons (:data:`OPTIONAL_LAYERS`), or ``None``.
+    terrain
+        The ground as a height grid in the compute CRS, or ``None``.
     """
 
     name: str
@@ -94,6 +121,9 @@ class City:
     sensors: gpd.GeoDataFrame
     network: WalkNetwork
     metadata: dict[str, Any] = field(default_factory=dict)
+    water: gpd.GeoDataFrame | None = None
+    green: gpd.GeoDataFrame | None = None
+    terrain: HeightGrid | None = None
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """Return the layer called ``name`` (one of :data:`LAYERS`)."""
@@ -162,14 +192,21 @@ def write_city(city: City, directory: str | Path) -> Path:
     target = Path(directory)
     with staged_directory(target, marker=MANIFEST, what="City", error=CityFormatError) as staging:
         layers = {}
-        for name in LAYERS:
+        frames = {name: city.layer(name) for name in LAYERS}
+        frames.update({n: f for n in OPTIONAL_LAYERS if (f := getattr(city, n)) is not None})
+        for name, frame in frames.items():
             path = staging / f"{name}.parquet"
-            city.layer(name).to_parquet(path, index=False)
-            layers[name] = {
-                "file": path.name,
-                "rows": len(city.layer(name)),
-                "sha256": _sha256(path),
-            }
+            frame.to_parquet(path, index=False)
+            layers[name] = {"file": path.name, "rows": len(frame), "sha256": _sha256(path)}
+        extra: dict[str, Any] = {}
+        if city.terrain is not None:
+            write_height_grid(city.terrain, staging / TERRAIN_FILE)
+            rows, cols = city.terrain.shape
+            extra["terrain"] = {
+                "file": TERRAIN_FILE, "sha256": _sha256(staging / TERRAIN_FILE),
+                "crs": f"EPSG:{city.terrain.crs_epsg}", "cell_m": city.terrain.cell_m,
+                "rows": rows, "cols": cols,
+            }  # fmt: skip
         manifest = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -177,6 +214,7 @@ def write_city(city: City, directory: str | Path) -> Path:
             "crs": {"storage": f"EPSG:{WGS84_EPSG}", "compute": f"EPSG:{city.network.crs_epsg}"},
             "layers": layers,
             "summary": summarize_city(city),
+            **extra,
             **city.metadata,
         }
         text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -208,6 +246,12 @@ def read_city(directory: str | Path, *, verify: bool = True) -> City:
     root = Path(directory)
     manifest = read_manifest(root)
     layers = {name: _read_layer(root, name, manifest, verify=verify) for name in LAYERS}
+    listed = manifest.get("layers", {})
+    optional = {
+        name: _read_layer(root, name, manifest, verify=verify, columns=columns)
+        for name, columns in OPTIONAL_LAYERS.items()
+        if name in listed
+    }
     compute = str(manifest.get("crs", {}).get("compute", f"EPSG:{UTM_48N_EPSG}"))
     network = network_from_layers(
         layers["walk_nodes"],
@@ -215,10 +259,26 @@ def read_city(directory: str | Path, *, verify: bool = True) -> City:
         source=str(root / "walk_segments.parquet"),
         crs_epsg=int(compute.removeprefix("EPSG:")),
     )
-    known = {"format", "format_version", "name", "crs", "layers", "summary"}
+    known = {"format", "format_version", "name", "crs", "layers", "summary", "terrain"}
     metadata = {key: value for key, value in manifest.items() if key not in known}
     return City(name=str(manifest.get("name", root.name)), network=network, metadata=metadata,
-                **layers)  # fmt: skip
+                terrain=_read_terrain(root, manifest, verify=verify), **layers,
+                **optional)  # fmt: skip
+
+
+def _read_terrain(root: Path, manifest: dict[str, Any], *, verify: bool) -> HeightGrid | None:
+    """Read the terrain grid the manifest lists, if any (checking its sha256 when asked)."""
+    entry = manifest.get("terrain")
+    if not isinstance(entry, dict):
+        return None
+    path = root / str(entry.get("file", TERRAIN_FILE))
+    if not path.is_file():
+        msg = f"{path}: the terrain grid listed in {MANIFEST} is missing"
+        raise CityFormatError(msg)
+    if verify and entry.get("sha256") != _sha256(path):
+        msg = f"{path}: sha256 differs from {MANIFEST}; the file changed after it was written"
+        raise CityFormatError(msg)
+    return read_height_grid(path)
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any]:
@@ -239,15 +299,21 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         msg = f"{path}: field `format` must be {FORMAT_NAME!r}"
         raise CityFormatError(msg)
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         found = manifest.get("format_version")
-        msg = f"{path}: field `format_version` must be {FORMAT_VERSION}, got {found!r}"
+        versions = " or ".join(str(v) for v in READABLE_VERSIONS)
+        msg = f"{path}: field `format_version` must be {versions}, got {found!r}"
         raise CityFormatError(msg)
     return manifest
 
 
 def _read_layer(
-    root: Path, name: str, manifest: dict[str, Any], *, verify: bool
+    root: Path,
+    name: str,
+    manifest: dict[str, Any],
+    *,
+    verify: bool,
+    columns: tuple[str, ...] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer and check its columns, CRS, and (optionally) hash and rows."""
     path = root / f"{name}.parquet"
@@ -259,7 +325,7 @@ def _read_layer(
     except Exception as exc:  # pyarrow and geopandas raise many kinds
         msg = f"{path}: not a readable GeoParquet file ({type(exc).__name__}: {exc})"
         raise CityFormatError(msg) from exc
-    for column in (*LAYERS[name], "geometry"):
+    for column in (*(LAYERS[name] if columns is None else columns), "geometry"):
         if column not in frame.columns:
             msg = (
                 f"{path}: required column `{column}` is missing (found: {', '.join(frame.columns)})"

@@ -1,4 +1,4 @@
-"""The City layers an import builds: walk nodes and segments, buildings, facilities, grid.
+"""The City layers an import builds: walk segments, buildings, facilities, grid, base map.
 
 Each function turns what was read (OSM pieces, buildings, facilities) into a GeoDataFrame with
 the columns of :data:`~shancheng.data.city.LAYERS` (WGS84 geometry plus projected ``x_utm``/
@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from shancheng.data.city import AGE_GROUPS, LAYERS
+from shancheng.data.osm_basemap import road_class
 from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, lonlat_to_utm
 from shancheng.geo.grid import UnitGrid
 
@@ -69,6 +70,8 @@ def walk_layers(
             "osm_way_id": np.where(has_way, way_ids[np.maximum(way, 0)], -1),
             "highway": [t.get("highway", "") for t in tags],
             "name": [t.get("name", "") for t in tags],
+            "name_en": [t.get("name:en", "") for t in tags],
+            "road_class": [road_class(t) for t in tags],
             "step_count": pd.to_numeric(pd.Series([t.get("step_count") for t in tags]),
                                         errors="coerce").to_numpy(),
             "incline": [t.get("incline", "") for t in tags],
@@ -79,6 +82,29 @@ def walk_layers(
         crs=WGS84_EPSG,
     )  # fmt: skip
     return nodes, segments
+
+
+def base_area_layer(
+    extract: OsmExtract, layer: str, area: shapely.Geometry | None
+) -> gpd.GeoDataFrame:
+    """Return the extract's ``water`` or ``green`` polygons (kind, names), clipped to ``area``."""
+    rows = [a for a in extract.base_areas if a["layer"] == layer]
+    frame = gpd.GeoDataFrame(
+        {c: [r[c] for r in rows] for c in ("kind", "name", "name_en")},
+        geometry=[r["geometry"] for r in rows], crs=WGS84_EPSG,
+    )  # fmt: skip
+    if not len(frame):
+        return frame
+    shapes = shapely.make_valid(frame.geometry.to_numpy())  # OSM rings may cross themselves
+    if area is not None:
+        shapes = shapely.intersection(shapes, area)
+    parts, owner = shapely.get_parts(shapes, return_index=True)
+    polygon = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    shapes = shapely.multipolygons(parts[polygon], indices=owner[polygon])  # drop slivers' lines
+    single = shapely.get_num_geometries(shapes) == 1
+    shapes[single] = shapely.get_geometry(shapes[single], 0)
+    frame = frame.iloc[: len(shapes)].set_geometry(shapes, crs=WGS84_EPSG)
+    return frame[~frame.geometry.is_empty].reset_index(drop=True)
 
 
 def _inside(area: shapely.Geometry | None, lon: FloatArray, lat: FloatArray) -> npt.NDArray[Any]:

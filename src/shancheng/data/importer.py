@@ -32,6 +32,7 @@ from shancheng.data.assign import (
 from shancheng.data.city import City, network_from_layers, write_city
 from shancheng.data.facilities import read_facility_list
 from shancheng.data.import_layers import (
+    base_area_layer,
     buildings_layer,
     empty_layer,
     facilities_frame,
@@ -51,6 +52,7 @@ from shancheng.data.profile import (
     cap_grades,
     smooth_along_ways,
 )
+from shancheng.data.relief import grid_from_dem
 from shancheng.data.stairs import RISER_M, stair_rises
 from shancheng.data.terrain import interpolate_elevated, read_dem, sample_heights
 from shancheng.errors import FlatTerrainWarning
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 
     from shancheng.data.osm import OsmExtract
     from shancheng.data.osm_tags import FacilityTagMapping
+    from shancheng.geo.relief import HeightGrid
     from shancheng.types import FloatArray
 
 logger = logging.getLogger(__name__)
@@ -165,10 +168,10 @@ def build_city(
     report_step("building the walk network")
     pieces = build_pieces(extract, options.area, max_piece_m=options.max_piece_m)
     report_step("terrain")
-    z = _heights(pieces, options, report)
     centre_lon = float(np.median(pieces.node_lon))
     centre_lat = float(np.median(pieces.node_lat))
     epsg = utm_epsg_for(centre_lon, centre_lat)
+    z, terrain = _heights(pieces, options, report, epsg)
     report_step("layers")
     stairs = stair_rises(pieces, z, extract.way_tags, extract.way_lonlat,
                          riser_m=options.riser_m, storey_m=options.storey_m)  # fmt: skip
@@ -231,6 +234,9 @@ def build_city(
         gas_links=empty_layer("gas_links"),
         sensors=empty_layer("sensors"),
         network=network,
+        water=base_area_layer(extract, "water", options.area),
+        green=base_area_layer(extract, "green", options.area),
+        terrain=terrain,
         metadata={
             "source": "import",
             "inputs": {"osm": str(options.osm), "dem": str(options.dem) if options.dem else None},
@@ -356,7 +362,10 @@ def _add_facility_lists(
     return gpd.GeoDataFrame(combined, geometry="geometry", crs=WGS84_EPSG)
 
 
-def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -> FloatArray:
+def _heights(
+    pieces: WalkPieces, options: ImportOptions, report: ImportReport, epsg: int
+) -> tuple[FloatArray, HeightGrid | None]:
+    """Heights of the network's nodes, and the DEM over the network as the City's terrain grid."""
     if options.dem is None:
         text = (
             f"{options.osm}: no DEM given: the walk network is FLAT, so climbs and stairs are "
@@ -367,7 +376,7 @@ def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -
         logger.warning(text)
         report.warnings.append(text)
         report.figures.update({"dem": None, "dem_voids_filled": 0})
-        return np.zeros(pieces.n_nodes)
+        return np.zeros(pieces.n_nodes), None
     bounds = (float(pieces.node_lon.min()), float(pieces.node_lat.min()),
               float(pieces.node_lon.max()), float(pieces.node_lat.max()))  # fmt: skip
     dem = read_dem(options.dem, bounds_lonlat=bounds, crs=options.dem_crs)
@@ -384,7 +393,7 @@ def _heights(pieces: WalkPieces, options: ImportOptions, report: ImportReport) -
         "dem_smoothing_window_m": options.smoothing_window_m,
         "ground_climb_raw_m": round(climb_raw, 1), "ground_climb_smoothed_m": round(climb, 1),
     })  # fmt: skip
-    return np.round(z, 2)
+    return np.round(z, 2), grid_from_dem(dem, bounds, epsg=epsg)
 
 
 def _follows_ground(pieces: WalkPieces) -> npt.NDArray[np.bool_]:

@@ -18,9 +18,13 @@ Buildings and facilities mapped as ``type=multipolygon`` relations (courtyard bl
 school's grounds with holes) come from pyosmium's area assembly
 (:meth:`osmium.FileProcessor.with_areas`): libosmium builds their rings, inner holes included.
 Area assembly needs the relations before the ways, so it costs one extra read of the
-relations only (pyosmium's first pass; filtered to relations with a building or facility key,
-so member ways of other multipolygons are not kept). Closed ways keep their own path through
-:func:`_take_way`, so a self-intersecting footprint libosmium would reject is still kept.
+relations only (pyosmium's first pass; filtered to relations with a building, facility or
+base-map area key, so member ways of other multipolygons are not kept).
+
+The base map's water and green areas (closed ways and multipolygons; tags in
+:mod:`shancheng.data.osm_basemap`) are kept with their names in ``base_areas``.
+Closed ways keep their own path through :func:`_take_way`, so a self-intersecting footprint
+libosmium would reject is still kept.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import numpy as np
 import osmium
 import shapely
 
+from shancheng.data.osm_basemap import AREA_KEYS, area_kind, names
 from shancheng.data.osm_tags import FacilityTagMapping, load_facility_tags
 from shancheng.errors import OsmInputError
 from shancheng.network.speed import EdgeKind
@@ -162,6 +167,8 @@ class OsmExtract:
     facilities: list[dict[str, object]] = field(default_factory=list)
     buildings: list[dict[str, object]] = field(default_factory=list)
     places: list[dict[str, object]] = field(default_factory=list)
+    base_areas: list[dict[str, object]] = field(default_factory=list)
+    """Water and green polygons of the base map (:mod:`shancheng.data.osm_basemap`)."""
 
     @property
     def n_ways(self) -> int:
@@ -169,7 +176,17 @@ class OsmExtract:
         return len(self.way_id)
 
 
-_WAY_TAGS = ("highway", "name", "step_count", "incline", "sidewalk", "conveying", "layer", "level")
+_WAY_TAGS = (
+    "highway",
+    "name",
+    "name:en",
+    "step_count",
+    "incline",
+    "sidewalk",
+    "conveying",
+    "layer",
+    "level",
+)
 
 
 def read_osm(
@@ -199,7 +216,7 @@ def read_osm(
         msg = f"{source}: no such OpenStreetMap file"
         raise OsmInputError(msg)
     mapping = facility_tags or load_facility_tags()
-    keys = {"highway", "building", "place", *mapping.keys}
+    keys = {"highway", "building", "place", *AREA_KEYS, *mapping.keys}
     out = OsmExtract(source, timestamp=_header_timestamp(source))
     tick = progress or (lambda _n: None)
     try:
@@ -287,7 +304,8 @@ def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping)
     category = mapping.category(tags)
     building = tags.get("building")
     cls = walk_way(tags) if "highway" in tags else None
-    if cls is None and category is None and building not in RESIDENTIAL_BUILDINGS:
+    base = area_kind(tags)
+    if cls is None and category is None and building not in RESIDENTIAL_BUILDINGS and not base:
         return
     refs, lonlat = _way_lonlat(way)
     if cls is not None and refs.shape[0] >= 2:  # noqa: PLR2004
@@ -296,6 +314,8 @@ def _take_way(out: OsmExtract, way: osmium.osm.Way, mapping: FacilityTagMapping)
         out.way_lonlat.append(lonlat)
         out.way_class.append(cls)
         out.way_tags.append({k: tags[k] for k in _WAY_TAGS if k in tags})
+    if base is not None and refs.shape[0] >= 4 and refs[0] == refs[-1]:  # noqa: PLR2004
+        _take_base_area(out, base, tags, shapely.Polygon(lonlat))
     if (category is None and building not in RESIDENTIAL_BUILDINGS) or refs.shape[0] == 0:
         return
     closed = refs.shape[0] >= 4 and refs[0] == refs[-1]  # noqa: PLR2004
@@ -335,7 +355,8 @@ def _take_relation_area(
     tags = {tag.k: tag.v for tag in area.tags}
     category = mapping.category(tags)
     building = tags.get("building")
-    if category is None and building not in RESIDENTIAL_BUILDINGS:
+    base = area_kind(tags)
+    if category is None and building not in RESIDENTIAL_BUILDINGS and base is None:
         return
     relation_id = area.orig_id()
     try:
@@ -346,6 +367,10 @@ def _take_relation_area(
     first = shapely.get_geometry(shape, 0)
     if shapely.get_num_geometries(shape) == 1 and first is not None:
         shape = first  # one outer ring: a Polygon (with its holes), like a closed way
+    if base is not None:
+        _take_base_area(out, base, tags, shape)
+    if category is None and building not in RESIDENTIAL_BUILDINGS:
+        return
     if category is not None:
         centre = shapely.centroid(shape)
         out.facilities.append(_facility(f"relation/{relation_id}", category, tags,
@@ -359,6 +384,16 @@ def _take_relation_area(
             "levels": _levels(tags.get("building:levels")),
             "geometry": shape,
         })  # fmt: skip
+
+
+def _take_base_area(
+    out: OsmExtract, base: tuple[str, str], tags: Mapping[str, str], shape: shapely.Geometry
+) -> None:
+    """Keep a water or green polygon of the base map with its names."""
+    name, name_en = names(tags)
+    layer, kind = base
+    out.base_areas.append({"layer": layer, "kind": kind, "name": name, "name_en": name_en,
+                           "geometry": shape})  # fmt: skip
 
 
 def _levels(text: str | None) -> float:

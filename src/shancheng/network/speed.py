@@ -43,6 +43,15 @@ class EdgeKind(IntEnum):
     CABLE_CAR = 10
 
 
+ROAD_CLASS_OF_KIND: dict[EdgeKind, str] = {
+    EdgeKind.STREET: "residential", EdgeKind.FOOTWAY: "footway", EdgeKind.CROSSING: "footway",
+    EdgeKind.PATH: "path", EdgeKind.STEPS: "steps", EdgeKind.BRIDGE: "primary",
+    EdgeKind.TUNNEL: "primary", EdgeKind.ELEVATOR: "lift", EdgeKind.ESCALATOR: "lift",
+    EdgeKind.FERRY: "ferry", EdgeKind.CABLE_CAR: "cable_car",
+}  # fmt: skip
+"""The base map's road class of each kind, where nothing better is known (a street of unknown
+rank draws as residential, a bridge as a main road)."""
+
 FIXED_TIME_KINDS = (EdgeKind.ELEVATOR, EdgeKind.ESCALATOR, EdgeKind.FERRY, EdgeKind.CABLE_CAR)
 """Kinds whose time does not depend on length or slope."""
 

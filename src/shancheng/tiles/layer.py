@@ -58,6 +58,9 @@ class TileLayer:
         Most features one tile carries (the smallest are left out first).
     simplify_units
         Douglas-Peucker tolerance in tile units (4096 per tile: 2 units ≈ a quarter pixel).
+    feature_minzoom
+        Per feature, the lowest zoom whose tiles carry it (main roads before lanes); ``None``:
+        every feature from ``minzoom``.
     """
 
     name: str
@@ -66,6 +69,7 @@ class TileLayer:
     minzoom: int = 0
     max_features: int = 20_000
     simplify_units: float = 2.0
+    feature_minzoom: IntArray | None = None
     kind: GeometryKind = field(init=False)
     tree: shapely.STRtree = field(init=False, repr=False)
     sizes_m: npt.NDArray[np.float64] = field(init=False, repr=False)
@@ -76,6 +80,12 @@ class TileLayer:
             msg = (
                 f"tile layer {self.name!r}: {len(self.geometry)} geometries but "
                 f"{len(self.properties)} property rows"
+            )
+            raise InputError(msg)
+        if self.feature_minzoom is not None and len(self.feature_minzoom) != len(self.geometry):
+            msg = (
+                f"tile layer {self.name!r}: {len(self.feature_minzoom)} feature min zooms for "
+                f"{len(self.geometry)} geometries"
             )
             raise InputError(msg)
         ids = np.unique(shapely.get_type_id(self.geometry)).tolist()
@@ -124,10 +134,12 @@ def layer_from_frame(
     *,
     minzoom: int = 0,
     max_features: int = 20_000,
+    feature_minzoom: npt.ArrayLike | None = None,
 ) -> TileLayer:
     """Project a WGS84 GeoDataFrame to EPSG:3857 and index it as a tile layer.
 
     Rows with missing or empty geometry are left out (they cannot be drawn).
+    ``feature_minzoom`` gives, per row, the lowest zoom whose tiles carry it.
 
     Raises
     ------
@@ -152,6 +164,9 @@ def layer_from_frame(
         frame.loc[keep, columns].reset_index(drop=True),
         minzoom=minzoom,
         max_features=max_features,
+        feature_minzoom=None
+        if feature_minzoom is None
+        else np.asarray(feature_minzoom, dtype=np.intp)[keep],
     )
 
 
@@ -186,6 +201,8 @@ def tile_features(
     box = (bounds.west - pad, bounds.south - pad, bounds.east + pad, bounds.north + pad)
     rows = np.asarray(layer.tree.query(shapely.box(*box), predicate="intersects"), np.intp)
     rows.sort()
+    if layer.feature_minzoom is not None:
+        rows = rows[layer.feature_minzoom[rows] <= z]
     rows = _thin(layer, rows, unit_m)
     geoms = layer.geometry[rows]
     if layer.kind != "point":

@@ -1,10 +1,12 @@
-"""A set of tile layers served as gzip-compressed Mapbox Vector Tiles, with an LRU cache.
+"""A set of tile layers served as gzip-compressed Mapbox Vector Tiles (and PNG rasters), cached.
 
 :meth:`TileSet.tile` cuts one layer's features for a tile (:func:`~shancheng.tiles.layer.
 tile_features`), encodes them (:func:`~shancheng.tiles.mvt.encode_layer`; rounded to integer
 tile units: the quantisation is 1/4096 of the tile's width) and gzips the result, which is
 what the browser receives with ``Content-Encoding: gzip``. Encoded tiles are kept in a
 least-recently-used cache bounded in bytes, so panning back over a tile costs nothing.
+Raster layers (the shaded relief, :mod:`~shancheng.tiles.raster`) are rendered to PNG by
+:meth:`TileSet.png` and share that cache.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from shancheng.errors import InputError
 from shancheng.tiles.layer import tile_features
 from shancheng.tiles.mercator import EXTENT, check_tile
 from shancheng.tiles.mvt import encode_layer
+from shancheng.tiles.raster import render_png
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from shancheng.tiles.layer import TileLayer
+    from shancheng.tiles.raster import RasterLayer
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 """Encoded tiles kept in memory (compressed bytes)."""
@@ -34,6 +39,8 @@ class TileSet:
     ----------
     layers
         The layers by name (the name in the URL).
+    rasters
+        Raster layers by name (PNG tiles); names must differ from ``layers``'.
     cache_bytes
         Most compressed bytes the tile cache holds before it forgets the oldest tiles.
     extent, buffer
@@ -44,11 +51,17 @@ class TileSet:
         self,
         layers: Mapping[str, TileLayer],
         *,
+        rasters: Mapping[str, RasterLayer] | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         extent: int = EXTENT,
         buffer: int = 64,
     ) -> None:
         self.layers = dict(layers)
+        self.rasters = dict(rasters or {})
+        both = sorted(set(self.layers) & set(self.rasters))
+        if both:
+            msg = f"tile layer names must be unique; {both} are both vector and raster layers"
+            raise InputError(msg)
         self.extent = extent
         self.buffer = buffer
         self._cache_bytes = cache_bytes
@@ -68,16 +81,37 @@ class TileSet:
         """
         check_tile(z, x, y)
         source = self.layers[layer]
-        key = (layer, z, x, y)
+
+        def make() -> bytes:
+            geoms, rows = tile_features(source, z, x, y, extent=self.extent, buffer=self.buffer)
+            properties = source.properties.iloc[rows].reset_index(drop=True)
+            data = encode_layer(layer, source.kind, geoms, properties, extent=self.extent)
+            return gzip.compress(data, 6) if data else b""
+
+        return self._cached_tile((layer, z, x, y), make)
+
+    def png(self, layer: str, z: int, x: int, y: int) -> bytes:
+        """Return tile ``z/x/y`` of raster ``layer`` as PNG; ``b""`` if it shows nothing.
+
+        Raises
+        ------
+        KeyError
+            If there is no raster layer called ``layer``.
+        TileRequestError
+            If ``z/x/y`` lies outside the pyramid.
+        """
+        check_tile(z, x, y)
+        source = self.rasters[layer]
+        return self._cached_tile((layer, z, x, y), lambda: render_png(source, z, x, y))
+
+    def _cached_tile(self, key: tuple[str, int, int, int], make: Callable[[], bytes]) -> bytes:
+        """Return the cached body of ``key``, or make it and keep it (oldest forgotten first)."""
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        geoms, rows = tile_features(source, z, x, y, extent=self.extent, buffer=self.buffer)
-        properties = source.properties.iloc[rows].reset_index(drop=True)
-        data = encode_layer(layer, source.kind, geoms, properties, extent=self.extent)
-        body = gzip.compress(data, 6) if data else b""
+        body = make()
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = body
@@ -95,6 +129,18 @@ class TileSet:
 
     def tilejson(self, layer: str, url: str) -> dict[str, Any]:
         """Describe ``layer`` in TileJSON 3.0 (``url`` is the tile URL template)."""
+        if layer in self.rasters:
+            raster = self.rasters[layer]
+            return {
+                "tilejson": "3.0.0",
+                "name": layer,
+                "tiles": [url],
+                "format": "png",
+                "tileSize": 256,
+                "minzoom": raster.minzoom,
+                "maxzoom": raster.maxzoom,
+                "bounds": list(raster.bounds_lonlat),
+            }
         source = self.layers[layer]
         fields = {c: _field_type(source.properties[c].dtype) for c in source.properties.columns}
         return {
@@ -103,6 +149,7 @@ class TileSet:
             "tiles": [url],
             "minzoom": source.minzoom,
             "maxzoom": 22,
+            "format": "pbf",
             "bounds": list(source.bounds_lonlat),
             "vector_layers": [{"id": layer, "fields": fields, "minzoom": source.minzoom}],
             "geometry": source.kind,

@@ -90,9 +90,12 @@ def test_tiles_are_cut_from_the_shared_city_state(make_dash, city_state, tmp_pat
     assert not any(tmp_path.glob("*/manifest.json"))
     dash = make_dash()
     tiles = dash.app.state.tiles()
-    assert set(tiles.layers) == {"walk", "cells", "pipes", "admin", "coverage"}
+    base_map = {"roads", "buildings", "water", "green", "contours", "labels"}
+    assert set(tiles.layers) == {"walk", "cells", "pipes", "admin", "coverage", *base_map}
+    assert set(tiles.rasters) == {"hillshade"}
     assert len(tiles.layers["coverage"].geometry) == len(city_state.evaluation.residences)
     assert len(tiles.layers["cells"].geometry) == len(city_state.evaluation.layer("cells"))
     r = dash.client.get("/tiles")
     assert r.status_code == 200
-    assert set(r.json()) == set(tiles.layers) - {"pipes"}  # critical infrastructure: staff only
+    # critical infrastructure: staff only
+    assert set(r.json()) == set(tiles.layers) - {"pipes"} | {"hillshade"}

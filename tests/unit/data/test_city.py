@@ -8,7 +8,7 @@ import geopandas as gpd
 import pytest
 
 from shancheng.data import City, read_city, summarize_city, write_city
-from shancheng.data.city import LAYERS, read_manifest
+from shancheng.data.city import LAYERS, OPTIONAL_LAYERS, read_manifest
 from shancheng.data.demo import DemoConfig, generate_demo_city
 from shancheng.errors import CityFormatError, CRSMismatchError, MissingColumnError
 
@@ -123,7 +123,7 @@ def test_missing_or_broken_manifest(copy, tmp_path):
 
 
 def test_manifest_of_another_format_version_is_refused():
-    with pytest.raises(CityFormatError, match=r"`format_version` must be 1, got 99"):
+    with pytest.raises(CityFormatError, match=r"`format_version` must be 1 or 2, got 99"):
         read_city(DATA / "bad_city_version")
 
 
@@ -175,3 +175,41 @@ def test_manifest_is_plain_sorted_json(written):
     manifest = json.loads(text)
     assert text == json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert manifest["source"] == "demo"
+
+
+def test_round_trip_keeps_the_base_map_layers_and_the_terrain_grid(city, written):
+    back = read_city(written)
+    for name in OPTIONAL_LAYERS:
+        original, read = getattr(city, name), getattr(back, name)
+        assert list(read.columns) == list(original.columns), name
+        assert len(read) == len(original) > 0, name
+    assert back.terrain.shape == city.terrain.shape
+    assert back.terrain.crs_epsg == 32648
+    assert (back.terrain.west_m, back.terrain.north_m, back.terrain.cell_m) == (
+        city.terrain.west_m,
+        city.terrain.north_m,
+        city.terrain.cell_m,
+    )
+    assert abs(back.terrain.heights_m - city.terrain.heights_m).max() < 1e-3  # float32
+    for column in ("road_class", "name", "name_en"):
+        assert back.walk_segments[column].tolist() == city.walk_segments[column].tolist()
+
+
+def test_a_version_1_city_without_base_map_layers_still_reads(copy):
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 1
+    for name in OPTIONAL_LAYERS:
+        del manifest["layers"][name]
+        (copy / f"{name}.parquet").unlink()
+    del manifest["terrain"]
+    (copy / "terrain.tif").unlink()
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = read_city(copy)
+    assert old.water is None and old.green is None and old.terrain is None
+
+
+def test_a_changed_terrain_grid_is_refused_naming_it(copy):
+    with (copy / "terrain.tif").open("ab") as handle:
+        handle.write(b"x")
+    with pytest.raises(CityFormatError, match=r"terrain.tif: sha256 differs"):
+        read_city(copy)

@@ -11,7 +11,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from shancheng.data import read_city
-from shancheng.data.city import AGE_GROUPS, LAYERS
+from shancheng.data.city import AGE_GROUPS, LAYERS, OPTIONAL_LAYERS
 from shancheng.data.demo import (
     CATEGORY_IDS,
     DemoConfig,
@@ -74,7 +74,7 @@ def test_progress_reports_every_step(full):
 def test_manifest_lists_every_layer_with_its_hash(full):
     _, directory, _ = full
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["layers"]) == set(LAYERS)
+    assert set(manifest["layers"]) == set(LAYERS) | set(OPTIONAL_LAYERS)
     for layer in manifest["layers"].values():
         data = (directory / layer["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == layer["sha256"]

@@ -40,6 +40,9 @@ def tileset(city, evaluation):
     return city_tileset(city, residences=evaluation.residences, cells=evaluation.cells)
 
 
+BASE_MAP = {"roads", "buildings", "water", "green", "contours", "labels", "hillshade"}
+
+
 def decode(body: bytes) -> dict:
     return mapbox_vector_tile.decode(gzip.decompress(body), default_options={"y_coord_down": True})
 
@@ -116,7 +119,7 @@ def test_router_serves_gzip_mvt_204_400_404_422(tileset, city):
     assert meta["minzoom"] == 12
     assert meta["features"] == len(city.walk_segments)
     # the pipes are critical infrastructure: listed and served to staff only
-    assert set(client.get("/tiles").json()) == {"walk", "cells", "admin", "coverage"}
+    assert set(client.get("/tiles").json()) == {"walk", "cells", "admin", "coverage", *BASE_MAP}
     assert client.get("/tiles/pipes.json").status_code == 401
     assert client.get(f"/tiles/pipes/15/{x}/{y}.mvt").status_code == 401
 
@@ -128,7 +131,10 @@ def test_install_indexes_the_configured_city_on_first_use(tmp_path, city, evalua
     tiles_router.install(app, Settings(data_dir=tmp_path, city="small"))
     tiles = app.state.tiles()
     assert app.state.tiles() is tiles
-    assert set(tiles.layers) == {"walk", "cells", "pipes", "admin", "coverage"}
+    assert set(tiles.layers) == {"walk", "cells", "pipes", "admin", "coverage", *BASE_MAP} - {
+        "hillshade"
+    }
+    assert set(tiles.rasters) == {"hillshade"}
     assert len(tiles.layers["coverage"].geometry) == len(evaluation.residences)
     assert tileset_from_settings(Settings(data_dir=tmp_path, city="small")).layers.keys() == (
         tiles.layers.keys()

@@ -1,8 +1,10 @@
-"""``/tiles``: the large map layers as Mapbox Vector Tiles (and their TileJSON).
+"""``/tiles``: the large map layers as Mapbox Vector Tiles, the relief as PNG (and TileJSON).
 
 ``GET /tiles/{layer}/{z}/{x}/{y}.mvt`` answers gzip-compressed MVT (``Content-Encoding:
-gzip``), or 204 No Content where the layer has nothing; a tile address outside the pyramid
-is a 400, an unknown layer a 404. The tiles are cut from layers indexed once, on the first
+gzip``), or 204 No Content where the layer has nothing; ``GET /tiles/{layer}/{z}/{x}/{y}.png``
+answers a raster layer's 256 px PNG (``hillshade``), a fully transparent one where it shows
+nothing. A tile address outside the pyramid is a 400, an unknown layer (or a vector layer
+asked as PNG, a raster as MVT) a 404. The tiles are cut from layers indexed once, on the first
 request (:func:`install` makes that lazy so that the app starts at once).
 """
 
@@ -21,12 +23,14 @@ from shancheng.api.tilesets import tileset_from_settings, tileset_of_state
 from shancheng.config import Settings
 from shancheng.errors import AuthenticationError, CityFormatError, PermissionDeniedError
 from shancheng.tiles import TileSet
+from shancheng.tiles.raster import empty_png
 
 if TYPE_CHECKING:
     from shancheng.indicators.citystate import CityHolder
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+PNG_MEDIA_TYPE = "image/png"
 _CACHE_CONTROL = "public, max-age=3600"
 _PRIVATE = "private, no-store"
 
@@ -74,17 +78,23 @@ def _all(request: Request) -> TileSet:
     return tiles
 
 
-def _tileset(request: Request, layer: str) -> TileSet:
+def _tileset(request: Request, layer: str, *, raster: bool | None = False) -> TileSet:
+    """Return the tile set holding ``layer`` (a raster one, a vector one, or either: None)."""
     tiles = _all(request)
-    if layer not in tiles.layers:
-        detail = f"no tile layer {layer!r}; layers are {', '.join(sorted(tiles.layers))}"
+    vector_ok = raster is not True and layer in tiles.layers
+    raster_ok = raster is not False and layer in tiles.rasters
+    if not (vector_ok or raster_ok):
+        names = sorted(tiles.rasters if raster else tiles.layers)
+        what = "raster (.png)" if raster else "vector (.mvt)" if raster is False else "tile"
+        detail = f"no {what} layer {layer!r}; layers are {', '.join(names)}"
         raise HTTPException(status_code=404, detail=detail)
     return tiles
 
 
-def _template(request: Request, layer: str) -> str:
+def _template(request: Request, layer: str, tiles: TileSet) -> str:
     base = str(request.base_url).rstrip("/")
-    return f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+    extension = "png" if layer in tiles.rasters else "mvt"
+    return f"{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.{extension}"
 
 
 @router.get("")
@@ -92,8 +102,8 @@ def list_layers(request: Request) -> dict[str, dict[str, Any]]:
     """TileJSON of every layer, by name."""
     tiles = _all(request)
     return {
-        name: tiles.tilejson(name, _template(request, name))
-        for name in sorted(tiles.layers)
+        name: tiles.tilejson(name, _template(request, name, tiles))
+        for name in sorted([*tiles.layers, *tiles.rasters])
         if name not in STAFF_LAYERS
     }
 
@@ -120,8 +130,9 @@ LayerAccess = Depends(layer_access)
 
 @router.get("/{layer}.json", dependencies=[LayerAccess])
 def tilejson(request: Request, layer: str) -> dict[str, Any]:
-    """TileJSON 3.0 of one layer (a MapLibre ``vector`` source can take its URL)."""
-    return _tileset(request, layer).tilejson(layer, _template(request, layer))
+    """TileJSON 3.0 of one layer (a MapLibre ``vector`` or ``raster`` source can take its URL)."""
+    tiles = _tileset(request, layer, raster=None)
+    return tiles.tilejson(layer, _template(request, layer, tiles))
 
 
 @router.get(
@@ -142,3 +153,16 @@ def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
     else:
         body = gzip.decompress(body)
     return Response(body, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.png",
+    response_class=Response,
+    responses={200: {"content": {PNG_MEDIA_TYPE: {}}}},
+)
+def raster_tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
+    """One tile of a raster ``layer``: 256 px grey-and-alpha PNG (transparent where empty)."""
+    body = _tileset(request, layer, raster=True).png(layer, z, x, y)
+    return Response(
+        body or empty_png(), media_type=PNG_MEDIA_TYPE, headers={"Cache-Control": _CACHE_CONTROL}
+    )

@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 
 from shancheng.data.city import AGE_GROUPS, City, network_from_layers, write_city
 from shancheng.data.demo.admin import AdminLayout, generate_admin
+from shancheng.data.demo.basemap import green_layer, road_classes, terrain_grid, water_layer
 from shancheng.data.demo.config import DemoConfig
 from shancheng.data.demo.facilities import Gaps, choose_gaps, generate_facilities
 from shancheng.data.demo.pipes import GAS, WATER, PipeNetwork, generate_pipes
@@ -27,6 +28,7 @@ from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, utm_to_lonlat
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from shancheng.geo.relief import HeightGrid
     from shancheng.types import FloatArray, IntArray
 
 logger = logging.getLogger(__name__)
@@ -79,17 +81,23 @@ def generate_demo_city(
     report("walk network")
     locate = _CellLocator(layout)
     walk_nodes, walk_segments = _walk_layers(streets)
+    road_class, road_zh, road_en = road_classes(streets, terrain, config)
+    walk_segments = walk_segments.assign(road_class=road_class, name=road_zh, name_en=road_en)
+    report("base map: water, green, terrain grid")
+    grid = terrain_grid(terrain)
+    admin_units = _admin_layer(layout)
+    facilities_layer = _facilities_layer(facilities, layout, locate)
     metadata = _metadata(config, layout, gaps)
     water_nodes, water_links, water_sensors = _pipe_layers(water)
     gas_nodes, gas_links, gas_sensors = _pipe_layers(gas)
     city = City(
         name=config.name,
-        admin_units=_admin_layer(layout),
+        admin_units=admin_units,
         grid_cells=_grid_layer(terrain, layout),
         walk_nodes=walk_nodes,
         walk_segments=walk_segments,
         buildings=_buildings_layer(terrain, buildings, locate),
-        facilities=_facilities_layer(facilities, layout, locate),
+        facilities=facilities_layer,
         water_nodes=water_nodes,
         water_links=water_links,
         gas_nodes=gas_nodes,
@@ -97,9 +105,25 @@ def generate_demo_city(
         sensors=pd.concat([water_sensors, gas_sensors], ignore_index=True),
         network=network_from_layers(walk_nodes, walk_segments, source="demo streets"),
         metadata=metadata,
+        water=water_layer(terrain),
+        green=_green(grid, facilities_layer, admin_units),
+        terrain=grid,
     )
     logger.info("generated demo city %r in %.1f s", config.name, time.perf_counter() - started)
     return city
+
+
+def _green(
+    grid: HeightGrid, facilities: gpd.GeoDataFrame, admin_units: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Woods and parks; a park's English name is its community's with "Park"."""
+    parks = facilities[facilities["category"] == "park"]
+    english = dict(zip(admin_units["code"], admin_units["name_en"], strict=True))
+    names_en = [
+        english.get(code, "").removesuffix(" Community") + " Park"
+        for code in parks["community_code"]
+    ]
+    return green_layer(grid, parks, (parks["name"].tolist(), names_en))
 
 
 def _metadata(config: DemoConfig, layout: AdminLayout, gaps: Gaps) -> dict[str, object]:

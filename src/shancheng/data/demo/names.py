@@ -59,3 +59,40 @@ def community_name(street: int, community: int) -> tuple[str, str]:
     serial = community // len(_COMMUNITY_WORDS)
     suffix = (str(serial + 1), f" {serial + 1}") if serial else ("", "")
     return f"{zh}{word[0]}{suffix[0]}社区", f"{en} {word[1]}{suffix[1]} Community"
+
+
+_BRIDGES = (
+    ("嘉陵江大桥", "Jialing River Bridge"), ("千厮门大桥", "Qiansimen Bridge"),
+    ("黄花园大桥", "Huanghuayuan Bridge"), ("石板坡长江大桥", "Shibanpo Yangtze River Bridge"),
+    ("菜园坝大桥", "Caiyuanba Bridge"), ("东水门大桥", "Dongshuimen Bridge"),
+    ("朝天门大桥", "Chaotianmen Bridge"), ("鹅公岩大桥", "Egongyan Bridge"),
+)  # fmt: skip
+_HILLS = (
+    ("南山", "Nanshan"), ("枇杷山", "Pipashan"), ("佛图关", "Fotuguan"), ("涂山", "Tushan"),
+    ("铜锣山", "Tongluoshan"), ("歌乐山", "Geleshan"), ("缙云山", "Jinyunshan"),
+    ("平顶山", "Pingdingshan"),
+)  # fmt: skip
+
+
+def road_name(index: int, *, avenue: bool) -> tuple[str, str]:
+    """Chinese and English name of the ``index``-th named road (an east-west 路 or a 大道)."""
+    root = _STREET_ROOTS[(len(_STREET_ROOTS) - 1 - 2 * index - avenue) % len(_STREET_ROOTS)]
+    return (
+        (f"{root[0]}大道", f"{root[1]} Avenue") if avenue else (f"{root[0]}路", f"{root[1]} Road")
+    )
+
+
+def bridge_name(index: int, *, cable_car: bool = False) -> tuple[str, str]:
+    """Chinese and English name of the ``index``-th river crossing (the cable car its own)."""
+    if cable_car:
+        return "长江索道", "Yangtze River Cableway"
+    zh, en = _BRIDGES[index % len(_BRIDGES)]
+    serial = index // len(_BRIDGES)
+    return (f"{zh}{serial + 1}", f"{en} {serial + 1}") if serial else (zh, en)
+
+
+def hill_name(index: int) -> tuple[str, str]:
+    """Chinese and English name of the ``index``-th wooded hill (largest first)."""
+    zh, en = _HILLS[index % len(_HILLS)]
+    serial = index // len(_HILLS)
+    return (f"{zh}{serial + 1}", f"{en} {serial + 1}") if serial else (zh, en)
