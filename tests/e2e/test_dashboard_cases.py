@@ -101,6 +101,7 @@ def test_language_switch_is_persisted(page, dashboard_server):
     assert switched != start
     assert ("Cases" in switched) != ("Cases" in start)
     page.reload()
+    nav.locator("a[data-view='cases']").wait_for()  # the menu waits for GET /auth/me
     assert page.locator("#nav").inner_text() == switched
     page.locator(".table-box tbody tr").first.wait_for()
     if "Cases" in switched:

@@ -194,39 +194,58 @@ def test_first_screen_figures_equal_the_api(page, dashboard_server):
 
 
 def test_map_shows_streets_and_names_at_street_zoom(page, dashboard_server):
-    login(page, dashboard_server.url, user="supervisor", view="cases")
-    page.locator("#case-list table").wait_for()
-    page.goto(f"{dashboard_server.url}/ui/#/citizen")
-    page.locator(".category-option").first.wait_for()
-    page.wait_for_function("document.querySelector('#citizen-map')?.dataset.idleMs")
-    # zoom to street scale at the centre of the first district and let the tiles come
     from shancheng.data.city import read_city
 
     city = read_city(dashboard_server.data_dir / "demo", verify=False)
-    lon, lat = cell_points(city, "990101", 3)[1]
+    streets = city.admin_units[city.admin_units["level"] == "street"]
+    street = streets.iloc[0]
+    at = street.geometry.representative_point()  # where the server puts the street's name
+    login(page, dashboard_server.url, user="supervisor", view="ops")
+    page.locator("#worst-units tbody tr").first.wait_for()
+    page.wait_for_function("document.querySelector('#ops-map')?.dataset.idleMs")
     page.evaluate(
-        "([lon, lat]) => window.__shanchengMaps.at(-1).jumpTo({center: [lon, lat], zoom: 16})",
-        [lon, lat],
+        "([lon, lat]) => window.__shanchengMaps.at(-1).jumpTo({center: [lon, lat], zoom: 15})",
+        [at.x, at.y],
     )
     page.wait_for_timeout(300)
     page.wait_for_function(
-        "() => window.__shanchengMaps.at(-1).loaded() && window.__shanchengMaps.at(-1).areTilesLoaded()"
+        "() => { const m = window.__shanchengMaps.at(-1); return m.loaded() && m.areTilesLoaded(); }"
     )
     found = page.evaluate(
         """() => {
         const map = window.__shanchengMaps.at(-1);
-        const count = (id) => map.getLayer(id) ? map.queryRenderedFeatures({layers: [id]}).length : -1;
-        const names = map.getLayer('base-labels')
-            ? map.queryRenderedFeatures({layers: ['base-labels']}).map(f => f.properties.name) : [];
-        return {roads: count('base-roads'), buildings: count('base-buildings'),
-                contours: count('base-contours'), labels: names};
+        const rendered = (id) => map.getLayer(id) ? map.queryRenderedFeatures({layers: [id]}) : null;
+        const names = (rendered('base-labels') || []).map(f => f.properties.name);
+        return {roads: (rendered('base-roads') || []).length,
+                classes: [...new Set((rendered('base-roads') || []).map(f => f.properties.class))],
+                buildings: (rendered('base-buildings') || []).length,
+                contours: (rendered('base-contours') || []).length,
+                hillshade: !!map.getLayer('base-hillshade'),
+                labels: names,
+                text: JSON.stringify(map.getLayoutProperty('base-labels', 'text-field'))};
     }"""
     )
     assert found["roads"] > 10, found
-    assert found["buildings"] > 0, found
-    assert found["contours"] > 0, found
-    assert found["labels"], found
+    assert found["contours"] > 0 and found["hillshade"], found
+    assert street["name"] in found["labels"], found
+    assert "name_en" not in found["text"]  # Chinese page: the local names
+    # pixels: the street zoom is drawn, not a blank background (many colours in the canvas)
+    colours = page.evaluate(
+        """() => { const c = window.__shanchengMaps.at(-1).getCanvas();
+        const x = document.createElement('canvas'); x.width = 64; x.height = 64;
+        const g = x.getContext('2d'); g.drawImage(c, 0, 0, 64, 64);
+        const d = g.getImageData(0, 0, 64, 64).data; const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) seen.add((d[i] >> 4) + ',' + (d[i+1] >> 4) + ',' + (d[i+2] >> 4));
+        return seen.size; }"""
+    )
+    assert colours > 20, colours
     page.screenshot(path=str(SCREENSHOTS / "base-map-street-zoom.png"))
+    page.locator("#lang").click()
+    text = page.evaluate(
+        "JSON.stringify(window.__shanchengMaps.at(-1).getLayoutProperty('base-labels', 'text-field'))"
+    )
+    assert "name_en" in text  # English page: English names, the local one where none
+    page.locator("#lang").click()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

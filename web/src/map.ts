@@ -41,8 +41,13 @@ function mapLocale(): Record<string, string> {
   };
 }
 
-/** A map in `container` named by the text `label` (translated with the page). */
-export function createMap(container: HTMLElement, label: TextKey): MlMap {
+const STAFF_LAYERS = new Set(["pipes"]);
+
+/**
+ * A map in `container` named by the text `label` (translated with the page), opening on
+ * `bounds` when the view knows them already (no tiles fetched for a view left at once).
+ */
+export function createMap(container: HTMLElement, label: TextKey, bounds?: LngLatBoundsLike | null): MlMap {
   const tiles = basemapUrl();
   const map = new maplibregl.Map({
     container,
@@ -50,12 +55,13 @@ export function createMap(container: HTMLElement, label: TextKey): MlMap {
       version: 8,
       sources: tiles ? { basemap: { type: "raster", tiles: [tiles], tileSize: 256 } } : {},
       layers: [
-        { id: "background", type: "background", paint: { "background-color": "#eef1ec" } },
+        { id: "background", type: "background", paint: { "background-color": "#f3f1ec" } },
         ...(tiles ? [{ id: "basemap", type: "raster" as const, source: "basemap" }] : []),
       ],
     },
-    center: [106.55, 29.56],
-    zoom: 11,
+    ...(bounds ? { bounds, fitBoundsOptions: { padding: 40 } } : { center: [106.55, 29.56] as [number, number], zoom: 11 }),
+    // no fade-in of symbols and raster tiles: the map is final as soon as its tiles are drawn
+    fadeDuration: 0,
     locale: mapLocale(),
     attributionControl: false,
     canvasContextAttributes: { preserveDrawingBuffer: true },
@@ -209,7 +215,8 @@ export interface TileJson {
 export async function addTiles(map: MlMap, layer: string): Promise<TileJson | null> {
   try {
     // staff-only layers (the pipes) take the signed-in user's token as ?access_token=
-    const bearer = token();
+    // only staff-only layers (the pipes) carry the token: public tiles stay cacheable
+    const bearer = STAFF_LAYERS.has(layer) ? token() : null;
     const auth = bearer ? `?access_token=${encodeURIComponent(bearer)}` : "";
     const response = await fetch(new URL(`/tiles/${layer}.json${auth}`, window.location.origin));
     if (!response.ok) return null;
@@ -229,16 +236,19 @@ function nameField(): maplibregl.ExpressionSpecification {
   return (lang() === "en" ? ["coalesce", ["get", "name_en"], ["get", "name"]] : ["get", "name"]) as maplibregl.ExpressionSpecification;
 }
 
+// road classes of the server's `roads` layer (docs/dashboard-api.md, "Base map")
 const ROAD_COLOURS = ["match", ["get", "class"],
-  ["primary", "trunk", "motorway", "bridge"], "#f0b75e",
+  "primary", "#f0b75e",
   "secondary", "#f6d58e",
   ["tertiary", "residential", "service"], "#ffffff",
   "steps", "#a6761d",
-  ["lift", "cable_car", "escalator"], "#7a5195",
-  "#d3cdc3"] as unknown as maplibregl.ExpressionSpecification;
+  ["lift", "cable_car"], "#7a5195",
+  "ferry", "#5b8db8",
+  "#cfc8bc"] as unknown as maplibregl.ExpressionSpecification;
 const ROAD_WIDTHS = ["interpolate", ["linear"], ["zoom"],
-  11, ["match", ["get", "class"], ["primary", "trunk", "motorway", "bridge"], 1.6, "secondary", 1.0, 0.3],
-  16, ["match", ["get", "class"], ["primary", "trunk", "motorway", "bridge"], 8, "secondary", 6, ["tertiary", "residential", "service"], 4, 1.6]] as unknown as maplibregl.ExpressionSpecification;
+  10, ["match", ["get", "class"], "primary", 1.4, "secondary", 0.9, 0.4],
+  16, ["match", ["get", "class"], "primary", 9, "secondary", 7, ["tertiary", "residential", "service"], 5, 1.8]] as unknown as maplibregl.ExpressionSpecification;
+const CARRIAGEWAYS = ["match", ["get", "class"], ["primary", "secondary", "tertiary", "residential", "service"], true, false] as unknown as maplibregl.ExpressionSpecification;
 
 /**
  * The base map, cut by the server from the City itself (works offline): hillshade and contour
@@ -261,7 +271,7 @@ export async function addStreets(map: MlMap): Promise<void> {
     addTiles(map, "roads"),
     addTiles(map, "labels"),
   ]);
-  if (hillshade) under({ id: "base-hillshade", type: "raster", source: "r-hillshade", paint: { "raster-opacity": 0.45 } });
+  if (hillshade) under({ id: "base-hillshade", type: "raster", source: "r-hillshade", paint: { "raster-opacity": 0.45, "raster-fade-duration": 0 } });
   if (green) under({ id: "base-green", type: "fill", source: "t-green", "source-layer": "green", paint: { "fill-color": "#d4e6c3", "fill-opacity": 0.8 } });
   if (water) under({ id: "base-water", type: "fill", source: "t-water", "source-layer": "water", paint: { "fill-color": "#9ccbe6" } });
   if (contours) {
@@ -275,7 +285,19 @@ export async function addStreets(map: MlMap): Promise<void> {
   }
   if (buildings) under({ id: "base-buildings", type: "fill", source: "t-buildings", "source-layer": "buildings", minzoom: 14, paint: { "fill-color": "#d9d3c9", "fill-outline-color": "#c2b9ab" } });
   if (roads) {
+    // a grey casing under the carriageways, so white streets stand out from the ground
+    under({ id: "base-roads-casing", type: "line", source: "t-roads", "source-layer": "roads", filter: CARRIAGEWAYS, minzoom: 12, layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#b9b2a6", "line-gap-width": ROAD_WIDTHS, "line-width": 0.8 } });
     under({ id: "base-roads", type: "line", source: "t-roads", "source-layer": "roads", layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": ROAD_COLOURS, "line-width": ROAD_WIDTHS } });
+    under({
+      id: "base-road-names",
+      type: "symbol",
+      source: "t-roads",
+      "source-layer": "roads",
+      minzoom: 14,
+      filter: ["has", "name"],
+      layout: { "symbol-placement": "line", "text-field": nameField(), "text-size": 11 },
+      paint: { "text-color": "#5a4a2a", "text-halo-color": "#ffffff", "text-halo-width": 1.4 },
+    });
   } else if (await addTiles(map, "walk")) {
     under({ id: "streets", type: "line", source: "t-walk", "source-layer": "walk", paint: { "line-color": ["match", ["get", "kind"], "steps", "#a6761d", "#9aa3ab"], "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.4, 17, 2] } });
   }
@@ -309,12 +331,14 @@ export async function addStreets(map: MlMap): Promise<void> {
         "text-halo-width": 1.6,
       },
     });
-    const relabel = (): void => {
-      if (map.getLayer("base-labels")) map.setLayoutProperty("base-labels", "text-field", nameField());
-    };
-    const stop = onLangChange(relabel);
-    map.once("remove", stop);
   }
+  const relabel = (): void => {
+    for (const id of ["base-labels", "base-road-names"]) {
+      if (map.getLayer(id)) map.setLayoutProperty(id, "text-field", nameField());
+    }
+  };
+  const stop = onLangChange(relabel);
+  map.once("remove", stop);
 }
 
 /** Add the server's raster tiles of `layer` (GET /tiles/{layer}.json, PNG) as `r-{layer}`. */

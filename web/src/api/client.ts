@@ -33,6 +33,7 @@ export class ApiError extends Error {
 }
 
 const TOKEN_KEY = "shancheng.token";
+const ME_KEY = "shancheng.me";
 const USER_KEY = "shancheng.user";
 
 /** The signed-in user's name, or null. */
@@ -48,6 +49,7 @@ export function token(): string | null {
 /** Forget the token (log out). */
 export function logout(): void {
   meCache = null;
+  sessionStorage.removeItem(ME_KEY);
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
 }
@@ -128,12 +130,25 @@ let meCache: Promise<Me | null> | null = null;
 
 /** The signed-in user with their role, unit and routes (GET /auth/me); null when signed out. */
 export function me(): Promise<Me | null> {
-  if (!token()) return Promise.resolve(null);
-  meCache ??= get<Me>("/auth/me").catch((err: unknown) => {
-    meCache = null;
-    if (err instanceof ApiError && err.status === 401) return null;
-    throw err;
-  });
+  const bearer = token();
+  if (!bearer) return Promise.resolve(null);
+  // kept for the tab with its token (a reload needs no round trip before the first view)
+  const kept = sessionStorage.getItem(ME_KEY);
+  if (!meCache && kept) {
+    const [forToken, json] = JSON.parse(kept) as [string, Me];
+    if (forToken === bearer) meCache = Promise.resolve(json);
+  }
+  meCache ??= get<Me>("/auth/me").then(
+    (found) => {
+      sessionStorage.setItem(ME_KEY, JSON.stringify([bearer, found]));
+      return found;
+    },
+    (err: unknown) => {
+      meCache = null;
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    },
+  );
   return meCache;
 }
 

@@ -1106,7 +1106,7 @@ export interface paths {
         };
         /**
          * Tilejson
-         * @description TileJSON 3.0 of one layer (a MapLibre ``vector`` source can take its URL).
+         * @description TileJSON 3.0 of one layer (a MapLibre ``vector`` or ``raster`` source can take its URL).
          */
         get: operations["tilejson_tiles__layer__json_get"];
         put?: never;
@@ -1129,6 +1129,26 @@ export interface paths {
          * @description One tile of ``layer`` (gzip-compressed MVT, or 204 when it holds no feature).
          */
         get: operations["tile_tiles__layer___z___x___y__mvt_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tiles/{layer}/{z}/{x}/{y}.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Raster Tile
+         * @description One tile of a raster ``layer``: 256 px grey-and-alpha PNG (transparent where empty).
+         */
+        get: operations["raster_tile_tiles__layer___z___x___y__png_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4182,6 +4202,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    raster_tile_tiles__layer___z___x___y__png_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                layer: string;
+                z: number;
+                x: number;
+                y: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

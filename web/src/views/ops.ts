@@ -9,7 +9,7 @@ import type { Geo, IndicatorRow, MeasureRead, Target, UnitLevel, UnitProps } fro
 import { countCards, liveCounts, loadOpenStatuses, targetList, trendCharts, worstUnits } from "./overview";
 import { h, labelled, select, table } from "../dom";
 import { defineText, fmt, lang, onLangChange, pct, t, tOr, type DataKey } from "../i18n";
-import { addStreets, basemapUrl, countRamp, createMap, fitTo, legend, maplibregl, ready, setBasemapUrl, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
+import { addStreets, basemapUrl, countRamp, createMap, boundsOf, fitTo, legend, maplibregl, ready, setBasemapUrl, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const NEXT: Record<UnitLevel, UnitLevel | null> = {
   city: "district",
@@ -54,13 +54,23 @@ function unitName(p: { name: string; name_en?: string | null }): string {
 export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   const mapBox = h("div", { class: "map", id: "ops-map" });
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("breadcrumb"), "data-i18n-aria": "breadcrumb" });
+  // the map starts at once, beside the data requests (the first render is on the budget)
+  const split = h("div", { class: "split ops-split" }, mapBox);
+  const opsBox = h("div", { class: "ops" }, h("h2", { class: "sr-only", i18n: "overview" }), split);
+  root.append(opsBox);
+  const firstUnits = get<Geo<UnitProps>>("/city/units", { level: "district" });
+  const map = createMap(mapBox, "view_ops", boundsOf(await firstUnits));
+  const based = ready(map).then(() => addStreets(map));
   const [measures, districts, streets, targets] = await Promise.all([
     get<MeasureRead[]>("/city/measures"),
     get<IndicatorRow[]>("/city/indicators", { level: "district" }),
     get<IndicatorRow[]>("/city/indicators", { level: "street" }),
     get<Target[]>("/targets").catch((): Target[] => []),
     loadOpenStatuses(),
-  ]);
+  ]).catch((err: unknown) => {
+    map.remove();
+    throw err;
+  });
   MEASURES = measures;
   // the first screen opens on the first measure that tells the districts apart (one that is
   // 0 % everywhere, as the complete circle on a young city, says nothing at a glance)
@@ -95,16 +105,10 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   const worstBox = h("div", { class: "worst-box" });
   const targetBox = h("section", { class: "overview-targets", "aria-labelledby": "targets-progress-title" }, h("h3", { id: "targets-progress-title", i18n: "plan_progress" }));
   const trendsBox = h("div", { class: "trends" });
-  root.append(
-    h("div", { class: "ops" },
-      h("h2", { class: "sr-only", i18n: "overview" }),
-      counts,
-      h("div", { class: "split ops-split" }, mapBox, panel),
-      h("div", { class: "overview-grid" }, worstBox, targetBox, trendsBox),
-    ),
-  );
-  const map = createMap(mapBox, "view_ops");
-  await ready(map);
+  split.append(panel);
+  split.before(counts);
+  opsBox.append(h("div", { class: "overview-grid" }, worstBox, targetBox, trendsBox));
+  await based;
 
   const path: Crumb[] = [{ code: null, name: t("level_city"), level: "city" }];
   let units: Geo<UnitProps> = { type: "FeatureCollection", features: [] };
@@ -112,9 +116,10 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   let popup: maplibregl.Popup | null = null;
 
   setData(map, "units");
-  map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.55 } });
-  await addStreets(map);
-  map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#334", "line-width": 1 } });
+  // the units' colours over relief, water and buildings, under the streets and the names
+  const above = ["base-roads-casing", "base-roads", "base-labels"].find((id) => map.getLayer(id));
+  map.addLayer({ id: "units-fill", type: "fill", source: "units", paint: { "fill-color": SHARE_RAMP, "fill-opacity": 0.55 } }, above);
+  map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#334", "line-width": 1 } }, map.getLayer("base-labels") ? "base-labels" : undefined);
 
   const paint = (): void => {
     const key = chooser.value as IndicatorKey;
@@ -166,10 +171,10 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
     const level = NEXT[current.level];
     if (!level) return;
     const query = { level, parent: current.code ?? undefined };
-    [units, rows] = await Promise.all([
-      get<Geo<UnitProps>>("/city/units", query),
-      get<IndicatorRow[]>("/city/indicators", query),
-    ]);
+    // the city's districts were read with the first screen; deeper levels are asked for
+    [units, rows] = current.code === null
+      ? await Promise.all([firstUnits, Promise.resolve(districts)])
+      : await Promise.all([get<Geo<UnitProps>>("/city/units", query), get<IndicatorRow[]>("/city/indicators", query)]);
     root.dataset.level = level;
     paint();
     fitTo(map, units);
@@ -208,8 +213,11 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   };
   renderOverview();
   let closeTrends: () => void = () => undefined;
-  void liveCounts().then((c) => counts.replaceChildren(countCards(c))).catch(failed);
-  void trendCharts(trendsBox).then((close) => (closeTrends = close)).catch(failed);
+  // the counts and charts come once the map has drawn (they are below it; the map first)
+  map.once("idle", () => {
+    void liveCounts().then((c) => counts.replaceChildren(countCards(c))).catch(failed);
+    void trendCharts(trendsBox).then((close) => (closeTrends = close)).catch(failed);
+  });
 
   map.on("click", "units-fill", (event) => {
     const f = event.features?.[0];

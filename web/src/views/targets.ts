@@ -80,7 +80,7 @@ export async function mountTargets(root: HTMLElement): Promise<Cleanup> {
           if (history.length) {
             card.append(
               h("details", {}, h("summary", {}, `${t("history")} (${history.length})`),
-                h("ul", { class: "history" }, ...history.map((x) => h("li", {}, `${x.date}: ${value(x.value, target.unit)} · ${x.entered_by}${x.note ? ` · ${x.note}` : ""}`)))),
+                h("ul", { class: "history" }, ...history.map((x) => h("li", {}, `${x.date}: ${value(x.value, target.unit)} · `, h("span", { class: "user-data" }, `${x.entered_by}${x.note ? ` · ${x.note}` : ""}`))))),
             );
           }
           if (currentUser()) card.append(entryForm(target));
