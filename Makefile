@@ -32,7 +32,8 @@ setup: $(STAMP) $(WEB_BUILT)
 
 demo: setup
 	$(BIN)/shancheng demo
-	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
+	@# the demo metro (data/demo/transit/metro_gtfs.zip): walk + transit circles and the metro figures
+	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo --gtfs data/demo/transit/metro_gtfs.zip
 	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
 	$(BIN)/shancheng lifelines live
