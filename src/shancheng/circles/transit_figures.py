@@ -188,6 +188,40 @@ def station_points(
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
 
 
+METRO_ROUTE_TYPES = (1, 12)
+"""GTFS route types counted as metro: subway/metro (1) and monorail (12, Chongqing's lines 2
+and 3); the plan's 593 km counts every urban rail line of the city."""
+
+
+def unit_line_km(
+    lines: gpd.GeoDataFrame,
+    admin_units: gpd.GeoDataFrame,
+    *,
+    crs_epsg: int,
+    route_types: tuple[int, ...] = METRO_ROUTE_TYPES,
+) -> dict[str, float]:
+    """Line-kilometres of ``route_types`` per admin unit (``code``); the city unit counts all.
+
+    Lines are cut at the unit boundaries, so the districts' figures add up to the city's
+    where the lines stay inside it; the ``city`` unit takes the whole length.
+    """
+    chosen = lines[lines["route_type"].isin(route_types)]
+    total = float(chosen["length_km"].sum())
+    if chosen.empty:
+        return {str(c): 0.0 for c in admin_units["code"]}
+    metric = chosen.to_crs(crs_epsg)
+    scale = chosen["length_m"].to_numpy() / np.maximum(metric.geometry.length.to_numpy(), 1e-9)
+    units = admin_units.to_crs(crs_epsg)
+    out: dict[str, float] = {}
+    for code, level, polygon in zip(units["code"], units["level"], units.geometry, strict=True):
+        if level == "city":
+            out[str(code)] = round(total, 3)
+            continue
+        inside = metric.geometry.intersection(polygon).length.to_numpy()
+        out[str(code)] = round(float((inside * scale).sum()) / 1000.0, 3)
+    return out
+
+
 def transit_results(
     feed: Feed,
     points: pd.DataFrame,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,6 +75,23 @@ class CompiledFeed:
             msg = f"stop_id {missing[0]!r}: not a stop served on {self.day}"
             raise GtfsError(msg)
         return lookup.loc[stop_ids].to_numpy(np.int64)
+
+
+FEED_FOLDER = "transit"
+"""A City's feeds live in ``<city>/transit/`` (the demo writes ``metro_gtfs.zip`` there)."""
+
+
+def city_feed(city_dir: str | Path) -> Path | None:
+    """Return the City's GTFS feed, ``<city>/transit/*.zip`` (the first by name), or ``None``.
+
+    Examples
+    --------
+    >>> city_feed("/nonexistent") is None
+    True
+    """
+    folder = Path(city_dir) / FEED_FOLDER
+    feeds = sorted(folder.glob("*.zip")) if folder.is_dir() else []
+    return feeds[0] if feeds else None
 
 
 def _day_stop_times(feed: Feed, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
