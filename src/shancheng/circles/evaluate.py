@@ -202,7 +202,8 @@ def evaluate_city(
     if gtfs is not None:
         step("walk + transit")
         transit = evaluate_transit(gtfs, acc, city.grid_cells, city_code=city_code,
-                                   window_s=transit_window_s)  # fmt: skip
+                                   window_s=transit_window_s,
+                                   osm_entrances=_osm_entrances(city))  # fmt: skip
     step("tables")
     return Evaluation(
         city_name=city.name,
@@ -219,6 +220,19 @@ def evaluate_city(
         transit=transit,
         data_notes=tuple(str(note) for note in city.metadata.get("data_notes", ())),
     )
+
+
+OSM_ENTRANCE_CATEGORY = "subway_entrance"
+"""Facilities of this category (OSM ``railway=subway_entrance``) lead into GTFS stations."""
+
+
+def _osm_entrances(city: City) -> pd.DataFrame:
+    """Return the City's OpenStreetMap subway entrances: ``entrance_id, lon, lat``."""
+    chosen = city.facilities[city.facilities["category"] == OSM_ENTRANCE_CATEGORY]
+    return pd.DataFrame({
+        "entrance_id": chosen["facility_id"].astype(str).to_numpy(),
+        "lon": chosen.geometry.x.to_numpy(), "lat": chosen.geometry.y.to_numpy(),
+    })  # fmt: skip
 
 
 def unit_supply(

@@ -255,6 +255,7 @@ def evaluate_transit(
     city_code: str,
     window_s: tuple[int, int] = DEFAULT_WINDOW_S,
     day: date | None = None,
+    osm_entrances: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> TransitResults:
     """Read and check a feed, compile its service day, and evaluate it for ``acc``'s residences.
@@ -273,12 +274,16 @@ def evaluate_transit(
         Departure window from home, seconds since midnight.
     day
         Service day; default the feed's busiest.
+    osm_entrances
+        ``entrance_id, lon, lat`` of the City's OpenStreetMap subway entrances, for stations
+        the feed gives no entrance.
     progress
         Called with the number of origin stops done.
     """
     feed = read_gtfs(gtfs)
     compiled = compile_feed(feed, day=day)
-    points = access_points(feed, compiled, pathways=read_pathways(gtfs))
+    points = access_points(feed, compiled, pathways=read_pathways(gtfs),
+                           osm_entrances=osm_entrances)  # fmt: skip
     access = compute_transit_access(acc, compiled, points, window_s=window_s, progress=progress)
     return transit_results(feed, points, access, acc.residences, grid_cells,
                            city_code=city_code, service_day=compiled.day.isoformat())  # fmt: skip

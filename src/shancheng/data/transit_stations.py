@@ -1,11 +1,13 @@
 """Where riders enter and leave the platforms: entrances, pathways and their climb.
 
 A platform is reached through the entrances of its station (``location_type`` 2 with the
-station as ``parent_station``); the time from an entrance to the platform and back is the
-``traversal_time`` of ``pathways.txt`` (summed along the path when it passes through other
-nodes, e.g. entrance → concourse → platform), so a deep station on a hill top costs its lift
-ride. A station without entrances is entered at the platform itself. gtfs-kit does not read
-``pathways.txt``; it is read here from the same feed.
+station as ``parent_station``), or, for a station the feed gives no entrance, through the
+City's OpenStreetMap ``railway=subway_entrance`` nodes within :data:`OSM_ENTRANCE_RADIUS_M`
+(imported as facilities of category ``subway_entrance``); the time from an entrance to the
+platform and back is the ``traversal_time`` of ``pathways.txt`` (summed along the path when it
+passes through other nodes, e.g. entrance → concourse → platform), so a deep station on a hill
+top costs its lift ride. A station without entrances is entered at the platform itself.
+gtfs-kit does not read ``pathways.txt``; it is read here from the same feed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 DEFAULT_ENTRANCE_S = 60.0
 """Entrance to platform when the feed has entrances but no pathway between them."""
+OSM_ENTRANCE_RADIUS_M = 250.0
+"""An OSM ``railway=subway_entrance`` this close to a platform without GTFS entrances serves it."""
 ACCESS_COLUMNS = ("stop", "station_id", "point_id", "lon", "lat", "to_platform_s",
                   "from_platform_s", "via")  # fmt: skip
 
@@ -91,16 +95,31 @@ def _pathway_times(pathways: pd.DataFrame) -> tuple[dict[str, int], FloatArray]:
 
 
 def access_points(
-    feed: Feed, compiled: CompiledFeed, *, pathways: pd.DataFrame | None = None
+    feed: Feed,
+    compiled: CompiledFeed,
+    *,
+    pathways: pd.DataFrame | None = None,
+    osm_entrances: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every way into each platform of the timetable: entrances, or the platform itself.
+
+    Parameters
+    ----------
+    feed, compiled
+        The feed and its compiled service day.
+    pathways
+        ``pathways.txt`` (:func:`read_pathways`), for the climbs.
+    osm_entrances
+        ``entrance_id, lon, lat`` of OpenStreetMap subway entrances, used for stations
+        without entrances in the feed (climb :data:`DEFAULT_ENTRANCE_S`).
 
     Returns
     -------
     pandas.DataFrame
         ``stop`` (timetable stop index), ``station_id``, ``point_id`` (the entrance, or the
         platform), ``lon, lat``, ``to_platform_s`` and ``from_platform_s`` (the climb, by
-        pathways or :data:`DEFAULT_ENTRANCE_S`), ``via`` (``entrance`` or ``platform``).
+        pathways or :data:`DEFAULT_ENTRANCE_S`), ``via`` (``entrance``, ``osm_entrance`` or
+        ``platform``).
     """
     stops = feed.stops.copy()
     stops["stop_id"] = stops["stop_id"].astype(str)
@@ -118,9 +137,21 @@ def access_points(
         value = float(times[index[a], index[b]])
         return round(value, 3) if np.isfinite(value) else DEFAULT_ENTRANCE_S
 
-    rows = []
+    rows: list[tuple[object, ...]] = []
+    lons = compiled.stops["lon"].to_numpy(np.float64)
+    lats = compiled.stops["lat"].to_numpy(np.float64)
     for i, platform in enumerate(compiled.stops.itertuples(index=False)):
         ways = by_station.get(str(platform.station_id))
+        if ways is None and osm_entrances is not None and len(osm_entrances):
+            near = _near(osm_entrances, float(lons[i]), float(lats[i]))
+            rows.extend(
+                (i, platform.station_id, str(e_id), float(e_lon), float(e_lat),
+                 DEFAULT_ENTRANCE_S, DEFAULT_ENTRANCE_S, "osm_entrance")
+                for e_id, e_lon, e_lat in zip(near["entrance_id"], near["lon"].to_numpy(np.float64),
+                                              near["lat"].to_numpy(np.float64), strict=True)
+            )  # fmt: skip
+            if len(near):
+                continue
         if ways is None:
             rows.append((i, platform.station_id, platform.stop_id, platform.lon, platform.lat,
                          0.0, 0.0, "platform"))  # fmt: skip
@@ -132,3 +163,12 @@ def access_points(
             for e in ways.itertuples(index=False)
         )  # fmt: skip
     return pd.DataFrame(rows, columns=list(ACCESS_COLUMNS))
+
+
+def _near(entrances: pd.DataFrame, lon: float, lat: float) -> pd.DataFrame:
+    """Entrances within :data:`OSM_ENTRANCE_RADIUS_M` of a point (local equirectangular)."""
+    metres_per_degree = 111_320.0
+    dx = (entrances["lon"].to_numpy(np.float64) - lon) * metres_per_degree * np.cos(np.radians(lat))
+    dy = (entrances["lat"].to_numpy(np.float64) - lat) * metres_per_degree
+    near: pd.DataFrame = entrances.loc[np.hypot(dx, dy) <= OSM_ENTRANCE_RADIUS_M]
+    return near

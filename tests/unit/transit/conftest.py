@@ -1,20 +1,17 @@
-"""The shared GTFS feeds, once per module (skipped with a reason, a failure under CI=true)."""
+"""The shared GTFS feeds (skipped with a reason, a failure under CI=true, when absent)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from tests.shared import shared_or_skip
 
-TRANSIT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "transit"
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture(scope="session")
 def transit_data() -> Path:
     """The ../shared/data/transit folder."""
-    if not TRANSIT.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"../shared/data/transit is missing at {TRANSIT} (required under CI)")
-        pytest.skip(f"../shared/data/transit not found at {TRANSIT}; the feed tests need it")
-    return TRANSIT
+    return shared_or_skip() / "transit"

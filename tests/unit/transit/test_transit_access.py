@@ -89,3 +89,33 @@ def test_with_no_train_in_the_window_walking_wins(line_city):
     result = compute_transit_access(acc, compiled, points, window_s=(4000, 4600))
     assert result.median_s[0, 0] == pytest.approx(1060.0)
     assert result.upper_s[0, 0] == pytest.approx(1060.0)
+
+
+def test_a_station_without_entrances_is_entered_through_osm_subway_entrances():
+    from types import SimpleNamespace
+
+    from shancheng.data.transit_stations import DEFAULT_ENTRANCE_S, access_points
+
+    lon, lat = 106.55, 29.56
+    feed = SimpleNamespace(stops=pd.DataFrame({
+        "stop_id": ["S", "SP", "T", "TP", "TE"], "stop_name": ["s", "s", "t", "t", "t gate"],
+        "stop_lat": [lat, lat, lat + 0.01, lat + 0.01, lat + 0.0101],
+        "stop_lon": [lon, lon, lon, lon, lon], "location_type": [1, 0, 1, 0, 2],
+        "parent_station": [None, "S", None, "T", "T"],
+    }))  # fmt: skip
+    stops = pd.DataFrame({"stop_id": ["SP", "TP"], "stop_name": ["s", "t"], "lon": [lon, lon],
+                          "lat": [lat, lat + 0.01], "station_id": ["S", "T"]})  # fmt: skip
+    compiled = CompiledFeed(timetable=build_timetable(2, [0, 0], [0, 1], [0, 60], [0, 60]),
+                            stops=stops, trips=pd.DataFrame(), day=date(2025, 1, 1))  # fmt: skip
+    # one OSM entrance 100 m east of S (serves it), one 400 m away (too far), one near T
+    metres = 1 / (111_320.0 * np.cos(np.radians(lat)))
+    osm = pd.DataFrame({"entrance_id": ["near", "far", "t"],
+                        "lon": [lon + 100 * metres, lon + 400 * metres, lon],
+                        "lat": [lat, lat, lat + 0.01]})  # fmt: skip
+    points = access_points(feed, compiled, osm_entrances=osm)
+    s_points = points[points["station_id"] == "S"]
+    assert s_points["point_id"].tolist() == ["near"]
+    assert s_points["via"].tolist() == ["osm_entrance"]
+    assert s_points["to_platform_s"].tolist() == [DEFAULT_ENTRANCE_S]
+    # T has an entrance of its own in the feed: the OSM one is not used
+    assert points[points["station_id"] == "T"]["point_id"].tolist() == ["TE"]
