@@ -244,6 +244,18 @@ def _check_stop_times(stop_times: pd.DataFrame | None) -> list[GtfsProblem]:
                           sorted_seq["seq"].to_numpy()[1:][repeated], strict=True):  # fmt: skip
         problems.append(GtfsProblem("stop_times", int(row) + 2, "stop_sequence",
                                     f"{value:g} is repeated within its trip"))  # fmt: skip
+    ends = np.ones(len(sorted_seq), dtype=bool)
+    ends[1:-1] = ~(s_same[:-1] & s_same[1:])  # first or last row of its trip
+    untimed = ends & np.isnan(sorted_seq["arr"].to_numpy())
+    problems.extend(
+        GtfsProblem(
+            "stop_times",
+            int(row) + 2,
+            "arrival_time",
+            "the first and the last stop of a trip need a time",
+        )
+        for row in sorted_seq["row"].to_numpy()[untimed]
+    )
     dep_before = sorted_seq["dep"].to_numpy()[:-1]
     arr_after = sorted_seq["arr"].to_numpy()[1:]
     with np.errstate(invalid="ignore"):

@@ -107,13 +107,27 @@ def _day_stop_times(feed: Feed, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     st = st.sort_values(["trip_id", "seq"], kind="stable").reset_index(drop=True)
     st["arr"] = st["arr"].fillna(st["dep"])
     st["dep"] = st["dep"].fillna(st["arr"])
-    if st["arr"].isna().any():  # untimed stops: linear in the calling order
-        st["k"] = st.groupby("trip_id").cumcount().astype(float)
-        for column in ("arr", "dep"):
-            st[column] = st.groupby("trip_id", group_keys=False)[[column, "k"]].apply(
-                lambda g, c=column: g.set_index("k")[c].interpolate("index").set_axis(g.index)
-            )
+    if st["arr"].isna().any():
+        _interpolate_untimed(st)
     return trips, st
+
+
+def _interpolate_untimed(st: pd.DataFrame) -> None:
+    """Time untimed stops linearly in calling order, from the last departure to the next arrival.
+
+    An untimed stop gets one time (arrival = departure): the vehicle does not wait there.
+    """
+    k = st.groupby("trip_id").cumcount().astype(float)
+    known = st["dep"].notna()
+    trip = st["trip_id"]
+    last_dep = st["dep"].groupby(trip).ffill()
+    last_k = k.where(known).groupby(trip).ffill()
+    next_arr = st["arr"].groupby(trip).bfill()
+    next_k = k.where(known).groupby(trip).bfill()
+    span = (next_k - last_k).where(lambda d: d > 0)
+    filled = last_dep + (next_arr - last_dep) * (k - last_k) / span
+    st.loc[~known, "arr"] = filled[~known]
+    st.loc[~known, "dep"] = filled[~known]
 
 
 def _expand_frequencies(feed: Feed, trips: pd.DataFrame, st: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import shutil
 import zipfile
 from datetime import date
 
+import numpy as np
 import pytest
 
 from shancheng.data.gtfs import busiest_day, read_gtfs, service_ids_on
@@ -153,3 +154,32 @@ def test_an_unreadable_path_is_named(tmp_path):
     with pytest.raises(GtfsError, match="no such GTFS feed"):
         read_gtfs(tmp_path / "absent.zip")
     shutil.rmtree(tmp_path)
+
+
+def test_untimed_stops_are_interpolated_along_the_trip(sample):
+    # CITY1 calls at NANAA (6:05/6:07) and NADAV (6:12/6:14): blank NADAV's times
+    _edit(sample / "stop_times.txt", "CITY1,6:12:00,6:14:00,NADAV", "CITY1,,,NADAV")
+    (sample / "frequencies.txt").unlink()
+    compiled = compile_feed(read_gtfs(sample), day=date(2007, 1, 1))
+    tt = compiled.timetable
+    nadav = int(compiled.stop_index(["NADAV"])[0])
+    city1 = int(compiled.trips.index[compiled.trips["trip_id"] == "CITY1"][0])
+    slot = int(np.flatnonzero(tt.pattern_trips == city1)[0])
+    pattern = int(np.searchsorted(tt.pattern_trip_ptr, slot, side="right") - 1)
+    stops = tt.pattern_stops[tt.pattern_stop_ptr[pattern] : tt.pattern_stop_ptr[pattern + 1]]
+    i = int(np.flatnonzero(stops == nadav)[0])
+    j = slot - int(tt.pattern_trip_ptr[pattern])
+    at = int(tt.pattern_time_ptr[pattern]) + j * stops.shape[0] + i
+    # halfway between leaving NANAA (6:07) and reaching DADAN (6:19)
+    assert tt.arrival_s[at] == tt.departure_s[at] == 6 * 3600 + 13 * 60
+
+
+def test_an_untimed_first_stop_is_refused(sample):
+    _edit(sample / "stop_times.txt", "CITY1,6:00:00,6:00:00,STAGECOACH", "CITY1,,,STAGECOACH")
+    problems, _ = _problems(sample)
+    assert problems == [
+        (
+            "stop_times.txt: line 4: field `arrival_time`: the first and the last stop of a trip "
+            "need a time"
+        )
+    ]
