@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo serve test lint docs client classifier bench bench-circles bench-planning bench-cases bench-dashboard clean
+.PHONY: setup demo serve test lint docs client classifier bench bench-circles bench-planning bench-cases bench-dashboard bench-transit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ bench-cases: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	uptime
 	$(BIN)/python benchmarks/cases_load.py --workers 2 --duration 30 --get-rate 200
+
+# range RAPTOR over the shared GTFS feeds and the demo city's walk + transit circles (RESULTS.md)
+bench-transit: setup
+	$(BIN)/python benchmarks/transit.py
 
 bench-dashboard: setup
 	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)

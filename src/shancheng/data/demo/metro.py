@@ -292,7 +292,10 @@ def write_metro_feed(city: City, terrain: Terrain, directory: Path) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, table in metro_tables(city, terrain).items():
-            archive.writestr(f"{name}.txt", table.to_csv(index=False, lineterminator="\n"))
+            # a fixed date: the same city gives the same bytes (the demo is reproducible)
+            entry = zipfile.ZipInfo(f"{name}.txt", date_time=(2025, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, table.to_csv(index=False, lineterminator="\n"))
     partial = target.with_suffix(".zip.partial")
     partial.write_bytes(buffer.getvalue())
     partial.replace(target)
