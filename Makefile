@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo serve test lint docs screenshots client classifier bench bench-circles bench-planning bench-cases bench-dashboard clean
+.PHONY: setup demo serve test lint docs screenshots client classifier bench bench-circles bench-planning bench-cases bench-dashboard bench-transit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,8 @@ setup: $(STAMP) $(WEB_BUILT)
 
 demo: setup
 	$(BIN)/shancheng demo
-	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo
+	@# the demo metro (data/demo/transit/metro_gtfs.zip): walk + transit circles and the metro figures
+	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo --gtfs data/demo/transit/metro_gtfs.zip
 	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
 	$(BIN)/shancheng lifelines live
@@ -92,6 +93,10 @@ bench-cases: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	uptime
 	$(BIN)/python benchmarks/cases_load.py --workers 2 --duration 30 --get-rate 200
+
+# range RAPTOR over the shared GTFS feeds and the demo city's walk + transit circles (RESULTS.md)
+bench-transit: setup
+	$(BIN)/python benchmarks/transit.py
 
 bench-dashboard: setup
 	@# MapLibre GL JS from npm into ~/.cache/shancheng-bench (the script installs it when absent)

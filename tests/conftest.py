@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from tests.shared import shared_or_skip
 
 from shancheng.network.speed import EdgeKind, WalkSpeeds
 from shancheng.network.walk import WalkNetwork, build_walk_network
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    from pathlib import Path
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +31,7 @@ def _reset_shancheng_logging() -> Iterator[None]:
 @pytest.fixture
 def shared_data() -> Path:
     """The ../shared/data folder; skipped with a reason when absent, a failure under CI."""
-    if not SHARED_DATA.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"../shared/data is missing at {SHARED_DATA} (required under CI=true)")
-        pytest.skip(f"../shared/data not found at {SHARED_DATA}; the real-data tests need it")
-    return SHARED_DATA
+    return shared_or_skip()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ which always names the file, row or field at fault and the value found::
     │   ├── CatalogueError                   a living-circle catalogue entry is invalid
     │   ├── TaxonomyError                    a case category entry is invalid (names the field)
     │   ├── PipeNetworkError                 pipe file unreadable; duplicate ids, dangling links
+    │   ├── GtfsError                        a GTFS feed misses files or fields, or is inconsistent
     │   ├── OsmInputError                    an OpenStreetMap file is unreadable or truncated
     │   ├── DemError                         a DEM is unreadable or has no CRS
     │   │   └── DemCoverageError             the DEM does not cover the area to import
@@ -175,6 +176,20 @@ class RateLimitedError(CaseError, RuntimeError):
 
 class PipeNetworkError(InputError):
     """A pipe network file is unreadable or its tables are inconsistent (ids named)."""
+
+
+class GtfsError(InputError):
+    """A GTFS feed is missing files or fields, or its tables contradict each other.
+
+    Attributes
+    ----------
+    problems
+        Every problem found, each naming its file, line and field (the message lists them).
+    """
+
+    def __init__(self, message: str, *, problems: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class AlarmStateError(ShanchengError, ValueError):

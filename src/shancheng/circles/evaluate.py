@@ -33,6 +33,8 @@ from shancheng.circles.coverage import (
 from shancheng.circles.gaps import find_gaps
 from shancheng.circles.residences import residences_from_buildings, residences_from_cells
 from shancheng.circles.standard import Catalogue, load_catalogue
+from shancheng.circles.transit import DEFAULT_WINDOW_S
+from shancheng.circles.transit_figures import TransitResults, evaluate_transit
 from shancheng.data.staged import staged_directory
 from shancheng.errors import InputError
 
@@ -90,6 +92,8 @@ class Evaluation:
     cells: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
+    transit: TransitResults | None = None
+    """Walk + transit accessibility and the metro figures, when a GTFS feed was given."""
     data_notes: tuple[str, ...] = ()
     """What the City's data are made of where it changes how to read the figures (the
     manifest's ``data_notes``, e.g. "population estimated from buildings"); the report
@@ -124,6 +128,8 @@ def evaluate_city(
     residences: ResidenceKind = "buildings",
     cutoff_s: float = DEFAULT_NEAREST_CUTOFF_S,
     time_step_s: float | None = None,
+    gtfs: str | Path | None = None,
+    transit_window_s: tuple[int, int] = DEFAULT_WINDOW_S,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate the living circles of a City.
@@ -141,6 +147,11 @@ def evaluate_city(
         How far the nearest-facility search looks.
     time_step_s
         Whole-step times for the bucket-queue kernels; ``None`` keeps float times.
+    gtfs
+        A GTFS feed: add walk + transit accessibility and the metro figures
+        (:mod:`shancheng.circles.transit_figures`).
+    transit_window_s
+        Departure window of the transit accessibility, seconds since midnight.
     progress
         Called with the name of each step as it starts.
 
@@ -187,6 +198,12 @@ def evaluate_city(
                          serves=serves)  # fmt: skip
     step("gaps")
     gaps = find_gaps(acc, coverage, catalogue, city.grid, crs_epsg=city.network.crs_epsg)
+    transit = None
+    if gtfs is not None:
+        step("walk + transit")
+        transit = evaluate_transit(gtfs, acc, city.grid_cells, city_code=city_code,
+                                   window_s=transit_window_s,
+                                   osm_entrances=_osm_entrances(city))  # fmt: skip
     step("tables")
     return Evaluation(
         city_name=city.name,
@@ -195,13 +212,27 @@ def evaluate_city(
         capacity=capacity,
         coverage=coverage,
         table=table,
-        residences=_residence_frame(acc, capacity, coverage),
+        residences=_residence_frame(acc, capacity, coverage, transit),
         units=gpd.GeoDataFrame(units, geometry="geometry", crs=city.admin_units.crs),
         cells=cells,
         gaps=gaps,
         facilities=_facility_frame(acc, capacity),
+        transit=transit,
         data_notes=tuple(str(note) for note in city.metadata.get("data_notes", ())),
     )
+
+
+OSM_ENTRANCE_CATEGORY = "subway_entrance"
+"""Facilities of this category (OSM ``railway=subway_entrance``) lead into GTFS stations."""
+
+
+def _osm_entrances(city: City) -> pd.DataFrame:
+    """Return the City's OpenStreetMap subway entrances: ``entrance_id, lon, lat``."""
+    chosen = city.facilities[city.facilities["category"] == OSM_ENTRANCE_CATEGORY]
+    return pd.DataFrame({
+        "entrance_id": chosen["facility_id"].astype(str).to_numpy(),
+        "lon": chosen.geometry.x.to_numpy(), "lat": chosen.geometry.y.to_numpy(),
+    })  # fmt: skip
 
 
 def unit_supply(
@@ -261,9 +292,16 @@ def _capacity_known(city: City) -> set[str] | None:
 
 
 def _residence_frame(
-    acc: Accessibility, capacity: CapacityAccess, coverage: ResidenceCoverage
+    acc: Accessibility,
+    capacity: CapacityAccess,
+    coverage: ResidenceCoverage,
+    transit: TransitResults | None = None,
 ) -> gpd.GeoDataFrame:
     frame = acc.to_geodataframe()
+    if transit is not None:
+        extra = transit.access.to_frame().set_axis(frame.index)
+        frame = gpd.GeoDataFrame(pd.concat([frame, extra], axis=1), geometry="geometry",
+                                 crs=frame.crs)  # fmt: skip
     for k, category in enumerate(capacity.categories):
         frame[f"{category}_per_1000"] = capacity.per_1000[:, k]
     for m, measure in enumerate(coverage.measures):
@@ -315,6 +353,8 @@ def write_evaluation(
             if "parquet" in formats:
                 frame.to_parquet(staging / f"{name}.parquet", index=False)
         evaluation.table.to_parquet(staging / "coverage.parquet", index=False)
+        if evaluation.transit is not None:
+            _write_transit(evaluation.transit, staging, formats)
         summary = summarize(evaluation)
         (staging / "summary.json").write_text(
             json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -323,6 +363,43 @@ def write_evaluation(
             extra(staging)
     logger.info("circles results written to %s", target)
     return target
+
+
+TRANSIT_LAYERS = ("stations", "catchments", "lines")
+"""Layers a GTFS feed adds to the results (GeoPackage layers and GeoParquet files)."""
+
+
+def _write_transit(transit: TransitResults, staging: Path, formats: tuple[Format, ...]) -> None:
+    for name in TRANSIT_LAYERS:
+        frame: gpd.GeoDataFrame = getattr(transit, name)
+        if "gpkg" in formats:
+            frame.to_file(staging / GPKG_NAME, layer=name, driver="GPKG")
+        if "parquet" in formats:
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+    transit.station_shares.to_parquet(staging / "station_shares.parquet", index=False)
+    transit.coverage.to_parquet(staging / "transit_coverage.parquet", index=False)
+
+
+def transit_summary(transit: TransitResults) -> dict[str, object]:
+    """City-wide transit figures: line-km, residents near a station, reach by walk + transit."""
+    shares = transit.station_shares
+    city = shares[shares["unit_level"] == "city"].iloc[0]
+    cover = transit.coverage
+    cover = cover[cover["unit_level"] == "city"]
+    return {
+        "service_day": transit.service_day,
+        "network_km": transit.network_km,
+        "lines": len(transit.lines),
+        "stations": len(transit.stations),
+        "station_within_10min_share": round(float(city["share_10min"]), 6),
+        "station_within_15min_share": round(float(city["share_15min"]), 6),
+        "transit_shares": {
+            f"{category}_{minutes:g}min": round(float(share), 6)
+            for category, minutes, share in zip(
+                cover["category"], cover["threshold_min"], cover["share"], strict=True
+            )
+        },
+    }
 
 
 def summarize(evaluation: Evaluation) -> dict[str, object]:
@@ -350,4 +427,5 @@ def summarize(evaluation: Evaluation) -> dict[str, object]:
         "gap_areas": len(evaluation.gaps),
         "shares": shares,
         "no_data": no_data,
+        **({"transit": transit_summary(evaluation.transit)} if evaluation.transit else {}),
     }

@@ -25,6 +25,8 @@ import pandas as pd
 import shapely
 from matplotlib.collections import LineCollection
 
+from shancheng.circles.report_transit import transit_parts
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -65,6 +67,8 @@ def render_report(evaluation: Evaluation) -> str:
                  + _png(_time_chart(evaluation)),
                  "Walking minutes from every residence to the nearest facility of each category, "
                  "on the slope-aware network (uphill slower than downhill)."),
+        *(_section(title, "".join(_png(f) for f in figures) + table, note)
+          for title, figures, table, note in transit_parts(evaluation)),
         *_unit_table_sections(evaluation),
     ]  # fmt: skip
     title = f"Living circles — {html.escape(evaluation.city_name)}"

@@ -8,12 +8,19 @@ from enum import StrEnum
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import TYPE_CHECKING
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shancheng.circles.city_profile import apply_city_profile, read_city_profile
-from shancheng.circles.evaluate import EVALUATE_STEPS, evaluate_city, summarize, write_evaluation
+from shancheng.circles.evaluate import (
+    EVALUATE_STEPS,
+    evaluate_city,
+    summarize,
+    transit_summary,
+    write_evaluation,
+)
 from shancheng.circles.isochrones import isochrones
 from shancheng.circles.report import write_report
 from shancheng.circles.standard import load_catalogue
@@ -61,6 +68,12 @@ def evaluate_command(
     profile: Path | None = typer.Option(  # noqa: B008
         None, help="City profile TOML: requirements on / off / where_present."
     ),
+    gtfs: Path | None = typer.Option(  # noqa: B008
+        None, help="GTFS feed: add walk + transit accessibility and the metro figures."
+    ),
+    window: str = typer.Option(
+        "07:00-09:00", help="Departure window of the transit accessibility, HH:MM-HH:MM."
+    ),
 ) -> None:
     """Evaluate every residence's living circles; write GeoPackage, GeoParquet and a report."""
     settings: Settings = ctx.obj
@@ -74,10 +87,11 @@ def evaluate_command(
         chosen, notes = apply_city_profile(chosen, read_city_profile(profile, chosen), present)
         for note in notes:
             _console.print(f"city profile: {note}", highlight=False)
-    with step_reporter("living circles", EVALUATE_STEPS + 1) as step:
+    with step_reporter("living circles", EVALUATE_STEPS + 1 + (gtfs is not None)) as step:
         evaluation = evaluate_city(
-            loaded, chosen, residences=residences.value, time_step_s=time_step, progress=step
-        )
+            loaded, chosen, residences=residences.value, time_step_s=time_step, progress=step,
+            gtfs=gtfs, transit_window_s=_window_s(window),
+        )  # fmt: skip
         evaluation = replace(evaluation, data_notes=(*evaluation.data_notes, *notes))
         step("writing")
         target = out or settings.data_dir / "circles" / city_dir.name
@@ -85,6 +99,46 @@ def evaluate_command(
             evaluation, target, extra=(lambda d: write_report(evaluation, d)) if report else None
         )
     _print_summary(evaluation, target, time.perf_counter() - started)
+    if evaluation.transit is not None:
+        _print_transit(evaluation)
+
+
+def _window_s(text: str) -> tuple[int, int]:
+    """``"07:00-09:00"`` as seconds since midnight."""
+    try:
+        first, last = (part.strip().split(":") for part in text.split("-"))
+        window = (int(first[0]) * 3600 + int(first[1]) * 60,
+                  int(last[0]) * 3600 + int(last[1]) * 60)  # fmt: skip
+    except (ValueError, IndexError) as exc:
+        msg = f"--window {text!r}: give HH:MM-HH:MM, e.g. 07:00-09:00"
+        raise InputError(msg) from exc
+    if window[1] < window[0]:
+        msg = f"--window {text!r}: the window ends before it starts"
+        raise InputError(msg)
+    return window
+
+
+def _print_transit(evaluation: Evaluation) -> None:
+    transit = evaluation.transit
+    assert transit is not None  # noqa: S101 - checked by the caller
+    summary = transit_summary(transit)
+    for kind, km in transit.network_km.items():
+        lines, stations = len(transit.lines), len(transit.stations)
+        _console.print(f"{kind} network: {km:,.1f} km of line ({lines} lines, {stations} "
+                       f"stations, service day {transit.service_day})")  # fmt: skip
+    _console.print(
+        f"residents within a 10-minute walk of a station: "
+        f"{summary['station_within_10min_share']:.1%}, within 15 minutes: "
+        f"{summary['station_within_15min_share']:.1%} (entrance climbs included)"
+    )
+    access = transit.access
+    table = Table(title="walk vs walk + transit (median over the window, minutes)")
+    for column in ("category", "walk", "walk + transit", f"p{access.percentile:g}"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for c, category in enumerate(access.categories):
+        times = (access.walk_s, access.median_s, access.upper_s)
+        table.add_row(category, *(f"{float(np.median(v[:, c])) / 60:.1f}" for v in times))
+    _console.print(table)
 
 
 class DirectionChoice(StrEnum):

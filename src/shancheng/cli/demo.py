@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shancheng.config import Settings
 
 _console = Console()
-_DEMO_STEPS = 12
+_DEMO_STEPS = 13
 
 
 def demo_command(

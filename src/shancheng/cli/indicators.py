@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shancheng.data.city import read_city
+from shancheng.data.transit import city_feed
 from shancheng.errors import ConfigError
 from shancheng.indicators.citystate import build_city_state
 from shancheng.indicators.measures import MEASURES, unit_indicators
@@ -52,7 +53,9 @@ def indicators_command(
         msg = f"setting `city`: no City at {settings.city_dir}; run `shancheng demo` first"
         raise ConfigError(msg)
     when = _parse_time(at)
-    state = build_city_state(read_city(settings.city_dir, verify=False))
+    state = build_city_state(
+        read_city(settings.city_dir, verify=False), gtfs=city_feed(settings.city_dir)
+    )
     upgrade_database(settings.resolved_database_url)
     engine = create_db_engine(settings.resolved_database_url)
     try:

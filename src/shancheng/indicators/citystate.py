@@ -22,6 +22,8 @@ import shapely
 from shancheng.circles.evaluate import evaluate_city
 from shancheng.circles.point_access import PointAccess
 from shancheng.circles.standard import load_catalogue
+from shancheng.circles.transit_figures import unit_line_km
+from shancheng.data.transit import city_feed
 from shancheng.errors import NotFoundError, QueryError
 from shancheng.geo.crs import lonlat_to_utm
 from shancheng.lifelines.monitoring import compute_coverage
@@ -134,11 +136,17 @@ class CityState:
             return self.cache[key]
 
 
-def build_city_state(city: City, catalogue: Catalogue | None = None) -> CityState:
-    """Evaluate the City once and prepare the dashboard's lookups (a few seconds on the demo)."""
+def build_city_state(
+    city: City, catalogue: Catalogue | None = None, *, gtfs: Path | None = None
+) -> CityState:
+    """Evaluate the City once and prepare the dashboard's lookups (a few seconds on the demo).
+
+    With ``gtfs`` (the City's feed, :func:`shancheng.data.transit.city_feed`), the living
+    circles include walk + transit and the units carry the metro measures.
+    """
     started = time.perf_counter()
     catalogue = catalogue or load_catalogue()
-    evaluation = evaluate_city(city, catalogue)
+    evaluation = evaluate_city(city, catalogue, gtfs=gtfs)
     city_rows = city.admin_units[city.admin_units["level"] == "city"]
     city_code = str(city_rows["code"].iloc[0]) if len(city_rows) else "city"
     sensors = sensors_from_city(city)
@@ -198,6 +206,16 @@ def _unit_table(
         }
     )
     table["pipe_monitoring_share"] = _monitoring_shares(city, table, pipes, sensors)
+    table["metro_network_km"] = np.nan
+    table["station_walk_15min_share"] = np.nan
+    transit = evaluation.transit
+    if transit is not None:
+        km = unit_line_km(transit.lines, city.admin_units, crs_epsg=city.network.crs_epsg)
+        table["metro_network_km"] = table["code"].map(km).to_numpy(np.float64)
+        shares = transit.station_shares.drop_duplicates("unit_code").set_index("unit_code")
+        table["station_walk_15min_share"] = (
+            table["code"].map(shares["share_15min"]).to_numpy(np.float64)
+        )
     return table
 
 
@@ -251,5 +269,7 @@ class CityHolder:
                 if self.city_dir is None or self.loader is None:  # pragma: no cover - wiring
                     msg = "no City configured for the dashboard"
                     raise QueryError(msg, field="city")
-                self.state = build_city_state(self.loader(self.city_dir))
+                self.state = build_city_state(
+                    self.loader(self.city_dir), gtfs=city_feed(self.city_dir)
+                )
             return self.state

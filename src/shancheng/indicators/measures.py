@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from shancheng.indicators.citystate import CityState, UnitLevel
 
-MeasureKind = Literal["share", "per_1000", "count"]
+MeasureKind = Literal["share", "per_1000", "count", "km"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Measure:
     name_zh, name_en
         What people call it.
     kind
-        ``share`` (0..1), ``per_1000`` (per 1,000 residents) or ``count``.
+        ``share`` (0..1), ``per_1000`` (per 1,000 residents), ``count`` or ``km``.
     pillar
         Where it comes from: ``circles``, ``cases`` or ``lifelines``.
     better
@@ -77,6 +77,19 @@ MEASURES: tuple[Measure, ...] = (
         description="Nursery places per 1,000 residents (托位).",
     ),
     Measure(
+        "metro_network_km", "轨道交通运营里程", "Metro network",
+        "km", "circles", "higher", targetable=True,
+        description="Line-kilometres of metro and monorail (GTFS route types 1 and 12) in the "
+        "City's feed, each line measured along its longest shape, cut at the unit boundary "
+        "(the city counts every line whole). Unknown without a feed in <city>/transit/.",
+    ),
+    Measure(
+        "station_walk_15min_share", "15分钟步行可达轨道站人口比例", "Residents near a station",
+        "share", "circles", "higher", targetable=True,
+        description="Share of residents within a 15-minute walk of a metro platform on the "
+        "slope-aware network, through the station's entrances, lifts and escalators included.",
+    ),
+    Measure(
         "pipe_monitoring_share", "管网监测覆盖率", "Pipe monitoring coverage",
         "share", "lifelines", "higher", targetable=True,
         description="Share of the dense-area gas and water pipe length that sensors watch.",
@@ -106,6 +119,8 @@ _IDENTITY = ["code", "name", "name_en", "level", "parent", "residents", "area_km
 _CITY_STATE_MEASURES = [
     "circle_coverage_share",
     "childcare_places_per_1000",
+    "metro_network_km",
+    "station_walk_15min_share",
     "pipe_monitoring_share",
 ]
 

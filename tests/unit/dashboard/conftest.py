@@ -24,10 +24,20 @@ def small_city():
 
 
 @pytest.fixture(scope="session")
-def city_state(small_city):
+def small_metro(small_city, tmp_path_factory):
+    """The small demo city's metro feed, as ``write_demo_city`` writes it beside the City."""
+    from shancheng.data.demo.metro import write_metro_feed
+    from shancheng.data.demo.terrain import Terrain
+
+    folder = tmp_path_factory.mktemp("small-metro")
+    return write_metro_feed(small_city, Terrain.from_config(DemoConfig.small()), folder)
+
+
+@pytest.fixture(scope="session")
+def city_state(small_city, small_metro):
     from shancheng.indicators.citystate import build_city_state
 
-    return build_city_state(small_city)
+    return build_city_state(small_city, gtfs=small_metro)
 
 
 @pytest.fixture(scope="session")

@@ -242,3 +242,39 @@ def test_isochrone_minutes_are_checked(dash, city_state, lonlat):
         assert r.status_code == 422 and "`minutes`" in r.json()["detail"][0]["msg"], bad
     r = dash.client.get("/circles/nearest", params={"lon": 500, "lat": 29.5})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "lon"]
+
+
+def test_stations_catchments_and_lines_of_the_city_feed(dash, city_state):
+    transit = city_state.evaluation.transit
+    stations = dash.client.get("/circles/stations").json()
+    assert stations["type"] == "FeatureCollection"
+    assert len(stations["features"]) == len(transit.stations) > 0
+    first = stations["features"][0]
+    assert first["geometry"]["type"] == "Point"
+    assert set(first["properties"]) == {
+        "station_id",
+        "stop_name",
+        "platforms",
+        "entrances",
+        "climb_max_s",
+        "residents_10min",
+        "residents_15min",
+    }
+    response = dash.client.get("/circles/stations/catchments", params={"minutes": 10})
+    assert response.status_code == 200, response.text
+    catchments = response.json()
+    served = {
+        f["properties"]["station_id"]: f["properties"]["residents"] for f in catchments["features"]
+    }
+    by_station = {
+        f["properties"]["station_id"]: f["properties"]["residents_10min"]
+        for f in stations["features"]
+    }
+    assert served == {k: v for k, v in by_station.items() if v > 0}
+    assert (
+        dash.client.get("/circles/stations/catchments", params={"minutes": 12}).status_code == 422
+    )
+    lines = dash.client.get("/circles/lines").json()
+    assert sum(f["properties"]["length_km"] for f in lines["features"]) == pytest.approx(
+        transit.lines["length_km"].sum()
+    )

@@ -11,7 +11,7 @@ from shancheng.indicators import citystate
 def test_holder_builds_once_for_concurrent_callers(monkeypatch):
     built, loaded = [], []
 
-    def slow_build(city):
+    def slow_build(city, gtfs=None):
         time.sleep(0.2)
         built.append(city)
         return f"state of {city}"

@@ -22,7 +22,7 @@ def test_packaged_targets_and_measured_figures(dash, city_state):
         "pipe_monitoring_dense": (1.0, "measured"),
         "case_on_time_closure": (0.9, "measured"),
         "senior_homes_renovated": (45000.0, "manual"),
-        "metro_network_km": (593.0, "manual"),
+        "metro_network_km": (593.0, "measured"),
     }
     assert targets["circle_coverage_15min"]["due"] == "2025-12-31"
     units = city_state.evaluation.units.set_index("code")
@@ -36,8 +36,13 @@ def test_packaged_targets_and_measured_figures(dash, city_state):
         units.at[city_state.city_code, "complete_15min_share"]
     )
     assert all(m["value"] is None for m in targets["case_on_time_closure"]["measured"])
-    assert targets["metro_network_km"]["history"] == []
-    assert targets["metro_network_km"]["measured"] is None
+    # the metro target reads the line-km computed from the City's feed (the small demo metro)
+    metro = targets["metro_network_km"]
+    assert metro["history"] is None
+    lines = city_state.evaluation.transit.lines
+    assert metro["city_value"] == pytest.approx(lines["length_km"].sum(), abs=1e-3)
+    assert [m["code"] for m in metro["measured"]] == list(districts.index)
+    assert sum(m["value"] for m in metro["measured"]) <= metro["city_value"] + 1e-6
     # the editable copy was seeded into the data folder
     path = state_of(dash.app).settings.data_dir / "targets.toml"
     assert path.is_file()
@@ -87,7 +92,7 @@ def test_figures_cannot_be_rewritten(make_dash, request, backend):
     dash = make_dash(url)
     boss = dash.user(f"admin-{backend}", Role.ADMIN, "990100")
     r = dash.client.post(
-        "/targets/metro_network_km/figures",
+        "/targets/senior_homes_renovated/figures",
         headers=boss,
         json={"value": 538, "date": str(date(2025, 1, 1)), "note": ""},
     )

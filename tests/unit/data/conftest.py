@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from tests.shared import shared_or_skip
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
-
-def shared_or_skip() -> Path:
-    """The shared data folder; skip with a reason, or fail under CI=true, when absent."""
-    if not SHARED.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"../shared/data is missing at {SHARED} (required under CI=true)")
-        pytest.skip(f"../shared/data not found at {SHARED}; the real-data tests need it")
-    return SHARED
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,8 @@ def test_default_facility_mapping_covers_the_catalogue_and_first_match_wins():
     from shancheng.data.demo.facilities import CATEGORY_IDS
 
     mapping = load_facility_tags()
-    assert {rule.category for rule in mapping.rules} == set(CATEGORY_IDS)
+    # subway entrances are no catalogue category: they lead transit riders into GTFS stations
+    assert {rule.category for rule in mapping.rules} == {*CATEGORY_IDS, "subway_entrance"}
     assert mapping.category({"amenity": "school", "isced:level": "2"}) == "middle_school"
     assert mapping.category({"amenity": "school"}) == "primary_school"
     assert mapping.category({"amenity": "kindergarten", "nursery": "yes"}) == "nursery"

@@ -541,6 +541,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/circles/lines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lines
+         * @description Transit lines of the City's feed as GeoJSON lines (empty without a feed).
+         *
+         *     Properties ``route_id, route_short_name, route_type, route_type_name, length_km``.
+         */
+        get: operations["lines_circles_lines_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/circles/nearest": {
         parameters: {
             query?: never;
@@ -553,6 +575,54 @@ export interface paths {
          * @description Return the walking time from the point to the nearest facility of every category.
          */
         get: operations["nearest_circles_nearest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/stations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stations
+         * @description Metro stations of the City's feed as GeoJSON points (empty without a feed).
+         *
+         *     Properties: ``station_id, stop_name, platforms, entrances, climb_max_s`` (the longest
+         *     entrance-to-platform climb, lifts and escalators) and ``residents_10min``,
+         *     ``residents_15min`` (residents for whom it is the nearest station within that walk).
+         */
+        get: operations["stations_circles_stations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/circles/stations/catchments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Station Catchments
+         * @description Each station's catchment as GeoJSON polygons (empty without a feed).
+         *
+         *     The unit-grid cells of the residents for whom the station is the nearest, within
+         *     ``minutes`` of walking (entrance climb included); properties ``station_id,
+         *     threshold_min, residents``.
+         */
+        get: operations["station_catchments_circles_stations_catchments_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1722,7 +1792,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "share" | "per_1000" | "count";
+            kind: "share" | "per_1000" | "count" | "km";
             /** Name En */
             name_en: string;
             /** Name Zh */
@@ -2324,6 +2394,8 @@ export interface components {
             code: string;
             /** Level */
             level: string;
+            /** Metro Network Km */
+            metro_network_km: number | null;
             /** Name */
             name: string;
             /** Name En */
@@ -2336,6 +2408,8 @@ export interface components {
             pipe_monitoring_share: number | null;
             /** Residents */
             residents: number;
+            /** Station Walk 15Min Share */
+            station_walk_15min_share: number | null;
         };
         /**
          * UnitShare
@@ -3297,6 +3371,28 @@ export interface operations {
             };
         };
     };
+    lines_circles_lines_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     nearest_circles_nearest_get: {
         parameters: {
             query: {
@@ -3318,6 +3414,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NearestRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stations_circles_stations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    station_catchments_circles_stations_catchments_get: {
+        parameters: {
+            query?: {
+                /** @description Walk to the platform, minutes: 10 or 15 */
+                minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */

@@ -20,6 +20,7 @@ from shancheng.api.schemas.circles import (
     WhatIfRead,
 )
 from shancheng.circles.isochrones import isochrones
+from shancheng.circles.transit_figures import STATION_WALK_MIN
 from shancheng.errors import InputError, QueryError, SnapDistanceError
 from shancheng.indicators.citystate import CityState
 
@@ -126,6 +127,59 @@ def facilities(city: CityDep, category: CategoryQuery) -> dict[str, Any]:
     return feature_collection(
         chosen, ["facility_id", "category", "name", "capacity", "capacity_unit"], tolerance_deg=0
     )
+
+
+_EMPTY: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+
+
+@router.get("/stations")
+def stations(city: CityDep) -> dict[str, Any]:
+    """Metro stations of the City's feed as GeoJSON points (empty without a feed).
+
+    Properties: ``station_id, stop_name, platforms, entrances, climb_max_s`` (the longest
+    entrance-to-platform climb, lifts and escalators) and ``residents_10min``,
+    ``residents_15min`` (residents for whom it is the nearest station within that walk).
+    """
+    transit = city.evaluation.transit
+    if transit is None:
+        return _EMPTY
+    columns = ["station_id", "stop_name", "platforms", "entrances", "climb_max_s",
+               "residents_10min", "residents_15min"]  # fmt: skip
+    return feature_collection(transit.stations, columns, tolerance_deg=0)
+
+
+@router.get("/stations/catchments")
+def station_catchments(
+    city: CityDep,
+    minutes: Annotated[int, Query(description="Walk to the platform, minutes: 10 or 15")] = 15,
+) -> dict[str, Any]:
+    """Each station's catchment as GeoJSON polygons (empty without a feed).
+
+    The unit-grid cells of the residents for whom the station is the nearest, within
+    ``minutes`` of walking (entrance climb included); properties ``station_id,
+    threshold_min, residents``.
+    """
+    if minutes not in STATION_WALK_MIN:
+        msg = f"`minutes` must be one of 10, 15, got {minutes}"
+        raise QueryError(msg, field="minutes")
+    transit = city.evaluation.transit
+    if transit is None:
+        return _EMPTY
+    frame = transit.catchments[transit.catchments["threshold_min"] == float(minutes)]
+    return feature_collection(frame, ["station_id", "threshold_min", "residents"])
+
+
+@router.get("/lines")
+def lines(city: CityDep) -> dict[str, Any]:
+    """Transit lines of the City's feed as GeoJSON lines (empty without a feed).
+
+    Properties ``route_id, route_short_name, route_type, route_type_name, length_km``.
+    """
+    transit = city.evaluation.transit
+    if transit is None:
+        return _EMPTY
+    columns = ["route_id", "route_short_name", "route_type", "route_type_name", "length_km"]
+    return feature_collection(transit.lines, columns)
 
 
 @router.get("/nearest")

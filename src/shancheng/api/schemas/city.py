@@ -19,6 +19,8 @@ class UnitIndicators(BaseModel):
     area_km2: float
     circle_coverage_share: float | None
     childcare_places_per_1000: float | None
+    metro_network_km: float | None
+    station_walk_15min_share: float | None
     pipe_monitoring_share: float | None
     cases_open: int
     cases_overdue: int
@@ -33,7 +35,7 @@ class MeasureRead(BaseModel):
     key: str
     name_zh: str
     name_en: str
-    kind: Literal["share", "per_1000", "count"]
+    kind: Literal["share", "per_1000", "count", "km"]
     pillar: Literal["circles", "cases", "lifelines"]
     better: Literal["higher", "lower"]
     targetable: bool

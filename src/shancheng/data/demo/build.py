@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ from shancheng.data.demo.admin import AdminLayout, generate_admin
 from shancheng.data.demo.basemap import green_layer, road_classes, terrain_grid, water_layer
 from shancheng.data.demo.config import DemoConfig
 from shancheng.data.demo.facilities import Gaps, choose_gaps, generate_facilities
+from shancheng.data.demo.metro import write_metro_feed
 from shancheng.data.demo.pipes import GAS, WATER, PipeNetwork, generate_pipes
 from shancheng.data.demo.population import Buildings, generate_buildings
 from shancheng.data.demo.streets import Streets, generate_streets
@@ -26,8 +28,6 @@ from shancheng.data.demo.terrain import Terrain
 from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, utm_to_lonlat
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from shancheng.geo.relief import HeightGrid
     from shancheng.types import FloatArray, IntArray
 
@@ -146,11 +146,19 @@ def _metadata(config: DemoConfig, layout: AdminLayout, gaps: Gaps) -> dict[str, 
 def write_demo_city(
     directory: str | Path, config: DemoConfig | None = None, *, progress: StageReport | None = None
 ) -> City:
-    """Generate the demo city and write it as a City directory (GeoParquet plus manifest)."""
+    """Generate the demo city and write it as a City directory (GeoParquet plus manifest).
+
+    The demo metro is written beside it as a GTFS feed, ``transit/metro_gtfs.zip``
+    (:mod:`shancheng.data.demo.metro`).
+    """
+    config = config or DemoConfig()
     city = generate_demo_city(config, progress=progress)
     if progress is not None:
         progress("writing files")
     write_city(city, directory)
+    if progress is not None:
+        progress("metro (GTFS)")
+    write_metro_feed(city, Terrain.from_config(config), Path(directory))
     return city
 
 
