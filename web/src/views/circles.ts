@@ -29,6 +29,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   level.name = "level";
   const gaps = h("input", { type: "checkbox", name: "gaps", checked: true });
   const facilities = h("input", { type: "checkbox", name: "facilities", checked: true });
+  const metro = h("input", { type: "checkbox", name: "metro" });
   const modeNearest = h("input", { type: "radio", name: "click-mode", value: "nearest", checked: true });
   const modeIso = h("input", { type: "radio", name: "click-mode", value: "isochrone" });
   const whatifButton = h("button", { type: "button", id: "whatif-start", i18n: "whatif" });
@@ -44,6 +45,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     h("div", { class: "row" },
       h("label", { class: "field inline" }, gaps, h("span", { i18n: "show_gaps" })),
       h("label", { class: "field inline" }, facilities, h("span", { i18n: "show_facilities" })),
+      h("label", { class: "field inline" }, metro, h("span", { i18n: "show_metro" })),
     ),
     h("fieldset", { class: "row" }, h("legend", { i18n: "click_mode" }),
       h("label", { class: "field inline" }, modeNearest, h("span", { i18n: "mode_nearest" })),
@@ -71,6 +73,11 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     paint: { "fill-color": ["match", ["get", "minutes"], 5, ISO_COLOURS[0]!, 10, ISO_COLOURS[1]!, ISO_COLOURS[2]!], "fill-opacity": 0.35 },
   });
   map.addLayer({ id: "facilities-dots", type: "circle", source: "facilities", paint: { "circle-radius": 5, "circle-color": "#542788", "circle-stroke-color": "#fff", "circle-stroke-width": 1 } });
+  // the metro (from the City's GTFS feed): lines, stations and their 15-minute walk catchments
+  for (const id of ["metro-lines", "metro-stations", "metro-catchments"]) setData(map, id);
+  map.addLayer({ id: "metro-catchments-fill", type: "fill", source: "metro-catchments", paint: { "fill-color": "#d95f02", "fill-opacity": 0.18 } });
+  map.addLayer({ id: "metro-lines-line", type: "line", source: "metro-lines", paint: { "line-color": "#d95f02", "line-width": 3.5 } });
+  map.addLayer({ id: "metro-stations-dots", type: "circle", source: "metro-stations", paint: { "circle-radius": 6, "circle-color": "#ffffff", "circle-stroke-color": "#d95f02", "circle-stroke-width": 3 } });
 
   let units: Geo<UnitProps> | null = null;
   let unitsLevel = "";
@@ -203,6 +210,31 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   });
 
   for (const control of [category, level, gaps, facilities]) control.addEventListener("change", refresh);
+  const loadMetro = async (): Promise<void> => {
+    const on = metro.checked;
+    const [lines, stations, catchments] = on
+      ? await Promise.all([
+          get<GeoJSON.FeatureCollection>("/circles/lines"),
+          get<GeoJSON.FeatureCollection>("/circles/stations"),
+          get<GeoJSON.FeatureCollection>("/circles/stations/catchments", { minutes: 15 }),
+        ])
+      : [undefined, undefined, undefined];
+    setData(map, "metro-lines", lines);
+    setData(map, "metro-stations", stations);
+    setData(map, "metro-catchments", catchments);
+    if (on && stations && !stations.features.length) answer.replaceChildren(h("p", { class: "notice", i18n: "no_metro" }));
+  };
+  metro.addEventListener("change", () => void loadMetro().catch(failed));
+  map.on("click", "metro-stations-dots", (e) => {
+    const p = e.features?.[0]?.properties as { stop_name?: string; residents_10min?: number; residents_15min?: number; climb_max_s?: number } | undefined;
+    if (!p) return;
+    answer.replaceChildren(
+      h("div", { id: "station-answer" },
+        h("h3", {}, h("span", { class: "user-data" }, p.stop_name ?? "")),
+        h("p", {}, `${t("residents_10min")}: ${fmt(p.residents_10min)} · ${t("residents_15min")}: ${fmt(p.residents_15min)}`),
+        h("p", {}, `${t("climb_max")}: ${fmt((p.climb_max_s ?? 0) / 60, 1)} ${t("minutes")}`)),
+    );
+  });
   const unsubscribe = onLangChange(() => {
     for (const option of category.options) {
       const c = cats.find((x) => x.category === option.value);
