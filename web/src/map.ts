@@ -47,7 +47,7 @@ const STAFF_LAYERS = new Set(["pipes"]);
  * A map in `container` named by the text `label` (translated with the page), opening on
  * `bounds` when the view knows them already (no tiles fetched for a view left at once).
  */
-export function createMap(container: HTMLElement, label: TextKey, bounds?: LngLatBoundsLike | null): MlMap {
+export function createMap(container: HTMLElement, label: TextKey, bounds?: LngLatBoundsLike | null, maxZoom = 18): MlMap {
   const tiles = basemapUrl();
   const map = new maplibregl.Map({
     container,
@@ -59,7 +59,7 @@ export function createMap(container: HTMLElement, label: TextKey, bounds?: LngLa
         ...(tiles ? [{ id: "basemap", type: "raster" as const, source: "basemap" }] : []),
       ],
     },
-    ...(bounds ? { bounds, fitBoundsOptions: { padding: 40 } } : { center: [106.55, 29.56] as [number, number], zoom: 11 }),
+    ...(bounds ? { bounds, fitBoundsOptions: { padding: 40, maxZoom } } : { center: [106.55, 29.56] as [number, number], zoom: 11 }),
     // no fade-in of symbols and raster tiles: the map is final as soon as its tiles are drawn
     fadeDuration: 0,
     locale: mapLocale(),

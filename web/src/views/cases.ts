@@ -28,7 +28,7 @@ import { h, labelled, select, toast } from "../dom";
 import { lang, onLangChange, t, tOr, when } from "../i18n";
 
 type Department = components["schemas"]["DepartmentRead"];
-import { addStreets, createMap, fitTo, ready, setData } from "../map";
+import { addStreets, boundsOf, createMap, fitTo, ready, setData } from "../map";
 
 const STAGE_COLOURS: Record<string, string> = {
   reported: "#e6550d",
@@ -52,16 +52,19 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     requireLogin();
     return () => undefined;
   }
-  const cats: Category[] = await categories().catch(() => []);
-  // the workflow's stages in order, as the server defines them (GET /cases/workflow)
-  const stages: CaseStatus[] = await get<WorkflowRead>("/cases/workflow")
-    .then((w) => w.statuses.map((s) => s.value))
-    .catch((): CaseStatus[] => []);
-  // names, never codes: the units (districts and streets) and departments, from the API
-  const [districtUnits, streetUnits, departments] = await Promise.all([
-    get<Geo<UnitProps>>("/city/units", { level: "district" }).catch((): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] })),
-    get<Geo<UnitProps>>("/city/units", { level: "street" }).catch((): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] })),
+  // everything the view needs at once, the first page of cases included (its bounds open the map)
+  const none = (): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] });
+  const [cats, stages, districtUnits, streetUnits, departments, firstPage] = await Promise.all([
+    categories().catch((): Category[] => []),
+    // the workflow's stages in order, as the server defines them (GET /cases/workflow)
+    get<WorkflowRead>("/cases/workflow")
+      .then((w) => w.statuses.map((s) => s.value))
+      .catch((): CaseStatus[] => []),
+    // names, never codes: the units (districts and streets) and departments, from the API
+    get<Geo<UnitProps>>("/city/units", { level: "district" }).catch(none),
+    get<Geo<UnitProps>>("/city/units", { level: "street" }).catch(none),
     get<Department[]>("/departments").catch((): Department[] => []),
+    listCases({ limit: 50, offset: 0 }),
   ]);
   const unitNames = new Map<string, UnitProps>([...districtUnits.features, ...streetUnits.features].map((f) => [f.properties.code, f.properties]));
   const unitName = (code: string): string => {
@@ -117,16 +120,16 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     list,
   );
   root.append(h("div", { class: "split" }, mapBox, panel));
-  const map = createMap(mapBox, "case_list");
+  const dots: GeoJSON.FeatureCollection = {
+    type: "FeatureCollection",
+    features: firstPage.rows.map((c) => ({ type: "Feature", geometry: { type: "Point", coordinates: [c.lon, c.lat] }, properties: {} })),
+  };
+  const map = createMap(mapBox, "case_list", boundsOf(dots.features.length ? dots : streetUnits), 16);
   await ready(map);
   await addStreets(map);
-  // the streets' (街道) outlines for orientation, when the server offers them
-  await get<GeoJSON.FeatureCollection>("/city/units", { level: "street" })
-    .then((units) => {
-      setData(map, "units", units);
-      map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#556", "line-width": 1.2 } });
-    })
-    .catch(() => undefined);
+  // the streets' (街道) outlines for orientation
+  setData(map, "units", streetUnits);
+  map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#556", "line-width": 1.2 } });
   setData(map, "cases");
   map.addLayer({
     id: "cases-dots",
@@ -142,7 +145,7 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   let selected: number | null = null;
 
   // the filters go to the server (GET /cases with X-Total-Count); a page is PAGE rows
-  let refit = true;
+  let refit = false; // the map opened on the first page already
   const reload = async (): Promise<void> => {
     const answer = await listCases({
       status: fStage.value as CaseStatus | "",
@@ -321,7 +324,9 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     render();
     if (selected !== null) void openCase(selected);
   });
-  await reload();
+  page = firstPage.rows;
+  total = firstPage.total;
+  render();
   return () => {
     closeStream();
     window.clearInterval(poll);

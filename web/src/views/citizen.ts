@@ -10,7 +10,7 @@ import type { Geo, PublicCase, UnitProps } from "../api/contract";
 import { categories, type Category } from "../categories";
 import { h, labelled, toast } from "../dom";
 import { lang, onLangChange, t, tOr, when } from "../i18n";
-import { addStreets, createMap, fitTo, maplibregl, ready, setData } from "../map";
+import { addStreets, boundsOf, createMap, maplibregl, ready, setData } from "../map";
 import { categoryPicker } from "./picker";
 import { flushQueue, queueReport } from "../offline";
 
@@ -128,7 +128,15 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
   );
   root.append(h("div", { class: "citizen" }, form, follow));
 
-  const map = createMap(mapBox, "pin_at");
+  // a link may carry the place (#/citizen?lon=..&lat=.., e.g. a QR code on a lamp post)
+  const query = new URLSearchParams(window.location.hash.split("?")[1] ?? "");
+  const at = [Number(query.get("lon")), Number(query.get("lat"))] as [number, number];
+  const linked = query.has("lon") && query.has("lat") && at.every(Number.isFinite);
+  // the city's districts as a light outline; the map opens on them (or on the linked place)
+  const districts = await get<Geo<UnitProps>>("/city/units", { level: "district" }).catch(
+    (): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] }),
+  );
+  const map = createMap(mapBox, "pin_at", linked ? [at[0] - 0.002, at[1] - 0.002, at[0] + 0.002, at[1] + 0.002] : boundsOf(districts));
   await ready(map);
   await addStreets(map);
   const marker = new maplibregl.Marker({ draggable: true, element: h("div", { class: "pin", "aria-hidden": "true" }) });
@@ -157,22 +165,9 @@ export async function mountCitizen(root: HTMLElement): Promise<Cleanup> {
       { enableHighAccuracy: true, timeout: 10_000 },
     );
   });
-  // a link may carry the place (#/citizen?lon=..&lat=.., e.g. a QR code on a lamp post)
-  const query = new URLSearchParams(window.location.hash.split("?")[1] ?? "");
-  const at = [Number(query.get("lon")), Number(query.get("lat"))] as [number, number];
-  const linked = query.has("lon") && query.has("lat") && at.every(Number.isFinite);
-  // the city's districts as a light outline, when the server offers them
-  await get<Geo<UnitProps>>("/city/units", { level: "district" })
-    .then((units) => {
-      setData(map, "districts", units);
-      map.addLayer({ id: "districts-line", type: "line", source: "districts", paint: { "line-color": "#557", "line-width": 1 } });
-      if (!linked) fitTo(map, units);
-    })
-    .catch(() => undefined);
-  if (linked) {
-    map.jumpTo({ center: at, zoom: 16 });
-    place(at[0], at[1]);
-  }
+  setData(map, "districts", districts);
+  map.addLayer({ id: "districts-line", type: "line", source: "districts", paint: { "line-color": "#557", "line-width": 1 } });
+  if (linked) place(at[0], at[1]);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
