@@ -158,10 +158,7 @@ def parse_code(text: str, *, field: str = "code") -> CreditCode:
         raise refuse(msg)
     for position, char in enumerate(code, start=1):
         if char not in _VALUE:
-            msg = (
-                f"has {char!r} at position {position}; only {CHARSET} are used "
-                "(no I, O, Z, S, V)"
-            )
+            msg = f"has {char!r} at position {position}; only {CHARSET} are used (no I, O, Z, S, V)"
             raise refuse(msg)
     authority, entity_type = code[0], code[1]
     if authority not in _TYPES:
