@@ -34,7 +34,16 @@ class CreditVerb(StrEnum):
 
 
 _V = CreditVerb
-_OFFICER = {_V.DECIDE, _V.WITHDRAW, _V.APPEAL, _V.UPHOLD, _V.REVOKE, _V.REPAIR, _V.DRAW}
+_OFFICER = {
+    _V.DECIDE,
+    _V.WITHDRAW,
+    _V.APPEAL,
+    _V.UPHOLD,
+    _V.REVOKE,
+    _V.REPAIR,
+    _V.DRAW,
+    _V.REGISTER,
+}
 ROLE_VERBS: dict[Role, frozenset[CreditVerb]] = {
     Role.CITIZEN: frozenset(),
     Role.INSPECTOR: frozenset({_V.VIEW, _V.LINK, _V.PROPOSE, _V.INSPECT}),

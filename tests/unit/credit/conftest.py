@@ -4,7 +4,6 @@ import pytest
 import sqlalchemy as sa
 from tests.unit.cases.conftest import (  # noqa: F401 - fixtures re-used by name
     admin_index,
-    api,
     center,
     make_api,
     make_session,
@@ -32,6 +31,17 @@ def session(make_session, center):
         s.commit()
     yield s
     s.close()
+
+
+@pytest.fixture
+def api(make_api):
+    """The app on the parametrised database, the credit tables emptied first (PostgreSQL)."""
+    made = make_api()
+    with made.session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(sa.text(f"truncate {', '.join(CREDIT_TABLES)} restart identity cascade"))
+            s.commit()
+    return made
 
 
 @pytest.fixture
