@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 import sqlalchemy as sa
 
 from shancheng.cases import service as cases
-from shancheng.cases.intake import ReportIn
 from shancheng.credit import repository
 from shancheng.credit.draw import draw_inspections
 from shancheng.credit.permissions import CreditVerb, check_verb
@@ -135,7 +134,7 @@ def record_result(
         raise TransitionNotAllowedError(msg, status=pick.outcome, action="inspect")
     entity = repository.entity_by_id(session, pick.entity_id)
     if outcome == "failed":
-        report = ReportIn(
+        report = cases.ReportIn(
             category_code, lon=entity.lon, lat=entity.lat, address=entity.address,
             title=f"双随机检查不合格 {entity.name}"[:200],
             description=f"Inspection {pick_id} of {entity.name} ({entity.code}): {note}"[:4000],

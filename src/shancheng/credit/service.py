@@ -188,6 +188,11 @@ def _add_licences(session: Session, center: Center, row: EntityRow, entity: Enti
         )  # fmt: skip
 
 
+def entity_code(session: Session, entity_id: int) -> str:
+    """Return the code of an entity by its id."""
+    return repository.entity_by_id(session, entity_id).code
+
+
 def get_entity(session: Session, center: Center, code: str, *, actor: Actor) -> EntityRow:
     """Return an entity in the actor's scope (others do not exist for them)."""
     check_verb(actor, CreditVerb.VIEW)

@@ -24,7 +24,7 @@ CREDIT_TABLES = (
 
 
 @pytest.fixture
-def session(make_session, center):
+def session(make_session, center):  # noqa: F811 - the re-used fixtures
     s = make_session(center)
     if s.get_bind().dialect.name == "postgresql":
         s.execute(sa.text(f"truncate {', '.join(CREDIT_TABLES)} restart identity cascade"))
@@ -34,7 +34,7 @@ def session(make_session, center):
 
 
 @pytest.fixture
-def api(make_api):
+def api(make_api):  # noqa: F811 - the re-used fixture
     """The app on the parametrised database, the credit tables emptied first (PostgreSQL)."""
     made = make_api()
     with made.session() as s:

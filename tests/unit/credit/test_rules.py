@@ -131,7 +131,7 @@ def test_draw_is_reproducible_from_its_seed():
 def test_realised_rates_lie_within_binomial_bounds():
     # 200 draws of 250 entities per tier: the count drawn per tier over all draws is
     # Binomial(200 * 250, rate); it must fall inside the central 99.99 % interval
-    counts = {t: 0 for t in "ABCD"}
+    counts = dict.fromkeys("ABCD", 0)
     for seed in range(200):
         for pick in draw_inspections(POPULATION, POOL, rate_of=RULES.rate_of, seed=seed):
             counts[pick.tier] += 1
@@ -142,7 +142,7 @@ def test_realised_rates_lie_within_binomial_bounds():
     # and per draw, each tier's count lies within its own bounds in all but a few draws
     outside = 0
     for seed in range(200):
-        per = {t: 0 for t in "ABCD"}
+        per = dict.fromkeys("ABCD", 0)
         for pick in draw_inspections(POPULATION, POOL, rate_of=RULES.rate_of, seed=seed):
             per[pick.tier] += 1
         for tier, k in per.items():

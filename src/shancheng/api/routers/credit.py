@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, status
 
 from shancheng.api.deps import CenterDep, CurrentUser, NowDep, SessionDep
@@ -28,12 +30,14 @@ from shancheng.api.schemas.credit import (
     TierChangeRead,
     UnitFiguresRead,
 )
+from shancheng.cases.calendar import CHINA_TZ
 from shancheng.credit import inspections, publicity, service
 from shancheng.credit.codes import parse_code
 from shancheng.credit.decisions import DecisionAction, DecisionKind
 from shancheng.credit.registry import EntityIn, parse_row
-from shancheng.credit.repository import entity_by_id, local_day
-from shancheng.store.credit_tables import DecisionRow, DrawRow, EntityRow
+
+if TYPE_CHECKING:
+    from shancheng.store.credit_tables import DecisionRow, DrawRow, EntityRow
 
 router = APIRouter(prefix="/credit", tags=["credit"])
 
@@ -176,7 +180,7 @@ def act(
 
 
 def _code_of(session: SessionDep, row: DecisionRow) -> str:
-    return entity_by_id(session, row.entity_id).code
+    return service.entity_code(session, row.entity_id)
 
 
 @router.post("/decisions/{decision_id}/repair", status_code=status.HTTP_201_CREATED)
@@ -188,7 +192,11 @@ def repair(
     done = service.repair_record(
         session, center, decision_id, reason=body.reason, actor=user, at=at
     )
-    return _entity(entity_by_id(session, done.entity_id))
+    return _entity(
+        service.get_entity(
+            session, center, service.entity_code(session, done.entity_id), actor=user
+        )
+    )
 
 
 def _draw(session: SessionDep, row: DrawRow) -> DrawRead:
@@ -228,7 +236,7 @@ def record_result(
         session, center, pick_id, body.outcome, actor=user, at=at, note=body.note
     )
     return PickRead(
-        id=pick.id, code=entity_by_id(session, pick.entity_id).code, probability=pick.probability,
+        id=pick.id, code=service.entity_code(session, pick.entity_id), probability=pick.probability,
         inspectors=pick.inspectors, outcome=pick.outcome, case_id=pick.case_id,
     )  # fmt: skip
 
@@ -281,7 +289,7 @@ def disclosure(session: SessionDep, at: NowDep) -> DisclosureRead:
                 valid_from=x.valid_from,
                 valid_until=x.valid_until,
             )
-            for x in publicity.public_licences(session, on=local_day(at))
+            for x in publicity.public_licences(session, on=at.astimezone(CHINA_TZ).date())
         ],
         draws=[
             PublicDrawRead(
