@@ -20,6 +20,8 @@ which always names the file, row or field at fault and the value found::
     │   ├── DatumMismatchError               coordinates declared WGS84 look GCJ-02/BD-09
     │   ├── BoundaryError                    boundary polygons or division codes are invalid
     │   ├── TileRequestError                 a map tile address outside the pyramid
+    │   ├── CreditCodeError                  a unified social credit code that fails its checks
+    │   ├── RegistryImportError              rows of an entity registry file refused (each named)
     │   └── InfeasiblePlanError              a siting request no plan can meet (names who and why)
     ├── FetchError(OSError)                  a download failed or its checksum differs
     ├── SnapDistanceError                    a point lies too far from every edge
@@ -218,6 +220,29 @@ class BoundaryError(InputError):
 
 class TileRequestError(InputError):
     """A map tile was asked for outside the XYZ pyramid (zoom, x or y out of range)."""
+
+
+class CreditCodeError(InputError):
+    """A unified social credit code (GB 32100) has a bad length, character or check."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        """Keep the offending ``field`` as data for the API's 4xx body."""
+        super().__init__(message)
+        self.field = field
+
+
+class RegistryImportError(InputError):
+    """An entity registry file has bad rows; nothing of the file was stored.
+
+    Attributes
+    ----------
+    problems
+        One line per bad row and field (``file, row N, field: why``); the message lists them.
+    """
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class InfeasiblePlanError(InputError):

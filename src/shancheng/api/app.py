@@ -25,6 +25,7 @@ from shancheng.api.routers import (
     circles,
     citizen,
     city,
+    credit,
     lifelines,
     open311,
     stream,
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(lifelines.router, dependencies=guarded)
     app.include_router(stream.router, dependencies=guarded)
     app.include_router(targets.router, dependencies=guarded)
+    app.include_router(credit.router, dependencies=guarded)
     tiles.install(app, settings, city=state.city, dependencies=guarded)
     mount_dashboard(app, settings.web_dist)
     check_policy(app)

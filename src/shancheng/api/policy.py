@@ -30,6 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from shancheng.api.state import app_state
 from shancheng.cases import accounts
 from shancheng.cases.permissions import ROLE_ACTIONS, Actor, Permission, Role
+from shancheng.credit.permissions import ROLE_VERBS, CreditVerb
 from shancheng.errors import AuthenticationError, ConfigError, PermissionDeniedError
 
 if TYPE_CHECKING:
@@ -78,6 +79,10 @@ _CIRCLES = "living-circle analyses of public facilities and aggregate population
 _INFRA = "critical infrastructure: pipe layout, sensors, alarms and valves are for staff only"
 _CASES = "cases hold citizens' personal data; the services scope them to the user's unit"
 _ADMINS = "configuration of the governance center; administrators only"
+_LINKERS = frozenset(r for r, verbs in ROLE_VERBS.items() if CreditVerb.LINK in verbs)
+_PROPOSERS = frozenset(r for r, verbs in ROLE_VERBS.items() if CreditVerb.PROPOSE in verbs)
+_INSPECTORS = frozenset(r for r, verbs in ROLE_VERBS.items() if CreditVerb.INSPECT in verbs)
+_CREDIT = "enforcement records name businesses and operators; the services scope them to the unit"
 
 POLICY: dict[str, Rule] = {
     # meta and authentication
@@ -149,6 +154,21 @@ POLICY: dict[str, Rule] = {
     "POST /targets/{target_id}/figures": Rule(
         _S, "the plan's figures are entered by supervisors", _SUPERVISORS
     ),
+    # enforcement (Credit +): staff scoped to their unit; the disclosure page is public
+    "GET /credit/entities": Rule(_S, _CREDIT),
+    "POST /credit/entities": Rule(_S, _CREDIT, _SUPERVISORS),
+    "GET /credit/entities/{code}": Rule(_S, _CREDIT),
+    "GET /credit/cases/{case_id}/suggestions": Rule(_S, _CREDIT, _LINKERS),
+    "POST /credit/cases/{case_id}/link": Rule(_S, _CREDIT, _LINKERS),
+    "GET /credit/decisions": Rule(_S, _CREDIT),
+    "POST /credit/decisions": Rule(_S, _CREDIT, _PROPOSERS),
+    "POST /credit/decisions/{decision_id}/actions": Rule(_S, _CREDIT),
+    "POST /credit/decisions/{decision_id}/repair": Rule(_S, _CREDIT, _SUPERVISORS),
+    "POST /credit/draws": Rule(_S, _CREDIT, _SUPERVISORS),
+    "POST /credit/picks/{pick_id}/result": Rule(_S, _CREDIT, _INSPECTORS),
+    "GET /credit/stats": Rule(_S, _CREDIT),
+    "GET /credit/public": Rule(_P, "double publicity (双公示): published penalties and licences, "
+                                   "and the inspection draws with their seeds"),
     # lifelines
     "GET /lifelines/networks": Rule(_S, _INFRA),
     "GET /lifelines/pipes": Rule(_S, _INFRA),

@@ -66,6 +66,8 @@ def _concrete(path):
         "target_id": "nope",
         "sensor_id": "NOPE",
         "alarm_id": "nope",
+        "decision_id": "999999",
+        "pick_id": "999999",
         "layer": "walk",
         "z": "3",
         "x": "0",

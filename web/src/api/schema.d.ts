@@ -714,6 +714,234 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/credit/cases/{case_id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link Case
+         * @description Name the entity responsible for a case.
+         */
+        post: operations["link_case_credit_cases__case_id__link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/cases/{case_id}/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Suggestions
+         * @description Entities that may be responsible for a case: near its place, or named in its text.
+         */
+        get: operations["suggestions_credit_cases__case_id__suggestions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Decisions
+         * @description List the decisions in the user's unit, newest first.
+         */
+        get: operations["list_decisions_credit_decisions_get"];
+        put?: never;
+        /**
+         * Propose
+         * @description Propose a penalty or warning on the entity of a case.
+         */
+        post: operations["propose_credit_decisions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/decisions/{decision_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Act
+         * @description Take a workflow step: decide, withdraw, publish, appeal, uphold, revoke, close.
+         */
+        post: operations["act_credit_decisions__decision_id__actions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/decisions/{decision_id}/repair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Repair
+         * @description Grant a credit repair on a decision after its minimum publicity (reason kept).
+         */
+        post: operations["repair_credit_decisions__decision_id__repair_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/draws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draw
+         * @description Draw an inspection plan "double random" in the user's unit (seed recorded).
+         */
+        post: operations["draw_credit_draws_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/entities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Entities
+         * @description List the entities in the user's unit (optionally of one tier).
+         */
+        get: operations["list_entities_credit_entities_get"];
+        put?: never;
+        /**
+         * Register Entity
+         * @description Register an entity or update its record (the earlier version is kept).
+         */
+        post: operations["register_entity_credit_entities_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/entities/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Entity Page
+         * @description Return an entity's page: record, licences, its cases, decisions, tier and its reasons.
+         */
+        get: operations["entity_page_credit_entities__code__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/picks/{pick_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Result
+         * @description Record an inspection's result; a failure opens a case linked to the entity.
+         */
+        post: operations["record_result_credit_picks__pick_id__result_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/public": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Disclosure
+         * @description Return the public page (双公示): published decisions, licences, inspection draws.
+         */
+        get: operations["disclosure_credit_public_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credit/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stats
+         * @description Decisions, publication on time and tiers per street of the user's unit.
+         */
+        get: operations["stats_credit_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/departments": {
         parameters: {
             query?: never;
@@ -1579,6 +1807,81 @@ export interface components {
             text: string;
         };
         /**
+         * DecisionActionIn
+         * @description A workflow step on a decision.
+         */
+        DecisionActionIn: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "decide" | "withdraw" | "publish" | "appeal" | "uphold" | "revoke" | "close";
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /**
+         * DecisionCreate
+         * @description A proposed penalty or warning.
+         */
+        DecisionCreate: {
+            /**
+             * Amount Yuan
+             * @default 0
+             */
+            amount_yuan: number;
+            /** Case Id */
+            case_id: number;
+            /** Code */
+            code: string;
+            /**
+             * Facts
+             * @default
+             */
+            facts: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "penalty" | "warning";
+            /** Legal Basis */
+            legal_basis: components["schemas"]["LegalBasis"][];
+        };
+        /**
+         * DecisionRead
+         * @description A decision as staff see it.
+         */
+        DecisionRead: {
+            /** Amount Yuan */
+            amount_yuan: number;
+            /** Case Id */
+            case_id: number;
+            /** Decided At */
+            decided_at: string | null;
+            /** Decided By */
+            decided_by: string;
+            /** Entity Code */
+            entity_code: string;
+            /** Facts */
+            facts: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Legal Basis */
+            legal_basis: components["schemas"]["LegalBasis"][];
+            /** Proposed By */
+            proposed_by: string;
+            /** Publish Due */
+            publish_due: string | null;
+            /** Published At */
+            published_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /**
          * DepartmentRead
          * @description A department that handles cases, with its names.
          */
@@ -1589,6 +1892,142 @@ export interface components {
             name_en: string;
             /** Name Zh */
             name_zh: string;
+        };
+        /**
+         * DisclosureRead
+         * @description The public disclosure page.
+         */
+        DisclosureRead: {
+            /** Decisions */
+            decisions: components["schemas"]["PublicDecisionRead"][];
+            /** Draws */
+            draws: components["schemas"]["PublicDrawRead"][];
+            /** Licences */
+            licences: components["schemas"]["PublicLicenceRead"][];
+        };
+        /**
+         * DrawCreate
+         * @description An inspection plan to draw.
+         */
+        DrawCreate: {
+            /** Inspectors */
+            inspectors: string[];
+            /** Plan */
+            plan: string;
+            /** Seed */
+            seed: number;
+            /**
+             * Team Size
+             * @default 2
+             */
+            team_size: number;
+        };
+        /**
+         * DrawRead
+         * @description A draw with what is needed to redo it.
+         */
+        DrawRead: {
+            /**
+             * Drawn At
+             * Format: date-time
+             */
+            drawn_at: string;
+            /** Id */
+            id: number;
+            /** Inspectors */
+            inspectors: string[];
+            /** Picks */
+            picks: components["schemas"]["PickRead"][];
+            /** Plan */
+            plan: string;
+            /** Population */
+            population: string[][];
+            /** Rates */
+            rates: {
+                [key: string]: number;
+            };
+            /** Seed */
+            seed: number;
+            /** Team Size */
+            team_size: number;
+            /** Unit Code */
+            unit_code: string;
+        };
+        /**
+         * EntityCreate
+         * @description An entity to register or update (its code checked, GB 32100).
+         */
+        EntityCreate: {
+            /**
+             * Address
+             * @default
+             */
+            address: string;
+            /** Code */
+            code: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Name */
+            name: string;
+            /**
+             * Representative
+             * @default
+             */
+            representative: string;
+            /**
+             * Representative Id
+             * @default
+             */
+            representative_id: string;
+        };
+        /**
+         * EntityPage
+         * @description Everything staff see of an entity: record, licences, cases, decisions, tier history.
+         */
+        EntityPage: {
+            /** Case Ids */
+            case_ids: number[];
+            /** Decisions */
+            decisions: components["schemas"]["DecisionRead"][];
+            entity: components["schemas"]["EntityRead"];
+            /** Licences */
+            licences: components["schemas"]["LicenceRead"][];
+            /** Reasons */
+            reasons: string[];
+            /** Tier Changes */
+            tier_changes: components["schemas"]["TierChangeRead"][];
+            /** Versions */
+            versions: number;
+        };
+        /**
+         * EntityRead
+         * @description An entity as staff see it (the operator's ID number is never sent).
+         */
+        EntityRead: {
+            /** Address */
+            address: string;
+            /** Code */
+            code: string;
+            /** District Code */
+            district_code: string;
+            /** Kind */
+            kind: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /** Name */
+            name: string;
+            /** Representative */
+            representative: string;
+            /** Score */
+            score: number;
+            /** Street Code */
+            street_code: string;
+            /** Tier */
+            tier: string;
         };
         /**
          * EventRead
@@ -1745,6 +2184,53 @@ export interface components {
             valves_to_close: string[];
         };
         /**
+         * LegalBasis
+         * @description A law and article a decision rests on.
+         */
+        LegalBasis: {
+            /**
+             * Article
+             * @default
+             */
+            article: string;
+            /** Law */
+            law: string;
+        };
+        /**
+         * LicenceRead
+         * @description A licence of an entity.
+         */
+        LicenceRead: {
+            /** Authority */
+            authority: string;
+            /**
+             * Decided On
+             * Format: date
+             */
+            decided_on: string;
+            /** Kind */
+            kind: string;
+            /** Number */
+            number: string;
+            /** Publish Due */
+            publish_due?: string | null;
+            /**
+             * Valid From
+             * Format: date
+             */
+            valid_from: string;
+            /** Valid Until */
+            valid_until: string | null;
+        };
+        /**
+         * LinkIn
+         * @description Name the entity responsible for a case.
+         */
+        LinkIn: {
+            /** Code */
+            code: string;
+        };
+        /**
          * MeRead
          * @description The signed-in user: role, unit and department with their names, and what is open to them.
          *
@@ -1898,6 +2384,24 @@ export interface components {
             filename: string;
         };
         /**
+         * PickRead
+         * @description An entity drawn, its probability, inspectors and result.
+         */
+        PickRead: {
+            /** Case Id */
+            case_id: number | null;
+            /** Code */
+            code: string;
+            /** Id */
+            id: number;
+            /** Inspectors */
+            inspectors: string[];
+            /** Outcome */
+            outcome: string;
+            /** Probability */
+            probability: number;
+        };
+        /**
          * ProposalRead
          * @description A proposed category with the model's confidence; the operator confirms.
          */
@@ -1926,6 +2430,97 @@ export interface components {
             stage_zh: string;
             /** Timeline */
             timeline: components["schemas"]["StageRead"][];
+        };
+        /**
+         * PublicDecisionRead
+         * @description A published decision (双公示): no personal data beyond the rules' fields.
+         */
+        PublicDecisionRead: {
+            /** Amount Yuan */
+            amount_yuan: number;
+            /** Authority Code */
+            authority_code: string;
+            /**
+             * Decided On
+             * Format: date
+             */
+            decided_on: string;
+            /** Entity Code */
+            entity_code: string;
+            /** Entity Name */
+            entity_name: string;
+            /** Facts */
+            facts: string;
+            /** Kind */
+            kind: string;
+            /** Legal Basis */
+            legal_basis: string[];
+            /** Number */
+            number: string;
+            /** Operator */
+            operator: string;
+            /**
+             * Published On
+             * Format: date
+             */
+            published_on: string;
+            /** Status */
+            status: string;
+        };
+        /**
+         * PublicDrawRead
+         * @description A draw as published: seed, rates, pool size and population, enough to redo it.
+         */
+        PublicDrawRead: {
+            /**
+             * Drawn At
+             * Format: date-time
+             */
+            drawn_at: string;
+            /** Id */
+            id: number;
+            /** Inspectors */
+            inspectors: string[];
+            /** Plan */
+            plan: string;
+            /** Population */
+            population: string[][];
+            /** Rates */
+            rates: {
+                [key: string]: number;
+            };
+            /** Seed */
+            seed: number;
+            /** Team Size */
+            team_size: number;
+        };
+        /**
+         * PublicLicenceRead
+         * @description A licence on the public page.
+         */
+        PublicLicenceRead: {
+            /** Authority */
+            authority: string;
+            /**
+             * Decided On
+             * Format: date
+             */
+            decided_on: string;
+            /** Entity Code */
+            entity_code: string;
+            /** Entity Name */
+            entity_name: string;
+            /** Kind */
+            kind: string;
+            /** Number */
+            number: string;
+            /**
+             * Valid From
+             * Format: date
+             */
+            valid_from: string;
+            /** Valid Until */
+            valid_until: string | null;
         };
         /**
          * RatingIn
@@ -1965,6 +2560,30 @@ export interface components {
             index: number;
             /** Reason */
             reason: string;
+        };
+        /**
+         * RepairIn
+         * @description A credit repair request granted on a decision.
+         */
+        RepairIn: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * ResultIn
+         * @description An inspection's outcome.
+         */
+        ResultIn: {
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "passed" | "failed";
         };
         /**
          * RuleIn
@@ -2127,6 +2746,20 @@ export interface components {
             /** Name Zh */
             name_zh: string;
             value: components["schemas"]["CaseStatus"];
+        };
+        /**
+         * SuggestionRead
+         * @description An entity that may be responsible for a case.
+         */
+        SuggestionRead: {
+            /** Code */
+            code: string;
+            /** Distance M */
+            distance_m: number;
+            /** Name */
+            name: string;
+            /** Named In Text */
+            named_in_text: boolean;
         };
         /**
          * TargetRead
@@ -2296,6 +2929,27 @@ export interface components {
             priority: number;
         };
         /**
+         * TierChangeRead
+         * @description An audited change of tier.
+         */
+        TierChangeRead: {
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** From Tier */
+            from_tier: string;
+            /** Reasons */
+            reasons: string[];
+            /** Score */
+            score: number;
+            /** To Tier */
+            to_tier: string;
+        };
+        /**
          * TokenRead
          * @description A login token (send it as ``Authorization: Bearer <access_token>``).
          */
@@ -2374,6 +3028,26 @@ export interface components {
             residents: number;
             /** Share */
             share: number | null;
+        };
+        /**
+         * UnitFiguresRead
+         * @description Enforcement figures of a street.
+         */
+        UnitFiguresRead: {
+            /** Decisions */
+            decisions: number;
+            /** Overdue Unpublished */
+            overdue_unpublished: number;
+            /** Published */
+            published: number;
+            /** Published On Time */
+            published_on_time: number;
+            /** Tiers */
+            tiers: {
+                [key: string]: number;
+            };
+            /** Unit Code */
+            unit_code: string;
         };
         /**
          * UnitIndicators
@@ -3602,6 +4276,398 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    link_case_credit_cases__case_id__link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    suggestions_credit_cases__case_id__suggestions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_decisions_credit_decisions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionRead"][];
+                };
+            };
+        };
+    };
+    propose_credit_decisions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    act_credit_decisions__decision_id__actions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                decision_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionActionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    repair_credit_decisions__decision_id__repair_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                decision_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RepairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    draw_credit_draws_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DrawCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrawRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_entities_credit_entities_get: {
+        parameters: {
+            query?: {
+                tier?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    register_entity_credit_entities_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntityCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    entity_page_credit_entities__code__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_result_credit_picks__pick_id__result_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pick_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResultIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PickRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    disclosure_credit_public_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisclosureRead"];
+                };
+            };
+        };
+    };
+    stats_credit_stats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitFiguresRead"][];
                 };
             };
         };
