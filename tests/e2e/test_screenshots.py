@@ -18,6 +18,8 @@ NAMES = {"ops": "operations"}
 
 def settle(page, view):
     page.locator(READY[view]).first.wait_for()
+    if view == "ops":
+        page.locator("#count-open").wait_for()  # the live counts come after the map
     page.wait_for_load_state("networkidle")
     if page.locator(".map").count():
         page.wait_for_function("() => document.querySelector('.map')?.dataset.idleMs")

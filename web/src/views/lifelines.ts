@@ -101,11 +101,13 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     renderSensors();
   });
   const renderSensors = (): void => {
-    setData(map, "sensors", sensors);
+    // the chosen network's sensors only (a gas sensor is no help on the water map)
+    setData(map, "sensors", { ...sensors, features: sensors.features.filter((f) => !f.properties.network || f.properties.network === chooser.value) });
     const needle = sensorSearch.value.trim().toLowerCase();
     const rank = (s: SensorProps): number => (s.state === "alarm" ? 0 : s.state === "no_data" ? 1 : 2);
     const rows = sensors.features
       .map((f) => f.properties)
+      .filter((s) => !s.network || s.network === chooser.value)
       .filter((s) => !needle || s.sensor_id.toLowerCase().includes(needle))
       .sort((a, b) => rank(a) - rank(b) || a.sensor_id.localeCompare(b.sensor_id));
     sensorOffset = Math.min(sensorOffset, Math.max(0, rows.length - 1 - ((rows.length - 1) % SENSOR_PAGE)));
@@ -260,7 +262,11 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
     map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
     map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
   }
-  chooser.addEventListener("change", () => void loadNetwork());
+  chooser.addEventListener("change", () => {
+    sensorOffset = 0;
+    renderSensors();
+    void loadNetwork();
+  });
 
   const loadSensors = get<Geo<SensorProps>>("/lifelines/sensors").then((s) => {
     sensors = s;

@@ -93,7 +93,7 @@ export function worstUnits(
       const cells = sorted.slice(0, worst).map((r) =>
         h("button", { type: "button", class: "chip", "data-code": r.code, "data-value": String(r[key]), onclick: () => onPick(r, level) }, `${unitName(r)} ${show(m, r[key] as number)}`),
       );
-      body.append(h("tr", { "data-measure": m.key, "data-unit-level": level }, h("td", {}, measureName(m)), h("td", { i18n: `level_${level}` }), h("td", {}, ...cells)));
+      body.append(h("tr", { "data-measure": m.key, "data-unit-level": level }, h("td", {}, measureName(m)), h("td", { class: "nowrap", i18n: `level_${level}` }), h("td", {}, ...cells)));
     }
   }
   table.append(body);
