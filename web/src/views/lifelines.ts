@@ -8,9 +8,9 @@ import "uplot/dist/uPlot.min.css";
 import type { Cleanup } from "../app";
 import { failed, missing } from "../app";
 import { currentUser, get, post, stream } from "../api/client";
-import type { Alarm, Geo, Isolation, NetworkRow, ReadingBucket, SensorProps } from "../api/contract";
+import type { Alarm, CircleCategory, Geo, Isolation, NetworkRow, ReadingBucket, SensorProps } from "../api/contract";
 import { h, labelled, select, table, toast } from "../dom";
-import { fmt, onLangChange, t, tOr, when } from "../i18n";
+import { fmt, lang, onLangChange, t, tOr, when } from "../i18n";
 import { addStreets, addTiles, createMap, fitBounds, fitTo, ready, setData, type TileJson } from "../map";
 
 const KIND_COLOURS: Record<string, string> = { water: "#2b8cbe", gas: "#e6550d", drainage: "#756bb1" };
@@ -226,6 +226,12 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
   };
 
   let lastIsolation: [Isolation, string | number] | null = null;
+  // the facilities' categories by name, never by code (the catalogue's names)
+  const kinds = await get<CircleCategory[]>("/circles/categories").catch((): CircleCategory[] => []);
+  const facilityKind = (code: string): string => {
+    const c = kinds.find((k) => k.category === code);
+    return c ? (lang() === "en" ? c.name_en : c.name_zh) : code;
+  };
   const showIsolation = (iso: Isolation, id: string | number): void => {
         lastIsolation = [iso, id];
         isolationBox.replaceChildren(h("div", {},
@@ -234,7 +240,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
           h("p", {}, `${t("customers")}: `, h("strong", { id: "customers" }, fmt(iso.customers)), ` · ${t("residents")}: ${fmt(iso.residents)}`),
           h("p", { class: "legend" }, h("span", {}, h("span", { class: "swatch", style: "background:#d7301f" }), ` ${t("iso_lost")}`), h("span", {}, h("span", { class: "swatch", style: "background:#fd8d3c" }), ` ${t("iso_cut_off")}`), h("span", {}, h("span", { class: "swatch", style: "background:#000" }), ` ${t("valves_to_close")}`)),
           iso.critical_facilities.length
-            ? h("div", {}, h("p", {}, `${t("critical_facilities")}:`), h("ul", {}, ...iso.critical_facilities.map((f) => h("li", {}, `${f.name} (${f.category})`))))
+            ? h("div", {}, h("p", {}, `${t("critical_facilities")}:`), h("ul", {}, ...iso.critical_facilities.map((f) => h("li", {}, `${f.name} (${facilityKind(f.category)})`))))
             : null,
         ));
   };
