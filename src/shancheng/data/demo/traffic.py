@@ -2,8 +2,8 @@
 
 Every junction on a main road (primary or secondary) gets a mapped crossing: signals where two
 main roads meet, a zebra elsewhere. One tertiary line in two is one-way (alternating
-directions) and the riverside roads carry a tagged 60 km/h limit. Then, on purpose, primary
-schools are added on the steepest, most populous stretches of secondary road: at the
+directions) and the riverside roads carry a tagged 60 km/h limit. Then, on purpose, nine-year
+schools (九年一贯制: a primary and a middle school on one site) are added on the steepest, most populous stretches of secondary road: at the
 *hazard* sites every crossing on main roads within :data:`ZONE_RADIUS_M` is removed (pupils
 cross a main road on a slope with neither zebra nor signal); at the *protected* sites they are
 all signalised. The manifest records both lists under ``school_zones``, as it records the
@@ -35,7 +35,7 @@ N_HAZARD = 3
 """Schools placed where pupils cross a steep main road with no crossing."""
 N_PROTECTED = 2
 """Schools placed on steep main roads whose crossings are all signalised."""
-ZONE_RADIUS_M = 350.0
+ZONE_RADIUS_M = 600.0
 """Radius around a deliberate school within which its main-road crossings are set."""
 SITE_SPACING_M = 1_500.0
 """Least distance between two deliberate schools."""
@@ -85,11 +85,13 @@ def traffic_tags(
         signals[zone] = role == "protected"
     home = cKDTree(np.column_stack([buildings.x_utm, buildings.y_utm]))
     _, nearest = home.query(np.column_stack([x[sites], y[sites]]))
-    schools = pd.DataFrame({
+    primary = pd.DataFrame({
         "category": "primary_school", "category_zh": "小学",
         "capacity": 1_440, "capacity_unit": "places",
         "x_utm": buildings.x_utm[nearest], "y_utm": buildings.y_utm[nearest], "role": roles,
     })  # fmt: skip
+    middle = primary.assign(category="middle_school", category_zh="中学", capacity=1_200)
+    schools = pd.concat([primary, middle], ignore_index=True)  # nine-year schools (九年一贯制)
     return Traffic(signals, crossing, oneway, maxspeed, schools)
 
 
