@@ -19,7 +19,7 @@ _console = Console()
 
 
 @mobility_app.command("bottlenecks")
-def bottlenecks_command(  # noqa: PLR0913 - one option per what-if
+def bottlenecks_command(
     city: Path = typer.Option(..., help="City directory (shancheng demo writes data/demo)."),  # noqa: B008
     out: Path = typer.Option(..., help="Folder for bottlenecks.gpkg, .csv and .html."),  # noqa: B008
     assumptions: Path | None = typer.Option(None, help="Assumptions and weights (TOML)."),  # noqa: B008
@@ -40,7 +40,11 @@ def bottlenecks_command(  # noqa: PLR0913 - one option per what-if
     a = load_assumptions(assumptions)
     table = _read_csv(reports, ("category", "x_utm", "y_utm", "reported_at"))
     enrol = _read_csv(enrolment, ("facility_id", "enrolment"))
-    enrol_map = dict(zip(enrol["facility_id"], enrol["enrolment"], strict=True)) if enrol is not None else None
+    enrol_map = (
+        dict(zip(enrol["facility_id"], enrol["enrolment"], strict=True))
+        if enrol is not None
+        else None
+    )
     change = WhatIf(tuple(add_crossing), tuple(add_signal), _pickups(pickup_zone))
     base = analyse_bottlenecks(loaded, reports=table, assumptions=a, enrolment=enrol_map)
     result = base

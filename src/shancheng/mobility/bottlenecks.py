@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from shancheng.data.city import City
     from shancheng.mobility.centrality import Betweenness
+    from shancheng.mobility.crossings import Legs
     from shancheng.mobility.schools import SchoolZones
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,10 @@ def analyse_bottlenecks(
     started = time.perf_counter()
     a = dict(assumptions or load_assumptions())
     change = what_if or WhatIf()
-    extra = {**dict.fromkeys(change.crossings, "marked"), **dict.fromkeys(change.signals, "signals")}
+    extra = {
+        **dict.fromkeys(change.crossings, "marked"),
+        **dict.fromkeys(change.signals, "signals"),
+    }
     zones = school_zones(city, a, enrolment=enrolment, extra_controls=extra,
                          pickup_kerb_m=change.pickup_zones)  # fmt: skip
     jn = a["junctions"]
@@ -154,7 +158,7 @@ def analyse_bottlenecks(
 
 
 def city_turn_restrictions(city: City) -> pd.DataFrame | None:
-    """The City's turn restrictions, if it has them (optional layer)."""
+    """Return the City's turn restrictions, if it has them (optional layer)."""
     frame = getattr(city, "turn_restrictions", None)
     return frame if isinstance(frame, pd.DataFrame) else None
 
@@ -211,8 +215,8 @@ def _controls_frame(nodes: pd.DataFrame, extra: Mapping[int, str]) -> pd.DataFra
     return out
 
 
-def _junction_names(city: City, legs: Any, major: np.ndarray[Any, Any]) -> list[str]:
-    """Names of the two most important named roads meeting there (``A × B``)."""
+def _junction_names(city: City, legs: Legs, major: np.ndarray[Any, Any]) -> list[str]:
+    """Names of the two most important named roads meeting there (``A x B``)."""
     segs = city.walk_segments
     zh = segs["name"].fillna("").astype(str).to_numpy() if "name" in segs.columns else None
     out = []
@@ -223,7 +227,7 @@ def _junction_names(city: City, legs: Any, major: np.ndarray[Any, Any]) -> list[
             name = "" if zh is None else zh[legs.segment[lo + k]]
             if name and name not in names:
                 names.append(name)
-        out.append(" × ".join(names[:2]) or f"junction {v}")
+        out.append(" \u00d7 ".join(names[:2]) or f"junction {v}")
     return out
 
 
@@ -232,7 +236,7 @@ def _norm(values: pd.Series) -> pd.Series:
     return values / top if top > 0 else values * 0.0
 
 
-def _rank(  # noqa: PLR0913 - the measures meet here
+def _rank(
     city: City,
     zones: SchoolZones,
     junctions: pd.DataFrame,
@@ -272,7 +276,9 @@ def _rank(  # noqa: PLR0913 - the measures meet here
             frame[f"c_{name}"] = part.round(4).to_numpy()
             score += part.to_numpy()
         frame["score"] = np.round(score, 4)
-        frame["reason"] = [_reason(row, kind, jn) for row in frame.to_dict("records")]
+        frame["reason"] = [
+            _reason({str(k): v for k, v in row.items()}, jn) for row in frame.to_dict("records")
+        ]
         scored.append(frame)
     table = pd.concat(scored, ignore_index=True)
     table["residents"] = _residents_near(city, table, a["affected"]["residents_radius_m"])
@@ -296,24 +302,36 @@ def _residents_near(city: City, table: pd.DataFrame, radius_m: float) -> np.ndar
     return np.array([int(pop[k].sum()) for k in near], dtype=np.int64)
 
 
-def _reason(row: Mapping[str, Any], kind: str, jn: Mapping[str, Any]) -> str:
-    """The candidate's largest weighted components, in words."""
+def _reason(row: Mapping[str, Any], jn: Mapping[str, Any]) -> str:
+    """Return the candidate's largest weighted components, in words."""
     parts = sorted(((v, k[2:]) for k, v in row.items() if k.startswith("c_") and v > 0),
                    reverse=True)[:3]  # fmt: skip
     words = {
-        "steep_unprotected_main": lambda r: f"{r['steep_unprotected_main']:.0f} pupil crossings "
-        "of a main road on a steep approach with neither crossing nor signal",
-        "unprotected_main": lambda r: f"{r['unprotected_main']:.0f} pupil crossings of a main road "
-        "with neither crossing nor signal",
-        "unprotected_minor": lambda r: f"{r['unprotected_minor']:.0f} unmarked crossings of minor streets",
-        "kerb_pressure": lambda r: f"{r['cars_peak_15min']:.0f} cars in the peak quarter hour need "
-        f"{r['kerb_needed_m']:.0f} m of kerb against {r['kerb_m']:.0f} m",
+        "steep_unprotected_main": lambda r: (
+            f"{r['steep_unprotected_main']:.0f} pupil crossings "
+            "of a main road on a steep approach with neither crossing nor signal"
+        ),
+        "unprotected_main": lambda r: (
+            f"{r['unprotected_main']:.0f} pupil crossings of a main road "
+            "with neither crossing nor signal"
+        ),
+        "unprotected_minor": lambda r: (
+            f"{r['unprotected_minor']:.0f} unmarked crossings of minor streets"
+        ),
+        "kerb_pressure": lambda r: (
+            f"{r['cars_peak_15min']:.0f} cars in the peak quarter hour need "
+            f"{r['kerb_needed_m']:.0f} m of kerb against {r['kerb_m']:.0f} m"
+        ),
         "reports": lambda r: f"{r['reports']:.0f} traffic reports nearby",
         "pupils": lambda r: f"{r['pupils']:.0f} pupils",
-        "through_movement": lambda r: f"through movement {r['through_movement']:.0f} "
-        f"origin–destination pairs within {float(jn['scale_m']) / 1000:g} km",
-        "unprotected_pupils": lambda r: f"{r['unprotected_pupils']:.0f} pupils cross here "
-        f"unprotected (control: {r.get('control') or 'none'})",
+        "through_movement": lambda r: (
+            f"through movement {r['through_movement']:.0f} "
+            f"origin-destination pairs within {float(jn['scale_m']) / 1000:g} km"
+        ),
+        "unprotected_pupils": lambda r: (
+            f"{r['unprotected_pupils']:.0f} pupils cross here "
+            f"unprotected (control: {r.get('control') or 'none'})"
+        ),
     }
     if not parts:
         return "no measured problem"

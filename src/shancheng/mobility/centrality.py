@@ -1,6 +1,6 @@
 """Through movement: sampled betweenness of junctions and road pieces at planners' scales.
 
-Betweenness counts, for every junction (and every road piece), the ordered origin–destination
+Betweenness counts, for every junction (and every road piece), the ordered origin-destination
 pairs of junctions no farther apart than a distance (2, 5 and 10 km: the local, district and
 city scales of space syntax and cityseer) whose shortest routes pass it, shares split equally
 among tied routes (Freeman's definition, Brandes' algorithm). Exact betweenness needs a search
@@ -171,13 +171,22 @@ def through_movement(
         The raw estimate with its sample size and error bound.
     """
     w = drive.edge_length_m if weight == "length" else drive.edge_time_s
-    b = sampled_betweenness(drive.indptr, drive.edge_head, w,
-                            scales_m=scales_m, samples=samples, seed=seed, progress=progress)
+    b = sampled_betweenness(
+        drive.indptr,
+        drive.edge_head,
+        w,
+        scales_m=scales_m,
+        samples=samples,
+        seed=seed,
+        progress=progress,
+    )
     names = [scale_column(s) for s in b.scales_m]
     junctions = pd.DataFrame({"walk_node_id": drive.node_walk_id,
                               **{c: b.node[i] for i, c in enumerate(names)}})  # fmt: skip
     pieces = (
-        pd.DataFrame({"segment_id": drive.edge_segment, **{c: b.arc[i] for i, c in enumerate(names)}})
+        pd.DataFrame(
+            {"segment_id": drive.edge_segment, **{c: b.arc[i] for i, c in enumerate(names)}}
+        )
         .groupby("segment_id", as_index=False)
         .sum()
     )

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy.spatial import cKDTree
 
 from shancheng.errors import InputError
 from shancheng.mobility.drive import CARRIAGEWAY_CLASSES, CROSSING_CONTROLS, carriageway_mask
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from shancheng.types import FloatArray, IntArray
 
 NOT_A_ROAD = len(CARRIAGEWAY_CLASSES)

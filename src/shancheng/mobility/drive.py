@@ -213,9 +213,7 @@ def _speeds(seg: pd.DataFrame, cls: npt.NDArray[np.object_], source: str) -> Flo
     return np.where(np.isfinite(tagged), tagged, default)
 
 
-def _banned_turns(
-    net: DriveNetwork, rows: pd.DataFrame, n_walk: int, source: str
-) -> IntArray:
+def _banned_turns(net: DriveNetwork, rows: pd.DataFrame, n_walk: int, source: str) -> IntArray:
     """Arc pairs the restrictions forbid: the pair itself (``no_*``) or all others (``only_*``)."""
     local = net.drive_id_of_walk(n_walk)
     banned: list[tuple[int, int]] = []

@@ -66,14 +66,13 @@ def report_counts(
     if not len(chosen):
         return empty.astype({"reports": np.int64})
     tree = cKDTree(chosen[["x_utm", "y_utm"]].to_numpy(np.float64))
-    near = tree.query_ball_point(places[["x_utm", "y_utm"]].to_numpy(np.float64),
+    near: Any = tree.query_ball_point(places[["x_utm", "y_utm"]].to_numpy(np.float64),
                                  r=float(evidence["radius_m"]))  # fmt: skip
     owner = np.repeat(places["candidate_id"].to_numpy(), [len(k) for k in near])
     rows = chosen.iloc[np.concatenate([np.asarray(k, dtype=np.int64) for k in near])]
     stamps = pd.to_datetime(rows["reported_at"], utc=True).dt.tz_localize(None)
-    table = pd.DataFrame({
-        "candidate_id": owner, "kind": rows["kind"].to_numpy(),
-        "period": stamps.dt.to_period(str(evidence["period"]).removesuffix("E")).astype(str).to_numpy(),
-    })  # fmt: skip
+    period = stamps.dt.to_period(str(evidence["period"]).removesuffix("E")).astype(str)
+    table = pd.DataFrame({"candidate_id": owner, "kind": rows["kind"].to_numpy(),
+                          "period": period.to_numpy()})  # fmt: skip
     out = table.groupby(["candidate_id", "kind", "period"], as_index=False).size()
     return out.rename(columns={"size": "reports"})

@@ -18,10 +18,10 @@ import geopandas as gpd
 import matplotlib as mpl
 
 mpl.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+import matplotlib.pyplot as plt
 
-from shancheng.geo.crs import WGS84_EPSG  # noqa: E402
-from shancheng.mobility.drive import carriageway_mask  # noqa: E402
+from shancheng.geo.crs import WGS84_EPSG
+from shancheng.mobility.drive import carriageway_mask
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,8 +62,8 @@ def write_outputs(
     crossings = result.zones.crossings.merge(
         city.walk_nodes[["node_id", "geometry"]], left_on="walk_node_id", right_on="node_id"
     )
-    gpd.GeoDataFrame(crossings.drop(columns="node_id"), geometry="geometry",
-                     crs=WGS84_EPSG).to_file(gpkg, layer="pupil_crossings", driver="GPKG")  # fmt: skip
+    layer = gpd.GeoDataFrame(crossings.drop(columns="node_id"), geometry="geometry", crs=WGS84_EPSG)
+    layer.to_file(gpkg, layer="pupil_crossings", driver="GPKG")
     page = out / "bottlenecks.html"
     page.write_text(render_report(result, city, table), encoding="utf-8")
     return {"gpkg": gpkg, "csv": csv, "html": page}
@@ -91,8 +91,8 @@ def render_report(result: Bottlenecks, city: City, table: pd.DataFrame) -> str:
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}td,th{{padding:2px 6px;
 border-bottom:1px solid #ddd;font-size:13px;vertical-align:top}}</style></head><body>
 <h1>School gates and junctions: candidate projects — {html.escape(city.name)}</h1>
-<p>{len(table):,} candidates ranked ({(table['kind'] == 'school_gate').sum()} school gates,
-{(table['kind'] == 'junction').sum()} major junctions). Through movement: sampled betweenness
+<p>{len(table):,} candidates ranked ({(table["kind"] == "school_gate").sum()} school gates,
+{(table["kind"] == "junction").sum()} major junctions). Through movement: sampled betweenness
 on the drive network, {sampling}. Reproduce: <code>shancheng mobility bottlenecks --city
 CITY --out DIR</code>.</p>
 <h2>Map</h2><img alt="candidates" src="data:image/png;base64,{_png(_map(city, top))}">

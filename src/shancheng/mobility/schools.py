@@ -102,7 +102,9 @@ def school_zones(
             continue
         group = spec["age_group"]
         if group not in city.buildings.columns:
-            msg = f"buildings: column `{group}` (assumptions schools.{category}.age_group) is missing"
+            msg = (
+                f"buildings: column `{group}` (assumptions schools.{category}.age_group) is missing"
+            )
             raise MissingColumnError(msg)
         school_xy = schools[["x_utm", "y_utm"]].to_numpy(np.float64)
         _, s_near = kd.query(school_xy)
@@ -110,14 +112,18 @@ def school_zones(
         tree = routes_to_schools(city.network, school_nodes)
         home_d, h_near = kd.query(city.buildings[["x_utm", "y_utm"]].to_numpy(np.float64))
         pupils = city.buildings[group].to_numpy(np.float64) * (home_d <= cross["snap_max_m"])
-        at_node = np.bincount(snap_ids[h_near], weights=pupils, minlength=len(nodes))
+        at_node = np.bincount(snap_ids[h_near], weights=pupils, minlength=len(nodes)).astype(
+            np.float64
+        )
         factor = _enrolment_factor(schools, tree, at_node, enrolment)
         flow = tree.flows(at_node)
         events += _crossing_events(tree, flow, legs, controls, grade, factor, schools, cross)
         rows.append(_school_rows(schools, school_nodes, tree, at_node, factor, spec))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    crossings = pd.DataFrame(events, columns=list(CROSSING_COLUMNS))
-    crossings = crossings.groupby(list(CROSSING_COLUMNS[:-1]), as_index=False)["pupils"].sum()
+    events_frame = pd.DataFrame(events, columns=list(CROSSING_COLUMNS))
+    crossings = pd.DataFrame(
+        events_frame.groupby(list(CROSSING_COLUMNS[:-1]), as_index=False)["pupils"].sum()
+    )
     table = _gate_cars(table, city, assumptions["gate"], pickup_kerb_m or {})
     return SchoolZones(_crossing_totals(table, crossings), crossings)
 
@@ -164,7 +170,7 @@ def _enrolment_factor(
     return factor
 
 
-def _crossing_events(  # noqa: PLR0913 - the parts of one school level's pass
+def _crossing_events(
     tree: RouteTree,
     flow: FloatArray,
     legs: Legs,
@@ -189,7 +195,7 @@ def _crossing_events(  # noqa: PLR0913 - the parts of one school level's pass
         for a in crossed:
             seg = int(legs.segment[a])
             steep = max(grade[s_in], grade[s_out], grade[seg]) >= cross["steep_grade"]
-            events.append((schools["facility_id"].iat[school], p, seg,
+            events.append((schools["facility_id"].iloc[school], p, seg,
                            CARRIAGEWAY_CLASSES[int(legs.rank[a])], controls[p], bool(steep),
                            float(flow[u] * factor[school])))  # fmt: skip
     return events
@@ -226,7 +232,9 @@ def _gate_cars(
     if not len(table):
         return table
     within = table["pupils"] - table["pupils_beyond"]
-    driven = within * gate["driven_share_within"] + table["pupils_beyond"] * gate["driven_share_beyond"]
+    driven = (
+        within * gate["driven_share_within"] + table["pupils_beyond"] * gate["driven_share_beyond"]
+    )
     cars = driven / gate["pupils_per_car"] * gate["peak_quarter_share"]
     segs = city.walk_segments
     road = carriageway_mask(segs) & ~segs["road_class"].isin(gate["no_stopping_classes"]).to_numpy()

@@ -28,20 +28,40 @@ def plus_city(base, *, control: str = "", signals: bool = False):
     x0, y0 = 650_000.0, 3_270_000.0
     xy = np.array([(-200, 0), (-100, 0), (0, 0), (100, 0), (200, 0), (0, 100), (0, -100)], float)
     nodes = gpd.GeoDataFrame(
-        {"node_id": np.arange(7), "x_utm": x0 + xy[:, 0], "y_utm": y0 + xy[:, 1],
-         "z_m": np.zeros(7), "crossing": ["", "", control, "", "", "", ""],
-         "traffic_signals": [False, False, signals, False, False, False, False]},
-        geometry=gpd.points_from_xy(x0 + xy[:, 0], y0 + xy[:, 1]), crs=32648,
+        {
+            "node_id": np.arange(7),
+            "x_utm": x0 + xy[:, 0],
+            "y_utm": y0 + xy[:, 1],
+            "z_m": np.zeros(7),
+            "crossing": ["", "", control, "", "", "", ""],
+            "traffic_signals": [False, False, signals, False, False, False, False],
+        },
+        geometry=gpd.points_from_xy(x0 + xy[:, 0], y0 + xy[:, 1]),
+        crs=32648,
     ).to_crs(4326)
-    ends = [(0, 1, "residential"), (1, 2, "residential"), (2, 3, "residential"),
-            (3, 4, "residential"), (5, 2, "primary"), (2, 6, "primary")]
+    ends = [
+        (0, 1, "residential"),
+        (1, 2, "residential"),
+        (2, 3, "residential"),
+        (3, 4, "residential"),
+        (5, 2, "primary"),
+        (2, 6, "primary"),
+    ]
     tail = np.array([e[0] for e in ends])
     head = np.array([e[1] for e in ends])
     segments = gpd.GeoDataFrame(
-        {"segment_id": np.arange(len(ends)), "tail": tail, "head": head,
-         "length_m": np.hypot(*(xy[head] - xy[tail]).T), "kind": 0, "oneway": False,
-         "fixed_time_s": np.nan, "road_class": [e[2] for e in ends], "name": "",
-         "name_en": ""},
+        {
+            "segment_id": np.arange(len(ends)),
+            "tail": tail,
+            "head": head,
+            "length_m": np.hypot(*(xy[head] - xy[tail]).T),
+            "kind": 0,
+            "oneway": False,
+            "fixed_time_s": np.nan,
+            "road_class": [e[2] for e in ends],
+            "name": "",
+            "name_en": "",
+        },
         geometry=[shapely.LineString([xy[a], xy[b]]) for a, b in zip(tail, head, strict=True)],
         crs=32648,
     ).to_crs(4326)
@@ -52,8 +72,12 @@ def plus_city(base, *, control: str = "", signals: bool = False):
     facilities[["facility_id", "category", "name"]] = ["S1", "primary_school", "school"]
     facilities[["x_utm", "y_utm"]] = [x0 + 200, y0]
     return dataclasses.replace(
-        base, walk_nodes=nodes, walk_segments=segments, buildings=buildings,
-        facilities=facilities, network=network_from_layers(nodes, segments),
+        base,
+        walk_nodes=nodes,
+        walk_segments=segments,
+        buildings=buildings,
+        facilities=facilities,
+        network=network_from_layers(nodes, segments),
     )
 
 

@@ -77,8 +77,19 @@ def test_cli_writes_gpkg_csv_and_html(small_city, tmp_path):
     from shancheng.data.city import write_city
 
     write_city(small_city, tmp_path / "city")
-    result = CliRunner().invoke(app, ["mobility", "bottlenecks", "--city", str(tmp_path / "city"),
-                                      "--out", str(tmp_path / "out"), "--add-signal", "5"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "mobility",
+            "bottlenecks",
+            "--city",
+            str(tmp_path / "city"),
+            "--out",
+            str(tmp_path / "out"),
+            "--add-signal",
+            "5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "out" / "bottlenecks.csv")
     assert {"rank", "score", "reason", "rank_before", "rank_change"} <= set(table.columns)

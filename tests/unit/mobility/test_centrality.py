@@ -74,8 +74,9 @@ def test_sampled_betweenness_within_its_error_bound(n, seed, samples):
     G = _random_graph(n, 3 * n, seed)
     edges, indptr, head, weight = _csr(G, n)
     exact = sampled_betweenness(indptr, head, weight, scales_m=[math.inf])
-    est = sampled_betweenness(indptr, head, weight, scales_m=[math.inf], samples=samples,
-                              seed=seed, delta=0.01)
+    est = sampled_betweenness(
+        indptr, head, weight, scales_m=[math.inf], samples=samples, seed=seed, delta=0.01
+    )
     assert est.samples == min(samples, n)
     assert np.abs(est.node - exact.node).max() <= est.error_bound + 1e-9
     assert np.abs(est.arc - exact.arc).max() <= est.error_bound + 1e-9
@@ -83,16 +84,21 @@ def test_sampled_betweenness_within_its_error_bound(n, seed, samples):
 
 def test_bad_scales_are_refused():
     with pytest.raises(ConfigError, match="scales_m"):
-        sampled_betweenness(np.array([0, 0]), np.array([], dtype=np.int64),
-                            np.array([]), scales_m=[-1.0])
+        sampled_betweenness(
+            np.array([0, 0]), np.array([], dtype=np.int64), np.array([]), scales_m=[-1.0]
+        )
 
 
 def test_through_movement_per_junction_and_piece(small_city):
     drive = build_drive_network(small_city.walk_nodes, small_city.walk_segments)
     junctions, pieces, b = through_movement(drive, samples=None)
     assert b.exact
-    assert list(junctions.columns) == ["walk_node_id", "betweenness_2km", "betweenness_5km",
-                                       "betweenness_10km"]
+    assert list(junctions.columns) == [
+        "walk_node_id",
+        "betweenness_2km",
+        "betweenness_5km",
+        "betweenness_10km",
+    ]
     # a wider scale counts a superset of pairs
     assert (junctions["betweenness_10km"] >= junctions["betweenness_2km"] - 1e-9).all()
     assert pieces["segment_id"].is_unique

@@ -86,11 +86,16 @@ def generate_demo_city(
     report("walk network")
     locate = _CellLocator(layout)
     walk_nodes, walk_segments = _walk_layers(streets)
-    walk_nodes = walk_nodes.assign(traffic_signals=traffic.traffic_signals,
-                                   crossing=traffic.crossing)
-    walk_segments = walk_segments.assign(road_class=road_class, name=road_zh, name_en=road_en,
-                                         car_oneway=traffic.car_oneway,
-                                         maxspeed_kmh=traffic.maxspeed_kmh)
+    walk_nodes = walk_nodes.assign(
+        traffic_signals=traffic.traffic_signals, crossing=traffic.crossing
+    )
+    walk_segments = walk_segments.assign(
+        road_class=road_class,
+        name=road_zh,
+        name_en=road_en,
+        car_oneway=traffic.car_oneway,
+        maxspeed_kmh=traffic.maxspeed_kmh,
+    )
     report("base map: water, green, terrain grid")
     grid = terrain_grid(terrain)
     admin_units = _admin_layer(layout)
@@ -153,7 +158,7 @@ def _metadata(config: DemoConfig, layout: AdminLayout, gaps: Gaps) -> dict[str, 
 
 
 def _school_zones_record(traffic: Traffic, first_added: int) -> dict[str, object]:
-    """The deliberate school zones by facility id (:mod:`shancheng.data.demo.traffic`)."""
+    """Return the deliberate school zones by facility id (:mod:`shancheng.data.demo.traffic`)."""
     ids = [f"F{first_added + k:05d}" for k in range(len(traffic.schools))]
     roles = traffic.schools["role"].tolist()
     return {

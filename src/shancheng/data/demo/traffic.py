@@ -3,17 +3,18 @@
 Every junction on a main road (primary or secondary) gets a mapped crossing: signals where two
 main roads meet, a zebra elsewhere. One tertiary line in two is one-way (alternating
 directions) and the riverside roads carry a tagged 60 km/h limit. Then, on purpose, nine-year
-schools (九年一贯制: a primary and a middle school on one site) are added on the steepest, most populous stretches of secondary road: at the
-*hazard* sites every crossing on main roads within :data:`ZONE_RADIUS_M` is removed (pupils
-cross a main road on a slope with neither zebra nor signal); at the *protected* sites they are
-all signalised. The manifest records both lists under ``school_zones``, as it records the
-deliberate ``gaps``, so the bottleneck ranking can be checked against them.
+schools (九年一贯制: a primary and a middle school on one site) are added on the steepest,
+most populous stretches of secondary road: at the *hazard* sites every crossing on main
+roads within :data:`ZONE_RADIUS_M` is removed (pupils cross a main road on a slope with
+neither zebra nor signal); at the *protected* sites they are all signalised. The manifest
+records both lists under ``school_zones``, as it records the deliberate ``gaps``, so the
+bottleneck ranking can be checked against them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -111,9 +112,7 @@ def _oneways(
     return oneway, maxspeed
 
 
-def _sites(
-    streets: Streets, road_class: npt.NDArray[np.object_], buildings: Buildings
-) -> IntArray:
+def _sites(streets: Streets, road_class: npt.NDArray[np.object_], buildings: Buildings) -> IntArray:
     """Junctions on secondary roads, steepest and most populous first, spaced apart."""
     x, y, z = streets.node_x_utm, streets.node_y_utm, streets.node_z_m
     tail, head = streets.segment_tail, streets.segment_head
@@ -123,12 +122,14 @@ def _sites(
     on_secondary = np.zeros(x.shape[0], dtype=bool)
     on_secondary[np.concatenate([tail[secondary], head[secondary]])] = True
     road = np.flatnonzero(street & secondary)  # pupils cross the main road on a slope
-    mid = np.column_stack([(x[tail[road]] + x[head[road]]) / 2, (y[tail[road]] + y[head[road]]) / 2])
-    around = cKDTree(mid).query_ball_point(np.column_stack([x, y]), r=ZONE_RADIUS_M)
-    steep = np.array([float(np.median(grade[road[k]])) if len(k) else 0.0 for k in around])
+    mid = np.column_stack(
+        [(x[tail[road]] + x[head[road]]) / 2, (y[tail[road]] + y[head[road]]) / 2]
+    )
+    around: list[Any] = cKDTree(mid).query_ball_point(np.column_stack([x, y]), r=ZONE_RADIUS_M)
+    steep = np.array([float(np.median(grade[road[k]])) if k else 0.0 for k in around])
     people = cKDTree(np.column_stack([buildings.x_utm, buildings.y_utm]))
-    counts = np.array([buildings.population[k].sum()
-                       for k in people.query_ball_point(np.column_stack([x, y]), r=400.0)])  # fmt: skip
+    near = people.query_ball_point(np.column_stack([x, y]), r=400.0)
+    counts = np.array([buildings.population[k].sum() for k in near])
     candidates = np.flatnonzero(on_secondary & (steep >= 0.06))  # noqa: PLR2004
     score = steep[candidates] * counts[candidates]
     chosen: list[int] = []
