@@ -4,7 +4,8 @@ import { defineConfig } from "vite";
 // `npm run dev` proxies the API to a running `shancheng serve` (SHANCHENG_API, default :8311).
 const api = process.env.SHANCHENG_API ?? "http://127.0.0.1:8311";
 const apiPaths = ["/auth", "/cases", "/city", "/circles", "/lifelines", "/stream", "/targets",
-  "/tiles", "/open311", "/blobs", "/stats", "/health", "/openapi.json"];
+  "/tiles", "/open311", "/blobs", "/stats", "/health", "/openapi.json", "/departments", "/mobility",
+  "/credit"];
 
 export default defineConfig({
   base: "/ui/",

@@ -25,13 +25,14 @@ UNLABELLED = """
 }).map(el => el.outerHTML.slice(0, 120))
 """
 
-VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "citizen"]
+VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "citizen"]
 READY = {
     "ops": ".table-box tbody tr",
     "circles": ".table-box tbody tr",
     "cases": "#case-list",
     "lifelines": "#sensor-table tbody tr",
     "targets": "article.target",
+    "mobility": "#bottleneck-list tbody tr",
     "citizen": "#citizen-map canvas",
 }
 

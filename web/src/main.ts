@@ -14,6 +14,7 @@ import { mountCases } from "./views/cases";
 import { mountLifelines } from "./views/lifelines";
 import { mountTargets } from "./views/targets";
 import { mountCitizen } from "./views/citizen";
+import { mountMobility } from "./views/mobility";
 
 
 /** The views: name, title, mount, and the route the user must be admitted to (null: public). */
@@ -23,6 +24,7 @@ const VIEWS: Array<[string, TextKey, View, string | null]> = [
   ["cases", "view_cases", mountCases, "GET /cases"],
   ["lifelines", "view_lifelines", mountLifelines, "GET /lifelines/sensors"],
   ["targets", "view_targets", mountTargets, null],
+  ["mobility", "view_mobility", mountMobility, null],
   ["citizen", "view_citizen", mountCitizen, null],
 ];
 let user: Me | null = null;

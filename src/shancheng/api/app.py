@@ -27,6 +27,7 @@ from shancheng.api.routers import (
     city,
     credit,
     lifelines,
+    mobility,
     open311,
     stream,
     targets,
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(cases.router, dependencies=guarded)
     app.include_router(city.router, dependencies=guarded)
     app.include_router(circles.router, dependencies=guarded)
+    app.include_router(mobility.router, dependencies=guarded)
     app.include_router(lifelines.router, dependencies=guarded)
     app.include_router(stream.router, dependencies=guarded)
     app.include_router(targets.router, dependencies=guarded)

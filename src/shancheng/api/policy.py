@@ -76,6 +76,7 @@ _P, _U, _S = Audience.PUBLIC, Audience.USER, Audience.STAFF
 
 _OPEN311 = "Open311 GeoReport v2 is public by specification; records are the masked public view"
 _CIRCLES = "living-circle analyses of public facilities and aggregate population"
+_MOBILITY = "school-zone and junction measures from public streets and aggregate pupils"
 _INFRA = "critical infrastructure: pipe layout, sensors, alarms and valves are for staff only"
 _CASES = "cases hold citizens' personal data; the services scope them to the user's unit"
 _ADMINS = "configuration of the governance center; administrators only"
@@ -135,6 +136,9 @@ POLICY: dict[str, Rule] = {
     "GET /admin/taxonomy": Rule(_S, _ADMINS, _ADMIN),
     "POST /admin/taxonomy": Rule(_S, _ADMINS, _ADMIN),
     "PATCH /admin/taxonomy/{code}": Rule(_S, _ADMINS, _ADMIN),
+    # mobility: school gates and junctions ranked as candidate projects (no case data)
+    "GET /mobility/bottlenecks": Rule(_P, _MOBILITY),
+    "GET /mobility/bottlenecks.geojson": Rule(_P, _MOBILITY),
     # the city and its living circles
     "GET /city/units": Rule(_P, "administrative boundaries and residents per unit"),
     "GET /city/measures": Rule(_P, "the names of the measures"),

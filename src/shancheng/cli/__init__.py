@@ -19,6 +19,7 @@ from shancheng.cli.city import city_app
 from shancheng.cli.demo import demo_command
 from shancheng.cli.indicators import indicators_command
 from shancheng.cli.lifelines import app as lifelines_app
+from shancheng.cli.mobility import mobility_app
 from shancheng.cli.transit import transit_app
 from shancheng.config import Settings
 from shancheng.errors import ShanchengError
@@ -37,6 +38,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(lifelines_app, name="lifelines")
 app.add_typer(city_app, name="city")
 app.add_typer(transit_app, name="transit")
+app.add_typer(mobility_app, name="mobility")
 app.command("indicators")(indicators_command)
 _err = Console(stderr=True)  # errors print with soft_wrap: one line per error, whatever the width
 

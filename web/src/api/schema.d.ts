@@ -1146,6 +1146,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mobility/bottlenecks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bottlenecks
+         * @description Return the candidate projects ranked by score, each with its components and reason.
+         */
+        get: operations["bottlenecks_mobility_bottlenecks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mobility/bottlenecks.geojson": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bottlenecks Geojson
+         * @description Return the same candidates as points (WGS84) for the dashboard's layer.
+         */
+        get: operations["bottlenecks_geojson_mobility_bottlenecks_geojson_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/open311/discovery.{fmt}": {
         parameters: {
             query?: never;
@@ -1614,6 +1654,67 @@ export interface components {
             scope: string;
             /** Username */
             username: string;
+        };
+        /**
+         * BottleneckRead
+         * @description One candidate project: a school gate or a major junction, scored and explained.
+         */
+        BottleneckRead: {
+            /**
+             * Candidate Id
+             * @description gate:<facility_id> or junction:<walk node id>
+             */
+            candidate_id: string;
+            /**
+             * Components
+             * @description each weighted component (c_<name> of the CSV), summing to the score
+             */
+            components: {
+                [key: string]: number;
+            };
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "school_gate" | "junction";
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+            /**
+             * Measures
+             * @description the raw measures behind the components (counts, metres, cars, pairs)
+             */
+            measures: {
+                [key: string]: number;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Pupils
+             * @description gate: pupils of the catchment; junction: pupils crossing
+             */
+            pupils: number;
+            /**
+             * Rank
+             * @description 1 = the most urgent candidate
+             */
+            rank: number;
+            /**
+             * Reason
+             * @description the largest components in words
+             */
+            reason: string;
+            /**
+             * Residents
+             * @description residents living within the affected radius
+             */
+            residents: number;
+            /**
+             * Score
+             * @description weighted sum of the components, 0..1
+             */
+            score: number;
         };
         /**
          * CaseCategoryRead
@@ -4943,6 +5044,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadingBucket"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bottlenecks_mobility_bottlenecks_get: {
+        parameters: {
+            query?: {
+                kind?: "all" | "school_gate" | "junction";
+                /** @description Most candidates returned */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BottleneckRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bottlenecks_geojson_mobility_bottlenecks_geojson_get: {
+        parameters: {
+            query?: {
+                kind?: "all" | "school_gate" | "junction";
+                /** @description Most candidates returned */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */

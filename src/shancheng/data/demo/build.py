@@ -25,6 +25,7 @@ from shancheng.data.demo.pipes import GAS, WATER, PipeNetwork, generate_pipes
 from shancheng.data.demo.population import Buildings, generate_buildings
 from shancheng.data.demo.streets import Streets, generate_streets
 from shancheng.data.demo.terrain import Terrain
+from shancheng.data.demo.traffic import ZONE_RADIUS_M, Traffic, traffic_tags
 from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, utm_to_lonlat
 
 if TYPE_CHECKING:
@@ -74,6 +75,10 @@ def generate_demo_city(
     facilities = generate_facilities(
         terrain, layout, buildings, streets, gaps=gaps, rng=rngs["facilities"]
     )
+    road_class, road_zh, road_en = road_classes(streets, terrain, config)
+    traffic = traffic_tags(streets, road_class, buildings, config, terrain)
+    first_added = len(facilities)
+    facilities = pd.concat([facilities, traffic.schools.drop(columns="role")], ignore_index=True)
     report("water network")
     water = generate_pipes(WATER, terrain, streets, buildings, rngs["water"])
     report("gas network")
@@ -81,13 +86,22 @@ def generate_demo_city(
     report("walk network")
     locate = _CellLocator(layout)
     walk_nodes, walk_segments = _walk_layers(streets)
-    road_class, road_zh, road_en = road_classes(streets, terrain, config)
-    walk_segments = walk_segments.assign(road_class=road_class, name=road_zh, name_en=road_en)
+    walk_nodes = walk_nodes.assign(
+        traffic_signals=traffic.traffic_signals, crossing=traffic.crossing
+    )
+    walk_segments = walk_segments.assign(
+        road_class=road_class,
+        name=road_zh,
+        name_en=road_en,
+        car_oneway=traffic.car_oneway,
+        maxspeed_kmh=traffic.maxspeed_kmh,
+    )
     report("base map: water, green, terrain grid")
     grid = terrain_grid(terrain)
     admin_units = _admin_layer(layout)
     facilities_layer = _facilities_layer(facilities, layout, locate)
     metadata = _metadata(config, layout, gaps)
+    metadata["school_zones"] = _school_zones_record(traffic, first_added)
     water_nodes, water_links, water_sensors = _pipe_layers(water)
     gas_nodes, gas_links, gas_sensors = _pipe_layers(gas)
     city = City(
@@ -140,6 +154,19 @@ def _metadata(config: DemoConfig, layout: AdminLayout, gaps: Gaps) -> dict[str, 
             "few_elderly_care_district": layout.district_codes[gaps.no_nursery_district],
             "no_clinic_street": layout.street_codes[gaps.no_clinic_street],
         },
+    }  # fmt: skip
+
+
+def _school_zones_record(traffic: Traffic, first_added: int) -> dict[str, object]:
+    """Return the deliberate school zones by facility id (:mod:`shancheng.data.demo.traffic`)."""
+    ids = [f"F{first_added + k:05d}" for k in range(len(traffic.schools))]
+    roles = traffic.schools["role"].tolist()
+    return {
+        "steep_unprotected_main_crossings": [i for i, r in zip(ids, roles, strict=True)
+                                             if r == "hazard"],
+        "signalised_main_crossings": [i for i, r in zip(ids, roles, strict=True)
+                                      if r == "protected"],
+        "zone_radius_m": ZONE_RADIUS_M,
     }  # fmt: skip
 
 
