@@ -214,13 +214,11 @@ export interface TileJson {
  */
 export async function addTiles(map: MlMap, layer: string): Promise<TileJson | null> {
   try {
-    // staff-only layers (the pipes) take the signed-in user's token as ?access_token=
-    // only staff-only layers (the pipes) carry the token: public tiles stay cacheable
+    // only staff-only layers (the pipes) carry the token (?access_token=): public tiles stay cacheable
     const bearer = STAFF_LAYERS.has(layer) ? token() : null;
     const auth = bearer ? `?access_token=${encodeURIComponent(bearer)}` : "";
-    const response = await fetch(new URL(`/tiles/${layer}.json${auth}`, window.location.origin));
-    if (!response.ok) return null;
-    const tj = (await response.json()) as TileJson;
+    const tj = await tileJson(`${layer}.json${auth}`);
+    if (!tj) return null;
     const tiles = [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${auth}`];
     if (!map.getSource(`t-${layer}`)) {
       map.addSource(`t-${layer}`, { type: "vector", tiles, minzoom: tj.minzoom, maxzoom: Math.min(tj.maxzoom, 16), bounds: tj.bounds });
@@ -341,12 +339,25 @@ export async function addStreets(map: MlMap): Promise<void> {
   map.once("remove", stop);
 }
 
+const TILEJSONS = new Map<string, Promise<TileJson | null>>();
+
+/** A layer's TileJSON (`name` is `{layer}.json` with its query), fetched once per page. */
+function tileJson(name: string): Promise<TileJson | null> {
+  let found = TILEJSONS.get(name);
+  if (!found) {
+    found = fetch(new URL(`/tiles/${name}`, window.location.origin))
+      .then((r) => (r.ok ? (r.json() as Promise<TileJson>) : null))
+      .catch(() => null);
+    TILEJSONS.set(name, found);
+  }
+  return found;
+}
+
 /** Add the server's raster tiles of `layer` (GET /tiles/{layer}.json, PNG) as `r-{layer}`. */
 async function addRaster(map: MlMap, layer: string): Promise<TileJson | null> {
   try {
-    const response = await fetch(new URL(`/tiles/${layer}.json`, window.location.origin));
-    if (!response.ok) return null;
-    const tj = (await response.json()) as TileJson;
+    const tj = await tileJson(`${layer}.json`);
+    if (!tj) return null;
     if (!map.getSource(`r-${layer}`)) {
       map.addSource(`r-${layer}`, { type: "raster", tiles: [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.png`], tileSize: 256, minzoom: tj.minzoom, maxzoom: Math.min(tj.maxzoom, 16), bounds: tj.bounds });
     }
