@@ -172,12 +172,16 @@ def draw_command(
             session, center, plan=plan, inspectors=inspector, seed=seed,
             actor=_operator(center), at=datetime.now(UTC), team_size=team_size,
         )  # fmt: skip
-        table = Table(
-            title=f"draw {draw.id} ({plan}): seed {seed}, {len(draw.population)} entities"
+        picks = draw_picks(session, draw.id)
+        head = (
+            f"draw {draw.id} ({plan}): seed {seed}, {len(draw.population)} entities, "
+            f"{len(picks)} picked"
         )
+        table = Table()
         for column in ("entity", "probability", "inspectors"):
             table.add_column(column)
-        for pick, code in draw_picks(session, draw.id):
+        for pick, code in picks:
             table.add_row(code, f"{pick.probability:.2f}", ", ".join(pick.inspectors))
     engine.dispose()
+    _console.print(head, highlight=False, soft_wrap=True)
     _console.print(table)
