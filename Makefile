@@ -38,6 +38,9 @@ demo: setup
 	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo --gtfs data/demo/transit/metro_gtfs.zip
 	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo
 	$(BIN)/shancheng cases replay
+	@# Credit +: traders at the demo city's markets and riverside streets, a month of cases,
+	@# penalties, publicity, tiers and one double-random draw (docs/credit.md)
+	$(BIN)/shancheng credit demo
 	$(BIN)/shancheng lifelines live
 	@echo "The operations center in the browser: make serve, then open http://127.0.0.1:8311/ui/ (docs/dashboard.md)"
 

@@ -25,7 +25,7 @@ UNLABELLED = """
 }).map(el => el.outerHTML.slice(0, 120))
 """
 
-VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "citizen"]
+VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "credit", "citizen"]
 READY = {
     "ops": ".table-box tbody tr",
     "circles": ".table-box tbody tr",
@@ -33,6 +33,7 @@ READY = {
     "lifelines": "#sensor-table tbody tr",
     "targets": "article.target",
     "mobility": "#bottleneck-list tbody tr",
+    "credit": ".credit > *",
     "citizen": "#citizen-map canvas",
 }
 

@@ -27,8 +27,9 @@ from tests.e2e.dashboard import (
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "citizen"]
+VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "credit", "citizen"]
 READY = {
+    "credit": ".credit > *",
     "mobility": "#bottleneck-list tbody tr",
     "ops": "#worst-units tbody tr",
     "circles": ".table-box tbody tr",
@@ -113,7 +114,7 @@ def test_each_role_sees_only_its_actions_and_views(page, dashboard_server):
         assert ("lifelines" in nav) == ("GET /lifelines/sensors" in me["routes"]), user
         if user == "citizen-li":
             assert status == 404  # another's report does not exist for a citizen
-            assert nav == {"circles", "cases", "targets", "mobility", "citizen"}
+            assert nav == {"circles", "cases", "targets", "mobility", "credit", "citizen"}
             page.locator("#logout").click()
             continue
         page.locator(f"tr[data-case-id='{case['id']}']").click()

@@ -15,6 +15,7 @@ import { mountLifelines } from "./views/lifelines";
 import { mountTargets } from "./views/targets";
 import { mountCitizen } from "./views/citizen";
 import { mountMobility } from "./views/mobility";
+import { mountCredit } from "./views/credit";
 
 
 /** The views: name, title, mount, and the route the user must be admitted to (null: public). */
@@ -25,6 +26,7 @@ const VIEWS: Array<[string, TextKey, View, string | null]> = [
   ["lifelines", "view_lifelines", mountLifelines, "GET /lifelines/sensors"],
   ["targets", "view_targets", mountTargets, null],
   ["mobility", "view_mobility", mountMobility, null],
+  ["credit", "view_credit", mountCredit, null],
   ["citizen", "view_citizen", mountCitizen, null],
 ];
 let user: Me | null = null;

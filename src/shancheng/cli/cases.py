@@ -56,7 +56,7 @@ def serve_command(
     if (settings.serve_mqtt if mqtt is None else mqtt) and workers > 1:
         msg = "`--mqtt` runs one ingester in the server process: use it with --workers 1"
         raise ConfigError(msg)
-    _require_city(settings)
+    require_city(settings)
     if mqtt is not None:
         # the app factory reads its settings from the environment (also in worker processes)
         os.environ["SHANCHENG_SERVE_MQTT"] = "true" if mqtt else "false"
@@ -94,7 +94,8 @@ def serve_command(
     os.execv(sys.executable, args)  # noqa: S606 - our own interpreter and arguments
 
 
-def _require_city(settings: Settings) -> None:
+def require_city(settings: Settings) -> None:
+    """Refuse clearly when the configured City has not been written yet."""
     if not (settings.city_dir / "manifest.json").is_file():
         msg = (
             f"setting `city`: no City at {settings.city_dir}; write the demo city first with "
@@ -116,7 +117,7 @@ def replay_command(
     Uses a fresh SQLite database ``<data_dir>/replay.sqlite``: no server needed.
     """
     settings: Settings = ctx.obj
-    _require_city(settings)
+    require_city(settings)
     admin = AdminIndex.from_city(read_city(settings.city_dir, verify=False))
     configured = Center(load_taxonomy(), admin)
     db_file = settings.data_dir / "replay.sqlite"

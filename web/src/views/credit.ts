@@ -1,0 +1,201 @@
+/**
+ * Credit +: the public disclosure page (双公示: published penalties, licences, inspection draws)
+ * for everyone; for staff, the entities of their scope with their credit tier and an entity's
+ * page (its cases, decisions, tier changes and the reasons of its tier).
+ */
+import type { Cleanup } from "../app";
+import { failed } from "../app";
+import { get, may } from "../api/client";
+import type { components } from "../api/schema";
+import { h, select, table } from "../dom";
+import { defineText, fmt, onLangChange, tOr, type DataKey } from "../i18n";
+
+type Disclosure = components["schemas"]["DisclosureRead"];
+type PublicDecision = components["schemas"]["PublicDecisionRead"];
+type PublicLicence = components["schemas"]["PublicLicenceRead"];
+type PublicDraw = components["schemas"]["PublicDrawRead"];
+type Entity = components["schemas"]["EntityRead"];
+type EntityPage = components["schemas"]["EntityPage"];
+type Decision = components["schemas"]["DecisionRead"];
+
+const K = {
+  title: defineText("data:credit_title", "信用+ 执法信用", "Credit +: enforcement records"),
+  decisions: defineText("data:credit_decisions", "行政处罚公示（双公示）", "Published decisions (double publicity)"),
+  licences: defineText("data:credit_licences", "行政许可公示", "Published licences"),
+  draws: defineText("data:credit_draws", "双随机抽查（随机种子公开）", "Double random draws (seeds published)"),
+  entities: defineText("data:credit_entities", "市场主体及信用等级", "Entities and their credit tier"),
+  number: defineText("data:credit_number", "决定书编号", "Decision number"),
+  entity: defineText("data:credit_entity", "主体名称", "Entity"),
+  code: defineText("data:credit_code", "统一社会信用代码", "Unified social credit code"),
+  operator: defineText("data:credit_operator", "经营者", "Operator"),
+  kind: defineText("data:credit_kind", "类别", "Kind"),
+  status: defineText("data:credit_status", "状态", "Status"),
+  basis: defineText("data:credit_basis", "法律依据", "Legal basis"),
+  amount: defineText("data:credit_amount", "罚款（元）", "Fine (yuan)"),
+  decided: defineText("data:credit_decided", "决定日期", "Decided on"),
+  published: defineText("data:credit_published", "公示日期", "Published on"),
+  due: defineText("data:credit_due", "公示期限", "Publish by"),
+  licence: defineText("data:credit_licence", "许可证号", "Licence number"),
+  authority: defineText("data:credit_authority", "许可机关", "Authority"),
+  valid: defineText("data:credit_valid", "有效期", "Valid"),
+  plan: defineText("data:credit_plan", "抽查计划", "Plan"),
+  seed: defineText("data:credit_seed", "随机种子", "Seed"),
+  population: defineText("data:credit_population", "抽取范围（户）", "Population"),
+  drawn: defineText("data:credit_drawn", "抽取时间", "Drawn at"),
+  tier: defineText("data:credit_tier", "信用等级", "Tier"),
+  score: defineText("data:credit_score", "信用分", "Score"),
+  address: defineText("data:credit_address", "地址", "Address"),
+  allTiers: defineText("data:credit_all_tiers", "全部等级", "All tiers"),
+  reasons: defineText("data:credit_reasons", "等级依据", "Why this tier"),
+  cases: defineText("data:credit_cases", "关联案件", "Cases naming it"),
+  changes: defineText("data:credit_changes", "等级变更记录", "Tier changes"),
+  staffDecisions: defineText("data:credit_staff_decisions", "处罚决定", "Decisions"),
+  back: defineText("data:credit_back", "返回列表", "Back to the list"),
+  none: defineText("data:credit_none", "暂无", "None yet"),
+  versions: defineText("data:credit_versions", "登记版本", "Record versions"),
+};
+const WORDS: Record<string, readonly [string, string]> = {
+  penalty: ["行政处罚", "Penalty"],
+  warning: ["警告", "Warning"],
+  proposed: ["拟处罚", "Proposed"],
+  decided: ["已决定", "Decided"],
+  published: ["已公示", "Published"],
+  appealed: ["复议中", "Appealed"],
+  closed: ["已执行结案", "Closed"],
+  revoked: ["已撤销", "Revoked"],
+  withdrawn: ["已撤回", "Withdrawn"],
+  individual: ["个体工商户", "Individual trader"],
+  enterprise: ["企业", "Enterprise"],
+  cooperative: ["农民专业合作社", "Cooperative"],
+  other: ["其他", "Other"],
+};
+for (const [word, [zh, en]] of Object.entries(WORDS)) defineText(`data:credit_${word}`, zh, en);
+
+/** A word the server sends as a code (a status, a kind), in the current language. */
+const word = (code: string): string => tOr(`data:credit_${code}`, code);
+const amount = (yuan: number): string => (yuan ? fmt(yuan, 0) : "–");
+
+/** A section with a translated heading (a data text: it switches language like the rest). */
+function section(key: DataKey, ...children: Array<Node | null>): HTMLElement {
+  return h("section", { class: "credit-part" }, h("h3", { i18n: key }), ...children);
+}
+
+/** A table captioned by a data text (`table()` takes the app's keys for its caption). */
+function grid<R>(caption: DataKey, columns: Array<[DataKey, (row: R) => string | Node]>, rows: R[], onRow?: (row: R) => void): Node {
+  if (!rows.length) return h("p", { class: "hint", i18n: K.none });
+  const el = table(K.none as never, columns, rows, onRow);
+  const cap = el.querySelector("caption");
+  if (cap) {
+    cap.dataset.i18n = caption;
+    cap.textContent = tOr(caption, caption);
+  }
+  return el;
+}
+
+function publicPage(page: Disclosure): HTMLElement {
+  return h("div", { class: "credit-public" },
+    section(K.decisions, grid<PublicDecision>(K.decisions, [
+      [K.number, (d) => d.number],
+      [K.entity, (d) => d.entity_name],
+      [K.code, (d) => h("code", {}, d.entity_code)],
+      [K.operator, (d) => d.operator || "–"],
+      [K.kind, (d) => word(d.kind)],
+      [K.status, (d) => word(d.status)],
+      [K.basis, (d) => d.legal_basis.join("；")],
+      [K.amount, (d) => amount(d.amount_yuan)],
+      [K.decided, (d) => d.decided_on],
+      [K.published, (d) => d.published_on],
+    ], page.decisions)),
+    section(K.licences, grid<PublicLicence>(K.licences, [
+      [K.licence, (x) => x.number],
+      [K.kind, (x) => x.kind],
+      [K.entity, (x) => x.entity_name],
+      [K.code, (x) => h("code", {}, x.entity_code)],
+      [K.authority, (x) => x.authority],
+      [K.decided, (x) => x.decided_on],
+      [K.valid, (x) => `${x.valid_from} – ${x.valid_until ?? "…"}`],
+    ], page.licences)),
+    section(K.draws, grid<PublicDraw>(K.draws, [
+      [K.plan, (d) => d.plan],
+      [K.seed, (d) => h("code", {}, String(d.seed))],
+      [K.population, (d) => fmt(d.population.length)],
+      [K.drawn, (d) => d.drawn_at.slice(0, 16).replace("T", " ")],
+    ], page.draws)),
+  );
+}
+
+function entityPage(page: EntityPage, back: () => void): HTMLElement {
+  const e = page.entity;
+  return h("article", { class: "credit-entity", "data-code": e.code, "aria-label": e.name },
+    h("button", { type: "button", i18n: K.back, onclick: back }),
+    h("h3", {}, e.name, " ", h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")),
+    h("p", {}, h("code", {}, e.code), ` · ${word(e.kind)} · ${e.address}`),
+    h("p", {}, h("span", { i18n: K.score }), `: ${fmt(e.score, 1)} · `, h("span", { i18n: K.versions }), `: ${page.versions}`),
+    section(K.reasons, page.reasons.length ? h("ul", { class: "reasons" }, ...page.reasons.map((r) => h("li", {}, r))) : h("p", { class: "hint", i18n: K.none })),
+    section(K.cases, page.case_ids.length ? h("p", {}, ...page.case_ids.map((id) => h("a", { href: "#/cases", class: "case-ref", "data-case": id }, `#${id} `))) : h("p", { class: "hint", i18n: K.none })),
+    section(K.staffDecisions, grid<Decision>(K.staffDecisions, [
+      [K.number, (d) => String(d.id)],
+      [K.kind, (d) => word(d.kind)],
+      [K.status, (d) => word(d.status)],
+      [K.amount, (d) => amount(d.amount_yuan)],
+      [K.basis, (d) => d.legal_basis.map((b) => `${b.law} ${b.article}`.trim()).join("；")],
+      [K.due, (d) => d.publish_due ?? "–"],
+    ], page.decisions)),
+    section(K.changes, h("ul", { class: "history" }, ...page.tier_changes.map((c) => h("li", {}, `${c.at.slice(0, 10)}: ${c.from_tier || "–"} → ${c.to_tier} (${fmt(c.score, 1)}) · `, h("span", { class: "user-data" }, c.actor))))),
+  );
+}
+
+export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
+  const box = h("div", { class: "credit" });
+  root.append(h("section", { class: "page", "aria-labelledby": "credit-title" }, h("h2", { id: "credit-title", i18n: K.title }), box));
+  const disclosure = await get<Disclosure>("/credit/public");
+  const staff = await may("GET /credit/entities");
+  let entities: Entity[] = staff ? await get<Entity[]>("/credit/entities") : [];
+  let open: EntityPage | null = null;
+  let tier = "";
+
+  const show = (e: Entity): void => {
+    get<EntityPage>(`/credit/entities/${encodeURIComponent(e.code)}`)
+      .then((page) => {
+        open = page;
+        render();
+      })
+      .catch(failed);
+  };
+  const filter = (): HTMLSelectElement => {
+    const choice = select([["", tOr(K.allTiers, "")], ...["A", "B", "C", "D"].map((x): [string, string] => [x, x])], tier);
+    choice.setAttribute("aria-label", tOr(K.tier, "tier"));
+    choice.addEventListener("change", () => {
+      tier = choice.value;
+      get<Entity[]>("/credit/entities", tier ? { tier } : undefined)
+        .then((rows) => {
+          entities = rows;
+          render();
+        })
+        .catch(failed);
+    });
+    return choice;
+  };
+  const render = (): void => {
+    const parts: Node[] = [];
+    if (staff && open) {
+      parts.push(entityPage(open, () => {
+        open = null;
+        render();
+      }));
+    } else if (staff) {
+      parts.push(section(K.entities, filter(), grid<Entity>(K.entities, [
+        [K.entity, (e) => e.name],
+        [K.code, (e) => h("code", {}, e.code)],
+        [K.kind, (e) => word(e.kind)],
+        [K.tier, (e) => h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")],
+        [K.score, (e) => fmt(e.score, 1)],
+        [K.address, (e) => e.address],
+      ], entities, show)));
+    }
+    parts.push(publicPage(disclosure));
+    box.replaceChildren(...parts);
+  };
+  render();
+  return onLangChange(render);
+}
