@@ -52,9 +52,19 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     requireLogin();
     return () => undefined;
   }
-  // everything the view needs at once, the first page of cases included (its bounds open the map)
+  // the first page of cases opens the map on its bounds, while the rest of the view's data comes
   const none = (): Geo<UnitProps> => ({ type: "FeatureCollection", features: [] });
-  const [cats, stages, districtUnits, streetUnits, departments, firstPage] = await Promise.all([
+  const firstPage = await listCases({ limit: 50, offset: 0 });
+  const mapBox = h("div", { class: "map", id: "cases-map" });
+  const split = h("div", { class: "split" }, mapBox);
+  root.append(split);
+  const dots: GeoJSON.FeatureCollection = {
+    type: "FeatureCollection",
+    features: firstPage.rows.map((c) => ({ type: "Feature", geometry: { type: "Point", coordinates: [c.lon, c.lat] }, properties: {} })),
+  };
+  const map = createMap(mapBox, "case_list", dots.features.length ? boundsOf(dots) : null, 16);
+  const based = ready(map).then(() => addStreets(map));
+  const [cats, stages, districtUnits, streetUnits, departments] = await Promise.all([
     categories().catch((): Category[] => []),
     // the workflow's stages in order, as the server defines them (GET /cases/workflow)
     get<WorkflowRead>("/cases/workflow")
@@ -64,8 +74,10 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     get<Geo<UnitProps>>("/city/units", { level: "district" }).catch(none),
     get<Geo<UnitProps>>("/city/units", { level: "street" }).catch(none),
     get<Department[]>("/departments").catch((): Department[] => []),
-    listCases({ limit: 50, offset: 0 }),
-  ]);
+  ]).catch((err: unknown) => {
+    map.remove();
+    throw err;
+  });
   const unitNames = new Map<string, UnitProps>([...districtUnits.features, ...streetUnits.features].map((f) => [f.properties.code, f.properties]));
   const unitName = (code: string): string => {
     const u = unitNames.get(code);
@@ -107,7 +119,6 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
   const list = h("div", { class: "table-box", id: "case-list" });
   const detail = h("section", { id: "case-detail", "aria-live": "polite", "aria-label": t("timeline") });
   const count = h("span", { class: "hint" });
-  const mapBox = h("div", { class: "map", id: "cases-map" });
   const overdueLabel = h("label", { class: "field inline" }, fOverdue, h("span", { i18n: "overdue_only" }));
   const panel = h(
     "section",
@@ -119,14 +130,10 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
     pager,
     list,
   );
-  root.append(h("div", { class: "split" }, mapBox, panel));
-  const dots: GeoJSON.FeatureCollection = {
-    type: "FeatureCollection",
-    features: firstPage.rows.map((c) => ({ type: "Feature", geometry: { type: "Point", coordinates: [c.lon, c.lat] }, properties: {} })),
-  };
-  const map = createMap(mapBox, "case_list", boundsOf(dots.features.length ? dots : streetUnits), 16);
-  await ready(map);
-  await addStreets(map);
+  split.append(panel);
+  await based;
+  // no case yet: the city's streets give the view
+  if (!dots.features.length) fitTo(map, streetUnits);
   // the streets' (街道) outlines for orientation
   setData(map, "units", streetUnits);
   map.addLayer({ id: "units-line", type: "line", source: "units", paint: { "line-color": "#556", "line-width": 1.2 } });
