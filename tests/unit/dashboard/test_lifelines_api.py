@@ -79,6 +79,25 @@ def test_ingest_validates_like_mqtt_and_raises_alarms(dash):
     assert sensors["W00000"]["last_value"] == 50.0
     assert sensors["W00000"]["state"] == "alarm"
     assert sensors["W00001"]["state"] == "no_data"
+    # the table's pages: one network, alarms first, then by id; the total in X-Total-Count
+    water = sorted(s for s, p in sensors.items() if p["network"] == "water")
+    pages, total = [], None
+    for offset in range(0, len(water), 7):
+        r = dash.client.get(
+            "/lifelines/sensors",
+            params={"network": "water", "limit": 7, "offset": offset},
+            headers=dash.staff(),
+        )
+        total = int(r.headers["X-Total-Count"])
+        pages += [f["properties"]["sensor_id"] for f in r.json()["features"]]
+    assert total == len(water)
+    assert pages == ["W00000", *(s for s in water if s != "W00000")]  # the alarm first
+    found = dash.client.get(
+        "/lifelines/sensors", params={"q": "w0000", "limit": 50}, headers=dash.staff()
+    )
+    assert sorted(f["properties"]["sensor_id"] for f in found.json()["features"]) == sorted(
+        s for s in sensors if "W0000" in s
+    )
     r = dash.client.post(
         "/lifelines/readings", json={"sensor_id": "W00000"}, headers={"X-API-Key": key}
     )

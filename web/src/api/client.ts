@@ -120,9 +120,15 @@ async function exchange<T>(method: string, path: string, options: RequestOptions
 
 /** One page of a list and the number of rows in all pages (the X-Total-Count header). */
 export async function getPage<T>(path: string, query: Query): Promise<{ rows: T[]; total: number }> {
-  const [rows, headers] = await exchange<T[]>("GET", path, { query });
+  const { body, total } = await getWithTotal<T[]>(path, query);
+  return { rows: body, total: total ?? body.length };
+}
+
+/** A page of any shape (a GeoJSON page too) and the X-Total-Count header, null without one. */
+export async function getWithTotal<T>(path: string, query: Query): Promise<{ body: T; total: number | null }> {
+  const [body, headers] = await exchange<T>("GET", path, { query });
   const total = Number(headers.get("X-Total-Count") ?? NaN);
-  return { rows, total: Number.isFinite(total) ? total : rows.length };
+  return { body, total: Number.isFinite(total) ? total : null };
 }
 
 export type Me = components["schemas"]["MeRead"];

@@ -1116,6 +1116,9 @@ export interface paths {
         /**
          * Sensors
          * @description Return the sensors the user sees as GeoJSON points with their last value and state.
+         *
+         *     Without ``limit``, all of them (the map); with it, one page of the table, sensors in alarm
+         *     first, then without data, then by id, and ``X-Total-Count`` says how many match in all.
          */
         get: operations["sensors_lifelines_sensors_get"];
         put?: never;
@@ -5002,7 +5005,15 @@ export interface operations {
     };
     sensors_lifelines_sensors_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only this network's */
+                network?: string | null;
+                /** @description Sensor ids containing this */
+                q?: string | null;
+                /** @description One page of the table */
+                limit?: number | null;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5018,6 +5029,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -7,7 +7,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Cleanup } from "../app";
 import { failed, missing } from "../app";
-import { currentUser, get, post, stream } from "../api/client";
+import { currentUser, get, getWithTotal, post, stream } from "../api/client";
 import type { Alarm, CircleCategory, Geo, Isolation, NetworkRow, ReadingBucket, SensorProps } from "../api/contract";
 import { h, labelled, select, table, toast } from "../dom";
 import { fmt, lang, onLangChange, t, tOr, when } from "../i18n";
@@ -92,32 +92,49 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
   let selected: string | null = null;
   let plot: uPlot | null = null;
 
-  // the sensor table pages through the sensors (a city has thousands), alarms first
+  // the sensor table pages through the server's list (a city has thousands), alarms first;
+  // the map keeps every sensor of the network
   const SENSOR_PAGE = 25;
   let sensorOffset = 0;
+  let shown: SensorProps[] = [];
+  let matching = 0;
   const sensorSearch = h("input", { type: "search", name: "sensor-search", autocomplete: "off" });
+  let searching = 0;
   sensorSearch.addEventListener("input", () => {
     sensorOffset = 0;
-    renderSensors();
+    window.clearTimeout(searching);
+    searching = window.setTimeout(() => void loadSensorPage(), 250);
   });
+  const loadSensorPage = async (): Promise<void> => {
+    const { body, total } = await getWithTotal<Geo<SensorProps>>("/lifelines/sensors", {
+      network: chooser.value || undefined,
+      q: sensorSearch.value.trim() || undefined,
+      limit: SENSOR_PAGE,
+      offset: sensorOffset,
+    }).catch((err: unknown) => {
+      failed(err);
+      return { body: { type: "FeatureCollection", features: [] } as Geo<SensorProps>, total: 0 };
+    });
+    shown = body.features.map((f) => f.properties);
+    matching = total ?? shown.length;
+    renderSensors();
+  };
+  const turnSensors = (by: number): void => {
+    sensorOffset = Math.max(0, sensorOffset + by);
+    void loadSensorPage();
+  };
   const renderSensors = (): void => {
     // the chosen network's sensors only (a gas sensor is no help on the water map)
     setData(map, "sensors", { ...sensors, features: sensors.features.filter((f) => !f.properties.network || f.properties.network === chooser.value) });
-    const needle = sensorSearch.value.trim().toLowerCase();
-    const rank = (s: SensorProps): number => (s.state === "alarm" ? 0 : s.state === "no_data" ? 1 : 2);
-    const rows = sensors.features
-      .map((f) => f.properties)
-      .filter((s) => !s.network || s.network === chooser.value)
-      .filter((s) => !needle || s.sensor_id.toLowerCase().includes(needle))
-      .sort((a, b) => rank(a) - rank(b) || a.sensor_id.localeCompare(b.sensor_id));
-    sensorOffset = Math.min(sensorOffset, Math.max(0, rows.length - 1 - ((rows.length - 1) % SENSOR_PAGE)));
-    const shown = rows.slice(sensorOffset, sensorOffset + SENSOR_PAGE);
+    // the page's rows with the live values the stream brought since
+    const latest = new Map(sensors.features.map((f) => [f.properties.sensor_id, f.properties]));
+    const rows = shown.map((s) => latest.get(s.sensor_id) ?? s);
     sensorTable.replaceChildren(
       labelled("search_sensors", sensorSearch),
       h("div", { class: "pager" },
-        h("button", { type: "button", disabled: sensorOffset === 0, onclick: () => { sensorOffset -= SENSOR_PAGE; renderSensors(); } }, t("page_prev")),
-        h("span", { id: "sensor-count", "data-total": rows.length }, t("page_of").replace("{a}", String(rows.length ? sensorOffset + 1 : 0)).replace("{b}", String(sensorOffset + shown.length)).replace("{n}", String(rows.length))),
-        h("button", { type: "button", disabled: sensorOffset + SENSOR_PAGE >= rows.length, onclick: () => { sensorOffset += SENSOR_PAGE; renderSensors(); } }, t("page_next")),
+        h("button", { type: "button", disabled: sensorOffset === 0, onclick: () => turnSensors(-SENSOR_PAGE) }, t("page_prev")),
+        h("span", { id: "sensor-count", "data-total": matching }, t("page_of").replace("{a}", String(matching ? sensorOffset + 1 : 0)).replace("{b}", String(sensorOffset + rows.length)).replace("{n}", String(matching))),
+        h("button", { type: "button", disabled: sensorOffset + SENSOR_PAGE >= matching, onclick: () => turnSensors(SENSOR_PAGE) }, t("page_next")),
       ),
       table<SensorProps>(
         "sensors",
@@ -126,7 +143,7 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
           ["value", (s) => `${fmt(s.last_value, 2)} ${s.unit}`],
           ["time", (s) => when(s.last_time)],
         ],
-        shown,
+        rows,
         (s) => void showSensor(s.sensor_id),
       ),
     );
@@ -270,11 +287,11 @@ export async function mountLifelines(root: HTMLElement): Promise<Cleanup> {
   }
   chooser.addEventListener("change", () => {
     sensorOffset = 0;
-    renderSensors();
+    void loadSensorPage();
     void loadNetwork();
   });
 
-  const loadSensors = get<Geo<SensorProps>>("/lifelines/sensors").then((s) => {
+  const loadSensors = Promise.all([get<Geo<SensorProps>>("/lifelines/sensors"), loadSensorPage()]).then(([s]) => {
     sensors = s;
     renderSensors();
   });

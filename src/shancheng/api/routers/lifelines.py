@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from shancheng.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from shancheng.api.geojson import feature_collection
@@ -115,8 +115,24 @@ def pipes(
 
 
 @router.get("/sensors")
-def sensors(city: CityDep, live: LiveDep, sensors: RegistryDep, scope: ScopeDep) -> dict[str, Any]:
-    """Return the sensors the user sees as GeoJSON points with their last value and state."""
+def sensors(
+    city: CityDep,
+    live: LiveDep,
+    sensors: RegistryDep,
+    scope: ScopeDep,
+    response: Response,
+    network: Annotated[str | None, Query(max_length=64, description="Only this network's")] = None,
+    q: Annotated[str | None, Query(max_length=64, description="Sensor ids containing this")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=10_000, description="One page of the table")
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """Return the sensors the user sees as GeoJSON points with their last value and state.
+
+    Without ``limit``, all of them (the map); with it, one page of the table, sensors in alarm
+    first, then without data, then by id, and ``X-Total-Count`` says how many match in all.
+    """
     with live.engine.connect() as conn:
         last = latest_readings(conn)
         active = list_alarms(conn)
@@ -133,6 +149,15 @@ def sensors(city: CityDep, live: LiveDep, sensors: RegistryDep, scope: ScopeDep)
     ]
     frame["state"] = ["alarm" if s in alarmed else ("ok" if s in last else "no_data") for s in ids]
     frame["unit"] = [sensors[s].unit if s in sensors else "" for s in ids]
+    if network is not None:
+        frame = frame[frame["network"].astype(str) == network]
+    if q:
+        frame = frame[frame["sensor_id"].astype(str).str.contains(q, case=False, regex=False)]
+    if limit is not None:
+        rank = frame["state"].map({"alarm": 0, "no_data": 1}).fillna(2)
+        order = np.lexsort((frame["sensor_id"].astype(str).to_numpy(), rank.to_numpy()))
+        response.headers["X-Total-Count"] = str(len(frame))
+        frame = frame.iloc[order[offset : offset + limit]]
     return feature_collection(
         frame,
         ["sensor_id", "network", "kind", "unit", "last_value", "last_time", "state"],
