@@ -9,6 +9,7 @@ import { get, may } from "../api/client";
 import type { components } from "../api/schema";
 import { h, select, table } from "../dom";
 import { defineText, fmt, onLangChange, tOr, type DataKey } from "../i18n";
+import { addStreets, boundsOf, createMap, legend, ready, setData, type MlMap } from "../map";
 
 type Disclosure = components["schemas"]["DisclosureRead"];
 type PublicDecision = components["schemas"]["PublicDecisionRead"];
@@ -17,6 +18,7 @@ type PublicDraw = components["schemas"]["PublicDrawRead"];
 type Entity = components["schemas"]["EntityRead"];
 type EntityPage = components["schemas"]["EntityPage"];
 type Decision = components["schemas"]["DecisionRead"];
+type UnitFigures = components["schemas"]["UnitFiguresRead"];
 
 const K = {
   title: defineText("data:credit_title", "信用+ 执法信用", "Credit +: enforcement records"),
@@ -53,7 +55,21 @@ const K = {
   back: defineText("data:credit_back", "返回列表", "Back to the list"),
   none: defineText("data:credit_none", "暂无", "None yet"),
   versions: defineText("data:credit_versions", "登记版本", "Record versions"),
+  stats: defineText("data:credit_stats", "各单位执法统计", "Figures per unit"),
+  unit: defineText("data:credit_unit", "单位", "Unit"),
+  statDecisions: defineText("data:credit_stat_decisions", "处罚决定数", "Decisions"),
+  statPublished: defineText("data:credit_stat_published", "已公示", "Published"),
+  statOnTime: defineText("data:credit_stat_on_time", "按期公示", "Published on time"),
+  statOverdue: defineText("data:credit_stat_overdue", "逾期未公示", "Overdue, unpublished"),
+  statTiers: defineText("data:credit_stat_tiers", "信用等级分布", "Tier distribution"),
 };
+/** The colour of each tier on the map (A good … D bad; no tier yet grey). */
+const TIER_COLOURS: Array<[string, string]> = [
+  ["A", "#1a9850"],
+  ["B", "#91cf60"],
+  ["C", "#fc8d59"],
+  ["D", "#d73027"],
+];
 const WORDS: Record<string, readonly [string, string]> = {
   penalty: ["行政处罚", "Penalty"],
   warning: ["警告", "Warning"],
@@ -145,16 +161,65 @@ function entityPage(page: EntityPage, back: () => void): HTMLElement {
   );
 }
 
+function statsTable(rows: UnitFigures[]): HTMLElement {
+  return section(K.stats, grid<UnitFigures>(K.stats, [
+    [K.unit, (u) => h("code", {}, u.unit_code)],
+    [K.statDecisions, (u) => fmt(u.decisions)],
+    [K.statPublished, (u) => fmt(u.published)],
+    [K.statOnTime, (u) => fmt(u.published_on_time)],
+    [K.statOverdue, (u) => fmt(u.overdue_unpublished)],
+    [K.statTiers, (u) => ["A", "B", "C", "D"].map((x) => `${x}: ${fmt(u.tiers[x] ?? 0)}`).join(" · ")],
+  ], rows));
+}
+
+function points(rows: Entity[]): GeoJSON.FeatureCollection {
+  return {
+    type: "FeatureCollection",
+    features: rows.map((e) => ({ type: "Feature", geometry: { type: "Point", coordinates: [e.lon, e.lat] }, properties: { code: e.code, tier: e.tier || "" } })),
+  };
+}
+
+/** The staff map: the entities as points coloured by tier; a click opens the entity's page. */
+async function entityMap(container: HTMLElement, rows: Entity[], onPick: (code: string) => void): Promise<MlMap> {
+  const map = createMap(container, "view_credit", rows.length ? boundsOf(points(rows)) : null, 16);
+  await ready(map);
+  await addStreets(map);
+  setData(map, "entities", points(rows));
+  map.addLayer({
+    id: "entities-dots",
+    type: "circle",
+    source: "entities",
+    paint: {
+      "circle-radius": 7,
+      "circle-color": ["match", ["get", "tier"], ...TIER_COLOURS.flat(), "#999999"] as never,
+      "circle-stroke-color": "#ffffff",
+      "circle-stroke-width": 1.5,
+    },
+  });
+  map.on("click", "entities-dots", (e) => {
+    const code = e.features?.[0]?.properties?.code as string | undefined;
+    if (code) onPick(code);
+  });
+  map.on("mouseenter", "entities-dots", () => (map.getCanvas().style.cursor = "pointer"));
+  map.on("mouseleave", "entities-dots", () => (map.getCanvas().style.cursor = ""));
+  return map;
+}
+
 export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
   const box = h("div", { class: "credit" });
-  root.append(h("section", { class: "page", "aria-labelledby": "credit-title" }, h("h2", { id: "credit-title", i18n: K.title }), box));
-  const disclosure = await get<Disclosure>("/credit/public");
   const staff = await may("GET /credit/entities");
+  const mapBox = h("div", { class: "map credit-map", id: "credit-map" });
+  const page = h("section", { class: "page", "aria-labelledby": "credit-title" }, h("h2", { id: "credit-title", i18n: K.title }));
+  if (staff) page.append(mapBox);
+  page.append(box);
+  root.append(page);
+  const disclosure = await get<Disclosure>("/credit/public");
   let entities: Entity[] = staff ? await get<Entity[]>("/credit/entities") : [];
+  const figures: UnitFigures[] = staff && (await may("GET /credit/stats")) ? await get<UnitFigures[]>("/credit/stats") : [];
   let open: EntityPage | null = null;
   let tier = "";
 
-  const show = (e: Entity): void => {
+  const show = (e: Pick<Entity, "code">): void => {
     get<EntityPage>(`/credit/entities/${encodeURIComponent(e.code)}`)
       .then((page) => {
         open = page;
@@ -170,6 +235,7 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
       get<Entity[]>("/credit/entities", tier ? { tier } : undefined)
         .then((rows) => {
           entities = rows;
+          if (map) setData(map, "entities", points(rows));
           render();
         })
         .catch(failed);
@@ -193,9 +259,20 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
         [K.address, (e) => e.address],
       ], entities, show)));
     }
+    if (staff && !open) parts.push(statsTable(figures));
     parts.push(publicPage(disclosure));
     box.replaceChildren(...parts);
+    if (map) legend(map, tOr(K.tier, "Tier"), [...TIER_COLOURS, ["#999999", "–"]]);
   };
+  let map: MlMap | null = null;
   render();
-  return onLangChange(render);
+  if (staff) {
+    map = await entityMap(mapBox, entities, (code) => show({ code }));
+    render();
+  }
+  const unsubscribe = onLangChange(render);
+  return () => {
+    unsubscribe();
+    map?.remove();
+  };
 }
