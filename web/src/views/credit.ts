@@ -89,6 +89,8 @@ for (const [word, [zh, en]] of Object.entries(WORDS)) defineText(`data:credit_${
 
 /** A word the server sends as a code (a status, a kind), in the current language. */
 const word = (code: string): string => tOr(`data:credit_${code}`, code);
+/** A text entered by people (names, addresses, laws): shown as written, in no language of ours. */
+const ud = (text: string): HTMLElement => h("span", { class: "user-data" }, text);
 const amount = (yuan: number): string => (yuan ? fmt(yuan, 0) : "–");
 
 /** A section with a translated heading (a data text: it switches language like the rest). */
@@ -112,27 +114,27 @@ function publicPage(page: Disclosure): HTMLElement {
   return h("div", { class: "credit-public" },
     section(K.decisions, grid<PublicDecision>(K.decisions, [
       [K.number, (d) => d.number],
-      [K.entity, (d) => d.entity_name],
+      [K.entity, (d) => ud(d.entity_name)],
       [K.code, (d) => h("code", {}, d.entity_code)],
-      [K.operator, (d) => d.operator || "–"],
+      [K.operator, (d) => ud(d.operator || "–")],
       [K.kind, (d) => word(d.kind)],
       [K.status, (d) => word(d.status)],
-      [K.basis, (d) => d.legal_basis.join("；")],
+      [K.basis, (d) => ud(d.legal_basis.join("；"))],
       [K.amount, (d) => amount(d.amount_yuan)],
       [K.decided, (d) => d.decided_on],
       [K.published, (d) => d.published_on],
     ], page.decisions)),
     section(K.licences, grid<PublicLicence>(K.licences, [
       [K.licence, (x) => x.number],
-      [K.kind, (x) => x.kind],
-      [K.entity, (x) => x.entity_name],
+      [K.kind, (x) => ud(x.kind)],
+      [K.entity, (x) => ud(x.entity_name)],
       [K.code, (x) => h("code", {}, x.entity_code)],
-      [K.authority, (x) => x.authority],
+      [K.authority, (x) => ud(x.authority)],
       [K.decided, (x) => x.decided_on],
       [K.valid, (x) => `${x.valid_from} – ${x.valid_until ?? "…"}`],
     ], page.licences)),
     section(K.draws, grid<PublicDraw>(K.draws, [
-      [K.plan, (d) => d.plan],
+      [K.plan, (d) => ud(d.plan)],
       [K.seed, (d) => h("code", {}, String(d.seed))],
       [K.population, (d) => fmt(d.population.length)],
       [K.drawn, (d) => d.drawn_at.slice(0, 16).replace("T", " ")],
@@ -144,17 +146,17 @@ function entityPage(page: EntityPage, back: () => void): HTMLElement {
   const e = page.entity;
   return h("article", { class: "credit-entity", "data-code": e.code, "aria-label": e.name },
     h("button", { type: "button", i18n: K.back, onclick: back }),
-    h("h3", {}, e.name, " ", h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")),
-    h("p", {}, h("code", {}, e.code), ` · ${word(e.kind)} · ${e.address}`),
+    h("h3", {}, ud(e.name), " ", h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")),
+    h("p", {}, h("code", {}, e.code), ` · ${word(e.kind)} · `, ud(e.address)),
     h("p", {}, h("span", { i18n: K.score }), `: ${fmt(e.score, 1)} · `, h("span", { i18n: K.versions }), `: ${page.versions}`),
-    section(K.reasons, page.reasons.length ? h("ul", { class: "reasons" }, ...page.reasons.map((r) => h("li", {}, r))) : h("p", { class: "hint", i18n: K.none })),
+    section(K.reasons, page.reasons.length ? h("ul", { class: "reasons" }, ...page.reasons.map((r) => h("li", {}, ud(r)))) : h("p", { class: "hint", i18n: K.none })),
     section(K.cases, page.case_ids.length ? h("p", {}, ...page.case_ids.map((id) => h("a", { href: "#/cases", class: "case-ref", "data-case": id }, `#${id} `))) : h("p", { class: "hint", i18n: K.none })),
     section(K.staffDecisions, grid<Decision>(K.staffDecisions, [
       [K.number, (d) => String(d.id)],
       [K.kind, (d) => word(d.kind)],
       [K.status, (d) => word(d.status)],
       [K.amount, (d) => amount(d.amount_yuan)],
-      [K.basis, (d) => d.legal_basis.map((b) => `${b.law} ${b.article}`.trim()).join("；")],
+      [K.basis, (d) => ud(d.legal_basis.map((b) => `${b.law} ${b.article}`.trim()).join("；"))],
       [K.due, (d) => d.publish_due ?? "–"],
     ], page.decisions)),
     section(K.changes, h("ul", { class: "history" }, ...page.tier_changes.map((c) => h("li", {}, `${c.at.slice(0, 10)}: ${c.from_tier || "–"} → ${c.to_tier} (${fmt(c.score, 1)}) · `, h("span", { class: "user-data" }, c.actor))))),
@@ -251,12 +253,12 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
       }));
     } else if (staff) {
       parts.push(section(K.entities, filter(), grid<Entity>(K.entities, [
-        [K.entity, (e) => e.name],
+        [K.entity, (e) => ud(e.name)],
         [K.code, (e) => h("code", {}, e.code)],
         [K.kind, (e) => word(e.kind)],
         [K.tier, (e) => h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")],
         [K.score, (e) => fmt(e.score, 1)],
-        [K.address, (e) => e.address],
+        [K.address, (e) => ud(e.address)],
       ], entities, show)));
     }
     if (staff && !open) parts.push(statsTable(figures));
