@@ -115,8 +115,22 @@ def test_penalty_is_published_without_the_id_number_and_moves_tier_and_draw(
         arg=code,
     )
     assert page.locator(".credit-part caption", has_text=re.compile("各单位执法统计")).count() == 1
-    page.locator("tr.clickable", has_text=code).first.click()
+    # a click on the trader's point opens its page, as its row does
+    x, y = page.evaluate(
+        """async ([lon, lat]) => {
+            const map = window.__shanchengMaps.find(m => m.getLayer('entities-dots'));
+            map.jumpTo({center: [lon, lat], zoom: 16});
+            await new Promise(done => map.once('idle', done));
+            const box = map.getCanvas().getBoundingClientRect(), p = map.project([lon, lat]);
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        [lon, lat],
+    )
+    page.mouse.click(x, y)
     entity_page = page.locator(f"article.credit-entity[data-code='{code}']")
+    entity_page.wait_for()
+    entity_page.get_by_role("button").first.click()
+    page.locator("tr.clickable", has_text=code).first.click()
     entity_page.wait_for()
     assert entity_page.locator("h3 .badge").first.inner_text() == after
     assert f"{before} → {after}" in entity_page.inner_text()
