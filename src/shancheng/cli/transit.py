@@ -30,7 +30,8 @@ def check_command(
     tt = compiled.timetable
     _console.print(
         f"{feed}: no problems; on {chosen}: {tt.n_stops:,} stops served, {tt.n_trips:,} trips "
-        f"in {tt.n_patterns:,} patterns, {tt.footpath_to.shape[0]:,} footpaths"
+        f"in {tt.n_patterns:,} patterns, {tt.footpath_to.shape[0]:,} footpaths",
+        soft_wrap=True,  # one line whatever the terminal's width (a long path must not break it)
     )
 
 

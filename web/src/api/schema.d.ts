@@ -4389,6 +4389,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id (the database's integer range) */
                 case_id: number;
             };
             cookie?: never;
@@ -4424,6 +4425,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id (the database's integer range) */
                 case_id: number;
             };
             cookie?: never;
@@ -4508,6 +4510,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id (the database's integer range) */
                 decision_id: number;
             };
             cookie?: never;
@@ -4543,6 +4546,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id (the database's integer range) */
                 decision_id: number;
             };
             cookie?: never;
@@ -4706,6 +4710,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description A row id (the database's integer range) */
                 pick_id: number;
             };
             cookie?: never;

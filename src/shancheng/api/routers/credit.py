@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
 from shancheng.api.deps import CenterDep, CurrentUser, NowDep, SessionDep
 from shancheng.api.schemas.credit import (
@@ -38,6 +38,9 @@ from shancheng.credit.registry import EntityIn, parse_row
 
 if TYPE_CHECKING:
     from shancheng.store.credit_tables import DecisionRow, DrawRow, EntityRow
+
+RowId = Annotated[int, Path(ge=1, lt=2**31, description="A row id (the database's integer range)")]
+"""Path ids beyond the database's integer range are refused (422), not sent to the database."""
 
 router = APIRouter(prefix="/credit", tags=["credit"])
 
@@ -121,7 +124,7 @@ def entity_page(
 
 @router.get("/cases/{case_id}/suggestions")
 def suggestions(
-    case_id: int, session: SessionDep, center: CenterDep, user: CurrentUser
+    case_id: RowId, session: SessionDep, center: CenterDep, user: CurrentUser
 ) -> list[SuggestionRead]:
     """Entities that may be responsible for a case: near its place, or named in its text."""
     return [
@@ -137,7 +140,7 @@ def suggestions(
 
 @router.post("/cases/{case_id}/link")
 def link_case(
-    case_id: int, body: LinkIn, session: SessionDep, center: CenterDep, user: CurrentUser,
+    case_id: RowId, body: LinkIn, session: SessionDep, center: CenterDep, user: CurrentUser,
     at: NowDep,
 ) -> EntityRead:  # fmt: skip
     """Name the entity responsible for a case."""
@@ -168,7 +171,7 @@ def propose(
 
 @router.post("/decisions/{decision_id}/actions")
 def act(
-    decision_id: int, body: DecisionActionIn, session: SessionDep, center: CenterDep,
+    decision_id: RowId, body: DecisionActionIn, session: SessionDep, center: CenterDep,
     user: CurrentUser, at: NowDep,
 ) -> DecisionRead:  # fmt: skip
     """Take a workflow step: decide, withdraw, publish, appeal, uphold, revoke, close."""
@@ -185,7 +188,7 @@ def _code_of(session: SessionDep, row: DecisionRow) -> str:
 
 @router.post("/decisions/{decision_id}/repair", status_code=status.HTTP_201_CREATED)
 def repair(
-    decision_id: int, body: RepairIn, session: SessionDep, center: CenterDep, user: CurrentUser,
+    decision_id: RowId, body: RepairIn, session: SessionDep, center: CenterDep, user: CurrentUser,
     at: NowDep,
 ) -> EntityRead:  # fmt: skip
     """Grant a credit repair on a decision after its minimum publicity (reason kept)."""
@@ -228,7 +231,7 @@ def draw(
 
 @router.post("/picks/{pick_id}/result")
 def record_result(
-    pick_id: int, body: ResultIn, session: SessionDep, center: CenterDep, user: CurrentUser,
+    pick_id: RowId, body: ResultIn, session: SessionDep, center: CenterDep, user: CurrentUser,
     at: NowDep,
 ) -> PickRead:  # fmt: skip
     """Record an inspection's result; a failure opens a case linked to the entity."""
