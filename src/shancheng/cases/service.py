@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from sqlalchemy.exc import IntegrityError
@@ -499,6 +499,7 @@ def case_trends(
     if not MIN_TREND_DAYS <= days <= MAX_TREND_DAYS:
         msg = f"`days` must be in {MIN_TREND_DAYS}..{MAX_TREND_DAYS}, got {days}"
         raise CaseInputError(msg, field="days")
+    at = at.astimezone(UTC)  # the days are UTC dates, as the rows' times are
     start = (at - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     reported_in: repository.CaseFilters = {**_scoped_filters(center, actor), "start": start}
     reported_in["end"] = at
