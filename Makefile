@@ -79,7 +79,8 @@ docs: $(STAMP)
 test: setup lint
 	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -m "not budget" tests src/shancheng --ignore=src/shancheng/store/migrations --durations=15
 	@# time budgets (the dashboard's first render) alone, once nothing else runs on the two cores
-	$(BIN)/pytest -p no:cacheprovider -m budget tests/e2e
+	@sleep 5
+	$(BIN)/pytest -p no:cacheprovider -m budget -s tests/e2e
 
 bench: setup
 	$(BIN)/python benchmarks/search.py
