@@ -50,13 +50,17 @@ class AlarmAction(StrEnum):
 
 
 class RuleKind(StrEnum):
-    """The alarm rules: four per sensor, and a zone's leak (``lifelines.leak_watch``)."""
+    """The alarm rules: four per sensor, a zone's leak, a gateway's missing messages.
+
+    The leak comes from ``lifelines.leak_watch``, the data gap from ``lifelines.accounting``.
+    """
 
     THRESHOLD = "threshold"
     RATE = "rate_of_change"
     STUCK = "stuck_value"
     OFFLINE = "offline"
     LEAK = "leak"
+    DATA_GAP = "data_gap"
 
 
 TRANSITIONS: dict[tuple[AlarmState, AlarmAction], AlarmState] = {

@@ -43,7 +43,7 @@ def register_sensors(conn: Connection, sensors: Iterable[Sensor]) -> int:
     ]  # fmt: skip
     if not rows:
         return 0
-    stmt = _insert(conn, SensorRow).on_conflict_do_nothing(index_elements=["sensor_id"])
+    stmt = dialect_insert(conn, SensorRow).on_conflict_do_nothing(index_elements=["sensor_id"])
     return int(conn.execute(stmt, rows).rowcount or 0)
 
 
@@ -55,7 +55,8 @@ def load_sensors(conn: Connection) -> dict[str, Sensor]:
     return {row["sensor_id"]: Sensor(**row) for row in rows}
 
 
-def _insert(conn: Connection, table: type[Any]) -> Any:  # noqa: ANN401 - dialect insert
+def dialect_insert(conn: Connection, table: type[Any]) -> Any:  # noqa: ANN401 - dialect insert
+    """``INSERT`` of the connection's dialect (PostgreSQL or SQLite), for ``ON CONFLICT``."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 
@@ -81,7 +82,7 @@ def store_batch(
     stored = _copy_readings(conn, readings) if conn.dialect.name == "postgresql" else 0
     if conn.dialect.name != "postgresql" and readings:
         stmt = (
-            _insert(conn, ReadingRow)
+            dialect_insert(conn, ReadingRow)
             .on_conflict_do_nothing(index_elements=["sensor_id", "observed_at_ms"])
             .returning(ReadingRow.observed_at_ms)
         )

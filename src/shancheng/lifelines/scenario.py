@@ -25,6 +25,7 @@ from shancheng.lifelines.isolation import isolate_break
 from shancheng.lifelines.mqtt import (
     IngestStats,
     LoopbackBroker,
+    Message,
     MqttIngester,
     MqttPublisher,
     forget_session,
@@ -80,12 +81,11 @@ class LoopbackTransport:
 
     def send_raw(self, topic: str, payload: bytes) -> None:
         """Queue a raw message."""
-        self.broker.queue.append((topic, payload))
+        self.broker.queue.append(Message(topic, payload))
 
     def collect(self) -> list[Reading]:
         """Ingest the queue in one transaction."""
-        _, readings = self.broker.deliver(self.engine, self.parser, stats=self.stats)
-        return readings
+        return self.broker.deliver(self.engine, self.parser, stats=self.stats).readings
 
 
 class MqttTransport:

@@ -11,20 +11,30 @@ import json
 import logging
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from shancheng.lifelines.accounting import GRACE_MS, Accounting, Stamp, open_gap_totals
 from shancheng.lifelines.alarms import (
     Alarm,
     AlarmAction,
     AlarmEngine,
+    AlarmState,
+    RuleKind,
     apply_action,
     confirm_alarm,
 )
 from shancheng.lifelines.criticality import rank_segments
 from shancheng.lifelines.isolation import IsolationPlan, isolate_break
-from shancheng.lifelines.mqtt import IngestStats, MqttIngester
+from shancheng.lifelines.mqtt import (
+    SHARE_GROUP,
+    Ingested,
+    IngestStats,
+    Message,
+    MqttIngester,
+    ingest_messages,
+)
 from shancheng.lifelines.pipes import PipeNetwork, from_city
 from shancheng.lifelines.repository import (
     BatchResult,
@@ -84,17 +94,20 @@ def ingest_from_broker(
     host: str,
     port: int,
     client_id: str,
+    share_group: str | None = SHARE_GROUP,
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
     alarms: bool = True,
     desk: AlarmDesk | None = None,
     listener: Callable[[list[Reading], list[Alarm]], None] | None = None,
+    grace_ms: int = GRACE_MS,
 ) -> IngestStats:
     """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle.
 
     With ``alarms``, every committed batch also goes through the alarm rules (of ``desk``
     when given: the server shares one desk between MQTT and HTTP ingest), silent sensors are
-    checked every 30 s, and the alarms raised or updated are stored (``lifelines_alarms``).
+    checked every 30 s, gaps in a gateway's numbering raise (and, once filled, clear) its
+    data-gap alarm, and the alarms raised or updated are stored (``lifelines_alarms``).
     ``listener`` hears every committed batch of readings and the alarms it changed.
     """
     with engine.connect() as conn:
@@ -111,10 +124,15 @@ def ingest_from_broker(
         if listener is not None and changed:
             listener([], changed)
 
+    def on_gaps(account: Accounting) -> None:
+        changed = desk.reconcile_gaps(account.gateways) if desk else []
+        if listener is not None and changed:
+            listener([], changed)
+
     ingester = MqttIngester(
-        engine, sensors, host=host, port=port, client_id=client_id,
+        engine, sensors, host=host, port=port, client_id=client_id, share_group=share_group,
         on_readings=on_readings if (desk or listener) else None,
-        on_tick=on_tick if desk else None,
+        on_tick=on_tick if desk else None, on_gaps=on_gaps if desk else None, grace_ms=grace_ms,
     )  # fmt: skip
     ingester.start()
     try:
@@ -198,6 +216,39 @@ class AlarmDesk:
             self._store(changed)
         return changed
 
+    def reconcile_gaps(self, gateways: set[str], now: datetime | None = None) -> list[Alarm]:
+        """Make each gateway's data-gap alarm match its open gaps: raise, update or clear it.
+
+        One active alarm per gateway (its id names the gateway and the time it was raised);
+        its value is the number of messages still missing, its count the open gaps.
+        """
+        if not gateways:
+            return []
+        at = now or datetime.now(tz=UTC)
+        with self.lock:
+            with self.engine.connect() as conn:
+                totals = open_gap_totals(conn, gateways)
+                active = active_alarms(conn, sorted(gateways))
+            changed = []
+            for gateway in sorted(gateways):
+                current = next(
+                    (a for a in active.get(gateway, []) if a.rule is RuleKind.DATA_GAP), None
+                )
+                gaps, missing = totals.get(gateway, (0, 0))
+                if gaps and current is None:
+                    changed.append(_gap_alarm(gateway, gaps, missing, at))
+                elif gaps and current is not None:
+                    changed.append(
+                        replace(current, count=gaps, value=float(missing), last_at=at,
+                                message=_gap_message(gateway, gaps, missing))
+                    )  # fmt: skip
+                elif current is not None:
+                    changed.append(
+                        apply_action(current, AlarmAction.CLEAR, at=at, actor="backfill")
+                    )
+            self._store(changed)
+        return changed
+
     def record(self, alarm: Alarm) -> None:
         """Store an alarm changed by an operator and tell the engine."""
         with self.lock:
@@ -205,6 +256,58 @@ class AlarmDesk:
             with self.engine.begin() as conn:
                 save_alarm(conn, alarm)
             self.timeline.append(alarm)
+
+
+def _gap_alarm(gateway: str, gaps: int, missing: int, at: datetime) -> Alarm:
+    return Alarm(
+        alarm_id=f"data_gap:{gateway}:{at:%Y%m%dT%H%M%S.%f}",
+        sensor_id=gateway,
+        rule=RuleKind.DATA_GAP,
+        level=3,
+        state=AlarmState.RAISED,
+        raised_at=at,
+        last_at=at,
+        value=float(missing),
+        message=_gap_message(gateway, gaps, missing),
+        count=gaps,
+        history=((AlarmState.RAISED, at, "accounting"),),
+    )
+
+
+def _gap_message(gateway: str, gaps: int, missing: int) -> str:
+    return (
+        f"gateway {gateway}: {missing:,} messages missing in {gaps} gap(s); "
+        "its backfill closes them (GET /lifelines/telemetry/gaps)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillMessage:
+    """One message of a gateway's buffer, posted back to close a gap."""
+
+    seq: int
+    topic: str
+    payload: bytes
+
+
+def backfill_messages(
+    desk: AlarmDesk,
+    sensors: Mapping[str, Sensor],
+    gateway: str,
+    epoch: int,
+    messages: Sequence[BackfillMessage],
+) -> tuple[Ingested, list[Alarm]]:
+    """Ingest a gateway's buffered messages as the broker would have, then settle its alarm.
+
+    The readings go through the same parser, store and alarm rules as live ones; the
+    numbers fill the gateway's open gaps (and close those with nothing left missing).
+    """
+    batch = [Message(m.topic, m.payload, Stamp(gateway, epoch, m.seq)) for m in messages]
+    with desk.lock:
+        ingested = ingest_messages(desk.engine, ReadingParser(sensors), batch, via="backfill")
+        changed = desk.observe(ingested.readings, sensors)
+        changed += desk.reconcile_gaps({gateway})
+    return ingested, changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,10 +373,12 @@ def act_on_alarm(desk: AlarmDesk, alarm_id: str, action: AlarmAction, *, actor: 
 __all__ = [
     "AlarmAction",
     "AlarmDesk",
+    "BackfillMessage",
     "HttpObservation",
     "IngestOutcome",
     "act_on_alarm",
     "apply_action",
+    "backfill_messages",
     "city_network",
     "confirm_alarm",
     "ingest_from_broker",

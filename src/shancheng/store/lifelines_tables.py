@@ -77,3 +77,56 @@ class AlarmRow(Base):
 
 Index("ix_lifelines_alarms_state", AlarmRow.state)
 Index("ix_lifelines_rejections_reason", RejectionRow.reason)
+
+
+class TelemetrySourceRow(Base):
+    """Message accounting of one numbered source (a gateway or a sensor) in one boot epoch.
+
+    ``accounted_through``: every sequence number up to it was received or lies in a gap on
+    record; numbers above it that arrived wait in :class:`TelemetrySeqRow` until it moves.
+    """
+
+    __tablename__ = "lifelines_telemetry_sources"
+
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    accounted_through: Mapped[int] = mapped_column(BigInteger)
+    highest_seq: Mapped[int] = mapped_column(BigInteger)
+    messages: Mapped[int] = mapped_column(BigInteger)
+    duplicates: Mapped[int] = mapped_column(BigInteger)
+    first_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TelemetrySeqRow(Base):
+    """A received sequence number above its source's ``accounted_through``.
+
+    Or one that filled part of a gap still open (kept until the gap closes).
+    """
+
+    __tablename__ = "lifelines_telemetry_seqs"
+
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    received_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TelemetryGapRow(Base):
+    """A run of a source's messages that did not arrive: on record until every one is filled."""
+
+    __tablename__ = "lifelines_telemetry_gaps"
+
+    gap_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gateway: Mapped[str] = mapped_column(String(64))
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    missing: Mapped[int] = mapped_column(BigInteger)
+    filled_by_backfill: Mapped[int] = mapped_column(BigInteger)
+    filled_late: Mapped[int] = mapped_column(BigInteger)
+    detected_at_ms: Mapped[int] = mapped_column(BigInteger)
+    closed_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+Index("ix_lifelines_telemetry_gaps_open", TelemetryGapRow.gateway, TelemetryGapRow.closed_at_ms)
