@@ -1,13 +1,16 @@
-"""Sustained telemetry ingestion: the real Mosquitto broker into PostgreSQL.
+"""Sustained telemetry ingestion: the real Mosquitto broker into PostgreSQL, every message booked.
 
-Forked publishers (`--publishers`, each every n-th message) send N readings as SensorThings observations (QoS 1, `--per-message`
-observations per message, our batching extension) for `--sensors` sensors; the ingester
-(the production `MqttIngester`: MQTT 5 persistent session, manual acknowledgements after
-commit, COPY + ON CONFLICT DO NOTHING) stores them in a fresh PostgreSQL database. Reports
-readings/s from the first message received to the last commit, and checks
-count published = count acknowledged by the broker = count stored.
+Forked publishers (`--publishers`, each a gateway numbering its own messages, each sending
+every n-th message) send N readings as SensorThings observations (QoS 1, `--per-message`
+observations per message, our batching extension) for `--sensors` sensors; `--ingesters`
+production `MqttIngester`s (MQTT 5 persistent sessions on one shared subscription, manual
+acknowledgements after commit, message accounting and COPY + ON CONFLICT DO NOTHING in one
+transaction) store them in a fresh PostgreSQL database. Reports readings/s from the first
+message received to the last commit, and checks count published = acknowledged by the broker
+= stored, and that the accounting booked every message once with no gap.
 
-    .venv/bin/python benchmarks/telemetry.py [--readings 500000] [--per-message 100] [--publishers 1]
+    .venv/bin/python benchmarks/telemetry.py [--readings 500000] [--per-message 100]
+        [--publishers 1] [--ingesters 1]
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import uuid
 
 import sqlalchemy as sa
 
+from shancheng.lifelines.accounting import list_gaps, list_sources
+from shancheng.lifelines.gateway import Gateway
 from shancheng.lifelines.mqtt import MqttIngester, MqttPublisher, forget_session, open_session
 from shancheng.lifelines.repository import register_sensors
 from shancheng.lifelines.sensors import Sensor
@@ -40,7 +45,7 @@ def sensors(n):
 
 def publish(n_messages, per_message, n_sensors, queue, part=0, parts=1):
     registry = list(sensors(n_sensors).values())
-    publisher = MqttPublisher(HOST, PORT)
+    publisher = MqttPublisher(HOST, PORT, gateway=Gateway(f"bench-gw-{part}"))
     start = time.perf_counter()
     for m in range(part, n_messages, parts):
         sensor = registry[m % n_sensors]
@@ -66,6 +71,10 @@ def main() -> None:
         default=1,
         help="forked publisher processes, each sending every n-th message",
     )
+    parser.add_argument(
+        "--ingesters", type=int, default=1,
+        help="ingesters (threads of this process) on one shared subscription",
+    )  # fmt: skip
     args = parser.parse_args()
     n_messages = args.readings // args.per_message
     name = f"bench_telemetry_{uuid.uuid4().hex[:6]}"
@@ -78,25 +87,29 @@ def main() -> None:
     registry = sensors(args.sensors)
     with engine.begin() as conn:
         register_sensors(conn, registry.values())
-    client_id = f"bench-{uuid.uuid4().hex[:8]}"
-    open_session(HOST, PORT, client_id)
+    client_ids = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(args.ingesters)]
     first_seen = []
-    ingester = MqttIngester(
-        engine, registry, host=HOST, port=PORT, client_id=client_id, batch_max=20_000
-    )
-    original = ingester._on_message  # noqa: SLF001 - timestamp the first arrival
+    ingesters = []
+    for client_id in client_ids:
+        open_session(HOST, PORT, client_id)
+        ingester = MqttIngester(
+            engine, registry, host=HOST, port=PORT, client_id=client_id, batch_max=20_000
+        )
+        original = ingester._on_message  # noqa: SLF001 - timestamp the first arrival
 
-    def on_message(*a):
-        if not first_seen:
-            first_seen.append(time.perf_counter())
-        original(*a)
+        def on_message(*a, original=original):
+            if not first_seen:
+                first_seen.append(time.perf_counter())
+            original(*a)
 
-    ingester._client.on_message = on_message  # noqa: SLF001
-    ingester.start()
-    ingester.ready.wait(10)
+        ingester._client.on_message = on_message  # noqa: SLF001
+        ingester.start()
+        ingester.ready.wait(10)
+        ingesters.append(ingester)
     stop = threading.Event()
-    runner = threading.Thread(target=ingester.run, args=(stop,))
-    runner.start()
+    runners = [threading.Thread(target=i.run, args=(stop,)) for i in ingesters]
+    for runner in runners:
+        runner.start()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_start = usage.ru_utime + usage.ru_stime
     queue = mp.get_context("fork").Queue()
@@ -115,22 +128,33 @@ def main() -> None:
     for child in children:
         child.join()
     deadline = time.perf_counter() + 300
-    while ingester.stats.messages < n_messages and time.perf_counter() < deadline:
+    while sum(i.stats.messages for i in ingesters) < n_messages and time.perf_counter() < deadline:
         time.sleep(0.01)
     done = time.perf_counter()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = usage.ru_utime + usage.ru_stime - cpu_start
     stop.set()
-    runner.join()
-    ingester.close()
-    forget_session(HOST, PORT, client_id)
+    for runner in runners:
+        runner.join()
+    for ingester, client_id in zip(ingesters, client_ids, strict=True):
+        ingester.close()
+        forget_session(HOST, PORT, client_id)
     with engine.connect() as conn:
         stored = conn.execute(sa.text("select count(*) from lifelines_readings")).scalar_one()
+        booked = sum(row["messages"] for row in list_sources(conn))
+        gaps = list_gaps(conn, state="all")
     engine.dispose()
     with admin.connect() as conn:
         conn.execute(sa.text(f'drop database "{name}" with (force)'))
     elapsed = done - first_seen[0]
-    stats = ingester.stats
+    shares = [i.stats.messages for i in ingesters]
+    stats = ingesters[0].stats
+    for other in ingesters[1:]:
+        stats.messages += other.stats.messages
+        stats.readings += other.stats.readings
+        stats.batches += other.stats.batches
+        stats.duplicates += other.stats.duplicates
+        stats.rejected += other.stats.rejected
     print(
         f"published {n_messages:,} messages x {args.per_message} = {args.readings:,} readings "
         f"for {args.sensors} sensors by {args.publishers} publisher(s) in {publish_s:.2f} s; "
@@ -150,7 +174,14 @@ def main() -> None:
         f"{cpu_s:.2f} s = {cpu_s / args.readings * 1e6:.1f} us per reading, a ceiling of "
         f"{args.readings / cpu_s:,.0f} readings/s on one free core"
     )
-    print(f"count in = count stored: {stored == args.readings == stats.readings}")
+    print(
+        f"messages per ingester {shares}; accounting booked {booked:,} numbered messages, "
+        f"{len(gaps)} gaps on record"
+    )
+    print(
+        f"count in = count stored: {stored == args.readings == stats.readings}; every message "
+        f"booked once: {booked == n_messages and not gaps}"
+    )
 
 
 if __name__ == "__main__":

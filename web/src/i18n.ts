@@ -153,6 +153,8 @@ const TEXTS = {
   rule_rate_of_change: ["突变", "rate of change"],
   rule_stuck_value: ["数值停滞", "stuck value"],
   rule_offline: ["离线", "offline"],
+  rule_leak: ["漏损", "leak"],
+  rule_data_gap: ["数据缺失", "data gap"],
   // targets
   target: ["目标值", "Target"],
   due: ["期限", "Due"],

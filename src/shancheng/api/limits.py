@@ -35,6 +35,7 @@ def body_limits(settings: Settings) -> list[tuple[re.Pattern[str], int]]:
         (re.compile(r"^/cases$"), base64_photos + base),  # JSON with base64 photos
         (re.compile(r"^/cases/\d+/actions$"), base64_photos + base),
         (re.compile(r"^/lifelines/readings$"), 4 * base),  # up to 1,000 observations
+        (re.compile(r"^/lifelines/telemetry/backfill$"), 16 * base),  # 500 buffered messages
     ]
 
 

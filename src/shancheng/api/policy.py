@@ -184,6 +184,13 @@ POLICY: dict[str, Rule] = {
     "POST /lifelines/readings": Rule(
         Audience.INGEST, "sensor readings raise alarms: an ingest key or a staff token"
     ),
+    "GET /lifelines/telemetry/gaps": Rule(
+        Audience.INGEST, "a gateway asks which of its messages are missing: an ingest key or staff"
+    ),
+    "GET /lifelines/telemetry/sources": Rule(_S, _INFRA),
+    "POST /lifelines/telemetry/backfill": Rule(
+        Audience.INGEST, "a gateway's buffer posted back: an ingest key or a staff token"
+    ),
     "GET /stream/lifelines": Rule(_S, _INFRA),
     # vector tiles (the pipes layer is refused to anyone but staff by the tiles router)
     "GET /tiles": Rule(_P, "the names of the tile layers"),

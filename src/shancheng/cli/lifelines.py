@@ -22,6 +22,8 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
 from shancheng.errors import ConfigError
+from shancheng.lifelines.accounting import GRACE_MS, list_gaps, list_sources
+from shancheng.lifelines.broker_check import BrokerReport, check_broker
 from shancheng.lifelines.isolation import IsolationPlan, isolate_break
 from shancheng.lifelines.leak_watch import watch_scada, write_submission
 from shancheng.lifelines.maps import plot_coverage, plot_isolation
@@ -31,7 +33,7 @@ from shancheng.lifelines.monitoring import (
     compute_coverage,
     place_sensors,
 )
-from shancheng.lifelines.mqtt import parse_mqtt_url
+from shancheng.lifelines.mqtt import SHARE_GROUP, parse_mqtt_url
 from shancheng.lifelines.network_files import read_network, read_valve_layer
 from shancheng.lifelines.repository import query_readings, save_alarm
 from shancheng.lifelines.scenario import ScenarioResult, run_gas_leak_scenario
@@ -216,22 +218,105 @@ def criticality_command(
 def ingest_command(
     ctx: typer.Context,
     *,
-    client_id: str = typer.Option("shancheng-ingester", help="Persistent MQTT session id."),
+    client_id: str = typer.Option(
+        "shancheng-ingester", help="Persistent MQTT session id (unique per ingester)."
+    ),
+    share_group: str = typer.Option(
+        SHARE_GROUP, help="MQTT 5 shared subscription group: ingesters in one group split the work."
+    ),
+    no_share: bool = typer.Option(False, "--no-share", help="A plain subscription."),  # noqa: FBT003
+    grace: float = typer.Option(
+        GRACE_MS / 1000,
+        min=0.0,
+        help="Seconds a hole in a gateway's numbering may wait before "
+        "it is a gap on record (late messages from other ingesters).",
+    ),
+    check: bool = typer.Option(True, help="Check the broker first (broker-check)."),  # noqa: FBT003
+    strict_broker: bool = typer.Option(
+        False,  # noqa: FBT003
+        help="Refuse to start when the broker would drop messages silently.",
+    ),
     idle_exit: float | None = typer.Option(None, help="Stop after this many idle seconds."),
 ) -> None:
-    """Ingest SensorThings observations from the MQTT broker into the store until stopped."""
+    """Ingest SensorThings observations from the MQTT broker into the store until stopped.
+
+    Numbered messages (a gateway's MQTT 5 user properties) are accounted for: duplicates are
+    counted, missing ones become gaps on record with a data-gap alarm until the gateway's
+    backfill closes them.
+    """
     settings: Settings = ctx.obj
     host, port = parse_mqtt_url(settings.mqtt_url)
+    if check:
+        report = check_broker(host, port, shared=not no_share)
+        _print_broker_report(report)
+        if report.problems or (strict_broker and report.warnings):
+            raise typer.Exit(code=1)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stats = ingest_from_broker(
         _engine(settings), host=host, port=port, client_id=client_id, stop=stop,
-        idle_exit_s=idle_exit,
+        idle_exit_s=idle_exit, share_group=None if no_share else share_group,
+        grace_ms=round(grace * 1000),
     )  # fmt: skip
     _console.print(
         f"{stats.messages:,} messages, {stats.readings:,} readings, {stats.stored:,} stored, "
-        f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected"
+        f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected; numbered messages "
+        f"{stats.numbered:,}, duplicate messages {stats.duplicate_messages:,}, gaps opened "
+        f"{stats.gaps_opened:,}, closed {stats.gaps_closed:,}"
     )
+
+
+@app.command("broker-check")
+def broker_check_command(ctx: typer.Context) -> None:
+    """Check the MQTT broker gives the ingesters what they need (exit 1 on a problem)."""
+    settings: Settings = ctx.obj
+    host, port = parse_mqtt_url(settings.mqtt_url)
+    report = check_broker(host, port)
+    _print_broker_report(report)
+    if report.problems:
+        raise typer.Exit(code=1)
+
+
+def _print_broker_report(report: BrokerReport) -> None:
+    for problem in report.problems:
+        _console.print(f"[red]broker problem:[/red] {problem}")
+    for warning in report.warnings:
+        _console.print(f"[yellow]broker warning:[/yellow] {warning}")
+    for note in report.notes:
+        _console.print(f"broker: {note}")
+    if report.ok:
+        _console.print("[green]broker: ok[/green]")
+
+
+@app.command("telemetry")
+def telemetry_command(
+    ctx: typer.Context,
+    *,
+    gaps: bool = typer.Option(False, "--gaps", help="List the open gaps instead."),  # noqa: FBT003
+    top: int = typer.Option(20, min=1, help="Rows to show."),
+) -> None:
+    """Show each numbered source's account (messages, duplicates, open gaps) or the gaps."""
+    settings: Settings = ctx.obj
+    with _engine(settings).connect() as conn:
+        if gaps:
+            view = Table(title="open gaps, newest first")
+            for column in ("gateway", "epoch", "first", "last", "missing", "detected"):
+                view.add_column(column)
+            for gap in list_gaps(conn, limit=top):
+                detected = datetime.fromtimestamp(gap.detected_at_ms / 1000, tz=UTC)
+                view.add_row(gap.gateway, str(gap.epoch), f"{gap.first_seq:,}",
+                             f"{gap.last_seq:,}", f"{gap.missing:,}",
+                             f"{detected:%Y-%m-%d %H:%M:%S}Z")  # fmt: skip
+        else:
+            view = Table(title="numbered sources, most recently heard first")
+            for column in ("gateway", "epoch", "messages", "duplicates", "accounted through",
+                           "open gaps", "missing"):  # fmt: skip
+                view.add_column(column)
+            for row in list_sources(conn, limit=top):
+                view.add_row(row["gateway"], str(row["epoch"]), f"{row['messages']:,}",
+                             f"{row['duplicates']:,}", f"{row['accounted_through']:,}",
+                             f"{row['open_gaps']:,}", f"{row['missing']:,}")  # fmt: skip
+    _console.print(view)
 
 
 class _GovernanceDesk:

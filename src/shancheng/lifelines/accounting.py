@@ -257,7 +257,8 @@ def _fill_gaps(
             continue
         filled += new
         missing = gap.missing - new
-        closed_at = now_ms if missing == 0 else None
+        # batches of two ingesters take their clocks before waiting for the source's lock
+        closed_at = max(now_ms, gap.detected_at_ms) if missing == 0 else None
         column = "filled_by_backfill" if via == "backfill" else "filled_late"
         conn.execute(
             sa.update(TelemetryGapRow)
@@ -320,6 +321,7 @@ def list_gaps(
     conn: Connection,
     *,
     gateway: str | None = None,
+    epoch: int | None = None,
     state: Literal["open", "closed", "all"] = "open",
     limit: int = 100,
     offset: int = 0,
@@ -328,6 +330,8 @@ def list_gaps(
     query = sa.select(TelemetryGapRow.__table__).order_by(TelemetryGapRow.gap_id.desc())
     if gateway is not None:
         query = query.where(TelemetryGapRow.gateway == gateway)
+    if epoch is not None:
+        query = query.where(TelemetryGapRow.epoch == epoch)
     if state == "open":
         query = query.where(TelemetryGapRow.closed_at_ms.is_(None))
     elif state == "closed":
@@ -347,10 +351,27 @@ def open_gap_totals(conn: Connection, gateways: Iterable[str]) -> dict[str, tupl
 
 
 def list_sources(conn: Connection, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """Every numbered source's account, the most recently heard first."""
+    """Every numbered source's account with its open gaps, the most recently heard first."""
+    gaps = (
+        sa.select(
+            TelemetryGapRow.gateway, TelemetryGapRow.epoch, sa.func.count().label("open_gaps"),
+            sa.func.sum(TelemetryGapRow.missing).label("missing"),
+        )
+        .where(TelemetryGapRow.closed_at_ms.is_(None))
+        .group_by(TelemetryGapRow.gateway, TelemetryGapRow.epoch)
+        .subquery()
+    )  # fmt: skip
+    source = TelemetrySourceRow.__table__
     query = (
-        sa.select(TelemetrySourceRow.__table__)
-        .order_by(TelemetrySourceRow.last_seen_ms.desc(), TelemetrySourceRow.gateway)
+        sa.select(
+            source,
+            sa.func.coalesce(gaps.c.open_gaps, 0).label("open_gaps"),
+            sa.func.coalesce(gaps.c.missing, 0).label("missing"),
+        )
+        .outerjoin(
+            gaps, sa.and_(gaps.c.gateway == source.c.gateway, gaps.c.epoch == source.c.epoch)
+        )
+        .order_by(source.c.last_seen_ms.desc(), source.c.gateway, source.c.epoch)
         .limit(limit)
         .offset(offset)
     )

@@ -23,7 +23,9 @@ from typing import Any
 from shancheng.lifelines.accounting import Stamp
 
 BACKFILL_CHUNK = 500
-"""Messages per backfill request (the server's limit is the same)."""
+"""Most messages per backfill request (the server's limit is the same)."""
+BACKFILL_BYTES = 2_000_000
+"""Most payload bytes per backfill request (the server takes 4 MiB with the defaults)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +87,32 @@ class Gateway:
         wanted = sum(int(g["missing"]) for g in gaps)
         messages = [m for g in gaps for m in self.buffered(g["first_seq"], g["last_seq"])]
         stored = 0
-        for start in range(0, len(messages), BACKFILL_CHUNK):
+        for chunk in _chunks(messages):
             body = {
                 "gateway": self.gateway_id,
                 "epoch": self.epoch,
                 "messages": [
                     {"seq": seq, "topic": topic, "payload": json.loads(payload)}
-                    for seq, topic, payload in messages[start : start + BACKFILL_CHUNK]
+                    for seq, topic, payload in chunk
                 ],
             }
             answer = _request(f"{base_url}/lifelines/telemetry/backfill", api_key, body, timeout_s)
             stored += int(answer["stored"])
         return BackfillReport(len(messages), max(0, wanted - len(messages)), stored)
+
+
+def _chunks(messages: list[tuple[int, str, bytes]]) -> list[list[tuple[int, str, bytes]]]:
+    """Split into requests of at most BACKFILL_CHUNK messages and about BACKFILL_BYTES."""
+    chunks: list[list[tuple[int, str, bytes]]] = [[]]
+    size = 0
+    for message in messages:
+        grow = len(message[1]) + len(message[2]) + 40
+        if chunks[-1] and (len(chunks[-1]) >= BACKFILL_CHUNK or size + grow > BACKFILL_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(message)
+        size += grow
+    return [chunk for chunk in chunks if chunk]
 
 
 def _request(url: str, api_key: str, body: dict[str, Any] | None, timeout_s: float) -> Any:  # noqa: ANN401 - JSON

@@ -290,6 +290,7 @@ class MqttIngester:
         client.subscribe(self.topic_filter, qos=QOS)
 
     def _on_subscribe(self, *_args: Any) -> None:  # noqa: ANN401 - paho
+        logger.info("ingester subscribed to %s", self.topic_filter)
         self.ready.set()
 
     def _on_message(self, _client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:

@@ -1149,6 +1149,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lifelines/telemetry/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Telemetry Backfill
+         * @description Take a gateway's buffered messages back: they fill its gaps and run the alarms.
+         *
+         *     Each message goes through the MQTT path's checks; its readings are stored once (a
+         *     reading that already arrived is a duplicate), and a gap with nothing left missing closes
+         *     (the gateway's data-gap alarm clears with the last one).
+         */
+        post: operations["telemetry_backfill_lifelines_telemetry_backfill_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/telemetry/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Telemetry Gaps
+         * @description Return the gaps on record in gateways' numbering, newest first.
+         *
+         *     A gateway asks for its own open gaps (``gateway``, ``epoch``) with its ingest key, then
+         *     posts the missing messages from its buffer to ``POST /lifelines/telemetry/backfill``.
+         */
+        get: operations["telemetry_gaps_lifelines_telemetry_gaps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/telemetry/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Telemetry Sources
+         * @description Return every numbered source's account (messages, duplicates, open gaps).
+         */
+        get: operations["telemetry_sources_lifelines_telemetry_sources_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mobility/bottlenecks": {
         parameters: {
             query?: never;
@@ -1633,6 +1700,66 @@ export interface components {
             row_id: number;
             /** Table Name */
             table_name: string;
+        };
+        /**
+         * BackfillIn
+         * @description A gateway's buffer posted back to close its gaps.
+         */
+        BackfillIn: {
+            /** Epoch */
+            epoch: number;
+            /** Gateway */
+            gateway: string;
+            /** Messages */
+            messages: components["schemas"]["BackfillMessageIn"][];
+        };
+        /**
+         * BackfillMessageIn
+         * @description One buffered message: its number, its topic and its SensorThings payload.
+         */
+        BackfillMessageIn: {
+            /**
+             * Payload
+             * @example {
+             *       "parameters": {
+             *         "unit": "kPa"
+             *       },
+             *       "phenomenonTime": "2026-11-23T09:00:00+08:00",
+             *       "result": 312.5
+             *     }
+             */
+            payload: {
+                [key: string]: unknown;
+            } | {
+                [key: string]: unknown;
+            }[];
+            /** Seq */
+            seq: number;
+            /**
+             * Topic
+             * @example v1.1/Datastreams(W00001)/Observations
+             */
+            topic: string;
+        };
+        /**
+         * BackfillRead
+         * @description What a backfill did: numbers that filled gaps, duplicates, readings stored.
+         */
+        BackfillRead: {
+            /** Duplicates */
+            duplicates: number;
+            /** Filled */
+            filled: number;
+            /** Gaps Closed */
+            gaps_closed: components["schemas"]["GapRead"][];
+            /** Messages */
+            messages: number;
+            /** Rejected */
+            rejected: number;
+            /** Still Open */
+            still_open: components["schemas"]["GapRead"][];
+            /** Stored */
+            stored: number;
         };
         /** Body_login_auth_token_post */
         Body_login_auth_token_post: {
@@ -2215,6 +2342,32 @@ export interface components {
             /** Value */
             value: number;
         };
+        /**
+         * GapRead
+         * @description A run of a gateway's messages that did not arrive (``missing`` of them still).
+         */
+        GapRead: {
+            /** Closed At Ms */
+            closed_at_ms: number | null;
+            /** Detected At Ms */
+            detected_at_ms: number;
+            /** Epoch */
+            epoch: number;
+            /** Filled By Backfill */
+            filled_by_backfill: number;
+            /** Filled Late */
+            filled_late: number;
+            /** First Seq */
+            first_seq: number;
+            /** Gap Id */
+            gap_id: number;
+            /** Gateway */
+            gateway: string;
+            /** Last Seq */
+            last_seq: number;
+            /** Missing */
+            missing: number;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -2756,6 +2909,32 @@ export interface components {
              * @example 990101
              */
             unit: string;
+        };
+        /**
+         * SourceRead
+         * @description A numbered source's account: what arrived, what was seen twice, how far all is known.
+         */
+        SourceRead: {
+            /** Accounted Through */
+            accounted_through: number;
+            /** Duplicates */
+            duplicates: number;
+            /** Epoch */
+            epoch: number;
+            /** First Seen Ms */
+            first_seen_ms: number;
+            /** Gateway */
+            gateway: string;
+            /** Highest Seq */
+            highest_seq: number;
+            /** Last Seen Ms */
+            last_seen_ms: number;
+            /** Messages */
+            messages: number;
+            /** Missing */
+            missing: number;
+            /** Open Gaps */
+            open_gaps: number;
         };
         /**
          * StageLimitIn
@@ -5069,6 +5248,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadingBucket"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    telemetry_backfill_lifelines_telemetry_backfill_post: {
+        parameters: {
+            query?: {
+                api_key?: string | null;
+            };
+            header?: {
+                "x-api-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    telemetry_gaps_lifelines_telemetry_gaps_get: {
+        parameters: {
+            query?: {
+                gateway?: string | null;
+                epoch?: number | null;
+                state?: "open" | "closed" | "all";
+                limit?: number;
+                offset?: number;
+                api_key?: string | null;
+            };
+            header?: {
+                "x-api-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GapRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    telemetry_sources_lifelines_telemetry_sources_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceRead"][];
                 };
             };
             /** @description Validation Error */

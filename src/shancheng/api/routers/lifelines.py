@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -17,19 +19,24 @@ from shancheng.api.live import LiveLifelines, alarm_json
 from shancheng.api.policy import current_actor
 from shancheng.api.schemas.lifelines import (
     AlarmRead,
+    BackfillIn,
+    BackfillRead,
     FacilityHit,
+    GapRead,
     IngestRead,
     IsolationRead,
     NetworkRead,
     ObservationIn,
     ReadingBucket,
     RejectionRead,
+    SourceRead,
 )
 from shancheng.api.state import app_state
 from shancheng.cases import accounts
 from shancheng.cases.permissions import Role
 from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
 from shancheng.indicators.citystate import CityState
+from shancheng.lifelines.accounting import list_gaps, list_sources
 from shancheng.lifelines.alarms import AlarmAction, AlarmState
 from shancheng.lifelines.isolation import isolate_break
 from shancheng.lifelines.repository import (
@@ -38,9 +45,17 @@ from shancheng.lifelines.repository import (
     load_alarm,
     query_readings,
 )
-from shancheng.lifelines.service import HttpObservation, act_on_alarm, ingest_observations
+from shancheng.lifelines.service import (
+    BackfillMessage,
+    HttpObservation,
+    act_on_alarm,
+    backfill_messages,
+    ingest_observations,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from shancheng.lifelines.sensors import Sensor
 
 router = APIRouter(prefix="/lifelines", tags=["lifelines"])
@@ -270,9 +285,7 @@ def ingest(
     staff token; a citizen app's reporting key is refused. Refused observations are
     counted and stored with their reason, as on MQTT; the others are kept.
     """
-    key = x_api_key or api_key
-    if key:  # a gateway's key needs the ingest scope; without one the policy let staff through
-        accounts.client_for_api_key(session, key, scope="ingest")
+    _ingest_key(session, x_api_key or api_key)
     items = body if isinstance(body, list) else [body]
     if len(items) > MAX_INGEST:
         msg = f"`body`: at most {MAX_INGEST} observations per request, got {len(items)}"
@@ -294,6 +307,86 @@ def ingest(
         ],
         alarms=[AlarmRead.model_validate(alarm_json(a, sensors)) for a in outcome.alarms],
     )
+
+
+@router.get("/telemetry/gaps")
+def telemetry_gaps(
+    session: SessionDep,
+    live: LiveDep,
+    gateway: Annotated[str | None, Query(max_length=64)] = None,
+    epoch: Annotated[int | None, Query(ge=1, lt=2**53)] = None,
+    state: Literal["open", "closed", "all"] = "open",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    x_api_key: Annotated[str | None, Header(max_length=128)] = None,
+    api_key: Annotated[str | None, Query(max_length=128)] = None,
+) -> list[GapRead]:
+    """Return the gaps on record in gateways' numbering, newest first.
+
+    A gateway asks for its own open gaps (``gateway``, ``epoch``) with its ingest key, then
+    posts the missing messages from its buffer to ``POST /lifelines/telemetry/backfill``.
+    """
+    _ingest_key(session, x_api_key or api_key)
+    with live.engine.connect() as conn:
+        gaps = list_gaps(
+            conn, gateway=gateway, epoch=epoch, state=state, limit=limit, offset=offset
+        )
+    return [GapRead.model_validate(asdict(gap)) for gap in gaps]
+
+
+@router.get("/telemetry/sources")
+def telemetry_sources(
+    live: LiveDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[SourceRead]:
+    """Return every numbered source's account (messages, duplicates, open gaps)."""
+    with live.engine.connect() as conn:
+        rows = list_sources(conn, limit=limit, offset=offset)
+    return [SourceRead.model_validate(row) for row in rows]
+
+
+@router.post("/telemetry/backfill")
+def telemetry_backfill(
+    body: BackfillIn,
+    session: SessionDep,
+    live: LiveDep,
+    sensors: RegistryDep,
+    x_api_key: Annotated[str | None, Header(max_length=128)] = None,
+    api_key: Annotated[str | None, Query(max_length=128)] = None,
+) -> BackfillRead:
+    """Take a gateway's buffered messages back: they fill its gaps and run the alarms.
+
+    Each message goes through the MQTT path's checks; its readings are stored once (a
+    reading that already arrived is a duplicate), and a gap with nothing left missing closes
+    (the gateway's data-gap alarm clears with the last one).
+    """
+    _ingest_key(session, x_api_key or api_key)
+    ingested, changed = backfill_messages(
+        live.desk, sensors, body.gateway, body.epoch,
+        # the standard library's JSON: a payload may hold integers beyond 64 bits (orjson's
+        # limit), which the parser then refuses like any bad value
+        [BackfillMessage(m.seq, m.topic, json.dumps(m.payload).encode()) for m in body.messages],
+    )  # fmt: skip
+    live.announce(ingested.readings, changed)
+    with live.engine.connect() as conn:
+        still_open = list_gaps(conn, gateway=body.gateway, epoch=body.epoch, limit=1000)
+    account, result = ingested.account, ingested.result
+    return BackfillRead(
+        messages=len(body.messages),
+        filled=account.filled,
+        duplicates=account.duplicates,
+        stored=result.stored,
+        rejected=result.rejected,
+        gaps_closed=[GapRead.model_validate(asdict(g)) for g in account.closed],
+        still_open=[GapRead.model_validate(asdict(g)) for g in still_open],
+    )
+
+
+def _ingest_key(session: Session, key: str | None) -> None:
+    """Check a gateway's key has the ingest scope (without one, the policy let staff in)."""
+    if key:
+        accounts.client_for_api_key(session, key, scope="ingest")
 
 
 @router.get("/isolation")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -102,3 +103,64 @@ class IsolationRead(BaseModel):
     pipe_length_m: float
     critical_facilities: list[FacilityHit]
     geometry: dict[str, object]
+
+
+class GapRead(BaseModel):
+    """A run of a gateway's messages that did not arrive (``missing`` of them still)."""
+
+    gap_id: int
+    gateway: str
+    epoch: int
+    first_seq: int
+    last_seq: int
+    missing: int
+    filled_by_backfill: int
+    filled_late: int
+    detected_at_ms: int
+    closed_at_ms: int | None
+
+
+class SourceRead(BaseModel):
+    """A numbered source's account: what arrived, what was seen twice, how far all is known."""
+
+    gateway: str
+    epoch: int
+    accounted_through: int
+    highest_seq: int
+    messages: int
+    duplicates: int
+    first_seen_ms: int
+    last_seen_ms: int
+    open_gaps: int
+    missing: int
+
+
+class BackfillMessageIn(BaseModel):
+    """One buffered message: its number, its topic and its SensorThings payload."""
+
+    seq: int = Field(ge=1, lt=2**53)
+    topic: str = Field(max_length=256, examples=["v1.1/Datastreams(W00001)/Observations"])
+    payload: dict[str, Any] | list[dict[str, Any]] = Field(
+        examples=[{"phenomenonTime": "2026-11-23T09:00:00+08:00", "result": 312.5,
+                   "parameters": {"unit": "kPa"}}]
+    )  # fmt: skip
+
+
+class BackfillIn(BaseModel):
+    """A gateway's buffer posted back to close its gaps."""
+
+    gateway: str = Field(min_length=1, max_length=64)
+    epoch: int = Field(ge=1, lt=2**53)
+    messages: list[BackfillMessageIn] = Field(max_length=500)
+
+
+class BackfillRead(BaseModel):
+    """What a backfill did: numbers that filled gaps, duplicates, readings stored."""
+
+    messages: int
+    filled: int
+    duplicates: int
+    stored: int
+    rejected: int
+    gaps_closed: list[GapRead]
+    still_open: list[GapRead]
