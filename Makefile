@@ -8,7 +8,7 @@ WEB_DEPS := web/node_modules/.stamp-ci
 WEB_BUILT := web/dist/.stamp-built
 WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
-.PHONY: setup demo serve test lint docs screenshots client classifier bench bench-circles bench-planning bench-cases bench-dashboard bench-transit clean
+.PHONY: setup demo serve cluster test lint docs screenshots client classifier bench bench-circles bench-planning bench-cases bench-dashboard bench-transit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,8 @@ setup: $(STAMP) $(WEB_BUILT)
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 	@# and a colour emoji font for the citizen page's category icons (phones have their own)
 	@fc-list 2>/dev/null | grep -qi emoji || { apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji >/dev/null; }
+	@# HAProxy: the proxy in front of the API servers in the scaled-out recipe (make cluster)
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
 
 demo: setup
 	$(BIN)/shancheng demo
@@ -43,6 +45,14 @@ demo: setup
 	$(BIN)/shancheng credit demo
 	$(BIN)/shancheng lifelines live
 	@echo "The operations center in the browser: make serve, then open http://127.0.0.1:8311/ui/ (docs/dashboard.md)"
+
+# the services scaled out as plain processes: a broker with the shipped settings, two API servers
+# behind HAProxy (port 8310), two ingesters on one shared subscription, on the machine's
+# PostgreSQL and Redis (docs/services-scale-out.md; Ctrl-C stops them all)
+CLUSTER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+cluster: setup
+	$(BIN)/shancheng demo >/dev/null
+	$(BIN)/python deploy/cluster/run.py --data-dir data --database-url $(CLUSTER_DATABASE_URL)
 
 # the API and the dashboard on the demo city (migrates the database first; Ctrl-C stops it)
 serve: setup
@@ -64,8 +74,8 @@ client: $(STAMP) $(WEB_DEPS)
 	scripts/generate-client.sh
 
 lint: setup
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks deploy
+	$(BIN)/ruff check src tests benchmarks deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -44,3 +45,38 @@ def uvicorn_in_thread(
         server.should_exit = True
         thread.join(10)
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+class StreamListener:
+    """An operator on ``path``: records when each ``event`` arrives, by the field ``key``."""
+
+    def __init__(self, url, token, event, key, *, until):
+        self.arrived: dict[str, float] = {}
+        self.opened = threading.Event()
+        self._args = (url, token, event, key, until)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self.opened.wait(30), "the stream did not open"
+
+    def _run(self):
+        import httpx2
+
+        url, token, wanted, key, until = self._args
+        with (
+            httpx2.Client(timeout=30) as client,
+            client.stream("GET", url, params={"access_token": token}) as r,
+        ):
+            assert r.status_code == 200, r.read()
+            event = None
+            for line in r.iter_lines():
+                if line.startswith(": stream open"):
+                    self.opened.set()
+                elif line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == wanted:
+                    self.arrived.setdefault(json.loads(line[6:])[key], time.monotonic())
+                    if len(self.arrived) >= until:
+                        return
+
+    def join(self):
+        self._thread.join(10)

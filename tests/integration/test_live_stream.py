@@ -7,11 +7,9 @@ readings are posted to the other; each case and each alarm must reach the operat
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.servers import free_port
+from tests.servers import StreamListener, free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -75,41 +73,6 @@ def _two_servers(tmp_path, postgres_url):
                 process.kill()
 
 
-class _Listener:
-    """An operator on ``path``: records when each ``event`` arrives, by the field ``key``."""
-
-    def __init__(self, url, token, event, key, *, until):
-        self.arrived: dict[str, float] = {}
-        self.opened = threading.Event()
-        self._args = (url, token, event, key, until)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        assert self.opened.wait(30), "the stream did not open"
-
-    def _run(self):
-        import httpx2
-
-        url, token, wanted, key, until = self._args
-        with (
-            httpx2.Client(timeout=30) as client,
-            client.stream("GET", url, params={"access_token": token}) as r,
-        ):
-            assert r.status_code == 200, r.read()
-            event = None
-            for line in r.iter_lines():
-                if line.startswith(": stream open"):
-                    self.opened.set()
-                elif line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == wanted:
-                    self.arrived.setdefault(json.loads(line[6:])[key], time.monotonic())
-                    if len(self.arrived) >= until:
-                        return
-
-    def join(self):
-        self._thread.join(10)
-
-
 def _setup(postgres_url, tmp_path, tables, user, role):
     """Write the demo city, empty ``tables``, add ``user`` with ``role``; return the City."""
     from shancheng.cases import accounts
@@ -145,7 +108,7 @@ def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(postgr
     sent: dict[str, float] = {}
     with _two_servers(tmp_path, postgres_url) as (base_a, base_b):
         token = _token(httpx2, base_a, "city-op")
-        listener = _Listener(f"{base_a}/stream/cases", token, "case", "reference",
+        listener = StreamListener(f"{base_a}/stream/cases", token, "case", "reference",
                              until=len(lons))  # fmt: skip
         for lon, lat in zip(lons, lats, strict=True):
             answer = httpx2.post(f"{base_b}/cases", json={
@@ -178,7 +141,9 @@ def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s
     engine.dispose()
     with _two_servers(tmp_path, postgres_url) as (base_a, base_b):
         token = _token(httpx2, base_a, "watch")
-        listener = _Listener(f"{base_a}/stream/lifelines", token, "alarm", "sensor_id", until=1)
+        listener = StreamListener(
+            f"{base_a}/stream/lifelines", token, "alarm", "sensor_id", until=1
+        )
         time.sleep(1.5)  # the stream has taken stock of the alarms already there
         sent = time.monotonic()
         answer = httpx2.post(f"{base_b}/lifelines/readings", headers={"X-API-Key": gateway},
