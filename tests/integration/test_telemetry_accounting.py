@@ -193,8 +193,23 @@ def test_killed_ingester_on_a_default_broker_gaps_on_record_then_closed_by_backf
             float(missing),
         )
 
+        # a second outage at the very end of the stream: nothing follows the lost messages
+        for m in range(n_messages, n_messages + 1_500):  # the queue keeps 1,000, drops 500
+            _send(publisher, m)
+        n_messages += 1_500
+        assert publisher.wait() == 1_500
+        third_log = tmp_path / "third.log"
+        third = _ingester(postgres_url, host, port, client_id, idle_exit=3, log=third_log)
+        assert third.wait(timeout=300) == 0, third_log.read_text()[-2000:]
+        with engine.connect() as conn:  # the tail loss is invisible to the ingester
+            assert sum(g.missing for g in list_gaps(conn, gateway="GW-TEST")) == missing
         process, base, key = _serve(tmp_path, postgres_url)
         server = process
+        gateway.heartbeat(base, api_key=key)  # over HTTP: "the last one I sent is n"
+        time.sleep(5.5)  # the server's grace period, for messages still on their way
+        tail = gateway.heartbeat(base, api_key=key) - missing
+        assert tail == 500
+        missing += tail
         report = gateway.backfill(base, api_key=key)
         assert (report.posted, report.unavailable) == (missing, 0)
         assert report.stored_readings == missing * PER_MESSAGE
@@ -212,7 +227,7 @@ def test_killed_ingester_on_a_default_broker_gaps_on_record_then_closed_by_backf
         assert (again.posted, again.stored_readings) == (0, 0)
     finally:
         publisher.close()
-        for process in (first, server):
+        for process in (first, server):  # (the later ingesters exited on their own)
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)

@@ -188,6 +188,9 @@ POLICY: dict[str, Rule] = {
         Audience.INGEST, "a gateway asks which of its messages are missing: an ingest key or staff"
     ),
     "GET /lifelines/telemetry/sources": Rule(_S, _INFRA),
+    "POST /lifelines/telemetry/heartbeat": Rule(
+        Audience.INGEST, "a gateway says the last number it sent: an ingest key or a staff token"
+    ),
     "POST /lifelines/telemetry/backfill": Rule(
         Audience.INGEST, "a gateway's buffer posted back: an ingest key or a staff token"
     ),

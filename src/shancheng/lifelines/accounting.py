@@ -11,11 +11,13 @@ watermark moves past it. Messages that come later -- a late redelivery, or the g
 buffer posted back over HTTP (the backfill) -- fill the gap; when nothing is missing it closes.
 A number that arrives twice is a counted duplicate.
 
+A loss at the very end of a stream (the last messages dropped, nothing sent after them) shows
+through the gateway's heartbeat (:func:`announce`, over HTTP, so no broker can drop it): the
+last number it sent stands for a message received at the heartbeat's time.
+
 All state lives in the database, so several ingesters on one shared subscription keep one
 account: a source's row is locked (PostgreSQL ``FOR UPDATE``) while it changes, sources in a
-fixed order so two ingesters never deadlock. A hole at the very end of a stream (the last
-messages lost, nothing after them) shows only when the next message arrives: gateways send
-continuously, and a silent one raises the offline alarm.
+fixed order so two ingesters never deadlock.
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ def account_messages(
             conn, gateway, epoch, [s for s in unique if s <= through], now_ms, via, account
         )
         duplicates += len(above) - new_above + late_duplicates
-        moved = _advance(conn, gateway, epoch, through, now_ms, grace_ms, account)
+        announced = (int(source["announced_seq"]), int(source["announced_at_ms"]))
+        moved = _advance(conn, gateway, epoch, through, now_ms, grace_ms, account, announced)
         conn.execute(
             sa.update(TelemetrySourceRow)
             .where(TelemetrySourceRow.gateway == gateway, TelemetrySourceRow.epoch == epoch)
@@ -167,16 +170,21 @@ def sweep_gaps(conn: Connection, *, now_ms: int, grace_ms: int = GRACE_MS) -> Ac
 
     Sources another ingester holds are skipped (``SKIP LOCKED``): it is sweeping them.
     """
+    source = TelemetrySourceRow
     query = (
-        sa.select(TelemetrySourceRow.gateway, TelemetrySourceRow.epoch,
-                  TelemetrySourceRow.accounted_through)
-        .where(TelemetrySourceRow.highest_seq > TelemetrySourceRow.accounted_through)
-        .order_by(TelemetrySourceRow.gateway, TelemetrySourceRow.epoch)
+        sa.select(source.gateway, source.epoch, source.accounted_through, source.announced_seq,
+                  source.announced_at_ms)
+        .where(sa.or_(source.highest_seq > source.accounted_through,
+                      source.announced_seq > source.accounted_through))
+        .order_by(source.gateway, source.epoch)
         .with_for_update(skip_locked=True)
     )  # fmt: skip
     account = Accounting()
-    for gateway, epoch, through in conn.execute(query).all():
-        moved = _advance(conn, gateway, epoch, int(through), now_ms, grace_ms, account)
+    for gateway, epoch, through, announced_seq, announced_at in conn.execute(query).all():
+        moved = _advance(
+            conn, gateway, epoch, int(through), now_ms, grace_ms, account,
+            (int(announced_seq), int(announced_at)),
+        )  # fmt: skip
         if moved != through:
             conn.execute(
                 sa.update(TelemetrySourceRow)
@@ -186,17 +194,55 @@ def sweep_gaps(conn: Connection, *, now_ms: int, grace_ms: int = GRACE_MS) -> Ac
     return account
 
 
+def announce(
+    conn: Connection,
+    stamp: Stamp,
+    *,
+    now_ms: int,
+    grace_ms: int = GRACE_MS,
+) -> Accounting:
+    """Record a gateway's heartbeat: ``stamp.seq`` is the last number it sent.
+
+    Numbers up to it that have not arrived once the grace period has passed since the
+    heartbeat become a gap on record, as if that last message had arrived then. A later
+    heartbeat with a lower number (a replayed request) changes nothing.
+    """
+    source = _lock_source(conn, stamp.gateway, stamp.epoch, now_ms)
+    announced = (int(source["announced_seq"]), int(source["announced_at_ms"]))
+    if stamp.seq > announced[0]:
+        announced = (stamp.seq, now_ms)
+    account = Accounting()
+    through = int(source["accounted_through"])
+    moved = _advance(
+        conn, stamp.gateway, stamp.epoch, through, now_ms, grace_ms, account, announced
+    )
+    conn.execute(
+        sa.update(TelemetrySourceRow)
+        .where(TelemetrySourceRow.gateway == stamp.gateway,
+               TelemetrySourceRow.epoch == stamp.epoch)
+        .values(accounted_through=moved, announced_seq=announced[0],
+                announced_at_ms=announced[1])
+    )  # fmt: skip
+    return account
+
+
 def _lock_source(conn: Connection, gateway: str, epoch: int, now_ms: int) -> sa.RowMapping:
     """Lock the source's row, creating it on first sight (numbering starts at 1)."""
     conn.execute(
         dialect_insert(conn, TelemetrySourceRow)
         .values(gateway=gateway, epoch=epoch, accounted_through=0, highest_seq=0, messages=0,
-                duplicates=0, first_seen_ms=now_ms, last_seen_ms=now_ms)
+                duplicates=0, first_seen_ms=now_ms, last_seen_ms=now_ms, announced_seq=0,
+                announced_at_ms=0)
         .on_conflict_do_nothing(index_elements=["gateway", "epoch"])
     )  # fmt: skip
     return (
         conn.execute(
-            sa.select(TelemetrySourceRow.accounted_through, TelemetrySourceRow.highest_seq)
+            sa.select(
+                TelemetrySourceRow.accounted_through,
+                TelemetrySourceRow.highest_seq,
+                TelemetrySourceRow.announced_seq,
+                TelemetrySourceRow.announced_at_ms,
+            )
             .where(TelemetrySourceRow.gateway == gateway, TelemetrySourceRow.epoch == epoch)
             .with_for_update()
         )
@@ -285,23 +331,35 @@ def _advance(
     now_ms: int,
     grace_ms: int,
     account: Accounting,
+    announced: tuple[int, int] = (0, 0),
 ) -> int:
-    """Move the watermark over received numbers and over holes older than the grace period."""
+    """Move the watermark over received numbers and over holes older than the grace period.
+
+    ``announced`` is the gateway's heartbeat ``(last number sent, when)``: it stands for a
+    message received then, after every one that did arrive.
+    """
     rows = conn.execute(
         sa.select(TelemetrySeqRow.seq, TelemetrySeqRow.received_at_ms)
         .where(TelemetrySeqRow.gateway == gateway, TelemetrySeqRow.epoch == epoch)
         .where(TelemetrySeqRow.seq > through)
         .order_by(TelemetrySeqRow.seq)
     ).all()
+    # (number, when it arrived, whether it arrived): the heartbeat's number was sent, not
+    # received, so a hole reaching it includes it
+    marks = [(int(seq), int(at), True) for seq, at in rows]
+    announced_seq, announced_at_ms = announced
+    if announced_seq > (marks[-1][0] if marks else through):
+        marks.append((announced_seq, announced_at_ms, False))
     moved = through
-    for seq, received_at_ms in rows:
-        if seq != moved + 1:
+    for seq, received_at_ms, arrived in marks:
+        last_missing = seq - 1 if arrived else seq
+        if last_missing > moved:
             if received_at_ms > now_ms - grace_ms:
                 break  # the hole may still fill by itself (another ingester, a redelivery)
             gap_id = conn.execute(
                 sa.insert(TelemetryGapRow)
-                .values(gateway=gateway, epoch=epoch, first_seq=moved + 1, last_seq=seq - 1,
-                        missing=seq - 1 - moved, filled_by_backfill=0, filled_late=0,
+                .values(gateway=gateway, epoch=epoch, first_seq=moved + 1, last_seq=last_missing,
+                        missing=last_missing - moved, filled_by_backfill=0, filled_late=0,
                         detected_at_ms=now_ms, closed_at_ms=None)
                 .returning(TelemetryGapRow.gap_id)
             ).scalar_one()  # fmt: skip

@@ -78,6 +78,18 @@ class Gateway:
         stop = min(last_seq, self._buffer[-1][0]) - oldest + 1
         return [self._buffer[i] for i in range(start, stop)] if stop > start else []
 
+    def heartbeat(self, base_url: str, *, api_key: str, timeout_s: float = 30.0) -> int:
+        """Tell the platform the last number sent; return how many messages it still misses.
+
+        Over HTTP, so a broker that dropped the stream's last messages cannot drop this too:
+        the platform puts them on record once its grace period (5 s) has passed.
+        """
+        if self.next_seq == 1:
+            return 0
+        body = {"gateway": self.gateway_id, "epoch": self.epoch, "last_seq": self.next_seq - 1}
+        gaps = _request(f"{base_url}/lifelines/telemetry/heartbeat", api_key, body, timeout_s)
+        return sum(int(g["missing"]) for g in gaps)
+
     def backfill(self, base_url: str, *, api_key: str, timeout_s: float = 30.0) -> BackfillReport:
         """Ask the platform which of this epoch's messages it misses and post them back."""
         query = urllib.parse.urlencode(

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from shancheng.lifelines.accounting import GRACE_MS, Accounting, Stamp, open_gap_totals
+from shancheng.lifelines.accounting import (
+    GRACE_MS,
+    Accounting,
+    Stamp,
+    announce,
+    open_gap_totals,
+)
 from shancheng.lifelines.alarms import (
     Alarm,
     AlarmAction,
@@ -310,6 +316,20 @@ def backfill_messages(
     return ingested, changed
 
 
+def gateway_heartbeat(desk: AlarmDesk, stamp: Stamp) -> tuple[Accounting, list[Alarm]]:
+    """Record the last number a gateway sent; a loss at the stream's end goes on record.
+
+    The numbers up to it still missing once the grace period has passed become a gap, with
+    the gateway's data-gap alarm (see :func:`~shancheng.lifelines.accounting.announce`).
+    """
+    with desk.lock:
+        with desk.engine.begin() as conn:
+            now_ms = int(datetime.now(tz=UTC).timestamp() * 1000)
+            account = announce(conn, stamp, now_ms=now_ms)
+        changed = desk.reconcile_gaps({stamp.gateway}) if account.opened else []
+    return account, changed
+
+
 @dataclass(frozen=True, slots=True)
 class HttpObservation:
     """One observation posted over HTTP (SensorThings-style), before validation."""
@@ -381,6 +401,7 @@ __all__ = [
     "backfill_messages",
     "city_network",
     "confirm_alarm",
+    "gateway_heartbeat",
     "ingest_from_broker",
     "ingest_observations",
     "latest_readings",

@@ -84,6 +84,8 @@ class TelemetrySourceRow(Base):
 
     ``accounted_through``: every sequence number up to it was received or lies in a gap on
     record; numbers above it that arrived wait in :class:`TelemetrySeqRow` until it moves.
+    ``announced_seq``: the last number the gateway says it sent (its heartbeat over HTTP), so
+    a loss at the end of a stream shows without a later message.
     """
 
     __tablename__ = "lifelines_telemetry_sources"
@@ -96,6 +98,8 @@ class TelemetrySourceRow(Base):
     duplicates: Mapped[int] = mapped_column(BigInteger)
     first_seen_ms: Mapped[int] = mapped_column(BigInteger)
     last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    announced_seq: Mapped[int] = mapped_column(BigInteger)
+    announced_at_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class TelemetrySeqRow(Base):

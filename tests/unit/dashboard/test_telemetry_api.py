@@ -116,6 +116,16 @@ def test_who_may_read_and_post(dash):
     r = dash.client.post("/lifelines/telemetry/backfill", json=body, headers={"X-API-Key": app_key})
     assert r.status_code == 403
     assert dash.client.get("/lifelines/telemetry/gaps").status_code == 401
+    beat = {"gateway": "G", "epoch": 1, "last_seq": 5}
+    assert dash.client.post("/lifelines/telemetry/heartbeat", json=beat).status_code == 401
+    r = dash.client.post(
+        "/lifelines/telemetry/heartbeat", json=beat, headers={"X-API-Key": app_key}
+    )
+    assert r.status_code == 403
+    r = dash.client.post(
+        "/lifelines/telemetry/heartbeat", json=beat, headers={"X-API-Key": dash.api_key()}
+    )
+    assert (r.status_code, r.json()) == (200, [])  # within the grace period: nothing yet
     assert dash.client.get("/lifelines/telemetry/sources").status_code == 401
     citizen = dash.user("resident", Role.CITIZEN, "990100")
     assert dash.client.get("/lifelines/telemetry/sources", headers=citizen).status_code == 403

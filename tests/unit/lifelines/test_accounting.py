@@ -227,3 +227,33 @@ def test_two_ingesters_sharing_a_source_on_postgresql(postgres_url):
     with engine.connect() as conn:
         assert list_gaps(conn, state="all") == []
     engine.dispose()
+
+
+def test_a_heartbeat_puts_a_loss_at_the_end_of_the_stream_on_record(engine):
+    from shancheng.lifelines.accounting import announce
+
+    _book(engine, [1, 2, 3], T0)  # 4-6 were sent and lost; nothing follows them
+    with engine.begin() as conn:
+        assert announce(conn, Stamp("GW1", 1, 6), now_ms=T0 + 10, grace_ms=GRACE).opened == []
+    assert _sweep(engine, T0 + GRACE).opened == []  # 5 s after the heartbeat: not yet
+    (gap,) = _sweep(engine, T0 + 10 + GRACE).opened
+    assert (gap.first_seq, gap.last_seq, gap.missing) == (4, 6, 3)  # the announced one included
+    row, pending = _source(engine)
+    assert (row["accounted_through"], row["announced_seq"], pending) == (6, 6, 0)
+    with engine.begin() as conn:  # a replayed, older heartbeat changes nothing
+        assert announce(conn, Stamp("GW1", 1, 2), now_ms=T0 + 99_000, grace_ms=GRACE).opened == []
+    late = _book(engine, [6, 7], T0 + 100_000)  # the last one turns up after all; then more
+    assert (late.filled, late.received, late.opened) == (1, 2, [])
+    row, _ = _source(engine)
+    assert row["accounted_through"] == 7
+
+
+def test_a_heartbeat_for_messages_that_did_arrive_opens_nothing(engine):
+    from shancheng.lifelines.accounting import announce
+
+    _book(engine, [1, 2, 3], T0)
+    with engine.begin() as conn:
+        announce(conn, Stamp("GW1", 1, 3), now_ms=T0, grace_ms=GRACE)
+    assert _sweep(engine, T0 + 60_000).opened == []
+    _book(engine, [4], T0 + 61_000)
+    assert _source(engine)[0]["accounted_through"] == 4

@@ -1196,6 +1196,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/lifelines/telemetry/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Telemetry Heartbeat
+         * @description Take a gateway's heartbeat (the last number it sent); return its open gaps.
+         *
+         *     Over HTTP, so no broker can drop it: messages up to that number still missing after the
+         *     grace period (5 s) are put on record as a gap, even when nothing was sent after them.
+         */
+        post: operations["telemetry_heartbeat_lifelines_telemetry_heartbeat_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/lifelines/telemetry/sources": {
         parameters: {
             query?: never;
@@ -2374,6 +2397,18 @@ export interface components {
             detail?: components["schemas"]["ValidationError"][];
         };
         /**
+         * HeartbeatIn
+         * @description A gateway's heartbeat: the last number it sent in this epoch.
+         */
+        HeartbeatIn: {
+            /** Epoch */
+            epoch: number;
+            /** Gateway */
+            gateway: string;
+            /** Last Seq */
+            last_seq: number;
+        };
+        /**
          * IngestRead
          * @description What an HTTP ingest did.
          */
@@ -2917,6 +2952,8 @@ export interface components {
         SourceRead: {
             /** Accounted Through */
             accounted_through: number;
+            /** Announced Seq */
+            announced_seq: number;
             /** Duplicates */
             duplicates: number;
             /** Epoch */
@@ -5315,6 +5352,43 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GapRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    telemetry_heartbeat_lifelines_telemetry_heartbeat_post: {
+        parameters: {
+            query?: {
+                api_key?: string | null;
+            };
+            header?: {
+                "x-api-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatIn"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -23,6 +23,7 @@ from shancheng.api.schemas.lifelines import (
     BackfillRead,
     FacilityHit,
     GapRead,
+    HeartbeatIn,
     IngestRead,
     IsolationRead,
     NetworkRead,
@@ -36,7 +37,7 @@ from shancheng.cases import accounts
 from shancheng.cases.permissions import Role
 from shancheng.errors import NotFoundError, PermissionDeniedError, QueryError
 from shancheng.indicators.citystate import CityState
-from shancheng.lifelines.accounting import list_gaps, list_sources
+from shancheng.lifelines.accounting import Stamp, list_gaps, list_sources
 from shancheng.lifelines.alarms import AlarmAction, AlarmState
 from shancheng.lifelines.isolation import isolate_break
 from shancheng.lifelines.repository import (
@@ -50,6 +51,7 @@ from shancheng.lifelines.service import (
     HttpObservation,
     act_on_alarm,
     backfill_messages,
+    gateway_heartbeat,
     ingest_observations,
 )
 
@@ -344,6 +346,27 @@ def telemetry_sources(
     with live.engine.connect() as conn:
         rows = list_sources(conn, limit=limit, offset=offset)
     return [SourceRead.model_validate(row) for row in rows]
+
+
+@router.post("/telemetry/heartbeat")
+def telemetry_heartbeat(
+    body: HeartbeatIn,
+    session: SessionDep,
+    live: LiveDep,
+    x_api_key: Annotated[str | None, Header(max_length=128)] = None,
+    api_key: Annotated[str | None, Query(max_length=128)] = None,
+) -> list[GapRead]:
+    """Take a gateway's heartbeat (the last number it sent); return its open gaps.
+
+    Over HTTP, so no broker can drop it: messages up to that number still missing after the
+    grace period (5 s) are put on record as a gap, even when nothing was sent after them.
+    """
+    _ingest_key(session, x_api_key or api_key)
+    _, changed = gateway_heartbeat(live.desk, Stamp(body.gateway, body.epoch, body.last_seq))
+    live.announce([], changed)
+    with live.engine.connect() as conn:
+        gaps = list_gaps(conn, gateway=body.gateway, epoch=body.epoch, limit=1000)
+    return [GapRead.model_validate(asdict(gap)) for gap in gaps]
 
 
 @router.post("/telemetry/backfill")

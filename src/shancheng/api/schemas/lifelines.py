@@ -131,8 +131,17 @@ class SourceRead(BaseModel):
     duplicates: int
     first_seen_ms: int
     last_seen_ms: int
+    announced_seq: int
     open_gaps: int
     missing: int
+
+
+class HeartbeatIn(BaseModel):
+    """A gateway's heartbeat: the last number it sent in this epoch."""
+
+    gateway: str = Field(min_length=1, max_length=64)
+    epoch: int = Field(ge=1, lt=2**53)
+    last_seq: int = Field(ge=1, lt=2**53)
 
 
 class BackfillMessageIn(BaseModel):

@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("duplicates", sa.BigInteger, nullable=False),
         sa.Column("first_seen_ms", sa.BigInteger, nullable=False),
         sa.Column("last_seen_ms", sa.BigInteger, nullable=False),
+        sa.Column("announced_seq", sa.BigInteger, nullable=False),
+        sa.Column("announced_at_ms", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("gateway", "epoch", name="pk_lifelines_telemetry_sources"),
     )
     op.create_table(
