@@ -75,10 +75,13 @@ LAYERS: dict[str, tuple[str, ...]] = {
 OPTIONAL_LAYERS: dict[str, tuple[str, ...]] = {
     "water": ("kind", "name", "name_en"),
     "green": ("kind", "name", "name_en"),
+    "turn_restrictions": ("from_segment", "via_node", "to_segment", "restriction"),
 }
-"""Base map polygons a City may have (format 2): ``water`` of kind ``river``, ``lake`` or
-``water``; ``green`` of kind ``park``, ``forest`` or ``grass``; names in the local language and
-in English (empty where unknown)."""
+"""Optional layers (format 2). The base map's polygons: ``water`` of kind ``river``, ``lake``
+or ``water``; ``green`` of kind ``park``, ``forest`` or ``grass``; names in the local language
+and in English (empty where unknown). ``turn_restrictions``: OSM's ``type=restriction``
+relations on the walk segments (``restriction`` = ``no_*`` / ``only_*``; the geometry is the
+via node), read by the drive network."""
 ROAD_CLASSES = ("primary", "secondary", "tertiary", "residential", "service", "footway", "path",
                 "steps", "lift", "cable_car", "ferry")  # fmt: skip
 """Values of the optional ``walk_segments.road_class``, main roads first: ``lift`` covers
@@ -103,6 +106,8 @@ class City:
         such as the demo's deliberate ``gaps``; written to the manifest.
     water, green
         The base map's polygons (:data:`OPTIONAL_LAYERS`), or ``None``.
+    turn_restrictions
+        Turn bans of the drive network (:data:`OPTIONAL_LAYERS`), or ``None``.
     terrain
         The ground as a height grid in the compute CRS, or ``None``.
     """
@@ -123,6 +128,7 @@ class City:
     metadata: dict[str, Any] = field(default_factory=dict)
     water: gpd.GeoDataFrame | None = None
     green: gpd.GeoDataFrame | None = None
+    turn_restrictions: gpd.GeoDataFrame | None = None
     terrain: HeightGrid | None = None
 
     def layer(self, name: str) -> gpd.GeoDataFrame:

@@ -18,6 +18,7 @@ import shapely
 
 from shancheng.data.city import AGE_GROUPS, LAYERS
 from shancheng.data.osm_basemap import road_class
+from shancheng.data.osm_traffic import car_oneway, maxspeed_kmh
 from shancheng.geo.crs import WGS84_EPSG, geometries_to_lonlat, lonlat_to_utm
 from shancheng.geo.grid import UnitGrid
 
@@ -50,6 +51,8 @@ def walk_layers(
             "y_utm": np.round(y, 2),
             "z_m": z,
             "osm_id": pieces.node_osm_id,
+            "traffic_signals": np.isin(pieces.node_osm_id, list(extract.signal_nodes)),
+            "crossing": [extract.crossing_nodes.get(int(i), "") for i in pieces.node_osm_id],
         },
         geometry=gpd.points_from_xy(pieces.node_lon, pieces.node_lat),
         crs=WGS84_EPSG,
@@ -77,11 +80,73 @@ def walk_layers(
             "incline": [t.get("incline", "") for t in tags],
             "elevated": pieces.elevated,
             "rise_m": np.full(way.shape[0], np.nan) if rise_m is None else np.round(rise_m, 3),
+            # cars' direction in the piece's own direction (a piece reversed for walking
+            # against its way, an escalator going down, flips it)
+            "car_oneway": np.array([car_oneway(t) for t in tags], dtype=np.int64)
+            * np.where(_reversed(pieces), -1, 1),
+            "maxspeed_kmh": np.array([maxspeed_kmh(t) for t in tags], dtype=np.float64),
         },
         geometry=pieces.geometry,
         crs=WGS84_EPSG,
     )  # fmt: skip
     return nodes, segments
+
+
+def _reversed(pieces: WalkPieces) -> npt.NDArray[np.bool_]:
+    """Pieces that run against their way (walked the other way, an escalator going down)."""
+    if pieces.tail_along_m is None or pieces.head_along_m is None:
+        return np.zeros(pieces.tail.shape[0], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(pieces.tail_along_m > pieces.head_along_m)
+
+
+def turn_restrictions_layer(
+    extract: OsmExtract, nodes: gpd.GeoDataFrame, segments: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Build ``turn_restrictions`` (from segment, via node, to segment) from the relations.
+
+    The from and to segments are the pieces of the from and to ways that touch the via node.
+    A relation whose via node is not a junction of the network, or whose ways do not end at
+    it, is left out and logged.
+    """
+    walk_of_osm = {int(o): int(n) for n, o in zip(nodes["node_id"], nodes["osm_id"], strict=True)
+                   if o >= 0}  # fmt: skip
+    # (way, node) -> pieces ending there; (way, node, 0) arriving, (way, node, 1) leaving
+    ends: dict[tuple[int, int, int], list[int]] = {}
+    for seg, way, tail, head in zip(segments["segment_id"], segments["osm_way_id"],
+                                    segments["tail"], segments["head"], strict=True):  # fmt: skip
+        ends.setdefault((int(way), int(head), 0), []).append(int(seg))
+        ends.setdefault((int(way), int(tail), 1), []).append(int(seg))
+    rows = []
+    for found in extract.restrictions:
+        via = walk_of_osm.get(int(str(found["via_node"])))
+        # a from (to) way should end at the via node; one running through it (a mapping
+        # error OSM validators flag) is read as its piece arriving at (leaving) the node
+        pick = [
+            _piece_at(ends, int(str(found[key])), via, arriving=arriving) if via is not None else []
+            for key, arriving in (("from_way", True), ("to_way", False))
+        ]
+        if via is None or any(len(p) != 1 for p in pick):
+            extract.skipped_restrictions.append(
+                f"relation/{found['osm_id']}: its ways do not meet the network at the via node"
+            )
+            continue
+        rows.append({"from_segment": pick[0][0], "via_node": via, "to_segment": pick[1][0],
+                     "restriction": found["restriction"], "osm_id": found["osm_id"]})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["from_segment", "via_node", "to_segment", "restriction",
+                                        "osm_id"])  # fmt: skip
+    via_index = frame["via_node"].to_numpy(dtype=np.int64)
+    return gpd.GeoDataFrame(frame, geometry=nodes.geometry.to_numpy()[via_index], crs=WGS84_EPSG)
+
+
+def _piece_at(
+    ends: dict[tuple[int, int, int], list[int]], way: int, node: int, *, arriving: bool
+) -> list[int]:
+    """Return the way's pieces at ``node``, the arriving (or leaving) one if several."""
+    both = sorted(set(ends.get((way, node, 0), []) + ends.get((way, node, 1), [])))
+    if len(both) <= 1:
+        return both
+    return ends.get((way, node, 0 if arriving else 1), [])
 
 
 def base_area_layer(

@@ -39,6 +39,7 @@ from shancheng.data.import_layers import (
     grid_for,
     grid_layer,
     osm_facilities_layer,
+    turn_restrictions_layer,
     walk_layers,
 )
 from shancheng.data.levels import STOREY_M, lift_rises
@@ -208,7 +209,15 @@ def build_city(
     report_step("residents")
     buildings, notes = _residents(buildings, extract, options, epsg, report)
     share = largest_component_share(network)
+    restrictions = turn_restrictions_layer(extract, walk_nodes, walk_segments)
+    for skipped in extract.skipped_restrictions:
+        logger.info("%s: turn restriction left out: %s", options.osm, skipped)
     report.figures.update({
+        "turn_restrictions": len(restrictions),
+        "turn_restrictions_left_out": len(extract.skipped_restrictions),
+        "signal_nodes": int(walk_nodes["traffic_signals"].sum()),
+        "crossing_nodes": int((walk_nodes["crossing"] != "").sum()),
+        "oneway_car_segments": int((walk_segments["car_oneway"] != 0).sum()),
         "walk_nodes": network.n_nodes,
         "walk_segments": len(walk_segments),
         "osm_ways": extract.n_ways,
@@ -236,6 +245,7 @@ def build_city(
         network=network,
         water=base_area_layer(extract, "water", options.area),
         green=base_area_layer(extract, "green", options.area),
+        turn_restrictions=restrictions,
         terrain=terrain,
         metadata={
             "source": "import",

@@ -41,6 +41,7 @@ import shapely
 
 from shancheng.data.osm_basemap import AREA_KEYS, area_kind, names
 from shancheng.data.osm_tags import FacilityTagMapping, load_facility_tags
+from shancheng.data.osm_traffic import crossing_control, restriction
 from shancheng.errors import OsmInputError
 from shancheng.network.speed import EdgeKind
 
@@ -169,6 +170,14 @@ class OsmExtract:
     places: list[dict[str, object]] = field(default_factory=list)
     base_areas: list[dict[str, object]] = field(default_factory=list)
     """Water and green polygons of the base map (:mod:`shancheng.data.osm_basemap`)."""
+    signal_nodes: set[int] = field(default_factory=set)
+    """Nodes tagged ``highway=traffic_signals`` (:mod:`shancheng.data.osm_traffic`)."""
+    crossing_nodes: dict[int, str] = field(default_factory=dict)
+    """Crossing nodes and their control: ``signals``, ``marked`` or ``unmarked``."""
+    restrictions: list[dict[str, object]] = field(default_factory=list)
+    """Turn restrictions read (``from_way, via_node, to_way, restriction, osm_id``)."""
+    skipped_restrictions: list[str] = field(default_factory=list)
+    """Restriction relations left out, with the reason."""
 
     @property
     def n_ways(self) -> int:
@@ -186,6 +195,11 @@ _WAY_TAGS = (
     "conveying",
     "layer",
     "level",
+    "oneway",
+    "oneway:motor_vehicle",
+    "oneway:motorcar",
+    "junction",
+    "maxspeed",
 )
 
 
@@ -217,6 +231,7 @@ def read_osm(
         raise OsmInputError(msg)
     mapping = facility_tags or load_facility_tags()
     keys = {"highway", "building", "place", *AREA_KEYS, *mapping.keys}
+    traffic_keys = {"crossing", "type"}  # crossing nodes, restriction relations
     out = OsmExtract(source, timestamp=_header_timestamp(source))
     tick = progress or (lambda _n: None)
     try:
@@ -225,9 +240,11 @@ def read_osm(
             .with_locations()
             .with_areas(osmium.filter.KeyFilter(*sorted(keys - {"highway", "place"})))
             .with_filter(
-                osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA)
+                osmium.filter.EntityFilter(
+                    osmium.osm.NODE | osmium.osm.WAY | osmium.osm.AREA | osmium.osm.RELATION
+                )
             )
-            .with_filter(osmium.filter.KeyFilter(*sorted(keys)))
+            .with_filter(osmium.filter.KeyFilter(*sorted(keys | traffic_keys)))
         )
         for count, obj in enumerate(processor, start=1):
             if isinstance(obj, osmium.osm.Way):
@@ -236,6 +253,8 @@ def read_osm(
                 _take_node(out, obj, mapping)
             elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
                 _take_relation_area(out, obj, mapping)
+            elif isinstance(obj, osmium.osm.Relation):
+                _take_restriction(out, obj)
             if count % 10_000 == 0:
                 tick(10_000)
     except RuntimeError as exc:
@@ -269,6 +288,10 @@ def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMappi
     lon, lat = node.location.lon, node.location.lat
     if tags.get("highway") == "elevator":
         out.elevator_nodes.add(node.id)
+    if tags.get("highway") == "traffic_signals":
+        out.signal_nodes.add(node.id)
+    if control := crossing_control(tags):
+        out.crossing_nodes[node.id] = control
     category = mapping.category(tags)
     if category is not None:
         out.facilities.append(_facility(f"node/{node.id}", category, tags, lon, lat))
@@ -276,6 +299,18 @@ def _take_node(out: OsmExtract, node: osmium.osm.Node, mapping: FacilityTagMappi
     if place in PLACES and "name" in tags:
         out.places.append({"osm_id": node.id, "place": place, "name": tags["name"],
                            "lon": lon, "lat": lat})  # fmt: skip
+
+
+def _take_restriction(out: OsmExtract, relation: osmium.osm.Relation) -> None:
+    tags = {tag.k: tag.v for tag in relation.tags}
+    if tags.get("type") != "restriction":
+        return
+    members = [(m.type, m.ref, m.role) for m in relation.members]
+    found = restriction(tags, members)
+    if isinstance(found, str):
+        out.skipped_restrictions.append(f"relation/{relation.id}: {found}")
+    else:
+        out.restrictions.append({**found, "osm_id": relation.id})
 
 
 def _facility(osm_ref: str, category: str, tags: Tags, lon: float, lat: float) -> dict[str, object]:
