@@ -607,6 +607,25 @@ def rate_case(
     return row
 
 
+def report_locations(session: Session, category_codes: Sequence[str]) -> pd.DataFrame:
+    """Where and when the cases of these categories were reported (no personal data).
+
+    Columns ``category, x_utm, y_utm, reported_at``: what the bottleneck analysis counts
+    near school gates and junctions (:mod:`shancheng.mobility.evidence`).
+    """
+    import pandas as pd  # noqa: PLC0415 - the service stays light for the event loop's import
+
+    rows = repository.report_points(session, category_codes)
+    frame = pd.DataFrame(rows, columns=["category", "x_utm", "y_utm", "reported_at"])
+    frame["reported_at"] = pd.to_datetime(frame["reported_at"], utc=True)
+    return frame
+
+
+def report_locations_version(session: Session, category_codes: Sequence[str]) -> tuple[int, int]:
+    """Return a token that changes when a case of these categories is added (count, newest id)."""
+    return repository.report_fingerprint(session, category_codes)
+
+
 def search_requests(session: Session, query: RequestQuery) -> list[StoredRequest]:
     """Return the cases of an Open311 search (public: no actor), newest first.
 

@@ -15,3 +15,22 @@ def test_bottlenecks_ranked_list_and_layer(dash):
     assert {r["kind"] for r in gates} == {"school_gate"}
     layer = client.get("/mobility/bottlenecks.geojson", params={"limit": 3}).json()
     assert layer["type"] == "FeatureCollection" and len(layer["features"]) == 3
+
+
+def test_the_centers_traffic_reports_count_near_a_gate_as_they_come_in(dash):
+    client = dash.client
+    gates = client.get("/mobility/bottlenecks", params={"kind": "school_gate"}).json()
+    gate = gates[-1]  # the lowest-ranked gate: reports can only lift it
+    before = gate["measures"].get("reports", 0.0)
+    for k in range(3):  # illegal parking (E0502) at the gate, a few metres apart
+        r = client.post("/cases", json={"category_code": "E0502", "lon": gate["lon"] + k * 2e-5,
+                                        "lat": gate["lat"]})  # fmt: skip
+        assert r.status_code == 201, r.text
+    far = client.post("/cases", json={"category_code": "E0502", "lon": gate["lon"] + 0.02,
+                                      "lat": gate["lat"]})  # about 2 km away: not counted  # fmt: skip
+    assert far.status_code in (201, 422), far.text  # (422 if outside the city)
+    again = client.get("/mobility/bottlenecks", params={"kind": "school_gate", "limit": 5000})
+    (after,) = [g for g in again.json() if g["candidate_id"] == gate["candidate_id"]]
+    assert after["measures"]["reports"] == before + 3
+    assert after["score"] > gate["score"]
+    assert "traffic reports nearby" in after["reason"] or after["rank"] < gate["rank"]

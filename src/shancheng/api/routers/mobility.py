@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 import pandas as pd
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from shancheng.api.deps import CityDep
+from shancheng.api.deps import CityDep, SessionDep
 from shancheng.api.schemas.mobility import BottleneckRead
+from shancheng.cases.service import report_locations, report_locations_version
 from shancheng.geo.crs import WGS84_EPSG
 from shancheng.indicators.citystate import CityState
-from shancheng.mobility.bottlenecks import analyse_bottlenecks
+from shancheng.mobility.bottlenecks import analyse_bottlenecks, load_assumptions
 
 router = APIRouter(prefix="/mobility", tags=["mobility"])
 Kind = Literal["all", "school_gate", "junction"]
@@ -22,14 +25,38 @@ _MEASURES = ("steep_unprotected_main", "unprotected_main", "unprotected_minor", 
              "unprotected_pupils")  # fmt: skip
 
 
-@lru_cache(maxsize=2)
-def _ranking(state: CityState) -> pd.DataFrame:
-    """Return the city's ranking, computed once per city state (a few seconds on the demo)."""
-    return analyse_bottlenecks(state.city).candidates
+_RANKINGS: OrderedDict[tuple[int, tuple[int, int]], pd.DataFrame] = OrderedDict()
+_RANKINGS_LOCK = threading.Lock()
 
 
-def _chosen(state: CityState, kind: Kind, limit: int) -> pd.DataFrame:
-    table = _ranking(state)
+def _evidence_codes() -> list[str]:
+    """Return the case categories counted as traffic evidence (assumptions.toml)."""
+    kinds = load_assumptions()["evidence"]["categories"]
+    return sorted({code for codes in kinds.values() for code in codes})
+
+
+def _ranking(state: CityState, session: Session) -> pd.DataFrame:
+    """Return the city's ranking with the governance center's traffic reports as evidence.
+
+    Computed once per city state and per state of those reports (a new one recomputes; a few
+    seconds on the demo); the last two results are kept.
+    """
+    codes = _evidence_codes()
+    key = (id(state), report_locations_version(session, codes))
+    with _RANKINGS_LOCK:
+        if key in _RANKINGS:
+            _RANKINGS.move_to_end(key)
+            return _RANKINGS[key]
+    ranking = analyse_bottlenecks(state.city, reports=report_locations(session, codes)).candidates
+    with _RANKINGS_LOCK:
+        _RANKINGS[key] = ranking
+        while len(_RANKINGS) > 2:  # noqa: PLR2004
+            _RANKINGS.popitem(last=False)
+    return ranking
+
+
+def _chosen(state: CityState, session: Session, kind: Kind, limit: int) -> pd.DataFrame:
+    table = _ranking(state, session)
     if kind != "all":
         table = table[table["kind"] == kind]
     return table.head(limit)
@@ -52,24 +79,30 @@ def _read(row: dict[str, Any]) -> BottleneckRead:
 @router.get("/bottlenecks")
 def bottlenecks(
     city: CityDep,
+    session: SessionDep,
     kind: Kind = "all",
     limit: Annotated[int, Query(ge=1, le=5000, description="Most candidates returned")] = 100,
 ) -> list[BottleneckRead]:
-    """Return the candidate projects ranked by score, each with its components and reason."""
+    """Return the candidate projects ranked by score, each with its components and reason.
+
+    The reports near each place (``measures.reports``) are the governance center's cases of
+    the traffic categories (illegal parking, unsafe crossing), counted as they come in.
+    """
     return [
         _read({str(k): v for k, v in r.items()})
-        for r in _chosen(city, kind, limit).to_dict("records")
+        for r in _chosen(city, session, kind, limit).to_dict("records")
     ]
 
 
 @router.get("/bottlenecks.geojson")
 def bottlenecks_geojson(
     city: CityDep,
+    session: SessionDep,
     kind: Kind = "all",
     limit: Annotated[int, Query(ge=1, le=5000, description="Most candidates returned")] = 100,
 ) -> dict[str, Any]:
     """Return the same candidates as points (WGS84) for the dashboard's layer."""
-    table = _chosen(city, kind, limit)
+    table = _chosen(city, session, kind, limit)
     keep = ["rank", "candidate_id", "kind", "name", "score", "reason", "pupils", "residents"]
     frame = gpd.GeoDataFrame(table[keep], geometry=gpd.points_from_xy(table["lon"], table["lat"]),
                              crs=WGS84_EPSG)  # fmt: skip

@@ -99,6 +99,30 @@ def references_of(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
     return {case_id: str(ref) for case_id, ref in session.execute(query).all()}
 
 
+def report_points(
+    session: Session, category_codes: Sequence[str]
+) -> list[tuple[str, float, float, datetime]]:
+    """Return ``(category, x_utm, y_utm, reported_at)`` of every case of these categories."""
+    if not category_codes:
+        return []
+    query = sa.select(
+        CaseRow.category_code, CaseRow.x_utm, CaseRow.y_utm, CaseRow.reported_at
+    ).where(CaseRow.category_code.in_(list(category_codes)))
+    return [(str(c), float(x), float(y), at) for c, x, y, at in session.execute(query).all()]
+
+
+def report_fingerprint(session: Session, category_codes: Sequence[str]) -> tuple[int, int]:
+    """Return ``(count, newest id)`` of these categories' cases: it changes when one is added."""
+    if not category_codes:
+        return (0, 0)
+    count, newest = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(CaseRow.id), 0)).where(
+            CaseRow.category_code.in_(list(category_codes))
+        )
+    ).one()
+    return int(count), int(newest)
+
+
 def search_requests(session: Session, query: RequestQuery) -> list[CaseRow]:
     """Return the cases of an Open311 search, newest first.
 
