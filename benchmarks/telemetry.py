@@ -88,13 +88,15 @@ def main() -> None:
     with engine.begin() as conn:
         register_sensors(conn, registry.values())
     client_ids = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(args.ingesters)]
+    group = f"bench-{uuid.uuid4().hex[:8]}"  # one shared subscription of this run's ingesters
     first_seen = []
     ingesters = []
     for client_id in client_ids:
-        open_session(HOST, PORT, client_id)
+        open_session(HOST, PORT, client_id, share_group=group)
         ingester = MqttIngester(
-            engine, registry, host=HOST, port=PORT, client_id=client_id, batch_max=20_000
-        )
+            engine, registry, host=HOST, port=PORT, client_id=client_id, batch_max=20_000,
+            share_group=group,
+        )  # fmt: skip
         original = ingester._on_message  # noqa: SLF001 - timestamp the first arrival
 
         def on_message(*a, original=original):

@@ -79,6 +79,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "SHANCHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+# Ingester processes the tests start join a shared subscription group of this test process
+# only: on the machine's one broker, another run's (or a stale session's) ingesters in the
+# default group would otherwise take a share of this run's messages.
+os.environ.setdefault("SHANCHENG_MQTT_SHARE_GROUP", f"test-{os.getpid()}")
 
 
 def _service_missing(what: str, why: str) -> None:

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         SQLAlchemy URL; default an SQLite file in ``data_dir``.
     mqtt_url
         Broker for lifeline telemetry, ``mqtt://host:port``.
+    mqtt_share_group
+        The MQTT 5 shared subscription ``shancheng lifelines ingest`` joins, so several
+        ingesters split the messages (empty: a plain subscription). Every ingester of one
+        deployment uses the same group; two deployments on one broker use two groups.
     city
         Name of the city folder under ``data_dir`` to work on (``demo`` by default).
     walk_speed_km_h
@@ -76,6 +80,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_share_group: str = Field(default="shancheng", max_length=64, pattern=r"^[^/+#]*$")
     city: str = "demo"
     walk_speed_km_h: float = Field(default=5.0, gt=0, le=20)
     api_host: str = "127.0.0.1"

@@ -145,7 +145,8 @@ def test_killed_ingester_loses_nothing_and_stores_nothing_twice(postgres_url, du
     host, port = durable_broker  # configured as the docs ask for production (no queue cap)
     engine = _fresh(postgres_url)
     client_id = f"test-kill-{uuid.uuid4().hex[:8]}"
-    open_session(host, port, client_id)  # the broker queues for us from now on
+    # the broker queues for us from now on, on the group the ingester process joins
+    open_session(host, port, client_id, share_group=os.environ["SHANCHENG_MQTT_SHARE_GROUP"])
     n_messages, per_message = 400, 50
     publisher = MqttPublisher(host, port)
     first = _start_ingester(postgres_url, host, port, client_id, capture=False)

@@ -43,6 +43,7 @@ SENSORS = {
 BASE_MS = 1_790_000_000_000
 PER_MESSAGE = 10
 SHANCHENG = str(Path(sys.executable).with_name("shancheng"))
+GROUP = os.environ["SHANCHENG_MQTT_SHARE_GROUP"]  # the ingesters' group in this test run
 
 
 def _fresh(url):
@@ -146,7 +147,7 @@ def test_killed_ingester_on_a_default_broker_gaps_on_record_then_closed_by_backf
     host, port = default_broker
     engine = _fresh(postgres_url)
     client_id = f"test-gap-{uuid.uuid4().hex[:8]}"
-    open_session(host, port, client_id)
+    open_session(host, port, client_id, share_group=GROUP)
     gateway = Gateway("GW-TEST", buffer_size=20_000)
     publisher = MqttPublisher(host, port, gateway=gateway)
     n_messages = 4_000
@@ -242,7 +243,7 @@ def test_two_ingesters_on_one_shared_subscription_store_everything_once(
     engine = _fresh(postgres_url)
     ids = [f"test-share-{k}-{uuid.uuid4().hex[:6]}" for k in range(2)]
     for client_id in ids:
-        open_session(host, port, client_id)
+        open_session(host, port, client_id, share_group=GROUP)
     logs = [tmp_path / f"ingester{k}.log" for k in range(2)]
     ingesters = [
         _ingester(postgres_url, host, port, cid, idle_exit=4, log=log, grace=5)

@@ -221,8 +221,10 @@ def ingest_command(
     client_id: str = typer.Option(
         "shancheng-ingester", help="Persistent MQTT session id (unique per ingester)."
     ),
-    share_group: str = typer.Option(
-        SHARE_GROUP, help="MQTT 5 shared subscription group: ingesters in one group split the work."
+    share_group: str | None = typer.Option(
+        None,
+        help="MQTT 5 shared subscription group: ingesters in one group split the work "
+        f"(default: the setting mqtt_share_group, {SHARE_GROUP!r}).",
     ),
     no_share: bool = typer.Option(False, "--no-share", help="A plain subscription."),  # noqa: FBT003
     grace: float = typer.Option(
@@ -255,7 +257,8 @@ def ingest_command(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stats = ingest_from_broker(
         _engine(settings), host=host, port=port, client_id=client_id, stop=stop,
-        idle_exit_s=idle_exit, share_group=None if no_share else share_group,
+        idle_exit_s=idle_exit,
+        share_group=None if no_share else (share_group or settings.mqtt_share_group or None),
         grace_ms=round(grace * 1000),
     )  # fmt: skip
     _console.print(

@@ -24,12 +24,13 @@ from shancheng.circles.point_access import PointAccess
 from shancheng.circles.standard import load_catalogue
 from shancheng.circles.transit_figures import unit_line_km
 from shancheng.data.transit import city_feed
-from shancheng.errors import NotFoundError, QueryError
+from shancheng.errors import InputError, NotFoundError, QueryError
 from shancheng.geo.crs import lonlat_to_utm
 from shancheng.lifelines.monitoring import compute_coverage
 from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import city_network
+from shancheng.mobility.bottlenecks import analyse_bottlenecks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -206,6 +207,7 @@ def _unit_table(
         }
     )
     table["pipe_monitoring_share"] = _monitoring_shares(city, table, pipes, sensors)
+    table["school_unprotected_crossings"] = _school_crossings(city, units)
     table["metro_network_km"] = np.nan
     table["station_walk_15min_share"] = np.nan
     transit = evaluation.transit
@@ -217,6 +219,29 @@ def _unit_table(
             table["code"].map(shares["share_15min"]).to_numpy(np.float64)
         )
     return table
+
+
+def _school_crossings(city: City, units: gpd.GeoDataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Pupils' crossings of main roads with no crossing or signal, by the unit of the school.
+
+    From the bottleneck analysis (:mod:`shancheng.mobility.bottlenecks`); NaN (no data) for a
+    City it cannot run on (no schools, no road classes).
+    """
+    try:
+        candidates = analyse_bottlenecks(city).candidates
+    except (InputError, KeyError, ValueError) as exc:
+        logger.info("%s: no school-route measure (%s)", city.name, exc)
+        return np.full(len(units), np.nan)
+    gates = candidates[candidates["kind"] == "school_gate"]
+    lon, lat = gates["lon"].to_numpy(np.float64), gates["lat"].to_numpy(np.float64)
+    counts = gates["unprotected_main"].to_numpy(np.float64)
+    out = np.zeros(len(units))
+    for i, (level, shape) in enumerate(zip(units["level"], units.geometry, strict=True)):
+        inside = (
+            np.ones(len(gates), bool) if level == "city" else shapely.contains_xy(shape, lon, lat)
+        )
+        out[i] = counts[inside].sum()
+    return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:

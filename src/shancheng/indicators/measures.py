@@ -41,7 +41,7 @@ class Measure:
     kind
         ``share`` (0..1), ``per_1000`` (per 1,000 residents), ``count`` or ``km``.
     pillar
-        Where it comes from: ``circles``, ``cases`` or ``lifelines``.
+        Where it comes from: ``circles``, ``cases``, ``lifelines`` or ``mobility``.
     better
         Which way is better: ``higher`` or ``lower``.
     targetable
@@ -54,7 +54,7 @@ class Measure:
     name_zh: str
     name_en: str
     kind: MeasureKind
-    pillar: Literal["circles", "cases", "lifelines"]
+    pillar: Literal["circles", "cases", "lifelines", "mobility"]
     better: Literal["higher", "lower"]
     targetable: bool
     description: str
@@ -95,6 +95,13 @@ MEASURES: tuple[Measure, ...] = (
         description="Share of the dense-area gas and water pipe length that sensors watch.",
     ),
     Measure(
+        "school_unprotected_crossings", "学生无保护横穿主干路次数", "Unprotected school crossings",
+        "count", "mobility", "lower", targetable=True,
+        description="Pupils' crossings of a main road (primary or secondary) with no mapped "
+        "crossing or signal on their walking routes to school, per unit of the school; the "
+        "bottleneck analysis (issue 23) ranks the gates and junctions behind them.",
+    ),
+    Measure(
         "cases_open", "在办案件", "Open cases",
         "count", "cases", "lower", targetable=False,
         description="Cases reported and not yet closed, rejected or merged.",
@@ -122,6 +129,7 @@ _CITY_STATE_MEASURES = [
     "metro_network_km",
     "station_walk_15min_share",
     "pipe_monitoring_share",
+    "school_unprotected_crossings",
 ]
 
 

@@ -73,7 +73,8 @@ RECEIVE_MAXIMUM = 65_535
 Messages wait unacknowledged until their batch commits, so a small window (Mosquitto's default
 for MQTT 3.1.1 clients is 20) would make the broker's per-client queue overflow and drop."""
 SHARE_GROUP = "shancheng"
-"""The shared subscription's group: every ingester in it gets a share of the messages."""
+"""The default shared subscription group of ``shancheng lifelines ingest`` (the setting
+``mqtt_share_group``): every ingester in it gets a share of the messages."""
 PUBLISH_WINDOW = 20_000
 """Most messages a publisher keeps unacknowledged (MQTT packet ids are 16-bit: 65,535)."""
 
@@ -252,7 +253,7 @@ class MqttIngester:
         host: str,
         port: int,
         client_id: str,
-        share_group: str | None = SHARE_GROUP,
+        share_group: str | None = None,
         batch_max: int = 5_000,
         flush_interval_s: float = 0.05,
         on_readings: Callable[[list[Reading]], object] | None = None,
@@ -442,7 +443,7 @@ def _session_properties() -> Properties:
 
 
 def open_session(
-    host: str, port: int, client_id: str, *, share_group: str | None = SHARE_GROUP,
+    host: str, port: int, client_id: str, *, share_group: str | None = None,
     timeout_s: float = 10.0,
 ) -> None:  # fmt: skip
     """Create the ingester's persistent session and subscription on the broker, then leave.

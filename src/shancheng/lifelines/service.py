@@ -34,7 +34,6 @@ from shancheng.lifelines.alarms import (
 from shancheng.lifelines.criticality import rank_segments
 from shancheng.lifelines.isolation import IsolationPlan, isolate_break
 from shancheng.lifelines.mqtt import (
-    SHARE_GROUP,
     Ingested,
     IngestStats,
     Message,
@@ -100,7 +99,7 @@ def ingest_from_broker(
     host: str,
     port: int,
     client_id: str,
-    share_group: str | None = SHARE_GROUP,
+    share_group: str | None = None,
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
     alarms: bool = True,

@@ -34,3 +34,31 @@ def test_the_centers_traffic_reports_count_near_a_gate_as_they_come_in(dash):
     assert after["measures"]["reports"] == before + 3
     assert after["score"] > gate["score"]
     assert "traffic reports nearby" in after["reason"] or after["rank"] < gate["rank"]
+
+
+def test_unprotected_school_crossings_per_unit_add_up_from_the_gates(dash, small_city):
+    import shapely
+
+    gates = dash.client.get(
+        "/mobility/bottlenecks", params={"kind": "school_gate", "limit": 5000}
+    ).json()
+    assert sum(g["measures"]["unprotected_main"] for g in gates) > 0  # the demo has some
+    rows = dash.client.get(
+        "/city/indicators", params={"level": "district"}, headers=dash.staff()
+    ).json()
+    units = small_city.admin_units.set_index("code")
+    for row in rows:
+        shape = units.loc[row["code"], "geometry"]
+        inside = [
+            g["measures"]["unprotected_main"] for g in gates
+            if shapely.contains_xy(shape, g["lon"], g["lat"])
+        ]  # fmt: skip
+        assert row["school_unprotected_crossings"] == sum(inside), row["code"]
+    (city,) = dash.client.get(
+        "/city/indicators", params={"level": "city"}, headers=dash.staff()
+    ).json()
+    assert city["school_unprotected_crossings"] == sum(
+        g["measures"]["unprotected_main"] for g in gates
+    )
+    measures = {m["key"]: m for m in dash.client.get("/city/measures").json()}
+    assert measures["school_unprotected_crossings"]["better"] == "lower"

@@ -1249,6 +1249,9 @@ export interface paths {
         /**
          * Bottlenecks
          * @description Return the candidate projects ranked by score, each with its components and reason.
+         *
+         *     The reports near each place (``measures.reports``) are the governance center's cases of
+         *     the traffic categories (illegal parking, unsafe crossing), counted as they come in.
          */
         get: operations["bottlenecks_mobility_bottlenecks_get"];
         put?: never;
@@ -2579,7 +2582,7 @@ export interface components {
              * Pillar
              * @enum {string}
              */
-            pillar: "circles" | "cases" | "lifelines";
+            pillar: "circles" | "cases" | "lifelines" | "mobility";
             /** Targetable */
             targetable: boolean;
         };
@@ -3402,6 +3405,8 @@ export interface components {
             pipe_monitoring_share: number | null;
             /** Residents */
             residents: number;
+            /** School Unprotected Crossings */
+            school_unprotected_crossings: number | null;
             /** Station Walk 15Min Share */
             station_walk_15min_share: number | null;
         };

@@ -22,6 +22,7 @@ class UnitIndicators(BaseModel):
     metro_network_km: float | None
     station_walk_15min_share: float | None
     pipe_monitoring_share: float | None
+    school_unprotected_crossings: float | None
     cases_open: int
     cases_overdue: int
     on_time_share: float | None
@@ -36,7 +37,7 @@ class MeasureRead(BaseModel):
     name_zh: str
     name_en: str
     kind: Literal["share", "per_1000", "count", "km"]
-    pillar: Literal["circles", "cases", "lifelines"]
+    pillar: Literal["circles", "cases", "lifelines", "mobility"]
     better: Literal["higher", "lower"]
     targetable: bool
     description: str
