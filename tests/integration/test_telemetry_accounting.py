@@ -253,22 +253,28 @@ def test_two_ingesters_on_one_shared_subscription_store_everything_once(
     publisher = MqttPublisher(host, port, gateway=gateway)
     n_messages = 3_000
     try:
-        deadline = time.monotonic() + 120
-        while not all("subscribed to" in log.read_text() for log in logs):
-            assert time.monotonic() < deadline, "the ingesters did not subscribe"
-            time.sleep(0.1)  # the broker queues a share for each session until it connects
-        for m in range(n_messages):
-            _send(publisher, m)
-        assert publisher.wait() == n_messages
-        for process, log in zip(ingesters, logs, strict=True):
-            assert process.wait(timeout=300) == 0, log.read_text()[-2000:]
+        _share_the_stream(engine, ingesters, logs, publisher, n_messages)
     finally:
         publisher.close()
         for process in ingesters:
             if process.poll() is None:
                 process.kill()
+                process.wait()
         for client_id in ids:
             forget_session(host, port, client_id)
+        engine.dispose()
+
+
+def _share_the_stream(engine, ingesters, logs, publisher, n_messages):
+    deadline = time.monotonic() + 120
+    while not all("subscribed to" in log.read_text() for log in logs):
+        assert time.monotonic() < deadline, "the ingesters did not subscribe"
+        time.sleep(0.1)  # the broker queues a share for each session until it connects
+    for m in range(n_messages):
+        _send(publisher, m)
+    assert publisher.wait() == n_messages
+    for process, log in zip(ingesters, logs, strict=True):
+        assert process.wait(timeout=300) == 0, log.read_text()[-2000:]
     total, distinct = _stored(engine)
     assert total == distinct == n_messages * PER_MESSAGE
     shares = [
@@ -280,7 +286,6 @@ def test_two_ingesters_on_one_shared_subscription_store_everything_once(
         (source,) = list_sources(conn)
         assert list_gaps(conn, state="all") == []
     assert (source["messages"], source["duplicates"]) == (n_messages, 0)
-    engine.dispose()
 
 
 def test_broker_check_tells_default_settings_from_the_shipped_ones(default_broker, durable_broker):

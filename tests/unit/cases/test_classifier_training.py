@@ -74,7 +74,10 @@ def test_the_shipped_model_is_what_make_classifier_builds(shared_data, taxonomy)
     shipped = load_department_model()
     rebuilt = build_department_model(shared_data / "complaints", taxonomy)
     assert rebuilt.classes == shipped.classes and rebuilt.vocabulary == shipped.vocabulary
-    np.testing.assert_array_equal(rebuilt.coef, shipped.coef)
+    # the shipped weights are float32: a float64 solve that differs in its last bits (BLAS
+    # threads sum in a different order) may round a handful of them one float32 step apart
+    np.testing.assert_allclose(rebuilt.coef, shipped.coef, rtol=1e-6, atol=1e-7)
+    assert np.mean(rebuilt.coef != shipped.coef) < 1e-3
     np.testing.assert_array_equal(rebuilt.idf, shipped.idf)
     assert shipped.meta["trained_on"]["messages"] == 6866
 
