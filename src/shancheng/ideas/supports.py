@@ -1,0 +1,434 @@
+"""Supports: one per verified resident and idea, exact under concurrency; withdrawal; merges.
+
+How the counts stay exact when many residents support at once:
+
+- ``ideas_supports`` has a unique constraint on ``(idea_id, username)`` and a support is an
+  ``INSERT ... ON CONFLICT DO NOTHING``: a second support by the same person (a double click,
+  two phones) inserts nothing, whatever the interleaving, and the count is ``count(*)``;
+- a support reads its idea ``FOR SHARE`` (supports of one idea never wait for each other) and a
+  merge or a moderation takes it ``FOR UPDATE``, so no support lands on an idea being merged;
+- the per-person limit of a campaign is a counter row per person, raised by an upsert that
+  refuses past the limit, so two supports racing on two ideas cannot both take the last one;
+- whether an idea reached its threshold is checked after the support commits (then the count
+  holds every committed support, so the last of two racing supports always sees the threshold),
+  and the deadline row is inserted once (``ON CONFLICT DO NOTHING``).
+
+On SQLite, writers take turns: a support that finds the database locked retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from shancheng.errors import ConflictError, NotFoundError, PermissionDeniedError
+from shancheng.ideas.permissions import IdeaVerb, check_verb
+from shancheng.ideas.phases import Phase, answer_due
+from shancheng.ideas.service import campaign, idea, phases_of, unit_of_work, units_of
+from shancheng.ideas.suspicion import BurstRule, burst_start
+from shancheng.store.ideas_tables import (
+    DeadlineRow,
+    FlagRow,
+    IdeaEventRow,
+    IdeaRow,
+    QuotaRow,
+    SupportLogRow,
+    SupportRow,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from shancheng.cases.center import Center
+    from shancheng.cases.permissions import Actor
+    from shancheng.ideas.verification import Verifier
+
+logger = logging.getLogger(__name__)
+_LOCK_RETRIES = 200
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class SupportResult:
+    """What a support or withdrawal did: whether it changed anything, and the idea's count."""
+
+    idea_id: int
+    supported: bool
+    changed: bool
+    supports: int
+
+
+def _insert(session: Session, table: Any) -> Any:  # noqa: ANN401 - a dialect's Insert
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _retrying(session: Session, work: Callable[[], _T]) -> _T:
+    """Run ``work`` (a whole transaction); on SQLite's "database is locked", roll back, retry."""
+    for attempt in range(_LOCK_RETRIES):
+        try:
+            return work()
+        except OperationalError as exc:
+            session.rollback()
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or attempt == _LOCK_RETRIES - 1:
+                raise
+            time.sleep(0.002 * (1 + attempt % 10))
+    raise AssertionError  # pragma: no cover - the loop returns or raises
+
+
+def count_supports(session: Session, idea_id: int) -> int:
+    """Return the number of standing supports of an idea."""
+    return int(session.scalar(sa.select(sa.func.count()).where(SupportRow.idea_id == idea_id)) or 0)
+
+
+def support_counts(session: Session, campaign_id: int) -> dict[int, int]:
+    """Return the standing supports of every idea of a campaign that has any."""
+    rows = session.execute(
+        sa.select(SupportRow.idea_id, sa.func.count())
+        .where(SupportRow.campaign_id == campaign_id)
+        .group_by(SupportRow.idea_id)
+    ).all()
+    return {int(i): int(n) for i, n in rows}
+
+
+def _open_for_support(session: Session, idea_id: int, at: datetime, doing: str) -> IdeaRow:
+    row = session.scalars(
+        sa.select(IdeaRow).where(IdeaRow.id == idea_id).with_for_update(read=True)
+    ).first()
+    if row is None:
+        msg = f"`idea_id`: no idea {idea_id}"
+        raise NotFoundError(msg, field="idea_id")
+    phases_of(campaign(session, row.campaign_id)).require(Phase.SUPPORTING, at, doing=doing)
+    return row
+
+
+def support(
+    session: Session,
+    center: Center,
+    idea_id: int,
+    *,
+    actor: Actor,
+    at: datetime,
+    verifier: Verifier,
+    burst: BurstRule | None = None,
+) -> SupportResult:
+    """Support an idea as a verified resident; a second support by the same person is a no-op.
+
+    Raises
+    ------
+    PermissionDeniedError
+        The actor is not a verified resident, or reached the campaign's per-person limit.
+    PhaseClosedError
+        The supporting phase is not open.
+    ConflictError
+        The idea is hidden, or was merged (the message names the idea to support instead).
+    """
+    check_verb(actor, IdeaVerb.SUPPORT)
+    rule = burst or BurstRule()
+
+    def work() -> tuple[bool, bool, int]:
+        with unit_of_work(session):
+            row = _open_for_support(session, idea_id, at, "support an idea")
+            if row.moderation == "merged":
+                msg = f"idea {idea_id} was merged into idea {row.merged_into_id}; support that one"
+                raise ConflictError(msg)
+            if row.moderation != "visible":
+                msg = f"idea {idea_id} is hidden by the moderators; it takes no supports"
+                raise ConflictError(msg)
+            resident = verifier.verified(session, actor.username)
+            if resident is None:
+                msg = (
+                    f"user {actor.username!r} is not a verified resident; verify the account "
+                    "by phone or with the identity provider to support ideas"
+                )
+                raise PermissionDeniedError(msg)
+            new = rule.is_new(resident.account_created_at, at)
+            inserted = session.execute(
+                _insert(session, SupportRow)
+                .values(
+                    idea_id=idea_id,
+                    campaign_id=row.campaign_id,
+                    username=actor.username,
+                    at=at,
+                    new_account=new,
+                )
+                .on_conflict_do_nothing(index_elements=["idea_id", "username"])
+                .returning(SupportRow.id)
+            ).first()
+            if inserted is None:
+                return False, new, row.campaign_id
+            _take_quota(session, row.campaign_id, actor.username)
+            session.add(
+                SupportLogRow(idea_id=idea_id, username=actor.username, action="support", at=at)
+            )
+            return True, new, row.campaign_id
+
+    changed, new, campaign_id = _retrying(session, work)
+    if changed:
+        _retrying(
+            session, lambda: _after_support(session, center, idea_id, campaign_id, at, new, rule)
+        )
+    return SupportResult(
+        idea_id, supported=True, changed=changed, supports=count_supports(session, idea_id)
+    )
+
+
+def _take_quota(session: Session, campaign_id: int, username: str) -> None:
+    limit = campaign(session, campaign_id).max_supports_per_person
+    stmt = _insert(session, QuotaRow).values(campaign_id=campaign_id, username=username, used=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["campaign_id", "username"],
+        set_={"used": QuotaRow.used + 1},
+        where=(QuotaRow.used < limit) if limit is not None else None,
+    ).returning(QuotaRow.used)
+    if session.execute(stmt).first() is None:
+        msg = (
+            f"user {username!r} has used all {limit} supports of campaign {campaign_id}; "
+            "withdraw one to support another idea"
+        )
+        raise PermissionDeniedError(msg)
+
+
+def _give_back_quota(session: Session, campaign_id: int, username: str) -> None:
+    session.execute(
+        sa.update(QuotaRow)
+        .where(QuotaRow.campaign_id == campaign_id, QuotaRow.username == username)
+        .values(used=QuotaRow.used - 1)
+    )
+
+
+def _after_support(
+    session: Session,
+    center: Center,
+    idea_id: int,
+    campaign_id: int,
+    at: datetime,
+    new_account: bool,  # noqa: FBT001 - internal
+    rule: BurstRule,
+) -> None:
+    """With every committed support visible: the threshold's deadline, and bursts to flag."""
+    with unit_of_work(session):
+        camp = campaign(session, campaign_id)
+        if count_supports(session, idea_id) >= camp.threshold:
+            due = answer_due(center.calendar, at, camp.answer_working_days)
+            session.execute(
+                _insert(session, DeadlineRow)
+                .values(idea_id=idea_id, reached_at=at, due_at=due)
+                .on_conflict_do_nothing(index_elements=["idea_id"])
+            )
+        if new_account:
+            _flag_burst(session, idea_id, at, rule)
+
+
+def _flag_burst(session: Session, idea_id: int, at: datetime, rule: BurstRule) -> None:
+    since = at - rule.window
+    times = list(
+        session.scalars(
+            sa.select(SupportRow.at).where(
+                SupportRow.idea_id == idea_id, SupportRow.new_account, SupportRow.at >= since
+            )
+        )
+    )
+    start = burst_start(times, rule)
+    if start is None:
+        return
+    already = session.scalar(
+        sa.select(sa.func.count()).where(
+            FlagRow.idea_id == idea_id,
+            FlagRow.kind == "new_account_burst",
+            FlagRow.raised_at >= at - rule.window,
+        )
+    )
+    if already:
+        return
+    session.add(
+        FlagRow(
+            idea_id=idea_id,
+            kind="new_account_burst",
+            window_start=start,
+            supports=len(times),
+            raised_at=at,
+        )
+    )
+    logger.warning(
+        "idea %d: %d supports from new accounts within %s", idea_id, len(times), rule.window
+    )
+
+
+def withdraw(session: Session, idea_id: int, *, actor: Actor, at: datetime) -> SupportResult:
+    """Withdraw the actor's support while the supporting phase is open (no-op if none)."""
+    check_verb(actor, IdeaVerb.SUPPORT)
+
+    def work() -> tuple[bool, int]:
+        with unit_of_work(session):
+            row = _open_for_support(session, idea_id, at, "withdraw a support")
+            gone = session.execute(
+                sa.delete(SupportRow)
+                .where(SupportRow.idea_id == idea_id, SupportRow.username == actor.username)
+                .returning(SupportRow.id)
+            ).first()
+            if gone is None:
+                return False, row.campaign_id
+            _give_back_quota(session, row.campaign_id, actor.username)
+            session.add(
+                SupportLogRow(idea_id=idea_id, username=actor.username, action="withdraw", at=at)
+            )
+            return True, row.campaign_id
+
+    changed, _ = _retrying(session, work)
+    return SupportResult(
+        idea_id, supported=False, changed=changed, supports=count_supports(session, idea_id)
+    )
+
+
+def supported_by(session: Session, username: str, idea_ids: Sequence[int]) -> set[int]:
+    """Return which of ``idea_ids`` the user supports."""
+    if not idea_ids:
+        return set()
+    return set(
+        session.scalars(
+            sa.select(SupportRow.idea_id).where(
+                SupportRow.username == username, SupportRow.idea_id.in_(idea_ids)
+            )
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """A merge: supports moved to the kept idea, and those folded (their person supported both)."""
+
+    kept_id: int
+    merged_id: int
+    moved: int
+    folded: int
+    supports: int
+
+
+def merge(
+    session: Session,
+    center: Center,
+    duplicate_id: int,
+    into_id: int,
+    *,
+    actor: Actor,
+    at: datetime,
+) -> MergeResult:
+    """Merge a duplicate idea into another of its campaign; nobody's support counts twice.
+
+    A support of the duplicate moves to the kept idea, unless its person already supports the
+    kept idea: then it is folded (removed, logged) and that person's campaign quota given back.
+    The duplicate stays, marked merged, pointing at the kept idea.
+    """
+    if duplicate_id == into_id:
+        msg = "`into_id`: an idea cannot be merged into itself"
+        raise ConflictError(msg)
+
+    def work() -> MergeResult:
+        with unit_of_work(session):
+            first, second = sorted((duplicate_id, into_id))  # one lock order: no deadlock
+            rows = {
+                first: idea(session, first, lock=True),
+                second: idea(session, second, lock=True),
+            }
+            dup, kept = rows[duplicate_id], rows[into_id]
+            camp = campaign(session, dup.campaign_id)
+            check_verb(actor, IdeaVerb.MERGE, *units_of(dup, camp, center))
+            check_verb(
+                actor, IdeaVerb.MERGE, *units_of(kept, campaign(session, kept.campaign_id), center)
+            )
+            if dup.campaign_id != kept.campaign_id:
+                msg = f"ideas {duplicate_id} and {into_id} belong to different campaigns"
+                raise ConflictError(msg)
+            for r in (dup, kept):
+                if r.moderation != "visible":
+                    msg = f"idea {r.id} is {r.moderation}; only visible ideas are merged"
+                    raise ConflictError(msg)
+            already = set(
+                session.scalars(sa.select(SupportRow.username).where(SupportRow.idea_id == into_id))
+            )
+            moved = folded = 0
+            for s in session.scalars(
+                sa.select(SupportRow).where(SupportRow.idea_id == duplicate_id)
+            ).all():
+                if s.username in already:
+                    session.delete(s)
+                    _give_back_quota(session, dup.campaign_id, s.username)
+                    action, folded = "fold", folded + 1
+                else:
+                    s.idea_id = into_id
+                    action, moved = "move", moved + 1
+                session.add(
+                    SupportLogRow(idea_id=duplicate_id, username=s.username, action=action, at=at)
+                )
+            dup.moderation, dup.merged_into_id = "merged", into_id
+            note = f"merged into idea {into_id}: {moved} supports moved, {folded} already there"
+            for r, act in ((dup, "merged"), (kept, "absorbed")):
+                session.add(
+                    IdeaEventRow(
+                        idea_id=r.id,
+                        action=act,
+                        actor=actor.username,
+                        at=at,
+                        note=note,
+                        from_status="",
+                        to_status=r.moderation,
+                    )
+                )
+            session.flush()
+            return MergeResult(
+                into_id, duplicate_id, moved, folded, count_supports(session, into_id)
+            )
+
+    result = _retrying(session, work)
+    _retrying(session, lambda: _after_merge(session, center, into_id, at))
+    return result
+
+
+def _after_merge(session: Session, center: Center, idea_id: int, at: datetime) -> None:
+    with unit_of_work(session):
+        row = idea(session, idea_id)
+        camp = campaign(session, row.campaign_id)
+        if count_supports(session, idea_id) >= camp.threshold:
+            session.execute(
+                _insert(session, DeadlineRow)
+                .values(
+                    idea_id=idea_id,
+                    reached_at=at,
+                    due_at=answer_due(center.calendar, at, camp.answer_working_days),
+                )
+                .on_conflict_do_nothing(index_elements=["idea_id"])
+            )
+
+
+def flags(session: Session, *, open_only: bool = True) -> list[FlagRow]:
+    """Return the suspicious-pattern flags (unresolved ones by default), newest first."""
+    stmt = sa.select(FlagRow).order_by(FlagRow.id.desc())
+    if open_only:
+        stmt = stmt.where(FlagRow.resolved_by == "")
+    return list(session.scalars(stmt))
+
+
+def resolve_flag(session: Session, center: Center, flag_id: int, *, actor: Actor) -> FlagRow:
+    """Mark a flag as looked at by a moderator."""
+    with unit_of_work(session):
+        flag = session.get(FlagRow, flag_id)
+        if flag is None:
+            msg = f"`flag_id`: no flag {flag_id}"
+            raise NotFoundError(msg, field="flag_id")
+        row = idea(session, flag.idea_id)
+        check_verb(
+            actor, IdeaVerb.MODERATE, *units_of(row, campaign(session, row.campaign_id), center)
+        )
+        flag.resolved_by = actor.username
+    return flag
