@@ -63,6 +63,19 @@ def unit_of_work(session: Session) -> Iterator[None]:
         raise
 
 
+def begin_write(session: Session) -> None:
+    """On SQLite, take the write lock before reading what a write depends on.
+
+    PostgreSQL locks the rows read (``FOR UPDATE``/``FOR SHARE``); SQLite has no row locks, and
+    its driver opens a transaction only at the first write, so a check read before it could be
+    stale by the time the write runs. A write that changes nothing opens the transaction and
+    takes SQLite's one write lock first (waiting for it), so the checks then see the latest
+    committed state and nothing commits under them.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.update(CampaignRow).where(sa.false()).values(title=CampaignRow.title))
+
+
 # --- campaigns ---------------------------------------------------------------------------------
 
 
@@ -363,6 +376,7 @@ def moderate(
 ) -> IdeaRow:
     """Hide an idea with a reason its author reads, or show it again; nothing is deleted."""
     with unit_of_work(session):
+        begin_write(session)
         row = idea(session, idea_id, lock=True)
         check_verb(
             actor, IdeaVerb.MODERATE, *units_of(row, campaign(session, row.campaign_id), center)
@@ -409,6 +423,7 @@ def answer(
     evaluates and runs the work, a supervisor accepts or declines.
     """
     with unit_of_work(session):
+        begin_write(session)
         row = idea(session, idea_id, lock=True)
         camp = campaign(session, row.campaign_id)
         check_verb(actor, IdeaVerb(action.value), *units_of(row, camp, center))
@@ -473,6 +488,7 @@ def to_case(
     session.rollback()  # the opener's unit of work starts clean
     opened = opener(request)
     with unit_of_work(session):
+        begin_write(session)
         row = idea(session, idea_id, lock=True)
         row.outcome, row.case_id, row.case_reference = "case", opened.case_id, opened.reference
         _event(
@@ -506,6 +522,7 @@ def to_plan(
         msg = "`facility_category` must name a facility category of the catalogue"
         raise CaseInputError(msg, field="facility_category")
     with unit_of_work(session):
+        begin_write(session)
         row = idea(session, idea_id, lock=True)
         check_verb(
             actor, IdeaVerb.ACCEPT, *units_of(row, campaign(session, row.campaign_id), center)

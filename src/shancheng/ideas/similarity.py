@@ -32,7 +32,7 @@ def grams(text: str) -> Counter[str]:
     >>> sorted(grams("加装电梯"))
     ['加装', '电梯', '装电']
     >>> sorted(grams("Bus stop"))
-    [' bu', ' st', 'bus', 'op ', 's ', 'sto', 'top', 'us ']
+    [' bu', ' st', 'bus', 'op ', 'sto', 'top', 'us ']
     """
     out: Counter[str] = Counter()
     lowered = text.lower()

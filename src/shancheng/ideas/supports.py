@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 from shancheng.errors import ConflictError, NotFoundError, PermissionDeniedError
 from shancheng.ideas.permissions import IdeaVerb, check_verb
 from shancheng.ideas.phases import Phase, answer_due
-from shancheng.ideas.service import campaign, idea, phases_of, unit_of_work, units_of
+from shancheng.ideas.service import begin_write, campaign, idea, phases_of, unit_of_work, units_of
 from shancheng.ideas.suspicion import BurstRule, burst_start
 from shancheng.store.ideas_tables import (
     DeadlineRow,
@@ -138,6 +138,7 @@ def support(
 
     def work() -> tuple[bool, bool, int]:
         with unit_of_work(session):
+            begin_write(session)
             row = _open_for_support(session, idea_id, at, "support an idea")
             if row.moderation == "merged":
                 msg = f"idea {idea_id} was merged into idea {row.merged_into_id}; support that one"
@@ -271,6 +272,7 @@ def withdraw(session: Session, idea_id: int, *, actor: Actor, at: datetime) -> S
 
     def work() -> tuple[bool, int]:
         with unit_of_work(session):
+            begin_write(session)
             row = _open_for_support(session, idea_id, at, "withdraw a support")
             gone = session.execute(
                 sa.delete(SupportRow)
@@ -336,6 +338,7 @@ def merge(
 
     def work() -> MergeResult:
         with unit_of_work(session):
+            begin_write(session)
             first, second = sorted((duplicate_id, into_id))  # one lock order: no deadlock
             rows = {
                 first: idea(session, first, lock=True),

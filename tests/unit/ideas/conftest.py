@@ -91,7 +91,7 @@ def phases_from(start, *, collect_days=10, support_from_day=0, support_days=20):
 
 
 @pytest.fixture
-def make_campaign(session, center, supervisor, monday_9):
+def make_campaign(session, center, supervisor, monday_9):  # noqa: F811 - the re-used fixtures
     """make_campaign(**overrides) -> CampaignRow opened at Monday 09:00, covering the district."""
 
     def make(**overrides):
