@@ -256,7 +256,7 @@ def run_ideas_demo(  # noqa: PLR0915 - one story, told in order
     counts = supports.support_counts(session, camp.id)
     reached = [i for i, _s, _n in ideas if counts.get(i, 0) >= camp.threshold]
     answered, case_reference, plan_id, plan_category = 0, "", None, ""
-    at = t0 + 29 * d
+    at = t0 + 10 * d  # the officials answer in the second week
     for idea_id in reached:
         row = service.idea(session, idea_id)
         if row.moderation != "visible":
