@@ -169,19 +169,32 @@ def support(
             if inserted is None:
                 return False, new, row.campaign_id
             _take_quota(session, row.campaign_id, actor.username)
-            session.add(
-                SupportLogRow(idea_id=idea_id, username=actor.username, action="support", at=at)
-            )
+            _log(session, idea_id, actor.username, "support", at)
             return True, new, row.campaign_id
 
     changed, new, campaign_id = _retrying(session, work)
-    if changed:
-        _retrying(
-            session, lambda: _after_support(session, center, idea_id, campaign_id, at, new, rule)
+    if not changed:
+        return SupportResult(
+            idea_id, supported=True, changed=False, supports=_count_now(session, idea_id)
         )
-    return SupportResult(
-        idea_id, supported=True, changed=changed, supports=count_supports(session, idea_id)
+    count = _retrying(
+        session, lambda: _after_support(session, center, idea_id, campaign_id, at, new, rule)
     )
+    return SupportResult(idea_id, supported=True, changed=True, supports=count)
+
+
+def _log(session: Session, idea_id: int, username: str, action: str, at: datetime) -> None:
+    session.execute(
+        sa.insert(SupportLogRow).values(idea_id=idea_id, username=username, action=action, at=at)
+    )
+
+
+def _count_now(session: Session, idea_id: int) -> int:
+    """Count in a transaction of its own (so every committed support is seen), then end it."""
+    try:
+        return count_supports(session, idea_id)
+    finally:
+        session.rollback()
 
 
 def _take_quota(session: Session, campaign_id: int, username: str) -> None:
@@ -216,11 +229,16 @@ def _after_support(
     at: datetime,
     new_account: bool,  # noqa: FBT001 - internal
     rule: BurstRule,
-) -> None:
-    """With every committed support visible: the threshold's deadline, and bursts to flag."""
+) -> int:
+    """After the support committed: the count, the threshold's deadline, bursts to flag.
+
+    The count runs in a new transaction, so it holds every committed support: of two supports
+    that reach the threshold together, the later to commit sees it. Returns the count.
+    """
     with unit_of_work(session):
+        count = count_supports(session, idea_id)
         camp = campaign(session, campaign_id)
-        if count_supports(session, idea_id) >= camp.threshold:
+        if count >= camp.threshold and session.get(DeadlineRow, idea_id) is None:
             due = answer_due(center.calendar, at, camp.answer_working_days)
             session.execute(
                 _insert(session, DeadlineRow)
@@ -229,6 +247,7 @@ def _after_support(
             )
         if new_account:
             _flag_burst(session, idea_id, at, rule)
+    return count
 
 
 def _flag_burst(session: Session, idea_id: int, at: datetime, rule: BurstRule) -> None:
@@ -282,14 +301,12 @@ def withdraw(session: Session, idea_id: int, *, actor: Actor, at: datetime) -> S
             if gone is None:
                 return False, row.campaign_id
             _give_back_quota(session, row.campaign_id, actor.username)
-            session.add(
-                SupportLogRow(idea_id=idea_id, username=actor.username, action="withdraw", at=at)
-            )
+            _log(session, idea_id, actor.username, "withdraw", at)
             return True, row.campaign_id
 
     changed, _ = _retrying(session, work)
     return SupportResult(
-        idea_id, supported=False, changed=changed, supports=count_supports(session, idea_id)
+        idea_id, supported=False, changed=changed, supports=_count_now(session, idea_id)
     )
 
 
