@@ -27,6 +27,7 @@ from shancheng.ideas.phases import Phase, Phases, threshold_of
 from shancheng.ideas.similarity import Candidate, Match, similar
 from shancheng.store.ideas_tables import (
     CampaignRow,
+    CountRow,
     IdeaEventRow,
     IdeaPhotoRow,
     IdeaRow,
@@ -305,6 +306,7 @@ def propose(
     with unit_of_work(session):
         session.add(row)
         session.flush()
+        session.add(CountRow(idea_id=row.id, supports=0))
         for photo, mime in cleaned:
             session.add(IdeaPhotoRow(idea_id=row.id, content_type=mime, content=photo.content))
         _event(session, row, "propose", actor=actor.username, at=at)

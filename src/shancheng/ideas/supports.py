@@ -4,16 +4,20 @@ How the counts stay exact when many residents support at once:
 
 - ``ideas_supports`` has a unique constraint on ``(idea_id, username)`` and a support is an
   ``INSERT ... ON CONFLICT DO NOTHING``: a second support by the same person (a double click,
-  two phones) inserts nothing, whatever the interleaving, and the count is ``count(*)``;
-- a support reads its idea ``FOR SHARE`` (supports of one idea never wait for each other) and a
+  two phones) inserts nothing, whatever the interleaving;
+- only a support that inserted its row raises the idea's counter (``ideas_counts``,
+  ``supports = supports + 1``) in the same transaction; the counter's row lock orders the
+  supports of one idea, so it equals the number of rows at every commit, and exactly one
+  transaction takes it to the threshold and sets the answer's deadline;
+- a support reads its idea ``FOR SHARE`` (supports never wait for each other on it) and a
   merge or a moderation takes it ``FOR UPDATE``, so no support lands on an idea being merged;
 - the per-person limit of a campaign is a counter row per person, raised by an upsert that
-  refuses past the limit, so two supports racing on two ideas cannot both take the last one;
-- whether an idea reached its threshold is checked after the support commits (then the count
-  holds every committed support, so the last of two racing supports always sees the threshold),
-  and the deadline row is inserted once (``ON CONFLICT DO NOTHING``).
+  refuses past the limit, so one person racing on many ideas cannot exceed it.
 
-On SQLite, writers take turns: a support that finds the database locked retries.
+Locks are always taken in the order idea, idea counter, person counter: no deadlock. On
+PostgreSQL the support, the person's counter, the log row and the idea's counter are one
+statement (data-modifying CTEs: one round trip); SQLite runs them one by one and, having no row
+locks, takes its single write lock first; a support that finds it locked retries.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from sqlalchemy.exc import OperationalError
 
 from shancheng.errors import ConflictError, NotFoundError, PermissionDeniedError
 from shancheng.ideas.permissions import IdeaVerb, check_verb
-from shancheng.ideas.phases import Phase, answer_due
-from shancheng.ideas.service import begin_write, campaign, idea, phases_of, unit_of_work, units_of
+from shancheng.ideas.phases import PhaseClosedError, answer_due
+from shancheng.ideas.service import begin_write, campaign, idea, unit_of_work, units_of
 from shancheng.ideas.suspicion import BurstRule, burst_start
 from shancheng.store.ideas_tables import (
+    CampaignRow,
+    CountRow,
     DeadlineRow,
     FlagRow,
     IdeaEventRow,
@@ -87,28 +93,54 @@ def _retrying(session: Session, work: Callable[[], _T]) -> _T:
 
 
 def count_supports(session: Session, idea_id: int) -> int:
-    """Return the number of standing supports of an idea."""
-    return int(session.scalar(sa.select(sa.func.count()).where(SupportRow.idea_id == idea_id)) or 0)
+    """Return the number of standing supports of an idea (its counter)."""
+    row = session.get(CountRow, idea_id, populate_existing=True)
+    if row is None:
+        msg = f"`idea_id`: no idea {idea_id}"
+        raise NotFoundError(msg, field="idea_id")
+    return int(row.supports)
 
 
 def support_counts(session: Session, campaign_id: int) -> dict[int, int]:
     """Return the standing supports of every idea of a campaign that has any."""
     rows = session.execute(
-        sa.select(SupportRow.idea_id, sa.func.count())
-        .where(SupportRow.campaign_id == campaign_id)
-        .group_by(SupportRow.idea_id)
+        sa.select(CountRow.idea_id, CountRow.supports)
+        .join(IdeaRow, IdeaRow.id == CountRow.idea_id)
+        .where(IdeaRow.campaign_id == campaign_id, CountRow.supports > 0)
     ).all()
     return {int(i): int(n) for i, n in rows}
 
 
-def _open_for_support(session: Session, idea_id: int, at: datetime, doing: str) -> IdeaRow:
-    row = session.scalars(
-        sa.select(IdeaRow).where(IdeaRow.id == idea_id).with_for_update(read=True)
-    ).first()
+_OPEN = (
+    sa.select(
+        IdeaRow.campaign_id,
+        IdeaRow.moderation,
+        IdeaRow.merged_into_id,
+        CampaignRow.supporting_start,
+        CampaignRow.supporting_end,
+        CampaignRow.max_supports_per_person,
+        CampaignRow.threshold,
+        CampaignRow.answer_working_days,
+    )
+    .join(CampaignRow, CampaignRow.id == IdeaRow.campaign_id)
+    .where(IdeaRow.id == sa.bindparam("idea_id"))
+    .with_for_update(read=True, of=IdeaRow)
+)
+
+
+def _open_for_support(session: Session, idea_id: int, at: datetime, doing: str) -> Any:  # noqa: ANN401 - a typed Row of the join
+    """Read the idea and its campaign (idea row ``FOR SHARE``); refuse outside supporting."""
+    row = session.execute(_OPEN, {"idea_id": idea_id}).first()
     if row is None:
         msg = f"`idea_id`: no idea {idea_id}"
         raise NotFoundError(msg, field="idea_id")
-    phases_of(campaign(session, row.campaign_id)).require(Phase.SUPPORTING, at, doing=doing)
+    start, end = row.supporting_start, row.supporting_end
+    if not start <= at < end:
+        msg = (
+            f"cannot {doing}: the supporting phase runs from {start.isoformat()} to "
+            f"{end.isoformat()}, and it is {at.isoformat()}"
+        )
+        raise PhaseClosedError(msg, status="closed", action=doing)
     return row
 
 
@@ -136,7 +168,7 @@ def support(
     check_verb(actor, IdeaVerb.SUPPORT)
     rule = burst or BurstRule()
 
-    def work() -> tuple[bool, bool, int]:
+    def work() -> SupportResult:
         with unit_of_work(session):
             begin_write(session)
             row = _open_for_support(session, idea_id, at, "support an idea")
@@ -154,33 +186,112 @@ def support(
                 )
                 raise PermissionDeniedError(msg)
             new = rule.is_new(resident.account_created_at, at)
-            inserted = session.execute(
-                _insert(session, SupportRow)
-                .values(
-                    idea_id=idea_id,
-                    campaign_id=row.campaign_id,
-                    username=actor.username,
-                    at=at,
-                    new_account=new,
+            values = {
+                "idea": idea_id, "campaign": row.campaign_id, "user": actor.username, "at": at,
+                "new": new, "limit": row.max_supports_per_person,
+            }  # fmt: skip
+            inserted, quota_ok, count = _add_support(session, values)
+            if not inserted:
+                return SupportResult(idea_id, supported=True, changed=False, supports=count)
+            if not quota_ok:
+                msg = (
+                    f"user {actor.username!r} has used all {row.max_supports_per_person} "
+                    f"supports of campaign {row.campaign_id}; withdraw one to support another"
                 )
-                .on_conflict_do_nothing(index_elements=["idea_id", "username"])
-                .returning(SupportRow.id)
-            ).first()
-            if inserted is None:
-                return False, new, row.campaign_id
-            _take_quota(session, row.campaign_id, actor.username)
-            _log(session, idea_id, actor.username, "support", at)
-            return True, new, row.campaign_id
+                raise PermissionDeniedError(msg)
+            if count == row.threshold:
+                due = answer_due(center.calendar, at, row.answer_working_days)
+                _set_deadline(session, idea_id, at, due)
+            if new:
+                _flag_burst(session, idea_id, at, rule)
+            return SupportResult(idea_id, supported=True, changed=True, supports=count)
 
-    changed, new, campaign_id = _retrying(session, work)
-    if not changed:
-        return SupportResult(
-            idea_id, supported=True, changed=False, supports=_count_now(session, idea_id)
+    return _retrying(session, work)
+
+
+_ADD_SUPPORT_PG = sa.text("""
+with s as (
+    insert into ideas_supports (idea_id, campaign_id, username, at, new_account)
+    values (:idea, :campaign, :user, :at, :new)
+    on conflict (idea_id, username) do nothing
+    returning 1
+), q as (
+    insert into ideas_quotas (campaign_id, username, used)
+    select :campaign, :user, 1 from s
+    on conflict (campaign_id, username) do update set used = ideas_quotas.used + 1
+    where cast(:limit as integer) is null or ideas_quotas.used < cast(:limit as integer)
+    returning 1
+), l as (
+    insert into ideas_support_log (idea_id, username, action, at)
+    select :idea, :user, 'support', :at from q
+    returning 1
+), c as (
+    update ideas_counts set supports = supports + 1
+    where idea_id = :idea and exists (select 1 from q)
+    returning supports
+)
+select (select count(*) from s) as inserted, (select count(*) from q) as quota_ok,
+       coalesce((select supports from c),
+                (select supports from ideas_counts where idea_id = :idea)) as supports,
+       (select count(*) from l) as logged
+""")
+
+
+def _add_support(session: Session, values: dict[str, Any]) -> tuple[bool, bool, int]:
+    """Insert the support, raise the person's and the idea's counters, log it.
+
+    Returns whether the support was new, whether the person's limit allowed it, and the
+    idea's count now (this transaction's).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        r = session.execute(_ADD_SUPPORT_PG, values).one()
+        return bool(r.inserted), bool(r.quota_ok), int(r.supports)
+    inserted = session.execute(
+        _insert(session, SupportRow)
+        .values(
+            idea_id=values["idea"], campaign_id=values["campaign"], username=values["user"],
+            at=values["at"], new_account=values["new"],
         )
-    count = _retrying(
-        session, lambda: _after_support(session, center, idea_id, campaign_id, at, new, rule)
+        .on_conflict_do_nothing(index_elements=["idea_id", "username"])
+        .returning(SupportRow.id)
+    ).first()  # fmt: skip
+    if inserted is None:
+        return False, True, count_supports(session, values["idea"])
+    limit = values["limit"]
+    quota = session.execute(
+        _insert(session, QuotaRow)
+        .values(campaign_id=values["campaign"], username=values["user"], used=1)
+        .on_conflict_do_update(
+            index_elements=["campaign_id", "username"],
+            set_={"used": QuotaRow.used + 1},
+            where=(QuotaRow.used < limit) if limit is not None else None,
+        )
+        .returning(QuotaRow.used)
+    ).first()
+    if quota is None:
+        return True, False, count_supports(session, values["idea"])
+    _log(session, values["idea"], values["user"], "support", values["at"])
+    return True, True, _bump(session, values["idea"], 1)
+
+
+def _bump(session: Session, idea_id: int, by: int) -> int:
+    """Add ``by`` to the idea's counter (locking its row); return the new count."""
+    return int(
+        session.execute(
+            sa.update(CountRow)
+            .where(CountRow.idea_id == idea_id)
+            .values(supports=CountRow.supports + by)
+            .returning(CountRow.supports)
+        ).scalar_one()
     )
-    return SupportResult(idea_id, supported=True, changed=True, supports=count)
+
+
+def _set_deadline(session: Session, idea_id: int, at: datetime, due: datetime) -> None:
+    session.execute(
+        _insert(session, DeadlineRow)
+        .values(idea_id=idea_id, reached_at=at, due_at=due)
+        .on_conflict_do_nothing(index_elements=["idea_id"])
+    )
 
 
 def _log(session: Session, idea_id: int, username: str, action: str, at: datetime) -> None:
@@ -189,65 +300,12 @@ def _log(session: Session, idea_id: int, username: str, action: str, at: datetim
     )
 
 
-def _count_now(session: Session, idea_id: int) -> int:
-    """Count in a transaction of its own (so every committed support is seen), then end it."""
-    try:
-        return count_supports(session, idea_id)
-    finally:
-        session.rollback()
-
-
-def _take_quota(session: Session, campaign_id: int, username: str) -> None:
-    limit = campaign(session, campaign_id).max_supports_per_person
-    stmt = _insert(session, QuotaRow).values(campaign_id=campaign_id, username=username, used=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["campaign_id", "username"],
-        set_={"used": QuotaRow.used + 1},
-        where=(QuotaRow.used < limit) if limit is not None else None,
-    ).returning(QuotaRow.used)
-    if session.execute(stmt).first() is None:
-        msg = (
-            f"user {username!r} has used all {limit} supports of campaign {campaign_id}; "
-            "withdraw one to support another idea"
-        )
-        raise PermissionDeniedError(msg)
-
-
 def _give_back_quota(session: Session, campaign_id: int, username: str) -> None:
     session.execute(
         sa.update(QuotaRow)
         .where(QuotaRow.campaign_id == campaign_id, QuotaRow.username == username)
         .values(used=QuotaRow.used - 1)
     )
-
-
-def _after_support(
-    session: Session,
-    center: Center,
-    idea_id: int,
-    campaign_id: int,
-    at: datetime,
-    new_account: bool,  # noqa: FBT001 - internal
-    rule: BurstRule,
-) -> int:
-    """After the support committed: the count, the threshold's deadline, bursts to flag.
-
-    The count runs in a new transaction, so it holds every committed support: of two supports
-    that reach the threshold together, the later to commit sees it. Returns the count.
-    """
-    with unit_of_work(session):
-        count = count_supports(session, idea_id)
-        camp = campaign(session, campaign_id)
-        if count >= camp.threshold and session.get(DeadlineRow, idea_id) is None:
-            due = answer_due(center.calendar, at, camp.answer_working_days)
-            session.execute(
-                _insert(session, DeadlineRow)
-                .values(idea_id=idea_id, reached_at=at, due_at=due)
-                .on_conflict_do_nothing(index_elements=["idea_id"])
-            )
-        if new_account:
-            _flag_burst(session, idea_id, at, rule)
-    return count
 
 
 def _flag_burst(session: Session, idea_id: int, at: datetime, rule: BurstRule) -> None:
@@ -289,7 +347,7 @@ def withdraw(session: Session, idea_id: int, *, actor: Actor, at: datetime) -> S
     """Withdraw the actor's support while the supporting phase is open (no-op if none)."""
     check_verb(actor, IdeaVerb.SUPPORT)
 
-    def work() -> tuple[bool, int]:
+    def work() -> SupportResult:
         with unit_of_work(session):
             begin_write(session)
             row = _open_for_support(session, idea_id, at, "withdraw a support")
@@ -299,15 +357,14 @@ def withdraw(session: Session, idea_id: int, *, actor: Actor, at: datetime) -> S
                 .returning(SupportRow.id)
             ).first()
             if gone is None:
-                return False, row.campaign_id
+                count = count_supports(session, idea_id)
+                return SupportResult(idea_id, supported=False, changed=False, supports=count)
+            count = _bump(session, idea_id, -1)
             _give_back_quota(session, row.campaign_id, actor.username)
             _log(session, idea_id, actor.username, "withdraw", at)
-            return True, row.campaign_id
+            return SupportResult(idea_id, supported=False, changed=True, supports=count)
 
-    changed, _ = _retrying(session, work)
-    return SupportResult(
-        idea_id, supported=False, changed=changed, supports=_count_now(session, idea_id)
-    )
+    return _retrying(session, work)
 
 
 def supported_by(session: Session, username: str, idea_ids: Sequence[int]) -> set[int]:
@@ -391,6 +448,12 @@ def merge(
                 session.add(
                     SupportLogRow(idea_id=duplicate_id, username=s.username, action=action, at=at)
                 )
+            session.flush()
+            total = _bump(session, into_id, moved)
+            _bump(session, duplicate_id, -(moved + folded))
+            if total >= camp.threshold:
+                due = answer_due(center.calendar, at, camp.answer_working_days)
+                _set_deadline(session, into_id, at, due)
             dup.moderation, dup.merged_into_id = "merged", into_id
             note = f"merged into idea {into_id}: {moved} supports moved, {folded} already there"
             for r, act in ((dup, "merged"), (kept, "absorbed")):
@@ -405,30 +468,9 @@ def merge(
                         to_status=r.moderation,
                     )
                 )
-            session.flush()
-            return MergeResult(
-                into_id, duplicate_id, moved, folded, count_supports(session, into_id)
-            )
+            return MergeResult(into_id, duplicate_id, moved, folded, total)
 
-    result = _retrying(session, work)
-    _retrying(session, lambda: _after_merge(session, center, into_id, at))
-    return result
-
-
-def _after_merge(session: Session, center: Center, idea_id: int, at: datetime) -> None:
-    with unit_of_work(session):
-        row = idea(session, idea_id)
-        camp = campaign(session, row.campaign_id)
-        if count_supports(session, idea_id) >= camp.threshold:
-            session.execute(
-                _insert(session, DeadlineRow)
-                .values(
-                    idea_id=idea_id,
-                    reached_at=at,
-                    due_at=answer_due(center.calendar, at, camp.answer_working_days),
-                )
-                .on_conflict_do_nothing(index_elements=["idea_id"])
-            )
+    return _retrying(session, work)
 
 
 def flags(session: Session, *, open_only: bool = True) -> list[FlagRow]:

@@ -4,6 +4,7 @@
 ``ideas`` the proposals (never deleted: moderation hides them with a reason, a merge points
 them at the idea they repeat), ``ideas_photos`` their photos without metadata. One row of
 ``ideas_supports`` per person and idea (a unique constraint keeps it so under concurrency);
+``ideas_counts`` the number of standing supports of each idea,
 ``ideas_quotas`` counts each person's standing supports per campaign (for its limit),
 ``ideas_support_log`` records every support, withdrawal and merge move (append-only).
 ``ideas_residents`` holds the verification of each resident who may support,
@@ -121,6 +122,20 @@ class QuotaRow(Base):
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("ideas_campaigns.id"), primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     used: Mapped[int] = mapped_column(sa.Integer)
+
+
+class CountRow(Base):
+    """An idea's number of standing supports, kept with them in the same transactions.
+
+    Raised and lowered by ``UPDATE ... SET supports = supports + 1`` next to the insert or
+    delete of the support, so it equals ``count(*)`` of the idea's ``ideas_supports`` rows at
+    every commit, and the one transaction that takes it to the threshold knows it.
+    """
+
+    __tablename__ = "ideas_counts"
+
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("ideas.id"), primary_key=True)
+    supports: Mapped[int] = mapped_column(sa.Integer)
 
 
 class SupportLogRow(Base):

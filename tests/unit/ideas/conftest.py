@@ -23,7 +23,7 @@ from shancheng.ideas.phases import Phases
 from shancheng.store import create_db_engine, session_factory
 
 IDEAS_TABLES = (
-    "ideas_supports", "ideas_support_log", "ideas_quotas", "ideas_photos", "ideas_flags",
+    "ideas_supports", "ideas_support_log", "ideas_quotas", "ideas_counts", "ideas_photos", "ideas_flags",
     "ideas_events", "ideas_deadlines", "ideas", "ideas_residents", "ideas_campaigns",
 )  # fmt: skip
 STREET = "990101001"

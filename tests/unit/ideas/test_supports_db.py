@@ -57,6 +57,8 @@ def test_concurrent_supports_count_each_person_once(
 
     assert _run_at_once(n_threads, press) == []
     assert supports.count_supports(session, row.id) == n_people
+    rows = session.scalar(sa.text(f"select count(*) from ideas_supports where idea_id = {row.id}"))
+    assert rows == n_people  # the counter equals the rows it counts
     logged = session.scalar(
         sa.text("select count(*) from ideas_support_log where action='support'")
     )

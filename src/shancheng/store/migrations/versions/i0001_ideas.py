@@ -142,6 +142,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_ideas_street_code"), ["street_code"], unique=False)
 
     op.create_table(
+        "ideas_counts",
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("supports", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["idea_id"], ["ideas.id"], name=op.f("fk_ideas_counts_idea_id_ideas")
+        ),
+        sa.PrimaryKeyConstraint("idea_id", name=op.f("pk_ideas_counts")),
+    )
+    op.create_table(
         "ideas_quotas",
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=128), nullable=False),
@@ -265,6 +274,7 @@ def downgrade() -> None:
         "ideas_supports",
         "ideas_support_log",
         "ideas_quotas",
+        "ideas_counts",
         "ideas_photos",
         "ideas_flags",
         "ideas_events",
