@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.e2e.dashboard import CITY, cell_points, login
+from tests.e2e.test_dashboard_a11y import UNLABELLED
 from tests.e2e.test_ops_center import add_user
 
 from shancheng.cases.permissions import Role
@@ -83,6 +84,7 @@ def test_propose_on_a_phone_support_hide_answer_and_the_public_page_follows(
         resident.wait_for_function(
             "(window.__shanchengMaps || []).some(m => m.getLayer('ideas-dots'))"
         )
+        assert resident.evaluate(UNLABELLED) == []  # every control of the form has a label
         form.get_by_label(re.compile("标题")).fill("小区里加装电梯")
         resident.locator(".similar a", has_text="老旧小区加装电梯").wait_for()
         form.get_by_label(re.compile("建议内容")).fill("我们楼也需要电梯，联系 13812345678")
@@ -144,6 +146,8 @@ def test_propose_on_a_phone_support_hide_answer_and_the_public_page_follows(
         page.locator("#worst-units tbody tr").first.wait_for()
         page.goto(f"{server.url}/ui/#/ideas?idea={idea['id']}")
         answer = page.locator(".idea-staff form.answer-form")
+        answer.wait_for()
+        assert page.evaluate(UNLABELLED) == []  # the staff tools are labelled too
         for step, text in (("evaluate", ""), ("accept", "已列入明年老旧小区改造计划")):
             answer.get_by_label(re.compile("答复步骤")).select_option(step)
             answer.get_by_label(re.compile("答复内容")).fill(text)
