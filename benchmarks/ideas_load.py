@@ -36,6 +36,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.demo import DemoConfig, generate_demo_city
 from shancheng.ideas import service, supports, views
+from shancheng.ideas.batch import SupportRequest, support_many
 from shancheng.ideas.phases import Phases
 from shancheng.ideas.verification import RecordedVerifier
 from shancheng.store import create_db_engine, session_factory, upgrade_database
@@ -112,15 +113,34 @@ def _setup(url: str, center: Center) -> tuple[int, list[int]]:
     return camp.id, ids
 
 
-def _worker(url: str, tasks: list[tuple[int, int]], start_at: float, out: mp.Queue) -> None:
+def _worker(
+    url: str, tasks: list[tuple[int, int]], start_at: float, out: mp.Queue, batch: int
+) -> None:
     assert CENTER is not None
     engine = create_db_engine(url)
     session = session_factory(engine)()
     verifier = RecordedVerifier()
-    lat_ms = []
+    lat_ms: list[float] = []
     given = []
     while time.time() < start_at:
         time.sleep(0.001)
+    if batch > 1:
+        for k in range(0, len(tasks), batch):
+            chunk = tasks[k : k + batch]
+            at = datetime.now(UTC)
+            requests = [SupportRequest(i, Actor(f"p{p}", Role.CITIZEN, ""), at) for i, p in chunk]
+            t = time.perf_counter()
+            outcomes = support_many(session, CENTER, requests, verifier=verifier)
+            # every support of the batch waited for the whole batch
+            lat_ms.extend([(time.perf_counter() - t) * 1000] * len(chunk))
+            given += [
+                pair
+                for pair, o in zip(chunk, outcomes, strict=True)
+                if isinstance(o, supports.SupportResult) and o.changed
+            ]
+            session.expunge_all()
+        out.put(("support", lat_ms, given))
+        return
     for idea_id, person in tasks:
         t = time.perf_counter()
         result = supports.support(
@@ -204,6 +224,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--supports", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--batch", type=int, default=1, help="Group commit: supports per transaction (1: none)."
+    )
     args = parser.parse_args()
     CENTER = Center(load_taxonomy(), AdminIndex.from_city(generate_demo_city(DemoConfig.small())))
     name, url = _database()
@@ -216,7 +239,9 @@ def main() -> None:
         stop = ctx.Event()
         start_at = time.time() + 1.0
         load_before = os.getloadavg()
-        procs = [ctx.Process(target=_worker, args=(url, t, start_at, out)) for t in plan]
+        procs = [
+            ctx.Process(target=_worker, args=(url, t, start_at, out, args.batch)) for t in plan
+        ]
         reader = ctx.Process(target=_reader, args=(url, campaign_id, start_at, stop, out))
         for p in [*procs, reader]:
             p.start()

@@ -79,13 +79,16 @@ def _insert(session: Session, table: Any) -> Any:  # noqa: ANN401 - a dialect's 
 
 
 def _retrying(session: Session, work: Callable[[], _T]) -> _T:
-    """Run ``work`` (a whole transaction); on SQLite's "database is locked", roll back, retry."""
+    """Run ``work`` (a whole transaction); if the database was locked, roll back and rerun it.
+
+    Locked: SQLite's one writer was busy, or PostgreSQL broke a deadlock between two batches.
+    """
     for attempt in range(_LOCK_RETRIES):
         try:
             return work()
         except OperationalError as exc:
             session.rollback()
-            locked = "locked" in str(exc) or "busy" in str(exc)
+            locked = any(word in str(exc) for word in ("locked", "busy", "deadlock detected"))
             if not locked or attempt == _LOCK_RETRIES - 1:
                 raise
             time.sleep(0.002 * (1 + attempt % 10))
@@ -436,7 +439,9 @@ def merge(
             )
             moved = folded = 0
             for s in session.scalars(
-                sa.select(SupportRow).where(SupportRow.idea_id == duplicate_id)
+                sa.select(SupportRow)
+                .where(SupportRow.idea_id == duplicate_id)
+                .order_by(SupportRow.username)  # the people's counters in one order: no deadlock
             ).all():
                 if s.username in already:
                     session.delete(s)

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import sqlalchemy as sa
+
 from shancheng.errors import CaseInputError
 from shancheng.store.ideas_tables import ResidentRow
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from sqlalchemy.orm import Session
 
@@ -43,16 +45,26 @@ class Verifier(Protocol):
         """Return the user's verification, or ``None``."""
         ...
 
+    def verified_many(self, session: Session, usernames: Iterable[str]) -> dict[str, Verified]:
+        """Return the verifications of those of ``usernames`` who are verified."""
+        ...
+
 
 class RecordedVerifier:
     """Verifications recorded in the ``ideas_residents`` table."""
 
     def verified(self, session: Session, username: str) -> Verified | None:
         """Return the recorded verification of ``username``, if any."""
-        row = session.get(ResidentRow, username)
-        if row is None:
-            return None
-        return Verified(row.username, row.method, row.account_created_at)
+        return self.verified_many(session, [username]).get(username)
+
+    def verified_many(self, session: Session, usernames: Iterable[str]) -> dict[str, Verified]:
+        """Return the recorded verifications of ``usernames`` (one query)."""
+        rows = session.execute(
+            sa.select(
+                ResidentRow.username, ResidentRow.method, ResidentRow.account_created_at
+            ).where(ResidentRow.username.in_(list(usernames)))
+        ).all()
+        return {r.username: Verified(r.username, r.method, r.account_created_at) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,11 @@ class AllowListVerifier:
         if self.everyone:
             return Verified(username, "test", self.default_created_at)
         return None
+
+    def verified_many(self, session: Session, usernames: Iterable[str]) -> dict[str, Verified]:
+        """Return the verifications of the listed (or, with ``everyone``, all) usernames."""
+        found = {u: self.verified(session, u) for u in usernames}
+        return {u: v for u, v in found.items() if v is not None}
 
 
 def record_verification(
