@@ -19,7 +19,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shancheng.cases.media import clean_photo
 from shancheng.cases.service import check_text
-from shancheng.errors import CaseInputError, ConflictError, NotFoundError, OutsideCityError
+from shancheng.errors import (
+    CaseInputError,
+    ConflictError,
+    NotFoundError,
+    OutsideCityError,
+    PermissionDeniedError,
+)
 from shancheng.ideas.answers import ANSWERED, AnswerAction, AnswerStatus, next_status
 from shancheng.ideas.case_link import IdeaCaseRequest
 from shancheng.ideas.permissions import IdeaVerb, check_verb
@@ -145,9 +151,10 @@ def create_campaign(
     if spec.max_supports_per_person is not None and spec.max_supports_per_person < 1:
         msg = f"`max_supports_per_person` must be >= 1, got {spec.max_supports_per_person}"
         raise CaseInputError(msg, field="max_supports_per_person")
-    scope = {actor.unit_code}
-    if actor.unit_code != center.city_code and not set(units) <= scope:
-        check_verb(actor, IdeaVerb.CAMPAIGN, *units)
+    outside = [u for u in units if not _within(actor.unit_code, u, center.city_code)]
+    if outside:
+        msg = f"unit {outside[0]} lies outside unit {actor.unit_code} of user {actor.username!r}"
+        raise PermissionDeniedError(msg)
     p = spec.phases
     row = CampaignRow(
         title=title,
@@ -175,6 +182,17 @@ def create_campaign(
         session.add(row)
     logger.info("campaign %d %r opened: threshold %d supports", row.id, title, threshold)
     return row
+
+
+def _within(scope: str, unit: str, city_code: str) -> bool:
+    """Tell whether ``unit`` lies in the unit ``scope`` (division codes nest by prefix).
+
+    Examples
+    --------
+    >>> _within("990101", "990101001", "990100"), _within("990101", "990102", "990100")
+    (True, False)
+    """
+    return scope in {unit, city_code} or (len(unit) > len(scope) and unit.startswith(scope))
 
 
 def campaign(session: Session, campaign_id: int) -> CampaignRow:

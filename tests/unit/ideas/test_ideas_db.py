@@ -294,3 +294,19 @@ def test_events_are_append_only(session, center, make_campaign, monday_9, point)
     with pytest.raises(sa.exc.DatabaseError, match="append-only"):
         session.execute(sa.text("delete from ideas_events"))
     session.rollback()
+
+
+def test_an_official_opens_campaigns_only_over_units_in_scope(
+    session, center, make_campaign, dispatcher, monday_9
+):
+    street = make_campaign(unit_codes=(STREET,))  # a street of the supervisor's district
+    assert street.unit_codes == [STREET]
+    with pytest.raises(PermissionDeniedError, match="990102 lies outside unit 990101"):
+        make_campaign(unit_codes=(DISTRICT, "990102"))
+    from tests.unit.ideas.conftest import phases_from
+
+    spec = service.CampaignIn("t", "", (STREET,), ("设施",), phases_from(monday_9),
+                              threshold_supports=5)  # fmt: skip
+    with pytest.raises(PermissionDeniedError, match="may not campaign"):
+        service.create_campaign(session, center, spec, actor=dispatcher, at=monday_9)
+    assert session.scalar(sa.text("select count(*) from ideas_campaigns")) == 1

@@ -168,13 +168,13 @@ function ideaPage(page: IdeaPage, signedIn: boolean, staff: boolean, back: () =>
   const outcome = idea.outcome === "case"
     ? h("p", { class: "outcome" }, h("span", { i18n: K.outcomeCase }), ` ${idea.case_reference}`)
     : idea.outcome === "plan" ? h("p", { class: "outcome", i18n: K.outcomePlan }) : null;
-  return h("article", { class: "idea-page", "data-idea": idea.id, "aria-label": idea.title },
+  return h("article", { class: "idea-page", "data-idea": idea.id, "aria-labelledby": `idea-${idea.id}-title` },
     h("button", { type: "button", i18n: K.back, onclick: back }),
-    h("h3", {}, ud(idea.title)),
+    h("h3", { id: `idea-${idea.id}-title` }, ud(idea.title)),
     idea.moderation === "hidden" ? h("p", { class: "notice hidden-reason", role: "note" }, h("span", { i18n: K.hidden }), ud(idea.moderation_reason)) : null,
     idea.merged_into_id ? h("p", { class: "notice" }, h("span", { i18n: K.merged }), ` #${idea.merged_into_id}`) : null,
     h("p", { class: "idea-body" }, ud(idea.body)),
-    h("p", { class: "idea-meta" }, ud(idea.author), ` · ${when(idea.created_at)} · ${idea.category}`),
+    h("p", { class: "idea-meta" }, ud(idea.author), ` · ${when(idea.created_at)} · `, ud(idea.category)),
     h("p", { class: "idea-count" }, h("strong", { class: "idea-supports" }, fmt(idea.supports)), " ", h("span", { i18n: K.supports })),
     signedIn && idea.moderation === "visible" ? toggle : signedIn ? null : h("p", { class: "hint", i18n: K.signIn }),
     h("section", { class: "idea-answer" },
@@ -194,6 +194,7 @@ function proposeForm(campaign: Campaign, place: () => [number, number] | null, s
   const body = h("textarea", { name: "body", required: true, rows: 4, maxlength: 4000 });
   const category = select(campaign.categories.map((c): [string, string] => [c, c]), campaign.categories[0] ?? "");
   category.name = "category";
+  category.classList.add("user-data"); // the campaign's categories are its officials' words
   const similar = h("ul", { class: "similar", "aria-live": "polite" });
   let timer = 0;
   const look = (): void => {
