@@ -25,7 +25,9 @@ UNLABELLED = """
 }).map(el => el.outerHTML.slice(0, 120))
 """
 
-VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "credit", "citizen"]
+VIEWS = [
+    "ops", "circles", "cases", "lifelines", "targets", "mobility", "credit", "ideas", "citizen",
+]  # fmt: skip
 READY = {
     "ops": ".table-box tbody tr",
     "circles": ".table-box tbody tr",
@@ -34,6 +36,7 @@ READY = {
     "targets": "article.target",
     "mobility": "#bottleneck-list tbody tr",
     "credit": ".credit > *",
+    "ideas": "#ideas-title",
     "citizen": "#citizen-map canvas",
 }
 

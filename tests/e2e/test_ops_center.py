@@ -27,9 +27,12 @@ from tests.e2e.dashboard import (
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-VIEWS = ["ops", "circles", "cases", "lifelines", "targets", "mobility", "credit", "citizen"]
+VIEWS = [
+    "ops", "circles", "cases", "lifelines", "targets", "mobility", "credit", "ideas", "citizen",
+]  # fmt: skip
 READY = {
     "credit": ".credit > *",
+    "ideas": "#ideas-title",
     "mobility": "#bottleneck-list tbody tr",
     "ops": "#worst-units tbody tr",
     "circles": ".table-box tbody tr",
@@ -114,7 +117,7 @@ def test_each_role_sees_only_its_actions_and_views(page, dashboard_server):
         assert ("lifelines" in nav) == ("GET /lifelines/sensors" in me["routes"]), user
         if user == "citizen-li":
             assert status == 404  # another's report does not exist for a citizen
-            assert nav == {"circles", "cases", "targets", "mobility", "credit", "citizen"}
+            assert nav == {"circles", "cases", "targets", "mobility", "credit", "ideas", "citizen"}
             page.locator("#logout").click()
             continue
         page.locator(f"tr[data-case-id='{case['id']}']").click()

@@ -20,6 +20,7 @@ const TEXTS = {
   view_citizen: ["市民上报", "Report a problem"],
   view_mobility: ["堵点治理", "Bottlenecks"],
   view_credit: ["信用+", "Credit +"],
+  view_ideas: ["金点子", "Golden Ideas"],
   mobility_hint: ["校门与主要路口的候选整治项目，按评分排序；点击查看评分构成", "Candidate projects at school gates and major junctions, ranked by score; click one for the parts of its score"],
   bottleneck_detail: ["候选项目详情", "Candidate detail"],
   bottleneck_kind: ["类型", "Kind"],

@@ -16,6 +16,7 @@ import { mountTargets } from "./views/targets";
 import { mountCitizen } from "./views/citizen";
 import { mountMobility } from "./views/mobility";
 import { mountCredit } from "./views/credit";
+import { mountIdeas } from "./views/ideas";
 
 
 /** The views: name, title, mount, and the route the user must be admitted to (null: public). */
@@ -27,6 +28,7 @@ const VIEWS: Array<[string, TextKey, View, string | null]> = [
   ["targets", "view_targets", mountTargets, null],
   ["mobility", "view_mobility", mountMobility, null],
   ["credit", "view_credit", mountCredit, null],
+  ["ideas", "view_ideas", mountIdeas, null],
   ["citizen", "view_citizen", mountCitizen, null],
 ];
 let user: Me | null = null;

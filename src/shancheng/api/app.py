@@ -26,6 +26,7 @@ from shancheng.api.routers import (
     citizen,
     city,
     credit,
+    ideas,
     lifelines,
     mobility,
     open311,
@@ -42,6 +43,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.store import ThreadedCaseStore
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
+from shancheng.ideas.verification import RecordedVerifier
 from shancheng.indicators.citystate import CityHolder
 from shancheng.store import create_db_engine, session_factory
 
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 
     from shancheng.cases.store import AsyncCaseStore
     from shancheng.config import Settings
+    from shancheng.ideas.verification import Verifier
     from shancheng.indicators.citystate import CityState
 
 logger = logging.getLogger(__name__)
@@ -77,7 +80,11 @@ def apply_settings(center: Center, settings: Settings) -> Center:
 
 
 def create_app(
-    settings: Settings, *, center: Center | None = None, city_state: CityState | None = None
+    settings: Settings,
+    *,
+    center: Center | None = None,
+    city_state: CityState | None = None,
+    verifier: Verifier | None = None,
 ) -> FastAPI:
     """Create the API for ``settings`` (database URL, city, limits).
 
@@ -90,6 +97,9 @@ def create_app(
         must already be migrated (``shancheng serve`` does it first).
     city_state
         The dashboard's City and analyses; default: built from ``city_dir`` on first use.
+    verifier
+        Who counts as a verified resident for supporting ideas; default the verifications
+        recorded in the database (:class:`~shancheng.ideas.verification.RecordedVerifier`).
     """
     app = FastAPI(
         lifespan=_lifespan,
@@ -118,6 +128,7 @@ def create_app(
         city=CityHolder(
             settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
         ),
+        ideas_verifier=verifier or RecordedVerifier(),
     )
     install_state(app, state)
     install_error_handlers(app)
@@ -136,6 +147,7 @@ def create_app(
     app.include_router(stream.router, dependencies=guarded)
     app.include_router(targets.router, dependencies=guarded)
     app.include_router(credit.router, dependencies=guarded)
+    app.include_router(ideas.router, dependencies=guarded)
     tiles.install(app, settings, city=state.city, dependencies=guarded)
     mount_dashboard(app, settings.web_dist)
     check_policy(app)

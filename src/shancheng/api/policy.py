@@ -32,6 +32,8 @@ from shancheng.cases import accounts
 from shancheng.cases.permissions import ROLE_ACTIONS, Actor, Permission, Role
 from shancheng.credit.permissions import ROLE_VERBS, CreditVerb
 from shancheng.errors import AuthenticationError, ConfigError, PermissionDeniedError
+from shancheng.ideas.permissions import ROLE_VERBS as IDEA_ROLE_VERBS
+from shancheng.ideas.permissions import IdeaVerb
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -84,6 +86,15 @@ _LINKERS = frozenset(r for r, verbs in ROLE_VERBS.items() if CreditVerb.LINK in 
 _PROPOSERS = frozenset(r for r, verbs in ROLE_VERBS.items() if CreditVerb.PROPOSE in verbs)
 _INSPECTORS = frozenset(r for r, verbs in ROLE_VERBS.items() if CreditVerb.INSPECT in verbs)
 _CREDIT = "enforcement records name businesses and operators; the services scope them to the unit"
+_IDEAS_PUBLIC = "ideas as the public sees them: personal data masked, hidden ideas left out"
+_IDEAS_STAFF = "moderation and official answers; the services scope them to the unit"
+_IDEA_VERBS = IDEA_ROLE_VERBS.items()
+_IDEA_CAMPAIGNERS = frozenset(r for r, verbs in _IDEA_VERBS if IdeaVerb.CAMPAIGN in verbs)
+_IDEA_MODERATORS = frozenset(r for r, verbs in _IDEA_VERBS if IdeaVerb.MODERATE in verbs)
+_IDEA_ANSWERERS = frozenset(
+    r for r, verbs in _IDEA_VERBS if verbs & {IdeaVerb.EVALUATE, IdeaVerb.START, IdeaVerb.FINISH}
+)
+_IDEA_DECIDERS = frozenset(r for r, verbs in _IDEA_VERBS if IdeaVerb.ACCEPT in verbs)
 
 POLICY: dict[str, Rule] = {
     # meta and authentication
@@ -173,6 +184,31 @@ POLICY: dict[str, Rule] = {
     "GET /credit/stats": Rule(_S, _CREDIT),
     "GET /credit/public": Rule(_P, "double publicity (双公示): published penalties and licences, "
                                    "and the inspection draws with their seeds"),
+    # participation (Golden Ideas): public reads are the masked view; staff scoped to the unit
+    "GET /ideas/campaigns": Rule(_P, _IDEAS_PUBLIC),
+    "POST /ideas/campaigns": Rule(_S, "campaigns are opened by the officials who answer them",
+                                  _IDEA_CAMPAIGNERS),
+    "GET /ideas/campaigns/{campaign_id}": Rule(_P, _IDEAS_PUBLIC),
+    "GET /ideas/campaigns/{campaign_id}/ideas": Rule(_P, _IDEAS_PUBLIC),
+    "GET /ideas/campaigns/{campaign_id}/similar": Rule(_P, "near-duplicate ideas while writing, "
+                                                           "titles masked"),
+    "POST /ideas/campaigns/{campaign_id}/ideas": Rule(_U, "residents propose under their account"),
+    "GET /ideas/queue": Rule(_S, _IDEAS_STAFF),
+    "GET /ideas/flags": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
+    "GET /ideas/stats": Rule(_S, "answer rates and overdue answers per unit are supervisors' "
+                                 "figures"),
+    "GET /ideas/candidates": Rule(_P, "accepted ideas' sites are published planning candidates"),
+    "POST /ideas/residents/{username}/verification": Rule(
+        _S, "recording a resident's verification", _SUPERVISORS
+    ),
+    "GET /ideas/{idea_id}": Rule(_P, _IDEAS_PUBLIC),
+    "POST /ideas/{idea_id}/support": Rule(_U, "verified residents support under their account"),
+    "DELETE /ideas/{idea_id}/support": Rule(_U, "residents withdraw their own support"),
+    "POST /ideas/{idea_id}/moderation": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
+    "POST /ideas/{idea_id}/merge": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
+    "POST /ideas/{idea_id}/answer": Rule(_S, _IDEAS_STAFF, _IDEA_ANSWERERS),
+    "POST /ideas/{idea_id}/case": Rule(_S, _IDEAS_STAFF, _IDEA_DECIDERS),
+    "POST /ideas/{idea_id}/plan": Rule(_S, _IDEAS_STAFF, _IDEA_DECIDERS),
     # lifelines
     "GET /lifelines/networks": Rule(_S, _INFRA),
     "GET /lifelines/pipes": Rule(_S, _INFRA),

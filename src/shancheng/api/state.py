@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shancheng.cases.classify import TaxonomyClassifier
     from shancheng.cases.store import AsyncCaseStore
     from shancheng.config import Settings
+    from shancheng.ideas.verification import Verifier
     from shancheng.indicators.citystate import CityHolder
 
 _KEY = "shancheng"
@@ -51,6 +52,9 @@ class AppState:
         The lifelines hub: telemetry, alarms and their live stream.
     city
         The dashboard's City and analyses, built on first use.
+    ideas_verifier
+        Who counts as a verified resident for supporting ideas
+        (:class:`~shancheng.ideas.verification.Verifier`).
     """
 
     settings: Settings
@@ -63,6 +67,7 @@ class AppState:
     classifier: TaxonomyClassifier
     live: LiveLifelines
     city: CityHolder
+    ideas_verifier: Verifier
 
 
 def install_state(app: FastAPI, state: AppState) -> None:

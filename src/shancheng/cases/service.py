@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shancheng.cases import engine, intake, repository, workflow
 from shancheng.cases.domain import Action, CaseStatus, Level
-from shancheng.cases.intake import Intake, ReportIn, Source
+from shancheng.cases.intake import Intake, ReportIn, Source, check_text
 from shancheng.cases.media import clean_photo
 from shancheng.cases.permissions import Actor, CaseScope, Permission, Role, allowed, check
 from shancheng.cases.repository.views import CaseFeed, public_status, unit_case_counts
@@ -64,6 +64,7 @@ __all__ = [
     "allowed_actions",
     "case_events",
     "case_history",
+    "check_text",
     "escalate_overdue",
     "get_blob",
     "get_case",

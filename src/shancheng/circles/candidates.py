@@ -52,6 +52,28 @@ def candidate_frame(
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=WGS84_EPSG)
 
 
+def lonlat_candidates(rows: list[dict[str, object]], *, epsg: int) -> gpd.GeoDataFrame:
+    """Candidates from rows of ``candidate_id, lon, lat`` (WGS84) and any other columns.
+
+    What other pillars hand to planning as data: the sites residents proposed in a campaign
+    and officials accepted (``shancheng.ideas``), with their facility ``category``.
+    """
+    if not rows:
+        return candidate_frame([], [], [], epsg=epsg)
+    table = pd.DataFrame(rows)
+    for column in ("candidate_id", "lon", "lat"):
+        if column not in table.columns:
+            msg = f"candidate rows: required column `{column}` is missing"
+            raise MissingColumnError(msg)
+    x, y = lonlat_to_utm(
+        table["lon"].to_numpy(np.float64), table["lat"].to_numpy(np.float64), epsg=epsg
+    )
+    extra = {
+        c: table[c].to_numpy() for c in table.columns if c not in {"candidate_id", "lon", "lat"}
+    }
+    return candidate_frame(table["candidate_id"].to_numpy(), x, y, epsg=epsg, **extra)
+
+
 def read_candidates(path: str | Path, *, epsg: int) -> gpd.GeoDataFrame:
     """Read candidate sites from GeoJSON/GeoPackage (points) or CSV.
 

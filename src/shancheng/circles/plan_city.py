@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from shancheng.circles.accessibility import compute_accessibility
 from shancheng.circles.candidates import DEFAULT_MAX_SLOPE, grid_candidates
@@ -58,6 +59,7 @@ def plan_city(
     k: int | None = None,
     target_share: float | None = None,
     candidates: gpd.GeoDataFrame | None = None,
+    extra_candidates: gpd.GeoDataFrame | None = None,
     max_slope: float = DEFAULT_MAX_SLOPE,
     method: Method = "auto",
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
@@ -78,6 +80,9 @@ def plan_city(
         covering); give at most one; default a target of 95 %.
     candidates
         Candidate sites; default one per unit-grid cell with residents.
+    extra_candidates
+        Sites added to the candidates, e.g. residents' accepted ideas; those with a
+        ``category`` column are kept only where it names the requirement's category.
     max_slope
         Steepest ground for generated candidates.
     method, time_limit_s
@@ -100,6 +105,8 @@ def plan_city(
                     100 * share)  # fmt: skip
     step("candidates")
     sites = candidates if candidates is not None else grid_candidates(city, max_slope=max_slope)
+    if extra_candidates is not None and len(extra_candidates):
+        sites = _with_extra(sites, extra_candidates, catalogue, requirement)
     step("coverage sets")
     instance = prepare_siting(city.network, residences_from_buildings(city), city.facilities,
                               catalogue, requirement, sites)  # fmt: skip
@@ -108,3 +115,16 @@ def plan_city(
         return plan_max_cover(instance, k, method=method, time_limit_s=time_limit_s)
     target = DEFAULT_TARGET if target_share is None else target_share
     return plan_set_cover(instance, target, method=method, time_limit_s=time_limit_s)
+
+
+def _with_extra(
+    sites: gpd.GeoDataFrame, extra: gpd.GeoDataFrame, catalogue: Catalogue, requirement: str
+) -> gpd.GeoDataFrame:
+    """Append the extra candidates of the requirement's category to ``sites``."""
+    category = next(r.category for r in catalogue.requirements if r.key == requirement)
+    if "category" in extra.columns:
+        extra = extra[extra["category"].astype(str).isin(["", category])]
+    logger.info("candidates: %d added from other sources (%s)", len(extra), category)
+    if not len(extra):
+        return sites
+    return type(sites)(pd.concat([sites, extra], ignore_index=True), crs=sites.crs)

@@ -18,6 +18,7 @@ from shancheng.cli.circles import app as circles_app
 from shancheng.cli.city import city_app
 from shancheng.cli.credit import credit_app
 from shancheng.cli.demo import demo_command
+from shancheng.cli.ideas import ideas_app
 from shancheng.cli.indicators import indicators_command
 from shancheng.cli.lifelines import app as lifelines_app
 from shancheng.cli.mobility import mobility_app
@@ -37,6 +38,7 @@ app.add_typer(circles_app, name="circles")
 app.command("serve")(serve_command)
 app.add_typer(cases_app, name="cases")
 app.add_typer(credit_app, name="credit")
+app.add_typer(ideas_app, name="ideas")
 app.add_typer(lifelines_app, name="lifelines")
 app.add_typer(city_app, name="city")
 app.add_typer(transit_app, name="transit")

@@ -16,6 +16,7 @@ from shancheng.circles.capacity_plan import plan_capacity
 from shancheng.circles.plan_city import plan_city
 from shancheng.circles.plan_report import write_plan
 from shancheng.circles.standard import load_catalogue
+from shancheng.cli.ideas import idea_candidates
 from shancheng.data.city import read_city
 from shancheng.progress import step_reporter
 
@@ -53,6 +54,13 @@ def plan_command(
     method: MethodChoice = typer.Option(MethodChoice.AUTO, help="Solver."),  # noqa: B008
     time_limit: float = typer.Option(30.0, help="HiGHS time limit, seconds."),
     out: Path | None = typer.Option(None, help="Output folder; default <data_dir>/plans/<city>."),  # noqa: B008
+    ideas: bool = typer.Option(
+        True,  # noqa: FBT003 - typer's flag default
+        help="Add the sites of residents' accepted ideas (shancheng ideas) to the candidates.",
+    ),
+    ideas_db: str | None = typer.Option(
+        None, help="Database holding the ideas; default the configured database."
+    ),
     fit_min_weight: float = typer.Option(
         0.0,
         min=0.0,
@@ -67,10 +75,16 @@ def plan_command(
     chosen = load_catalogue(catalogue)
     loaded = read_city(city_dir)
     sites = read_candidates(candidates, epsg=loaded.network.crs_epsg) if candidates else None
+    extra = (
+        idea_candidates(ideas_db or settings.resolved_database_url, epsg=loaded.network.crs_epsg)
+        if ideas
+        else None
+    )
     with step_reporter("planning", _STEPS) as step:
         plan = plan_city(
             loaded, chosen, requirement=requirement, k=k, target_share=target, candidates=sites,
-            max_slope=max_slope, method=method.value, time_limit_s=time_limit, progress=step,
+            extra_candidates=extra, max_slope=max_slope, method=method.value,
+            time_limit_s=time_limit, progress=step,
         )  # fmt: skip
         step("writing")
         target_dir = out or settings.data_dir / "plans" / city_dir.name

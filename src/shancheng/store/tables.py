@@ -6,7 +6,20 @@ Alembic's ``env.py`` and tests that create schemas import this module. A pillar 
 
 from __future__ import annotations
 
-from shancheng.store import cases_tables, credit_tables, lifelines_tables, targets_tables
+from shancheng.store import (
+    cases_tables,
+    credit_tables,
+    ideas_tables,
+    lifelines_tables,
+    targets_tables,
+)
 from shancheng.store.base import Base
 
-__all__ = ["Base", "cases_tables", "credit_tables", "lifelines_tables", "targets_tables"]
+__all__ = [
+    "Base",
+    "cases_tables",
+    "credit_tables",
+    "ideas_tables",
+    "lifelines_tables",
+    "targets_tables",
+]

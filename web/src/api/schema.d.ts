@@ -982,6 +982,338 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ideas/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Campaigns
+         * @description List the campaigns, newest first, with the phases open now.
+         */
+        get: operations["list_campaigns_ideas_campaigns_get"];
+        put?: never;
+        /**
+         * Create Campaign
+         * @description Open a campaign over units in the official's scope.
+         */
+        post: operations["create_campaign_ideas_campaigns_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/campaigns/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Campaign
+         * @description Return one campaign.
+         */
+        get: operations["get_campaign_ideas_campaigns__campaign_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/campaigns/{campaign_id}/ideas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Campaign Ideas
+         * @description Return the campaign page's list, sorted by supports, newest or answered first.
+         */
+        get: operations["campaign_ideas_ideas_campaigns__campaign_id__ideas_get"];
+        put?: never;
+        /**
+         * Propose Idea
+         * @description Propose an idea while the campaign collects them (photos lose their metadata).
+         */
+        post: operations["propose_idea_ideas_campaigns__campaign_id__ideas_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/campaigns/{campaign_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar Ideas
+         * @description Return the campaign's ideas like the text being written (and near its place).
+         */
+        get: operations["similar_ideas_ideas_campaigns__campaign_id__similar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan Candidates
+         * @description List the accepted ideas that are candidate sites for planning (``circles plan``).
+         */
+        get: operations["plan_candidates_ideas_candidates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Flags
+         * @description List the unresolved suspicious support patterns (many new accounts within minutes).
+         */
+        get: operations["open_flags_ideas_flags_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue
+         * @description Return the staff's moderation and answering queue: ideas in their unit, newest first.
+         */
+        get: operations["queue_ideas_queue_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/residents/{username}/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Resident
+         * @description Record that a resident's account was verified (by phone or an identity provider).
+         */
+        post: operations["verify_resident_ideas_residents__username__verification_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unit Stats
+         * @description Return per unit: ideas, supports, answers due, answered, overdue, rate, time to answer.
+         */
+        get: operations["unit_stats_ideas_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Idea Page
+         * @description Return an idea's page: supports, answer, timeline (hidden: author and staff only).
+         */
+        get: operations["idea_page_ideas__idea_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer Idea
+         * @description Move the official answer one step (a decline needs its reason in ``text``).
+         */
+        post: operations["answer_idea_ideas__idea_id__answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}/case": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Idea To Case
+         * @description Turn an accepted idea into a governance case, routed like any report.
+         */
+        post: operations["idea_to_case_ideas__idea_id__case_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge Idea
+         * @description Merge this idea into the one it repeats; nobody's support counts twice.
+         */
+        post: operations["merge_idea_ideas__idea_id__merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}/moderation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Moderate Idea
+         * @description Hide an idea with a reason its author reads, or show it again; nothing is deleted.
+         */
+        post: operations["moderate_idea_ideas__idea_id__moderation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Idea To Plan
+         * @description Make an accepted idea a candidate site for planning.
+         */
+        post: operations["idea_to_plan_ideas__idea_id__plan_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ideas/{idea_id}/support": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Support Idea
+         * @description Support an idea as a verified resident (again: no change).
+         */
+        post: operations["support_idea_ideas__idea_id__support_post"];
+        /**
+         * Withdraw Support
+         * @description Withdraw one's support while the supporting phase is open.
+         */
+        delete: operations["withdraw_support_ideas__idea_id__support_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/lifelines/alarms": {
         parameters: {
             query?: never;
@@ -1671,6 +2003,22 @@ export interface components {
          */
         AlarmState: "raised" | "acknowledged" | "confirmed" | "cleared";
         /**
+         * AnswerIn
+         * @description One step of the official answer; a decline's ``text`` is its required reason.
+         */
+        AnswerIn: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "evaluate" | "accept" | "decline" | "start" | "finish";
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+        };
+        /**
          * AttachmentRead
          * @description A photo or record attached to a case; a photo's bytes are at ``url``.
          */
@@ -1873,6 +2221,79 @@ export interface components {
             score: number;
         };
         /**
+         * CampaignCreate
+         * @description A campaign: its units, categories, phases and threshold (a count or a share).
+         */
+        CampaignCreate: {
+            /**
+             * Answer Working Days
+             * @default 10
+             */
+            answer_working_days: number;
+            /** Categories */
+            categories: string[];
+            /**
+             * Covered Population
+             * @default 0
+             */
+            covered_population: number;
+            /** Max Supports Per Person */
+            max_supports_per_person?: number | null;
+            phases: components["schemas"]["PhasesIn"];
+            /** Threshold Share */
+            threshold_share?: number | null;
+            /** Threshold Supports */
+            threshold_supports?: number | null;
+            /** Title */
+            title: string;
+            /**
+             * Topic
+             * @default
+             */
+            topic: string;
+            /** Unit Codes */
+            unit_codes: string[];
+        };
+        /**
+         * CampaignRead
+         * @description A campaign as everyone sees it, with the phases open now.
+         */
+        CampaignRead: {
+            /** Answer Working Days */
+            answer_working_days: number;
+            /** Categories */
+            categories: string[];
+            /** Id */
+            id: number;
+            /** Max Supports Per Person */
+            max_supports_per_person: number | null;
+            /** Open Phases */
+            open_phases: string[];
+            phases: components["schemas"]["PhasesIn"];
+            /** Threshold */
+            threshold: number;
+            /** Title */
+            title: string;
+            /** Topic */
+            topic: string;
+            /** Unit Codes */
+            unit_codes: string[];
+        };
+        /**
+         * CandidateRead
+         * @description A candidate site for planning from an accepted idea.
+         */
+        CandidateRead: {
+            /** Candidate Id */
+            candidate_id: string;
+            /** Category */
+            category: string;
+            /** Lat */
+            lat: number;
+            /** Lon */
+            lon: number;
+        };
+        /**
          * CaseCategoryRead
          * @description A case category as anyone may read it: code, names, group, and whether it is active.
          *
@@ -1943,6 +2364,14 @@ export interface components {
              * @default
              */
             title: string;
+        };
+        /**
+         * CaseIn
+         * @description Open a case for an accepted idea, in this taxonomy category.
+         */
+        CaseIn: {
+            /** Category Code */
+            category_code: string;
         };
         /**
          * CaseRead
@@ -2369,6 +2798,30 @@ export interface components {
             value: number;
         };
         /**
+         * FlagRead
+         * @description A suspicious support pattern on an idea.
+         */
+        FlagRead: {
+            /** Id */
+            id: number;
+            /** Idea Id */
+            idea_id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
+            /** Supports */
+            supports: number;
+            /**
+             * Window Start
+             * Format: date-time
+             */
+            window_start: string;
+        };
+        /**
          * GapRead
          * @description A run of a gateway's messages that did not arrive (``missing`` of them still).
          */
@@ -2410,6 +2863,95 @@ export interface components {
             gateway: string;
             /** Last Seq */
             last_seq: number;
+        };
+        /**
+         * IdeaCreate
+         * @description An idea: a title, a text, a category, optionally a point or a unit, and photos.
+         */
+        IdeaCreate: {
+            /** Body */
+            body: string;
+            /** Category */
+            category: string;
+            /** Lat */
+            lat?: number | null;
+            /** Lon */
+            lon?: number | null;
+            /** Photos */
+            photos?: components["schemas"]["PhotoIn"][];
+            /** Title */
+            title: string;
+            /**
+             * Unit Code
+             * @default
+             */
+            unit_code: string;
+        };
+        /**
+         * IdeaPage
+         * @description An idea's page: the idea and its timeline.
+         */
+        IdeaPage: {
+            idea: components["schemas"]["IdeaRead"];
+            /** Timeline */
+            timeline: components["schemas"]["TimelineRead"][];
+        };
+        /**
+         * IdeaRead
+         * @description An idea as the viewer may see it (``full`` false: personal data masked).
+         */
+        IdeaRead: {
+            /** Answer Status */
+            answer_status: string;
+            /** Answer Text */
+            answer_text: string;
+            /** Answered At */
+            answered_at: string | null;
+            /** Author */
+            author: string;
+            /** Body */
+            body: string;
+            /** Campaign Id */
+            campaign_id: number;
+            /** Case Reference */
+            case_reference: string;
+            /** Category */
+            category: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Due At */
+            due_at: string | null;
+            /** Full */
+            full: boolean;
+            /** Id */
+            id: number;
+            /** Lat */
+            lat: number | null;
+            /** Lon */
+            lon: number | null;
+            /** Merged Into Id */
+            merged_into_id: number | null;
+            /** Moderation */
+            moderation: string;
+            /** Moderation Reason */
+            moderation_reason: string;
+            /** Outcome */
+            outcome: string;
+            /** Photos */
+            photos: number;
+            /** Plan Category */
+            plan_category: string;
+            /** Supported By Me */
+            supported_by_me: boolean;
+            /** Supports */
+            supports: number;
+            /** Title */
+            title: string;
+            /** Unit Code */
+            unit_code: string;
         };
         /**
          * IngestRead
@@ -2604,6 +3146,43 @@ export interface components {
             value: number | null;
         };
         /**
+         * MergeIn
+         * @description The idea this one repeats (supports move there).
+         */
+        MergeIn: {
+            /** Into Id */
+            into_id: number;
+        };
+        /**
+         * MergeRead
+         * @description A merge: supports moved, folded (their person supported both), and the count now.
+         */
+        MergeRead: {
+            /** Folded */
+            folded: number;
+            /** Kept Id */
+            kept_id: number;
+            /** Merged Id */
+            merged_id: number;
+            /** Moved */
+            moved: number;
+            /** Supports */
+            supports: number;
+        };
+        /**
+         * ModerationIn
+         * @description Hide an idea (a reason is required, shown to its author) or show it again.
+         */
+        ModerationIn: {
+            /** Hide */
+            hide: boolean;
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
+        };
+        /**
          * NearestRead
          * @description Walking time from a point to the nearest facility of one category.
          */
@@ -2664,6 +3243,32 @@ export interface components {
             value: number;
         };
         /**
+         * PhasesIn
+         * @description The four phases of a campaign, each ``[start, end)`` (aware times).
+         */
+        PhasesIn: {
+            /** Collecting */
+            collecting: [
+                string,
+                string
+            ];
+            /** Results */
+            results: [
+                string,
+                string
+            ];
+            /** Review */
+            review: [
+                string,
+                string
+            ];
+            /** Supporting */
+            supporting: [
+                string,
+                string
+            ];
+        };
+        /**
          * PhotoIn
          * @description A photo, base64-encoded; its type is taken from its bytes, not from ``content_type``.
          */
@@ -2695,6 +3300,14 @@ export interface components {
             outcome: string;
             /** Probability */
             probability: number;
+        };
+        /**
+         * PlanIn
+         * @description Make an accepted idea a candidate site for this facility category.
+         */
+        PlanIn: {
+            /** Facility Category */
+            facility_category: string;
         };
         /**
          * ProposalRead
@@ -2949,6 +3562,22 @@ export interface components {
             unit: string;
         };
         /**
+         * SimilarRead
+         * @description A near-duplicate idea: its id, title, text similarity, distance and score.
+         */
+        SimilarRead: {
+            /** Distance M */
+            distance_m: number | null;
+            /** Id */
+            id: number;
+            /** Score */
+            score: number;
+            /** Text Similarity */
+            text_similarity: number;
+            /** Title */
+            title: string;
+        };
+        /**
          * SourceRead
          * @description A numbered source's account: what arrived, what was seen twice, how far all is known.
          */
@@ -3083,6 +3712,20 @@ export interface components {
             name: string;
             /** Named In Text */
             named_in_text: boolean;
+        };
+        /**
+         * SupportRead
+         * @description The outcome of a support or a withdrawal: whether it changed, and the count now.
+         */
+        SupportRead: {
+            /** Changed */
+            changed: boolean;
+            /** Idea Id */
+            idea_id: number;
+            /** Supported */
+            supported: boolean;
+            /** Supports */
+            supports: number;
         };
         /**
          * TargetRead
@@ -3273,6 +3916,27 @@ export interface components {
             to_tier: string;
         };
         /**
+         * TimelineRead
+         * @description One step of an idea's timeline.
+         */
+        TimelineRead: {
+            /** Action */
+            action: string;
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** From Status */
+            from_status: string;
+            /** Note */
+            note: string;
+            /** To Status */
+            to_status: string;
+        };
+        /**
          * TokenRead
          * @description A login token (send it as ``Authorization: Bearer <access_token>``).
          */
@@ -3422,6 +4086,30 @@ export interface components {
             /** Share */
             share: number | null;
         };
+        /**
+         * UnitStatsRead
+         * @description Participation in one unit (the supervisor's view of overdue answers).
+         */
+        UnitStatsRead: {
+            /** Answer Rate */
+            answer_rate: number | null;
+            /** Answered */
+            answered: number;
+            /** Answers Due */
+            answers_due: number;
+            /** Ideas */
+            ideas: number;
+            /** Median Answer Days */
+            median_answer_days: number | null;
+            /** Overdue */
+            overdue: number;
+            /** Overdue Ideas */
+            overdue_ideas: number[];
+            /** Supports */
+            supports: number;
+            /** Unit Code */
+            unit_code: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -3434,6 +4122,19 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * VerificationIn
+         * @description How a resident's account was verified.
+         */
+        VerificationIn: {
+            /** Account Created At */
+            account_created_at?: string | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "phone" | "idp";
         };
         /**
          * WhatIfIn
@@ -5040,6 +5741,615 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    list_campaigns_ideas_campaigns_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"][];
+                };
+            };
+        };
+    };
+    create_campaign_ideas_campaigns_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_campaign_ideas_campaigns__campaign_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    campaign_ideas_ideas_campaigns__campaign_id__ideas_get: {
+        parameters: {
+            query?: {
+                sort?: "supports" | "newest" | "answered";
+            };
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    propose_idea_ideas_campaigns__campaign_id__ideas_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdeaCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    similar_ideas_ideas_campaigns__campaign_id__similar_get: {
+        parameters: {
+            query: {
+                text: string;
+                lon?: number | null;
+                lat?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    plan_candidates_ideas_candidates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CandidateRead"][];
+                };
+            };
+        };
+    };
+    open_flags_ideas_flags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagRead"][];
+                };
+            };
+        };
+    };
+    queue_ideas_queue_get: {
+        parameters: {
+            query?: {
+                /** @description Only this campaign's ideas */
+                campaign_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_resident_ideas_residents__username__verification_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unit_stats_ideas_stats_get: {
+        parameters: {
+            query?: {
+                level?: "district" | "street";
+                /** @description Only this campaign's ideas */
+                campaign_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitStatsRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    idea_page_ideas__idea_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    answer_idea_ideas__idea_id__answer_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    idea_to_case_ideas__idea_id__case_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    merge_idea_ideas__idea_id__merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    moderate_idea_ideas__idea_id__moderation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModerationIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    idea_to_plan_ideas__idea_id__plan_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdeaRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    support_idea_ideas__idea_id__support_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    withdraw_support_ideas__idea_id__support_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SupportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

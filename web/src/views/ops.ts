@@ -7,8 +7,9 @@ import { failed } from "../app";
 import { get } from "../api/client";
 import type { Geo, IndicatorRow, MeasureRead, Target, UnitLevel, UnitProps } from "../api/contract";
 import { countCards, liveCounts, loadOpenStatuses, targetList, trendCharts, worstUnits } from "./overview";
+import { ideasStatsSection } from "./ideas";
 import { h, labelled, select, table } from "../dom";
-import { defineText, fmt, lang, onLangChange, pct, t, tOr, type DataKey } from "../i18n";
+import { defineText, fmt, lang, onLangChange, pct, t, tOr, translate, type DataKey } from "../i18n";
 import { addStreets, basemapUrl, countRamp, createMap, boundsOf, fitTo, legend, maplibregl, ready, setBasemapUrl, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
 
 const NEXT: Record<UnitLevel, UnitLevel | null> = {
@@ -108,6 +109,15 @@ export async function mountOps(root: HTMLElement): Promise<Cleanup> {
   split.append(panel);
   split.before(counts);
   opsBox.append(h("div", { class: "overview-grid" }, worstBox, targetBox, trendsBox));
+  // Golden Ideas: participation and overdue answers per district (not awaited: off the budget)
+  void ideasStatsSection()
+    .then((section) => {
+      if (section) {
+        opsBox.append(section);
+        translate(section);
+      }
+    })
+    .catch(() => undefined);
   await based;
 
   const path: Crumb[] = [{ code: null, name: t("level_city"), level: "city" }];

@@ -1,0 +1,132 @@
+"""End to end through HTTP: campaign, proposal, supports, moderation, answers, outcomes."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from tests.unit.ideas.conftest import DISTRICT, IDEAS_TABLES, STREET
+
+from shancheng.cases.permissions import Role
+
+
+@pytest.fixture
+def api(make_api):
+    """The app on the parametrised database, the ideas tables emptied first (PostgreSQL)."""
+    made = make_api()
+    with made.session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(sa.text(f"truncate {', '.join(IDEAS_TABLES)} restart identity cascade"))
+            s.commit()
+    return made
+
+
+def _phases(start):
+    d = timedelta(days=1)
+    iso = lambda t: t.isoformat()  # noqa: E731 - a local shorthand
+    return {
+        "collecting": [iso(start), iso(start + 10 * d)],
+        "supporting": [iso(start), iso(start + 20 * d)],
+        "review": [iso(start + 20 * d), iso(start + 30 * d)],
+        "results": [iso(start + 30 * d), iso(start + 60 * d)],
+    }
+
+
+def test_propose_support_hide_answer_and_the_public_page_shows_each_step(api, point):
+    official = api.user("official", Role.SUPERVISOR, DISTRICT)
+    dispatcher = api.user("dispatcher", Role.DISPATCHER, STREET)
+    moderator = api.user("moderator", Role.INSPECTOR, STREET)
+    alice = api.user("alice", Role.CITIZEN, "")
+    bob = api.user("bob", Role.CITIZEN, "")
+    c = api.client
+    body = {"title": "金点子：社区微更新", "unit_codes": [DISTRICT], "categories": ["设施", "环境"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 1, "answer_working_days": 5}  # fmt: skip
+    assert c.post("/ideas/campaigns", json=body, headers=alice).status_code == 403
+    r = c.post("/ideas/campaigns", json=body, headers=official)
+    assert r.status_code == 201, r.text
+    camp = r.json()
+    assert camp["open_phases"] == ["collecting", "supporting"] and camp["threshold"] == 1
+    lon, lat = point(street=STREET)
+    idea = {"title": "小区加装电梯", "body": "电话 13812345678，老人上楼难", "category": "设施",
+            "lon": lon, "lat": lat}  # fmt: skip
+    assert c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea).status_code == 401
+    r = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice)
+    assert r.status_code == 201, r.text
+    idea_id = r.json()["id"]
+    spam = dict(idea, title="优惠装修 加微信", body="装修打折 13900001111")
+    spam_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=spam, headers=alice).json()["id"]
+    # while writing, bob is shown alice's idea
+    r = c.get(f"/ideas/campaigns/{camp['id']}/similar", params={"text": "给小区加装电梯"})
+    assert [s["id"] for s in r.json()] == [idea_id]
+    # bob may support only once verified
+    r = c.post(f"/ideas/{idea_id}/support", headers=bob)
+    assert r.status_code == 403 and "verified resident" in r.text
+    verify = {"method": "phone"}
+    assert c.post("/ideas/residents/bob/verification", json=verify, headers=bob).status_code == 403
+    assert c.post("/ideas/residents/bob/verification", json=verify,
+                  headers=official).status_code == 200  # fmt: skip
+    r = c.post(f"/ideas/{idea_id}/support", headers=bob)
+    assert r.json() == {"idea_id": idea_id, "supported": True, "changed": True, "supports": 1}
+    assert c.post(f"/ideas/{idea_id}/support", headers=bob).json()["changed"] is False
+    page = c.get(f"/ideas/{idea_id}").json()
+    assert page["idea"]["supports"] == 1 and page["idea"]["due_at"]  # threshold 1: answer due
+    assert "138****5678" in page["idea"]["body"] and page["idea"]["author"] != "alice"
+    # a moderator hides the spam: gone from the public page, its author reads why
+    r = c.post(f"/ideas/{spam_id}/moderation", json={"hide": True, "reason": "商业广告"},
+               headers=moderator)  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert c.get(f"/ideas/{spam_id}").status_code == 404
+    public = c.get(f"/ideas/campaigns/{camp['id']}/ideas").json()
+    assert [i["id"] for i in public] == [idea_id]
+    own = c.get(f"/ideas/{spam_id}", headers=alice).json()
+    assert own["idea"]["moderation_reason"] == "商业广告"
+    # the official answer: evaluate (dispatcher), accept (official); the public page follows
+    r = c.post(f"/ideas/{idea_id}/answer", json={"action": "accept"}, headers=official)
+    assert r.status_code == 409
+    for action, who in (("evaluate", dispatcher), ("accept", official)):
+        r = c.post(f"/ideas/{idea_id}/answer", json={"action": action, "text": "已列入计划"},
+                   headers=who)  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert (
+            c.get(f"/ideas/{idea_id}").json()["idea"]["answer_status"] == r.json()["answer_status"]
+        )
+    page = c.get(f"/ideas/{idea_id}").json()
+    assert page["idea"]["answer_text"] == "已列入计划"
+    assert [s["action"] for s in page["timeline"]] == ["propose", "evaluate", "accept"]
+    assert {s["actor"] for s in page["timeline"][1:]} == {"staff"}
+    answered = c.get(f"/ideas/campaigns/{camp['id']}/ideas", params={"sort": "answered"}).json()
+    assert answered[0]["id"] == idea_id
+    # the accepted idea becomes a planning candidate
+    r = c.post(f"/ideas/{idea_id}/plan", json={"facility_category": "nursing_home"},
+               headers=official)  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert c.get("/ideas/candidates").json() == [
+        {"candidate_id": f"idea-{idea_id}", "lon": lon, "lat": lat, "category": "nursing_home"}
+    ]
+    stats = c.get("/ideas/stats", params={"level": "street"}, headers=official).json()
+    assert stats[0]["unit_code"] == STREET and stats[0]["answered"] == 1
+    assert c.get("/ideas/stats").status_code == 401
+    queue = c.get("/ideas/queue", headers=moderator).json()
+    assert {i["id"] for i in queue} == {idea_id, spam_id}
+
+
+def test_accepted_idea_becomes_a_case_through_http(api, point):
+    official = api.user("official", Role.SUPERVISOR, DISTRICT)
+    dispatcher = api.user("dispatcher", Role.DISPATCHER, STREET)
+    alice = api.user("alice", Role.CITIZEN, "")
+    c = api.client
+    body = {"title": "路灯", "unit_codes": [DISTRICT], "categories": ["设施"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
+    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
+    lon, lat = point(street=STREET)
+    idea = {"title": "这条路路灯太暗", "body": "建议改造路灯", "category": "设施", "lon": lon,
+            "lat": lat}  # fmt: skip
+    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+    for action, who in (("evaluate", dispatcher), ("accept", official)):
+        c.post(f"/ideas/{idea_id}/answer", json={"action": action}, headers=who)
+    r = c.post(f"/ideas/{idea_id}/case", json={"category_code": "C0110"}, headers=official)
+    assert r.status_code == 200, r.text
+    reference = r.json()["case_reference"]
+    case = c.get(f"/cases/public/{reference}").json()
+    assert (case["reference"], case["category"]) == (reference, "C0110")
+    mine = c.get("/cases", headers=alice).json()
+    assert [item["reference"] for item in mine] == [reference]  # the author follows it
