@@ -184,7 +184,10 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
         rows.append(
             pd.DataFrame(
                 {
-                    "facility_id": acc.facilities["facility_id"].to_numpy()[members],
+                    # a Series keeps the ids' dtype even when a category has no facility
+                    "facility_id": acc.facilities["facility_id"]
+                    .iloc[members]
+                    .reset_index(drop=True),
                     "category": category,
                     "capacity": capacity[members],
                     "catchment_demand": reached,
@@ -202,8 +205,14 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
 def _pairs(
     acc: Accessibility, members: IntArray, catchment_s: float
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Residence-facility pairs within the catchment: one bounded search per facility."""
-    reverse = acc.graph.network.reversed()  # times *to* the facility
+    """Residence-facility pairs within the catchment: one bounded search per facility.
+
+    The pairs come back sorted by facility, then residence, not in the searches' visiting
+    order, so the 2SFCA sums add the same terms in the same order whatever network the
+    searches ran on: a district evaluated with its buffer (:mod:`shancheng.circles.split`)
+    gives the whole city's bits.
+    """
+    reverse = acc.attached_network().network.reversed()  # times *to* the facility
     target = np.full(reverse.n_nodes, -1, dtype=np.int64)
     attached = np.flatnonzero(acc.residence_node >= 0)
     target[acc.residence_node[attached]] = attached
@@ -215,4 +224,5 @@ def _pairs(
         target,
         catchment_s,
     )
-    return res, position, time_s
+    order = np.lexsort((res, position))
+    return res[order], position[order], time_s[order]

@@ -161,16 +161,8 @@ def evaluate_city(
     """
     step = progress or (lambda _name: None)
     catalogue = catalogue or load_catalogue()
-    if residences not in ("buildings", "cells"):
-        msg = f"`residences` must be one of {{'buildings', 'cells'}}, got {residences!r}"
-        raise InputError(msg)
     step("residences")
-    homes = (
-        residences_from_buildings(city)
-        if residences == "buildings"
-        else residences_from_cells(city)
-    )
-    _require_residents(city, homes, catalogue)
+    homes = city_residences(city, catalogue, residences)
     step("accessibility")
     acc = compute_accessibility(
         city.network, homes, city.facilities, catalogue, cutoff_s=cutoff_s,
@@ -178,9 +170,47 @@ def evaluate_city(
     )  # fmt: skip
     step("capacity (2SFCA)")
     capacity = capacity_access(acc, catalogue)
+    return tabulate_evaluation(city, catalogue, acc, capacity, gtfs=gtfs,
+                               transit_window_s=transit_window_s, progress=step)  # fmt: skip
+
+
+def city_residences(
+    city: City, catalogue: Catalogue, residences: ResidenceKind = "buildings"
+) -> gpd.GeoDataFrame:
+    """Return the City's residences (buildings or cells); refuse a city where nobody lives."""
+    if residences not in ("buildings", "cells"):
+        msg = f"`residences` must be one of {{'buildings', 'cells'}}, got {residences!r}"
+        raise InputError(msg)
+    homes = (
+        residences_from_buildings(city)
+        if residences == "buildings"
+        else residences_from_cells(city)
+    )
+    _require_residents(city, homes, catalogue)
+    return homes
+
+
+def tabulate_evaluation(
+    city: City,
+    catalogue: Catalogue,
+    acc: Accessibility,
+    capacity: CapacityAccess,
+    *,
+    gtfs: str | Path | None = None,
+    transit_window_s: tuple[int, int] = DEFAULT_WINDOW_S,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Turn per-residence accessibility and 2SFCA into the Evaluation's tables.
+
+    Everything from here on is a function of the per-residence arrays and the City's units,
+    so a city evaluated district by district (:mod:`shancheng.circles.split`) and stitched
+    back passes through the very same code as a city evaluated whole.
+    """
+    step = progress or (lambda _name: None)
     step("coverage")
     coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate,
-                                  capacity_known=_capacity_known(city))  # fmt: skip
+                                  capacity_known=capacity_known(city))  # fmt: skip
+    homes = acc.residences
     city_units = city.admin_units[city.admin_units["level"] == "city"]
     city_code = str(city_units["code"].iloc[0]) if len(city_units) else "city"
     table = aggregate_coverage(coverage, homes, city_code=city_code)
@@ -282,7 +312,7 @@ def unit_supply(
     return out
 
 
-def _capacity_known(city: City) -> set[str] | None:
+def capacity_known(city: City) -> set[str] | None:
     """Categories with a facility of known capacity (``None``: no capacity column, all count)."""
     facilities = city.facilities
     if "capacity" not in facilities.columns:
