@@ -282,15 +282,26 @@ def _finish(
             {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in shares
         ],
         "seconds": round(time.perf_counter() - started, 3),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "worker": _worker_address(),
     }
     write_city_results(evaluation, store, entry.name, record)
     return record
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process (the worker), MiB."""
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (the worker), MiB.
+
+    Linux's ``VmHWM``: ``ru_maxrss`` would carry over the peak of the process that forked
+    the worker (the client's, with a LocalCluster), kept across ``exec``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
