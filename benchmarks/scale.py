@@ -231,28 +231,36 @@ def _extracts() -> None:
     import multiprocessing
 
     osm, dem = SHARED / "networks" / "osm", SHARED / "networks" / "dem"
+    # Porto's extract reaches south of the Douro, beyond its DEM: clipped to the DEM's bounds
     extracts = [
-        ("monaco_2026-07-10_geofabrik.osm.pbf", dem / "srtm3_v21" / "N43E007.hgt"),
-        ("porto_centre_2020-07-20.osm.pbf", dem / "porto_srtm1_clip.tif"),
-        ("malta_2018-08-27_geofabrik.osm.pbf", None),
+        ("monaco_2026-07-10_geofabrik.osm.pbf", dem / "srtm3_v21" / "N43E007.hgt", None),
+        (
+            "porto_centre_2020-07-20.osm.pbf",
+            dem / "porto_srtm1_clip.tif",
+            (-8.6212, 41.1338, -8.5937, 41.1561),
+        ),
+        ("malta_2018-08-27_geofabrik.osm.pbf", None, None),
     ]
     if not (osm / extracts[0][0]).is_file():
         return
     context = multiprocessing.get_context("spawn")
     print()
     print(
-        "| extract | MB | walk nodes | residences | nodes per MB | residences per MB | task s | peak MiB | load |"
+        "| extract | MB | walk nodes | residences | nodes per MB | residences per MB | task s "
+        "| peak MiB | load |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     phases = {}
-    for name, height in extracts:
+    for name, height, bbox in extracts:
         queue = context.Queue()
-        process = context.Process(
-            target=_phases, args=(str(osm / name), str(height) if height else None, queue)
-        )
+        args = (str(osm / name), str(height) if height else None, bbox, queue)
+        process = context.Process(target=_phases, args=args)
         process.start()
-        result = queue.get()
+        result = queue.get(timeout=900)
         process.join()
+        if "error" in result:
+            print(f"| {name} | failed: {result['error']} |")
+            continue
         mb = (osm / name).stat().st_size / 1e6
         print(
             f"| {name} | {mb:.2f} | {result['nodes']:,} | {result['residences']:,} | "

@@ -130,6 +130,7 @@ def evaluate_city(
     time_step_s: float | None = None,
     gtfs: str | Path | None = None,
     transit_window_s: tuple[int, int] = DEFAULT_WINDOW_S,
+    threads: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate the living circles of a City.
@@ -152,6 +153,9 @@ def evaluate_city(
         (:mod:`shancheng.circles.transit_figures`).
     transit_window_s
         Departure window of the transit accessibility, seconds since midnight.
+    threads
+        Threads of the search kernels (default: every core); a Dask task passes its
+        worker's, so that two workers on two cores do not run four searches.
     progress
         Called with the name of each step as it starts.
 
@@ -166,10 +170,10 @@ def evaluate_city(
     step("accessibility")
     acc = compute_accessibility(
         city.network, homes, city.facilities, catalogue, cutoff_s=cutoff_s,
-        time_step_s=time_step_s,
+        time_step_s=time_step_s, threads=threads,
     )  # fmt: skip
     step("capacity (2SFCA)")
-    capacity = capacity_access(acc, catalogue)
+    capacity = capacity_access(acc, catalogue, threads=threads)
     return tabulate_evaluation(city, catalogue, acc, capacity, gtfs=gtfs,
                                transit_window_s=transit_window_s, progress=step)  # fmt: skip
 

@@ -128,7 +128,8 @@ def evaluate_entry(entry: CityEntry) -> Evaluation:
     """Evaluate one city of a manifest whole, as ``shancheng circles evaluate`` does."""
     city, catalogue, notes = load_entry(entry)
     evaluation = evaluate_city(city, catalogue, residences=entry.residences,
-                               cutoff_s=entry.cutoff_s, time_step_s=entry.time_step_s)  # fmt: skip
+                               cutoff_s=entry.cutoff_s, time_step_s=entry.time_step_s,
+                               threads=task_threads())  # fmt: skip
     return replace(evaluation, data_notes=(*evaluation.data_notes, *notes))
 
 
@@ -148,7 +149,7 @@ def run_district(entry: CityEntry, district: str) -> DistrictPart | str:
         city, catalogue, _ = load_entry(entry)
         return evaluate_district(
             city, catalogue, district, residences=entry.residences, cutoff_s=entry.cutoff_s,
-            time_step_s=entry.time_step_s,
+            time_step_s=entry.time_step_s, threads=task_threads(),
         )  # fmt: skip
     except ShanchengError as exc:
         return f"district {district!r}: {exc}"
@@ -304,6 +305,20 @@ def peak_rss_mb() -> float:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def task_threads() -> int | None:
+    """Threads a task may use: its Dask worker's (``None`` off a worker: every core).
+
+    The kernels default to every core; on a worker of one thread beside another worker,
+    that would run two searches per core.
+    """
+    try:
+        from distributed import get_worker  # noqa: PLC0415
+
+        return int(get_worker().state.nthreads)
+    except ValueError:  # not on a worker
+        return None
 
 
 def _worker_address() -> str:

@@ -148,6 +148,7 @@ def evaluate_district(
     residences: ResidenceKind = "buildings",
     cutoff_s: float = DEFAULT_NEAREST_CUTOFF_S,
     time_step_s: float | None = None,
+    threads: int | None = None,
 ) -> DistrictPart:
     """Evaluate one district's residents on the buffered part of the city around them."""
     homes = city_residences(city, catalogue, residences)
@@ -169,9 +170,9 @@ def evaluate_district(
     part_homes = homes[inside_homes].reset_index(drop=True)
     acc = compute_accessibility(
         network, part_homes, city.facilities[inside_facilities].reset_index(drop=True),
-        catalogue, cutoff_s=cutoff_s, time_step_s=time_step_s,
+        catalogue, cutoff_s=cutoff_s, time_step_s=time_step_s, threads=threads,
     )  # fmt: skip
-    cap = capacity_access(acc, catalogue)
+    cap = capacity_access(acc, catalogue, threads=threads)
     whole_row = pd.Index(whole_used["facility_id"].astype(str)).get_indexer(
         acc.facilities["facility_id"].astype(str)
     )
