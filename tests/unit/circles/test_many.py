@@ -24,6 +24,8 @@ from shancheng.cli import main
 from shancheng.data.demo import DemoConfig, write_demo_city
 from shancheng.errors import InputError
 
+# one LocalCluster for the module: keep its tests on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask-local-cluster")]
 PARQUETS = ("residences", "units", "cells", "gaps", "facilities", "coverage")
 MONACO_BBOX = "7.415,43.728,7.432,43.742"
 
