@@ -223,7 +223,13 @@ def evaluate_many(
             report.outcomes.append({**done, "status": "skipped"})
             advance(1)
             continue
-        futures[_submit(client, entry, store, key)] = (entry, key)
+        try:
+            futures[_submit(client, entry, store, key)] = (entry, key)
+        except ShanchengError as exc:  # a split city's districts are listed here, on the client
+            report.failed.append(entry.name)
+            report.outcomes.append(_failed(entry, exc, started))
+            logger.error("city %s failed: %s", entry.name, exc)  # noqa: TRY400 - no traceback
+            advance(1)
     for future in as_completed(list(futures)):  # type: ignore[no-untyped-call]
         entry, _ = futures[future]
         try:
