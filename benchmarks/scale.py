@@ -99,7 +99,7 @@ def _cluster(
         threads_per_worker=1,
         processes=True,
         memory_limit="4GiB",
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

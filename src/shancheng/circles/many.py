@@ -7,7 +7,8 @@ through dask-jobqueue, Kubernetes): the cluster is the caller's. What it is made
   ``allowed-failures``, 3 by default); other exceptions than bad data are retried
   (``retries``) too;
 * **a city with bad data**: its :class:`~shancheng.errors.ShanchengError` is caught in the
-  task and reported with the city's name; the other cities finish;
+  task and reported with the city's name; the other cities finish; its results of an
+  earlier run are removed from the store, which never shows results of other inputs;
 * **a rerun**: a city whose inputs and code hash to what its ``done.json`` in the store
   records is skipped (:mod:`shancheng.circles.many_store`);
 * **memory**: one task per worker thread, so a task has at most the worker's
@@ -33,6 +34,7 @@ import shapely
 from shancheng.circles.city_profile import apply_city_profile, read_city_profile
 from shancheng.circles.evaluate import evaluate_city
 from shancheng.circles.many_store import (
+    city_prefix,
     code_fingerprint,
     open_store,
     read_done,
@@ -241,6 +243,10 @@ def evaluate_many(
         if outcome["status"] != "ok":
             logger.error("city %s failed: %s", entry.name, outcome["error"])
         advance(1)
+    for name in report.failed:  # never leave results of inputs that are no longer there
+        prefix = city_prefix(root, name)
+        if fs.exists(prefix):
+            fs.rm(prefix, recursive=True)
     report.seconds = time.perf_counter() - started
     run = {"computed": report.computed, "skipped": report.skipped, "failed": report.failed,
            "errors": {o["name"]: o["error"] for o in report.outcomes if o["status"] == "failed"},

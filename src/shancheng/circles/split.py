@@ -160,7 +160,11 @@ def evaluate_district(
         np.column_stack([homes["x_utm"], homes["y_utm"]])[own_homes],
         np.column_stack([whole_used["x_utm"], whole_used["y_utm"]])[own_facilities],
     ])  # fmt: skip
-    region: shapely.Geometry = shapely.MultiPoint(core).convex_hull.buffer(radius)
+    region: shapely.Geometry = (
+        shapely.MultiPoint(core).convex_hull.buffer(radius)
+        if np.isfinite(radius)
+        else _everything(city)  # no speed bound: every district needs the whole city
+    )
     nodes, segments = _sub_network(city, region)
     network = network_from_layers(nodes, segments, source=f"district {district_code!r}",
                                   crs_epsg=city.network.crs_epsg)  # fmt: skip
@@ -285,6 +289,19 @@ def _used_facilities(facilities: gpd.GeoDataFrame, catalogue: Catalogue) -> gpd.
     """Return the facilities an evaluation uses: those of catalogue categories, in order."""
     known = facilities["category"].isin(catalogue.category_ids).to_numpy()
     return facilities[known].reset_index(drop=True)
+
+
+def _everything(city: City) -> shapely.Geometry:
+    """Return a box around every node, building and facility of the city, with a margin."""
+    xs = np.concatenate([city.walk_nodes["x_utm"], city.buildings["x_utm"],
+                         city.facilities["x_utm"]]).astype(np.float64)  # fmt: skip
+    ys = np.concatenate([city.walk_nodes["y_utm"], city.buildings["y_utm"],
+                         city.facilities["y_utm"]]).astype(np.float64)  # fmt: skip
+    margin = 1000.0
+    box: shapely.Geometry = shapely.box(
+        xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin
+    )
+    return box
 
 
 def _sub_network(city: City, region: shapely.Geometry) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -24,7 +24,8 @@ from shancheng.cli import main
 from shancheng.data.demo import DemoConfig, write_demo_city
 from shancheng.errors import InputError
 
-# one LocalCluster for the module: keep its tests on one xdist worker
+# one LocalCluster for the module: keep its tests on one xdist worker (its dashboard on a
+# free port: 8787 may be another cluster's)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask-local-cluster")]
 PARQUETS = ("residences", "units", "cells", "gaps", "facilities", "coverage")
 MONACO_BBOX = "7.415,43.728,7.432,43.742"
@@ -35,7 +36,7 @@ def client():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
+                           dashboard_address=":0", silence_logs=logging.ERROR,
                            memory_limit="3GiB")  # fmt: skip
     with Client(cluster) as c:
         yield c
@@ -215,6 +216,12 @@ def test_rerun_recomputes_only_the_changed_city(client, demos, tmp_path, capsys)
     assert run["skipped"] == ["demo-1"]
     assert (store / "cities" / "demo-1" / "done.json").read_text() == first["demo-1"]
     assert (store / "cities" / "demo-2" / "done.json").read_text() != first["demo-2"]
+
+    (tmp_path / "demo2" / "manifest.json").write_text("{}")  # now demo-2's data are bad
+    assert main(args) == 1
+    assert "computed 0, skipped (unchanged) 1, failed 1" in capsys.readouterr().out
+    assert not (store / "cities" / "demo-2").exists()  # no results of the old inputs left
+    assert (store / "cities" / "demo-1" / "done.json").read_text() == first["demo-1"]
 
 
 @pytest.mark.parametrize(

@@ -63,3 +63,12 @@ def test_stitch_refuses_parts_that_miss_residences(strip):
     part = split.evaluate_district(strip, catalogue, districts[0], cutoff_s=CUTOFF_S)
     with pytest.raises(ValueError, match="do not cover each of the city's"):
         split.stitch_districts(strip, catalogue, [part], cutoff_s=CUTOFF_S)
+
+
+def test_without_a_speed_bound_each_district_gets_the_whole_city(strip, monkeypatch):
+    catalogue = load_catalogue()
+    monkeypatch.setattr(split, "buffer_m", lambda *_a, **_k: float("inf"))
+    district = split.district_keys(strip, catalogue, "buildings")[0]
+    part = split.evaluate_district(strip, catalogue, district, cutoff_s=CUTOFF_S)
+    assert part.network_nodes == part.whole_nodes
+    assert len(part.residence_rows) > 0
