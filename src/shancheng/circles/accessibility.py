@@ -70,9 +70,12 @@ class Accessibility:
     cutoff_s
         Cutoff of the nearest-facility search.
     graph
-        The attached network (residences first, then facilities).
+        The attached network (residences first, then facilities); ``None`` for a city
+        evaluated district by district and stitched back (:mod:`shancheng.circles.split`),
+        which has one network per district and none for the whole.
     residence_node, facility_node
-        Node of each residence and facility in ``graph.network`` (-1 when not attached).
+        Node of each residence and facility in ``graph.network`` (-1 when not attached);
+        without a ``graph``, only whether they are -1 tells anything.
     facility_group
         Category index of each facility.
     """
@@ -87,10 +90,20 @@ class Accessibility:
     capacity: FloatArray
     attached: npt.NDArray[np.bool_]
     cutoff_s: float
-    graph: AttachedNetwork
+    graph: AttachedNetwork | None
     residence_node: IntArray
     facility_node: IntArray
     facility_group: IntArray
+
+    def attached_network(self) -> AttachedNetwork:
+        """Return the attached network; refused for a stitched accessibility, which has none."""
+        if self.graph is None:
+            msg = (
+                "this accessibility was stitched from districts evaluated apart and has no "
+                "network for the whole city; evaluate the city whole (no `split`) for this"
+            )
+            raise InputError(msg)
+        return self.graph
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """Return one row per residence: ids, units, and per category the results.

@@ -140,11 +140,14 @@ class CapacityAccess:
     facilities: pd.DataFrame
 
 
-def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> CapacityAccess:
+def capacity_access(
+    accessibility: Accessibility, catalogue: Catalogue, *, threads: int | None = None
+) -> CapacityAccess:
     """Run 2SFCA for every category of the catalogue that has a capacity norm.
 
     The catchment of a category is its smallest walking-time threshold; demand is the head
     count of its ``capacity_demand`` age group; supply is the facilities' ``capacity``.
+    ``threads`` are the searches' threads (default: every core).
     """
     acc = accessibility
     n_res = len(acc.residences)
@@ -162,7 +165,7 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
         c = acc.categories.index(category)
         members = np.flatnonzero((acc.facility_group == c) & (acc.facility_node >= 0))
         catchment = catalogue.catchment_s(category)
-        res, fac, time_s = _pairs(acc, members, catchment)
+        res, fac, time_s = _pairs(acc, members, catchment, threads)
         group = catalogue.age_groups[spec.capacity_demand]
         counts = acc.residences[list(group.columns)].to_numpy(np.float64)
         if np.isnan(counts).all():
@@ -184,7 +187,10 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
         rows.append(
             pd.DataFrame(
                 {
-                    "facility_id": acc.facilities["facility_id"].to_numpy()[members],
+                    # a Series keeps the ids' dtype even when a category has no facility
+                    "facility_id": acc.facilities["facility_id"]
+                    .iloc[members]
+                    .reset_index(drop=True),
                     "category": category,
                     "capacity": capacity[members],
                     "catchment_demand": reached,
@@ -200,10 +206,16 @@ def capacity_access(accessibility: Accessibility, catalogue: Catalogue) -> Capac
 
 
 def _pairs(
-    acc: Accessibility, members: IntArray, catchment_s: float
+    acc: Accessibility, members: IntArray, catchment_s: float, threads: int | None = None
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Residence-facility pairs within the catchment: one bounded search per facility."""
-    reverse = acc.graph.network.reversed()  # times *to* the facility
+    """Residence-facility pairs within the catchment: one bounded search per facility.
+
+    The pairs come back sorted by facility, then residence, not in the searches' visiting
+    order, so the 2SFCA sums add the same terms in the same order whatever network the
+    searches ran on: a district evaluated with its buffer (:mod:`shancheng.circles.split`)
+    gives the whole city's bits.
+    """
+    reverse = acc.attached_network().network.reversed()  # times *to* the facility
     target = np.full(reverse.n_nodes, -1, dtype=np.int64)
     attached = np.flatnonzero(acc.residence_node >= 0)
     target[acc.residence_node[attached]] = attached
@@ -214,5 +226,7 @@ def _pairs(
         acc.facility_node[members],
         target,
         catchment_s,
+        threads=threads,
     )
-    return res, position, time_s
+    order = np.lexsort((res, position))
+    return res[order], position[order], time_s[order]

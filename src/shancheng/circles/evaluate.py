@@ -130,6 +130,7 @@ def evaluate_city(
     time_step_s: float | None = None,
     gtfs: str | Path | None = None,
     transit_window_s: tuple[int, int] = DEFAULT_WINDOW_S,
+    threads: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate the living circles of a City.
@@ -152,6 +153,9 @@ def evaluate_city(
         (:mod:`shancheng.circles.transit_figures`).
     transit_window_s
         Departure window of the transit accessibility, seconds since midnight.
+    threads
+        Threads of the search kernels (default: every core); a Dask task passes its
+        worker's, so that two workers on two cores do not run four searches.
     progress
         Called with the name of each step as it starts.
 
@@ -161,26 +165,56 @@ def evaluate_city(
     """
     step = progress or (lambda _name: None)
     catalogue = catalogue or load_catalogue()
+    step("residences")
+    homes = city_residences(city, catalogue, residences)
+    step("accessibility")
+    acc = compute_accessibility(
+        city.network, homes, city.facilities, catalogue, cutoff_s=cutoff_s,
+        time_step_s=time_step_s, threads=threads,
+    )  # fmt: skip
+    step("capacity (2SFCA)")
+    capacity = capacity_access(acc, catalogue, threads=threads)
+    return tabulate_evaluation(city, catalogue, acc, capacity, gtfs=gtfs,
+                               transit_window_s=transit_window_s, progress=step)  # fmt: skip
+
+
+def city_residences(
+    city: City, catalogue: Catalogue, residences: ResidenceKind = "buildings"
+) -> gpd.GeoDataFrame:
+    """Return the City's residences (buildings or cells); refuse a city where nobody lives."""
     if residences not in ("buildings", "cells"):
         msg = f"`residences` must be one of {{'buildings', 'cells'}}, got {residences!r}"
         raise InputError(msg)
-    step("residences")
     homes = (
         residences_from_buildings(city)
         if residences == "buildings"
         else residences_from_cells(city)
     )
     _require_residents(city, homes, catalogue)
-    step("accessibility")
-    acc = compute_accessibility(
-        city.network, homes, city.facilities, catalogue, cutoff_s=cutoff_s,
-        time_step_s=time_step_s,
-    )  # fmt: skip
-    step("capacity (2SFCA)")
-    capacity = capacity_access(acc, catalogue)
+    return homes
+
+
+def tabulate_evaluation(
+    city: City,
+    catalogue: Catalogue,
+    acc: Accessibility,
+    capacity: CapacityAccess,
+    *,
+    gtfs: str | Path | None = None,
+    transit_window_s: tuple[int, int] = DEFAULT_WINDOW_S,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Turn per-residence accessibility and 2SFCA into the Evaluation's tables.
+
+    Everything from here on is a function of the per-residence arrays and the City's units,
+    so a city evaluated district by district (:mod:`shancheng.circles.split`) and stitched
+    back passes through the very same code as a city evaluated whole.
+    """
+    step = progress or (lambda _name: None)
     step("coverage")
     coverage = residence_coverage(acc, catalogue, adequate=capacity.adequate,
-                                  capacity_known=_capacity_known(city))  # fmt: skip
+                                  capacity_known=capacity_known(city))  # fmt: skip
+    homes = acc.residences
     city_units = city.admin_units[city.admin_units["level"] == "city"]
     city_code = str(city_units["code"].iloc[0]) if len(city_units) else "city"
     table = aggregate_coverage(coverage, homes, city_code=city_code)
@@ -282,7 +316,7 @@ def unit_supply(
     return out
 
 
-def _capacity_known(city: City) -> set[str] | None:
+def capacity_known(city: City) -> set[str] | None:
     """Categories with a facility of known capacity (``None``: no capacity column, all count)."""
     facilities = city.facilities
     if "capacity" not in facilities.columns:

@@ -115,7 +115,7 @@ def _access(
     acc: Accessibility, points: pd.DataFrame, n_stops: int, cutoff_s: float, threads: int | None
 ) -> tuple[FloatArray, FloatArray]:
     """Walk from each residence to each platform, and from each node to each access point."""
-    network = acc.graph.network
+    network = acc.attached_network().network
     to_seeds, _ = _points_on(network, points)
     nodes, offsets, rows = to_seeds
     walk = nearest_times(network, nodes, group=rows, n_groups=len(points), offsets_s=offsets,
@@ -133,7 +133,7 @@ def _egress(
     acc: Accessibility, points: pd.DataFrame, n_stops: int, cutoff_s: float, threads: int | None
 ) -> FloatArray:
     """``(n_categories, n_stops)``: from each platform, out and on foot to the nearest one."""
-    network = acc.graph.network
+    network = acc.attached_network().network
     n_cat = len(acc.categories)
     attached = acc.facility_node >= 0
     nearest = nearest_times(

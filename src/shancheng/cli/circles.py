@@ -24,6 +24,7 @@ from shancheng.circles.evaluate import (
 from shancheng.circles.isochrones import isochrones
 from shancheng.circles.report import write_report
 from shancheng.circles.standard import load_catalogue
+from shancheng.cli.circles_many import evaluate_many_command
 from shancheng.cli.circles_plan import plan_command
 from shancheng.data.city import read_city
 from shancheng.errors import InputError
@@ -38,6 +39,7 @@ app = typer.Typer(help="15-minute living circles: coverage, gaps and isochrones.
                   no_args_is_help=True)  # fmt: skip
 _console = Console()
 app.command("plan")(plan_command)
+app.command("evaluate-many")(evaluate_many_command)
 
 
 class ResidenceChoice(StrEnum):
