@@ -1,8 +1,6 @@
 """The living-circle report renders its maps and charts in headless Chromium (no internet)."""
 
 import pytest
-from tests.e2e.dashboard import CHROMIUM_FLAGS
-from tests.e2e.dashboard import chromium as _chromium
 
 from shancheng.circles.evaluate import evaluate_city
 from shancheng.circles.report import write_report
@@ -10,14 +8,14 @@ from shancheng.data.demo import DemoConfig, generate_demo_city
 
 
 @pytest.mark.slow
-def test_report_renders_every_figure_in_chromium(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = _chromium()
+def test_report_renders_every_figure_in_chromium(tmp_path, browser):
+    """Uses the session's browser: a second sync Playwright in one process refuses to start
+    while the first is open (whatever test of this worker opened it)."""
     evaluation = evaluate_city(generate_demo_city(DemoConfig.small()))
     report = write_report(evaluation, tmp_path)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
         requests = []
         page.on("request", lambda r: requests.append(r.url))
         page.goto(report.as_uri())
@@ -26,7 +24,8 @@ def test_report_renders_every_figure_in_chromium(tmp_path):
         )
         headings = page.locator("h2").all_inner_texts()
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+    finally:
+        context.close()
     assert len(images) >= 7
     assert all(done and width > 300 and height > 100 for done, width, height in images)
     assert {
