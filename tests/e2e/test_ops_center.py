@@ -330,8 +330,19 @@ def test_a_report_sent_offline_is_delivered_when_back_online(browser, dashboard_
         page.reload()
         page.locator(".category-option").first.wait_for()
         page.wait_for_function("document.querySelector('#citizen-map')?.dataset.idleMs")
-        page.get_by_role("button", name=re.compile("图钉放在地图中心")).click()
-        page.locator(".category-option").first.click()
+        # the pin and the category are set before sending (on a loaded machine a click can land
+        # before the reloaded page has wired it, and the form then only asks for them)
+        ready = (
+            "() => Boolean(document.querySelector('#citizen-map')?.dataset.pin"
+            " && document.querySelector('input[name=category]:checked'))"
+        )
+        for _ in range(5):
+            page.get_by_role("button", name=re.compile("图钉放在地图中心")).click()
+            page.locator(".category-option").first.click()
+            if page.evaluate(ready):
+                break
+            page.wait_for_timeout(500)
+        assert page.evaluate(ready), "the pin or the category did not take"
         page.locator("textarea[name=description]").fill("离线上报的井盖")
         page.locator("form.report button[type=submit]").click()
         page.locator("#queued").wait_for()
