@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 
+from shancheng.errors import QueryError
 from shancheng.lifelines.repository import dialect_insert
 from shancheng.store.lifelines_tables import TelemetryGapRow, TelemetrySeqRow, TelemetrySourceRow
 
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 GRACE_MS = 5_000
 """A hole becomes a gap once the message after it has waited this long (ms)."""
+MAX_HEARTBEAT_JUMP = 1_000_000
+"""A heartbeat may announce at most this many numbers beyond what arrived (a typo or a
+hostile key would otherwise put a gap of billions on record that nothing can close)."""
 MAX_SEQ = 2**53
 """Sequence numbers and epochs are positive integers below this (exact in JSON and doubles)."""
 
@@ -208,6 +212,13 @@ def announce(
     heartbeat with a lower number (a replayed request) changes nothing.
     """
     source = _lock_source(conn, stamp.gateway, stamp.epoch, now_ms)
+    known = max(int(source["highest_seq"]), int(source["accounted_through"]))
+    if stamp.seq > known + MAX_HEARTBEAT_JUMP:
+        msg = (
+            f"`last_seq`: {stamp.seq:,} is more than {MAX_HEARTBEAT_JUMP:,} beyond the last "
+            f"number that arrived from {stamp.gateway!r} epoch {stamp.epoch} ({known:,})"
+        )
+        raise QueryError(msg, field="last_seq")
     announced = (int(source["announced_seq"]), int(source["announced_at_ms"]))
     if stamp.seq > announced[0]:
         announced = (stamp.seq, now_ms)

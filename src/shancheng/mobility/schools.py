@@ -119,7 +119,14 @@ def school_zones(
         flow = tree.flows(at_node)
         events += _crossing_events(tree, flow, legs, controls, grade, factor, schools, cross)
         rows.append(_school_rows(schools, school_nodes, tree, at_node, factor, spec))
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if not rows:
+        msg = (
+            f"{city.name}: facilities: no school of the categories "
+            f"{', '.join(assumptions['schools'])} (assumptions `schools`): there are no school "
+            "zones to analyse"
+        )
+        raise InputError(msg)
+    table = pd.concat(rows, ignore_index=True)
     events_frame = pd.DataFrame(events, columns=list(CROSSING_COLUMNS))
     crossings = pd.DataFrame(
         events_frame.groupby(list(CROSSING_COLUMNS[:-1]), as_index=False)["pupils"].sum()

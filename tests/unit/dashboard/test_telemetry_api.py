@@ -133,3 +133,20 @@ def test_who_may_read_and_post(dash):
     key = {"X-API-Key": dash.api_key()}
     assert dash.client.get("/lifelines/telemetry/sources", headers=key).status_code == 401
     assert dash.client.get("/lifelines/telemetry/gaps", headers=dash.staff()).status_code == 200
+
+
+def test_a_heartbeat_far_beyond_what_arrived_is_refused_and_nothing_changes(dash):
+    key = {"X-API-Key": dash.api_key()}
+    _book(dash, [1, 2], int(datetime.now(UTC).timestamp() * 1000))
+    beat = {"gateway": GATEWAY, "epoch": EPOCH, "last_seq": 2 + 1_000_001}
+    r = dash.client.post("/lifelines/telemetry/heartbeat", json=beat, headers=key)
+    assert r.status_code == 422, r.text
+    assert "`last_seq`" in r.json()["detail"][0]["msg"]
+    sources = dash.client.get("/lifelines/telemetry/sources", headers=dash.staff()).json()
+    (source,) = [s for s in sources if s["gateway"] == GATEWAY and s["epoch"] == EPOCH]
+    assert (source["announced_seq"], source["accounted_through"]) == (0, 2)
+    beat["last_seq"] = 2 + 1_000_000  # at the bound: taken
+    assert (
+        dash.client.post("/lifelines/telemetry/heartbeat", json=beat, headers=key).status_code
+        == 200
+    )

@@ -147,3 +147,12 @@ def test_without_relations_there_is_no_ban(tmp_path):
     with pytest.warns(FlatTerrainWarning):
         city, report = build_city(ImportOptions(osm=path, name="plain"))
     assert len(city.turn_restrictions) == 0 and report.figures["turn_restrictions"] == 0
+
+
+def test_a_city_without_schools_gets_a_clear_error_not_a_key_error(tagged):
+    from shancheng.errors import InputError
+    from shancheng.mobility.bottlenecks import analyse_bottlenecks
+
+    city, _ = tagged
+    with pytest.raises(InputError, match="no school of the categories .* no school zones"):
+        analyse_bottlenecks(city)
