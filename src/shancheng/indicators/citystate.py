@@ -25,12 +25,12 @@ from shancheng.circles.standard import load_catalogue
 from shancheng.circles.transit_figures import unit_line_km
 from shancheng.data.transit import city_feed
 from shancheng.errors import InputError, NotFoundError, QueryError
-from shancheng.geo.crs import lonlat_to_utm
+from shancheng.geo.crs import lonlat_to_utm, utm_to_lonlat
 from shancheng.lifelines.monitoring import compute_coverage
 from shancheng.lifelines.segments import attach_facilities, segment_network
 from shancheng.lifelines.sensors import sensors_from_city
 from shancheng.lifelines.service import city_network
-from shancheng.mobility.bottlenecks import analyse_bottlenecks
+from shancheng.mobility.bottlenecks import prepare_bottlenecks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from shancheng.lifelines.pipes import PipeNetwork
     from shancheng.lifelines.segments import Segmentation
     from shancheng.lifelines.sensors import Sensor
+    from shancheng.mobility.bottlenecks import BottleneckBase
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ class CityState:
         ``water`` and ``gas`` networks.
     sensors
         The City's sensor registry.
+    bottlenecks
+        School zones and through movement (what reports do not change), or the reason the
+        City has none (no schools, no road classes).
     """
 
     city: City
@@ -98,6 +102,7 @@ class CityState:
     pipes: dict[str, PipeModel]
     sensors: dict[str, Sensor]
     boundary: BaseGeometry
+    bottlenecks: BottleneckBase | InputError
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -152,15 +157,34 @@ def build_city_state(
     city_code = str(city_rows["code"].iloc[0]) if len(city_rows) else "city"
     sensors = sensors_from_city(city)
     pipes = {name: _pipe_model(city, name) for name in NETWORKS if len(city.layer(f"{name}_links"))}
-    units = _unit_table(city, evaluation, pipes, sensors)
+    bottlenecks = _bottleneck_base(city)
+    units = _unit_table(city, evaluation, pipes, sensors, bottlenecks)
     access = PointAccess.build(city.network, city.facilities, catalogue)
     boundary = shapely.union_all(np.asarray(city_rows.geometry.to_numpy(), dtype=object))
     if boundary.is_empty:
         boundary = shapely.union_all(np.asarray(city.admin_units.geometry.to_numpy(), dtype=object))
     logger.info("dashboard state of %s built in %.1f s", city.name, time.perf_counter() - started)
     return CityState(
-        city, catalogue, evaluation, city_code, units, access, pipes, sensors, boundary
+        city,
+        catalogue,
+        evaluation,
+        city_code,
+        units,
+        access,
+        pipes,
+        sensors,
+        boundary,
+        bottlenecks,
     )
+
+
+def _bottleneck_base(city: City) -> BottleneckBase | InputError:
+    """School zones and through movement, or why the City has none (kept to be raised later)."""
+    try:
+        return prepare_bottlenecks(city)
+    except InputError as exc:  # no schools, no road classes: the measures have no data
+        logger.info("%s: no bottleneck analysis (%s)", city.name, exc)
+        return exc
 
 
 def _pipe_model(city: City, name: str) -> PipeModel:
@@ -190,6 +214,7 @@ def _unit_table(
     evaluation: Evaluation,
     pipes: dict[str, PipeModel],
     sensors: dict[str, Sensor],
+    bottlenecks: BottleneckBase | InputError,
 ) -> pd.DataFrame:
     units = evaluation.units
     area_km2 = units.to_crs(city.network.crs_epsg).geometry.area.to_numpy() / 1e6
@@ -207,7 +232,7 @@ def _unit_table(
         }
     )
     table["pipe_monitoring_share"] = _monitoring_shares(city, table, pipes, sensors)
-    table["school_unprotected_crossings"] = _school_crossings(city, units)
+    table["school_unprotected_crossings"] = _school_crossings(city, units, bottlenecks)
     table["metro_network_km"] = np.nan
     table["station_walk_15min_share"] = np.nan
     transit = evaluation.transit
@@ -221,24 +246,24 @@ def _unit_table(
     return table
 
 
-def _school_crossings(city: City, units: gpd.GeoDataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+def _school_crossings(
+    city: City, units: gpd.GeoDataFrame, bottlenecks: BottleneckBase | InputError
+) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Pupils' crossings of main roads with no crossing or signal, by the unit of the school.
 
-    From the bottleneck analysis (:mod:`shancheng.mobility.bottlenecks`); NaN (no data) for a
-    City it cannot run on (no schools, no road classes).
+    From the school zones of the bottleneck analysis (:mod:`shancheng.mobility.bottlenecks`);
+    NaN (no data) for a City it cannot run on (no schools, no road classes).
     """
-    try:
-        candidates = analyse_bottlenecks(city).candidates
-    except InputError as exc:  # no schools, no road classes: the measure has no data
-        logger.info("%s: no school-route measure (%s)", city.name, exc)
+    if isinstance(bottlenecks, InputError):
         return np.full(len(units), np.nan)
-    gates = candidates[candidates["kind"] == "school_gate"]
-    lon, lat = gates["lon"].to_numpy(np.float64), gates["lat"].to_numpy(np.float64)
-    counts = gates["unprotected_main"].to_numpy(np.float64)
+    schools = bottlenecks.zones.schools
+    x, y = schools["x_utm"].to_numpy(np.float64), schools["y_utm"].to_numpy(np.float64)
+    lon, lat = utm_to_lonlat(x, y, epsg=city.network.crs_epsg)
+    counts = schools["unprotected_main"].to_numpy(np.float64)
     out = np.zeros(len(units))
     for i, (level, shape) in enumerate(zip(units["level"], units.geometry, strict=True)):
         inside = (
-            np.ones(len(gates), bool) if level == "city" else shapely.contains_xy(shape, lon, lat)
+            np.ones(len(schools), bool) if level == "city" else shapely.contains_xy(shape, lon, lat)
         )
         out[i] = counts[inside].sum()
     return out

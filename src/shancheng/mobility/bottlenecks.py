@@ -103,6 +103,72 @@ def load_assumptions(path: str | Path | None = None) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True, eq=False)
+class BottleneckBase:
+    """The part of the analysis that reports do not change: school zones and through movement.
+
+    Built once per City (and what-if); :func:`rank_bottlenecks` adds the reports and ranks,
+    which takes a fraction of the time, so a server re-ranks on every new report.
+    """
+
+    zones: SchoolZones
+    junctions: pd.DataFrame
+    pieces: pd.DataFrame
+    betweenness: Betweenness
+    places: pd.DataFrame
+    """Every candidate's ``candidate_id, x_utm, y_utm`` (where reports are counted)."""
+    assumptions: dict[str, Any]
+
+
+def prepare_bottlenecks(
+    city: City,
+    *,
+    assumptions: Mapping[str, Any] | None = None,
+    enrolment: Mapping[str, float] | None = None,
+    what_if: WhatIf | None = None,
+) -> BottleneckBase:
+    """Compute the school zones, the drive network's through movement and the junctions.
+
+    Parameters are those of :func:`analyse_bottlenecks`.
+
+    Raises
+    ------
+    InputError
+        The City cannot be analysed (no schools, no road classes), with the reason.
+    """
+    a = dict(assumptions or load_assumptions())
+    change = what_if or WhatIf()
+    extra = {
+        **dict.fromkeys(change.crossings, "marked"),
+        **dict.fromkeys(change.signals, "signals"),
+    }
+    zones = school_zones(city, a, enrolment=enrolment, extra_controls=extra,
+                         pickup_kerb_m=change.pickup_zones)  # fmt: skip
+    jn = a["junctions"]
+    drive = build_drive_network(city.walk_nodes, city.walk_segments,
+                                turn_restrictions=city_turn_restrictions(city))  # fmt: skip
+    per_node, pieces, between = through_movement(drive, samples=jn["samples"], seed=jn["seed"])
+    junctions = _junction_table(city, per_node, zones, a, extra)
+    places = pd.concat([
+        pd.DataFrame({"candidate_id": "gate:" + zones.schools["facility_id"],
+                      "x_utm": zones.schools["x_utm"], "y_utm": zones.schools["y_utm"]}),
+        pd.DataFrame({"candidate_id": "junction:" + junctions["walk_node_id"].astype(str),
+                      "x_utm": junctions["x_utm"], "y_utm": junctions["y_utm"]}),
+    ], ignore_index=True)  # fmt: skip
+    return BottleneckBase(zones, junctions, pieces, between, places, a)
+
+
+def rank_bottlenecks(
+    city: City, base: BottleneckBase, *, reports: pd.DataFrame | None = None
+) -> Bottlenecks:
+    """Count the reports near each candidate and rank the candidates (see the module)."""
+    a = base.assumptions
+    counts = report_counts(base.places, reports, a["evidence"])
+    candidates = _rank(city, base.zones, base.junctions, counts, a, a["junctions"])
+    return Bottlenecks(candidates, base.junctions, base.pieces, base.zones, counts,
+                       base.betweenness, a)  # fmt: skip
+
+
 def analyse_bottlenecks(
     city: City,
     *,
@@ -132,29 +198,12 @@ def analyse_bottlenecks(
         ``candidates`` ranked (:data:`CANDIDATE_COLUMNS` then ``c_<component>`` columns).
     """
     started = time.perf_counter()
-    a = dict(assumptions or load_assumptions())
-    change = what_if or WhatIf()
-    extra = {
-        **dict.fromkeys(change.crossings, "marked"),
-        **dict.fromkeys(change.signals, "signals"),
-    }
-    zones = school_zones(city, a, enrolment=enrolment, extra_controls=extra,
-                         pickup_kerb_m=change.pickup_zones)  # fmt: skip
-    jn = a["junctions"]
-    drive = build_drive_network(city.walk_nodes, city.walk_segments,
-                                turn_restrictions=city_turn_restrictions(city))  # fmt: skip
-    per_node, pieces, between = through_movement(drive, samples=jn["samples"], seed=jn["seed"])
-    junctions = _junction_table(city, per_node, zones, a, extra)
-    places = pd.concat([
-        pd.DataFrame({"candidate_id": "gate:" + zones.schools["facility_id"],
-                      "x_utm": zones.schools["x_utm"], "y_utm": zones.schools["y_utm"]}),
-        pd.DataFrame({"candidate_id": "junction:" + junctions["walk_node_id"].astype(str),
-                      "x_utm": junctions["x_utm"], "y_utm": junctions["y_utm"]}),
-    ], ignore_index=True)  # fmt: skip
-    counts = report_counts(places, reports, a["evidence"])
-    candidates = _rank(city, zones, junctions, counts, a, jn)
-    logger.info("ranked %d candidates in %.1f s", len(candidates), time.perf_counter() - started)
-    return Bottlenecks(candidates, junctions, pieces, zones, counts, between, a)
+    base = prepare_bottlenecks(city, assumptions=assumptions, enrolment=enrolment,
+                               what_if=what_if)  # fmt: skip
+    result = rank_bottlenecks(city, base, reports=reports)
+    logger.info("ranked %d candidates in %.1f s", len(result.candidates),
+                time.perf_counter() - started)  # fmt: skip
+    return result
 
 
 def city_turn_restrictions(city: City) -> pd.DataFrame | None:

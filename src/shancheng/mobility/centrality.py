@@ -5,15 +5,25 @@ pairs of junctions no farther apart than a distance (2, 5 and 10 km: the local, 
 city scales of space syntax and cityseer) whose shortest routes pass it, shares split equally
 among tied routes (Freeman's definition, Brandes' algorithm). Exact betweenness needs a search
 from every junction; the estimate here searches from ``k`` junctions drawn uniformly without
-replacement and scales by ``n / k`` (Brandes & Pich 2007). Each source adds at most ``n - 1``
-to any unit, so by Hoeffding's inequality and a union bound over all ``N`` units and scales,
-with probability at least ``1 - delta`` every estimate is within
+replacement and scales by ``n / k`` (Brandes & Pich 2007).
 
-    error_bound = n (n - 1) sqrt(ln(2 N / delta) / (2 k))
+The error bound. One source adds to any unit at most the number of junctions it can reach
+within the cutoff, less one: ``R``. Network distance is never shorter than the straight line
+when every arc is at least as long as its chord, so ``R`` is bounded by the most junctions in
+any disc of the cutoff's radius (:func:`reach_bounds`, from the coordinates); else ``n - 1``.
+By Hoeffding's inequality (which holds for sampling without replacement) and a union bound
+over all ``N`` units and scales, with probability at least ``1 - delta`` every estimate is
+within
 
-of the exact count (``0`` when every junction is a source). Distances are metric (metres of
-carriageway); the search honours one-way streets but not turn restrictions (they would need
-the arc graph: a stated simplification shared with cityseer).
+    error_bound = n R sqrt(ln(2 N / delta) / (2 k))
+
+of the exact count (``0`` when every junction is a source); a junction's ``R`` is multiplied
+by the most arcs entering a junction when turn restrictions can send a route through it twice.
+
+Turn restrictions. With banned turns the search runs on the arc graph (a state is an arc;
+only the allowed turns follow it), so routes go round the block as a driver must; without
+them the junction graph gives the same counts, faster. Distances are metric (metres of
+carriageway) or free-flow seconds.
 """
 
 from __future__ import annotations
@@ -25,9 +35,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from shancheng.errors import ConfigError
-from shancheng.mobility._brandes import brandes_from_sources
+from shancheng.mobility._brandes import brandes_from_sources, brandes_turns_from_sources
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,10 +67,12 @@ class Betweenness:
         ``(len(scales_m), n_arcs)`` estimated pair counts per arc.
     samples, n_nodes
         Sources searched and nodes in the graph (``samples == n_nodes``: exact).
-    error_bound
-        Largest error of any estimate with probability ``1 - delta`` (pairs).
+    error_bounds
+        Largest error of any estimate at each scale, with probability ``1 - delta`` (pairs).
     delta
-        The allowed failure probability of the bound.
+        The allowed failure probability of the bounds (all scales together).
+    turn_restricted
+        Whether the routes obeyed banned turns (the arc-graph search).
     """
 
     scales_m: tuple[float, ...]
@@ -67,8 +80,14 @@ class Betweenness:
     arc: FloatArray
     samples: int
     n_nodes: int
-    error_bound: float
+    error_bounds: tuple[float, ...]
     delta: float
+    turn_restricted: bool = False
+
+    @property
+    def error_bound(self) -> float:
+        """Largest error of any estimate at any scale (pairs)."""
+        return max(self.error_bounds, default=0.0)
 
     @property
     def exact(self) -> bool:
@@ -85,6 +104,8 @@ def sampled_betweenness(
     samples: int | None = None,
     delta: float = 0.05,
     seed: int = 0,
+    banned_turns: IntArray | None = None,
+    reach: Sequence[int] | None = None,
     progress: Progress | None = None,
 ) -> Betweenness:
     """Estimate betweenness on a directed CSR graph from ``samples`` uniform sources.
@@ -102,13 +123,18 @@ def sampled_betweenness(
         Failure probability of the stated error bound.
     seed
         Seed of the source draw.
+    banned_turns
+        ``(k, 2)`` pairs ``(arc in, arc out)`` no route may take (turn restrictions).
+    reach
+        Per scale (ascending), at most how many nodes any node reaches within the cutoff,
+        itself included (:func:`reach_bounds`); ``None``: every node.
     progress
         Told the number of sources searched.
 
     Returns
     -------
     Betweenness
-        Pair counts per node and arc at each scale, and the error bound.
+        Pair counts per node and arc at each scale, and the error bounds.
 
     Examples
     --------
@@ -130,24 +156,106 @@ def sampled_betweenness(
     if not 0.0 < delta < 1.0:
         msg = f"delta must lie in (0, 1), got {delta!r}"
         raise ConfigError(msg)
+    if reach is not None and len(reach) != cutoffs.shape[0]:
+        msg = f"reach gives {len(reach)} values for {cutoffs.shape[0]} scales"
+        raise ConfigError(msg)
     k = n if samples is None else max(1, min(int(samples), n))
     rng = np.random.default_rng(seed)
     sources = np.arange(n) if k == n else np.sort(rng.choice(n, size=k, replace=False))
+    turns = banned_turns is not None and len(banned_turns) > 0
+    if turns:
+        succ_ptr, succ = allowed_turns(indptr, head, np.asarray(banned_turns, dtype=np.int64))
     node = np.zeros((cutoffs.shape[0], n))
     arc = np.zeros((cutoffs.shape[0], head.shape[0]))
+    w = weight.astype(np.float64)
     for start in range(0, k, _BATCH):
         batch = sources[start : start + _BATCH].astype(np.int64)
-        nd, ad = brandes_from_sources(indptr, head, weight.astype(np.float64), batch, cutoffs)
+        if turns:
+            nd, ad = brandes_turns_from_sources(indptr, head, w, succ_ptr, succ, batch, cutoffs)
+        else:
+            nd, ad = brandes_from_sources(indptr, head, w, batch, cutoffs)
         node += nd
         arc += ad
         if progress is not None:
             progress(int(batch.shape[0]))
-    scale = n / k
-    units = (n + head.shape[0]) * cutoffs.shape[0]
-    bound = 0.0 if k == n else n * (n - 1) * math.sqrt(math.log(2 * units / delta) / (2 * k))
-    logger.info("betweenness from %d of %d sources, error bound %.3g pairs", k, n, bound)
-    return Betweenness(tuple(float(c) for c in cutoffs), node * scale, arc * scale, k, n,
-                       bound, delta)  # fmt: skip
+    bounds = _error_bounds(head, n, k, cutoffs.shape[0], reach, delta, revisits=turns)
+    logger.info("betweenness from %d of %d sources, error bounds %s pairs", k, n,
+                ", ".join(f"{b:.3g}" for b in bounds))  # fmt: skip
+    return Betweenness(tuple(float(c) for c in cutoffs), node * (n / k), arc * (n / k), k, n,
+                       bounds, delta, turn_restricted=turns)  # fmt: skip
+
+
+def _error_bounds(
+    head: IntArray,
+    n: int,
+    k: int,
+    n_scales: int,
+    reach: Sequence[int] | None,
+    delta: float,
+    *,
+    revisits: bool,
+) -> tuple[float, ...]:
+    """Hoeffding's bound per scale: ``n R sqrt(ln(2 N / delta) / (2 k))`` (module docstring)."""
+    if k >= n:
+        return (0.0,) * n_scales
+    units = (n + head.shape[0]) * n_scales
+    root = math.sqrt(math.log(2 * units / delta) / (2 * k))
+    visits = int(np.bincount(head, minlength=n).max()) if revisits and head.shape[0] else 1
+    out = []
+    for c in range(n_scales):
+        r = n - 1 if reach is None else max(0, min(int(reach[c]), n) - 1)
+        out.append(n * r * visits * root)
+    return tuple(out)
+
+
+def allowed_turns(indptr: IntArray, head: IntArray, banned: IntArray) -> tuple[IntArray, IntArray]:
+    """Return the arc graph in CSR form: the arcs that may follow each arc, banned pairs left out.
+
+    Examples
+    --------
+    Two arcs 0 → 1 and 1 → 0 (a dead end): the U-turn is the only way on, unless banned.
+
+    >>> indptr, head = np.array([0, 1, 2]), np.array([1, 0])
+    >>> [x.tolist() for x in allowed_turns(indptr, head, np.zeros((0, 2), np.int64))]
+    [[0, 1, 2], [1, 0]]
+    >>> [x.tolist() for x in allowed_turns(indptr, head, np.array([[0, 1]]))]
+    [[0, 0, 1], [0]]
+    """
+    m = head.shape[0]
+    outdeg = np.diff(indptr)[head]
+    tail_arc = np.repeat(np.arange(m, dtype=np.int64), outdeg)
+    first = np.repeat(indptr[head], outdeg)
+    offset = np.arange(tail_arc.shape[0]) - np.repeat(np.cumsum(outdeg) - outdeg, outdeg)
+    next_arc = (first + offset).astype(np.int64)
+    if banned.shape[0]:
+        keep = ~np.isin(tail_arc * m + next_arc, banned[:, 0] * m + banned[:, 1])
+        tail_arc, next_arc = tail_arc[keep], next_arc[keep]
+    succ_ptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail_arc, minlength=m), out=succ_ptr[1:])
+    return succ_ptr, next_arc
+
+
+def reach_bounds(
+    x: FloatArray, y: FloatArray, length: FloatArray, tail: IntArray, head: IntArray,
+    scales_m: Sequence[float],
+) -> list[int] | None:  # fmt: skip
+    """Return, per scale, the most nodes within the cutoff of any node (itself included).
+
+    Counted in straight-line discs, which hold every node reachable within the cutoff when no
+    arc is shorter than its chord; ``None`` (no bound) when some arc is.
+    """
+    chord = np.hypot(x[head] - x[tail], y[head] - y[tail])
+    if np.any(length < chord * (1.0 - 1e-9) - 1e-6):
+        return None
+    tree = cKDTree(np.column_stack([x, y]))
+    points = np.column_stack([x, y])
+    out = []
+    for cutoff in sorted(scales_m):
+        if not math.isfinite(cutoff):
+            out.append(int(x.shape[0]))
+            continue
+        out.append(int(np.max(tree.query_ball_point(points, r=cutoff, return_length=True))))
+    return out
 
 
 def through_movement(
@@ -171,6 +279,10 @@ def through_movement(
         The raw estimate with its sample size and error bound.
     """
     w = drive.edge_length_m if weight == "length" else drive.edge_time_s
+    reach = None
+    if weight == "length":
+        reach = reach_bounds(drive.node_x_utm, drive.node_y_utm, drive.edge_length_m,
+                             drive.edge_tail, drive.edge_head, scales_m)  # fmt: skip
     b = sampled_betweenness(
         drive.indptr,
         drive.edge_head,
@@ -178,6 +290,8 @@ def through_movement(
         scales_m=scales_m,
         samples=samples,
         seed=seed,
+        banned_turns=drive.banned_turns,
+        reach=reach,
         progress=progress,
     )
     names = [scale_column(s) for s in b.scales_m]

@@ -83,8 +83,12 @@ def render_report(result: Bottlenecks, city: City, table: pd.DataFrame) -> str:
     moved = "<th>rank before</th>" if "rank_before" in table.columns else ""
     sampling = "exact (every junction a source)" if b.exact else (
         f"{b.samples:,} of {b.n_nodes:,} junctions as sources; every count within "
-        f"±{b.error_bound:,.0f} pairs with probability {1 - b.delta:.0%}"
+        + ", ".join(f"±{e:,.0f} pairs at {s / 1000:g} km" for s, e in
+                    zip(b.scales_m, b.error_bounds, strict=True))
+        + f" with probability {1 - b.delta:.0%}"
     )  # fmt: skip
+    if b.turn_restricted:
+        sampling += "; routes obey the mapped turn restrictions"
     assumptions = html.escape(json.dumps(result.assumptions, indent=1, ensure_ascii=False))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Bottlenecks: {html.escape(city.name)}</title>

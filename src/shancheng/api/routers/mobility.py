@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from shancheng.api.deps import CityDep, SessionDep
 from shancheng.api.schemas.mobility import BottleneckRead
 from shancheng.cases.service import report_locations, report_locations_version
+from shancheng.errors import InputError
 from shancheng.geo.crs import WGS84_EPSG
 from shancheng.indicators.citystate import CityState
-from shancheng.mobility.bottlenecks import analyse_bottlenecks, load_assumptions
+from shancheng.mobility.bottlenecks import load_assumptions, rank_bottlenecks
 
 router = APIRouter(prefix="/mobility", tags=["mobility"])
 Kind = Literal["all", "school_gate", "junction"]
@@ -38,16 +39,20 @@ def _evidence_codes() -> list[str]:
 def _ranking(state: CityState, session: Session) -> pd.DataFrame:
     """Return the city's ranking with the governance center's traffic reports as evidence.
 
-    Computed once per city state and per state of those reports (a new one recomputes; a few
-    seconds on the demo); the last two results are kept.
+    The school zones and through movement are the city state's (computed once); the reports
+    are counted and the candidates ranked once per state of those reports (a new report
+    re-ranks, a fraction of a second on the demo); the last two rankings are kept.
     """
+    if isinstance(state.bottlenecks, InputError):
+        raise state.bottlenecks
     codes = _evidence_codes()
     key = (id(state), report_locations_version(session, codes))
     with _RANKINGS_LOCK:
         if key in _RANKINGS:
             _RANKINGS.move_to_end(key)
             return _RANKINGS[key]
-    ranking = analyse_bottlenecks(state.city, reports=report_locations(session, codes)).candidates
+    reports = report_locations(session, codes)
+    ranking = rank_bottlenecks(state.city, state.bottlenecks, reports=reports).candidates
     with _RANKINGS_LOCK:
         _RANKINGS[key] = ranking
         while len(_RANKINGS) > 2:  # noqa: PLR2004
