@@ -74,3 +74,39 @@ def test_living_circles_nearest_isochrone_and_whatif(page, dashboard_server):
     newly.wait_for()
     assert newly.inner_text().replace(",", "").strip().isdigit()
     page.screenshot(path=str(SCREENSHOTS / "circles.png"))
+
+
+def test_living_circles_walk_against_walk_plus_transit(page, dashboard_server):
+    """The travel-mode switch: the table shows the API's walk and walk + transit shares."""
+    _, categories = dashboard_server.call("GET", "/circles/categories")
+    plain = next(c for c in categories if not c["category"].startswith("complete_"))
+    status, rows = dashboard_server.call(
+        "GET", f"/circles/transit/coverage?category={plain['category']}&level=street&minutes=30"
+    )
+    assert status == 200 and rows, "the e2e city has a metro feed"
+    page.goto(f"{dashboard_server.url}/ui/#/circles")
+    page.locator(".table-box tbody tr").first.wait_for()
+    page.select_option(
+        "select[name=category]", f"{plain['category']}@{plain['level'].rstrip('min')}"
+    )
+    page.select_option("select[name=access]", "30")
+    table = page.locator("#transit-table")
+    table.locator("tbody tr").first.wait_for()
+    shown = {
+        tr.locator("td").nth(0).inner_text(): tr.locator("td").nth(3).inner_text()
+        for tr in table.locator("tbody tr").all()
+    }
+    assert len(shown) == len(rows)
+    for r in rows:
+        expected = "–" if r["transit_share"] is None else f"{r['transit_share'] * 100:,.1f} %"
+        assert shown[r["name"]] == expected, (r, shown[r["name"]])
+    # a complete circle is several categories at once: the view says transit is per category
+    complete = next(c for c in categories if c["category"].startswith("complete_"))
+    page.select_option(
+        "select[name=category]", f"{complete['category']}@{complete['level'].rstrip('min')}"
+    )
+    page.locator("#transit-note").wait_for()
+    assert page.locator("#transit-table").count() == 0
+    # back to walking: the circle table returns
+    page.select_option("select[name=access]", "walk")
+    page.locator("#transit-table").wait_for(state="detached")

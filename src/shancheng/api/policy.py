@@ -163,6 +163,7 @@ POLICY: dict[str, Rule] = {
     "GET /circles/stations": Rule(_P, _CIRCLES),
     "GET /circles/stations/catchments": Rule(_P, _CIRCLES),
     "GET /circles/lines": Rule(_P, _CIRCLES),
+    "GET /circles/transit/coverage": Rule(_P, _CIRCLES),
     "GET /circles/isochrone": Rule(_P, _CIRCLES),
     "POST /circles/whatif": Rule(_P, _CIRCLES),
     "GET /targets": Rule(_P, "the plan's targets and progress are published"),

@@ -278,3 +278,40 @@ def test_stations_catchments_and_lines_of_the_city_feed(dash, city_state):
     assert sum(f["properties"]["length_km"] for f in lines["features"]) == pytest.approx(
         transit.lines["length_km"].sum()
     )
+
+
+def test_transit_coverage_per_unit_against_the_residences(dash, city_state):
+    """Walk + transit coverage per district: recomputed here from the per-residence times."""
+    transit = city_state.evaluation.transit
+    access = transit.access
+    residences = city_state.evaluation.accessibility.residences
+    people = residences["population"].to_numpy(float)
+    # the category the demo metro helps most within 30 minutes (chosen from the raw times)
+    gains = [people[(access.median_s[:, k] <= 1800) & (access.walk_s[:, k] > 1800)].sum()
+             for k in range(len(access.categories))]  # fmt: skip
+    c = int(np.argmax(gains))
+    category = access.categories[c]
+    rows = dash.client.get(
+        "/circles/transit/coverage", params={"category": category, "level": "district",
+                                             "minutes": 30}
+    )  # fmt: skip
+    assert rows.status_code == 200, rows.text
+    got = {r["code"]: r for r in rows.json()}
+    district = residences["district_code"].astype(str).to_numpy()
+    assert set(got) == set(district)
+    gained = 0.0
+    for code, row in got.items():
+        mine = district == code
+        assert row["residents"] == pytest.approx(people[mine].sum())
+        walk = people[mine & (access.walk_s[:, c] <= 1800)].sum()
+        ride = people[mine & (access.median_s[:, c] <= 1800)].sum()
+        assert row["walk_covered"] == pytest.approx(walk)
+        assert row["transit_covered"] == pytest.approx(ride)
+        assert row["transit_covered"] >= row["walk_covered"] - 1e-9
+        assert row["transit_share"] == pytest.approx(ride / people[mine].sum())
+        gained += ride - walk
+        assert row["name"]
+    assert gained == pytest.approx(gains[c]) and gained > 0
+    for bad in ({"minutes": 20}, {"category": "nope"}):
+        r = dash.client.get("/circles/transit/coverage", params={"category": category, **bad})
+        assert r.status_code == 422, r.text

@@ -154,8 +154,13 @@ def test_turn_restricted_betweenness_equals_brute_force(n, seed, share):
     turns = [(a, b) for a, (_, v) in enumerate(edges) for b, e in enumerate(edges) if e[0] == v]
     banned = [t for t in turns if rng.random() < share]
     cut = [4.0, math.inf]
-    b = sampled_betweenness(indptr, head, weight, scales_m=cut,
-                            banned_turns=np.array(banned, dtype=np.int64).reshape(-1, 2))
+    b = sampled_betweenness(
+        indptr,
+        head,
+        weight,
+        scales_m=cut,
+        banned_turns=np.array(banned, dtype=np.int64).reshape(-1, 2),
+    )
     assert b.exact and b.turn_restricted == bool(banned)
     for k, cutoff in enumerate(cut):
         node, arc = _turn_oracle(G, edges, set(banned), n, cutoff)

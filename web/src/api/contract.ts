@@ -30,6 +30,7 @@ export type CircleCategory = Schemas["CategoryRead"];
 export type CaseCategory = Schemas["CaseCategoryRead"];
 
 export type CoverageRow = Schemas["UnitCoverage"];
+export type TransitCoverageRow = Schemas["UnitTransitCoverage"];
 
 export type NearestRow = Schemas["NearestRead"];
 

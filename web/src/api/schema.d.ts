@@ -631,6 +631,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/circles/transit/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Transit Coverage
+         * @description Share of each unit's residents reaching the category by walking, and with transit.
+         *
+         *     Walk + transit is the median over the departure window (07:00-09:00 by default) of the
+         *     door-to-door time through the City's feed; empty without a feed.
+         */
+        get: operations["transit_coverage_circles_transit_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/circles/whatif": {
         parameters: {
             query?: never;
@@ -4110,6 +4133,34 @@ export interface components {
             /** Unit Code */
             unit_code: string;
         };
+        /**
+         * UnitTransitCoverage
+         * @description Residents of a unit reaching a category within a time by walking, and with transit.
+         *
+         *     ``transit_*`` is the median over the departure window of the better of walking and walk
+         *     + transit, so it is never below ``walk_*``.
+         */
+        UnitTransitCoverage: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Name En
+             * @default
+             */
+            name_en: string;
+            /** Residents */
+            residents: number;
+            /** Transit Covered */
+            transit_covered: number;
+            /** Transit Share */
+            transit_share: number | null;
+            /** Walk Covered */
+            walk_covered: number;
+            /** Walk Share */
+            walk_share: number | null;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -5170,6 +5221,41 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    transit_coverage_circles_transit_coverage_get: {
+        parameters: {
+            query: {
+                /** @description A catalogue category, or complete_5min/10min/15min */
+                category: string;
+                level?: "city" | "district" | "street" | "community";
+                /** @description Door-to-door minutes: 15, 30 or 45 */
+                minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitTransitCoverage"][];
                 };
             };
             /** @description Validation Error */

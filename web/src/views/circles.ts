@@ -1,12 +1,13 @@
 /**
  * Living circles: coverage choropleth per category and level, the gap areas and facilities,
  * a map click answers "how far to the nearest of each category" or draws isochrones, and a
- * draggable pin shows what adding a facility there would change.
+ * draggable pin shows what adding a facility there would change. With the City's metro feed,
+ * the same map and table compare walking with walk + transit (15/30/45 minutes door to door).
  */
 import type { Cleanup } from "../app";
 import { failed } from "../app";
 import { ApiError, get, post } from "../api/client";
-import type { CircleCategory, CoverageRow, Geo, NearestRow, UnitProps, WhatIf } from "../api/contract";
+import type { CircleCategory, CoverageRow, Geo, NearestRow, TransitCoverageRow, UnitProps, WhatIf } from "../api/contract";
 import { h, labelled, select, table } from "../dom";
 import { fmt, lang, onLangChange, pct, t } from "../i18n";
 import { addStreets, createMap, fitTo, legend, maplibregl, ready, SHARE_LEGEND, SHARE_RAMP, setData } from "../map";
@@ -27,6 +28,10 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   category.name = "category";
   const level = select([["district", t("level_district")], ["street", t("level_street")], ["community", t("level_community")]], "street");
   level.name = "level";
+  // walking, or walk + transit within 15/30/45 minutes door to door (the City's GTFS feed)
+  const modeLabel = (v: string): string => (v === "walk" ? t("mode_walk") : `${t("mode_transit")} ≤ ${v} ${t("minutes")}`);
+  const access = select(["walk", "15", "30", "45"].map((v) => [v, modeLabel(v)]), "walk");
+  access.name = "access";
   const gaps = h("input", { type: "checkbox", name: "gaps", checked: true });
   const facilities = h("input", { type: "checkbox", name: "facilities", checked: true });
   const metro = h("input", { type: "checkbox", name: "metro" });
@@ -41,7 +46,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     "section",
     { class: "panel", "aria-labelledby": "circles-title" },
     h("h2", { id: "circles-title", i18n: "view_circles" }),
-    h("div", { class: "row" }, labelled("category", category), labelled("level", level)),
+    h("div", { class: "row" }, labelled("category", category), labelled("level", level), labelled("access_mode", access)),
     h("div", { class: "row" },
       h("label", { class: "field inline" }, gaps, h("span", { i18n: "show_gaps" })),
       h("label", { class: "field inline" }, facilities, h("span", { i18n: "show_facilities" })),
@@ -92,6 +97,10 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
       unitsLevel = lv;
     }
     const c = chosen();
+    if (access.value !== "walk") {
+      await loadTransitCoverage(lv, c);
+      return;
+    }
     rows = await get<CoverageRow[]>("/circles/coverage", { category: c.category, level: lv, circle: c.complete ? undefined : c.circle });
     const share = new Map(rows.map((r) => [r.code, r.share]));
     setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
@@ -108,6 +117,38 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
         ["coverage", (r) => pct(r.share)],
       ], [...rows].sort((a, b) => (a.share ?? 0) - (b.share ?? 0))),
     );
+  };
+
+  // walk + transit: the choropleth is the share with transit, the table sets it beside walking
+  const loadTransitCoverage = async (lv: string, c: { category: string; complete: boolean }): Promise<void> => {
+    const paint = (share: Map<string, number | null>): void =>
+      setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
+    if (c.complete) {
+      paint(new Map());
+      coverageBox.replaceChildren(h("p", { class: "notice", id: "transit-note", i18n: "transit_per_category" }));
+      return;
+    }
+    const found = await get<TransitCoverageRow[]>("/circles/transit/coverage", { category: c.category, level: lv, minutes: Number(access.value) });
+    paint(new Map(found.map((r) => [r.code, r.transit_share])));
+    legend(map, `${modeLabel(access.value)} · ${category.selectedOptions[0]?.textContent ?? ""}`, SHARE_LEGEND);
+    if (!fitted) {
+      fitTo(map, units!);
+      fitted = true;
+    }
+    if (!found.length) {
+      coverageBox.replaceChildren(h("p", { class: "notice", id: "transit-note", i18n: "no_metro" }));
+      return;
+    }
+    const gain = (r: TransitCoverageRow): number => (r.transit_share ?? 0) - (r.walk_share ?? 0);
+    const box = table<TransitCoverageRow>("transit_table", [
+      ["name", (r) => (lang() === "en" && r.name_en ? r.name_en : r.name)],
+      ["residents", (r) => fmt(r.residents)],
+      ["walk_share", (r) => pct(r.walk_share)],
+      ["transit_share", (r) => pct(r.transit_share)],
+      ["transit_gain", (r) => `+${fmt(gain(r) * 100, 1)} ${t("pct_points")}`],
+    ], [...found].sort((a, b) => (a.transit_share ?? 0) - (b.transit_share ?? 0)));
+    box.id = "transit-table";
+    coverageBox.replaceChildren(box);
   };
 
   const loadLayers = async (): Promise<void> => {
@@ -209,7 +250,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
     void whatif().catch(failed);
   });
 
-  for (const control of [category, level, gaps, facilities]) control.addEventListener("change", refresh);
+  for (const control of [category, level, access, gaps, facilities]) control.addEventListener("change", refresh);
   const loadMetro = async (): Promise<void> => {
     const on = metro.checked;
     const [lines, stations, catchments] = on
@@ -237,9 +278,10 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   });
   const unsubscribe = onLangChange(() => {
     for (const option of category.options) {
-      const c = cats.find((x) => x.category === option.value);
+      const c = cats.find((x) => keyOf(x) === option.value);
       if (c) option.textContent = catName(c);
     }
+    for (const option of access.options) option.textContent = modeLabel(option.value);
     for (const option of level.options) option.textContent = t(`level_${option.value}` as "level_street");
   });
   await Promise.all([loadCoverage(), loadLayers()]);

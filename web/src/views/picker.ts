@@ -11,6 +11,8 @@ import { lang, t } from "../i18n";
 export function iconFor(c: Category): string {
   const name = c.en.toLowerCase();
   const icons: Array<[RegExp, string]> = [
+    [/crossing|pedestrian|jaywalk/, "🚸"],
+    [/traffic|congestion|jam/, "🚦"],
     [/manhole|cover|drain|sewer/, "🕳️"],
     [/light|lamp/, "💡"],
     [/tree|green|grass|plant/, "🌳"],

@@ -16,10 +16,12 @@ from shancheng.api.schemas.circles import (
     NearestRead,
     UnitCoverage,
     UnitShare,
+    UnitTransitCoverage,
     WhatIfIn,
     WhatIfRead,
 )
 from shancheng.circles.isochrones import isochrones
+from shancheng.circles.transit import TRANSIT_THRESHOLDS_MIN
 from shancheng.circles.transit_figures import STATION_WALK_MIN
 from shancheng.errors import InputError, QueryError, SnapDistanceError
 from shancheng.indicators.citystate import CityState
@@ -167,6 +169,50 @@ def station_catchments(
         return _EMPTY
     frame = transit.catchments[transit.catchments["threshold_min"] == float(minutes)]
     return feature_collection(frame, ["station_id", "threshold_min", "residents"])
+
+
+@router.get("/transit/coverage")
+def transit_coverage(
+    city: CityDep,
+    category: CategoryQuery,
+    level: Literal["city", "district", "street", "community"] = "district",
+    minutes: Annotated[int, Query(description="Door-to-door minutes: 15, 30 or 45")] = 15,
+) -> list[UnitTransitCoverage]:
+    """Share of each unit's residents reaching the category by walking, and with transit.
+
+    Walk + transit is the median over the departure window (07:00-09:00 by default) of the
+    door-to-door time through the City's feed; empty without a feed.
+    """
+    if float(minutes) not in TRANSIT_THRESHOLDS_MIN:
+        msg = f"`minutes` must be one of 15, 30, 45, got {minutes}"
+        raise QueryError(msg, field="minutes")
+    if category not in city.catalogue.categories:
+        _unknown_category(city, category)
+    transit = city.evaluation.transit
+    if transit is None:
+        return []
+    table = transit.coverage
+    rows = table[
+        (table["category"] == category)
+        & (table["unit_level"] == level)
+        & (table["threshold_min"] == float(minutes))
+    ]
+    names = city.units.set_index("code")
+    return [
+        UnitTransitCoverage(
+            code=str(code),
+            name=str(names["name"].get(str(code), "")),
+            name_en=str(names["name_en"].get(str(code), "")),
+            residents=float(people),
+            walk_covered=float(walk),
+            walk_share=plain(float(walk_share)),
+            transit_covered=float(ride),
+            transit_share=plain(float(ride_share)),
+        )
+        for code, people, walk, walk_share, ride, ride_share in rows[
+            ["unit_code", "population", "walk_covered", "walk_share", "covered", "share"]
+        ].itertuples(index=False)
+    ]
 
 
 @router.get("/lines")

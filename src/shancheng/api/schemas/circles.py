@@ -27,6 +27,23 @@ class UnitCoverage(BaseModel):
     share: float | None
 
 
+class UnitTransitCoverage(BaseModel):
+    """Residents of a unit reaching a category within a time by walking, and with transit.
+
+    ``transit_*`` is the median over the departure window of the better of walking and walk
+    + transit, so it is never below ``walk_*``.
+    """
+
+    code: str
+    name: str
+    name_en: str = ""
+    residents: float
+    walk_covered: float
+    walk_share: float | None
+    transit_covered: float
+    transit_share: float | None
+
+
 class NearestRead(BaseModel):
     """Walking time from a point to the nearest facility of one category."""
 
