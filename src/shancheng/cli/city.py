@@ -78,8 +78,13 @@ def import_command(
     admin_levels: str | None = typer.Option(
         None, help="With --admin-from-osm: level=admin_level pairs, e.g. city=8,street=10."
     ),
-    city_code: str = typer.Option("500000", help="Official code of the city (Chongqing)."),
-    city_name: str = typer.Option("重庆市", help="Name of the city unit."),
+    city_code: str | None = typer.Option(
+        None, help="With --codes: the city unit's own code (Chongqing: 500000)."
+    ),
+    city_name: str | None = typer.Option(None, help="With --codes: the city unit's name."),
+    code_scheme: str = typer.Option(
+        "nbs", help="With --codes: 'nbs' (China's division codes, checked) or 'free' (any codes)."
+    ),
     polygon_code_column: str = typer.Option("code", help="Code column of boundary files."),
     polygon_name_column: str = typer.Option("name", help="Name column of boundary files."),
     polygon_datum: str = typer.Option("wgs84", help="Datum of boundary files: wgs84/gcj02/bd09."),
@@ -112,7 +117,7 @@ def import_command(
         facility_lists=tuple((path, facility_columns) for path in facilities
                              if facility_columns is not None),
         admin=_admin(codes, district_polygons, street_polygons, polygon_code_column,
-                     polygon_name_column, polygon_datum, (city_code, city_name)),
+                     polygon_name_column, polygon_datum, (city_code, city_name, code_scheme)),
         admin_osm_levels=_osm_levels(codes, admin_from_osm, admin_levels),
         population=_population(population_raster, population_counts, population_level,
                                population_points,
@@ -142,13 +147,26 @@ def _admin(
     code_column: str,
     name_column: str,
     datum: str,
-    city: tuple[str, str],
+    city: tuple[str | None, str | None, str],
 ) -> AdminSource | None:
+    city_code, city_name, scheme = city
     if not codes:
         if district_polygons or street_polygons:
             msg = "boundary polygons need the official code lists (--codes)"
             raise InputError(msg)
+        if city_code is not None or city_name is not None:
+            msg = "--city-code and --city-name name the city unit of --codes; give the code lists"
+            raise InputError(msg)
         return None
+    if not city_code or not city_name:
+        msg = (
+            "--codes needs --city-code and --city-name: the city unit's own code and name "
+            "(Chongqing: --city-code 500000 --city-name 重庆市)"
+        )
+        raise InputError(msg)
+    if scheme not in ("nbs", "free"):
+        msg = f"--code-scheme must be 'nbs' (China's division codes) or 'free', got {scheme!r}"
+        raise InputError(msg)
     if datum not in DATUMS:
         msg = f"--polygon-datum must be one of {', '.join(DATUMS)}, got {datum!r}"
         raise InputError(msg)
@@ -159,7 +177,8 @@ def _admin(
     )
     files = [*codes, None, None][:3]
     return AdminSource(districts=codes[0], streets=files[1], communities=files[2],
-                       city_code=city[0], city_name=city[1], polygons=polygons)  # fmt: skip
+                       city_code=city_code, city_name=city_name, polygons=polygons,
+                       scheme="free" if scheme == "free" else "nbs")  # fmt: skip
 
 
 def _osm_levels(

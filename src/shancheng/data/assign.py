@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from shancheng.data.boundaries import (
+    CodeScheme,
     assign_by_nearest_place,
     check_boundaries,
     missing_polygon_levels,
@@ -64,14 +65,19 @@ class BoundarySource:
 
 @dataclass(frozen=True)
 class AdminSource:
-    """Official code lists (NBS CSVs) and polygons per level."""
+    """Official code lists (CSVs) and polygons per level, and the city unit's own code.
+
+    ``scheme`` says how codes are checked (:data:`~shancheng.data.boundaries.CodeScheme`:
+    China's statistical division codes, or any other country's).
+    """
 
     districts: Path
+    city_code: str
+    city_name: str
     streets: Path | None = None
     communities: Path | None = None
-    city_code: str = "500000"
-    city_name: str = "重庆市"
     polygons: tuple[BoundarySource, ...] = ()
+    scheme: CodeScheme = "nbs"
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,8 @@ class PopulationSource:
 def admin_units(source: AdminSource, lines: list[str]) -> gpd.GeoDataFrame:
     """Build the ``admin_units`` layer: all coded units, with polygons where given."""
     codes = read_division_codes(source.districts, source.streets, source.communities,
-                                city_code=source.city_code, city_name=source.city_name)  # fmt: skip
+                                city_code=source.city_code, city_name=source.city_name,
+                                scheme=source.scheme)  # fmt: skip
     polygons: dict[str, gpd.GeoDataFrame] = {
         b.level: read_boundaries(b.path, level=b.level, code_column=b.code_column,
                                  name_column=b.name_column, datum=b.datum)

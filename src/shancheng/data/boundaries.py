@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -44,15 +44,31 @@ LEVEL_FILES = {
 """Columns of the NBS code lists per level: code, name, parent code."""
 
 
+CodeScheme = Literal["nbs", "free"]
+"""How unit codes are checked: ``nbs`` China's statistical division codes (6, 9 and 12 digits,
+each starting with its parent's), ``free`` any other country's codes (any text, unique)."""
+
+
 def read_division_codes(
     districts: str | Path,
     streets: str | Path | None = None,
     communities: str | Path | None = None,
     *,
-    city_code: str = "500000",
-    city_name: str = "重庆市",
+    city_code: str,
+    city_name: str,
+    scheme: CodeScheme = "nbs",
 ) -> pd.DataFrame:
     """Read the official code lists into one table of units (city first, then each level).
+
+    Parameters
+    ----------
+    districts, streets, communities
+        The lists (CSV), coarsest first; streets and communities are optional.
+    city_code, city_name
+        The city unit's own code and name (no default: a City outside China has its own).
+    scheme
+        ``nbs`` checks China's code lengths and prefixes; ``free`` takes any code that is not
+        blank and appears once, with its parent in the level above.
 
     Returns
     -------
@@ -64,28 +80,68 @@ def read_division_codes(
     MissingColumnError
         A list lacks a code, name or parent column; the message names file and column.
     BoundaryError
-        A code has the wrong length, does not chain to its parent's code, or its parent is
-        not in the list above it; the message names file, row and code.
+        A code has the wrong form, does not chain to its parent's code, appears twice, or
+        its parent is not in the list above it; the message names file, row and code.
     """
+    if scheme not in ("nbs", "free"):
+        msg = f"code scheme must be 'nbs' (China's division codes) or 'free', got {scheme!r}"
+        raise BoundaryError(msg)
+    if not str(city_code).strip():
+        msg = "the city unit needs its own code (--city-code)"
+        raise BoundaryError(msg)
     rows = [pd.DataFrame({"code": [city_code], "name": [city_name], "level": ["city"],
                           "parent_code": [""]})]  # fmt: skip
     known = {city_code}
+    seen = {city_code}
     for level, path in ((AdminLevel.DISTRICT, districts), (AdminLevel.STREET, streets),
                         (AdminLevel.COMMUNITY, communities)):  # fmt: skip
         if path is None:
             continue
         code_col, name_col, parent_col = LEVEL_FILES[level]
-        table = pd.read_csv(path, dtype=str)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
         for column in (code_col, name_col, parent_col):
             if column is not None and column not in table.columns:
                 msg = f"{path}: column `{column}` is missing (found {', '.join(table.columns)})"
                 raise MissingColumnError(msg)
-        parent = table[parent_col] if parent_col else pd.Series(city_code, index=table.index)
-        _check_codes(path, level, table[code_col], parent, known)
+        table[code_col] = table[code_col].str.strip()
+        parent = (
+            table[parent_col].str.strip() if parent_col else pd.Series(city_code, index=table.index)
+        )
+        if scheme == "nbs":
+            _check_codes(path, level, table[code_col], parent, known)
+        else:
+            _check_free_codes(path, level, table[code_col], parent, known, seen)
         known = set(table[code_col])
+        seen |= known
         rows.append(pd.DataFrame({"code": table[code_col], "name": table[name_col],
                                   "level": level.value, "parent_code": parent}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
+
+
+def _check_free_codes(
+    path: str | Path,
+    level: AdminLevel,
+    codes: pd.Series,
+    parents: pd.Series,
+    known: set[str],
+    seen: set[str],
+) -> None:
+    """Any text code: not blank, once in all the lists, its parent in the level above."""
+    mine: set[str] = set()
+    for row, (code, parent) in enumerate(zip(codes, parents, strict=True), start=2):
+        if not code:
+            msg = f"{path}: row {row}: the {level.value} code is blank"
+            raise BoundaryError(msg)
+        if code in mine or code in seen:
+            msg = f"{path}: row {row}: {level.value} code {code!r} is used twice (codes are keys)"
+            raise BoundaryError(msg)
+        mine.add(code)
+        if parent not in known:
+            msg = f"{path}: row {row}: parent code {parent!r} of {code} is not in the level above"
+            raise BoundaryError(msg)
+
+
+_NOT_NBS = " (China's division codes; for other codes use --code-scheme free)"
 
 
 def _check_codes(
@@ -97,6 +153,7 @@ def _check_codes(
         if not (isinstance(code, str) and code.isdigit() and len(code) == level.code_length):
             msg = (
                 f"{path}: row {row}: {level.value} code {code!r} must be {level.code_length} digits"
+                f"{_NOT_NBS}"
             )
             raise BoundaryError(msg)
         if parent not in known:
@@ -104,7 +161,8 @@ def _check_codes(
             raise BoundaryError(msg)
         if code[:prefix] != parent[:prefix]:
             msg = (
-                f"{path}: row {row}: code {code} does not start with its parent's {parent[:prefix]}"
+                f"{path}: row {row}: code {code} does not start with its parent's "
+                f"{parent[:prefix]}{_NOT_NBS}"
             )
             raise BoundaryError(msg)
 

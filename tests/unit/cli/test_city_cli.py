@@ -139,12 +139,21 @@ def test_import_with_codes_polygons_and_population(
     assert city.buildings["population"].sum() == 12_000
     assert set(city.buildings["street_code"]) <= {"990101001", "990102001"}
     assert len(city.admin_units) == 5
-    # a wrong city code is refused before the long OSM read, and nothing is written
+    # no city code: no Chongqing default, a clear error before the long OSM read
     code = main(
         ["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "d"), "--codes", "d.csv"]
     )
     assert code == 1
-    assert "does not start with its parent's 50" in capsys.readouterr().err
+    assert "--codes needs --city-code and --city-name" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+    # a wrong city code is refused before the long OSM read, and nothing is written
+    code = main(
+        ["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "d"), "--codes", "d.csv",
+         "--city-code", "500000", "--city-name", "重庆市"]
+    )  # fmt: skip
+    assert code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "does not start with its parent's 50" in err and "--code-scheme free" in err
     assert not (tmp_path / "d").exists()
 
 
@@ -231,3 +240,40 @@ def test_a_real_sigint_during_an_import_exits_130_and_leaves_nothing(shared_data
         assert process.wait(timeout=120) == 130, rest
     assert "interrupted (Ctrl-C)" in " ".join(rest.split())
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no City, no hidden staging
+
+
+def test_import_with_another_countrys_codes(monaco, shared_data, tmp_path, capsys, monkeypatch):
+    """Monaco's own quarter names as codes (--code-scheme free): no Chinese code rules."""
+    import geopandas as gpd
+    import shapely
+
+    from shancheng.data.city import read_city
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.csv").write_text(
+        "district_code,district_name\nMC-W,Fontvieille\nMC-E,Monte-Carlo\n"
+    )
+    gpd.GeoDataFrame(
+        {"code": ["MC-W", "MC-E"], "name": ["Fontvieille", "Monte-Carlo"]},
+        geometry=[
+            shapely.box(7.405, 43.725, 7.4225, 43.75),
+            shapely.box(7.4225, 43.725, 7.44, 43.75),
+        ],
+        crs=4326,
+    ).to_file(tmp_path / "d.geojson")
+    (tmp_path / "p.csv").write_text("code,population\nMC-W,5000\nMC-E,7000\n")
+    code = main(
+        ["city", "import", "--osm", str(monaco), "--out", str(tmp_path / "c"),
+         "--bbox", "7.405,43.725,7.44,43.75",
+         "--dem", str(shared_data / "networks/dem/srtm3_v21/N43E007.hgt"),
+         "--codes", "d.csv", "--district-polygons", "d.geojson", "--code-scheme", "free",
+         "--city-code", "MC", "--city-name", "Monaco",
+         "--population-counts", "p.csv", "--population-level", "district"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    city = read_city(tmp_path / "c")
+    units = city.admin_units.set_index("code")
+    assert units["level"].to_dict() == {"MC": "city", "MC-W": "district", "MC-E": "district"}
+    assert units.loc["MC-W", "parent_code"] == "MC"
+    by_district = city.buildings.groupby("district_code")["population"].sum()
+    assert by_district.round().to_dict() == {"": 0, "MC-E": 7000, "MC-W": 5000}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -29,6 +31,8 @@ def test_four_levels_of_chongqing_codes(admin):
         admin / "chongqing_districts_nbs2023.csv",
         admin / "chongqing_streets_towns_nbs2023.csv",
         admin / "chongqing_communities_villages_nbs2023.csv",
+        city_code="500000",
+        city_name="重庆市",
     )
     counts = codes["level"].value_counts()
     assert counts.to_dict() == {"community": 11_270, "street": 1_031, "district": 38, "city": 1}
@@ -47,7 +51,41 @@ def test_a_code_that_does_not_chain_is_named(tmp_path, admin):
         "500103001,七星岗街道,500103,渝中区\n500104001,错街道,500103,渝中区\n"
     )
     with pytest.raises(BoundaryError, match=r"streets.csv: row 3: code 500104001 does not start"):
-        read_division_codes(admin / "chongqing_districts_nbs2023.csv", bad)
+        read_division_codes(
+            admin / "chongqing_districts_nbs2023.csv", bad, city_code="500000", city_name="重庆市"
+        )
+
+
+def test_another_countrys_codes_with_the_free_scheme(tmp_path):
+    """Andorra-like parishes and their quarters: text codes, checked for keys and parents."""
+    parishes = tmp_path / "parishes.csv"
+    parishes.write_text("district_code,district_name\nAD-07,Andorra la Vella\nAD-08,Escaldes\n")
+    quarters = tmp_path / "quarters.csv"
+    quarters.write_text(
+        "street_code,street_name,district_code\nALV-1,Centre,AD-07\nESC-1,Engordany,AD-08\n"
+    )
+    codes = read_division_codes(parishes, quarters, city_code="AD", city_name="Andorra",
+                                scheme="free")  # fmt: skip
+    assert codes[["code", "level", "parent_code"]].values.tolist() == [
+        ["AD", "city", ""],
+        ["AD-07", "district", "AD"],
+        ["AD-08", "district", "AD"],
+        ["ALV-1", "street", "AD-07"],
+        ["ESC-1", "street", "AD-08"],
+    ]
+    # the same lists under China's rules are refused, and the message says what to use
+    with pytest.raises(BoundaryError, match=r"parishes.csv: row 2: .*--code-scheme free"):
+        read_division_codes(parishes, city_code="AD", city_name="Andorra")
+    for text, problem in (
+        ("street_code,street_name,district_code\nX-1,a,AD-07\nX-1,b,AD-08\n", "row 3: street code 'X-1' is used twice"),
+        ("street_code,street_name,district_code\nAD-07,a,AD-07\n", "row 2: street code 'AD-07' is used twice"),
+        ("street_code,street_name,district_code\nX-1,a,AD-09\n", "row 2: parent code 'AD-09' of X-1 is not in the level above"),
+        ("street_code,street_name,district_code\n ,a,AD-07\n", "row 2: the street code is blank"),
+    ):  # fmt: skip
+        quarters.write_text(text)
+        with pytest.raises(BoundaryError, match=re.escape(f"quarters.csv: {problem}")):
+            read_division_codes(parishes, quarters, city_code="AD", city_name="Andorra",
+                                scheme="free")  # fmt: skip
 
 
 def test_district_polygons_read_and_checked(admin):

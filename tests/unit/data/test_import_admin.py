@@ -97,3 +97,25 @@ def test_population_points_in_gcj02_go_to_the_nearest_building(networks, tmp_pat
     assert city.buildings["population"].sum() == 200
     assert (city.buildings["population"] > 0).sum() <= 2
     assert any(line.startswith("population check: 205 given, 200 placed") for line in report.lines)
+
+
+def test_every_country_row_of_the_admin_level_table_is_a_hierarchy():
+    """Each row parses, names only shancheng levels, and goes finer as admin_level grows."""
+    import tomllib
+    from importlib import resources
+
+    from shancheng.data.osm_admin import LEVELS, admin_levels_for
+
+    table = tomllib.loads(
+        (resources.files("shancheng.data") / "mappings" / "admin_levels.toml").read_text("utf-8")
+    )
+    assert {"AD", "CH", "DE", "JP", "CN", "default"} <= set(table)
+    for country in table:
+        levels = admin_levels_for(country)
+        assert levels, country
+        numbers = [levels[level] for level in LEVELS if level in levels]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), country
+        assert all(2 <= n <= 11 for n in numbers), country
+    # an unknown country takes the default row; an override replaces one level only
+    assert admin_levels_for("ZZ") == admin_levels_for("default")
+    assert admin_levels_for("AD", {"street": 8}) == {"city": 2, "district": 7, "street": 8}
