@@ -156,10 +156,20 @@ def _age_chart(evaluation: Evaluation) -> Figure:
     groups = list(evaluation.catalogue.age_groups.values())
     figure, axes = plt.subplots(figsize=(10, 3.5))
     width = 0.8 / max(len(groups), 1)
+    table = evaluation.table
+    city = table[table["unit_level"] == "city"]
     for g, group in enumerate(groups):
         shares = _city_shares(evaluation, group.id)
         values = [float(shares.get(f"complete_{level}min", np.nan)) for level in levels]
-        axes.bar(np.arange(len(levels)) + g * width, values, width, label=group.id)
+        people = float(city.loc[city["age_group"] == group.id, "population"].max() or 0.0)
+        x = np.arange(len(levels)) + g * width
+        if not people > 0:  # nobody recorded in this group: say so, never draw a 0 %
+            for xi in x:
+                axes.text(xi, 0.02, "no data", rotation=90, ha="center", va="bottom",
+                          fontsize="x-small", color="#777")  # fmt: skip
+            axes.bar(x, [0.0] * len(levels), width, label=f"{group.id} (no data)")
+            continue
+        axes.bar(x, values, width, label=group.id)
     axes.set_xticks(np.arange(len(levels)) + 0.4 - width / 2, [f"{lv} min" for lv in levels])
     axes.set_ylim(0, 1)
     axes.set_ylabel("share with a complete circle")

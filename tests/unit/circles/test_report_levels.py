@@ -52,3 +52,24 @@ def test_unknown_shares_read_no_data_never_zero(evaluation):
     table = table[: table.index("</table>")]
     assert "no data" in table and "nan" not in table
     assert share_text(float("nan")) == "no data" and share_text(0.0) == "0%"
+
+
+def test_age_groups_without_residents_read_no_data(small_city, evaluation):
+    """A City imported without ages counts everyone as 15-59: the age groups say no data."""
+    from shancheng.circles.report import _age_chart
+    from shancheng.data.city import AGE_GROUPS
+
+    b = small_city.buildings.copy()
+    for column in AGE_GROUPS:
+        b[column] = b["population"] if column == "age_15_59" else 0
+    aged = evaluate_city(replace(small_city, buildings=b))
+    axes = _age_chart(aged).axes[0]
+    labels = [t.get_text() for t in axes.get_legend().get_texts()]
+    groups = list(aged.catalogue.age_groups)
+    assert labels == [g if g == "all" else f"{g} (no data)" for g in groups]
+    n_levels = len(aged.catalogue.levels)
+    assert sum(t.get_text() == "no data" for t in axes.texts) == (len(groups) - 1) * n_levels
+    # the City with ages: every group is drawn, none says no data
+    full = _age_chart(evaluation).axes[0]
+    assert [t.get_text() for t in full.get_legend().get_texts()] == groups
+    assert not [t for t in full.texts if t.get_text() == "no data"]
