@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("not a password")  # equalises timing for unknown users
 MIN_PASSWORD_CHARS = 10
-KEY_SCOPES = ("report", "ingest", "analytics")
-"""What an API key may be for: Open311 reports, sensor readings, read-only analytics."""
+KEY_SCOPES = ("report", "ingest", "gateway", "analytics")
+"""What an API key may be for: Open311 reports, sensor readings (any gateway's telemetry),
+one gateway's own telemetry (the gateway named like the key's client), read-only analytics."""
 FREE_FAILURES = 5
 MAX_WAIT_S = 900.0
 
@@ -291,13 +292,27 @@ def client_for_api_key(
     PermissionDeniedError
         A valid key without ``scope`` (a citizen app's key posting sensor readings).
     """
+    name, scopes = api_key_client(session, key, cache=cache)
+    return _in_scope(name, scopes, scope)
+
+
+def api_key_client(
+    session: Session, key: str, *, cache: ApiKeyCache | None = None
+) -> tuple[str, frozenset[str]]:
+    """Return the client name and scopes of a valid API key.
+
+    Raises
+    ------
+    AuthenticationError
+        Missing, unknown or revoked key.
+    """
     if not key:
         msg = "`api_key` is required to post a request"
         raise AuthenticationError(msg)
     digest = _sha256(key)
     now_s = time.monotonic()
     if cache is not None and (found := cache.get(digest, now_s=now_s)) is not None:
-        return _in_scope(found[0], found[1], scope)
+        return found
     row = store.api_key(session, digest)
     if row is None or not row.active or not hmac.compare_digest(row.key_sha256, digest):
         msg = "`api_key` is not valid"
@@ -305,7 +320,7 @@ def client_for_api_key(
     scopes = frozenset(row.scopes.split(","))
     if cache is not None:
         cache.put(digest, row.name, scopes, now_s=now_s)
-    return _in_scope(row.name, scopes, scope)
+    return row.name, scopes
 
 
 def _in_scope(name: str, scopes: frozenset[str], scope: str) -> str:

@@ -239,7 +239,10 @@ def api_key_command(
     ctx: typer.Context,
     name: str,
     scope: list[str] = typer.Option(  # noqa: B008 - typer's way to declare a repeated option
-        ["report"], "--scope", help="report (Open311), ingest (sensor readings), analytics."
+        ["report"],
+        "--scope",
+        help="report (Open311), ingest (sensor readings, any gateway's telemetry), gateway "
+        "(the telemetry of the gateway named NAME only), analytics.",
     ),
 ) -> None:
     """Issue an API key for a client application with its scopes; prints the key once."""

@@ -150,3 +150,43 @@ def test_a_heartbeat_far_beyond_what_arrived_is_refused_and_nothing_changes(dash
         dash.client.post("/lifelines/telemetry/heartbeat", json=beat, headers=key).status_code
         == 200
     )
+
+
+def test_a_gateway_key_touches_only_its_own_gateway(dash):
+    """A `gateway` key is bound to the gateway named like its client; `ingest` sees all."""
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    _book(dash, [1, 4], now_ms)  # GW-API misses 2-3
+    with state_of(dash.app).engine.begin() as conn:
+        account_messages(conn, [Stamp("GW-OTHER", 1, s) for s in (1, 3)], now_ms=now_ms,
+                         via="mqtt", grace_ms=0)  # fmt: skip
+    own = {"X-API-Key": dash.api_key(GATEWAY, scopes=("gateway",))}
+    # its own gaps, with or without naming itself
+    for params in ({}, {"gateway": GATEWAY}):
+        r = dash.client.get("/lifelines/telemetry/gaps", params=params, headers=own)
+        assert r.status_code == 200, r.text
+        assert {(g["gateway"], g["first_seq"], g["last_seq"]) for g in r.json()} == {
+            (GATEWAY, 2, 3)
+        }
+    # another gateway's: refused, by name, for reading, heartbeat and backfill
+    r = dash.client.get("/lifelines/telemetry/gaps", params={"gateway": "GW-OTHER"}, headers=own)
+    assert r.status_code == 403 and "GW-OTHER" in r.text
+    beat = {"gateway": "GW-OTHER", "epoch": 1, "last_seq": 9}
+    assert (
+        dash.client.post("/lifelines/telemetry/heartbeat", json=beat, headers=own).status_code
+        == 403
+    )
+    fill = {"gateway": "GW-OTHER", "epoch": 1, "messages": []}
+    assert (
+        dash.client.post("/lifelines/telemetry/backfill", json=fill, headers=own).status_code == 403
+    )
+    beat["gateway"] = GATEWAY
+    assert (
+        dash.client.post("/lifelines/telemetry/heartbeat", json=beat, headers=own).status_code
+        == 200
+    )
+    # a gateway key does not post readings for the whole city
+    assert dash.client.post("/lifelines/readings", json=[], headers=own).status_code == 403
+    # an ingest key (an ingester) reads every gateway's gaps
+    anyone = {"X-API-Key": dash.api_key("ingester")}
+    r = dash.client.get("/lifelines/telemetry/gaps", headers=anyone)
+    assert {g["gateway"] for g in r.json()} == {GATEWAY, "GW-OTHER"}

@@ -325,10 +325,12 @@ def telemetry_gaps(
 ) -> list[GapRead]:
     """Return the gaps on record in gateways' numbering, newest first.
 
-    A gateway asks for its own open gaps (``gateway``, ``epoch``) with its ingest key, then
-    posts the missing messages from its buffer to ``POST /lifelines/telemetry/backfill``.
+    A gateway asks for its own open gaps (``gateway``, ``epoch``) with its key, then posts
+    the missing messages from its buffer to ``POST /lifelines/telemetry/backfill``. A key
+    with the ``gateway`` scope sees only the gateway named like its client (the default);
+    an ``ingest`` key sees any gateway.
     """
-    _ingest_key(session, x_api_key or api_key)
+    gateway = _gateway_key(session, x_api_key or api_key, gateway)
     with live.engine.connect() as conn:
         gaps = list_gaps(
             conn, gateway=gateway, epoch=epoch, state=state, limit=limit, offset=offset
@@ -361,7 +363,7 @@ def telemetry_heartbeat(
     Over HTTP, so no broker can drop it: messages up to that number still missing after the
     grace period (5 s) are put on record as a gap, even when nothing was sent after them.
     """
-    _ingest_key(session, x_api_key or api_key)
+    _gateway_key(session, x_api_key or api_key, body.gateway)
     _, changed = gateway_heartbeat(live.desk, Stamp(body.gateway, body.epoch, body.last_seq))
     live.announce([], changed)
     with live.engine.connect() as conn:
@@ -384,7 +386,7 @@ def telemetry_backfill(
     reading that already arrived is a duplicate), and a gap with nothing left missing closes
     (the gateway's data-gap alarm clears with the last one).
     """
-    _ingest_key(session, x_api_key or api_key)
+    _gateway_key(session, x_api_key or api_key, body.gateway)
     ingested, changed = backfill_messages(
         live.desk, sensors, body.gateway, body.epoch,
         # the standard library's JSON: a payload may hold integers beyond 64 bits (orjson's
@@ -410,6 +412,36 @@ def _ingest_key(session: Session, key: str | None) -> None:
     """Check a gateway's key has the ingest scope (without one, the policy let staff in)."""
     if key:
         accounts.client_for_api_key(session, key, scope="ingest")
+
+
+def _gateway_key(session: Session, key: str | None, gateway: str | None) -> str | None:
+    """Check the key may touch ``gateway``'s telemetry; return the gateway to use.
+
+    An ``ingest`` key (an ingester, a trusted integrator) may touch any gateway's; a
+    ``gateway`` key only the gateway named like its client (and it names that one when the
+    request names none). Without a key the policy let staff in.
+
+    Raises
+    ------
+    PermissionDeniedError
+        A ``gateway`` key used for another gateway, or a key with neither scope.
+    """
+    if not key:
+        return gateway
+    name, scopes = accounts.api_key_client(session, key)
+    if "ingest" in scopes:
+        return gateway
+    if "gateway" not in scopes:
+        allowed = ", ".join(sorted(scopes))
+        msg = (
+            f"the API key of {name!r} may not be used for telemetry (its scopes: {allowed}; "
+            "telemetry needs `ingest` or `gateway`)"
+        )
+        raise PermissionDeniedError(msg)
+    if gateway is not None and gateway != name:
+        msg = f"the API key of gateway {name!r} may touch only its own telemetry, not {gateway!r}"
+        raise PermissionDeniedError(msg)
+    return name
 
 
 @router.get("/isolation")
