@@ -225,6 +225,9 @@ POLICY: dict[str, Rule] = {
         Audience.INGEST, "a gateway asks which of its messages are missing: an ingest key or staff"
     ),
     "GET /lifelines/telemetry/sources": Rule(_S, _INFRA),
+    "POST /lifelines/telemetry/gaps/{gap_id}/waive": Rule(
+        _S, "closing a gap as a known loss is a supervisor's decision", _SUPERVISORS
+    ),
     "POST /lifelines/telemetry/heartbeat": Rule(
         Audience.INGEST, "a gateway says the last number it sent: an ingest key or a staff token"
     ),

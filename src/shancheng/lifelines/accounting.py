@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 
-from shancheng.errors import QueryError
+from shancheng.errors import ConflictError, NotFoundError, QueryError
 from shancheng.lifelines.repository import dialect_insert
 from shancheng.store.lifelines_tables import TelemetryGapRow, TelemetrySeqRow, TelemetrySourceRow
 
@@ -99,6 +99,8 @@ class Gap:
     filled_late: int
     detected_at_ms: int
     closed_at_ms: int | None
+    waived_by: str | None = None
+    waived_reason: str | None = None
 
     @property
     def size(self) -> int:
@@ -445,6 +447,53 @@ def list_sources(conn: Connection, *, limit: int = 100, offset: int = 0) -> list
         .offset(offset)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def waive_gap(conn: Connection, gap_id: int, *, by: str, reason: str, now_ms: int) -> Gap:
+    """Close an open gap as a known loss: who and why are kept, ``missing`` stays as it was.
+
+    For what no backfill will bring (a gateway's buffer overwritten, a sensor swapped): the
+    gap stops counting as open and its data-gap alarm can clear, and the record still says
+    how many messages were lost. A message of the range that arrives later is stored like
+    any reading; the account counts it as a duplicate.
+
+    Raises
+    ------
+    NotFoundError
+        No gap with that id.
+    ConflictError
+        The gap is already closed (filled or waived).
+    QueryError
+        The reason is blank or longer than 500 characters.
+    """
+    text = reason.strip()
+    if not text or len(text) > 500:  # noqa: PLR2004 - the column's width
+        msg = "`reason`: say why the gap is a known loss (1-500 characters)"
+        raise QueryError(msg, field="reason")
+    row = conn.execute(
+        sa.select(TelemetryGapRow.__table__).where(TelemetryGapRow.gap_id == gap_id)
+    ).mappings().one_or_none()  # fmt: skip
+    if row is None:
+        msg = f"`gap_id`: no telemetry gap {gap_id}"
+        raise NotFoundError(msg, field="gap_id")
+    _lock_source(conn, row["gateway"], row["epoch"], now_ms)  # in step with fills and sweeps
+    gap = _load_gap(conn, gap_id)
+    if gap.closed_at_ms is not None:
+        how = f"waived by {gap.waived_by}" if gap.waived_by else "filled"
+        msg = f"telemetry gap {gap_id} is already closed ({how})"
+        raise ConflictError(msg)
+    conn.execute(
+        sa.update(TelemetryGapRow)
+        .where(TelemetryGapRow.gap_id == gap_id)
+        .values(closed_at_ms=max(now_ms, gap.detected_at_ms), waived_by=by, waived_reason=text)
+    )
+    conn.execute(
+        sa.delete(TelemetrySeqRow).where(
+            TelemetrySeqRow.gateway == gap.gateway, TelemetrySeqRow.epoch == gap.epoch,
+            TelemetrySeqRow.seq.between(gap.first_seq, gap.last_seq),
+        )
+    )  # fmt: skip
+    return _load_gap(conn, gap_id)
 
 
 def _load_gap(conn: Connection, gap_id: int) -> Gap:

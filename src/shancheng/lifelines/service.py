@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Literal
 from shancheng.lifelines.accounting import (
     GRACE_MS,
     Accounting,
+    Gap,
     Stamp,
     announce,
     open_gap_totals,
+    waive_gap,
 )
 from shancheng.lifelines.alarms import (
     Alarm,
@@ -221,7 +223,9 @@ class AlarmDesk:
             self._store(changed)
         return changed
 
-    def reconcile_gaps(self, gateways: set[str], now: datetime | None = None) -> list[Alarm]:
+    def reconcile_gaps(
+        self, gateways: set[str], now: datetime | None = None, *, actor: str = "backfill"
+    ) -> list[Alarm]:
         """Make each gateway's data-gap alarm match its open gaps: raise, update or clear it.
 
         One active alarm per gateway (its id names the gateway and the time it was raised);
@@ -248,9 +252,7 @@ class AlarmDesk:
                                 message=_gap_message(gateway, gaps, missing))
                     )  # fmt: skip
                 elif current is not None:
-                    changed.append(
-                        apply_action(current, AlarmAction.CLEAR, at=at, actor="backfill")
-                    )
+                    changed.append(apply_action(current, AlarmAction.CLEAR, at=at, actor=actor))
             self._store(changed)
         return changed
 
@@ -327,6 +329,21 @@ def gateway_heartbeat(desk: AlarmDesk, stamp: Stamp) -> tuple[Accounting, list[A
             account = announce(conn, stamp, now_ms=now_ms)
         changed = desk.reconcile_gaps({stamp.gateway}) if account.opened else []
     return account, changed
+
+
+def waive_telemetry_gap(
+    desk: AlarmDesk, gap_id: int, *, by: str, reason: str
+) -> tuple[Gap, list[Alarm]]:
+    """Close a gap as a known loss (staff); the gateway's data-gap alarm follows its open gaps.
+
+    See :func:`~shancheng.lifelines.accounting.waive_gap` for what is kept.
+    """
+    with desk.lock:
+        with desk.engine.begin() as conn:
+            now_ms = int(datetime.now(tz=UTC).timestamp() * 1000)
+            gap = waive_gap(conn, gap_id, by=by, reason=reason, now_ms=now_ms)
+        changed = desk.reconcile_gaps({gap.gateway}, actor=by)
+    return gap, changed
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,9 @@ class TelemetryGapRow(Base):
     filled_late: Mapped[int] = mapped_column(BigInteger)
     detected_at_ms: Mapped[int] = mapped_column(BigInteger)
     closed_at_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    waived_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The staff member who closed the gap as a known loss (``None``: filled or open)."""
+    waived_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 Index("ix_lifelines_telemetry_gaps_open", TelemetryGapRow.gateway, TelemetryGapRow.closed_at_ms)

@@ -190,3 +190,48 @@ def test_a_gateway_key_touches_only_its_own_gateway(dash):
     anyone = {"X-API-Key": dash.api_key("ingester")}
     r = dash.client.get("/lifelines/telemetry/gaps", headers=anyone)
     assert {g["gateway"] for g in r.json()} == {GATEWAY, "GW-OTHER"}
+
+
+def test_a_supervisor_waives_a_known_loss_and_the_alarm_clears(dash):
+    """Waive: the gap closes with who and why, missing kept; the data-gap alarm clears."""
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    _book(dash, [1, 5, 6, 9], now_ms)  # GW-API misses 2-4 and 7-8
+    state_of(dash.app).live.desk.reconcile_gaps({GATEWAY})
+    staff = dash.staff()
+    gaps = dash.client.get("/lifelines/telemetry/gaps", params={"gateway": GATEWAY},
+                           headers=staff).json()  # fmt: skip
+    assert sorted((g["first_seq"], g["last_seq"]) for g in gaps) == [(2, 4), (7, 8)]
+    first, second = sorted(gaps, key=lambda g: g["first_seq"])
+
+    def alarm():
+        alarms = dash.client.get("/lifelines/alarms", headers=staff).json()
+        return [a for a in alarms if a["rule"] == "data_gap" and GATEWAY in a["message"]]
+
+    assert [a["state"] for a in alarm()] == ["raised"]
+    url = f"/lifelines/telemetry/gaps/{first['gap_id']}/waive"
+    reason = {"reason": "gateway buffer overwritten after the power cut of 3 Dec"}
+    # who may: supervisors and admins, not an operator, not a gateway's key
+    operator = dash.user("dispatcher", Role.DISPATCHER, "990100")
+    assert dash.client.post(url, json=reason, headers=operator).status_code == 403
+    key = {"X-API-Key": dash.api_key()}
+    assert dash.client.post(url, json=reason, headers=key).status_code == 401
+    assert dash.client.post(url, json={"reason": "  "}, headers=staff).status_code == 422
+    r = dash.client.post(url, json=reason, headers=staff)
+    assert r.status_code == 200, r.text
+    waived = r.json()
+    assert waived["missing"] == 3 and waived["closed_at_ms"] is not None
+    assert waived["waived_reason"] == reason["reason"] and waived["waived_by"]
+    # twice: a conflict naming who waived it; an unknown gap: 404
+    again = dash.client.post(url, json=reason, headers=staff)
+    assert again.status_code == 409 and "waived by" in again.text
+    assert dash.client.post("/lifelines/telemetry/gaps/999999/waive", json=reason,
+                            headers=staff).status_code == 404  # fmt: skip
+    # one gap still open: the alarm stays, counting only it
+    (still,) = alarm()
+    assert still["state"] == "raised" and still["value"] == 2
+    dash.client.post(f"/lifelines/telemetry/gaps/{second['gap_id']}/waive", json=reason,
+                     headers=staff)  # fmt: skip
+    assert [a["state"] for a in alarm()] == ["cleared"]
+    open_now = dash.client.get("/lifelines/telemetry/gaps", params={"gateway": GATEWAY},
+                               headers=staff).json()  # fmt: skip
+    assert open_now == []

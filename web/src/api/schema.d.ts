@@ -1539,12 +1539,38 @@ export interface paths {
          * Telemetry Gaps
          * @description Return the gaps on record in gateways' numbering, newest first.
          *
-         *     A gateway asks for its own open gaps (``gateway``, ``epoch``) with its ingest key, then
-         *     posts the missing messages from its buffer to ``POST /lifelines/telemetry/backfill``.
+         *     A gateway asks for its own open gaps (``gateway``, ``epoch``) with its key, then posts
+         *     the missing messages from its buffer to ``POST /lifelines/telemetry/backfill``. A key
+         *     with the ``gateway`` scope sees only the gateway named like its client (the default);
+         *     an ``ingest`` key sees any gateway.
          */
         get: operations["telemetry_gaps_lifelines_telemetry_gaps_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lifelines/telemetry/gaps/{gap_id}/waive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Telemetry Waive
+         * @description Close an open gap as a known loss, with the reason (supervisors and admins).
+         *
+         *     For messages no backfill will bring (the gateway's buffer was overwritten, a sensor was
+         *     swapped): the gap stops counting as open and the gateway's data-gap alarm clears with its
+         *     last open gap; the record keeps how many were lost, who waived them and why.
+         */
+        post: operations["telemetry_waive_lifelines_telemetry_gaps__gap_id__waive_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2869,6 +2895,10 @@ export interface components {
             last_seq: number;
             /** Missing */
             missing: number;
+            /** Waived By */
+            waived_by?: string | null;
+            /** Waived Reason */
+            waived_reason?: string | null;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -4186,6 +4216,14 @@ export interface components {
              * @enum {string}
              */
             method: "phone" | "idp";
+        };
+        /**
+         * WaiveIn
+         * @description Why a gap is a known loss (a gateway's buffer overwritten, a sensor swapped...).
+         */
+        WaiveIn: {
+            /** Reason */
+            reason: string;
         };
         /**
          * WhatIfIn
@@ -6761,6 +6799,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GapRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    telemetry_waive_lifelines_telemetry_gaps__gap_id__waive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                gap_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WaiveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GapRead"];
                 };
             };
             /** @description Validation Error */

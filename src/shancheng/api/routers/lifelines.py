@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from shancheng.api.deps import CityDep, CurrentUser, NowDep, SessionDep
 from shancheng.api.geojson import feature_collection
@@ -31,6 +31,7 @@ from shancheng.api.schemas.lifelines import (
     ReadingBucket,
     RejectionRead,
     SourceRead,
+    WaiveIn,
 )
 from shancheng.api.state import app_state
 from shancheng.cases import accounts
@@ -53,6 +54,7 @@ from shancheng.lifelines.service import (
     backfill_messages,
     gateway_heartbeat,
     ingest_observations,
+    waive_telemetry_gap,
 )
 
 if TYPE_CHECKING:
@@ -348,6 +350,24 @@ def telemetry_sources(
     with live.engine.connect() as conn:
         rows = list_sources(conn, limit=limit, offset=offset)
     return [SourceRead.model_validate(row) for row in rows]
+
+
+@router.post("/telemetry/gaps/{gap_id}/waive")
+def telemetry_waive(
+    gap_id: Annotated[int, Path(ge=1, lt=2**31)],
+    body: WaiveIn,
+    user: CurrentUser,
+    live: LiveDep,
+) -> GapRead:
+    """Close an open gap as a known loss, with the reason (supervisors and admins).
+
+    For messages no backfill will bring (the gateway's buffer was overwritten, a sensor was
+    swapped): the gap stops counting as open and the gateway's data-gap alarm clears with its
+    last open gap; the record keeps how many were lost, who waived them and why.
+    """
+    gap, changed = waive_telemetry_gap(live.desk, gap_id, by=user.username, reason=body.reason)
+    live.announce([], changed)
+    return GapRead.model_validate(asdict(gap))
 
 
 @router.post("/telemetry/heartbeat")

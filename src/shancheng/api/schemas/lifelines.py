@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class NetworkRead(BaseModel):
@@ -118,6 +118,17 @@ class GapRead(BaseModel):
     filled_late: int
     detected_at_ms: int
     closed_at_ms: int | None
+    waived_by: str | None = None
+    """Who closed it as a known loss (``None``: still open, or filled)."""
+    waived_reason: str | None = None
+
+
+class WaiveIn(BaseModel):
+    """Why a gap is a known loss (a gateway's buffer overwritten, a sensor swapped...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class SourceRead(BaseModel):
