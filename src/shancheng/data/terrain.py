@@ -28,6 +28,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 
+from shancheng.data.profile import smooth_profile
 from shancheng.errors import DemCoverageError, DemError
 from shancheng.geo.crs import haversine_m
 
@@ -276,11 +277,21 @@ def sample_heights(
     return z
 
 
-def line_slopes(lines_lonlat: npt.ArrayLike, dem: Dem) -> tuple[FloatArray, FloatArray]:
+def line_slopes(
+    lines_lonlat: npt.ArrayLike,
+    dem: Dem,
+    *,
+    step_m: float | None = None,
+    window_m: float = 0.0,
+) -> tuple[FloatArray, FloatArray]:
     """Mean absolute grade of lines: ``Σ|Δz| / length`` over their vertices.
 
     Heights are bilinear at every vertex (pixel-centre convention) and lengths haversine,
-    which is the definition of ``slopes::slope_raster`` (R package ``slopes``).
+    which is the definition of ``slopes::slope_raster`` (R package ``slopes``). With
+    ``step_m`` each line is first sampled every ``step_m`` metres or less along its
+    vertices (as the importer cuts ways into pieces); with ``window_m`` the profile is then
+    smoothed as the importer does (:func:`~shancheng.data.profile.smooth_profile`, ends
+    kept), so the slope is the one walkers get.
 
     Parameters
     ----------
@@ -288,6 +299,10 @@ def line_slopes(lines_lonlat: npt.ArrayLike, dem: Dem) -> tuple[FloatArray, Floa
         Shapely LineStrings in WGS84 lon/lat.
     dem
         The DEM to sample.
+    step_m
+        Longest distance between samples along a line (``None``: the vertices only).
+    window_m
+        Moving-average window of the profile, metres (0: the raw DEM).
 
     Returns
     -------
@@ -297,15 +312,38 @@ def line_slopes(lines_lonlat: npt.ArrayLike, dem: Dem) -> tuple[FloatArray, Floa
     """
     geoms = np.asarray(lines_lonlat, dtype=object)
     coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if step_m is not None:
+        coords, index = _densified(coords, index, step_m)
     z = dem.sample(coords[:, 0], coords[:, 1])
     same = index[1:] == index[:-1]
-    step_m = haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
+    step = haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
+    if window_m > 0:
+        along = np.concatenate([[0.0], np.cumsum(np.where(same, step, 0.0))])
+        start = np.concatenate([[True], ~same])
+        along = along - np.maximum.accumulate(np.where(start, along, 0.0))
+        z = smooth_profile(along, z, index, window_m=window_m)
     n = geoms.shape[0]
-    length_m = np.bincount(index[1:][same], weights=step_m[same], minlength=n)
+    length_m = np.bincount(index[1:][same], weights=step[same], minlength=n)
     climb_m = np.bincount(index[1:][same], weights=np.abs(np.diff(z))[same], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = np.where(length_m > 0, climb_m / length_m, np.nan)
     return np.asarray(slope, dtype=np.float64), np.asarray(length_m, dtype=np.float64)
+
+
+def _densified(coords: FloatArray, index: IntArray, step_m: float) -> tuple[FloatArray, IntArray]:
+    """Insert points along each line so that no two samples are more than ``step_m`` apart."""
+    if step_m <= 0:
+        msg = f"step_m must be positive, got {step_m}"
+        raise ValueError(msg)
+    same = index[1:] == index[:-1]
+    d = haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
+    parts = np.where(same, np.maximum(1, np.ceil(d / step_m)), 1).astype(np.int64)
+    parts[~same] = 1  # between two lines: only the vertex itself
+    seg = np.repeat(np.arange(parts.shape[0]), parts)
+    offset = np.arange(seg.shape[0]) - np.repeat(np.cumsum(parts) - parts, parts)
+    t = np.where(same[seg], offset / parts[seg], 0.0)
+    xy = coords[seg] + (coords[seg + 1] - coords[seg]) * t[:, None]
+    return np.vstack([xy, coords[-1:]]), np.concatenate([index[seg], index[-1:]])
 
 
 def interpolate_elevated(
