@@ -80,12 +80,14 @@ def load_holiday_table(path: Path | None = None) -> HolidayTable:
     makeups: set[date] = set()
     for i, festival in enumerate(data.get("festival", []), start=1):
         where = f"{name}: festival {i} ({festival.get('name', '?')})"
-        first, last = festival.get("off_from"), festival.get("off_to")
         work = festival.get("work", [])
-        dates = [first, last, *work] if isinstance(work, list) else [None]
-        if not all(isinstance(d, date) and not isinstance(d, datetime) for d in dates):
+        work = work if isinstance(work, list) else [None]
+        raw = [festival.get("off_from"), festival.get("off_to"), *work]
+        if not all(isinstance(d, date) and not isinstance(d, datetime) for d in raw):
             msg = f"{where}: `off_from`, `off_to` and `work` must be dates such as 2026-10-01"
             raise ConfigError(msg)
+        dates: list[date] = raw
+        first, last = dates[0], dates[1]
         if last < first or any(d.year not in years for d in dates):
             msg = f"{where}: `off_from` must not be after `off_to`, and all days in `years`"
             raise ConfigError(msg)

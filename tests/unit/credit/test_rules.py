@@ -80,8 +80,17 @@ def test_decay_by_half_life():
     later = assess(events, RULES, on=date(2026, 5, 27))  # 146 days
     assert later.score == pytest.approx(round(100 - 15 * 0.5**0.4, 1))
     assert later.tier == "B"
-    assert later.reasons == (
-        "penalty (d1, 2026-01-01): -15 x 0.76 (146 d, half-life 365 d) = -11.4",
+    [reason] = later.reasons
+    assert (reason.code, reason.kind, reason.ref, reason.on) == (
+        "counted",
+        "penalty",
+        "d1",
+        date(2026, 1, 1),
+    )
+    assert reason.params == {"weight": -15.0, "factor": 0.7579, "age_days": 146,
+                             "half_life_days": 365.0, "change": -11.37}  # fmt: skip
+    assert reason.english() == (
+        "penalty (d1, 2026-01-01): -15 x 0.76 (146 d, half-life 365 d) = -11.4"
     )
     # nothing counts before it happened
     assert assess(events, RULES, on=date(2025, 12, 31)).score == 100.0
@@ -95,7 +104,8 @@ def test_record_stops_counting_after_its_publicity_period():
     gone = assess(warning, RULES, on=date(2026, 4, 1))  # day 90
     assert gone.score == 100.0
     assert gone.tier == "A"
-    assert "past its 90-day publicity" in gone.reasons[0]
+    assert (gone.reasons[0].code, gone.reasons[0].params) == ("expired", {"publicity_days": 90})
+    assert "past its 90-day publicity" in gone.reasons[0].english()
 
 
 def test_tiers_from_several_events_and_repair():
@@ -118,7 +128,12 @@ def test_tiers_from_several_events_and_repair():
     after = assess(repaired, RULES, on=date(2027, 3, 2))
     assert after.score == pytest.approx(round(100 - 40 * 0.5**0.5, 1))
     assert after.tier == "C"
-    assert any("repaired on 2027-03-02 (fine paid, corrected)" in r for r in after.reasons)
+    [repair] = [r for r in after.reasons if r.code == "repaired"]
+    assert (repair.ref, repair.params) == (
+        "d2",
+        {"repaired_on": "2027-03-02", "repair_reason": "fine paid, corrected"},
+    )
+    assert "repaired on 2027-03-02 (fine paid, corrected)" in repair.english()
     # the score never goes below 0
     many = [CreditEvent("penalty_severe", day, f"d{i}") for i in range(5)]
     assert assess(many, RULES, on=day).score == 0.0
