@@ -10,7 +10,8 @@ on Mondays and Thursdays that are working days (so within 3 working days, well i
 one decision is appealed and upheld, older ones closed. At the month's end the tiers are
 reassessed and one "double random" draw is made and carried out (a failed inspection opens a
 case). The month crosses Mid-Autumn and National Day 2026 (25 September and 1-7 October off,
-20 September and 10 October worked), so publicity deadlines count across the holidays. Everything follows from one seed.
+20 September and 10 October worked), so publicity deadlines count across the holidays.
+Everything follows from one seed.
 """
 
 from __future__ import annotations
