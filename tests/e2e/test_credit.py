@@ -228,3 +228,13 @@ def test_the_enforcement_scenario_in_the_browser(page, browser, dashboard_server
     assert rate > old_rate
     assert cells[1] == after
     assert float(cells[2]) == rate  # the chance the draw gave it: its new tier's
+
+    # an appeal is recorded and upheld by the officer, then the dispatcher closes the decision,
+    # each from the buttons the decision offers them (the page keeps showing it meanwhile)
+    assert take_step(browser, server, "supervisor", decision_id, "appeal") == ["appeal", "close"]
+    assert take_step(browser, server, "supervisor", decision_id, "uphold") == ["uphold", "revoke"]
+    assert take_step(browser, server, "district-op", decision_id, "close") == ["close"]
+    status, closed = server.call("GET", f"/credit/cases/{case_id}", user="supervisor")
+    assert (closed["decisions"][0]["status"], closed["decisions"][0]["actions"]) == ("closed", [])
+    status, disclosure = server.call("GET", "/credit/public")
+    assert [d["status"] for d in disclosure["decisions"] if d["entity_code"] == code] == ["closed"]
