@@ -145,3 +145,29 @@ def test_steps_offered_follow_the_workflow_the_role_and_the_scope(api, point):
     )
     [listed] = api.client.get("/credit/decisions", headers=officer).json()
     assert listed["actions"] == ["uphold", "revoke"]
+
+
+def test_reasons_stored_before_the_codes_are_served_as_text(api, point):
+    import sqlalchemy as sa
+
+    from shancheng.store.credit_tables import EntityRow, TierChangeRow
+
+    officer = api.user("officer", Role.SUPERVISOR, "990101001")
+    lon, lat = point(street="990101001")
+    trader = {"code": TRADER, "name": "老王烧烤", "address": "夜市 3 号", "lon": lon, "lat": lat}
+    assert api.client.post("/credit/entities", json=trader, headers=officer).status_code == 201
+    old = "penalty (decision 9, 2026-01-05): -15 x 0.84 (90 d, half-life 365 d) = -12.6"
+    with api.session() as s:
+        entity = s.scalars(sa.select(EntityRow).where(EntityRow.code == TRADER)).one()
+        first = s.scalars(
+            sa.select(TierChangeRow).where(TierChangeRow.entity_id == entity.id)
+        ).one()
+        s.add(TierChangeRow(entity_id=entity.id, at=first.at, actor="old", from_tier="A",
+                            to_tier="B", score=87.4, reasons=[old]))  # fmt: skip
+        s.commit()
+    page = api.client.get(f"/credit/entities/{TRADER}", headers=officer).json()
+    new, kept = page["tier_changes"]
+    assert new["reasons"] == []  # a new trader: no event yet, tier A from the start score
+    assert kept["reasons"] == [
+        {"code": "text", "kind": "", "ref": "", "on": None, "params": {"text": old}, "english": old}
+    ]
