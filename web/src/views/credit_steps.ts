@@ -154,7 +154,7 @@ function panel(c: CaseCredit, refresh: () => void): Node[] {
         s.named_in_text ? h("span", { class: "badge", i18n: S.named }) : null, " ",
         h("button", { type: "button", "data-link": s.code, onclick: () => link(s.code) }, tOr(S.link, "link"))))));
   }
-  if (c.actions.includes("propose") && (c.entity || c.suggestions.length)) parts.push(proposalForm(c, refresh));
+  if (c.actions.includes("propose")) parts.push(proposalForm(c, refresh));
   if (c.decisions.length) parts.push(h("ul", { class: "case-decisions" }, ...c.decisions.map((d) => decisionLine(d, refresh))));
   return parts;
 }
