@@ -44,7 +44,8 @@ demo: setup
 	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo --ideas-db sqlite:///data/ideas_demo.sqlite
 	$(BIN)/shancheng cases replay
 	@# Credit +: traders at the demo city's markets and riverside streets, a month of cases,
-	@# penalties, publicity, tiers and one double-random draw (docs/credit.md)
+	@# penalties, publicity, tiers and one double-random draw, in the database `make serve` uses
+	@# (data/shancheng.sqlite; left as it is when it already holds them) (docs/credit.md)
 	$(BIN)/shancheng credit demo
 	$(BIN)/shancheng lifelines live
 	@echo "The operations center in the browser: make serve, then open http://127.0.0.1:8311/ui/ (docs/dashboard.md)"

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         (``cases_max_photo_bytes`` each, base64 in JSON) plus this much.
     cases_anonymous_photo_bytes_per_day
         Photo bytes an anonymous client (one address) may store in 24 hours.
+    cases_holidays_file
+        A holiday table (TOML, the shape of the packaged ``cases/holidays_cn.toml``) that
+        replaces the packaged public holidays and make-up days of the working calendar; unset:
+        the packaged table (2025 and 2026).
     open311_jurisdiction_id
         The ``jurisdiction_id`` Open311 clients may send (any other is a 404).
     cases_classifier_warmup
@@ -94,6 +98,7 @@ class Settings(BaseSettings):
     cases_max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     api_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     cases_anonymous_photo_bytes_per_day: int = Field(default=20 * 1024 * 1024, ge=0)
+    cases_holidays_file: Path | None = None
     open311_jurisdiction_id: str = "shancheng.demo"
     cases_classifier_warmup: bool = True
     cases_async_intake: bool = True

@@ -37,6 +37,7 @@ from shancheng.api.routers import (
 from shancheng.api.state import AppState, install_state, state_of
 from shancheng.cases.accounts import ApiKeyCache
 from shancheng.cases.async_store import PostgresCaseStore
+from shancheng.cases.calendar import WorkingCalendar, load_holiday_table
 from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.classify import TaxonomyClassifier
 from shancheng.cases.routing import AdminIndex
@@ -69,9 +70,14 @@ def center_from_settings(settings: Settings) -> Center:
 
 
 def apply_settings(center: Center, settings: Settings) -> Center:
-    """Return ``center`` with the intake limits of ``settings``."""
+    """Return ``center`` with the intake limits and the holiday table of ``settings``."""
+    calendar = center.calendar
+    if settings.cases_holidays_file is not None:
+        table = load_holiday_table(settings.cases_holidays_file)
+        calendar = WorkingCalendar.from_holiday_table(table)
     return replace(
         center,
+        calendar=calendar,
         duplicate_radius_m=settings.cases_duplicate_radius_m,
         duplicate_window_h=settings.cases_duplicate_window_h,
         max_photo_bytes=settings.cases_max_photo_bytes,

@@ -174,6 +174,7 @@ POLICY: dict[str, Rule] = {
     "GET /credit/entities": Rule(_S, _CREDIT),
     "POST /credit/entities": Rule(_S, _CREDIT, _SUPERVISORS),
     "GET /credit/entities/{code}": Rule(_S, _CREDIT),
+    "GET /credit/cases/{case_id}": Rule(_S, _CREDIT),
     "GET /credit/cases/{case_id}/suggestions": Rule(_S, _CREDIT, _LINKERS),
     "POST /credit/cases/{case_id}/link": Rule(_S, _CREDIT, _LINKERS),
     "GET /credit/decisions": Rule(_S, _CREDIT),

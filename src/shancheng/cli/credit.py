@@ -54,24 +54,35 @@ def demo_command(
     seed: int = typer.Option(0, help="Seed of the traders, the month and the draw."),
     days: int = typer.Option(30, min=1, max=366, help="Days to live from the start."),
     per_site: int = typer.Option(6, min=1, max=50, help="Traders per market or street."),
+    database: str | None = typer.Option(None, help="Database URL; default the configured one."),
 ) -> None:
     """Generate traders at the demo city's markets and tourist streets and live a month.
 
-    Cases, decisions, publicity, tiers and one inspection draw, in a fresh SQLite database
-    ``<data_dir>/credit_demo.sqlite``: no server needed; the same seed prints the same month.
+    Cases, decisions, publicity, tiers and one inspection draw, in the database the server
+    uses (``database_url``; by default ``<data_dir>/shancheng.sqlite``), so ``shancheng serve``
+    then shows them. A database that already holds credit entities is left as it is (an
+    earlier demo or real records): remove the file, or give ``--database``, for a new month.
+    The same seed on an empty database prints the same month.
     """
     settings: Settings = ctx.obj
     require_city(settings)
     city = read_city(settings.city_dir, verify=False)
-    db_file = settings.data_dir / "credit_demo.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
-    url = f"sqlite:///{db_file}"
+    url = database or settings.resolved_database_url
     upgrade_database(url)
     engine = create_db_engine(url)
-    event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
     started = time.perf_counter()
     with session_factory(engine)() as session:
+        present = service.count_entities(session)
+        if present:
+            engine.dispose()
+            typer.echo(
+                f"Credit +: {url} already holds {present} credit entities (an earlier demo or "
+                "real records); nothing was added. For a new demo month remove that database "
+                "or pass --database."
+            )
+            return
         summary = run_credit_demo(
             session, _center(session, city), city, seed=seed, days=days, per_site=per_site
         )

@@ -9,8 +9,9 @@ the officer the next working day, some withdrawn; the publicity office publishes
 on Mondays and Thursdays that are working days (so within 3 working days, well inside the 7);
 one decision is appealed and upheld, older ones closed. At the month's end the tiers are
 reassessed and one "double random" draw is made and carried out (a failed inspection opens a
-case). The month crosses National Day 2026 (1-7 October off, 20 September and 10 October
-worked), so publicity deadlines count across the holiday. Everything follows from one seed.
+case). The month crosses Mid-Autumn and National Day 2026 (25 September and 1-7 October off,
+20 September and 10 October worked), so publicity deadlines count across the holidays.
+Everything follows from one seed.
 """
 
 from __future__ import annotations
@@ -52,11 +53,10 @@ logger = logging.getLogger(__name__)
 
 DEMO_START = date(2026, 9, 21)
 """First day of the demo month (a Monday); the month runs across National Day 2026."""
-DEMO_CALENDAR = WorkingCalendar(
-    holidays=frozenset(date(2026, 10, d) for d in range(1, 8)),
-    makeup_days=frozenset({date(2026, 9, 20), date(2026, 10, 10)}),
-)
-"""The governance calendar of the demo month: National Day off, two make-up working days."""
+DEMO_CALENDAR = WorkingCalendar()
+"""The governance calendar of the demo month: the default one, whose packaged holiday table
+has Mid-Autumn (25-27 September 2026) and National Day (1-7 October) off, and Sunday 20
+September and Saturday 10 October worked."""
 PUBLICITY_WEEKDAYS = frozenset({1, 4})
 """ISO weekdays on which the publicity office publishes what was decided (Monday, Thursday)."""
 INSPECTORS = ("insp-chen", "insp-he", "insp-li", "insp-liu", "insp-wang", "insp-zhou")

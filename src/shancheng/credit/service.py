@@ -14,7 +14,7 @@ import functools
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,13 +24,14 @@ from shancheng.cases.permissions import Actor, Role
 from shancheng.credit import repository
 from shancheng.credit.decisions import (
     COUNTING_STATUSES,
+    TRANSITIONS,
     DecisionAction,
     DecisionKind,
     DecisionStatus,
     next_status,
     publish_due,
 )
-from shancheng.credit.permissions import CreditVerb, check_verb, in_scope
+from shancheng.credit.permissions import ROLE_VERBS, CreditVerb, check_verb, in_scope
 from shancheng.credit.tiers import Assessment, assess, load_rules, repair_possible_on
 from shancheng.errors import (
     CaseError,
@@ -186,6 +187,11 @@ def _add_licences(session: Session, center: Center, row: EntityRow, entity: Enti
                 publish_due=publish_due(licence.decided_on, center.calendar),
             )
         )  # fmt: skip
+
+
+def count_entities(session: Session) -> int:
+    """Return how many entities the registry holds (all units; for the command line)."""
+    return int(session.scalar(sa.select(sa.func.count()).select_from(EntityRow)) or 0)
 
 
 def entity_code(session: Session, entity_id: int) -> str:
@@ -372,6 +378,63 @@ def act_on_decision(
     return row
 
 
+def decision_actions(center: Center, row: DecisionRow, *, actor: Actor) -> list[DecisionAction]:
+    """Return the workflow steps ``actor`` may take on the decision now, in workflow order.
+
+    A step is offered when the workflow leads somewhere from the decision's status
+    (:data:`~shancheng.credit.decisions.TRANSITIONS`) and the actor's role has its verb in the
+    decision's unit; what the dashboard shows is this list, never a copy of the rules.
+    """
+    if not in_scope(actor, *units_of(row, center)):
+        return []
+    status = DecisionStatus(row.status)
+    return [
+        action
+        for action in DecisionAction
+        if (status, action) in TRANSITIONS and CreditVerb(action.value) in ROLE_VERBS[actor.role]
+    ]
+
+
+CaseCreditAction = Literal["link", "propose"]
+"""What may be done about a case in enforcement: name its entity, propose a decision."""
+
+
+def case_actions(session: Session, center: Center, case_id: int, *, actor: Actor) -> list[str]:
+    """Return the enforcement steps ``actor`` may take on case ``case_id`` (one they can see).
+
+    ``link`` for the roles that name entities, ``propose`` for those that propose decisions;
+    nothing for a case the actor cannot see (:class:`~shancheng.errors.CaseError` is raised).
+    """
+    cases.get_case(session, center, case_id, actor=actor)
+    verbs = ROLE_VERBS[actor.role]
+    offered: list[CaseCreditAction] = ["link", "propose"]
+    return [a for a in offered if CreditVerb(a) in verbs]
+
+
+def case_entity(
+    session: Session, center: Center, case_id: int, *, actor: Actor
+) -> EntityRow | None:
+    """Return the entity linked to a case the actor may see (None: not linked or out of scope)."""
+    cases.get_case(session, center, case_id, actor=actor)
+    link = session.get(CaseLinkRow, case_id)
+    if link is None:
+        return None
+    row = repository.entity_by_id(session, link.entity_id)
+    return row if in_scope(actor, *units_of(row, center)) else None
+
+
+def case_decisions(
+    session: Session, center: Center, case_id: int, *, actor: Actor
+) -> list[DecisionRow]:
+    """Return the decisions proposed on a case, in the actor's scope, newest first."""
+    check_verb(actor, CreditVerb.VIEW)
+    cases.get_case(session, center, case_id, actor=actor)
+    stmt = (
+        sa.select(DecisionRow).where(DecisionRow.case_id == case_id).order_by(DecisionRow.id.desc())
+    )
+    return [r for r in session.scalars(stmt) if in_scope(actor, *units_of(r, center))]
+
+
 def _step(
     session: Session,
     center: Center,
@@ -496,7 +559,8 @@ def reassess_entity(
         session.add(
             TierChangeRow(
                 entity_id=entity.id, at=at, actor=actor.username, from_tier=entity.tier,
-                to_tier=result.tier, score=result.score, reasons=list(result.reasons),
+                to_tier=result.tier, score=result.score,
+                reasons=[r.as_dict() for r in result.reasons],
             )
         )  # fmt: skip
     entity.tier, entity.score = result.tier, result.score

@@ -14,7 +14,7 @@ import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from shancheng.errors import ConfigError
 
@@ -68,13 +68,79 @@ class CreditEvent:
     repair_reason: str = ""
 
 
+ReasonCode = Literal["counted", "expired", "repaired"]
+"""Why an event weighs what it does: it ``counted`` (decayed), ``expired`` (past its publicity)
+or was ``repaired``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why one event weighs what it does in an assessment, in no language.
+
+    A code, the event, and the figures the code's sentence needs (the dashboard words it in
+    Chinese or English).
+
+    ``params`` per code: ``counted``: ``weight``, ``factor``, ``age_days``, ``half_life_days``,
+    ``change``; ``expired``: ``publicity_days``; ``repaired``: ``repaired_on``,
+    ``repair_reason`` (the officer's words).
+    """
+
+    code: ReasonCode
+    kind: str
+    ref: str
+    on: date
+    params: dict[str, float | str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the reason as JSON-ready data (stored with a tier change)."""
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "ref": self.ref,
+            "on": self.on.isoformat(),
+            "params": dict(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reason:
+        """Return the reason :meth:`as_dict` stored."""
+        from datetime import date as day  # noqa: PLC0415 - the module imports date for typing
+
+        return cls(
+            data["code"], data["kind"], data["ref"], day.fromisoformat(data["on"]), data["params"]
+        )
+
+    def english(self) -> str:
+        """Return the reason as an English sentence (logs and the command line).
+
+        Examples
+        --------
+        >>> from datetime import date
+        >>> Reason("expired", "warning", "decision 3", date(2026, 1, 5),
+        ...        {"publicity_days": 90}).english()
+        'warning (decision 3, 2026-01-05): past its 90-day publicity; no longer counts'
+        """
+        head = f"{self.kind} ({self.ref}, {self.on.isoformat()})"
+        p = self.params
+        if self.code == "repaired":
+            return (
+                f"{head}: repaired on {p['repaired_on']} ({p['repair_reason']}); no longer counts"
+            )
+        if self.code == "expired":
+            return f"{head}: past its {p['publicity_days']}-day publicity; no longer counts"
+        return (
+            f"{head}: {p['weight']:+g} x {p['factor']:.2f} ({p['age_days']} d, half-life "
+            f"{p['half_life_days']:g} d) = {p['change']:+.1f}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """An entity's score and tier on a day, with one reason per event."""
 
     score: float
     tier: str
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
 
 
 def load_rules(path: Path | None = None) -> TierRules:
@@ -165,7 +231,7 @@ def assess(events: list[CreditEvent], rules: TierRules, *, on: date) -> Assessme
     (80.0, 'B')
     """
     score = rules.start_score
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     for event in sorted(events, key=lambda e: (e.on, e.ref)):
         if event.on > on:
             continue
@@ -174,25 +240,28 @@ def assess(events: list[CreditEvent], rules: TierRules, *, on: date) -> Assessme
             msg = f"credit event {event.ref!r}: kind {event.kind!r} is not in the rules"
             raise ConfigError(msg)
         age = (on - event.on).days
-        head = f"{event.kind} ({event.ref}, {event.on.isoformat()})"
         if event.repaired_on is not None and event.repaired_on <= on:
-            reasons.append(
-                f"{head}: repaired on {event.repaired_on.isoformat()} "
-                f"({event.repair_reason}); no longer counts"
-            )
+            repaired: dict[str, float | str] = {
+                "repaired_on": event.repaired_on.isoformat(),
+                "repair_reason": event.repair_reason,
+            }
+            reasons.append(Reason("repaired", event.kind, event.ref, event.on, repaired))
             continue
         if age >= rule.publicity_days:
-            reasons.append(
-                f"{head}: past its {rule.publicity_days}-day publicity; no longer counts"
-            )
+            expired: dict[str, float | str] = {"publicity_days": rule.publicity_days}
+            reasons.append(Reason("expired", event.kind, event.ref, event.on, expired))
             continue
         factor = math.pow(0.5, age / rule.half_life_days)
         change = rule.weight * factor
         score += change
-        reasons.append(
-            f"{head}: {rule.weight:+g} x {factor:.2f} ({age} d, half-life "
-            f"{rule.half_life_days:g} d) = {change:+.1f}"
-        )
+        counted: dict[str, float | str] = {
+            "weight": rule.weight,
+            "factor": round(factor, 4),
+            "age_days": age,
+            "half_life_days": rule.half_life_days,
+            "change": round(change, 2),
+        }
+        reasons.append(Reason("counted", event.kind, event.ref, event.on, counted))
     score = round(min(max(score, 0.0), rules.max_score), 1)
     tier = next((t for t, minimum in rules.tiers if score >= minimum), rules.tiers[-1][0])
     return Assessment(score, tier, tuple(reasons))

@@ -159,7 +159,8 @@ class TierChangeRow(Base):
     from_tier: Mapped[str] = mapped_column(sa.String(4))
     to_tier: Mapped[str] = mapped_column(sa.String(4))
     score: Mapped[float] = mapped_column(sa.Float)
-    reasons: Mapped[list[str]] = mapped_column(sa.JSON)
+    # Reason.as_dict() each (rows written before the codes: English sentences)
+    reasons: Mapped[list[dict[str, Any] | str]] = mapped_column(sa.JSON)
 
 
 class DrawRow(Base):

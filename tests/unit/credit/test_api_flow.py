@@ -55,7 +55,14 @@ def test_inspector_links_officer_decides_public_sees_tier_and_draw_follow(api, p
     assert page["entity"]["tier"] == "B"
     assert [(t["from_tier"], t["to_tier"]) for t in page["tier_changes"]][-1] == ("A", "B")
     assert page["case_ids"] == [case_id]
-    assert any(reason.startswith("penalty (decision") for reason in page["reasons"])
+    [penalty] = [r for r in page["reasons"] if r["kind"] == "penalty"]
+    assert (penalty["code"], penalty["ref"], penalty["params"]["weight"]) == (
+        "counted",
+        f"decision {decision_id}",
+        -15.0,
+    )
+    assert penalty["english"].startswith("penalty (decision")
+    assert page["tier_changes"][-1]["reasons"][-1]["code"] == "counted"
     # the next draw weights the trader by its tier's rate
     draw = {"plan": "夜市 12 月", "inspectors": ["insp", "li", "zhao"], "seed": 7}
     r = api.client.post("/credit/draws", json=draw, headers=supervisor)
@@ -83,3 +90,84 @@ def test_bad_code_is_refused_naming_the_field(api, point):
     assert r.status_code == 422
     assert "position 18" in r.text
     assert api.count("credit_entities") == before
+
+
+def test_steps_offered_follow_the_workflow_the_role_and_the_scope(api, point):
+    officer = api.user("officer", Role.SUPERVISOR, "990101001")
+    inspector = api.user("insp", Role.INSPECTOR, "990101001")
+    dispatcher = api.user("disp", Role.DISPATCHER, "990101001")
+    far = api.user("far", Role.SUPERVISOR, "990102001")
+    lon, lat = point(street="990101001")
+    trader = {"code": TRADER, "name": "老王烧烤", "address": "夜市 3 号", "lon": lon, "lat": lat}
+    assert api.client.post("/credit/entities", json=trader, headers=officer).status_code == 201
+    r = api.client.post("/cases", json={"category_code": "E0506", "lon": lon, "lat": lat,
+                        "description": "老王烧烤 占道"}, headers=inspector)  # fmt: skip
+    case_id = r.json()["case"]["id"]
+    # the case in enforcement: the inspector may link and propose, and sees the suggestion
+    page = api.client.get(f"/credit/cases/{case_id}", headers=inspector).json()
+    assert page["actions"] == ["link", "propose"]
+    assert page["entity"] is None and page["decisions"] == []
+    assert [s["code"] for s in page["suggestions"]] == [TRADER]
+    # a dispatcher links but does not propose
+    assert api.client.get(f"/credit/cases/{case_id}", headers=dispatcher).json()["actions"] == [
+        "link"
+    ]
+    # another street's officer does not see the case at all
+    assert api.client.get(f"/credit/cases/{case_id}", headers=far).status_code == 404
+    proposal = {"case_id": case_id, "code": TRADER, "kind": "warning",
+                "legal_basis": [{"law": "重庆市市容环境卫生管理条例", "article": ""}]}  # fmt: skip
+    r = api.client.post("/credit/decisions", json=proposal, headers=inspector)
+    assert r.status_code == 201, r.text
+    decision_id = r.json()["id"]
+    assert r.json()["actions"] == []  # the inspector proposed; deciding is the officer's
+
+    def steps(headers):
+        [d] = api.client.get(f"/credit/cases/{case_id}", headers=headers).json()["decisions"]
+        return d["status"], d["actions"]
+
+    assert steps(officer) == ("proposed", ["decide", "withdraw"])
+    assert steps(dispatcher) == ("proposed", [])
+    path = f"/credit/decisions/{decision_id}/actions"
+    r = api.client.post(path, json={"action": "decide"}, headers=officer)
+    assert r.json()["actions"] == ["publish"]  # the response carries the next steps
+    assert steps(dispatcher) == ("decided", ["publish"])
+    assert steps(inspector) == ("decided", [])
+    api.client.post(path, json={"action": "publish"}, headers=dispatcher)
+    assert steps(officer) == ("published", ["appeal", "close"])
+    assert steps(dispatcher) == ("published", ["close"])
+    # every step offered is one the server accepts; one not offered is refused
+    assert api.client.post(path, json={"action": "appeal"}, headers=dispatcher).status_code == 403
+    assert api.client.post(path, json={"action": "appeal"}, headers=officer).status_code == 200
+    assert steps(officer) == ("appealed", ["uphold", "revoke"])
+    # the case page shows the linked entity now, and the decisions list carries the steps too
+    assert api.client.get(f"/credit/cases/{case_id}", headers=officer).json()["entity"]["code"] == (
+        TRADER
+    )
+    [listed] = api.client.get("/credit/decisions", headers=officer).json()
+    assert listed["actions"] == ["uphold", "revoke"]
+
+
+def test_reasons_stored_before_the_codes_are_served_as_text(api, point):
+    import sqlalchemy as sa
+
+    from shancheng.store.credit_tables import EntityRow, TierChangeRow
+
+    officer = api.user("officer", Role.SUPERVISOR, "990101001")
+    lon, lat = point(street="990101001")
+    trader = {"code": TRADER, "name": "老王烧烤", "address": "夜市 3 号", "lon": lon, "lat": lat}
+    assert api.client.post("/credit/entities", json=trader, headers=officer).status_code == 201
+    old = "penalty (decision 9, 2026-01-05): -15 x 0.84 (90 d, half-life 365 d) = -12.6"
+    with api.session() as s:
+        entity = s.scalars(sa.select(EntityRow).where(EntityRow.code == TRADER)).one()
+        first = s.scalars(
+            sa.select(TierChangeRow).where(TierChangeRow.entity_id == entity.id)
+        ).one()
+        s.add(TierChangeRow(entity_id=entity.id, at=first.at, actor="old", from_tier="A",
+                            to_tier="B", score=87.4, reasons=[old]))  # fmt: skip
+        s.commit()
+    page = api.client.get(f"/credit/entities/{TRADER}", headers=officer).json()
+    new, kept = page["tier_changes"]
+    assert new["reasons"] == []  # a new trader: no event yet, tier A from the start score
+    assert kept["reasons"] == [
+        {"code": "text", "kind": "", "ref": "", "on": None, "params": {"text": old}, "english": old}
+    ]

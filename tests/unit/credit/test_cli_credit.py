@@ -33,14 +33,28 @@ def _without_timing(text):
     return re.sub(r"\(\d+\.\d s,", "(t s,", text)
 
 
-def test_credit_demo_prints_the_month_the_same_for_the_same_seed(env, data_dir, capsys):
+def test_credit_demo_prints_the_month_the_same_for_the_same_seed(env, data_dir, capsys, tmp_path):
     assert main(["credit", "demo", "--seed", "4"]) == 0
     first = capsys.readouterr().out
     assert "published within 7 working days" in first
     assert "entities in tier" in first
     assert "double random draw 1: seed 4" in first
-    assert (data_dir / "credit_demo.sqlite").is_file()
+    assert not (data_dir / "credit_demo.sqlite").exists()  # the server's database, none other
+    # the month is in the configured database, where `shancheng serve` reads it
+    with sqlite3.connect(env) as db:
+        traders = db.execute("SELECT count(*) FROM credit_entities").fetchone()[0]
+        draws = db.execute("SELECT count(*) FROM credit_draws").fetchone()[0]
+    assert traders > 0
+    assert draws == 1
+    # a second run leaves that database alone and says so
     assert main(["credit", "demo", "--seed", "4"]) == 0
+    again = capsys.readouterr().out
+    assert f"already holds {traders} credit entities" in again
+    with sqlite3.connect(env) as db:
+        assert db.execute("SELECT count(*) FROM credit_draws").fetchone()[0] == 1
+    # the same seed on another empty database lives the same month
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert main(["credit", "demo", "--seed", "4", "--database", other]) == 0
     assert _without_timing(capsys.readouterr().out) == _without_timing(first)
 
 

@@ -17,10 +17,13 @@ from shancheng.store.cases_tables import CaseRow
 from shancheng.store.credit_tables import CaseLinkRow, DecisionRow, DrawRow, EntityRow
 
 
-def test_demo_calendar_is_national_day_2026():
+def test_demo_calendar_is_the_default_with_mid_autumn_and_national_day_2026():
     # decided Wednesday 30 September; 1-7 October off; working days after it: Thu 8, Fri 9,
     # Sat 10 (make-up), Mon 12, Tue 13, Wed 14, Thu 15 -> the 7th is Thursday 15 October
     assert publish_due(date(2026, 9, 30), DEMO_CALENDAR) == date(2026, 10, 15)
+    # decided Thursday 24 September: Fri 25 is Mid-Autumn; Mon 28, Tue 29, Wed 30, Thu 8,
+    # Fri 9, Sat 10 (make-up), Mon 12 -> the 7th is Monday 12 October
+    assert publish_due(date(2026, 9, 24), DEMO_CALENDAR) == date(2026, 10, 12)
 
 
 def test_traders_sit_at_markets_and_riverside_streets_with_valid_codes(small_city, admin_index):

@@ -85,7 +85,8 @@ def test_repair_is_refused_before_the_minimum_publicity_and_granted_after(
     assert (entity.score, entity.tier) == (99.0, "A")
     last = service.tier_changes(session, center, TRADER, actor=officer)[-1]
     assert (last.from_tier, last.to_tier, last.actor) == ("B", "A", "officer")
-    assert any("repaired on 2027-02-21 (已整改并完成信用修复培训)" in r for r in last.reasons)
+    repaired = {"repaired_on": "2027-02-21", "repair_reason": "已整改并完成信用修复培训"}
+    assert any(r["code"] == "repaired" and r["params"] == repaired for r in last.reasons)
     with pytest.raises(TransitionNotAllowedError, match="already repaired"):
         service.repair_record(
             session, center, decision_id, reason="again", actor=officer, at=on_time

@@ -17,24 +17,40 @@ from shancheng.credit.draw import draw_inspections
 from shancheng.credit.tiers import CreditEvent, assess, load_rules, repair_possible_on
 from shancheng.errors import QueryError, TransitionNotAllowedError
 
-# National Day 2026: 1-7 October off; Sunday 20 September and Saturday 10 October worked (调休)
-NATIONAL_DAY = WorkingCalendar(
-    holidays=frozenset(date(2026, 10, d) for d in range(1, 8)),
-    makeup_days=frozenset({date(2026, 9, 20), date(2026, 10, 10)}),
-)
+# the default calendar: the packaged State Council table (2026: Mid-Autumn 25-27 September and
+# National Day 1-7 October off, Sunday 20 September and Saturday 10 October worked; Spring
+# Festival 15-23 February off, Saturdays 14 and 28 February worked)
+DEFAULT = WorkingCalendar()
+WEEKENDS_ONLY = WorkingCalendar(holidays=frozenset(), makeup_days=frozenset())
 
 
-def test_publicity_deadline_counts_working_days_across_the_holiday():
+def test_publicity_deadline_counts_working_days_across_national_day():
     # decided Tuesday 29 Sep: working days after it are Wed 30 Sep, (1-7 Oct off), Thu 8,
     # Fri 9, Sat 10 (make-up), Mon 12, Tue 13, Wed 14 -> the 7th is Wednesday 14 October
-    assert publish_due(date(2026, 9, 29), NATIONAL_DAY) == date(2026, 10, 14)
-    # without the holiday it would be Thursday 8 October
-    assert publish_due(date(2026, 9, 29), WorkingCalendar()) == date(2026, 10, 8)
-    # decided on Friday 18 Sep: Sun 20 Sep is a make-up day and counts
-    # (Sun 20, Mon 21, Tue 22, Wed 23, Thu 24, Fri 25, Mon 28)
-    assert publish_due(date(2026, 9, 18), NATIONAL_DAY) == date(2026, 9, 28)
+    assert publish_due(date(2026, 9, 29), DEFAULT) == date(2026, 10, 14)
+    # on weekends alone it would be Thursday 8 October
+    assert publish_due(date(2026, 9, 29), WEEKENDS_ONLY) == date(2026, 10, 8)
+    # decided on Friday 18 Sep: Sun 20 Sep is a make-up day and counts, Fri 25 (Mid-Autumn)
+    # does not: Sun 20, Mon 21, Tue 22, Wed 23, Thu 24, Mon 28, Tue 29
+    assert publish_due(date(2026, 9, 18), DEFAULT) == date(2026, 9, 29)
     # decided on a holiday itself: Thu 8, Fri 9, Sat 10, Mon 12, Tue 13, Wed 14, Thu 15
-    assert publish_due(date(2026, 10, 3), NATIONAL_DAY) == date(2026, 10, 15)
+    assert publish_due(date(2026, 10, 3), DEFAULT) == date(2026, 10, 15)
+    # 2025 (1-8 October off, Sunday 28 September and Saturday 11 October worked): decided
+    # Friday 26 Sep -> Sun 28, Mon 29, Tue 30, Thu 9, Fri 10, Sat 11, Mon 13
+    assert publish_due(date(2025, 9, 26), DEFAULT) == date(2025, 10, 13)
+
+
+def test_publicity_deadline_across_spring_festival_ends_on_a_make_up_saturday():
+    # decided Thursday 12 Feb 2026: Fri 13, Sat 14 (make-up), (15-23 off), Tue 24, Wed 25,
+    # Thu 26, Fri 27, Sat 28 (make-up) -> the 7th working day is Saturday 28 February
+    due = publish_due(date(2026, 2, 12), DEFAULT)
+    assert due == date(2026, 2, 28)
+    assert due.isoweekday() == 6
+    # on weekends alone: Fri 13, Mon 16, Tue 17, Wed 18, Thu 19, Fri 20, Mon 23
+    assert publish_due(date(2026, 2, 12), WEEKENDS_ONLY) == date(2026, 2, 23)
+    # 2025 (28 Jan - 4 Feb off, Sunday 26 Jan and Saturday 8 Feb worked): decided Friday
+    # 24 Jan -> Sun 26, Mon 27, Wed 5, Thu 6, Fri 7, Sat 8, Mon 10
+    assert publish_due(date(2025, 1, 24), DEFAULT) == date(2025, 2, 10)
 
 
 def test_workflow_table_refuses_what_it_does_not_list():
@@ -64,8 +80,17 @@ def test_decay_by_half_life():
     later = assess(events, RULES, on=date(2026, 5, 27))  # 146 days
     assert later.score == pytest.approx(round(100 - 15 * 0.5**0.4, 1))
     assert later.tier == "B"
-    assert later.reasons == (
-        "penalty (d1, 2026-01-01): -15 x 0.76 (146 d, half-life 365 d) = -11.4",
+    [reason] = later.reasons
+    assert (reason.code, reason.kind, reason.ref, reason.on) == (
+        "counted",
+        "penalty",
+        "d1",
+        date(2026, 1, 1),
+    )
+    assert reason.params == {"weight": -15.0, "factor": 0.7579, "age_days": 146,
+                             "half_life_days": 365.0, "change": -11.37}  # fmt: skip
+    assert reason.english() == (
+        "penalty (d1, 2026-01-01): -15 x 0.76 (146 d, half-life 365 d) = -11.4"
     )
     # nothing counts before it happened
     assert assess(events, RULES, on=date(2025, 12, 31)).score == 100.0
@@ -79,7 +104,8 @@ def test_record_stops_counting_after_its_publicity_period():
     gone = assess(warning, RULES, on=date(2026, 4, 1))  # day 90
     assert gone.score == 100.0
     assert gone.tier == "A"
-    assert "past its 90-day publicity" in gone.reasons[0]
+    assert (gone.reasons[0].code, gone.reasons[0].params) == ("expired", {"publicity_days": 90})
+    assert "past its 90-day publicity" in gone.reasons[0].english()
 
 
 def test_tiers_from_several_events_and_repair():
@@ -102,7 +128,12 @@ def test_tiers_from_several_events_and_repair():
     after = assess(repaired, RULES, on=date(2027, 3, 2))
     assert after.score == pytest.approx(round(100 - 40 * 0.5**0.5, 1))
     assert after.tier == "C"
-    assert any("repaired on 2027-03-02 (fine paid, corrected)" in r for r in after.reasons)
+    [repair] = [r for r in after.reasons if r.code == "repaired"]
+    assert (repair.ref, repair.params) == (
+        "d2",
+        {"repaired_on": "2027-03-02", "repair_reason": "fine paid, corrected"},
+    )
+    assert "repaired on 2027-03-02 (fine paid, corrected)" in repair.english()
     # the score never goes below 0
     many = [CreditEvent("penalty_severe", day, f"d{i}") for i in range(5)]
     assert assess(many, RULES, on=day).score == 0.0

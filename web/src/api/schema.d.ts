@@ -737,6 +737,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/credit/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case Credit
+         * @description Return a case in enforcement: its entity, suggestions, decisions and the steps.
+         */
+        get: operations["case_credit_credit_cases__case_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/credit/cases/{case_id}/link": {
         parameters: {
             query?: never;
@@ -2415,6 +2435,27 @@ export interface components {
             title: string;
         };
         /**
+         * CaseCreditRead
+         * @description A case as enforcement sees it: its entity, the suggestions, its decisions, and the steps.
+         *
+         *     The dashboard offers linking and proposing on the case's page only when ``actions`` holds
+         *     ``link`` or ``propose``, and a decision's buttons from that decision's ``actions``.
+         */
+        CaseCreditRead: {
+            /**
+             * Actions
+             * @description The enforcement steps the signed-in user may take on the case now.
+             */
+            actions: ("link" | "propose")[];
+            /** Case Id */
+            case_id: number;
+            /** Decisions */
+            decisions: components["schemas"]["DecisionRead"][];
+            entity: components["schemas"]["EntityRead"] | null;
+            /** Suggestions */
+            suggestions: components["schemas"]["SuggestionRead"][];
+        };
+        /**
          * CaseIn
          * @description Open a case for an accepted idea, in this taxonomy category.
          */
@@ -2589,6 +2630,11 @@ export interface components {
          * @description A decision as staff see it.
          */
         DecisionRead: {
+            /**
+             * Actions
+             * @description The workflow steps the signed-in user may take on the decision now.
+             */
+            actions: ("decide" | "withdraw" | "publish" | "appeal" | "uphold" | "revoke" | "close")[];
             /** Amount Yuan */
             amount_yuan: number;
             /** Case Id */
@@ -2730,7 +2776,7 @@ export interface components {
             /** Licences */
             licences: components["schemas"]["LicenceRead"][];
             /** Reasons */
-            reasons: string[];
+            reasons: components["schemas"]["ReasonRead"][];
             /** Tier Changes */
             tier_changes: components["schemas"]["TierChangeRead"][];
             /** Versions */
@@ -3511,6 +3557,37 @@ export interface components {
             time: string;
         };
         /**
+         * ReasonRead
+         * @description Why one event weighs what it does, in no language (the dashboard words it).
+         *
+         *     ``ref`` is ``decision <id>``, ``case <id>`` or ``draw pick <id>``. ``params`` per code:
+         *     ``counted``: ``weight``, ``factor``, ``age_days``, ``half_life_days``, ``change``;
+         *     ``expired``: ``publicity_days``; ``repaired``: ``repaired_on``, ``repair_reason``;
+         *     ``text`` (a record kept before the codes): ``text``, an English sentence.
+         */
+        ReasonRead: {
+            /**
+             * Code
+             * @enum {string}
+             */
+            code: "counted" | "expired" | "repaired" | "text";
+            /**
+             * English
+             * @description The reason as an English sentence (logs, scripts).
+             */
+            english: string;
+            /** Kind */
+            kind: string;
+            /** On */
+            on: string | null;
+            /** Params */
+            params: {
+                [key: string]: number | string;
+            };
+            /** Ref */
+            ref: string;
+        };
+        /**
          * RejectionRead
          * @description One observation refused, with the reason code the MQTT path uses.
          */
@@ -3962,7 +4039,7 @@ export interface components {
             /** From Tier */
             from_tier: string;
             /** Reasons */
-            reasons: string[];
+            reasons: components["schemas"]["ReasonRead"][];
             /** Score */
             score: number;
             /** To Tier */
@@ -5417,6 +5494,38 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    case_credit_credit_cases__case_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseCreditRead"];
                 };
             };
             /** @description Validation Error */

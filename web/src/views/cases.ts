@@ -29,6 +29,7 @@ import { lang, onLangChange, t, tOr, when } from "../i18n";
 
 type Department = components["schemas"]["DepartmentRead"];
 import { addStreets, boundsOf, createMap, fitTo, ready, setData } from "../map";
+import { caseCreditPanel } from "./credit_steps";
 
 const STAGE_COLOURS: Record<string, string> = {
   reported: "#e6550d",
@@ -258,6 +259,13 @@ export async function mountCases(root: HTMLElement): Promise<Cleanup> {
           buttons.length ? h("div", { class: "row", role: "group", "aria-label": t("actions") }, labelled("note", note), ...buttons) : null,
         ),
       );
+      // enforcement (Credit +): the case's entity, suggestions, proposal and decisions, for
+      // those whose routes hold it; its forms and buttons come from the server's `actions`
+      const credit = await caseCreditPanel(c.id).catch((err: unknown) => {
+        failed(err);
+        return null;
+      });
+      if (credit && selected === c.id) detail.querySelector("article.case")?.append(credit);
       map.easeTo({ center: [c.lon, c.lat], duration: 0 });
     } catch (err) {
       failed(err);

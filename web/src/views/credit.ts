@@ -1,15 +1,17 @@
 /**
  * Credit +: the public disclosure page (双公示: published penalties, licences, inspection draws)
  * for everyone; for staff, the entities of their scope with their credit tier and an entity's
- * page (its cases, decisions, tier changes and the reasons of its tier).
+ * page (its cases, decisions with the steps the user may take, tier changes and the reasons of
+ * its tier), the decisions waiting for the user, and the inspection draw (for those who draw).
  */
 import type { Cleanup } from "../app";
 import { failed } from "../app";
-import { get, may } from "../api/client";
+import { get, may, post } from "../api/client";
 import type { components } from "../api/schema";
-import { h, select, table } from "../dom";
+import { h, select, table, toast } from "../dom";
 import { defineText, fmt, onLangChange, tOr, type DataKey } from "../i18n";
 import { addStreets, boundsOf, createMap, legend, ready, setData, type MlMap } from "../map";
+import { decisionSteps, reasonItem, S, ud, word } from "./credit_steps";
 
 type Disclosure = components["schemas"]["DisclosureRead"];
 type PublicDecision = components["schemas"]["PublicDecisionRead"];
@@ -19,6 +21,7 @@ type Entity = components["schemas"]["EntityRead"];
 type EntityPage = components["schemas"]["EntityPage"];
 type Decision = components["schemas"]["DecisionRead"];
 type UnitFigures = components["schemas"]["UnitFiguresRead"];
+type Draw = components["schemas"]["DrawRead"];
 
 const K = {
   title: defineText("data:credit_title", "信用+ 执法信用", "Credit +: enforcement records"),
@@ -62,6 +65,14 @@ const K = {
   statOnTime: defineText("data:credit_stat_on_time", "按期公示", "Published on time"),
   statOverdue: defineText("data:credit_stat_overdue", "逾期未公示", "Overdue, unpublished"),
   statTiers: defineText("data:credit_stat_tiers", "信用等级分布", "Tier distribution"),
+  pending: defineText("data:credit_pending", "待我处理的处罚决定", "Decisions waiting for me"),
+  drawNew: defineText("data:credit_draw_new", "双随机抽查", "Double random inspection draw"),
+  inspectors: defineText("data:credit_inspectors", "执法人员（逗号分隔）", "Inspectors (comma separated)"),
+  runDraw: defineText("data:credit_run_draw", "抽取", "Draw"),
+  rate: defineText("data:credit_rate", "抽中概率", "Chance of being drawn"),
+  picked: defineText("data:credit_picked", "抽中", "Drawn"),
+  team: defineText("data:credit_team", "检查组", "Team"),
+  drawResult: defineText("data:credit_draw_result", "抽取结果", "Draw result"),
 };
 /** The colour of each tier on the map (A good … D bad; no tier yet grey). */
 const TIER_COLOURS: Array<[string, string]> = [
@@ -87,10 +98,6 @@ const WORDS: Record<string, readonly [string, string]> = {
 };
 for (const [word, [zh, en]] of Object.entries(WORDS)) defineText(`data:credit_${word}`, zh, en);
 
-/** A word the server sends as a code (a status, a kind), in the current language. */
-const word = (code: string): string => tOr(`data:credit_${code}`, code);
-/** A text entered by people (names, addresses, laws): shown as written, in no language of ours. */
-const ud = (text: string): HTMLElement => h("span", { class: "user-data" }, text);
 const amount = (yuan: number): string => (yuan ? fmt(yuan, 0) : "–");
 
 /** A section with a translated heading (a data text: it switches language like the rest). */
@@ -142,14 +149,15 @@ function publicPage(page: Disclosure): HTMLElement {
   );
 }
 
-function entityPage(page: EntityPage, back: () => void): HTMLElement {
+function entityPage(page: EntityPage, back: () => void, after: () => void): HTMLElement {
   const e = page.entity;
-  return h("article", { class: "credit-entity", "data-code": e.code, "aria-label": e.name },
+  // named by its heading (an aria-label would carry the name outside the user-data marking)
+  return h("article", { class: "credit-entity", "data-code": e.code, "aria-labelledby": "credit-entity-title" },
     h("button", { type: "button", i18n: K.back, onclick: back }),
-    h("h3", {}, ud(e.name), " ", h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")),
+    h("h3", { id: "credit-entity-title" }, ud(e.name), " ", h("span", { class: "badge", "data-tier": e.tier }, e.tier || "–")),
     h("p", {}, h("code", {}, e.code), ` · ${word(e.kind)} · `, ud(e.address)),
     h("p", {}, h("span", { i18n: K.score }), `: ${fmt(e.score, 1)} · `, h("span", { i18n: K.versions }), `: ${page.versions}`),
-    section(K.reasons, page.reasons.length ? h("ul", { class: "reasons" }, ...page.reasons.map((r) => h("li", {}, ud(r)))) : h("p", { class: "hint", i18n: K.none })),
+    section(K.reasons, page.reasons.length ? h("ul", { class: "reasons" }, ...page.reasons.map(reasonItem)) : h("p", { class: "hint", i18n: K.none })),
     section(K.cases, page.case_ids.length ? h("p", {}, ...page.case_ids.map((id) => h("a", { href: "#/cases", class: "case-ref", "data-case": id }, `#${id} `))) : h("p", { class: "hint", i18n: K.none })),
     section(K.staffDecisions, grid<Decision>(K.staffDecisions, [
       [K.number, (d) => String(d.id)],
@@ -158,6 +166,7 @@ function entityPage(page: EntityPage, back: () => void): HTMLElement {
       [K.amount, (d) => amount(d.amount_yuan)],
       [K.basis, (d) => ud(d.legal_basis.map((b) => `${b.law} ${b.article}`.trim()).join("；"))],
       [K.due, (d) => d.publish_due ?? "–"],
+      [S.steps, (d) => decisionSteps(d, after)],
     ], page.decisions)),
     section(K.changes, h("ul", { class: "history" }, ...page.tier_changes.map((c) => h("li", {}, `${c.at.slice(0, 10)}: ${c.from_tier || "–"} → ${c.to_tier} (${fmt(c.score, 1)}) · `, h("span", { class: "user-data" }, c.actor))))),
   );
@@ -172,6 +181,54 @@ function statsTable(rows: UnitFigures[]): HTMLElement {
     [K.statOverdue, (u) => fmt(u.overdue_unpublished)],
     [K.statTiers, (u) => ["A", "B", "C", "D"].map((x) => `${x}: ${fmt(u.tiers[x] ?? 0)}`).join(" · ")],
   ], rows));
+}
+
+/** The decisions on which the user may take a step now (the server lists the steps). */
+function pendingTable(rows: Decision[], after: () => void): HTMLElement {
+  return section(K.pending, grid<Decision>(K.pending, [
+    [K.number, (d) => String(d.id)],
+    [K.code, (d) => h("code", {}, d.entity_code)],
+    [K.kind, (d) => word(d.kind)],
+    [K.status, (d) => word(d.status)],
+    [K.amount, (d) => amount(d.amount_yuan)],
+    [K.due, (d) => d.publish_due ?? "–"],
+    [S.steps, (d) => decisionSteps(d, after)],
+  ], rows));
+}
+
+/** The draw form (for those whose routes hold `POST /credit/draws`) and the last result. */
+function drawForm(last: Draw | null, done: (d: Draw) => void): HTMLElement {
+  const plan = h("input", { type: "text", name: "plan", required: true, maxlength: 200 });
+  const inspectors = h("input", { type: "text", name: "inspectors", required: true });
+  const seed = h("input", { type: "number", name: "seed", min: 0, step: 1, required: true, value: Math.floor(Math.random() * 1e6) });
+  const field = (key: DataKey, control: HTMLElement): HTMLElement => h("label", { class: "field" }, h("span", { i18n: key }), control);
+  const form = h("form", { class: "credit-draw" }, field(K.plan, plan), field(K.inspectors, inspectors), field(K.seed, seed), h("button", { type: "submit", class: "primary", i18n: K.runDraw }));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { plan: plan.value.trim(), inspectors: inspectors.value.split(/[,，\s]+/).filter(Boolean), seed: Number(seed.value) };
+    post<Draw>("/credit/draws", body)
+      .then((d) => {
+        toast(`${tOr(S.done, "done")}: ${tOr(K.runDraw, "")} ${d.id}`);
+        done(d);
+      })
+      .catch(failed);
+  });
+  return section(K.drawNew, form, last ? drawResult(last) : null);
+}
+
+/** Every entity of a draw with its tier and the chance its tier gave it; the drawn marked. */
+function drawResult(d: Draw): Node {
+  const picks = new Map(d.picks.map((p) => [p.code, p]));
+  const rows = d.population.map(([code, tier]) => ({ code: code ?? "", tier: tier ?? "", pick: picks.get(code ?? "") }));
+  const el = grid<(typeof rows)[number]>(K.drawResult, [
+    [K.code, (r) => h("code", {}, r.code)],
+    [K.tier, (r) => h("span", { class: "badge", "data-tier": r.tier }, r.tier || "–")],
+    [K.rate, (r) => fmt(d.rates[r.tier || "unrated"] ?? 0, 2)],
+    [K.picked, (r) => (r.pick ? `✓ ${fmt(r.pick.probability, 2)}` : "–")],
+    [K.team, (r) => (r.pick ? ud(r.pick.inspectors.join("、")) : "–")],
+  ], rows);
+  if (el instanceof HTMLElement) el.dataset.draw = String(d.id);
+  return el;
 }
 
 function points(rows: Entity[]): GeoJSON.FeatureCollection {
@@ -218,6 +275,10 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
   const disclosure = await get<Disclosure>("/credit/public");
   let entities: Entity[] = staff ? await get<Entity[]>("/credit/entities") : [];
   const figures: UnitFigures[] = staff && (await may("GET /credit/stats")) ? await get<UnitFigures[]>("/credit/stats") : [];
+  const draws = staff && (await may("POST /credit/draws"));
+  const pendingOf = async (): Promise<Decision[]> => (staff ? (await get<Decision[]>("/credit/decisions")).filter((d) => d.actions.length) : []);
+  let pending = await pendingOf();
+  let lastDraw: Draw | null = null;
   let open: EntityPage | null = null;
   let tier = "";
 
@@ -226,6 +287,18 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
       .then((page) => {
         open = page;
         render();
+      })
+      .catch(failed);
+  };
+  /** After a step: the decisions waiting, the entities' tiers and the open page, reloaded. */
+  const reload = (): void => {
+    Promise.all([pendingOf(), get<Entity[]>("/credit/entities", tier ? { tier } : undefined)])
+      .then(([waiting, rows]) => {
+        pending = waiting;
+        entities = rows;
+        if (map) setData(map, "entities", points(rows));
+        if (open) show(open.entity);
+        else render();
       })
       .catch(failed);
   };
@@ -250,8 +323,9 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
       parts.push(entityPage(open, () => {
         open = null;
         render();
-      }));
+      }, reload));
     } else if (staff) {
+      if (pending.length) parts.push(pendingTable(pending, reload));
       parts.push(section(K.entities, filter(), grid<Entity>(K.entities, [
         [K.entity, (e) => ud(e.name)],
         [K.code, (e) => h("code", {}, e.code)],
@@ -262,6 +336,12 @@ export async function mountCredit(root: HTMLElement): Promise<Cleanup> {
       ], entities, show)));
     }
     if (staff && !open) parts.push(statsTable(figures));
+    if (draws && !open) {
+      parts.push(drawForm(lastDraw, (d) => {
+        lastDraw = d;
+        render();
+      }));
+    }
     parts.push(publicPage(disclosure));
     box.replaceChildren(...parts);
     if (map) legend(map, tOr(K.tier, "Tier"), [...TIER_COLOURS, ["#999999", "–"]]);

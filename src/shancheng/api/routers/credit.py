@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, status
 
 from shancheng.api.deps import CenterDep, CurrentUser, NowDep, SessionDep
 from shancheng.api.schemas.credit import (
+    CaseCreditRead,
     DecisionActionIn,
     DecisionCreate,
     DecisionRead,
@@ -24,6 +25,7 @@ from shancheng.api.schemas.credit import (
     PublicDecisionRead,
     PublicDrawRead,
     PublicLicenceRead,
+    ReasonRead,
     RepairIn,
     ResultIn,
     SuggestionRead,
@@ -35,8 +37,11 @@ from shancheng.credit import inspections, publicity, service
 from shancheng.credit.codes import parse_code
 from shancheng.credit.decisions import DecisionAction, DecisionKind
 from shancheng.credit.registry import EntityIn, parse_row
+from shancheng.credit.tiers import Reason
 
 if TYPE_CHECKING:
+    from shancheng.cases.center import Center
+    from shancheng.cases.permissions import Actor
     from shancheng.store.credit_tables import DecisionRow, DrawRow, EntityRow
 
 RowId = Annotated[int, Path(ge=1, lt=2**31, description="A row id (the database's integer range)")]
@@ -53,8 +58,24 @@ def _entity(row: EntityRow) -> EntityRead:
     )  # fmt: skip
 
 
-def _decision(row: DecisionRow, code: str) -> DecisionRead:
+def _reason(reason: Reason | dict[str, Any] | str) -> ReasonRead:
+    """Return a reason as the API gives it (a stored one: a dict, or an old English text)."""
+    if isinstance(reason, str):
+        return ReasonRead(code="text", kind="", ref="", on=None, params={"text": reason},
+                          english=reason)  # fmt: skip
+    if isinstance(reason, dict):
+        reason = Reason.from_dict(reason)
+    return ReasonRead(
+        code=reason.code, kind=reason.kind, ref=reason.ref, on=reason.on,
+        params=dict(reason.params), english=reason.english(),
+    )  # fmt: skip
+
+
+def _decision(row: DecisionRow, code: str, center: Center, user: Actor) -> DecisionRead:
+    """Return a decision with the steps ``user`` may take on it now."""
+    actions = [a.value for a in service.decision_actions(center, row, actor=user)]
     return DecisionRead(
+        actions=actions,
         id=row.id, case_id=row.case_id, entity_code=code, kind=row.kind, status=row.status,
         legal_basis=[LegalBasis(**b) for b in row.legal_basis], facts=row.facts,
         amount_yuan=row.amount_yuan, proposed_by=row.proposed_by, decided_by=row.decided_by,
@@ -103,7 +124,7 @@ def entity_page(
         ],
         case_ids=service.entity_cases(session, center, code, actor=user),
         decisions=[
-            _decision(d, row.code)
+            _decision(d, row.code, center, user)
             for d in service.list_decisions(session, center, actor=user, code=code)
         ],
         tier_changes=[
@@ -113,11 +134,11 @@ def entity_page(
                 from_tier=t.from_tier,
                 to_tier=t.to_tier,
                 score=t.score,
-                reasons=t.reasons,
+                reasons=[_reason(r) for r in t.reasons],
             )
             for t in service.tier_changes(session, center, code, actor=user)
         ],
-        reasons=list(service.assessment(session, row, at=at).reasons),
+        reasons=[_reason(r) for r in service.assessment(session, row, at=at).reasons],
         versions=len(service.entity_history(session, center, code, actor=user)) + 1,
     )
 
@@ -127,6 +148,12 @@ def suggestions(
     case_id: RowId, session: SessionDep, center: CenterDep, user: CurrentUser
 ) -> list[SuggestionRead]:
     """Entities that may be responsible for a case: near its place, or named in its text."""
+    return _suggestions(session, center, case_id, user)
+
+
+def _suggestions(
+    session: SessionDep, center: Center, case_id: int, user: Actor
+) -> list[SuggestionRead]:
     return [
         SuggestionRead(
             code=s.entity.code,
@@ -136,6 +163,25 @@ def suggestions(
         )
         for s in service.suggest_entities(session, center, case_id, actor=user)
     ]
+
+
+@router.get("/cases/{case_id}")
+def case_credit(
+    case_id: RowId, session: SessionDep, center: CenterDep, user: CurrentUser
+) -> CaseCreditRead:
+    """Return a case in enforcement: its entity, suggestions, decisions and the steps."""
+    actions = service.case_actions(session, center, case_id, actor=user)
+    entity = service.case_entity(session, center, case_id, actor=user)
+    return CaseCreditRead(
+        case_id=case_id,
+        entity=None if entity is None else _entity(entity),
+        suggestions=_suggestions(session, center, case_id, user) if "link" in actions else [],
+        decisions=[
+            _decision(d, _code_of(session, d), center, user)
+            for d in service.case_decisions(session, center, case_id, actor=user)
+        ],
+        actions=actions,
+    )
 
 
 @router.post("/cases/{case_id}/link")
@@ -153,7 +199,7 @@ def list_decisions(session: SessionDep, center: CenterDep, user: CurrentUser) ->
     """List the decisions in the user's unit, newest first."""
     rows = service.list_decisions(session, center, actor=user)
     codes = {r.id: r.code for r in service.list_entities(session, center, actor=user, limit=10**6)}
-    return [_decision(d, codes.get(d.entity_id, "")) for d in rows]
+    return [_decision(d, codes.get(d.entity_id, ""), center, user) for d in rows]
 
 
 @router.post("/decisions", status_code=status.HTTP_201_CREATED)
@@ -166,7 +212,8 @@ def propose(
         body.case_id, code, DecisionKind(body.kind),
         tuple((b.law, b.article) for b in body.legal_basis), body.facts, body.amount_yuan,
     )  # fmt: skip
-    return _decision(service.propose_decision(session, center, proposal, actor=user, at=at), code)
+    row = service.propose_decision(session, center, proposal, actor=user, at=at)
+    return _decision(row, code, center, user)
 
 
 @router.post("/decisions/{decision_id}/actions")
@@ -179,7 +226,7 @@ def act(
         session, center, decision_id, DecisionAction(body.action), actor=user, at=at,
         note=body.note,
     )  # fmt: skip
-    return _decision(row, _code_of(session, row))
+    return _decision(row, _code_of(session, row), center, user)
 
 
 def _code_of(session: SessionDep, row: DecisionRow) -> str:

@@ -48,6 +48,23 @@ class EntityRead(BaseModel):
     score: float
 
 
+class ReasonRead(BaseModel):
+    """Why one event weighs what it does, in no language (the dashboard words it).
+
+    ``ref`` is ``decision <id>``, ``case <id>`` or ``draw pick <id>``. ``params`` per code:
+    ``counted``: ``weight``, ``factor``, ``age_days``, ``half_life_days``, ``change``;
+    ``expired``: ``publicity_days``; ``repaired``: ``repaired_on``, ``repair_reason``;
+    ``text`` (a record kept before the codes): ``text``, an English sentence.
+    """
+
+    code: Literal["counted", "expired", "repaired", "text"]
+    kind: str
+    ref: str
+    on: date | None
+    params: dict[str, float | str]
+    english: str = Field(description="The reason as an English sentence (logs, scripts).")
+
+
 class TierChangeRead(BaseModel):
     """An audited change of tier."""
 
@@ -56,7 +73,7 @@ class TierChangeRead(BaseModel):
     from_tier: str
     to_tier: str
     score: float
-    reasons: list[str]
+    reasons: list[ReasonRead]
 
 
 class EntityPage(BaseModel):
@@ -67,7 +84,7 @@ class EntityPage(BaseModel):
     case_ids: list[int]
     decisions: list[DecisionRead]
     tier_changes: list[TierChangeRead]
-    reasons: list[str]
+    reasons: list[ReasonRead]
     versions: int
 
 
@@ -93,6 +110,10 @@ class LegalBasis(BaseModel):
     article: str = Field(default="", max_length=100)
 
 
+DecisionStep = Literal["decide", "withdraw", "publish", "appeal", "uphold", "revoke", "close"]
+"""A workflow step on a decision (``shancheng.credit.decisions.DecisionAction``)."""
+
+
 class DecisionCreate(BaseModel):
     """A proposed penalty or warning."""
 
@@ -107,7 +128,7 @@ class DecisionCreate(BaseModel):
 class DecisionActionIn(BaseModel):
     """A workflow step on a decision."""
 
-    action: Literal["decide", "withdraw", "publish", "appeal", "uphold", "revoke", "close"]
+    action: DecisionStep
     note: str = Field(default="", max_length=2000)
 
 
@@ -127,6 +148,9 @@ class DecisionRead(BaseModel):
     decided_at: datetime | None
     publish_due: date | None
     published_at: datetime | None
+    actions: list[DecisionStep] = Field(
+        description="The workflow steps the signed-in user may take on the decision now."
+    )
 
 
 class RepairIn(BaseModel):
@@ -240,3 +264,19 @@ class UnitFiguresRead(BaseModel):
 
 
 EntityPage.model_rebuild()
+
+
+class CaseCreditRead(BaseModel):
+    """A case as enforcement sees it: its entity, the suggestions, its decisions, and the steps.
+
+    The dashboard offers linking and proposing on the case's page only when ``actions`` holds
+    ``link`` or ``propose``, and a decision's buttons from that decision's ``actions``.
+    """
+
+    case_id: int
+    entity: EntityRead | None
+    suggestions: list[SuggestionRead]
+    decisions: list[DecisionRead]
+    actions: list[Literal["link", "propose"]] = Field(
+        description="The enforcement steps the signed-in user may take on the case now."
+    )
