@@ -10,7 +10,8 @@ replacement and scales by ``n / k`` (Brandes & Pich 2007).
 The error bound. One source adds to any unit at most the number of junctions it can reach
 within the cutoff, less one: ``R``. Network distance is never shorter than the straight line
 when every arc is at least as long as its chord, so ``R`` is bounded by the most junctions in
-any disc of the cutoff's radius (:func:`reach_bounds`, from the coordinates); else ``n - 1``.
+any disc of the cutoff's radius (:func:`reach_bounds`, counted on a grid from the coordinates,
+an upper bound); else ``n - 1``.
 By Hoeffding's inequality (which holds for sampling without replacement) and a union bound
 over all ``N`` units and scales, with probability at least ``1 - delta`` every estimate is
 within
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
+from scipy.signal import fftconvolve
 
 from shancheng.errors import ConfigError
 from shancheng.mobility._brandes import brandes_from_sources, brandes_turns_from_sources
@@ -237,24 +238,38 @@ def allowed_turns(indptr: IntArray, head: IntArray, banned: IntArray) -> tuple[I
 
 def reach_bounds(
     x: FloatArray, y: FloatArray, length: FloatArray, tail: IntArray, head: IntArray,
-    scales_m: Sequence[float],
+    scales_m: Sequence[float], *, cells_per_cutoff: int = 8,
 ) -> list[int] | None:  # fmt: skip
-    """Return, per scale, the most nodes within the cutoff of any node (itself included).
+    """Return, per scale, at least as many as the most nodes within the cutoff of any node.
 
-    Counted in straight-line discs, which hold every node reachable within the cutoff when no
-    arc is shorter than its chord; ``None`` (no bound) when some arc is.
+    A node reachable within the cutoff lies in the straight-line disc of that radius when no
+    arc is shorter than its chord; ``None`` (no bound) when some arc is. The disc is counted
+    on a grid of cells ``cutoff / cells_per_cutoff`` wide: every cell whose centre is within
+    ``cutoff`` plus a cell's diagonal of the node's own cell centre counts whole, so the
+    count is an upper bound (about 1.4 times the disc's area at 8 cells) found in linear time
+    by one convolution, where an exact disc count per node would cost the node count times
+    the disc's population.
     """
     chord = np.hypot(x[head] - x[tail], y[head] - y[tail])
     if np.any(length < chord * (1.0 - 1e-9) - 1e-6):
         return None
-    tree = cKDTree(np.column_stack([x, y]))
-    points = np.column_stack([x, y])
+    n = int(x.shape[0])
     out = []
     for cutoff in sorted(scales_m):
-        if not math.isfinite(cutoff):
-            out.append(int(x.shape[0]))
+        if not math.isfinite(cutoff) or n == 0:
+            out.append(n)
             continue
-        out.append(int(np.max(tree.query_ball_point(points, r=cutoff, return_length=True))))
+        cell = cutoff / cells_per_cutoff
+        i = np.floor((x - x.min()) / cell).astype(np.int64)
+        j = np.floor((y - y.min()) / cell).astype(np.int64)
+        grid = np.zeros((int(i.max()) + 1, int(j.max()) + 1))
+        np.add.at(grid, (i, j), 1.0)
+        reach = math.ceil((cutoff + math.sqrt(2.0) * cell) / cell)
+        di, dj = np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1),
+                             indexing="ij")  # fmt: skip
+        mask = (np.hypot(di, dj) * cell <= cutoff + math.sqrt(2.0) * cell).astype(np.float64)
+        counts = fftconvolve(grid, mask, mode="same") if grid.size > 1 else grid * mask.sum()
+        out.append(min(n, math.ceil(float(counts[i, j].max()) - 1e-6)))
     return out
 
 
