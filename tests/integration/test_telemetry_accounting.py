@@ -295,3 +295,82 @@ def test_broker_check_tells_default_settings_from_the_shipped_ones(default_broke
     (warning,) = capped.warnings
     assert warning.startswith("the broker kept 1,000 of 2,000 messages for an absent session")
     assert shipped.ok, shipped.warnings
+
+
+def _session_present(host, port, client_id):
+    """Whether the broker still holds a session for ``client_id`` (then leave it as it was)."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    found = {}
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=paho.MQTTv5)  # fmt: skip
+    client.on_connect = lambda _c, _u, flags, *_: found.setdefault("present", flags.session_present)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = 3600  # keep it if it is there
+    client.connect(host, port, keepalive=10, clean_start=False, properties=properties)
+    client.loop_start()
+    deadline = time.monotonic() + 10
+    while "present" not in found and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.disconnect()
+    client.loop_stop()
+    return found["present"]
+
+
+def test_a_retired_ingester_hands_its_share_over_and_its_session_goes(
+    tmp_path, postgres_url, durable_broker
+):
+    """Two sessions in a group, both away: each queues a share. Retiring one stores its share
+    and ends its session; from then on the other takes everything; nothing is lost or twice."""
+    host, port = durable_broker
+    engine = _fresh(postgres_url)
+    retired, staying = (f"test-retire-{k}-{uuid.uuid4().hex[:6]}" for k in range(2))
+    for client_id in (retired, staying):
+        open_session(host, port, client_id, share_group=GROUP)
+    probe = f"test-probe-{uuid.uuid4().hex[:6]}"  # the probe tells a session from none
+    assert _session_present(host, port, probe) is False
+    assert _session_present(host, port, probe) is True  # the first call left one
+    forget_session(host, port, probe)
+    publisher = MqttPublisher(host, port, gateway=Gateway("GW-RETIRE"))
+    first, then = 600, 400
+    try:
+        for m in range(first):
+            _send(publisher, m)
+        assert publisher.wait() == first  # both sessions hold a share, queued
+        log = tmp_path / "retire.log"
+        with log.open("wb") as sink:
+            done = subprocess.run(
+                [SHANCHENG, "lifelines", "ingest", "--client-id", retired, "--grace", "5",
+                 "--retire"], env=_env(postgres_url, host, port), stdout=sink,
+                stderr=subprocess.STDOUT, timeout=180, check=False,
+            )  # fmt: skip
+        text = log.read_text()
+        assert done.returncode == 0, text[-2000:]
+        share = int(re.search(r"([\d,]+) messages, [\d,]+ readings", text)[1].replace(",", ""))
+        assert 0 < share < first, text[-2000:]  # it held a share of the first messages
+        assert "retired" in text
+        assert _session_present(host, port, retired) is False
+        forget_session(host, port, retired)  # the probe above opened one: close it again
+        for m in range(first, first + then):
+            _send(publisher, m)
+        assert publisher.wait() == then
+        rest = _ingester(postgres_url, host, port, staying, idle_exit=4, log=tmp_path / "s.log",
+                         grace=5)  # fmt: skip
+        assert rest.wait(timeout=300) == 0, (tmp_path / "s.log").read_text()[-2000:]
+        total, distinct = _stored(engine)
+        assert total == distinct == (first + then) * PER_MESSAGE
+        with engine.connect() as conn:
+            (source,) = list_sources(conn)
+            # the retired one stored its share while the other's waited past the grace period:
+            # those holes went on record and closed when the rest arrived; none is open
+            assert list_gaps(conn, state="open") == []
+            assert all(g.missing == 0 for g in list_gaps(conn, state="all", limit=1000))
+        assert (source["messages"], source["duplicates"]) == (first + then, 0)
+    finally:
+        publisher.close()
+        for client_id in (retired, staying):
+            forget_session(host, port, client_id)
+        engine.dispose()

@@ -239,6 +239,12 @@ def ingest_command(
         help="Refuse to start when the broker would drop messages silently.",
     ),
     idle_exit: float | None = typer.Option(None, help="Stop after this many idle seconds."),
+    retire: bool = typer.Option(
+        False,  # noqa: FBT003
+        "--retire",
+        help="Retire this ingester: leave the group, store what its session holds, then end "
+        "the session on the broker (it would keep taking a share of the messages).",
+    ),
 ) -> None:
     """Ingest SensorThings observations from the MQTT broker into the store until stopped.
 
@@ -259,8 +265,10 @@ def ingest_command(
         _engine(settings), host=host, port=port, client_id=client_id, stop=stop,
         idle_exit_s=idle_exit,
         share_group=None if no_share else (share_group or settings.mqtt_share_group or None),
-        grace_ms=round(grace * 1000),
+        grace_ms=round(grace * 1000), retire=retire,
     )  # fmt: skip
+    if retire:
+        _console.print(f"ingester {client_id!r} retired: its session is gone from the broker")
     _console.print(
         f"{stats.messages:,} messages, {stats.readings:,} readings, {stats.stored:,} stored, "
         f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected; numbered messages "

@@ -262,8 +262,10 @@ class MqttIngester:
         on_gaps: Callable[[Accounting], object] | None = None,
         grace_ms: int = GRACE_MS,
         sweep_s: float = 1.0,
+        retire: bool = False,
     ) -> None:
         self.engine = engine
+        self.retire = retire
         self.parser = ReadingParser(sensors)
         self.stats = IngestStats()
         self.batch_max = batch_max
@@ -285,13 +287,21 @@ class MqttIngester:
         )  # fmt: skip
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_unsubscribe = self._on_unsubscribe
         self._client.on_message = self._on_message
 
     def _on_connect(self, client: paho.Client, *_args: Any) -> None:  # noqa: ANN401 - paho
-        client.subscribe(self.topic_filter, qos=QOS)
+        if self.retire:  # take no new share; what the session holds still arrives
+            client.unsubscribe(self.topic_filter)
+        else:
+            client.subscribe(self.topic_filter, qos=QOS)
 
     def _on_subscribe(self, *_args: Any) -> None:  # noqa: ANN401 - paho
         logger.info("ingester subscribed to %s", self.topic_filter)
+        self.ready.set()
+
+    def _on_unsubscribe(self, *_args: Any) -> None:  # noqa: ANN401 - paho
+        logger.info("retiring ingester left %s; draining its session", self.topic_filter)
         self.ready.set()
 
     def _on_message(self, _client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
@@ -363,9 +373,14 @@ class MqttIngester:
         self.sweep()
         return self.stats
 
-    def close(self) -> None:
-        """Disconnect (the broker keeps the session for the next start)."""
-        self._client.disconnect()
+    def close(self, *, forget: bool = False) -> None:
+        """Disconnect; the broker keeps the session for the next start unless ``forget``."""
+        if forget:  # MQTT 5: a session expiry of 0 on DISCONNECT ends the session now
+            properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0
+            self._client.disconnect(properties=properties)
+        else:
+            self._client.disconnect()
         self._client.loop_stop()
 
 

@@ -108,8 +108,15 @@ def ingest_from_broker(
     desk: AlarmDesk | None = None,
     listener: Callable[[list[Reading], list[Alarm]], None] | None = None,
     grace_ms: int = GRACE_MS,
+    retire: bool = False,
 ) -> IngestStats:
     """Run an MQTT ingester on the registry stored in ``engine`` until stopped or idle.
+
+    With ``retire``, the ingester leaves its shared subscription at once (the group's other
+    members take every new message), stores what its session still holds until nothing
+    arrived for ``idle_exit_s`` (3 s by default), then ends the session on the broker. A
+    retired ingester's session would otherwise keep taking its share of the group's messages
+    for the session expiry (7 days), queued for nobody.
 
     With ``alarms``, every committed batch also goes through the alarm rules (of ``desk``
     when given: the server shares one desk between MQTT and HTTP ingest), silent sensors are
@@ -140,12 +147,15 @@ def ingest_from_broker(
         engine, sensors, host=host, port=port, client_id=client_id, share_group=share_group,
         on_readings=on_readings if (desk or listener) else None,
         on_tick=on_tick if desk else None, on_gaps=on_gaps if desk else None, grace_ms=grace_ms,
+        retire=retire,
     )  # fmt: skip
+    if retire and idle_exit_s is None:
+        idle_exit_s = 3.0
     ingester.start()
     try:
         return ingester.run(stop or threading.Event(), idle_exit_s=idle_exit_s)
     finally:
-        ingester.close()
+        ingester.close(forget=retire)
         logger.info(
             "ingester %s: %d messages, %d readings, %d stored, %d duplicates, %d rejected",
             client_id, ingester.stats.messages, ingester.stats.readings, ingester.stats.stored,
