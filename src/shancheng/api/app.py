@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -43,6 +44,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.store import ThreadedCaseStore
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
+from shancheng.ideas.collector import SupportCollector
 from shancheng.ideas.verification import RecordedVerifier
 from shancheng.indicators.citystate import CityHolder
 from shancheng.store import create_db_engine, session_factory
@@ -113,6 +115,7 @@ def create_app(
     engine = create_db_engine(settings.resolved_database_url)
     sessions = session_factory(engine)
     seed = apply_settings(center, settings) if center else center_from_settings(settings)
+    verifier = verifier or RecordedVerifier()
     state = AppState(
         settings=settings,
         engine=engine,
@@ -128,7 +131,8 @@ def create_app(
         city=CityHolder(
             settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
         ),
-        ideas_verifier=verifier or RecordedVerifier(),
+        ideas_verifier=verifier,
+        ideas_supports=SupportCollector(sessions, verifier),
     )
     install_state(app, state)
     install_error_handlers(app)
@@ -231,6 +235,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.live.stop()
         await state.limiter.aclose()
         await state.case_store.close()
+        await run_in_threadpool(state.ideas_supports.close)
 
 
 def app_from_env() -> FastAPI:

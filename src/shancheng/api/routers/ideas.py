@@ -38,6 +38,7 @@ from shancheng.cases.privacy import mask_personal
 from shancheng.errors import PermissionDeniedError
 from shancheng.ideas import service, supports, views
 from shancheng.ideas.answers import AnswerAction
+from shancheng.ideas.batch import SupportRequest
 from shancheng.ideas.case_link import cases_opener
 from shancheng.ideas.phases import Phases
 from shancheng.ideas.verification import record_verification
@@ -253,19 +254,28 @@ def support_idea(
     user: CurrentUser,
     at: NowDep,
 ) -> SupportRead:
-    """Support an idea as a verified resident (again: no change)."""
-    result = supports.support(
-        session, center, idea_id, actor=user, at=at, verifier=state.ideas_verifier
-    )
-    return SupportRead(**asdict(result))
+    """Support an idea as a verified resident (again: no change).
+
+    Concurrent supports are written together (group commit); each gets its own answer.
+    """
+    session.close()  # the token was read: give the connection back while the batch is written
+    request = SupportRequest(idea_id, user, at)
+    return SupportRead(**asdict(state.ideas_supports.support(center, request)))
 
 
 @router.delete("/{idea_id}/support")
 def withdraw_support(
-    idea_id: RowId, session: SessionDep, user: CurrentUser, at: NowDep
+    idea_id: RowId,
+    session: SessionDep,
+    center: CenterDep,
+    state: StateDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> SupportRead:
-    """Withdraw one's support while the supporting phase is open."""
-    return SupportRead(**asdict(supports.withdraw(session, idea_id, actor=user, at=at)))
+    """Withdraw one's support while the supporting phase is open (in order with supports)."""
+    session.close()
+    request = SupportRequest(idea_id, user, at)
+    return SupportRead(**asdict(state.ideas_supports.withdraw(center, request)))
 
 
 @router.post("/{idea_id}/moderation")
