@@ -248,7 +248,6 @@ def idea_page(
 @router.post("/{idea_id}/support")
 def support_idea(
     idea_id: RowId,
-    session: SessionDep,
     center: CenterDep,
     state: StateDep,
     user: CurrentUser,
@@ -258,7 +257,6 @@ def support_idea(
 
     Concurrent supports are written together (group commit); each gets its own answer.
     """
-    session.close()  # the token was read: give the connection back while the batch is written
     request = SupportRequest(idea_id, user, at)
     return SupportRead(**asdict(state.ideas_supports.support(center, request)))
 
@@ -266,14 +264,12 @@ def support_idea(
 @router.delete("/{idea_id}/support")
 def withdraw_support(
     idea_id: RowId,
-    session: SessionDep,
     center: CenterDep,
     state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> SupportRead:
     """Withdraw one's support while the supporting phase is open (in order with supports)."""
-    session.close()
     request = SupportRequest(idea_id, user, at)
     return SupportRead(**asdict(state.ideas_supports.withdraw(center, request)))
 
