@@ -202,6 +202,8 @@ POLICY: dict[str, Rule] = {
         _S, "recording a resident's verification", _SUPERVISORS
     ),
     "GET /ideas/{idea_id}": Rule(_P, _IDEAS_PUBLIC),
+    "GET /ideas/{idea_id}/photos/{index}": Rule(_P, "ideas' photos, stripped of metadata; a "
+                                                "hidden idea's only to its author and staff"),
     "POST /ideas/{idea_id}/support": Rule(_U, "verified residents support under their account"),
     "DELETE /ideas/{idea_id}/support": Rule(_U, "residents withdraw their own support"),
     "POST /ideas/{idea_id}/moderation": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),

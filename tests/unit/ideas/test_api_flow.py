@@ -130,3 +130,62 @@ def test_accepted_idea_becomes_a_case_through_http(api, point):
     assert (case["reference"], case["category"]) == (reference, "C0110")
     mine = c.get("/cases", headers=alice).json()
     assert [item["reference"] for item in mine] == [reference]  # the author follows it
+
+
+def _jpeg_with_gps():
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (8, 6), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (29.0, 33.0, 42.0), 3: "E", 4: (106.0, 33.0, 5.0)}  # GPS IFD
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_an_ideas_photos_are_served_without_metadata_and_hidden_ones_not_to_the_public(api, point):
+    import base64
+    import io
+
+    from PIL import Image
+
+    official = api.user("official", Role.SUPERVISOR, DISTRICT)
+    moderator = api.user("moderator", Role.INSPECTOR, STREET)
+    alice = api.user("alice", Role.CITIZEN, "")
+    bob = api.user("bob", Role.CITIZEN, "")
+    c = api.client
+    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
+    r = c.post("/ideas/campaigns", json=body, headers=official)
+    assert r.status_code == 201, r.text
+    camp = r.json()
+    sent = _jpeg_with_gps()
+    with Image.open(io.BytesIO(sent)) as image:
+        assert image.getexif().get_ifd(0x8825)  # the position is in what is sent
+    lon, lat = point(street=STREET)
+    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
+            "lat": lat, "photos": [{"content_base64": base64.b64encode(sent).decode()}]}  # fmt: skip
+    r = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice)
+    assert r.status_code == 201, r.text
+    idea_id = r.json()["id"]
+    assert r.json()["photos"] == 1
+    got = c.get(f"/ideas/{idea_id}/photos/0")
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.headers["cache-control"].startswith("public")
+    assert b"PhoneMaker" not in got.content and b"Exif" not in got.content
+    with Image.open(io.BytesIO(got.content)) as served:
+        assert dict(served.getexif()) == {} and served.size == (8, 6)
+    r = c.get(f"/ideas/{idea_id}/photos/1")
+    assert r.status_code == 404 and "no photo 1" in r.text
+    assert c.get(f"/ideas/{idea_id}/photos/-1").status_code == 422
+    # hidden: gone for the public and other residents, kept for its author and the staff
+    c.post(f"/ideas/{idea_id}/moderation", json={"hide": True, "reason": "重复"}, headers=moderator)
+    assert c.get(f"/ideas/{idea_id}/photos/0").status_code == 404
+    assert c.get(f"/ideas/{idea_id}/photos/0", headers=bob).status_code == 404
+    for who in (alice, moderator):
+        r = c.get(f"/ideas/{idea_id}/photos/0", headers=who)
+        assert r.status_code == 200 and r.content == got.content
+        assert r.headers["cache-control"] == "private, no-store"

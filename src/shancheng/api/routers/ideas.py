@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from shancheng.api.deps import CenterDep, CurrentUser, NowDep, OptionalUser, SessionDep, StateDep
 from shancheng.api.schemas.ideas import (
@@ -36,7 +36,7 @@ from shancheng.api.schemas.ideas import (
 from shancheng.cases.permissions import Role
 from shancheng.cases.privacy import mask_personal
 from shancheng.errors import PermissionDeniedError
-from shancheng.ideas import service, supports, views
+from shancheng.ideas import photos, service, supports, views
 from shancheng.ideas.answers import AnswerAction
 from shancheng.ideas.batch import SupportRequest
 from shancheng.ideas.case_link import cases_opener
@@ -243,6 +243,25 @@ def idea_page(
     view = views.idea_view(session, center, idea_id, viewer=viewer)
     steps = views.timeline(session, center, idea_id, viewer=viewer)
     return IdeaPage(idea=_idea(view), timeline=[TimelineRead(**asdict(s)) for s in steps])
+
+
+@router.get("/{idea_id}/photos/{index}", response_class=Response)
+def idea_photo(
+    idea_id: RowId,
+    index: Annotated[int, Path(ge=0, lt=100, description="The photo's place, from 0")],
+    session: SessionDep,
+    center: CenterDep,
+    viewer: OptionalUser,
+) -> Response:
+    """Download an idea's photo (stored re-encoded, without metadata; hidden ideas' only to
+    their author and staff)."""
+    photo = photos.idea_photo(session, center, idea_id, index, viewer=viewer)
+    cache = "public, max-age=60" if photo.public else "private, no-store"
+    return Response(
+        photo.content,
+        media_type=photo.content_type,
+        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.post("/{idea_id}/support")
