@@ -1,5 +1,7 @@
-"""An idea's photos as they are served: re-encoded at upload (no metadata), seen by whoever
-may see the idea (a hidden idea's photos are its author's and the staff's only)."""
+"""An idea's photos as they are served: re-encoded at upload, so without metadata.
+
+Whoever may see the idea sees its photos: a hidden idea's are its author's and the staff's only.
+"""
 
 from __future__ import annotations
 

@@ -253,8 +253,10 @@ def idea_photo(
     center: CenterDep,
     viewer: OptionalUser,
 ) -> Response:
-    """Download an idea's photo (stored re-encoded, without metadata; hidden ideas' only to
-    their author and staff)."""
+    """Download an idea's photo (stored re-encoded, without metadata).
+
+    A hidden idea's photos are served to its author and the staff only.
+    """
     photo = photos.idea_photo(session, center, idea_id, index, viewer=viewer)
     cache = "public, max-age=60" if photo.public else "private, no-store"
     return Response(
