@@ -336,6 +336,7 @@ def unit_statistics(
     at: datetime,
     level: Literal["street", "district"] = "district",
     campaign_id: int | None = None,
+    within: str | None = None,
 ) -> list[UnitStats]:
     """Return per-unit participation figures; the supervisor's view of overdue answers.
 
@@ -343,13 +344,14 @@ def unit_statistics(
     accepted or declined; it is *overdue* when unanswered after its due time or answered late.
     ``answer_rate`` = answered / due; ``median_answer_days`` = median calendar days from
     reaching the threshold to the answer. Ideas without a place count under their campaign's
-    first unit.
+    first unit. ``within`` (a unit code) keeps only the ideas in that street, district or city.
     """
-    del center
     stmt = sa.select(IdeaRow).where(IdeaRow.moderation == "visible")
     if campaign_id is not None:
         stmt = stmt.where(IdeaRow.campaign_id == campaign_id)
     rows = list(session.scalars(stmt))
+    if within is not None and within != center.city_code:
+        rows = [r for r in rows if within in {r.street_code, r.district_code, r.unit_code}]
     counts: dict[int, int] = {}
     for cid in {r.campaign_id for r in rows}:
         counts.update(support_counts(session, cid))

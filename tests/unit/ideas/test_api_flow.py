@@ -12,7 +12,16 @@ from shancheng.cases.permissions import Role
 @pytest.fixture
 def api(make_api):
     """The app on the parametrised database, the ideas tables emptied first (PostgreSQL)."""
-    made = make_api()
+    return _emptied(make_api())
+
+
+@pytest.fixture
+def month_api(make_api):
+    """As ``api``, with tokens valid for a month (the clock is moved by days)."""
+    return _emptied(make_api(cases_token_ttl_h=24 * 30))
+
+
+def _emptied(made):
     with made.session() as s:
         if s.get_bind().dialect.name == "postgresql":
             s.execute(sa.text(f"truncate {', '.join(IDEAS_TABLES)} restart identity cascade"))
@@ -189,3 +198,55 @@ def test_an_ideas_photos_are_served_without_metadata_and_hidden_ones_not_to_the_
         r = c.get(f"/ideas/{idea_id}/photos/0", headers=who)
         assert r.status_code == 200 and r.content == got.content
         assert r.headers["cache-control"] == "private, no-store"
+
+
+def test_overdue_answers_are_in_the_supervisors_evaluation_per_unit(month_api, point):
+    from datetime import datetime
+
+    api = month_api
+    from shancheng.cases.calendar import CHINA_TZ
+
+    official = api.user("official", Role.SUPERVISOR, DISTRICT)
+    other_district = api.user("other", Role.SUPERVISOR, "990102")
+    alice = api.user("alice", Role.CITIZEN, "")
+    bob = api.user("bob", Role.CITIZEN, "")
+    c = api.client
+    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 1,
+            "answer_working_days": 2}  # fmt: skip
+    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
+    lon, lat = point(street=STREET)
+    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
+            "lat": lat}  # fmt: skip
+    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+    c.post("/ideas/residents/bob/verification", json={"method": "phone"}, headers=official)
+    # the threshold is reached on Friday 27 November 2026 at 16:00; two working days later,
+    # the weekend not counted, is Tuesday 1 December at 16:00
+    api.clock[0] = datetime(2026, 11, 27, 16, 0, tzinfo=CHINA_TZ)
+    r = c.post(f"/ideas/{idea_id}/support", headers=bob)
+    assert r.status_code == 200, r.text
+    assert r.json()["supports"] == 1
+    due = datetime(2026, 12, 1, 16, 0, tzinfo=CHINA_TZ)
+    assert datetime.fromisoformat(c.get(f"/ideas/{idea_id}").json()["idea"]["due_at"]) == due
+
+    def street_row(headers=official, by="street_code"):
+        rows = c.get("/stats/evaluation", params={"by": by}, headers=headers).json()
+        return {r[by]: r for r in rows}
+
+    api.clock[0] = datetime(2026, 11, 30, 17, 0, tzinfo=CHINA_TZ)  # 3 calendar days: not yet
+    row = street_row()[STREET]
+    assert (row["ideas_answers_due"], row["ideas_overdue"], row["cases"]) == (1, 0, 0)
+    api.clock[0] = datetime(2026, 12, 1, 16, 1, tzinfo=CHINA_TZ)
+    row = street_row()[STREET]
+    assert (row["ideas_overdue"], row["ideas_overdue_ids"]) == (1, [idea_id])
+    assert street_row(by="district_code")[DISTRICT]["ideas_overdue"] == 1
+    assert STREET not in street_row(other_district)  # another district's supervisor
+    by_department = c.get("/stats/evaluation", headers=official).json()
+    assert all("ideas_overdue" not in r for r in by_department)
+    # answered (late) it stays overdue in the statistics
+    dispatcher = api.user("dispatcher", Role.DISPATCHER, STREET)
+    c.post(f"/ideas/{idea_id}/answer", json={"action": "evaluate"}, headers=dispatcher)
+    r = c.post(f"/ideas/{idea_id}/answer", json={"action": "accept"}, headers=official)
+    assert r.status_code == 200, r.text
+    row = street_row()[STREET]
+    assert (row["ideas_answers_due"], row["ideas_overdue"]) == (1, 1)
