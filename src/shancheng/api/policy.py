@@ -195,6 +195,7 @@ POLICY: dict[str, Rule] = {
     "POST /ideas/campaigns/{campaign_id}/ideas": Rule(_U, "residents propose under their account"),
     "GET /ideas/queue": Rule(_S, _IDEAS_STAFF),
     "GET /ideas/flags": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
+    "POST /ideas/flags/{flag_id}/resolve": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
     "GET /ideas/stats": Rule(_S, "answer rates and overdue answers per unit are supervisors' "
                                  "figures"),
     "GET /ideas/candidates": Rule(_P, "accepted ideas' sites are published planning candidates"),

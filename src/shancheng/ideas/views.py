@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from shancheng.cases.permissions import Role
 from shancheng.cases.privacy import mask_personal, public_position
 from shancheng.errors import NotFoundError
+from shancheng.ideas.actions import idea_actions
 from shancheng.ideas.answers import ANSWERED, AnswerStatus
 from shancheng.ideas.permissions import IdeaVerb, may
 from shancheng.ideas.service import campaign, idea, phases_of, units_of
@@ -73,6 +74,7 @@ class IdeaView:
     supported_by_me: bool
     photos: int
     full: bool
+    actions: list[str] = field(default_factory=list)
 
 
 def pseudonym(username: str) -> str:
@@ -140,6 +142,7 @@ def _view(
         supported_by_me=mine,
         photos=photos,
         full=full,
+        actions=idea_actions(row, camp, center, viewer),
     )
 
 

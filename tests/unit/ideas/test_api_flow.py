@@ -250,3 +250,69 @@ def test_overdue_answers_are_in_the_supervisors_evaluation_per_unit(month_api, p
     assert r.status_code == 200, r.text
     row = street_row()[STREET]
     assert (row["ideas_answers_due"], row["ideas_overdue"]) == (1, 1)
+
+
+def test_the_staff_actions_are_what_the_server_would_accept_now(api, point):
+    official = api.user("official", Role.SUPERVISOR, DISTRICT)
+    dispatcher = api.user("dispatcher", Role.DISPATCHER, STREET)
+    stranger = api.user("stranger", Role.DISPATCHER, "990102001")  # another district's street
+    alice = api.user("alice", Role.CITIZEN, "")
+    c = api.client
+    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
+    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
+    lon, lat = point(street=STREET)
+    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
+            "lat": lat}  # fmt: skip
+    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+
+    def actions(headers=None):
+        return c.get(f"/ideas/{idea_id}", headers=headers or {}).json()["idea"]["actions"]
+
+    assert actions() == [] and actions(alice) == [] and actions(stranger) == []
+    assert actions(dispatcher) == ["hide", "merge", "evaluate"]
+    assert actions(official) == ["hide", "merge", "evaluate"]
+    queue = c.get("/ideas/queue", headers=dispatcher).json()
+    assert queue[0]["actions"] == ["hide", "merge", "evaluate"]
+    for action, who in (("evaluate", dispatcher), ("accept", official)):
+        assert "accept" not in actions(dispatcher)  # a dispatcher never accepts
+        assert c.post(f"/ideas/{idea_id}/answer", json={"action": action},
+                      headers=who).status_code == 200  # fmt: skip
+    assert actions(official) == ["hide", "merge", "to_case", "to_plan"]
+    assert actions(dispatcher) == ["hide", "merge", "start"]
+    r = c.post(f"/ideas/{idea_id}/plan", json={"facility_category": "nursing_home"},
+               headers=official)  # fmt: skip
+    assert r.status_code == 200 and r.json()["actions"] == ["hide", "merge"]
+    c.post(
+        f"/ideas/{idea_id}/moderation", json={"hide": True, "reason": "重复"}, headers=dispatcher
+    )
+    assert actions(dispatcher) == ["show"] and actions(alice) == []
+
+
+def test_a_moderator_resolves_a_suspicious_pattern_flag(api, point):
+    from shancheng.store.ideas_tables import FlagRow
+
+    official = api.user("official", Role.SUPERVISOR, DISTRICT)
+    moderator = api.user("moderator", Role.INSPECTOR, STREET)
+    alice = api.user("alice", Role.CITIZEN, "")
+    c = api.client
+    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
+    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
+    lon, lat = point(street=STREET)
+    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
+            "lat": lat}  # fmt: skip
+    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+    with api.session() as s:
+        flag = FlagRow(idea_id=idea_id, kind="new_account_burst", window_start=api.clock[0],
+                       supports=12, raised_at=api.clock[0])  # fmt: skip
+        s.add(flag)
+        s.commit()
+        flag_id = flag.id
+    assert [f["id"] for f in c.get("/ideas/flags", headers=moderator).json()] == [flag_id]
+    assert c.post(f"/ideas/flags/{flag_id}/resolve", headers=alice).status_code == 403
+    assert c.post("/ideas/flags/999999/resolve", headers=moderator).status_code == 404
+    r = c.post(f"/ideas/flags/{flag_id}/resolve", headers=moderator)
+    assert r.status_code == 200, r.text
+    assert r.json()["supports"] == 12
+    assert c.get("/ideas/flags", headers=moderator).json() == []

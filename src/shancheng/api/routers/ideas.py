@@ -44,7 +44,7 @@ from shancheng.ideas.phases import Phases
 from shancheng.ideas.verification import record_verification
 
 if TYPE_CHECKING:
-    from shancheng.store.ideas_tables import CampaignRow
+    from shancheng.store.ideas_tables import CampaignRow, FlagRow
 
 RowId = Annotated[int, Path(ge=1, lt=2**31, description="A row id (the database's integer range)")]
 CampaignFilter = Annotated[
@@ -184,17 +184,26 @@ def queue(
 @router.get("/flags")
 def open_flags(session: SessionDep, user: CurrentUser) -> list[FlagRead]:
     """List the unresolved suspicious support patterns (many new accounts within minutes)."""
-    return [
-        FlagRead(
-            id=f.id,
-            idea_id=f.idea_id,
-            kind=f.kind,
-            window_start=f.window_start,
-            supports=f.supports,
-            raised_at=f.raised_at,
-        )
-        for f in views.open_flags(session, viewer=user)
-    ]
+    return [_flag(f) for f in views.open_flags(session, viewer=user)]
+
+
+@router.post("/flags/{flag_id}/resolve")
+def resolve_flag(
+    flag_id: RowId, session: SessionDep, center: CenterDep, user: CurrentUser
+) -> FlagRead:
+    """Mark a suspicious-pattern flag as looked at (the idea's moderators)."""
+    return _flag(supports.resolve_flag(session, center, flag_id, actor=user))
+
+
+def _flag(f: FlagRow) -> FlagRead:
+    return FlagRead(
+        id=f.id,
+        idea_id=f.idea_id,
+        kind=f.kind,
+        window_start=f.window_start,
+        supports=f.supports,
+        raised_at=f.raised_at,
+    )
 
 
 @router.get("/stats")
