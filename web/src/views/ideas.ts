@@ -383,6 +383,7 @@ export async function mountIdeas(root: HTMLElement): Promise<Cleanup> {
     if (openPage) open(openPage.idea.id);
     void reloadList();
   };
+  let renders = 0;
   const render = (): void => {
     head.replaceChildren(
       h("h3", {}, ud(campaign.title)),
@@ -413,7 +414,11 @@ export async function mountIdeas(root: HTMLElement): Promise<Cleanup> {
       }, open));
     } else if (!signedIn) parts.unshift(h("p", { class: "hint", i18n: K.signIn }));
     body.replaceChildren(...parts);
-    if (staff) void queue().then((q) => body.append(q)).catch(failed);
+    const drawn = ++renders;
+    // the queue arrives later: only onto the list it was asked for (not an idea's page since)
+    if (staff) void queue().then((q) => {
+      if (drawn === renders && !openPage) body.append(q);
+    }).catch(failed);
   };
   const queue = async (): Promise<HTMLElement> => {
     const [rows, flags] = await Promise.all([
