@@ -298,7 +298,7 @@ def main() -> int:
         spy = None
         if args.profile:
             spy = subprocess.Popen(
-                ["py-spy", "record", "--subprocesses", "-p", str(server.pid), "-r", "200",
+                ["py-spy", "record", "--gil", "--subprocesses", "-p", str(server.pid), "-r", "200",
                  "-f", "raw", "-o", args.profile],
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip

@@ -142,6 +142,8 @@ def create_app(
     guarded = [Depends(enforce)]
     # Open311 first: routes are matched in order, and intake is the hot path under load
     app.include_router(open311.router, dependencies=guarded)
+    # then the ideas' supports, the other hot path (its own prefix: the order changes no match)
+    app.include_router(ideas.router, dependencies=guarded)
     app.include_router(citizen.router, dependencies=guarded)  # before /cases/{case_id}
     app.include_router(cases.router, dependencies=guarded)
     app.include_router(city.router, dependencies=guarded)
@@ -151,7 +153,6 @@ def create_app(
     app.include_router(stream.router, dependencies=guarded)
     app.include_router(targets.router, dependencies=guarded)
     app.include_router(credit.router, dependencies=guarded)
-    app.include_router(ideas.router, dependencies=guarded)
     tiles.install(app, settings, city=state.city, dependencies=guarded)
     mount_dashboard(app, settings.web_dist)
     check_policy(app)

@@ -14,6 +14,7 @@ an error of the database fails the requests of the batch it hit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -71,11 +72,19 @@ class SupportCollector:
 
     def support(self, center: Center, request: SupportRequest) -> SupportResult:
         """Support an idea (as :func:`~shancheng.ideas.supports.support`); wait for the commit."""
-        return self._wait(_Job(request, center, withdraw=False, answer=Future()))
+        return self._submit(center, request, withdraw=False).result()
 
     def withdraw(self, center: Center, request: SupportRequest) -> SupportResult:
         """Withdraw a support (as :func:`~shancheng.ideas.supports.withdraw`), in arrival order."""
-        return self._wait(_Job(request, center, withdraw=True, answer=Future()))
+        return self._submit(center, request, withdraw=True).result()
+
+    async def support_async(self, center: Center, request: SupportRequest) -> SupportResult:
+        """:meth:`support` for the event loop: no worker thread waits for the commit."""
+        return await asyncio.wrap_future(self._submit(center, request, withdraw=False))
+
+    async def withdraw_async(self, center: Center, request: SupportRequest) -> SupportResult:
+        """:meth:`withdraw` for the event loop."""
+        return await asyncio.wrap_future(self._submit(center, request, withdraw=True))
 
     def close(self) -> None:
         """Write what is waiting, then stop the writer thread (new requests are refused)."""
@@ -86,7 +95,10 @@ class SupportCollector:
             self._jobs.put(None)
             writer.join()
 
-    def _wait(self, job: _Job) -> SupportResult:
+    def _submit(
+        self, center: Center, request: SupportRequest, *, withdraw: bool
+    ) -> Future[SupportResult]:
+        job = _Job(request, center, withdraw=withdraw, answer=Future())
         with self._start:
             if self._closed:
                 msg = "the support collector is closed (the server is shutting down)"
@@ -97,7 +109,7 @@ class SupportCollector:
                 )
                 self._writer.start()
             self._jobs.put(job)
-        return job.answer.result()
+        return job.answer
 
     def _run(self) -> None:
         while True:

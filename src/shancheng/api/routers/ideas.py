@@ -276,7 +276,7 @@ def idea_photo(
 
 
 @router.post("/{idea_id}/support")
-def support_idea(
+async def support_idea(
     idea_id: RowId,
     center: CenterDep,
     state: StateDep,
@@ -285,14 +285,15 @@ def support_idea(
 ) -> SupportRead:
     """Support an idea as a verified resident (again: no change).
 
-    Concurrent supports are written together (group commit); each gets its own answer.
+    Concurrent supports are written together (group commit); each gets its own answer. The
+    request waits on the event loop, not in a worker thread.
     """
     request = SupportRequest(idea_id, user, at)
-    return SupportRead(**asdict(state.ideas_supports.support(center, request)))
+    return SupportRead(**asdict(await state.ideas_supports.support_async(center, request)))
 
 
 @router.delete("/{idea_id}/support")
-def withdraw_support(
+async def withdraw_support(
     idea_id: RowId,
     center: CenterDep,
     state: StateDep,
@@ -301,7 +302,7 @@ def withdraw_support(
 ) -> SupportRead:
     """Withdraw one's support while the supporting phase is open (in order with supports)."""
     request = SupportRequest(idea_id, user, at)
-    return SupportRead(**asdict(state.ideas_supports.withdraw(center, request)))
+    return SupportRead(**asdict(await state.ideas_supports.withdraw_async(center, request)))
 
 
 @router.post("/{idea_id}/moderation")
