@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 import uvloop
-from cases_load import cpu_s, free_port, fresh_database, tree, wait_up
+from cases_load import cpu_s, free_port, fresh_database, start_server, tree, wait_up
 
 from shancheng.cases.center import Center
 from shancheng.cases.permissions import Actor, Role
@@ -261,8 +261,7 @@ def main() -> int:
     parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy (raw)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ideas_load_"))
-    city = write_demo_city(tmp / "demo", DemoConfig.small())
-    del city
+    write_demo_city(tmp / "demo", DemoConfig.small())
     center = Center(load_taxonomy(), AdminIndex.from_city(read_city(tmp / "demo", verify=False)))
     url = fresh_database(DBNAME)
     campaign_id, ideas, tokens = _setup(url, center)
@@ -275,18 +274,7 @@ def main() -> int:
         "SHANCHENG_QUIET": "1",
         "SHANCHENG_CASES_CLASSIFIER_WARMUP": "0",
     }
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("shancheng")),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        cwd=tmp,
-    )
+    server = start_server(port, args.workers, env=env, cwd=tmp)
     try:
         wait_up(f"http://127.0.0.1:{port}", server)
         load = _Load(port, tokens, calls)

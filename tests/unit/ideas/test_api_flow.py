@@ -1,9 +1,13 @@
 """End to end through HTTP: campaign, proposal, supports, moderation, answers, outcomes."""
 
+import base64
+import io
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
+from tests.unit.cases.test_security import _jpeg_with_gps
 from tests.unit.ideas.conftest import DISTRICT, IDEAS_TABLES, STREET
 
 from shancheng.cases.permissions import Role
@@ -38,6 +42,22 @@ def _phases(start):
         "review": [iso(start + 20 * d), iso(start + 30 * d)],
         "results": [iso(start + 30 * d), iso(start + 60 * d)],
     }
+
+
+def _campaign_and_idea(api, official, author, point, *, photos=(), **campaign):
+    """Open a campaign over the district (as ``official``); ``author`` proposes one idea, placed
+    in the street. Return the idea as answered."""
+    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
+            "phases": _phases(api.clock[0]), "threshold_supports": 10, **campaign}  # fmt: skip
+    r = api.client.post("/ideas/campaigns", json=body, headers=official)
+    assert r.status_code == 201, r.text
+    lon, lat = point(street=STREET)
+    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
+            "lat": lat, "photos": [{"content_base64": base64.b64encode(p).decode()}
+                                   for p in photos]}  # fmt: skip
+    r = api.client.post(f"/ideas/campaigns/{r.json()['id']}/ideas", json=idea, headers=author)
+    assert r.status_code == 201, r.text
+    return r.json()
 
 
 def test_propose_support_hide_answer_and_the_public_page_shows_each_step(api, point):
@@ -141,46 +161,18 @@ def test_accepted_idea_becomes_a_case_through_http(api, point):
     assert [item["reference"] for item in mine] == [reference]  # the author follows it
 
 
-def _jpeg_with_gps():
-    import io
-
-    from PIL import Image
-
-    image = Image.new("RGB", (8, 6), (200, 30, 30))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x8825] = {1: "N", 2: (29.0, 33.0, 42.0), 3: "E", 4: (106.0, 33.0, 5.0)}  # GPS IFD
-    out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif)
-    return out.getvalue()
-
-
 def test_an_ideas_photos_are_served_without_metadata_and_hidden_ones_not_to_the_public(api, point):
-    import base64
-    import io
-
-    from PIL import Image
-
     official = api.user("official", Role.SUPERVISOR, DISTRICT)
     moderator = api.user("moderator", Role.INSPECTOR, STREET)
     alice = api.user("alice", Role.CITIZEN, "")
     bob = api.user("bob", Role.CITIZEN, "")
     c = api.client
-    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
-            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
-    r = c.post("/ideas/campaigns", json=body, headers=official)
-    assert r.status_code == 201, r.text
-    camp = r.json()
     sent = _jpeg_with_gps()
     with Image.open(io.BytesIO(sent)) as image:
         assert image.getexif().get_ifd(0x8825)  # the position is in what is sent
-    lon, lat = point(street=STREET)
-    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
-            "lat": lat, "photos": [{"content_base64": base64.b64encode(sent).decode()}]}  # fmt: skip
-    r = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice)
-    assert r.status_code == 201, r.text
-    idea_id = r.json()["id"]
-    assert r.json()["photos"] == 1
+    made = _campaign_and_idea(api, official, alice, point, photos=[sent])
+    idea_id = made["id"]
+    assert made["photos"] == 1
     got = c.get(f"/ideas/{idea_id}/photos/0")
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
     assert got.headers["cache-control"].startswith("public")
@@ -211,14 +203,9 @@ def test_overdue_answers_are_in_the_supervisors_evaluation_per_unit(month_api, p
     alice = api.user("alice", Role.CITIZEN, "")
     bob = api.user("bob", Role.CITIZEN, "")
     c = api.client
-    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
-            "phases": _phases(api.clock[0]), "threshold_supports": 1,
-            "answer_working_days": 2}  # fmt: skip
-    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
-    lon, lat = point(street=STREET)
-    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
-            "lat": lat}  # fmt: skip
-    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+    made = _campaign_and_idea(api, official, alice, point, threshold_supports=1,
+                              answer_working_days=2)  # fmt: skip
+    idea_id = made["id"]
     c.post("/ideas/residents/bob/verification", json={"method": "phone"}, headers=official)
     # the threshold is reached on Friday 27 November 2026 at 16:00; two working days later,
     # the weekend not counted, is Tuesday 1 December at 16:00
@@ -258,13 +245,7 @@ def test_the_staff_actions_are_what_the_server_would_accept_now(api, point):
     stranger = api.user("stranger", Role.DISPATCHER, "990102001")  # another district's street
     alice = api.user("alice", Role.CITIZEN, "")
     c = api.client
-    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
-            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
-    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
-    lon, lat = point(street=STREET)
-    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
-            "lat": lat}  # fmt: skip
-    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+    idea_id = _campaign_and_idea(api, official, alice, point)["id"]
 
     def actions(headers=None):
         return c.get(f"/ideas/{idea_id}", headers=headers or {}).json()["idea"]["actions"]
@@ -296,13 +277,7 @@ def test_a_moderator_resolves_a_suspicious_pattern_flag(api, point):
     moderator = api.user("moderator", Role.INSPECTOR, STREET)
     alice = api.user("alice", Role.CITIZEN, "")
     c = api.client
-    body = {"title": "金点子", "unit_codes": [DISTRICT], "categories": ["设施"],
-            "phases": _phases(api.clock[0]), "threshold_supports": 10}  # fmt: skip
-    camp = c.post("/ideas/campaigns", json=body, headers=official).json()
-    lon, lat = point(street=STREET)
-    idea = {"title": "小区加装电梯", "body": "老人上楼难", "category": "设施", "lon": lon,
-            "lat": lat}  # fmt: skip
-    idea_id = c.post(f"/ideas/campaigns/{camp['id']}/ideas", json=idea, headers=alice).json()["id"]
+    idea_id = _campaign_and_idea(api, official, alice, point)["id"]
     with api.session() as s:
         flag = FlagRow(idea_id=idea_id, kind="new_account_burst", window_start=api.clock[0],
                        supports=12, raised_at=api.clock[0])  # fmt: skip

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.unit.ideas.conftest import DISTRICT, IDEAS_TABLES, STREET, resident
-from tests.unit.ideas.test_api_flow import _phases
+from tests.unit.ideas.conftest import DISTRICT, STREET, resident
+from tests.unit.ideas.test_api_flow import _emptied, _phases
 
 from shancheng.api.state import state_of
 from shancheng.cases.permissions import Role
@@ -41,12 +41,7 @@ def batches(monkeypatch):
 
 @pytest.fixture
 def api(make_api):
-    made = make_api()
-    with made.session() as s:
-        if s.get_bind().dialect.name == "postgresql":
-            s.execute(sa.text(f"truncate {', '.join(IDEAS_TABLES)} restart identity cascade"))
-            s.commit()
-    return made
+    return _emptied(make_api())
 
 
 def _queued(c, n):

@@ -1345,7 +1345,8 @@ export interface paths {
          * Support Idea
          * @description Support an idea as a verified resident (again: no change).
          *
-         *     Concurrent supports are written together (group commit); each gets its own answer.
+         *     Concurrent supports are written together (group commit); each gets its own answer. The
+         *     request waits on the event loop, not in a worker thread.
          */
         post: operations["support_idea_ideas__idea_id__support_post"];
         /**
