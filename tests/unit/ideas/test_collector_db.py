@@ -41,7 +41,7 @@ def batches(monkeypatch):
 
 @pytest.fixture
 def api(make_api):
-    return _emptied(make_api())
+    return _emptied(make_api(cases_token_ttl_h=24 * 30))  # the clock moves past the phase
 
 
 def _queued(c, n):
@@ -107,6 +107,16 @@ def test_many_http_clients_are_batched_and_each_person_counts_once(api, point, b
         rows = s.scalar(sa.text(f"select count(*) from ideas_supports where idea_id = {good}"))
         assert rows == n_people
         assert s.scalar(sa.text("select count(*) from ideas_deadlines")) == 1
+    # a withdrawal through the same collector, then again (no change); after the supporting
+    # phase, the same refusal as a single support's
+    release.set()
+    r = c.delete(f"/ideas/{good}/support", headers=people[0])
+    assert r.json() == {"idea_id": good, "supported": False, "changed": True,
+                        "supports": n_people - 1}  # fmt: skip
+    assert c.delete(f"/ideas/{good}/support", headers=people[0]).json()["changed"] is False
+    api.clock[0] += timedelta(days=21)  # the supporting phase lasts 20 days
+    r = c.post(f"/ideas/{good}/support", headers=people[0])
+    assert r.status_code == 409 and "supporting phase runs from" in r.text
 
 
 def test_withdrawal_keeps_its_place_between_the_same_persons_supports(
