@@ -10,6 +10,7 @@ timeline.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ import pytest
 from tests.e2e.dashboard import CITY, cell_points, login
 from tests.e2e.test_dashboard_a11y import UNLABELLED
 from tests.e2e.test_ops_center import add_user
+from tests.unit.cases.test_security import _jpeg_with_gps
 
 from shancheng.cases.permissions import Role
 
@@ -193,9 +195,11 @@ def test_the_staff_queue_merges_resolves_flags_and_makes_a_case_and_a_site(page,
     for key, title, spot in (("kept", "社区食堂", 0), ("dup", "建个社区食堂吧", 1),
                              ("park", "口袋公园", 2), ("lamp", "夜间路灯", 3)):  # fmt: skip
         lon, lat = spots[spot]
+        photos = [{"content_base64": base64.b64encode(_jpeg_with_gps()).decode()}]
         status, made = server.call(
             "POST", f"/ideas/campaigns/{camp['id']}/ideas",
-            {"title": title, "body": f"{title}，请考虑", "category": "设施", "lon": lon, "lat": lat},
+            {"title": title, "body": f"{title}，请考虑", "category": "设施", "lon": lon, "lat": lat,
+             "photos": photos if key in {"park", "lamp"} else []},
             user=residents[0],
         )  # fmt: skip
         assert status == 201, made
@@ -254,3 +258,13 @@ def test_the_staff_queue_merges_resolves_flags_and_makes_a_case_and_a_site(page,
     assert {"candidate_id": f"idea-{ids['park']}", "category": "nursing_home"}.items() <= next(
         c for c in candidates if c["candidate_id"] == f"idea-{ids['park']}"
     ).items()
+    # the photos on the idea's page: a visible idea's for anyone, a hidden one's with the token
+    assert server.call("POST", f"/ideas/{ids['lamp']}/moderation",
+                       {"hide": True, "reason": "核查中"}, user="supervisor")[0] == 200  # fmt: skip
+    for key in ("park", "lamp"):
+        page.goto(f"{server.url}/ui/#/ideas?idea={ids[key]}")
+        page.locator(f"article.idea-page[data-idea='{ids[key]}'] img.idea-photo").wait_for()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img.idea-photo')]"
+            ".some(i => i.complete && i.naturalWidth === 8)"
+        )
