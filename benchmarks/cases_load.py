@@ -130,6 +130,14 @@ def backends(database: str) -> list[int]:
     return pids
 
 
+def start_server(port: int, workers: int, *, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """Start `shancheng serve` on ``port`` with ``workers`` uvicorn workers."""
+    command = [str(Path(sys.executable).with_name("shancheng")), "serve"]
+    return subprocess.Popen(
+        [*command, "--port", str(port), "--workers", str(workers)], env=env, cwd=cwd
+    )
+
+
 def wait_up(base: str, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 120
     while True:
@@ -276,18 +284,7 @@ def main() -> int:
         "SHANCHENG_CASES_CLASSIFIER_WARMUP": "0",
         "SHANCHENG_CASES_ASYNC_INTAKE": "0" if args.session_writer else "1",
     }  # no model training during the run
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("shancheng")),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        cwd=tmp,
-    )
+    server = start_server(port, args.workers, env=env, cwd=tmp)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_up(base, server)

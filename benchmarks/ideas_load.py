@@ -1,73 +1,67 @@
-"""Load test of the Golden Ideas supports: many residents supporting at once on PostgreSQL.
+"""Load test of the Golden Ideas supports over HTTP: `shancheng serve` on PostgreSQL.
 
-A fresh PostgreSQL database with the small demo city's center, one campaign in its supporting
-phase (threshold 500 supports, at most 200 supports per person: the per-person counter is on the
-path), 200 ideas and 40,000 verified residents (recorded verifications, as in production). N
-worker processes call the pillar's service, `shancheng.ideas.supports.support`, each with its own
-connection, as fast as they are answered: every call validates the phase and the idea (read
-`FOR SHARE`), checks the resident's verification, inserts the support (`ON CONFLICT DO NOTHING`
-on the unique `(idea, person)`), raises the person's counter, logs it, commits, then counts in a
-fresh transaction (threshold deadline). About 5 % of the calls repeat a support already given (a
-double click): they must change nothing. Meanwhile a reader process renders the campaign page
-(`views.campaign_ideas`, all ideas with their counts, sorted by supports) in a loop.
+What users get, end to end: a fresh PostgreSQL database, the small demo city, one campaign in
+its supporting phase (threshold 500 supports, at most 200 supports per person: the per-person
+counter is on the path), 200 ideas and 20,000 verified residents, each with an account and a
+login token (set up directly in the database: logging in is not what is measured). Then
+`shancheng serve --workers N` (uvicorn, uvloop, httptools, real clock) is started and driven
+by one client process (asyncio on raw keep-alive sockets, so that the load generator, which
+shares the machine's cores with the server, takes as little CPU as it can): C connections send
+`POST /ideas/{id}/support` with the resident's bearer token, each as soon as the previous one
+is answered — the route authenticates the token, hands the support to the worker's group-commit
+collector (`shancheng.ideas.collector`) and answers once its batch is committed. About 5 % of
+the calls repeat a support already given (a double click): they must change nothing. Meanwhile
+R more connections read the campaign page (`GET /ideas/campaigns/{id}/ideas`: the 200 ideas
+with their counts, sorted by supports), each pausing 40 ms between reads.
 
-Prints supports per second, p50/p90/p99 per support and per page read, the machine's load, and
-checks the counts at the end: standing supports = distinct (idea, person) pairs given = the sum
-of the page's counts = log rows = the per-person counters' sum. The issue's target is >= 1,000
-supports/s with p99 < 100 ms. There is no peer system.
+Prints supports per second, p50/p90/p99 per support and per page read, the CPU the server and
+the client spent (PostgreSQL's backends are not counted), the machine's load, and checks the
+counts at the end: every call answered 200; standing supports = distinct (idea, person) pairs
+answered `changed` = distinct pairs sent = the sum of the ideas' counters = log rows = the
+per-person counters' sum.
+The issue's target is >= 1,000 supports/s with p99 < 100 ms. There is no peer system.
 
 Run (needs PostgreSQL on 127.0.0.1:5432): .venv/bin/python benchmarks/ideas_load.py
-[--workers 6] [--supports 30000]
+[--workers 2] [--connections 64] [--supports 30000]
 """
 
 import argparse
-import multiprocessing as mp
+import asyncio
+import hashlib
+import json
 import os
 import random
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+import uvloop
+from cases_load import cpu_s, free_port, fresh_database, start_server, tree, wait_up
 
 from shancheng.cases.center import Center
 from shancheng.cases.permissions import Actor, Role
 from shancheng.cases.routing import AdminIndex
 from shancheng.cases.taxonomy import load_taxonomy
-from shancheng.data.demo import DemoConfig, generate_demo_city
-from shancheng.ideas import service, supports, views
-from shancheng.ideas.batch import SupportRequest, support_many
+from shancheng.data.city import read_city
+from shancheng.data.demo import DemoConfig, write_demo_city
+from shancheng.ideas import service
 from shancheng.ideas.phases import Phases
-from shancheng.ideas.verification import RecordedVerifier
-from shancheng.store import create_db_engine, session_factory, upgrade_database
+from shancheng.store import create_db_engine, session_factory
 
-ADMIN_URL = os.environ.get(
-    "SHANCHENG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 N_IDEAS = 200
-N_PEOPLE = 40_000
-CENTER: Center | None = None  # built before the fork, inherited by the workers
+N_PEOPLE = 20_000
+DBNAME = "shancheng_bench_ideas"
 
 
-def _database() -> tuple[str, str]:
-    name = f"shancheng_bench_ideas_{os.getpid()}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}"'))
-        conn.execute(sa.text(f'create database "{name}"'))
-    admin.dispose()
-    return name, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop(name: str) -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
-
-
-def _setup(url: str, center: Center) -> tuple[int, list[int]]:
-    """Create the campaign, its ideas and the verified residents; return their ids."""
+def _setup(url: str, center: Center) -> tuple[int, list[int], list[str]]:
+    """Create the campaign, its ideas, the verified residents and their tokens."""
     now = datetime.now(UTC)
     d = timedelta(days=1)
     official = Actor("official", Role.ADMIN, center.city_code)
@@ -101,83 +95,38 @@ def _setup(url: str, center: Center) -> tuple[int, list[int]]:
             )
             ids.append(row.id)
         created = now - timedelta(days=400)
+        people = [f"p{i}" for i in range(N_PEOPLE)]
         session.execute(
             sa.text(
                 "insert into ideas_residents (username, method, unit_code, account_created_at, "
                 "verified_at) values (:u, 'phone', '', :c, :c)"
             ),
-            [{"u": f"p{i}", "c": created} for i in range(N_PEOPLE)],
+            [{"u": u, "c": created} for u in people],
+        )
+        session.execute(
+            sa.text(
+                "insert into case_users (username, password_hash, role, unit_code, active) "
+                "values (:u, 'not-used', 'citizen', '', true)"
+            ),
+            [{"u": u} for u in people],
+        )
+        user_ids = dict(session.execute(sa.text("select username, id from case_users")).all())
+        tokens = [secrets.token_urlsafe(32) for _ in people]
+        session.execute(
+            sa.text(
+                "insert into case_tokens (token_sha256, user_id, expires_at) values (:t, :u, :e)"
+            ),
+            [
+                {"t": hashlib.sha256(t.encode()).hexdigest(), "u": user_ids[u], "e": now + d}
+                for u, t in zip(people, tokens, strict=True)
+            ],
         )
         session.commit()
     engine.dispose()
-    return camp.id, ids
+    return camp.id, ids, tokens
 
 
-def _worker(
-    url: str, tasks: list[tuple[int, int]], start_at: float, out: mp.Queue, batch: int
-) -> None:
-    assert CENTER is not None
-    engine = create_db_engine(url)
-    session = session_factory(engine)()
-    verifier = RecordedVerifier()
-    lat_ms: list[float] = []
-    given = []
-    while time.time() < start_at:
-        time.sleep(0.001)
-    if batch > 1:
-        for k in range(0, len(tasks), batch):
-            chunk = tasks[k : k + batch]
-            at = datetime.now(UTC)
-            requests = [SupportRequest(i, Actor(f"p{p}", Role.CITIZEN, ""), at) for i, p in chunk]
-            t = time.perf_counter()
-            outcomes = support_many(session, CENTER, requests, verifier=verifier)
-            # every support of the batch waited for the whole batch
-            lat_ms.extend([(time.perf_counter() - t) * 1000] * len(chunk))
-            given += [
-                pair
-                for pair, o in zip(chunk, outcomes, strict=True)
-                if isinstance(o, supports.SupportResult) and o.changed
-            ]
-            session.expunge_all()
-        out.put(("support", lat_ms, given))
-        return
-    for idea_id, person in tasks:
-        t = time.perf_counter()
-        result = supports.support(
-            session,
-            CENTER,
-            idea_id,
-            actor=Actor(f"p{person}", Role.CITIZEN, ""),
-            at=datetime.now(UTC),
-            verifier=verifier,
-        )
-        lat_ms.append((time.perf_counter() - t) * 1000)
-        if result.changed:
-            given.append((idea_id, person))
-        session.expunge_all()  # a server's session lives for one request
-    session.close()
-    engine.dispose()
-    out.put(("support", lat_ms, given))
-
-
-def _reader(url: str, campaign_id: int, start_at: float, stop: mp.Event, out: mp.Queue) -> None:
-    assert CENTER is not None
-    engine = create_db_engine(url)
-    lat_ms = []
-    while time.time() < start_at:
-        time.sleep(0.001)
-    while not stop.is_set():
-        with session_factory(engine)() as session:
-            t = time.perf_counter()
-            page = views.campaign_ideas(session, CENTER, campaign_id, viewer=None)
-            lat_ms.append((time.perf_counter() - t) * 1000)
-        assert len(page) == N_IDEAS
-        time.sleep(0.02)  # about 40 page views a second alongside the supports
-    engine.dispose()
-    out.put(("page", lat_ms, []))
-
-
-def _tasks(total: int, workers: int, ideas: list[int], seed: int) -> list[list[tuple[int, int]]]:
+def _tasks(total: int, ideas: list[int], seed: int) -> list[tuple[int, int]]:
     """Distinct (idea, person) pairs, popular ideas first (Zipf), 5 % of them sent twice."""
     rng = random.Random(seed)
     weights = [1 / (k + 1) for k in range(len(ideas))]
@@ -186,19 +135,104 @@ def _tasks(total: int, workers: int, ideas: list[int], seed: int) -> list[list[t
         pairs.add((rng.choices(ideas, weights)[0], rng.randrange(N_PEOPLE)))
     calls = list(pairs) + rng.sample(sorted(pairs), total - len(pairs))
     rng.shuffle(calls)
-    return [calls[w::workers] for w in range(workers)]
+    return calls
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """Send one HTTP/1.1 request on a kept-alive connection; return status and body."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return status, await reader.readexactly(length)
+
+
+class _Load:
+    def __init__(self, port: int, tokens: list[str], calls: list[tuple[int, int]]) -> None:
+        self.port, self.tokens, self.calls = port, tokens, calls
+        self.next = 0
+        self.support_ms: list[float] = []
+        self.page_ms: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.changed: set[tuple[int, int]] = set()
+        self.done = False
+
+    async def supporter(self) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        while self.next < len(self.calls):
+            idea_id, person = self.calls[self.next]
+            self.next += 1
+            request = (
+                f"POST /ideas/{idea_id}/support HTTP/1.1\r\nHost: bench\r\n"
+                f"Authorization: Bearer {self.tokens[person]}\r\nContent-Length: 0\r\n\r\n"
+            ).encode()
+            t = time.perf_counter()
+            status, body = await _exchange(reader, writer, request)
+            self.support_ms.append((time.perf_counter() - t) * 1000)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if status == 200 and b'"changed":true' in body:
+                self.changed.add((idea_id, person))
+        writer.close()
+
+    async def page_reader(self, campaign_id: int, pause_s: float) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        request = (
+            f"GET /ideas/campaigns/{campaign_id}/ideas HTTP/1.1\r\nHost: bench\r\n\r\n"
+        ).encode()
+        while not self.done:
+            t = time.perf_counter()
+            status, body = await _exchange(reader, writer, request)
+            self.page_ms.append((time.perf_counter() - t) * 1000)
+            assert status == 200, body[:200]
+            assert len(json.loads(body)) == N_IDEAS
+            await asyncio.sleep(pause_s)
+        writer.close()
+
+
+async def _drive(load: _Load, campaign_id: int, connections: int, readers: int) -> float:
+    """Run the supporters and the page readers; return the supports' wall time in seconds."""
+    pages = [
+        asyncio.create_task(load.page_reader(campaign_id, 0.02 * readers)) for _ in range(readers)
+    ]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(load.supporter() for _ in range(connections)))
+    elapsed = time.perf_counter() - t0
+    load.done = True
+    await asyncio.gather(*pages)
+    return elapsed
+
+
+def _wait_warm(pids: list[int]) -> None:
+    """Wait until the server's start-up work (the City state, built in the background) is done:
+    its processes use less than a tenth of a core over a second."""
+    deadline = time.monotonic() + 300
+    before = sum(cpu_s(p) for p in pids)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = sum(cpu_s(p) for p in pids)
+        if now - before < 0.1:
+            return
+        before = now
+    msg = "the server kept busy for 5 minutes after start-up"
+    raise SystemExit(msg)
 
 
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def _check(url: str, campaign_id: int, given: set[tuple[int, int]]) -> dict[str, int]:
+def _check(url: str, campaign_id: int, load: _Load) -> dict[str, int]:
     engine = create_db_engine(url)
     with engine.connect() as conn:
-        one = lambda q: int(conn.execute(sa.text(q)).scalar_one())  # noqa: E731
+        one = lambda q: int(conn.execute(sa.text(q), {"c": campaign_id}).scalar_one())  # noqa: E731
         figures = {
-            "distinct pairs supported": len(given),
+            "distinct pairs sent": len(set(load.calls)),
+            "distinct pairs answered `changed`": len(load.changed),
             "ideas_supports rows": one("select count(*) from ideas_supports"),
             "distinct (idea, person) rows": one(
                 "select count(*) from (select distinct idea_id, username from ideas_supports) s"
@@ -207,91 +241,104 @@ def _check(url: str, campaign_id: int, given: set[tuple[int, int]]) -> dict[str,
                 "select count(*) from ideas_support_log where action = 'support'"
             ),
             "per-person counters' sum": one("select coalesce(sum(used), 0) from ideas_quotas"),
+            "sum of the ideas' counters": one(
+                "select sum(n.supports) from ideas_counts n join ideas i on i.id = n.idea_id "
+                "where i.campaign_id = :c"
+            ),
             "deadlines (ideas past 500)": one("select count(*) from ideas_deadlines"),
         }
-    with session_factory(engine)() as session:
-        assert CENTER is not None
-        page = views.campaign_ideas(session, CENTER, campaign_id, viewer=None)
-        figures["sum of the page's counts"] = sum(v.supports for v in page)
-        figures["ideas with >= 500 on the page"] = sum(v.supports >= 500 for v in page)
     engine.dispose()
     return figures
 
 
-def main() -> None:
-    global CENTER  # noqa: PLW0603 - set once before the fork, read by the children
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--connections", type=int, default=64, help="supporting connections")
+    parser.add_argument("--readers", type=int, default=2, help="campaign page connections")
     parser.add_argument("--supports", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--batch", type=int, default=1, help="Group commit: supports per transaction (1: none)."
-    )
+    parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy (raw)")
     args = parser.parse_args()
-    CENTER = Center(load_taxonomy(), AdminIndex.from_city(generate_demo_city(DemoConfig.small())))
-    name, url = _database()
+    tmp = Path(tempfile.mkdtemp(prefix="ideas_load_"))
+    write_demo_city(tmp / "demo", DemoConfig.small())
+    center = Center(load_taxonomy(), AdminIndex.from_city(read_city(tmp / "demo", verify=False)))
+    url = fresh_database(DBNAME)
+    campaign_id, ideas, tokens = _setup(url, center)
+    calls = _tasks(args.supports, ideas, args.seed)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SHANCHENG_DATA_DIR": str(tmp),
+        "SHANCHENG_DATABASE_URL": url,
+        "SHANCHENG_QUIET": "1",
+        "SHANCHENG_CASES_CLASSIFIER_WARMUP": "0",
+    }
+    server = start_server(port, args.workers, env=env, cwd=tmp)
     try:
-        upgrade_database(url)
-        campaign_id, ideas = _setup(url, CENTER)
-        plan = _tasks(args.supports, args.workers, ideas, args.seed)
-        ctx = mp.get_context("fork")
-        out: mp.Queue = ctx.Queue()
-        stop = ctx.Event()
-        start_at = time.time() + 1.0
+        wait_up(f"http://127.0.0.1:{port}", server)
+        load = _Load(port, tokens, calls)
+        servers = tree(server.pid)
+        _wait_warm(servers)
+        cpu_server0 = sum(cpu_s(p) for p in servers)
+        usage0 = os.times()
         load_before = os.getloadavg()
-        procs = [
-            ctx.Process(target=_worker, args=(url, t, start_at, out, args.batch)) for t in plan
-        ]
-        reader = ctx.Process(target=_reader, args=(url, campaign_id, start_at, stop, out))
-        for p in [*procs, reader]:
-            p.start()
-        results = [out.get() for _ in procs]
-        elapsed = time.time() - start_at
-        stop.set()
-        results.append(out.get())
-        for p in [*procs, reader]:
-            p.join()
+        spy = None
+        if args.profile:
+            spy = subprocess.Popen(
+                ["py-spy", "record", "--gil", "--subprocesses", "-p", str(server.pid), "-r", "200",
+                 "-f", "raw", "-o", args.profile],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        elapsed = uvloop.run(_drive(load, campaign_id, args.connections, args.readers))
+        usage1 = os.times()
         load_after = os.getloadavg()
-        sup = [x for kind, lat, _ in results if kind == "support" for x in lat]
-        page = [x for kind, lat, _ in results if kind == "page" for x in lat]
-        given = {pair for kind, _, g in results if kind == "support" for pair in g}
-        print(
-            f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load "
-            f"{load_before[0]:.1f} -> {load_after[0]:.1f}; {args.workers} worker processes"
-        )
-        print("| call | count | per second | p50 ms | p90 ms | p99 ms |")
-        print("|---|---:|---:|---:|---:|---:|")
-        print(
-            f"| support | {len(sup):,} | {len(sup) / elapsed:,.0f} | {_pct(sup, 50):.1f} | "
-            f"{_pct(sup, 90):.1f} | {_pct(sup, 99):.1f} |"
-        )
-        print(
-            f"| campaign page ({N_IDEAS} ideas) | {len(page):,} | {len(page) / elapsed:,.0f} | "
-            f"{_pct(page, 50):.1f} | {_pct(page, 90):.1f} | {_pct(page, 99):.1f} |"
-        )
-        figures = _check(url, campaign_id, given)
-        for what, n in figures.items():
-            print(f"- {what}: {n:,}")
-        counts = [
-            figures[k]
-            for k in (
-                "distinct pairs supported",
-                "ideas_supports rows",
-                "distinct (idea, person) rows",
-                "support log rows",
-                "per-person counters' sum",
-                "sum of the page's counts",
-            )
-        ]
-        exact = len(set(counts)) == 1 and len(sup) == args.supports
-        met = len(sup) / elapsed >= 1000 and _pct(sup, 99) < 100
-        print(
-            f"counts exact: {exact}; target >= 1,000 supports/s with p99 < 100 ms: "
-            f"{'met' if met else 'NOT met'}"
-        )
+        cpu_server = sum(cpu_s(p) for p in servers) - cpu_server0
+        cpu_client = usage1.user + usage1.system - usage0.user - usage0.system
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
     finally:
-        _drop(name)
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    sup, page = load.support_ms, load.page_ms
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load "
+        f"{load_before[0]:.1f} -> {load_after[0]:.1f}; shancheng serve --workers {args.workers}, "
+        f"{args.connections} supporting connections, {args.readers} page readers"
+    )
+    print("| request | count | per second | p50 ms | p90 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        f"| POST /ideas/{{id}}/support | {len(sup):,} | {len(sup) / elapsed:,.0f} | "
+        f"{_pct(sup, 50):.1f} | {_pct(sup, 90):.1f} | {_pct(sup, 99):.1f} |"
+    )
+    print(
+        f"| GET campaign page ({N_IDEAS} ideas) | {len(page):,} | {len(page) / elapsed:,.0f} | "
+        f"{_pct(page, 50):.1f} | {_pct(page, 90):.1f} | {_pct(page, 99):.1f} |"
+    )
+    print(f"statuses of the supports: {load.statuses}")
+    n = max(len(sup), 1)
+    print(
+        f"CPU per support: server {1e3 * cpu_server / n:.2f} ms, client "
+        f"{1e3 * cpu_client / n:.2f} ms; in cores: server {cpu_server / elapsed:.2f}, client "
+        f"{cpu_client / elapsed:.2f}"
+    )
+    figures = _check(url, campaign_id, load)
+    for what, k in figures.items():
+        print(f"- {what}: {k:,}")
+    counts = {v for k, v in figures.items() if not k.startswith("deadlines")}
+    exact = len(counts) == 1 and load.statuses == {200: args.supports}
+    met = len(sup) / elapsed >= 1000 and _pct(sup, 99) < 100
+    print(
+        f"counts exact: {exact}; target >= 1,000 supports/s with p99 < 100 ms over HTTP: "
+        f"{'met' if met else 'NOT met'}"
+    )
+    return 0 if exact else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

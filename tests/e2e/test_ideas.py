@@ -10,6 +10,7 @@ timeline.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ import pytest
 from tests.e2e.dashboard import CITY, cell_points, login
 from tests.e2e.test_dashboard_a11y import UNLABELLED
 from tests.e2e.test_ops_center import add_user
+from tests.unit.cases.test_security import _jpeg_with_gps
 
 from shancheng.cases.permissions import Role
 
@@ -167,3 +169,102 @@ def test_propose_on_a_phone_support_hide_answer_and_the_public_page_follows(
         page.locator(".ideas-stats tbody tr").first.wait_for()
     finally:
         context.close()
+
+
+def test_the_staff_queue_merges_resolves_flags_and_makes_a_case_and_a_site(page, dashboard_server):
+    """The supervisor's queue in the browser: a duplicate merged into the idea it repeats (its
+    supports carried over), a burst of new accounts flagged then marked as looked into, and two
+    accepted ideas turned into a governance case and a planning site; every form is one of the
+    actions the server lists for that idea."""
+    server = dashboard_server
+    camp = _campaign(server)
+    from shancheng.data.city import read_city
+
+    city = read_city(server.data_dir / "demo", verify=False)
+    spots = cell_points(city, "990101", 6)
+    residents = ["ideas-q-a", "ideas-q-b"]
+    burst = [f"ideas-burst-{k}" for k in range(20)]  # BurstRule: 20 new accounts in 10 minutes
+    for name in residents + burst:
+        add_user(server, name, Role.CITIZEN, "")
+    new_account = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    for name in residents + burst:
+        body = {"method": "phone", **({"account_created_at": new_account} if name in burst else {})}
+        assert server.call("POST", f"/ideas/residents/{name}/verification", body,
+                           user="supervisor")[0] == 200  # fmt: skip
+    ids = {}
+    for key, title, spot in (("kept", "社区食堂", 0), ("dup", "建个社区食堂吧", 1),
+                             ("park", "口袋公园", 2), ("lamp", "夜间路灯", 3)):  # fmt: skip
+        lon, lat = spots[spot]
+        photos = [{"content_base64": base64.b64encode(_jpeg_with_gps()).decode()}]
+        status, made = server.call(
+            "POST", f"/ideas/campaigns/{camp['id']}/ideas",
+            {"title": title, "body": f"{title}，请考虑", "category": "设施", "lon": lon, "lat": lat,
+             "photos": photos if key in {"park", "lamp"} else []},
+            user=residents[0],
+        )  # fmt: skip
+        assert status == 201, made
+        ids[key] = made["id"]
+    for name, key in ((residents[0], "kept"), (residents[1], "dup"), (residents[0], "dup")):
+        assert server.call("POST", f"/ideas/{ids[key]}/support", user=name)[0] == 200
+    for name in burst:
+        assert server.call("POST", f"/ideas/{ids['lamp']}/support", user=name)[0] == 200
+    for key in ("kept", "park"):
+        for action in ("evaluate", "accept"):
+            status, answered = server.call("POST", f"/ideas/{ids[key]}/answer",
+                                           {"action": action}, user="supervisor")  # fmt: skip
+            assert status == 200, answered
+
+    login(page, server.url, user="supervisor", view="ops")
+    page.locator("#worst-units tbody tr").first.wait_for()
+    page.goto(f"{server.url}/ui/#/ideas")
+    queue = page.locator(".ideas-queue")
+    item = lambda key: queue.locator(f".queue-item[data-idea='{ids[key]}']")  # noqa: E731
+    item("lamp").wait_for()
+    assert page.evaluate(UNLABELLED) == []  # every form of the queue is labelled
+    # the forms are the server's actions for each idea, no more
+    for key, idea_id in ids.items():
+        status, seen = server.call("GET", f"/ideas/{idea_id}", user="supervisor")
+        shown = item(key).locator(".idea-staff").get_attribute("data-actions").split()
+        assert shown == seen["idea"]["actions"], key
+    assert item("lamp").locator(".case-form, .plan-form").count() == 0  # not accepted
+    assert item("kept").locator(".case-form").count() == 1
+    # the burst of new accounts is flagged on the lamp idea; the supervisor looks into it
+    flag = queue.locator(f".ideas-flags li[data-idea='{ids['lamp']}']")
+    flag.wait_for()
+    assert item("lamp").locator(".flag-badge").count() == 1
+    flag.get_by_role("button", name="已核查").click()
+    page.locator(f".queue-item[data-idea='{ids['lamp']}']:not(:has(.flag-badge))").wait_for()
+    assert server.call("GET", "/ideas/flags", user="supervisor")[1] == []
+    # the duplicate merged into the idea it repeats: b's support carried over, a's folded
+    merge = item("dup").locator(".merge-form")
+    merge.get_by_label(re.compile("合并到")).select_option(str(ids["kept"]))
+    merge.get_by_role("button", name="合并").click()
+    page.locator(f".queue-item[data-idea='{ids['dup']}'] .idea-staff").wait_for(state="detached")
+    status, kept = server.call("GET", f"/ideas/{ids['kept']}")
+    assert kept["idea"]["supports"] == 2
+    assert server.call("GET", f"/ideas/{ids['dup']}")[1]["idea"]["merged_into_id"] == ids["kept"]
+    # an accepted idea becomes a case, another a candidate site for planning
+    to_case = item("kept").locator(".case-form")
+    to_case.get_by_label(re.compile("案件类别")).select_option("C0110")
+    to_case.get_by_role("button", name="转为案件").click()
+    item("kept").locator(".case-form").wait_for(state="detached")
+    reference = server.call("GET", f"/ideas/{ids['kept']}")[1]["idea"]["case_reference"]
+    assert reference and server.call("GET", f"/cases/public/{reference}")[0] == 200
+    to_plan = item("park").locator(".plan-form")
+    to_plan.get_by_label(re.compile("设施类别")).fill("nursing_home")
+    to_plan.get_by_role("button", name="列为规划候选点").click()
+    item("park").locator(".plan-form").wait_for(state="detached")
+    candidates = server.call("GET", "/ideas/candidates")[1]
+    assert {"candidate_id": f"idea-{ids['park']}", "category": "nursing_home"}.items() <= next(
+        c for c in candidates if c["candidate_id"] == f"idea-{ids['park']}"
+    ).items()
+    # the photos on the idea's page: a visible idea's for anyone, a hidden one's with the token
+    assert server.call("POST", f"/ideas/{ids['lamp']}/moderation",
+                       {"hide": True, "reason": "核查中"}, user="supervisor")[0] == 200  # fmt: skip
+    for key in ("park", "lamp"):
+        page.goto(f"{server.url}/ui/#/ideas?idea={ids[key]}")
+        page.locator(f"article.idea-page[data-idea='{ids[key]}'] img.idea-photo").wait_for()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img.idea-photo')]"
+            ".some(i => i.complete && i.naturalWidth === 8)"
+        )

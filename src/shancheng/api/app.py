@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -44,6 +45,7 @@ from shancheng.cases.routing import AdminIndex
 from shancheng.cases.store import ThreadedCaseStore
 from shancheng.cases.taxonomy import load_taxonomy
 from shancheng.data.city import read_city
+from shancheng.ideas.collector import SupportCollector
 from shancheng.ideas.verification import RecordedVerifier
 from shancheng.indicators.citystate import CityHolder
 from shancheng.store import create_db_engine, session_factory
@@ -119,6 +121,7 @@ def create_app(
     engine = create_db_engine(settings.resolved_database_url)
     sessions = session_factory(engine)
     seed = apply_settings(center, settings) if center else center_from_settings(settings)
+    verifier = verifier or RecordedVerifier()
     state = AppState(
         settings=settings,
         engine=engine,
@@ -134,7 +137,8 @@ def create_app(
         city=CityHolder(
             settings.city_dir, state=city_state, loader=lambda path: read_city(path, verify=False)
         ),
-        ideas_verifier=verifier or RecordedVerifier(),
+        ideas_verifier=verifier,
+        ideas_supports=SupportCollector(sessions, verifier),
     )
     install_state(app, state)
     install_error_handlers(app)
@@ -144,6 +148,8 @@ def create_app(
     guarded = [Depends(enforce)]
     # Open311 first: routes are matched in order, and intake is the hot path under load
     app.include_router(open311.router, dependencies=guarded)
+    # then the ideas' supports, the other hot path (its own prefix: the order changes no match)
+    app.include_router(ideas.router, dependencies=guarded)
     app.include_router(citizen.router, dependencies=guarded)  # before /cases/{case_id}
     app.include_router(cases.router, dependencies=guarded)
     app.include_router(city.router, dependencies=guarded)
@@ -153,7 +159,6 @@ def create_app(
     app.include_router(stream.router, dependencies=guarded)
     app.include_router(targets.router, dependencies=guarded)
     app.include_router(credit.router, dependencies=guarded)
-    app.include_router(ideas.router, dependencies=guarded)
     tiles.install(app, settings, city=state.city, dependencies=guarded)
     mount_dashboard(app, settings.web_dist)
     check_policy(app)
@@ -237,6 +242,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.live.stop()
         await state.limiter.aclose()
         await state.case_store.close()
+        await run_in_threadpool(state.ideas_supports.close)
 
 
 def app_from_env() -> FastAPI:

@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from shancheng.api.policy import current_actor
 from shancheng.api.state import AppState, app_state
-from shancheng.cases import accounts
 from shancheng.cases.center import Center, CenterCache
 from shancheng.cases.permissions import Actor
 from shancheng.config import Settings
@@ -112,36 +112,38 @@ async def get_centers(state: StateDep) -> CenterCache:
 CentersDep = Annotated[CenterCache, Depends(get_centers)]
 
 
-def current_user(
-    session: SessionDep,
-    at: NowDep,
+async def current_user(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """Return the user of the bearer token.
+
+    The token is looked up once per request (by the access policy, which every route passes
+    first; :func:`~shancheng.api.policy.current_actor` keeps the answer on the request).
 
     Raises
     ------
     AuthenticationError
         No token, or an unknown or expired one (401).
     """
-    if credentials is None:
+    actor = None if credentials is None else await current_actor(request)
+    if actor is None:
         msg = "missing `Authorization: Bearer <token>` header; log in at POST /auth/token"
         raise AuthenticationError(msg)
-    return accounts.actor_for_token(session, credentials.credentials, at=at)
+    return actor
 
 
 CurrentUser = Annotated[Actor, Depends(current_user)]
 
 
-def optional_user(
-    session: SessionDep,
-    at: NowDep,
+async def optional_user(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     """Return the user of the bearer token, or ``None`` without one (a bad token is still 401)."""
     if credentials is None:
         return None
-    return accounts.actor_for_token(session, credentials.credentials, at=at)
+    return await current_actor(request)
 
 
 OptionalUser = Annotated[Actor | None, Depends(optional_user)]

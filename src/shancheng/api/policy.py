@@ -197,6 +197,7 @@ POLICY: dict[str, Rule] = {
     "POST /ideas/campaigns/{campaign_id}/ideas": Rule(_U, "residents propose under their account"),
     "GET /ideas/queue": Rule(_S, _IDEAS_STAFF),
     "GET /ideas/flags": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
+    "POST /ideas/flags/{flag_id}/resolve": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),
     "GET /ideas/stats": Rule(_S, "answer rates and overdue answers per unit are supervisors' "
                                  "figures"),
     "GET /ideas/candidates": Rule(_P, "accepted ideas' sites are published planning candidates"),
@@ -204,6 +205,8 @@ POLICY: dict[str, Rule] = {
         _S, "recording a resident's verification", _SUPERVISORS
     ),
     "GET /ideas/{idea_id}": Rule(_P, _IDEAS_PUBLIC),
+    "GET /ideas/{idea_id}/photos/{index}": Rule(_P, "ideas' photos, stripped of metadata; a "
+                                                "hidden idea's only to its author and staff"),
     "POST /ideas/{idea_id}/support": Rule(_U, "verified residents support under their account"),
     "DELETE /ideas/{idea_id}/support": Rule(_U, "residents withdraw their own support"),
     "POST /ideas/{idea_id}/moderation": Rule(_S, _IDEAS_STAFF, _IDEA_MODERATORS),

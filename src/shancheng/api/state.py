@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shancheng.cases.classify import TaxonomyClassifier
     from shancheng.cases.store import AsyncCaseStore
     from shancheng.config import Settings
+    from shancheng.ideas.collector import SupportCollector
     from shancheng.ideas.verification import Verifier
     from shancheng.indicators.citystate import CityHolder
 
@@ -55,6 +56,9 @@ class AppState:
     ideas_verifier
         Who counts as a verified resident for supporting ideas
         (:class:`~shancheng.ideas.verification.Verifier`).
+    ideas_supports
+        The group commit of supports and withdrawals
+        (:class:`~shancheng.ideas.collector.SupportCollector`).
     """
 
     settings: Settings
@@ -68,6 +72,7 @@ class AppState:
     live: LiveLifelines
     city: CityHolder
     ideas_verifier: Verifier
+    ideas_supports: SupportCollector
 
 
 def install_state(app: FastAPI, state: AppState) -> None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from shancheng.cases.permissions import Role
 from shancheng.cases.privacy import mask_personal, public_position
 from shancheng.errors import NotFoundError
+from shancheng.ideas.actions import idea_actions
 from shancheng.ideas.answers import ANSWERED, AnswerStatus
 from shancheng.ideas.permissions import IdeaVerb, may
 from shancheng.ideas.service import campaign, idea, phases_of, units_of
@@ -73,6 +74,7 @@ class IdeaView:
     supported_by_me: bool
     photos: int
     full: bool
+    actions: list[str] = field(default_factory=list)
 
 
 def pseudonym(username: str) -> str:
@@ -140,6 +142,7 @@ def _view(
         supported_by_me=mine,
         photos=photos,
         full=full,
+        actions=idea_actions(row, camp, center, viewer),
     )
 
 
@@ -336,6 +339,7 @@ def unit_statistics(
     at: datetime,
     level: Literal["street", "district"] = "district",
     campaign_id: int | None = None,
+    within: str | None = None,
 ) -> list[UnitStats]:
     """Return per-unit participation figures; the supervisor's view of overdue answers.
 
@@ -343,13 +347,14 @@ def unit_statistics(
     accepted or declined; it is *overdue* when unanswered after its due time or answered late.
     ``answer_rate`` = answered / due; ``median_answer_days`` = median calendar days from
     reaching the threshold to the answer. Ideas without a place count under their campaign's
-    first unit.
+    first unit. ``within`` (a unit code) keeps only the ideas in that street, district or city.
     """
-    del center
     stmt = sa.select(IdeaRow).where(IdeaRow.moderation == "visible")
     if campaign_id is not None:
         stmt = stmt.where(IdeaRow.campaign_id == campaign_id)
     rows = list(session.scalars(stmt))
+    if within is not None and within != center.city_code:
+        rows = [r for r in rows if within in {r.street_code, r.district_code, r.unit_code}]
     counts: dict[int, int] = {}
     for cid in {r.campaign_id for r in rows}:
         counts.update(support_counts(session, cid))

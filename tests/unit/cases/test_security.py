@@ -70,6 +70,8 @@ def _concrete(path):
         "pick_id": "999999",
         "campaign_id": "999999",
         "idea_id": "999999",
+        "index": "0",
+        "flag_id": "999999",
         "username": "nobody",
         "layer": "walk",
         "z": "3",

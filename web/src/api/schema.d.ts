@@ -1153,6 +1153,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ideas/flags/{flag_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Flag
+         * @description Mark a suspicious-pattern flag as looked at (the idea's moderators).
+         */
+        post: operations["resolve_flag_ideas_flags__flag_id__resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ideas/queue": {
         parameters: {
             query?: never;
@@ -1313,6 +1333,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ideas/{idea_id}/photos/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Idea Photo
+         * @description Download an idea's photo (stored re-encoded, without metadata).
+         *
+         *     A hidden idea's photos are served to its author and the staff only.
+         */
+        get: operations["idea_photo_ideas__idea_id__photos__index__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ideas/{idea_id}/plan": {
         parameters: {
             query?: never;
@@ -1345,11 +1387,14 @@ export interface paths {
         /**
          * Support Idea
          * @description Support an idea as a verified resident (again: no change).
+         *
+         *     Concurrent supports are written together (group commit); each gets its own answer. The
+         *     request waits on the event loop, not in a worker thread.
          */
         post: operations["support_idea_ideas__idea_id__support_post"];
         /**
          * Withdraw Support
-         * @description Withdraw one's support while the supporting phase is open.
+         * @description Withdraw one's support while the supporting phase is open (in order with supports).
          */
         delete: operations["withdraw_support_ideas__idea_id__support_delete"];
         options?: never;
@@ -1820,6 +1865,10 @@ export interface paths {
         /**
          * Evaluation
          * @description 综合评价: volume, on-time and rework rates, overdue, satisfaction per group.
+         *
+         *     Grouped by street or district, each unit also has the official answers to its Golden Ideas
+         *     (金点子) due, and those overdue now (unanswered past their working-day deadline, or
+         *     answered late), with the overdue ideas' ids, in the user's unit.
          */
         get: operations["evaluation_stats_evaluation_get"];
         put?: never;
@@ -3000,6 +3049,11 @@ export interface components {
          * @description An idea as the viewer may see it (``full`` false: personal data masked).
          */
         IdeaRead: {
+            /**
+             * Actions
+             * @description The staff actions the signed-in user may take on the idea now (hide, show, merge, evaluate, accept, decline, start, finish, to_case, to_plan).
+             */
+            actions?: string[];
             /** Answer Status */
             answer_status: string;
             /** Answer Text */
@@ -6209,6 +6263,38 @@ export interface operations {
             };
         };
     };
+    resolve_flag_ideas_flags__flag_id__resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                flag_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     queue_ideas_queue_get: {
         parameters: {
             query?: {
@@ -6475,6 +6561,38 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["IdeaRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    idea_photo_ideas__idea_id__photos__index__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A row id (the database's integer range) */
+                idea_id: number;
+                /** @description The photo's place, from 0 */
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

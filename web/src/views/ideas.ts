@@ -7,8 +7,9 @@
  */
 import type { Cleanup } from "../app";
 import { failed } from "../app";
-import { ApiError, currentUser, get, may, post, request } from "../api/client";
+import { ApiError, currentUser, get, may, post, request, token } from "../api/client";
 import type { components } from "../api/schema";
+import { categories, categoryName } from "../categories";
 import { h, select, toast } from "../dom";
 import { defineText, fmt, onLangChange, tOr, when, type DataKey } from "../i18n";
 import { addStreets, boundsOf, createMap, maplibregl, ready, setData, type MlMap } from "../map";
@@ -18,6 +19,8 @@ type Idea = components["schemas"]["IdeaRead"];
 type IdeaPage = components["schemas"]["IdeaPage"];
 type Similar = components["schemas"]["SimilarRead"];
 type UnitStats = components["schemas"]["UnitStatsRead"];
+type Flag = components["schemas"]["FlagRead"];
+type Merged = components["schemas"]["MergeRead"];
 type Sort = "supports" | "newest" | "answered";
 
 const K = {
@@ -65,6 +68,19 @@ const K = {
   days: defineText("data:ideas_days", "答复用时（中位，天）", "Days to answer (median)"),
   outcomeCase: defineText("data:ideas_outcome_case", "已转为案件", "Became case"),
   outcomePlan: defineText("data:ideas_outcome_plan", "已列为规划候选点", "Candidate site for planning"),
+  mergeInto: defineText("data:ideas_merge_into", "重复了哪个建议（合并到）", "Repeats this idea (merge into)"),
+  merge: defineText("data:ideas_merge", "合并", "Merge"),
+  mergedNote: defineText("data:ideas_merged_note", "已合并，转移的支持数：", "Merged; supports carried over: "),
+  caseCategory: defineText("data:ideas_case_category", "案件类别", "Case category"),
+  toCase: defineText("data:ideas_to_case_button", "转为案件", "Open a case"),
+  planCategory: defineText("data:ideas_plan_category", "设施类别（规划目录代码）", "Facility category (planning catalogue code)"),
+  toPlan: defineText("data:ideas_to_plan_button", "列为规划候选点", "Make it a planning site"),
+  flags: defineText("data:ideas_flags", "可疑支持（新账号集中支持）", "Suspicious supports (bursts of new accounts)"),
+  flagged: defineText("data:ideas_flagged", "可疑", "Suspicious"),
+  flagLine: defineText("data:ideas_flag_line", "来自新账号的支持：", "Supports from new accounts: "),
+  since: defineText("data:ideas_since", "起始于", "since"),
+  resolve: defineText("data:ideas_resolve", "已核查", "Looked into"),
+  photos: defineText("data:ideas_photos", "照片", "Photos"),
 };
 const WORDS: Record<string, readonly [string, string]> = {
   pending: ["待答复", "Awaiting an answer"],
@@ -94,7 +110,7 @@ const WORDS: Record<string, readonly [string, string]> = {
 for (const [word, [zh, en]] of Object.entries(WORDS)) defineText(`data:ideas_${word}`, zh, en);
 const word = (code: string): string => tOr(`data:ideas_${code}`, code);
 const ud = (text: string): HTMLElement => h("span", { class: "user-data" }, text);
-const ANSWER_STEPS = ["evaluate", "accept", "decline", "start", "finish"] as const;
+const ANSWER_STEPS: readonly string[] = ["evaluate", "accept", "decline", "start", "finish"];
 
 function points(ideas: Idea[]): GeoJSON.FeatureCollection {
   return {
@@ -134,29 +150,86 @@ function timeline(page: IdeaPage): HTMLElement {
   );
 }
 
-/** The staff's tools on an idea's page: hide or show (with a reason), one answer step. */
-function staffTools(idea: Idea, reload: () => void): HTMLElement {
-  const reason = h("input", { name: "reason", maxlength: 4000 });
-  const hidden = idea.moderation === "hidden";
-  const moderate = h("form", { class: "row moderate" }, field(K.reason, reason),
-    h("button", { type: "submit", i18n: hidden ? K.show : K.hide }));
-  moderate.addEventListener("submit", (e) => {
-    e.preventDefault();
-    post(`/ideas/${idea.id}/moderation`, { hide: !hidden, reason: reason.value.trim() }).then(reload).catch(failed);
-  });
-  const step = select(ANSWER_STEPS.map((s): [string, string] => [s, word(s)]), "evaluate");
-  step.name = "step";
-  const text = h("textarea", { name: "answer", rows: 2, maxlength: 4000 });
-  const answer = h("form", { class: "answer-form" }, field(K.step, step), field(K.text, text),
-    h("button", { type: "submit", i18n: K.apply }));
-  answer.addEventListener("submit", (e) => {
-    e.preventDefault();
-    post(`/ideas/${idea.id}/answer`, { action: step.value, text: text.value.trim() }).then(reload).catch(failed);
-  });
-  return h("section", { class: "idea-staff" }, moderate, answer);
+/**
+ * The staff's tools on an idea: one form per action the server lists in ``idea.actions``
+ * (hide or show, merge into another idea, the answer steps allowed now, open a case, make it
+ * a planning site). ``others`` are the campaign's ideas a duplicate may be merged into.
+ */
+function staffTools(idea: Idea, others: Idea[], reload: () => void): HTMLElement | null {
+  const can = new Set(idea.actions ?? []);
+  const forms: HTMLElement[] = [];
+  const key = `${idea.id}`;
+  const form = (cls: string, submit: () => Promise<unknown>, ...children: Array<Node | null>): HTMLFormElement => {
+    const el = h("form", { class: cls }, ...children);
+    el.addEventListener("submit", (e) => {
+      e.preventDefault();
+      submit().then(reload).catch(failed);
+    });
+    return el;
+  };
+  if (can.has("hide") || can.has("show")) {
+    const hidden = can.has("show");
+    const reason = h("input", { name: "reason", maxlength: 4000, id: `reason-${key}` });
+    forms.push(form("row moderate", () => post(`/ideas/${idea.id}/moderation`, { hide: !hidden, reason: reason.value.trim() }),
+      field(K.reason, reason), h("button", { type: "submit", i18n: hidden ? K.show : K.hide })));
+  }
+  const targets = others.filter((o) => o.id !== idea.id && o.moderation === "visible");
+  if (can.has("merge") && targets.length) {
+    const into = select(targets.map((o): [string, string] => [String(o.id), `#${o.id} ${o.title}`]), String(targets[0]?.id ?? ""));
+    into.name = "into";
+    into.id = `into-${key}`;
+    into.classList.add("user-data");
+    forms.push(form("row merge-form", () => post<Merged>(`/ideas/${idea.id}/merge`, { into_id: Number(into.value) })
+      .then((m) => toast(`${tOr(K.mergedNote, "merged")}${fmt(m.moved)}`)),
+    field(K.mergeInto, into), h("button", { type: "submit", i18n: K.merge })));
+  }
+  const steps = ANSWER_STEPS.filter((a) => can.has(a));
+  if (steps.length) {
+    const step = select(steps.map((a): [string, string] => [a, word(a)]), steps[0]);
+    step.name = "step";
+    step.id = `step-${key}`;
+    const text = h("textarea", { name: "answer", rows: 2, maxlength: 4000, id: `answer-${key}` });
+    forms.push(form("answer-form", () => post(`/ideas/${idea.id}/answer`, { action: step.value, text: text.value.trim() }),
+      field(K.step, step), field(K.text, text), h("button", { type: "submit", i18n: K.apply })));
+  }
+  if (can.has("to_case")) {
+    const code = h("select", { name: "category", id: `case-category-${key}` });
+    void categories().then((list) => code.replaceChildren(...list.filter((c) => c.active)
+      .map((c) => h("option", { value: c.code }, `${c.code} ${categoryName(list, c.code)}`))));
+    forms.push(form("row case-form", () => post(`/ideas/${idea.id}/case`, { category_code: code.value }),
+      field(K.caseCategory, code), h("button", { type: "submit", i18n: K.toCase })));
+  }
+  if (can.has("to_plan")) {
+    const facility = h("input", { name: "facility", required: true, maxlength: 64, id: `facility-${key}` });
+    forms.push(form("row plan-form", () => post(`/ideas/${idea.id}/plan`, { facility_category: facility.value.trim() }),
+      field(K.planCategory, facility), h("button", { type: "submit", i18n: K.toPlan })));
+  }
+  return forms.length ? h("section", { class: "idea-staff", "data-actions": (idea.actions ?? []).join(" ") }, ...forms) : null;
 }
 
-function ideaPage(page: IdeaPage, signedIn: boolean, staff: boolean, back: () => void, reload: () => void): HTMLElement {
+/**
+ * The idea's photos (served re-encoded, without metadata). A hidden idea's photos need the
+ * viewer's token (its author or staff), which an image tag cannot send: fetched, then shown.
+ */
+function photoStrip(idea: Idea): HTMLElement | null {
+  if (!idea.photos) return null;
+  const images = Array.from({ length: idea.photos }, (_, k) => {
+    const url = `/ideas/${idea.id}/photos/${k}`;
+    const img = h("img", { alt: `${tOr(K.photos, "photo")} ${k + 1}`, loading: "lazy", class: "idea-photo" });
+    const bearer = token();
+    if (idea.moderation === "visible" || !bearer) img.src = url;
+    else {
+      void fetch(url, { headers: { Authorization: `Bearer ${bearer}` } })
+        .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
+        .then((blob) => (img.src = URL.createObjectURL(blob)))
+        .catch(() => undefined);
+    }
+    return img;
+  });
+  return h("section", { class: "idea-photos" }, h("h4", { i18n: K.photos }), ...images);
+}
+
+function ideaPage(page: IdeaPage, signedIn: boolean, others: Idea[], back: () => void, reload: () => void): HTMLElement {
   const idea = page.idea;
   const toggle = h("button", { type: "button", class: "support-button", i18n: idea.supported_by_me ? K.withdraw : K.support });
   toggle.addEventListener("click", () => {
@@ -174,6 +247,7 @@ function ideaPage(page: IdeaPage, signedIn: boolean, staff: boolean, back: () =>
     idea.moderation === "hidden" ? h("p", { class: "notice hidden-reason", role: "note" }, h("span", { i18n: K.hidden }), ud(idea.moderation_reason)) : null,
     idea.merged_into_id ? h("p", { class: "notice" }, h("span", { i18n: K.merged }), ` #${idea.merged_into_id}`) : null,
     h("p", { class: "idea-body" }, ud(idea.body)),
+    photoStrip(idea),
     h("p", { class: "idea-meta" }, ud(idea.author), ` · ${when(idea.created_at)} · `, ud(idea.category)),
     h("p", { class: "idea-count" }, h("strong", { class: "idea-supports" }, fmt(idea.supports)), " ", h("span", { i18n: K.supports })),
     signedIn && idea.moderation === "visible" ? toggle : signedIn ? null : h("p", { class: "hint", i18n: K.signIn }),
@@ -184,7 +258,7 @@ function ideaPage(page: IdeaPage, signedIn: boolean, staff: boolean, back: () =>
       idea.answer_text ? h("p", { class: "answer-text" }, ud(idea.answer_text)) : null,
       outcome),
     h("section", {}, h("h4", { i18n: K.timeline }), timeline(page)),
-    staff ? staffTools(idea, reload) : null,
+    staffTools(idea, others, reload),
   );
 }
 
@@ -309,6 +383,7 @@ export async function mountIdeas(root: HTMLElement): Promise<Cleanup> {
     if (openPage) open(openPage.idea.id);
     void reloadList();
   };
+  let renders = 0;
   const render = (): void => {
     head.replaceChildren(
       h("h3", {}, ud(campaign.title)),
@@ -317,7 +392,7 @@ export async function mountIdeas(root: HTMLElement): Promise<Cleanup> {
         h("span", { i18n: K.threshold }), `: ${fmt(campaign.threshold)}`),
     );
     if (openPage) {
-      body.replaceChildren(ideaPage(openPage, signedIn, staff, () => {
+      body.replaceChildren(ideaPage(openPage, signedIn, ideas, () => {
         openPage = null;
         render();
       }, reloadOpen));
@@ -339,12 +414,47 @@ export async function mountIdeas(root: HTMLElement): Promise<Cleanup> {
       }, open));
     } else if (!signedIn) parts.unshift(h("p", { class: "hint", i18n: K.signIn }));
     body.replaceChildren(...parts);
-    if (staff) void queue().then((q) => body.append(q)).catch(failed);
+    const drawn = ++renders;
+    // the queue arrives later: only onto the list it was asked for (not an idea's page since)
+    if (staff) void queue().then((q) => {
+      if (drawn === renders && !openPage) body.append(q);
+    }).catch(failed);
   };
   const queue = async (): Promise<HTMLElement> => {
-    const rows = await get<Idea[]>("/ideas/queue", { campaign_id: campaign.id });
+    const [rows, flags] = await Promise.all([
+      get<Idea[]>("/ideas/queue", { campaign_id: campaign.id }),
+      (await may("GET /ideas/flags")) ? get<Flag[]>("/ideas/flags") : Promise.resolve([] as Flag[]),
+    ]);
+    const reloadQueue = (): void => {
+      void reloadList().then(render).catch(failed);
+    };
+    const flagged = new Set(flags.map((f) => f.idea_id));
+    const mine = flags.filter((f) => rows.some((r) => r.id === f.idea_id));
+    const flagList = mine.length
+      ? h("section", { class: "ideas-flags" }, h("h4", { i18n: K.flags }),
+        h("ul", {}, ...mine.map((f) => h("li", { "data-flag": f.id, "data-idea": f.idea_id },
+          h("a", { href: "#/ideas", onclick: (e: Event) => {
+            e.preventDefault();
+            open(f.idea_id);
+          } }, `#${f.idea_id}`), " · ", h("span", { i18n: K.flagLine }), fmt(f.supports), " · ",
+          h("span", { i18n: K.since }), ` ${when(f.window_start)} `,
+          h("button", { type: "button", i18n: K.resolve, onclick: () => {
+            post(`/ideas/flags/${f.id}/resolve`, {}).then(reloadQueue).catch(failed);
+          } })))))
+      : null;
+    const item = (i: Idea): HTMLElement => h("li", { class: "queue-item", "data-idea": i.id },
+      h("p", { class: "queue-head" },
+        h("a", { href: "#/ideas", class: "queue-open", onclick: (e: Event) => {
+          e.preventDefault();
+          open(i.id);
+        } }, `#${i.id} `, ud(i.title)),
+        " · ", h("span", { class: "idea-supports" }, fmt(i.supports)), " ", h("span", { i18n: K.supports }), " ",
+        h("span", { class: "badge", "data-status": i.answer_status }, word(i.answer_status)),
+        i.moderation === "hidden" ? h("span", { class: "badge hidden-badge" }, word("hide")) : null,
+        flagged.has(i.id) ? h("span", { class: "badge flag-badge" }, h("span", { i18n: K.flagged })) : null),
+      staffTools(i, ideas, reloadQueue));
     return h("section", { class: "ideas-queue", "aria-label": tOr(K.queue, "queue") }, h("h3", { i18n: K.queue }),
-      h("ol", { class: "idea-list" }, ...rows.map((i) => ideaCard(i, open))));
+      flagList, h("ol", { class: "queue-list" }, ...rows.map(item)));
   };
   let map: MlMap | null = null;
   render();

@@ -59,6 +59,7 @@ from shancheng.cases.domain import CaseStatus
 from shancheng.cases.permissions import Actor
 from shancheng.cases.service import ReportIn, Source
 from shancheng.cases.taxonomy import Category, Taxonomy
+from shancheng.ideas import views as idea_views
 
 if TYPE_CHECKING:
     from shancheng.store.cases_tables import CaseRow
@@ -273,9 +274,51 @@ def evaluation(
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     by: Literal["department", "street_code", "district_code"] = "department",
 ) -> list[dict[str, Any]]:
-    """综合评价: volume, on-time and rework rates, overdue, satisfaction per group."""
+    """综合评价: volume, on-time and rework rates, overdue, satisfaction per group.
+
+    Grouped by street or district, each unit also has the official answers to its Golden Ideas
+    (金点子) due, and those overdue now (unanswered past their working-day deadline, or
+    answered late), with the overdue ideas' ids, in the user's unit.
+    """
     table = statistics.evaluation_table(session, center, actor=user, at=at, days=days, by=by)
-    return _records(table.reset_index())
+    records = _records(table.reset_index())
+    if by == "department":
+        return records
+    level: Literal["street", "district"] = "street" if by == "street_code" else "district"
+    ideas = idea_views.unit_statistics(session, center, at=at, level=level, within=user.unit_code)
+    return _with_idea_answers(records, ideas, by=by, columns=list(table.columns))
+
+
+def _with_idea_answers(
+    records: list[dict[str, Any]],
+    ideas: list[idea_views.UnitStats],
+    *,
+    by: str,
+    columns: list[str],
+) -> list[dict[str, Any]]:
+    """Add the ideas' answers due and overdue to the evaluation rows of the same unit.
+
+    A unit with ideas but no cases gets a row of its own (no cases, the rest empty).
+    """
+    per_unit = {s.unit_code: s for s in ideas}
+    out = []
+    for record in records:
+        found = per_unit.pop(str(record[by]), None)
+        out.append({**record, **_idea_answers(found)})
+    for unit, found in sorted(per_unit.items()):
+        empty = dict.fromkeys(columns, None) | {"cases": 0}
+        out.append({by: unit, **empty, **_idea_answers(found)})
+    return out
+
+
+def _idea_answers(found: idea_views.UnitStats | None) -> dict[str, Any]:
+    if found is None:
+        return {"ideas_answers_due": 0, "ideas_overdue": 0, "ideas_overdue_ids": []}
+    return {
+        "ideas_answers_due": found.answers_due,
+        "ideas_overdue": found.overdue,
+        "ideas_overdue_ids": found.overdue_ideas,
+    }
 
 
 @router.get("/stats/trends", tags=["statistics"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from shancheng.api.deps import CenterDep, CurrentUser, NowDep, OptionalUser, SessionDep, StateDep
 from shancheng.api.schemas.ideas import (
@@ -36,14 +36,15 @@ from shancheng.api.schemas.ideas import (
 from shancheng.cases.permissions import Role
 from shancheng.cases.privacy import mask_personal
 from shancheng.errors import PermissionDeniedError
-from shancheng.ideas import service, supports, views
+from shancheng.ideas import photos, service, supports, views
 from shancheng.ideas.answers import AnswerAction
+from shancheng.ideas.batch import SupportRequest
 from shancheng.ideas.case_link import cases_opener
 from shancheng.ideas.phases import Phases
 from shancheng.ideas.verification import record_verification
 
 if TYPE_CHECKING:
-    from shancheng.store.ideas_tables import CampaignRow
+    from shancheng.store.ideas_tables import CampaignRow, FlagRow
 
 RowId = Annotated[int, Path(ge=1, lt=2**31, description="A row id (the database's integer range)")]
 CampaignFilter = Annotated[
@@ -183,17 +184,26 @@ def queue(
 @router.get("/flags")
 def open_flags(session: SessionDep, user: CurrentUser) -> list[FlagRead]:
     """List the unresolved suspicious support patterns (many new accounts within minutes)."""
-    return [
-        FlagRead(
-            id=f.id,
-            idea_id=f.idea_id,
-            kind=f.kind,
-            window_start=f.window_start,
-            supports=f.supports,
-            raised_at=f.raised_at,
-        )
-        for f in views.open_flags(session, viewer=user)
-    ]
+    return [_flag(f) for f in views.open_flags(session, viewer=user)]
+
+
+@router.post("/flags/{flag_id}/resolve")
+def resolve_flag(
+    flag_id: RowId, session: SessionDep, center: CenterDep, user: CurrentUser
+) -> FlagRead:
+    """Mark a suspicious-pattern flag as looked at (the idea's moderators)."""
+    return _flag(supports.resolve_flag(session, center, flag_id, actor=user))
+
+
+def _flag(f: FlagRow) -> FlagRead:
+    return FlagRead(
+        id=f.id,
+        idea_id=f.idea_id,
+        kind=f.kind,
+        window_start=f.window_start,
+        supports=f.supports,
+        raised_at=f.raised_at,
+    )
 
 
 @router.get("/stats")
@@ -244,28 +254,55 @@ def idea_page(
     return IdeaPage(idea=_idea(view), timeline=[TimelineRead(**asdict(s)) for s in steps])
 
 
-@router.post("/{idea_id}/support")
-def support_idea(
+@router.get("/{idea_id}/photos/{index}", response_class=Response)
+def idea_photo(
     idea_id: RowId,
+    index: Annotated[int, Path(ge=0, lt=100, description="The photo's place, from 0")],
     session: SessionDep,
+    center: CenterDep,
+    viewer: OptionalUser,
+) -> Response:
+    """Download an idea's photo (stored re-encoded, without metadata).
+
+    A hidden idea's photos are served to its author and the staff only.
+    """
+    photo = photos.idea_photo(session, center, idea_id, index, viewer=viewer)
+    cache = "public, max-age=60" if photo.public else "private, no-store"
+    return Response(
+        photo.content,
+        media_type=photo.content_type,
+        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.post("/{idea_id}/support")
+async def support_idea(
+    idea_id: RowId,
     center: CenterDep,
     state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> SupportRead:
-    """Support an idea as a verified resident (again: no change)."""
-    result = supports.support(
-        session, center, idea_id, actor=user, at=at, verifier=state.ideas_verifier
-    )
-    return SupportRead(**asdict(result))
+    """Support an idea as a verified resident (again: no change).
+
+    Concurrent supports are written together (group commit); each gets its own answer. The
+    request waits on the event loop, not in a worker thread.
+    """
+    request = SupportRequest(idea_id, user, at)
+    return SupportRead(**asdict(await state.ideas_supports.support_async(center, request)))
 
 
 @router.delete("/{idea_id}/support")
-def withdraw_support(
-    idea_id: RowId, session: SessionDep, user: CurrentUser, at: NowDep
+async def withdraw_support(
+    idea_id: RowId,
+    center: CenterDep,
+    state: StateDep,
+    user: CurrentUser,
+    at: NowDep,
 ) -> SupportRead:
-    """Withdraw one's support while the supporting phase is open."""
-    return SupportRead(**asdict(supports.withdraw(session, idea_id, actor=user, at=at)))
+    """Withdraw one's support while the supporting phase is open (in order with supports)."""
+    request = SupportRequest(idea_id, user, at)
+    return SupportRead(**asdict(await state.ideas_supports.withdraw_async(center, request)))
 
 
 @router.post("/{idea_id}/moderation")

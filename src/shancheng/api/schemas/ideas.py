@@ -92,6 +92,11 @@ class IdeaRead(BaseModel):
     supported_by_me: bool
     photos: int
     full: bool
+    actions: list[str] = Field(
+        default_factory=list,
+        description="The staff actions the signed-in user may take on the idea now (hide, show, "
+        "merge, evaluate, accept, decline, start, finish, to_case, to_plan).",
+    )
 
 
 class TimelineRead(BaseModel):
