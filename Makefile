@@ -38,10 +38,11 @@ demo: setup
 	$(BIN)/shancheng demo
 	@# the demo metro (data/demo/transit/metro_gtfs.zip): walk + transit circles and the metro figures
 	$(BIN)/shancheng circles evaluate --city data/demo --out data/circles/demo --gtfs data/demo/transit/metro_gtfs.zip
-	@# Golden Ideas (金点子): a campaign from the real message board's suggestions and likes;
-	@# its accepted sports-ground idea is then among the plan's candidates (docs/ideas.md)
+	@# Golden Ideas (金点子): a campaign from the real message board's suggestions and likes, in
+	@# the database `make serve` uses; its accepted sports-ground idea is then among the plan's
+	@# candidates (docs/ideas.md)
 	$(BIN)/shancheng ideas demo
-	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo --ideas-db sqlite:///data/ideas_demo.sqlite
+	$(BIN)/shancheng circles plan --city data/demo --k 10 --out data/plans/demo --ideas
 	$(BIN)/shancheng cases replay
 	@# Credit +: traders at the demo city's markets and riverside streets, a month of cases,
 	@# penalties, publicity, tiers and one double-random draw, in the database `make serve` uses

@@ -23,6 +23,7 @@ from shancheng.data.city import read_city
 from shancheng.ideas import service, views
 from shancheng.ideas.demo import DEMO_START, run_ideas_demo
 from shancheng.store import create_db_engine, session_factory, upgrade_database
+from shancheng.store.ideas_tables import CampaignRow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,11 +47,6 @@ def _center(session: Session, city: City) -> Center:
     return CenterCache(Center(load_taxonomy(), AdminIndex.from_city(city))).current(session)
 
 
-def demo_database(settings: Settings) -> str:
-    """Return the URL of the demo campaign's SQLite file, ``<data_dir>/ideas_demo.sqlite``."""
-    return f"sqlite:///{settings.data_dir / 'ideas_demo.sqlite'}"
-
-
 @ideas_app.command("demo")
 def demo_command(
     ctx: typer.Context,
@@ -59,25 +55,36 @@ def demo_command(
     limit: int = typer.Option(40, min=1, max=300, help="Suggestions to take (most liked)."),
     threshold: int = typer.Option(20, min=1, help="Supports that make an answer due."),
     seed: int = typer.Option(0, help="Seed of the ideas' places."),
+    database: str | None = typer.Option(None, help="Database URL; default the configured one."),
 ) -> None:
     """Run a campaign on the demo city from the real message board's suggestions and likes.
 
-    In a fresh SQLite database ``<data_dir>/ideas_demo.sqlite`` (no server needed): ideas,
-    supports by verified residents, merges, official answers, one case and one plan site,
-    which ``shancheng circles plan --ideas-db`` then offers among its candidates.
+    Ideas, supports by verified residents, merges, official answers, one case and one plan
+    site, in the database the server uses (``database_url``; by default
+    ``<data_dir>/shancheng.sqlite``), so ``shancheng serve`` shows the campaign and
+    ``shancheng circles plan --ideas`` offers the site among its candidates. A database that
+    already holds a campaign is left as it is (an earlier demo or a real campaign): remove the
+    file, or give ``--database``, for a new one.
     """
     settings: Settings = ctx.obj
     require_city(settings)
     city = read_city(settings.city_dir, verify=False)
-    db_file = settings.data_dir / "ideas_demo.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
-    url = demo_database(settings)
+    url = database or settings.resolved_database_url
     upgrade_database(url)
     engine = create_db_engine(url)
-    event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
     started = time.perf_counter()
     with session_factory(engine)() as session:
+        present = session.scalar(sa.select(sa.func.count()).select_from(CampaignRow))
+        if present:
+            engine.dispose()
+            typer.echo(
+                f"Golden Ideas: {url} already holds {present} campaign(s) (an earlier demo or a "
+                "real campaign); nothing was added. For a new demo campaign remove that "
+                "database or pass --database."
+            )
+            return
         center = _center(session, city)
         summary = run_ideas_demo(session, center, data, seed=seed, limit=limit, threshold=threshold)
         listed = views.campaign_ideas(session, center, summary.campaign_id, viewer=None)[:8]

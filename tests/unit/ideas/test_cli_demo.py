@@ -20,7 +20,7 @@ def test_demo_campaign_from_the_message_board_then_plan_offers_the_idea(env, dat
     board = shared_or_skip() / "complaints"
     assert main(["ideas", "demo", "--data", str(board)]) == 0
     out = capsys.readouterr().out
-    db = data_dir / "ideas_demo.sqlite"
+    db = env  # the configured database, the one `shancheng serve` uses
     with sqlite3.connect(db) as conn:
         ideas = conn.execute("select count(*) from ideas").fetchone()[0]
         # the supports are the posts' likes (the 40 most liked suggestions), less the people
@@ -57,9 +57,14 @@ def test_demo_campaign_from_the_message_board_then_plan_offers_the_idea(env, dat
     assert f"idea-{idea_id}\tsports_ground" in capsys.readouterr().out
     out_dir = env.parent / "plan"
     code = main(["circles", "plan", "--requirement", "sports_ground_10min", "--k", "3",
-                 "--ideas-db", f"sqlite:///{db}", "--out", str(out_dir)])  # fmt: skip
+                 "--ideas", "--out", str(out_dir)])  # fmt: skip
     assert code == 0
     assert re.search(r"sports_ground_10min: \d+ new sites", capsys.readouterr().out)
+    # run again (make demo twice): the campaign is left as it is, nothing doubled
+    assert main(["ideas", "demo", "--data", str(board)]) == 0
+    assert "already holds 1 campaign(s)" in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from ideas").fetchone()[0] == ideas
 
 
 def test_plan_chooses_an_accepted_ideas_site(data_dir):  # noqa: F811
