@@ -39,17 +39,24 @@ def _serve(tmp_path, postgres_url, workers):
     return subprocess.Popen(command, env=env, cwd=tmp_path), f"http://127.0.0.1:{port}"
 
 
-def _wait(httpx2, base, process):
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
-        try:
-            if httpx2.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{base} did not start")
+def _started(httpx2, tmp_path, postgres_url, workers):
+    """Start a server and wait for it; a new port when another process took the free one
+    between the pick and the bind (parallel test workers), up to three times."""
+    for attempt in range(3):
+        process, base = _serve(tmp_path, postgres_url, workers=workers)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx2.get(f"{base}/health", timeout=2).status_code == 200:
+                    return process, base
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.2)
+        if process.poll() is None:
+            process.kill()
+            pytest.fail(f"{base} did not start")
+        assert attempt < 2, f"the server exited with status {process.returncode} three times"
+    raise AssertionError  # unreachable
 
 
 @contextmanager
@@ -57,16 +64,17 @@ def _two_servers(tmp_path, postgres_url):
     """Yield the URLs of a streaming server (two workers) and another one, on one database."""
     import httpx2
 
-    streaming, base_a = _serve(tmp_path, postgres_url, workers=2)
-    other, base_b = _serve(tmp_path, postgres_url, workers=1)
+    started = []
     try:
-        _wait(httpx2, base_a, streaming)
-        _wait(httpx2, base_b, other)
+        for workers in (2, 1):
+            # one at a time: a second that fails leaves the first in the list to stop
+            started.append(_started(httpx2, tmp_path, postgres_url, workers))  # noqa: PERF401
+        (_, base_a), (_, base_b) = started
         yield base_a, base_b
     finally:
-        for process in (streaming, other):
+        for process, _ in started:
             process.terminate()
-        for process in (streaming, other):
+        for process, _ in started:
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:

@@ -88,7 +88,9 @@ def test_keys_carry_scopes(api, monday_9):
         gateway = accounts.create_api_key(
             s, "gateway", actor=Actor("r", Role.ADMIN, ""), at=monday_9, scopes=("ingest",)
         )
-        with pytest.raises(Exception, match="`scopes` must be some of report, ingest, analytics"):
+        with pytest.raises(
+            Exception, match="`scopes` must be some of report, ingest, gateway, analytics"
+        ):
             accounts.create_api_key(
                 s, "x", actor=Actor("r", Role.ADMIN, ""), at=monday_9, scopes=("root",)
             )

@@ -72,6 +72,7 @@ def _concrete(path):
         "idea_id": "999999",
         "index": "0",
         "flag_id": "999999",
+        "gap_id": "999999",
         "username": "nobody",
         "layer": "walk",
         "z": "3",
