@@ -90,18 +90,27 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   let fitted = false;
   let popup: maplibregl.Popup | null = null;
 
+  // each change of the form starts a load; only the newest may draw (answers can come back
+  // out of order, and an older one must not replace the newer figures)
+  let coverageSeq = 0;
   const loadCoverage = async (): Promise<void> => {
+    const mine = ++coverageSeq;
+    const stale = (): boolean => mine !== coverageSeq;
     const lv = level.value;
     if (unitsLevel !== lv) {
-      units = await get<Geo<UnitProps>>("/city/units", { level: lv });
+      const fetched = await get<Geo<UnitProps>>("/city/units", { level: lv });
+      if (stale()) return;
+      units = fetched;
       unitsLevel = lv;
     }
     const c = chosen();
     if (access.value !== "walk") {
-      await loadTransitCoverage(lv, c);
+      await loadTransitCoverage(lv, c, stale);
       return;
     }
-    rows = await get<CoverageRow[]>("/circles/coverage", { category: c.category, level: lv, circle: c.complete ? undefined : c.circle });
+    const fetched = await get<CoverageRow[]>("/circles/coverage", { category: c.category, level: lv, circle: c.complete ? undefined : c.circle });
+    if (stale()) return;
+    rows = fetched;
     const share = new Map(rows.map((r) => [r.code, r.share]));
     setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
     legend(map, `${t("coverage")} · ${category.selectedOptions[0]?.textContent ?? ""}`, [...SHARE_LEGEND, ["#49006a55", t("show_gaps")]]);
@@ -120,7 +129,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
   };
 
   // walk + transit: the choropleth is the share with transit, the table sets it beside walking
-  const loadTransitCoverage = async (lv: string, c: { category: string; complete: boolean }): Promise<void> => {
+  const loadTransitCoverage = async (lv: string, c: { category: string; complete: boolean }, stale: () => boolean): Promise<void> => {
     const paint = (share: Map<string, number | null>): void =>
       setData(map, "units", { type: "FeatureCollection", features: units!.features.map((f) => ({ ...f, properties: { ...f.properties, value: share.get(f.properties.code) ?? null } })) });
     if (c.complete) {
@@ -129,6 +138,7 @@ export async function mountCircles(root: HTMLElement): Promise<Cleanup> {
       return;
     }
     const found = await get<TransitCoverageRow[]>("/circles/transit/coverage", { category: c.category, level: lv, minutes: Number(access.value) });
+    if (stale()) return;
     paint(new Map(found.map((r) => [r.code, r.transit_share])));
     legend(map, `${modeLabel(access.value)} · ${category.selectedOptions[0]?.textContent ?? ""}`, SHARE_LEGEND);
     if (!fitted) {
