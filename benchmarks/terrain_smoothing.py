@@ -26,9 +26,8 @@ import numpy as np
 import shapely
 
 from shancheng.data.importer import ImportOptions, build_city
-from shancheng.data.profile import SMOOTHING_WINDOW_M, smooth_profile
+from shancheng.data.profile import SMOOTHING_WINDOW_M
 from shancheng.data.terrain import line_slopes, read_dem
-from shancheng.geo.crs import haversine_m
 from shancheng.network.speed import FIXED_TIME_KINDS
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared/data/networks"
@@ -80,18 +79,8 @@ def porto_r2() -> tuple[float, float, int]:
     ref = gpd.read_file(SHARED / "slopes/porto_streets_slope_srtm1.gpkg")
     dem = read_dem(SHARED / "dem/porto_srtm1_clip.tif")
     raw, _ = line_slopes(ref.geometry.to_numpy(), dem)
-    coords, index = shapely.get_coordinates(ref.geometry.to_numpy(), return_index=True)
-    step = haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
-    same = index[1:] == index[:-1]
-    along = np.concatenate([[0.0], np.cumsum(np.where(same, step, 0.0))])
-    start = np.zeros(len(index), dtype=bool)
-    start[0], start[1:] = True, ~same
-    along = along - np.maximum.accumulate(np.where(start, along, 0.0))
-    z = dem.sample(coords[:, 0], coords[:, 1])
-    smooth = smooth_profile(along, z, index, window_m=SMOOTHING_WINDOW_M)
-    climb = np.bincount(index[1:][same], weights=np.abs(np.diff(smooth))[same], minlength=len(ref))
-    length = np.bincount(index[1:][same], weights=step[same], minlength=len(ref))
-    smoothed = np.where(length > 0, climb / np.maximum(length, 1e-9), np.nan)
+    # the same vertices, smoothed as the importer smooths a way (ends kept)
+    smoothed, _ = line_slopes(ref.geometry.to_numpy(), dem, window_m=SMOOTHING_WINDOW_M)
     reference = ref["slope"].to_numpy()
 
     def r2(computed):

@@ -62,3 +62,14 @@ def test_unprotected_school_crossings_per_unit_add_up_from_the_gates(dash, small
     )
     measures = {m["key"]: m for m in dash.client.get("/city/measures").json()}
     assert measures["school_unprotected_crossings"]["better"] == "lower"
+
+
+def test_a_city_without_schools_gets_the_reason_every_time(dash, city_state, monkeypatch):
+    """The city state keeps why it has no analysis; each request gets a fresh error from it."""
+    from shancheng.errors import InputError
+
+    monkeypatch.setattr(city_state, "bottlenecks", InputError("no schools in the City"))
+    for _ in range(2):
+        r = dash.client.get("/mobility/bottlenecks")
+        assert r.status_code == 400 and "no schools in the City" in r.text
+    assert city_state.bottlenecks.__traceback__ is None  # the stored one was never raised

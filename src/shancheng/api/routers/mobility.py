@@ -44,7 +44,8 @@ def _ranking(state: CityState, session: Session) -> pd.DataFrame:
     re-ranks, a fraction of a second on the demo); the last two rankings are kept.
     """
     if isinstance(state.bottlenecks, InputError):
-        raise state.bottlenecks
+        # a new error each time: re-raising the stored one would grow its traceback per request
+        raise InputError(str(state.bottlenecks)) from None
     codes = _evidence_codes()
     key = (id(state), report_locations_version(session, codes))
     with _RANKINGS_LOCK:
