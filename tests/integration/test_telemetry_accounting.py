@@ -6,17 +6,21 @@
   the gateway's backfill over HTTP to a real ``shancheng serve`` closes them: every reading is
   then stored exactly once.
 * Two ingesters on one shared subscription store everything exactly once, each doing a share.
+* A gateway's own key, a loss its buffer cannot fill, and a supervisor's waiver, on a real server.
 * The broker check tells the default settings from the shipped ones.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -233,6 +237,105 @@ def test_killed_ingester_on_a_default_broker_gaps_on_record_then_closed_by_backf
                 process.terminate()
                 process.wait(timeout=30)
         forget_session(host, port, client_id)
+        engine.dispose()
+
+
+def test_a_gateway_key_and_a_supervisors_waiver_on_a_real_server(tmp_path, postgres_url):
+    """A gateway's own key over HTTP, a loss its buffer cannot fill, a supervisor's waiver.
+
+    Real ``shancheng serve`` on PostgreSQL with the real clock: the gateway (its key bound to
+    it) announces what it sent, its backfill fills what its buffer still holds, the rest stays
+    open with the data-gap alarm until a supervisor waives it; a message that turns up after
+    the waiver is stored and counted on the gap, once.
+    """
+    from shancheng.cases import accounts
+    from shancheng.cases.permissions import Actor, Role
+    from shancheng.lifelines.mqtt import Message, ingest_messages
+    from shancheng.lifelines.telemetry import (
+        ReadingParser,
+        encode_observations,
+        observation_topic,
+    )
+    from shancheng.store import session_factory
+
+    engine = _fresh(postgres_url)
+    gateway = Gateway(f"GW-W{uuid.uuid4().hex[:4]}", buffer_size=3)  # keeps the newest 3
+    sensor = SENSORS["Q000"]
+    messages = []
+    for m in range(10):
+        times = [BASE_MS + (m * PER_MESSAGE + k) * 1000 for k in range(PER_MESSAGE)]
+        payload = encode_observations(sensor, times, [300.0] * PER_MESSAGE)
+        topic = observation_topic(sensor.sensor_id)
+        messages.append(Message(topic, payload, gateway.number(topic, payload)))
+    ingest_messages(engine, ReadingParser(SENSORS), messages[:4])  # 5-10 never arrive
+    process, base, _ = _serve(tmp_path, postgres_url)
+    try:
+        with session_factory(engine)() as session:
+            key = accounts.create_api_key(
+                session, gateway.gateway_id, actor=Actor("t", Role.ADMIN, "990100"),
+                at=datetime.now(UTC), scopes=("gateway",),
+            )  # fmt: skip
+            accounts.create_user(session, "sup-w", "correct horse battery",
+                                 role=Role.SUPERVISOR, unit_code="990100")  # fmt: skip
+        form = urllib.parse.urlencode(
+            {"username": "sup-w", "password": "correct horse battery"}
+        ).encode()
+        with urllib.request.urlopen(f"{base}/auth/token", data=form, timeout=10) as answer:  # noqa: S310
+            staff = {"Authorization": f"Bearer {json.loads(answer.read())['access_token']}"}
+
+        def call(method, path, body=None, headers=None):
+            request = urllib.request.Request(  # noqa: S310 - the test's own server
+                f"{base}{path}", method=method,
+                data=None if body is None else json.dumps(body).encode(),
+                headers={"Content-Type": "application/json", **(headers or {})},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                    return answer.status, json.loads(answer.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        gateway.heartbeat(base, api_key=key)  # "the last one I sent is 10"
+        time.sleep(5.5)  # the server's grace period
+        assert gateway.heartbeat(base, api_key=key) == 6  # 5-10 on record
+        report = gateway.backfill(base, api_key=key)  # the buffer holds 8-10 only
+        assert (report.posted, report.unavailable) == (3, 3)
+        own = {"X-API-Key": key}
+        status, gaps = call("GET", "/lifelines/telemetry/gaps", headers=own)
+        assert status == 200
+        (gap,) = gaps
+        assert (gap["first_seq"], gap["last_seq"], gap["missing"]) == (5, 10, 3)
+        status, body = call("GET", "/lifelines/telemetry/gaps?gateway=GW-ELSE", headers=own)
+        assert status == 403 and "GW-ELSE" in json.dumps(body)  # another gateway's: refused
+
+        def gap_alarm():
+            status, alarms = call("GET", "/lifelines/alarms", headers=staff)
+            assert status == 200
+            return [a["state"] for a in alarms
+                    if a["rule"] == "data_gap" and gateway.gateway_id in a["message"]]  # fmt: skip
+
+        assert gap_alarm() == ["raised"]
+        waive = f"/lifelines/telemetry/gaps/{gap['gap_id']}/waive"
+        reason = {"reason": "gateway buffer overwritten (3 messages)"}
+        assert call("POST", waive, reason, headers=own)[0] in {401, 403}  # not the gateway's call
+        status, waived = call("POST", waive, reason, headers=staff)
+        assert status == 200, waived
+        assert (waived["missing"], waived["waived_by"]) == (3, "sup-w")
+        assert gap_alarm() == ["cleared"]
+        assert call("GET", "/lifelines/telemetry/gaps", headers=own) == (200, [])
+
+        ingest_messages(engine, ReadingParser(SENSORS), [messages[4], messages[4]])  # late
+        status, closed = call("GET", "/lifelines/telemetry/gaps?state=closed", headers=staff)
+        (after,) = [g for g in closed if g["gap_id"] == gap["gap_id"]]
+        assert (after["missing"], after["arrived_after_waiver"]) == (3, 1)
+        total, distinct = _stored(engine)
+        assert total == distinct == 8 * PER_MESSAGE  # 1-5 and 8-10, each once
+        with engine.connect() as conn:
+            (source,) = [s for s in list_sources(conn) if s["gateway"] == gateway.gateway_id]
+        assert (source["messages"], source["duplicates"]) == (8, 1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
         engine.dispose()
 
 

@@ -101,6 +101,7 @@ class Gap:
     closed_at_ms: int | None
     waived_by: str | None = None
     waived_reason: str | None = None
+    arrived_after_waiver: int = 0
 
     @property
     def size(self) -> int:
@@ -115,6 +116,8 @@ class Accounting:
     received: int = 0
     duplicates: int = 0
     filled: int = 0
+    after_waiver: int = 0
+    """Messages of waived gaps that arrived after all (in ``received``, not in ``filled``)."""
     opened: list[Gap] = field(default_factory=list)
     closed: list[Gap] = field(default_factory=list)
 
@@ -148,10 +151,10 @@ def account_messages(
         through = int(source["accounted_through"])
         above = [s for s in unique if s > through]
         new_above = _insert_seqs(conn, gateway, epoch, above, now_ms)
-        filled, late_duplicates = _fill_gaps(
-            conn, gateway, epoch, [s for s in unique if s <= through], now_ms, via, account
-        )
-        duplicates += len(above) - new_above + late_duplicates
+        below = [s for s in unique if s <= through]
+        filled, late_duplicates = _fill_gaps(conn, gateway, epoch, below, now_ms, via, account)
+        after_waiver = _after_waiver(conn, gateway, epoch, below, now_ms)
+        duplicates += len(above) - new_above + late_duplicates - after_waiver
         announced = (int(source["announced_seq"]), int(source["announced_at_ms"]))
         moved = _advance(conn, gateway, epoch, through, now_ms, grace_ms, account, announced)
         conn.execute(
@@ -160,14 +163,15 @@ def account_messages(
             .values(
                 accounted_through=moved,
                 highest_seq=max(int(source["highest_seq"]), unique[-1]),
-                messages=TelemetrySourceRow.messages + new_above + filled,
+                messages=TelemetrySourceRow.messages + new_above + filled + after_waiver,
                 duplicates=TelemetrySourceRow.duplicates + duplicates,
                 last_seen_ms=now_ms,
             )
         )
-        account.received += new_above + filled
+        account.received += new_above + filled + after_waiver
         account.duplicates += duplicates
         account.filled += filled
+        account.after_waiver += after_waiver
     return account
 
 
@@ -336,6 +340,37 @@ def _fill_gaps(
     return filled, len(seqs) - filled
 
 
+def _after_waiver(conn: Connection, gateway: str, epoch: int, seqs: list[int], now_ms: int) -> int:
+    """Numbers of waived gaps that arrive after all: booked on their gap, each once.
+
+    The numbers of a waived gap that had arrived stay on record, and so does each that
+    arrives after, so a copy of any of them is a duplicate. Returns how many arrived for the
+    first time (:func:`_fill_gaps` counted them among its duplicates: they lie in no open
+    gap).
+    """
+    if not seqs:
+        return 0
+    gaps = conn.execute(
+        sa.select(TelemetryGapRow.gap_id, TelemetryGapRow.first_seq, TelemetryGapRow.last_seq)
+        .where(TelemetryGapRow.gateway == gateway, TelemetryGapRow.epoch == epoch)
+        .where(TelemetryGapRow.waived_by.is_not(None))
+        .where(TelemetryGapRow.first_seq <= seqs[-1], TelemetryGapRow.last_seq >= seqs[0])
+        .order_by(TelemetryGapRow.first_seq)
+    ).all()
+    total = 0
+    for gap_id, first, last in gaps:
+        members = seqs[bisect.bisect_left(seqs, first) : bisect.bisect_right(seqs, last)]
+        new = _insert_seqs(conn, gateway, epoch, members, now_ms)
+        if new:
+            conn.execute(
+                sa.update(TelemetryGapRow)
+                .where(TelemetryGapRow.gap_id == gap_id)
+                .values(arrived_after_waiver=TelemetryGapRow.arrived_after_waiver + new)
+            )
+            total += new
+    return total
+
+
 def _advance(
     conn: Connection,
     gateway: str,
@@ -455,7 +490,8 @@ def waive_gap(conn: Connection, gap_id: int, *, by: str, reason: str, now_ms: in
     For what no backfill will bring (a gateway's buffer overwritten, a sensor swapped): the
     gap stops counting as open and its data-gap alarm can clear, and the record still says
     how many messages were lost. A message of the range that arrives later is stored like
-    any reading; the account counts it as a duplicate.
+    any reading and counted on the gap (``arrived_after_waiver``), a second copy of it as a
+    duplicate; ``missing`` keeps what was lost when the gap was waived.
 
     Raises
     ------
@@ -487,12 +523,7 @@ def waive_gap(conn: Connection, gap_id: int, *, by: str, reason: str, now_ms: in
         .where(TelemetryGapRow.gap_id == gap_id)
         .values(closed_at_ms=max(now_ms, gap.detected_at_ms), waived_by=by, waived_reason=text)
     )
-    conn.execute(
-        sa.delete(TelemetrySeqRow).where(
-            TelemetrySeqRow.gateway == gap.gateway, TelemetrySeqRow.epoch == gap.epoch,
-            TelemetrySeqRow.seq.between(gap.first_seq, gap.last_seq),
-        )
-    )  # fmt: skip
+    # the numbers of the gap that did arrive stay on record: a copy of one is a duplicate
     return _load_gap(conn, gap_id)
 
 

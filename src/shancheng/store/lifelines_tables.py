@@ -134,6 +134,8 @@ class TelemetryGapRow(Base):
     waived_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The staff member who closed the gap as a known loss (``None``: filled or open)."""
     waived_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    arrived_after_waiver: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Messages of a waived gap that arrived after all (stored, counted once each)."""
 
 
 Index("ix_lifelines_telemetry_gaps_open", TelemetryGapRow.gateway, TelemetryGapRow.closed_at_ms)

@@ -257,3 +257,27 @@ def test_a_heartbeat_for_messages_that_did_arrive_opens_nothing(engine):
     assert _sweep(engine, T0 + 60_000).opened == []
     _book(engine, [4], T0 + 61_000)
     assert _source(engine)[0]["accounted_through"] == 4
+
+
+def test_messages_of_a_waived_gap_that_arrive_after_all_are_counted_once(engine):
+    """A waived gap keeps what was lost; what comes after all is booked on it, not as a duplicate."""
+    from shancheng.lifelines.accounting import waive_gap
+
+    _book(engine, [1, 2, 3], T0)
+    _book(engine, [8], T0 + 1)
+    _book(engine, [9], T0 + GRACE + 2)  # the hole 4..7 goes on record
+    _book(engine, [5], T0 + GRACE + 3, via="backfill")  # one number filled before the waiver
+    with engine.begin() as conn:
+        (gap,) = list_gaps(conn)
+        waived = waive_gap(conn, gap.gap_id, by="sup", reason="buffer overwritten", now_ms=T0 + 9)
+    assert (waived.missing, waived.arrived_after_waiver) == (3, 0)
+    late = _book(engine, [4, 6, 6, 5, 2], T0 + 20_000)  # 4 and 6 new; 6 twice, 5 and 2 seen
+    assert (late.received, late.after_waiver, late.filled, late.duplicates) == (2, 2, 0, 3)
+    again = _book(engine, [4, 7], T0 + 21_000)
+    assert (again.after_waiver, again.duplicates) == (1, 1)
+    with engine.connect() as conn:
+        (closed,) = list_gaps(conn, state="closed")
+        assert open_gap_totals(conn, ["GW1"]) == {}  # stays closed
+    assert (closed.missing, closed.arrived_after_waiver, closed.waived_by) == (3, 3, "sup")
+    row, _ = _source(engine)
+    assert (row["messages"], row["duplicates"]) == (9, 4)  # every number once; 4 copies

@@ -2970,6 +2970,11 @@ export interface components {
          * @description A run of a gateway's messages that did not arrive (``missing`` of them still).
          */
         GapRead: {
+            /**
+             * Arrived After Waiver
+             * @default 0
+             */
+            arrived_after_waiver: number;
             /** Closed At Ms */
             closed_at_ms: number | null;
             /** Detected At Ms */

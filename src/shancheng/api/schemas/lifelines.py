@@ -121,6 +121,8 @@ class GapRead(BaseModel):
     waived_by: str | None = None
     """Who closed it as a known loss (``None``: still open, or filled)."""
     waived_reason: str | None = None
+    arrived_after_waiver: int = 0
+    """Messages of a waived gap that arrived after all (stored; ``missing`` is unchanged)."""
 
 
 class WaiveIn(BaseModel):
