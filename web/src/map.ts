@@ -205,6 +205,8 @@ export interface TileJson {
   maxzoom: number;
   bounds?: [number, number, number, number];
   features?: number;
+  /** The layers a vector tile holds (one, or several for a composite such as `base`). */
+  vector_layers?: { id: string; minzoom?: number }[];
 }
 
 /**
@@ -260,36 +262,32 @@ export async function addStreets(map: MlMap): Promise<void> {
   const under = (spec: maplibregl.LayerSpecification): void => {
     map.addLayer(spec, below && map.getLayer(below) ? below : undefined);
   };
-  const [hillshade, water, green, contours, buildings, roads, labels] = await Promise.all([
-    addRaster(map, "hillshade"),
-    addTiles(map, "water"),
-    addTiles(map, "green"),
-    addTiles(map, "contours"),
-    addTiles(map, "buildings"),
-    addTiles(map, "roads"),
-    addTiles(map, "labels"),
-  ]);
+  // the vector layers come together in one tile per address (the server's composite `base`):
+  // one source, one request and one redraw per tile rather than six
+  const [hillshade, base] = await Promise.all([addRaster(map, "hillshade"), addTiles(map, "base")]);
+  const has = new Set((base?.vector_layers ?? []).map((l) => l.id));
+  const [water, green, contours, buildings, roads, labels] = ["water", "green", "contours", "buildings", "roads", "labels"].map((name) => has.has(name));
   if (hillshade) under({ id: "base-hillshade", type: "raster", source: "r-hillshade", paint: { "raster-opacity": 0.45, "raster-fade-duration": 0 } });
-  if (green) under({ id: "base-green", type: "fill", source: "t-green", "source-layer": "green", paint: { "fill-color": "#d4e6c3", "fill-opacity": 0.8 } });
-  if (water) under({ id: "base-water", type: "fill", source: "t-water", "source-layer": "water", paint: { "fill-color": "#9ccbe6" } });
+  if (green) under({ id: "base-green", type: "fill", source: "t-base", "source-layer": "green", paint: { "fill-color": "#d4e6c3", "fill-opacity": 0.8 } });
+  if (water) under({ id: "base-water", type: "fill", source: "t-base", "source-layer": "water", paint: { "fill-color": "#9ccbe6" } });
   if (contours) {
     under({
       id: "base-contours",
       type: "line",
-      source: "t-contours",
+      source: "t-base",
       "source-layer": "contours",
       paint: { "line-color": "#a08c6c", "line-opacity": 0.55, "line-width": ["case", ["to-boolean", ["get", "index"]], 0.9, 0.35] },
     });
   }
-  if (buildings) under({ id: "base-buildings", type: "fill", source: "t-buildings", "source-layer": "buildings", minzoom: 14, paint: { "fill-color": "#d9d3c9", "fill-outline-color": "#c2b9ab" } });
+  if (buildings) under({ id: "base-buildings", type: "fill", source: "t-base", "source-layer": "buildings", minzoom: 14, paint: { "fill-color": "#d9d3c9", "fill-outline-color": "#c2b9ab" } });
   if (roads) {
     // a grey casing under the carriageways, so white streets stand out from the ground
-    under({ id: "base-roads-casing", type: "line", source: "t-roads", "source-layer": "roads", filter: CARRIAGEWAYS, minzoom: 12, layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#b9b2a6", "line-gap-width": ROAD_WIDTHS, "line-width": 0.8 } });
-    under({ id: "base-roads", type: "line", source: "t-roads", "source-layer": "roads", layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": ROAD_COLOURS, "line-width": ROAD_WIDTHS } });
+    under({ id: "base-roads-casing", type: "line", source: "t-base", "source-layer": "roads", filter: CARRIAGEWAYS, minzoom: 12, layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": "#b9b2a6", "line-gap-width": ROAD_WIDTHS, "line-width": 0.8 } });
+    under({ id: "base-roads", type: "line", source: "t-base", "source-layer": "roads", layout: { "line-cap": "round", "line-join": "round" }, paint: { "line-color": ROAD_COLOURS, "line-width": ROAD_WIDTHS } });
     under({
       id: "base-road-names",
       type: "symbol",
-      source: "t-roads",
+      source: "t-base",
       "source-layer": "roads",
       minzoom: 14,
       filter: ["has", "name"],
@@ -303,7 +301,7 @@ export async function addStreets(map: MlMap): Promise<void> {
     under({
       id: "base-contour-labels",
       type: "symbol",
-      source: "t-contours",
+      source: "t-base",
       "source-layer": "contours",
       minzoom: 14,
       filter: ["to-boolean", ["get", "index"]],
@@ -315,7 +313,7 @@ export async function addStreets(map: MlMap): Promise<void> {
     map.addLayer({
       id: "base-labels",
       type: "symbol",
-      source: "t-labels",
+      source: "t-base",
       "source-layer": "labels",
       layout: {
         "text-field": nameField(),

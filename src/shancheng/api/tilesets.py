@@ -52,7 +52,8 @@ def city_tileset(
     """Index the dashboard's large layers of ``city`` (each built once; tiles cut on demand).
 
     Besides the data layers, the base map's: ``roads``, ``buildings``, ``water``, ``green``,
-    ``contours``, ``labels`` and the raster ``hillshade`` (when the City has a terrain grid).
+    ``contours``, ``labels`` (also together, as the composite ``base``) and the raster
+    ``hillshade`` (when the City has a terrain grid).
 
     Parameters
     ----------
@@ -88,7 +89,13 @@ def city_tileset(
         "tile layers of %r indexed in %.2f s: %s", city.name, time.perf_counter() - started,
         ", ".join(f"{k} {len(v.geometry):,}" for k, v in layers.items()),
     )  # fmt: skip
-    return TileSet(layers, rasters=rasters)
+    base = tuple(name for name in BASE_MAP_LAYERS if len(layers[name].geometry))
+    return TileSet(layers, rasters=rasters, composites={"base": base} if base else None)
+
+
+BASE_MAP_LAYERS = ("water", "green", "contours", "buildings", "roads", "labels")
+"""The vector layers of the base map, served together as the composite layer ``base`` (the
+ones that hold something): one source and one request per tile for the browser."""
 
 
 def tileset_of_state(state: CityState) -> TileSet:

@@ -6,7 +6,9 @@ tile units: the quantisation is 1/4096 of the tile's width) and gzips the result
 what the browser receives with ``Content-Encoding: gzip``. Encoded tiles are kept in a
 least-recently-used cache bounded in bytes, so panning back over a tile costs nothing.
 Raster layers (the shaded relief, :mod:`~shancheng.tiles.raster`) are rendered to PNG by
-:meth:`TileSet.png` and share that cache.
+:meth:`TileSet.png` and share that cache. A *composite* layer serves several vector layers in
+one tile (an MVT tile is a list of layers, so their encoded bytes are simply concatenated):
+the base map is one source and one request per tile in the browser, not six.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class TileSet:
         Most compressed bytes the tile cache holds before it forgets the oldest tiles.
     extent, buffer
         Tile units across a tile, and kept beyond each edge.
+    composites
+        Composite layers by name: the vector layers each serves together, in drawing order
+        (a name must not be a layer's; every member must be a vector layer).
     """
 
     def __init__(
@@ -55,13 +60,23 @@ class TileSet:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         extent: int = EXTENT,
         buffer: int = 64,
+        composites: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.layers = dict(layers)
         self.rasters = dict(rasters or {})
+        self.composites = {name: tuple(members) for name, members in (composites or {}).items()}
         both = sorted(set(self.layers) & set(self.rasters))
         if both:
             msg = f"tile layer names must be unique; {both} are both vector and raster layers"
             raise InputError(msg)
+        for name, members in self.composites.items():
+            unknown = sorted(set(members) - set(self.layers))
+            if name in self.layers or name in self.rasters or unknown or not members:
+                msg = (
+                    f"composite tile layer {name!r} must have a name of its own and members "
+                    f"among the vector layers; unknown members: {unknown}"
+                )
+                raise InputError(msg)
         self.extent = extent
         self.buffer = buffer
         self._cache_bytes = cache_bytes
@@ -80,6 +95,15 @@ class TileSet:
             If ``z/x/y`` lies outside the pyramid.
         """
         check_tile(z, x, y)
+        if layer in self.composites:
+            members = self.composites[layer]
+
+            def join() -> bytes:
+                parts = [self.tile(member, z, x, y) for member in members]
+                data = b"".join(gzip.decompress(part) for part in parts if part)
+                return gzip.compress(data, 6) if data else b""
+
+            return self._cached_tile((layer, z, x, y), join)
         source = self.layers[layer]
 
         def make() -> bytes:
@@ -141,6 +165,8 @@ class TileSet:
                 "maxzoom": raster.maxzoom,
                 "bounds": list(raster.bounds_lonlat),
             }
+        if layer in self.composites:
+            return self._composite_tilejson(layer, url)
         source = self.layers[layer]
         fields = {c: _field_type(source.properties[c].dtype) for c in source.properties.columns}
         return {
@@ -154,6 +180,27 @@ class TileSet:
             "vector_layers": [{"id": layer, "fields": fields, "minzoom": source.minzoom}],
             "geometry": source.kind,
             "features": len(source.geometry),
+        }
+
+    def _composite_tilejson(self, layer: str, url: str) -> dict[str, Any]:
+        """TileJSON of a composite: its members' ``vector_layers``, zooms and bounds joined."""
+        members = [self.tilejson(member, url) for member in self.composites[layer]]
+        bounds = [m["bounds"] for m in members]
+        return {
+            "tilejson": "3.0.0",
+            "name": layer,
+            "tiles": [url],
+            "minzoom": min(m["minzoom"] for m in members),
+            "maxzoom": max(m["maxzoom"] for m in members),
+            "format": "pbf",
+            "bounds": [
+                min(b[0] for b in bounds),
+                min(b[1] for b in bounds),
+                max(b[2] for b in bounds),
+                max(b[3] for b in bounds),
+            ],
+            "vector_layers": [v for m in members for v in m["vector_layers"]],
+            "features": sum(m["features"] for m in members),
         }
 
 

@@ -142,3 +142,38 @@ def test_contours_and_labels_tiles(city, client):
     assert {"district", "street", "community", "road", "water"} <= kinds
     assert {"name": "南滨路", "name_en": "Nanbin Road", "kind": "road", "rank": 2} in labels
     assert all(1 <= p["rank"] <= 4 for p in labels)
+
+
+def test_the_composite_base_tile_is_its_layers_tiles_together(city, client):
+    """`base` holds, in one tile, exactly what each base-map layer's own tile holds."""
+    meta = client.get("/tiles/base.json").json()
+    members = [v["id"] for v in meta["vector_layers"]]
+    assert set(members) <= {"water", "green", "contours", "buildings", "roads", "labels"}
+    assert {"roads", "contours", "labels", "buildings"} <= set(members)
+    assert meta["minzoom"] == min(client.get(f"/tiles/{m}.json").json()["minzoom"] for m in members)
+    grid = city.terrain
+    xx, yy = grid.cell_centres()
+    lon, lat = (float(v[0]) for v in utm_to_lonlat([xx[grid.shape[0] // 2, grid.shape[1] // 2]],
+                                                    [yy[grid.shape[0] // 2, grid.shape[1] // 2]]))  # fmt: skip
+    for z in (12, 15):
+        x, y = tile_of(lon, lat, z)
+        base = client.get(f"/tiles/base/{z}/{x}/{y}.mvt")
+        assert base.status_code == 200
+        together = decode(base.content)
+        apart = {}
+        for member in members:
+            own = client.get(f"/tiles/{member}/{z}/{x}/{y}.mvt")
+            if own.status_code == 200:
+                apart.update(decode(own.content))
+        assert together == apart and len(apart) >= 2
+    assert client.get("/tiles/base/15/0/0.mvt").status_code == 204  # nothing of the city there
+    assert client.get("/tiles/base/15/0/0.png").status_code == 404
+    assert "base" in client.get("/tiles").json()
+
+
+def test_a_composite_must_name_vector_layers_of_the_set():
+    from shancheng.errors import InputError
+    from shancheng.tiles import TileSet
+
+    with pytest.raises(InputError, match=r"unknown members: \['nope'\]"):
+        TileSet({}, composites={"base": ("nope",)})

@@ -119,7 +119,14 @@ def test_router_serves_gzip_mvt_204_400_404_422(tileset, city):
     assert meta["minzoom"] == 12
     assert meta["features"] == len(city.walk_segments)
     # the pipes are critical infrastructure: listed and served to staff only
-    assert set(client.get("/tiles").json()) == {"walk", "cells", "admin", "coverage", *BASE_MAP}
+    assert set(client.get("/tiles").json()) == {
+        "walk",
+        "cells",
+        "admin",
+        "coverage",
+        *BASE_MAP,
+        "base",
+    }
     assert client.get("/tiles/pipes.json").status_code == 401
     assert client.get(f"/tiles/pipes/15/{x}/{y}.mvt").status_code == 401
 

@@ -1,7 +1,8 @@
 """``/tiles``: the large map layers as Mapbox Vector Tiles, the relief as PNG (and TileJSON).
 
 ``GET /tiles/{layer}/{z}/{x}/{y}.mvt`` answers gzip-compressed MVT (``Content-Encoding:
-gzip``), or 204 No Content where the layer has nothing; ``GET /tiles/{layer}/{z}/{x}/{y}.png``
+gzip``), or 204 No Content where the layer has nothing (``base``: the base map's vector layers
+in one tile); ``GET /tiles/{layer}/{z}/{x}/{y}.png``
 answers a raster layer's 256 px PNG (``hillshade``), a fully transparent one where it shows
 nothing. A tile address outside the pyramid is a 400, an unknown layer (or a vector layer
 asked as PNG, a raster as MVT) a 404. The tiles are cut from layers indexed once, on the first
@@ -81,10 +82,10 @@ def _all(request: Request) -> TileSet:
 def _tileset(request: Request, layer: str, *, raster: bool | None = False) -> TileSet:
     """Return the tile set holding ``layer`` (a raster one, a vector one, or either: None)."""
     tiles = _all(request)
-    vector_ok = raster is not True and layer in tiles.layers
+    vector_ok = raster is not True and (layer in tiles.layers or layer in tiles.composites)
     raster_ok = raster is not False and layer in tiles.rasters
     if not (vector_ok or raster_ok):
-        names = sorted(tiles.rasters if raster else tiles.layers)
+        names = sorted(tiles.rasters if raster else [*tiles.layers, *tiles.composites])
         what = "raster (.png)" if raster else "vector (.mvt)" if raster is False else "tile"
         detail = f"no {what} layer {layer!r}; layers are {', '.join(names)}"
         raise HTTPException(status_code=404, detail=detail)
@@ -103,7 +104,7 @@ def list_layers(request: Request) -> dict[str, dict[str, Any]]:
     tiles = _all(request)
     return {
         name: tiles.tilejson(name, _template(request, name, tiles))
-        for name in sorted([*tiles.layers, *tiles.rasters])
+        for name in sorted([*tiles.layers, *tiles.composites, *tiles.rasters])
         if name not in STAFF_LAYERS
     }
 
