@@ -315,7 +315,7 @@ async def enforce(request: Request) -> None:
     key still needs a staff token.
     """
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
+    path = route.path if route is not None else request.url.path
     rule = rule_for(request.method, path)
     if rule.audience in {Audience.PUBLIC, Audience.CLIENT}:
         return

@@ -80,6 +80,47 @@ def _idea(view: views.IdeaView) -> IdeaRead:
     return IdeaRead(**asdict(view))
 
 
+def _support(result: supports.SupportResult) -> SupportRead:
+    return SupportRead(
+        idea_id=result.idea_id,
+        supported=result.supported,
+        changed=result.changed,
+        supports=result.supports,
+    )
+
+
+# The supports first: routes are matched in declaration order, and these are the hot path
+# under load (no other route of the router has a path of their shape).
+@router.post("/{idea_id}/support")
+async def support_idea(
+    idea_id: RowId,
+    center: CenterDep,
+    state: StateDep,
+    user: CurrentUser,
+    at: NowDep,
+) -> SupportRead:
+    """Support an idea as a verified resident (again: no change).
+
+    Concurrent supports are written together (group commit); each gets its own answer. The
+    request waits on the event loop, not in a worker thread.
+    """
+    request = SupportRequest(idea_id, user, at)
+    return _support(await state.ideas_supports.support_async(center, request))
+
+
+@router.delete("/{idea_id}/support")
+async def withdraw_support(
+    idea_id: RowId,
+    center: CenterDep,
+    state: StateDep,
+    user: CurrentUser,
+    at: NowDep,
+) -> SupportRead:
+    """Withdraw one's support while the supporting phase is open (in order with supports)."""
+    request = SupportRequest(idea_id, user, at)
+    return _support(await state.ideas_supports.withdraw_async(center, request))
+
+
 @router.get("/campaigns")
 def list_campaigns(session: SessionDep, at: NowDep) -> list[CampaignRead]:
     """List the campaigns, newest first, with the phases open now."""
@@ -277,36 +318,6 @@ def idea_photo(
         media_type=photo.content_type,
         headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
     )
-
-
-@router.post("/{idea_id}/support")
-async def support_idea(
-    idea_id: RowId,
-    center: CenterDep,
-    state: StateDep,
-    user: CurrentUser,
-    at: NowDep,
-) -> SupportRead:
-    """Support an idea as a verified resident (again: no change).
-
-    Concurrent supports are written together (group commit); each gets its own answer. The
-    request waits on the event loop, not in a worker thread.
-    """
-    request = SupportRequest(idea_id, user, at)
-    return SupportRead(**asdict(await state.ideas_supports.support_async(center, request)))
-
-
-@router.delete("/{idea_id}/support")
-async def withdraw_support(
-    idea_id: RowId,
-    center: CenterDep,
-    state: StateDep,
-    user: CurrentUser,
-    at: NowDep,
-) -> SupportRead:
-    """Withdraw one's support while the supporting phase is open (in order with supports)."""
-    request = SupportRequest(idea_id, user, at)
-    return SupportRead(**asdict(await state.ideas_supports.withdraw_async(center, request)))
 
 
 @router.post("/{idea_id}/moderation")
