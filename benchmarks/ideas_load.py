@@ -15,10 +15,10 @@ R more connections read the campaign page (`GET /ideas/campaigns/{id}/ideas`: th
 with their counts, sorted by supports), each pausing 40 ms between reads.
 
 Prints supports per second, p50/p90/p99 per support and per page read, the CPU the server,
-PostgreSQL's backends of the benchmark's database and the client spent, the machine's load, and checks the
-counts at the end: every call answered 200; standing supports = distinct (idea, person) pairs
-answered `changed` = distinct pairs sent = the sum of the ideas' counters = log rows = the
-per-person counters' sum.
+PostgreSQL's backends of the benchmark's database and the client spent, the machine's load,
+and checks the counts at the end: every call answered 200; standing supports = distinct
+(idea, person) pairs answered `changed` = distinct pairs sent = the sum of the ideas' counters
+= log rows = the per-person counters' sum.
 The issue's target is >= 1,000 supports/s with p99 < 100 ms. There is no peer system.
 
 Run (needs PostgreSQL on 127.0.0.1:5432): .venv/bin/python benchmarks/ideas_load.py
