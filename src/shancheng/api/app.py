@@ -44,6 +44,7 @@ from shancheng.cases.classify import TaxonomyClassifier
 from shancheng.cases.routing import AdminIndex
 from shancheng.cases.store import ThreadedCaseStore
 from shancheng.cases.taxonomy import load_taxonomy
+from shancheng.cases.tokens import PostgresTokenReader, ThreadedTokenReader, TokenCache
 from shancheng.data.city import read_city
 from shancheng.ideas.collector import SupportCollector
 from shancheng.ideas.verification import RecordedVerifier
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from shancheng.cases.store import AsyncCaseStore
+    from shancheng.cases.tokens import TokenReader
     from shancheng.config import Settings
     from shancheng.ideas.verification import Verifier
     from shancheng.indicators.citystate import CityState
@@ -132,6 +134,8 @@ def create_app(
             settings.cases_rate_per_min, settings.cases_rate_burst, settings.cases_rate_redis_url
         ),
         api_keys=ApiKeyCache(),
+        tokens=_token_reader(settings, engine, sessions),
+        token_cache=TokenCache(),
         classifier=TaxonomyClassifier(load_taxonomy()),
         live=LiveLifelines(engine),
         city=CityHolder(
@@ -176,6 +180,19 @@ def _case_store(
     if settings.cases_async_intake and engine.dialect.name == "postgresql":
         return PostgresCaseStore(settings.resolved_database_url)
     return ThreadedCaseStore(sessions)
+
+
+def _token_reader(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session]
+) -> TokenReader:
+    """Return who finds the bearer tokens' users.
+
+    On PostgreSQL on the event loop (unless ``cases_async_intake`` is off, as for the case
+    store); elsewhere in worker threads.
+    """
+    if settings.cases_async_intake and engine.dialect.name == "postgresql":
+        return PostgresTokenReader(settings.resolved_database_url)
+    return ThreadedTokenReader(sessions)
 
 
 def mount_dashboard(app: FastAPI, web_dist: Path) -> None:
@@ -242,6 +259,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.live.stop()
         await state.limiter.aclose()
         await state.case_store.close()
+        await state.tokens.close()
         await run_in_threadpool(state.ideas_supports.close)
 
 

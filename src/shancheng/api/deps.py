@@ -25,7 +25,9 @@ _bearer = HTTPBearer(auto_error=False, description="Token from POST /auth/token"
 
 
 # The cheap dependencies below are ``async def`` on purpose: FastAPI runs a plain ``def``
-# dependency in a worker thread, and those hand-offs cost more CPU than the work itself.
+# dependency in a worker thread, and those hand-offs cost more CPU than the work itself. They
+# take the request, not :data:`StateDep`: FastAPI solves each dependency of a dependency in
+# full at every request, which costs more than reading the state from the request.
 
 
 async def get_state(request: Request) -> AppState:
@@ -36,13 +38,13 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_session(state: StateDep) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Yield a database session; closed after the response.
 
     Opening a session does no I/O (the connection is taken on first use, in the endpoint's
     thread), so this runs on the event loop.
     """
-    with state.sessions() as session:
+    with app_state(request).sessions() as session:
         yield session
 
 
@@ -71,21 +73,21 @@ async def clock_now(request: Request) -> datetime:
     return when
 
 
-async def get_settings(state: StateDep) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the application's settings."""
-    return state.settings
+    return app_state(request).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_center(state: StateDep) -> Center:
+async def get_center(request: Request) -> Center:
     """Return the governance center with the database's configuration tables.
 
     Reading the tables is three small queries, done in a worker thread once per
     ``ttl_s``; the rest of the time the cached center is returned on the event loop.
     """
-    return await current_center(state)
+    return await current_center(app_state(request))
 
 
 async def current_center(state: AppState) -> Center:
@@ -104,9 +106,9 @@ def _read_center(state: AppState) -> Center:
 CenterDep = Annotated[Center, Depends(get_center)]
 
 
-async def get_centers(state: StateDep) -> CenterCache:
+async def get_centers(request: Request) -> CenterCache:
     """Return the cache of the center's configuration (for admin edits, which drop it)."""
-    return state.centers
+    return app_state(request).centers
 
 
 CentersDep = Annotated[CenterCache, Depends(get_centers)]
@@ -164,9 +166,9 @@ async def rate_limit_async(request: Request, client: str) -> None:
     await app_state(request).limiter.ahit(client, now_s=time.monotonic())
 
 
-async def get_city_state(state: StateDep) -> CityState:
+async def get_city_state(request: Request) -> CityState:
     """Return the application's City state (built on first use, in a worker thread)."""
-    holder = state.city
+    holder = app_state(request).city
     if holder.state is not None:
         return holder.state
     return await run_in_threadpool(holder.get)

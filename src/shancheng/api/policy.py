@@ -25,10 +25,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from fastapi import Request
-from fastapi.concurrency import run_in_threadpool
 
 from shancheng.api.state import app_state
-from shancheng.cases import accounts
+from shancheng.cases import tokens
 from shancheng.cases.permissions import ROLE_ACTIONS, Actor, Permission, Role
 from shancheng.credit.permissions import ROLE_VERBS, CreditVerb
 from shancheng.errors import AuthenticationError, ConfigError, PermissionDeniedError
@@ -316,7 +315,7 @@ async def enforce(request: Request) -> None:
     key still needs a staff token.
     """
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
+    path = route.path if route is not None else request.url.path
     rule = rule_for(request.method, path)
     if rule.audience in {Audience.PUBLIC, Audience.CLIENT}:
         return
@@ -362,6 +361,9 @@ def _api_key(request: Request) -> str:
 async def current_actor(request: Request, *, query_token: bool = False) -> Actor | None:
     """Return the user of the request's bearer token (cached on the request), or ``None``.
 
+    The token is found on the event loop, or in the process's cache of tokens found valid in
+    the last few seconds (:mod:`shancheng.cases.tokens`); its expiry is checked every time.
+
     Raises
     ------
     AuthenticationError
@@ -377,14 +379,9 @@ async def current_actor(request: Request, *, query_token: bool = False) -> Actor
     if token:
         from shancheng.api.deps import clock_now  # noqa: PLC0415 - deps imports this module
 
-        at = await clock_now(request)
         state = app_state(request)
-
-        def lookup() -> Actor:
-            with state.sessions() as session:
-                return accounts.actor_for_token(session, token[:256], at=at)
-
-        actor = await run_in_threadpool(lookup)
+        at = await clock_now(request)
+        actor = await tokens.actor_for(token[:256], state.tokens, state.token_cache, at=at)
     request.scope["shancheng.actor"] = actor
     return actor
 

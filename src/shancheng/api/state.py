@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shancheng.cases.center import CenterCache
     from shancheng.cases.classify import TaxonomyClassifier
     from shancheng.cases.store import AsyncCaseStore
+    from shancheng.cases.tokens import TokenCache, TokenReader
     from shancheng.config import Settings
     from shancheng.ideas.collector import SupportCollector
     from shancheng.ideas.verification import Verifier
@@ -47,6 +48,10 @@ class AppState:
         or sessions in worker threads).
     limiter, api_keys
         Rate limits per client, and the recently seen Open311 API keys.
+    tokens, token_cache
+        Who a bearer token belongs to (asynchronous PostgreSQL, or the ORM in worker
+        threads), and the tokens found valid in the last seconds
+        (:mod:`shancheng.cases.tokens`).
     classifier
         The category classifier (trained in the background, retrained on taxonomy edits).
     live
@@ -68,6 +73,8 @@ class AppState:
     case_store: AsyncCaseStore
     limiter: Limiter
     api_keys: ApiKeyCache
+    tokens: TokenReader
+    token_cache: TokenCache
     classifier: TaxonomyClassifier
     live: LiveLifelines
     city: CityHolder

@@ -168,6 +168,54 @@ def _forget_failures(session: Session, keys: list[str]) -> None:
     store.forget_login_failures(session, keys)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenOwner:
+    """A login token's user as stored, and when the token expires: what a lookup finds.
+
+    Kept apart from the checks (:func:`check_token`) so that a lookup found a few seconds ago
+    (:class:`~shancheng.cases.tokens.TokenCache`) is checked against the clock at each use.
+    """
+
+    actor: Actor
+    expires_at: datetime
+    active: bool
+
+
+def token_digest(token: str) -> str:
+    """Return the sha256 a token is stored and looked up by."""
+    return _sha256(token)
+
+
+def token_owner(session: Session, digest: str) -> TokenOwner | None:
+    """Return the owner of the token with this sha256, if any (no check made)."""
+    found = store.token_owner(session, digest)
+    if found is None:
+        return None
+    row, user = found
+    actor = Actor(user.username, Role(user.role), user.unit_code, user.department)
+    return TokenOwner(actor, row.expires_at, active=user.active)
+
+
+def check_token(owner: TokenOwner | None, *, at: datetime) -> Actor:
+    """Return the user of a token found as ``owner`` (``None``: not found), valid at ``at``.
+
+    Raises
+    ------
+    AuthenticationError
+        Unknown or expired token, or inactive user.
+    """
+    if owner is None:
+        msg = "unknown token; log in again at POST /auth/token"
+        raise AuthenticationError(msg)
+    if owner.expires_at <= at:
+        msg = f"token expired at {owner.expires_at.isoformat()}; log in again"
+        raise AuthenticationError(msg)
+    if not owner.active:
+        msg = f"user {owner.actor.username!r} is deactivated"
+        raise AuthenticationError(msg)
+    return owner.actor
+
+
 def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
     """Return the user a token belongs to.
 
@@ -176,18 +224,7 @@ def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
     AuthenticationError
         Unknown or expired token, or inactive user.
     """
-    found = store.token_owner(session, _sha256(token))
-    if found is None:
-        msg = "unknown token; log in again at POST /auth/token"
-        raise AuthenticationError(msg)
-    token_row, user = found
-    if token_row.expires_at <= at:
-        msg = f"token expired at {token_row.expires_at.isoformat()}; log in again"
-        raise AuthenticationError(msg)
-    if not user.active:
-        msg = f"user {user.username!r} is deactivated"
-        raise AuthenticationError(msg)
-    return Actor(user.username, Role(user.role), user.unit_code, user.department)
+    return check_token(token_owner(session, _sha256(token)), at=at)
 
 
 def create_api_key(

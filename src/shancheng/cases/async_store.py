@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from shancheng.cases.duplicates import DuplicateSearch, Nearby
     from shancheng.cases.intake import PlannedCase
 
-__all__ = ["PostgresCaseStore", "conninfo_of"]
+__all__ = ["PostgresCaseStore", "autocommit_pool", "conninfo_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,18 @@ def conninfo_of(database_url: str) -> str:
     """Return the libpq connection string of a SQLAlchemy PostgreSQL URL."""
     url = make_url(database_url)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def autocommit_pool(conninfo: str, max_size: int, name: str) -> AsyncConnectionPool:
+    """Return an unopened pool of 1 to ``max_size`` asynchronous autocommit connections."""
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        open=False,
+        name=name,
+    )
 
 
 def _store_params(planned: PlannedCase, at: datetime) -> dict[str, Any]:
@@ -236,14 +248,7 @@ class PostgresCaseStore:
         if self._pool is None or self._loop is not loop:
             if self._pool is not None:
                 logger.debug("the event loop changed: a new connection pool for this one")
-            pool = AsyncConnectionPool(
-                self._conninfo,
-                min_size=1,
-                max_size=self._max_connections,
-                kwargs={"autocommit": True},
-                open=False,
-                name="shancheng-cases",
-            )
+            pool = autocommit_pool(self._conninfo, self._max_connections, "shancheng-cases")
             self._pool, self._loop = pool, loop
             self._pending, self._writer = deque(), None
             await pool.open(wait=True, timeout=10)

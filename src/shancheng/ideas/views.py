@@ -9,9 +9,11 @@ idea points at the idea that absorbed it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import statistics
 from dataclasses import dataclass, field
+from datetime import datetime  # noqa: TC003 - the API writes IdeaView by its annotations
 from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
@@ -33,8 +35,6 @@ from shancheng.store.ideas_tables import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from sqlalchemy.orm import Session
 
     from shancheng.cases.center import Center
@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 PUBLIC_PRECISION_M = 100.0
 """Grid of an idea's public point (as for case events)."""
 Sort = Literal["supports", "newest", "answered"]
+
+# The public view of the same text and point is the same every time, and the campaign page
+# shows every idea at each read: these pure functions are remembered for the texts seen last.
+_masked = functools.lru_cache(maxsize=4096)(mask_personal)
+_public_point = functools.lru_cache(maxsize=4096)(public_position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,7 @@ class IdeaView:
     actions: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=4096)
 def pseudonym(username: str) -> str:
     """Return a stable public name for an author: "居民" and six hex digits of a hash.
 
@@ -115,8 +121,8 @@ def _view(
     full = _sees_full(row, camp, center, viewer)
     lon, lat = row.lon, row.lat
     if not full and lon is not None and lat is not None:
-        lon, lat = public_position(lon, lat, precision_m=PUBLIC_PRECISION_M)
-    text = (lambda s: s) if full else mask_personal
+        lon, lat = _public_point(lon, lat, precision_m=PUBLIC_PRECISION_M)
+    text = (lambda s: s) if full else _masked
     return IdeaView(
         id=row.id,
         campaign_id=row.campaign_id,
@@ -133,7 +139,7 @@ def _view(
         moderation_reason=row.moderation_reason if full else "",
         merged_into_id=row.merged_into_id,
         answer_status=row.answer_status,
-        answer_text=mask_personal(row.answer_text) if not full else row.answer_text,
+        answer_text=row.answer_text if full else _masked(row.answer_text),
         answered_at=row.answered_at,
         due_at=due_at,
         outcome=row.outcome,
@@ -189,12 +195,14 @@ def campaign_ideas(
         if visible_to(r, camp, center, viewer) and (include_merged or r.moderation != "merged")
     ]
     counts = support_counts(session, campaign_id)
-    dues = {
-        d.idea_id: d.due_at
-        for d in session.scalars(
-            sa.select(DeadlineRow).where(DeadlineRow.idea_id.in_([r.id for r in rows]))
-        )
-    }
+    # by the campaign, not by a list of hundreds of ids (each a bound parameter to render)
+    dues = dict(
+        session.execute(
+            sa.select(DeadlineRow.idea_id, DeadlineRow.due_at)
+            .join(IdeaRow, IdeaRow.id == DeadlineRow.idea_id)
+            .where(IdeaRow.campaign_id == campaign_id)
+        ).all()
+    )
     mine = supported_by(session, viewer.username, [r.id for r in rows]) if viewer else set()
     views = [
         _view(

@@ -2,15 +2,19 @@
 
 import base64
 import io
+from dataclasses import fields
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from pydantic import TypeAdapter
 from tests.unit.cases.test_security import _jpeg_with_gps
 from tests.unit.ideas.conftest import DISTRICT, IDEAS_TABLES, STREET
 
+from shancheng.api.schemas.ideas import IdeaRead
 from shancheng.cases.permissions import Role
+from shancheng.ideas.views import IdeaView
 
 
 @pytest.fixture
@@ -124,6 +128,12 @@ def test_propose_support_hide_answer_and_the_public_page_shows_each_step(api, po
     assert {s["actor"] for s in page["timeline"][1:]} == {"staff"}
     answered = c.get(f"/ideas/campaigns/{camp['id']}/ideas", params={"sort": "answered"}).json()
     assert answered[0]["id"] == idea_id
+    # the page's list (written straight from the views) is what the idea's page says, as
+    # IdeaRead: for the public and for the author, who sees their idea as written
+    for who in ({}, alice):
+        listed = c.get(f"/ideas/campaigns/{camp['id']}/ideas", headers=who).json()
+        assert listed == [c.get(f"/ideas/{i['id']}", headers=who).json()["idea"] for i in listed]
+        assert TypeAdapter(list[IdeaRead]).validate_python(listed)
     # the accepted idea becomes a planning candidate
     r = c.post(f"/ideas/{idea_id}/plan", json={"facility_category": "nursing_home"},
                headers=official)  # fmt: skip
@@ -291,3 +301,8 @@ def test_a_moderator_resolves_a_suspicious_pattern_flag(api, point):
     assert r.status_code == 200, r.text
     assert r.json()["supports"] == 12
     assert c.get("/ideas/flags", headers=moderator).json() == []
+
+
+def test_the_campaign_pages_views_have_the_fields_of_its_schema():
+    """The campaign page writes the views as they are, under the declared IdeaRead schema."""
+    assert [f.name for f in fields(IdeaView)] == list(IdeaRead.model_fields)
