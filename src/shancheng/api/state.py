@@ -7,8 +7,10 @@ Starlette's ``app.state`` is an untyped bag; the application keeps one :class:`A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
+
+from shancheng.api.public_pages import PublicPages
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -64,6 +66,8 @@ class AppState:
     ideas_supports
         The group commit of supports and withdrawals
         (:class:`~shancheng.ideas.collector.SupportCollector`).
+    public_pages
+        Anonymous campaign pages kept for a second (:mod:`shancheng.api.public_pages`).
     """
 
     settings: Settings
@@ -80,6 +84,7 @@ class AppState:
     city: CityHolder
     ideas_verifier: Verifier
     ideas_supports: SupportCollector
+    public_pages: PublicPages = field(default_factory=PublicPages)
 
 
 def install_state(app: FastAPI, state: AppState) -> None:

@@ -159,14 +159,27 @@ def campaign_ideas(
     campaign_id: RowId,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     viewer: OptionalUser,
     sort: Literal["supports", "newest", "answered"] = "supports",
 ) -> Response:
-    """Return the campaign page's list, sorted by supports, newest or answered first."""
+    """Return the campaign page's list, sorted by supports, newest or answered first.
+
+    The anonymous page is kept for a second per server process (support counts up to that
+    much behind; other changes made here show at once): see :mod:`shancheng.api.public_pages`.
+    """
+    pages = state.public_pages
+    key = ("campaign_ideas", campaign_id, sort)
+    if viewer is None and (kept := pages.get(key)) is not None:
+        return Response(kept, media_type="application/json")
+    generation = pages.generation()
     listed = views.campaign_ideas(session, center, campaign_id, viewer=viewer, sort=sort)
     # the views are written as they are (their fields are IdeaRead's, as a test checks):
     # copying hundreds of them into models cost more than reading them from the database
-    return Response(_IDEA_LIST.dump_json(listed), media_type="application/json")
+    body = _IDEA_LIST.dump_json(listed)
+    if viewer is None:
+        pages.put(key, body, generation)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/campaigns/{campaign_id}/similar")
@@ -198,6 +211,7 @@ def propose_idea(
     body: IdeaCreate,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> IdeaRead:
@@ -212,6 +226,7 @@ def propose_idea(
         photos=tuple(p.to_photo(i) for i, p in enumerate(body.photos)),
     )
     row = service.propose(session, center, campaign_id, spec, actor=user, at=at)
+    state.public_pages.changed()  # committed: the anonymous page shows it
     return _idea(views.idea_view(session, center, row.id, viewer=user))
 
 
@@ -326,6 +341,7 @@ def moderate_idea(
     body: ModerationIn,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> IdeaRead:
@@ -333,6 +349,7 @@ def moderate_idea(
     service.moderate(
         session, center, idea_id, hide=body.hide, reason=body.reason, actor=user, at=at
     )
+    state.public_pages.changed()  # committed: the anonymous page shows it
     return _idea(views.idea_view(session, center, idea_id, viewer=user))
 
 
@@ -342,11 +359,13 @@ def merge_idea(
     body: MergeIn,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> MergeRead:
     """Merge this idea into the one it repeats; nobody's support counts twice."""
     result = supports.merge(session, center, idea_id, body.into_id, actor=user, at=at)
+    state.public_pages.changed()  # committed: the anonymous page shows it
     return MergeRead(**asdict(result))
 
 
@@ -356,6 +375,7 @@ def answer_idea(
     body: AnswerIn,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> IdeaRead:
@@ -363,6 +383,7 @@ def answer_idea(
     service.answer(
         session, center, idea_id, AnswerAction(body.action), actor=user, at=at, text=body.text
     )
+    state.public_pages.changed()  # committed: the anonymous page shows it
     return _idea(views.idea_view(session, center, idea_id, viewer=user))
 
 
@@ -372,6 +393,7 @@ def idea_to_case(
     body: CaseIn,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> IdeaRead:
@@ -380,6 +402,7 @@ def idea_to_case(
     service.to_case(
         session, center, idea_id, category_code=body.category_code, opener=opener, actor=user, at=at
     )
+    state.public_pages.changed()  # committed: the anonymous page shows it
     return _idea(views.idea_view(session, center, idea_id, viewer=user))
 
 
@@ -389,6 +412,7 @@ def idea_to_plan(
     body: PlanIn,
     session: SessionDep,
     center: CenterDep,
+    state: StateDep,
     user: CurrentUser,
     at: NowDep,
 ) -> IdeaRead:
@@ -396,4 +420,5 @@ def idea_to_plan(
     service.to_plan(
         session, center, idea_id, facility_category=body.facility_category, actor=user, at=at
     )
+    state.public_pages.changed()  # committed: the anonymous page shows it
     return _idea(views.idea_view(session, center, idea_id, viewer=user))
