@@ -23,7 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -116,7 +116,9 @@ def train_classifier(
         C = 10) won a 3-fold cross-validation on the TipDM training corpus (see
         ``benchmarks/RESULTS.md``), never on the evaluation messages.
     max_features
-        Vocabulary cap (most frequent n-grams).
+        Vocabulary cap: the most frequent n-grams, ties broken by the n-gram itself (chosen
+        here, not by scikit-learn's unstable sort, whose tie order changes with the numpy
+        build and the CPU, so that a rebuild gives the shipped model on any machine).
 
     Raises
     ------
@@ -134,6 +136,7 @@ def train_classifier(
     if empty:
         msg = f"training text {empty[0]} is empty"
         raise InputError(msg)
+    normalised = [normalise_text(t) for t in texts]
     pipeline = Pipeline(
         [
             (
@@ -142,14 +145,40 @@ def train_classifier(
                     analyzer="char_wb",
                     ngram_range=ngram_range,
                     sublinear_tf=True,
-                    max_features=max_features,
+                    vocabulary=most_frequent_ngrams(normalised, ngram_range, max_features),
                 ),
             ),
             ("model", LogisticRegression(C=c, max_iter=2000)),
         ]
     )
-    pipeline.fit([normalise_text(t) for t in texts], list(labels))
+    pipeline.fit(normalised, list(labels))
     return TextClassifier(pipeline, tuple(distinct))
+
+
+def most_frequent_ngrams(
+    texts: Sequence[str], ngram_range: tuple[int, int], limit: int | None
+) -> list[str] | None:
+    """Return the ``limit`` most frequent character n-grams, sorted; ``None``: no limit.
+
+    Frequency is the count over all texts (scikit-learn's ``max_features`` rule); among
+    n-grams of equal count the one that sorts first is taken, so the choice is the same on
+    every machine.
+
+    Examples
+    --------
+    >>> most_frequent_ngrams(["ab", "ba", "b"], (1, 1), 2)  # " ab ", " ba ", " b "
+    [' ', 'b']
+    >>> most_frequent_ngrams(["ab", "ab"], (1, 1), 2)  # a and b tie: a sorts first
+    [' ', 'a']
+    """
+    if limit is None:
+        return None
+    counter = CountVectorizer(analyzer="char_wb", ngram_range=ngram_range)
+    counts = counter.fit_transform(texts)
+    names = counter.get_feature_names_out()  # sorted
+    totals = np.asarray(counts.sum(axis=0)).ravel()
+    order = np.lexsort((np.arange(len(names)), -totals))  # by count, then by name
+    return sorted(str(names[i]) for i in order[:limit])
 
 
 def taxonomy_examples(taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
