@@ -78,36 +78,19 @@ select * from unnest(cast(:ideas as integer[]), cast(:campaigns as integer[]),
 on conflict (idea_id, username) do nothing
 returning idea_id, username
 """)
-_QUOTA_ROWS = sa.text("""
+_QUOTA_LOCK = sa.text("""
 insert into ideas_quotas (campaign_id, username, used)
 select c, u, 0 from unnest(cast(:campaigns as integer[]), cast(:users as varchar[])) as x(c, u)
 order by c, u
-on conflict (campaign_id, username) do nothing
+on conflict (campaign_id, username) do update set used = ideas_quotas.used
+returning campaign_id, username, used
 """)
-_QUOTA_LOCK = sa.text("""
-select q.campaign_id, q.username, q.used
-from ideas_quotas q
-join unnest(cast(:campaigns as integer[]), cast(:users as varchar[])) as x(c, u)
-  on q.campaign_id = x.c and q.username = x.u
-order by q.campaign_id, q.username
-for update of q
-""")
-_QUOTA_ADD = sa.text("""
-update ideas_quotas q set used = q.used + x.k
-from unnest(cast(:campaigns as integer[]), cast(:users as varchar[]), cast(:ks as integer[]))
-  as x(c, u, k)
-where q.campaign_id = x.c and q.username = x.u
-""")
+"""The people's counters made where missing and locked, in (campaign, username) order, in one
+round trip: an upsert locks the row it meets as an update does, and returns the count."""
 _UNDO = sa.text("""
 delete from ideas_supports s
 using unnest(cast(:ideas as integer[]), cast(:users as varchar[])) as x(i, u)
 where s.idea_id = x.i and s.username = x.u
-""")
-_LOG = sa.text("""
-insert into ideas_support_log (idea_id, username, action, at)
-select i, u, 'support', a
-from unnest(cast(:ideas as integer[]), cast(:users as varchar[]), cast(:ats as timestamptz[]))
-  as x(i, u, a)
 """)
 _COUNTS_LOCK = sa.text("""
 select idea_id, supports from ideas_counts
@@ -115,11 +98,26 @@ where idea_id = any(cast(:ids as integer[]))
 order by idea_id
 for update
 """)
-_COUNTS_ADD = sa.text("""
-update ideas_counts c set supports = c.supports + x.n
-from unnest(cast(:ids as integer[]), cast(:ns as integer[])) as x(i, n)
-where c.idea_id = x.i
+_WRITE = sa.text("""
+with quotas as (
+  update ideas_quotas q set used = q.used + x.k
+  from unnest(cast(:q_campaigns as integer[]), cast(:q_users as varchar[]),
+              cast(:q_ks as integer[])) as x(c, u, k)
+  where q.campaign_id = x.c and q.username = x.u
+), log as (
+  insert into ideas_support_log (idea_id, username, action, at)
+  select i, u, 'support', a
+  from unnest(cast(:ideas as integer[]), cast(:users as varchar[]), cast(:ats as timestamptz[]))
+    as x(i, u, a)
+), counts as (
+  update ideas_counts c set supports = c.supports + x.n
+  from unnest(cast(:c_ids as integer[]), cast(:c_ns as integer[])) as x(i, n)
+  where c.idea_id = x.i
+)
+select 1
 """)
+"""The people's counters, the log and the ideas' counters raised in one round trip: their rows
+are locked already (counters before, in order), so the statements' order does not matter."""
 _DEADLINES = sa.text("""
 insert into ideas_deadlines (idea_id, reached_at, due_at)
 select * from unnest(cast(:ids as integer[]), cast(:reached as timestamptz[]),
@@ -229,7 +227,7 @@ def _batch(
             ).all()
             inserted = {(int(a), str(b)) for a, b in rows}
         added = [i for i in fresh if (requests[i].idea_id, requests[i].actor.username) in inserted]
-        allowed, refused = _apply_quotas(session, requests, ideas, added)
+        allowed, refused, taken_quotas = _apply_quotas(session, requests, ideas, added)
         for i in refused:
             r = requests[i]
             limit = ideas[r.idea_id].max_supports_per_person
@@ -239,16 +237,7 @@ def _batch(
                 f"{campaign_id}; withdraw one to support another"
             )
             outcomes[i] = PermissionDeniedError(msg)
-        if allowed:
-            session.execute(
-                _LOG,
-                {
-                    "ideas": [requests[i].idea_id for i in allowed],
-                    "users": [requests[i].actor.username for i in allowed],
-                    "ats": [requests[i].at for i in allowed],
-                },
-            )
-        counts = _apply_counts(session, center, requests, ideas, allowed)
+        counts = _apply_counts(session, center, requests, ideas, allowed, taken_quotas)
         for idea_id in {requests[i].idea_id for i in allowed if new_account[i]}:
             latest = max(requests[i].at for i in allowed if requests[i].idea_id == idea_id)
             _flag_burst(session, idea_id, latest, rule)
@@ -266,22 +255,22 @@ def _apply_quotas(
     requests: Sequence[SupportRequest],
     ideas: dict[int, Any],
     added: list[int],
-) -> tuple[list[int], list[int]]:
-    """Raise the people's counters; return the requests allowed and those over the limit.
+) -> tuple[list[int], list[int], Counter[tuple[int, str]]]:
+    """Lock the people's counters; return the requests allowed, refused, and the rises.
 
-    The counters are locked in (campaign, username) order; a person's supports in this batch
-    are allowed in request order up to the campaign's limit, and the rows of the others removed.
+    The rises are written with the ideas' counts (:func:`_apply_counts`). The counters are
+    locked in (campaign, username) order; a person's supports in this batch are allowed in
+    request order up to the campaign's limit, and the rows of the others removed.
     """
+    taken: Counter[tuple[int, str]] = Counter()
     if not added:
-        return [], []
+        return [], [], taken
     keys = sorted(
         {(ideas[requests[i].idea_id].campaign_id, requests[i].actor.username) for i in added}
     )
     params = {"campaigns": [c for c, _ in keys], "users": [u for _, u in keys]}
-    session.execute(_QUOTA_ROWS, params)
     used = {(int(c), str(u)): int(n) for c, u, n in session.execute(_QUOTA_LOCK, params)}
     allowed, refused = [], []
-    taken: Counter[tuple[int, str]] = Counter()
     for i in added:
         idea = ideas[requests[i].idea_id]
         key = (idea.campaign_id, requests[i].actor.username)
@@ -299,16 +288,7 @@ def _apply_quotas(
                 "users": [requests[i].actor.username for i in refused],
             },
         )
-    if taken:
-        session.execute(
-            _QUOTA_ADD,
-            {
-                "campaigns": [c for c, _ in taken],
-                "users": [u for _, u in taken],
-                "ks": list(taken.values()),
-            },
-        )
-    return allowed, refused
+    return allowed, refused, taken
 
 
 def _apply_counts(
@@ -317,20 +297,31 @@ def _apply_counts(
     requests: Sequence[SupportRequest],
     ideas: dict[int, Any],
     allowed: list[int],
+    taken: Counter[tuple[int, str]],
 ) -> dict[int, int]:
-    """Raise the ideas' counters (locked in id order); set the deadlines of those crossing.
+    """Raise the ideas' counters, the people's counters and the log; set deadlines crossed.
 
-    Returns every batch idea's count after the batch.
+    The ideas' counters are locked in id order first. Returns every batch idea's count after
+    the batch.
     """
     ids = sorted(ideas)
     before = {int(i): int(n) for i, n in session.execute(_COUNTS_LOCK, {"ids": ids})}
     per_idea: defaultdict[int, list[int]] = defaultdict(list)
     for i in allowed:
         per_idea[requests[i].idea_id].append(i)
-    if per_idea:
+    if per_idea or taken:
         session.execute(
-            _COUNTS_ADD,
-            {"ids": list(per_idea), "ns": [len(v) for v in per_idea.values()]},
+            _WRITE,
+            {
+                "q_campaigns": [c for c, _ in taken],
+                "q_users": [u for _, u in taken],
+                "q_ks": list(taken.values()),
+                "ideas": [requests[i].idea_id for i in allowed],
+                "users": [requests[i].actor.username for i in allowed],
+                "ats": [requests[i].at for i in allowed],
+                "c_ids": list(per_idea),
+                "c_ns": [len(v) for v in per_idea.values()],
+            },
         )
     crossing = []
     for idea_id, members in per_idea.items():

@@ -98,4 +98,5 @@ def test_tiles_are_cut_from_the_shared_city_state(make_dash, city_state, tmp_pat
     r = dash.client.get("/tiles")
     assert r.status_code == 200
     # critical infrastructure: staff only
-    assert set(r.json()) == set(tiles.layers) - {"pipes"} | {"hillshade"}
+    assert set(r.json()) == set(tiles.layers) - {"pipes"} | {"hillshade", "base"}
+    assert set(tiles.composites["base"]) == base_map  # the base map's layers, never the pipes

@@ -1079,6 +1079,9 @@ export interface paths {
         /**
          * Campaign Ideas
          * @description Return the campaign page's list, sorted by supports, newest or answered first.
+         *
+         *     The anonymous page is kept for a second per server process (support counts up to that
+         *     much behind; other changes made here show at once): see :mod:`shancheng.api.public_pages`.
          */
         get: operations["campaign_ideas_ideas_campaigns__campaign_id__ideas_get"];
         put?: never;
