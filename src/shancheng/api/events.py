@@ -95,27 +95,34 @@ async def event_stream(
 ) -> AsyncIterator[bytes]:
     """Yield the hub's events of ``topics`` (and ``poll``'s, every ``poll_s``) until disconnect.
 
-    The first chunk is a comment, so a client sees the stream open before any event.
+    The first chunk is a comment, so a client sees the stream open before any event. ``poll``
+    runs on its own schedule, so a hub busy with readings (many a second) cannot hold back
+    what only the poll finds (alarms and cases raised by other server processes).
     """
+    loop = asyncio.get_running_loop()
     subscriber = hub.subscribe(topics)
-    silent = 0.0
+    next_poll = loop.time() + poll_s
+    last_sent = loop.time()
     try:
         yield b": stream open\n\n"
         while not await is_disconnected():
             try:
-                topic, data = await asyncio.wait_for(subscriber.queue.get(), timeout=poll_s)
+                wait = max(0.0, next_poll - loop.time())
+                topic, data = await asyncio.wait_for(subscriber.queue.get(), timeout=wait)
             except TimeoutError:
-                silent += poll_s
+                pass
             else:
-                silent = 0.0
+                last_sent = loop.time()
                 yield sse(topic, data)
+            if loop.time() < next_poll:
                 continue
+            next_poll = loop.time() + poll_s
             if poll is not None:
                 for topic, data in await poll():
-                    silent = 0.0
+                    last_sent = loop.time()
                     yield sse(topic, data)
-            if silent >= HEARTBEAT_S:
-                silent = 0.0
+            if loop.time() - last_sent >= HEARTBEAT_S:
+                last_sent = loop.time()
                 yield b": ping\n\n"
     finally:
         hub.unsubscribe(subscriber)
