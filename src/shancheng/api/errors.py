@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +38,7 @@ from shancheng.errors import (
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +107,16 @@ def open311_errors(fmt: str, status: int, items: list[tuple[int, str]]) -> Respo
 
 
 class RefuseNulBytes:
-    """ASGI middleware: answer 400 to a path or query holding a NUL byte.
+    """ASGI middleware: refuse a NUL byte in the path, the query or a JSON or form body.
 
-    No database accepts NUL in text. A plain ASGI class, not ``@app.middleware("http")``:
-    Starlette's ``BaseHTTPMiddleware`` adds a task and a stream to every request.
+    No database accepts NUL in text (PostgreSQL answers ``DataError``: a 500 if it got that
+    far). A path or query holding one is answered 400; a JSON or URL-encoded body 422, naming
+    the field, as a validation error would. Bodies are read here whole before the route sees
+    them (:class:`~shancheng.api.limits.BodyLimit`, outside this one, caps their size) and
+    parsed only when their bytes hold a NUL's encoding. Multipart bodies (files, which may
+    hold NUL bytes) and Open311's forms (checked in Open311's own format) are left alone.
+    A plain ASGI class, not ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
+    adds a task and a stream to every request.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -117,20 +124,122 @@ class RefuseNulBytes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse the request or pass it on."""
-        if scope["type"] == "http" and (
-            b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", "")
-        ):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if b"%00" in scope.get("query_string", b"") or "\x00" in path:
             msg = "the URL contains a NUL byte (%00); remove it"
             response: Response
-            if str(scope.get("path", "")).startswith("/open311"):
-                fmt = "xml" if str(scope["path"]).endswith(".xml") else "json"
+            if path.startswith("/open311"):
+                fmt = "xml" if path.endswith(".xml") else "json"
                 response = open311_errors(fmt, 400, [(400, msg)])
             else:
                 detail = [{"loc": ["query"], "msg": msg, "type": "nul_byte"}]
                 response = JSONResponse({"detail": detail}, status_code=400)
             await response(scope, receive, send)
             return
+        kind = _body_kind(scope) if not path.startswith("/open311") else None
+        if kind is not None:
+            messages, refused = await _read_body(receive)
+            body = b"".join(m.get("body", b"") for m in messages)
+            where = None if refused else _nul_field(body, kind)
+            if where is not None:
+                name = ".".join(str(part) for part in where)
+                msg = f"`{name[:80]}` contains a NUL byte; send plain UTF-8 text"
+                loc: list[str | int] = ["body", *where]
+                field: dict[str, object] = {"loc": loc, "msg": msg, "type": "nul_byte"}
+                await JSONResponse({"detail": [field]}, status_code=422)(scope, receive, send)
+                return
+            receive = _replay(messages, receive, refused)
         await self.app(scope, receive, send)
+
+
+def _body_kind(scope: Scope) -> str | None:
+    """``json``, ``form`` (URL-encoded) or ``None`` (no body to check) by the content type."""
+    if scope.get("method") not in {"POST", "PUT", "PATCH", "DELETE"}:
+        return None
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            if media == b"application/json" or media.endswith(b"+json"):
+                return "json"
+            if media == b"application/x-www-form-urlencoded":
+                return "form"
+            return None
+    return None
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], Exception | None]:
+    """Receive the request's body messages (up to its end, or the client's disconnect).
+
+    A refusal raised while receiving (:class:`~shancheng.api.limits.BodyLimit`'s 413 for a
+    chunked body past the limit) is returned, for the route to meet where it reads the body,
+    so the application answers it as before.
+    """
+    messages: list[Message] = []
+    while True:
+        try:
+            message = await receive()
+        except Exception as exc:  # noqa: BLE001 - handed on to the application unchanged
+            return messages, exc
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages, None
+
+
+def _replay(messages: list[Message], receive: Receive, refused: Exception | None) -> Receive:
+    """Return a ``receive`` that gives ``messages`` again, then what the client sends next.
+
+    ``refused`` (an error met while the body was read) is raised after the messages instead.
+    """
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        if refused is not None:
+            raise refused
+        return await receive()
+
+    return replayed
+
+
+def _nul_field(body: bytes, kind: str) -> list[str | int] | None:
+    """Return the path of the first field holding a NUL byte (``[]``: the body itself)."""
+    if kind == "json":
+        if b"\\u0000" not in body:  # JSON can hold a NUL only escaped
+            return None
+        try:
+            return _nul_in(orjson.loads(body), [])
+        except orjson.JSONDecodeError:
+            return None  # not JSON: the route's own validation says so
+    if b"%00" not in body and b"\x00" not in body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return [name.replace("\x00", "")]
+    return None
+
+
+def _nul_in(value: object, where: list[str | int]) -> list[str | int] | None:
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = [*where, key.replace("\x00", "")]
+            if "\x00" in key:
+                return here
+            found = _nul_in(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_in(item, [*where, i])
+            if found is not None:
+                return found
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:

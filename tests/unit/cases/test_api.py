@@ -117,6 +117,20 @@ def test_tokens_expire_and_forgeries_fail(api, point):
     assert "expired" in r.json()["detail"][0]["msg"]
 
 
+def test_a_logout_revokes_that_token_at_once_and_no_other(api):
+    first = api.user("li", Role.CITIZEN, "990100")
+    r = api.client.post("/auth/token", data={"username": "li", "password": "correct horse battery"})
+    second = {"Authorization": f"Bearer {r.json()['access_token']}"}  # li on another device
+    assert api.client.get("/cases", headers=first).status_code == 200  # found, and now cached
+    assert api.client.delete("/auth/token", headers=first).status_code == 204
+    r = api.client.get("/cases", headers=first)
+    assert (r.status_code, r.json()["detail"][0]["msg"]) == (
+        401, "unknown token; log in again at POST /auth/token")  # fmt: skip
+    assert api.client.delete("/auth/token", headers=first).status_code == 401  # gone already
+    assert api.client.get("/cases", headers=second).status_code == 200
+    assert api.client.delete("/auth/token").status_code == 401  # nobody to log out
+
+
 @pytest.mark.parametrize(
     ("patch", "status", "needle"),
     [
@@ -177,6 +191,65 @@ def test_sql_or_html_in_a_text_field_is_refused_naming_it(api, point, field, tex
     assert err["loc"] == ["body", name]
     assert err["msg"].startswith(f"`{name}` ") and needle in err["msg"]
     assert (api.count(), api.count("case_events")) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "loc"),
+    [
+        (
+            "post",
+            "/lifelines/telemetry/heartbeat",
+            {"gateway": "\x00", "epoch": 1, "last_seq": 3},
+            ["body", "gateway"],
+        ),
+        (
+            "post",
+            "/lifelines/readings",
+            [
+                {"sensor_id": "W00000", "time": "2026-01-01T00:00:00Z", "value": 1.0},
+                {"sensor_id": "W\x00", "time": "2026-01-01T00:00:00Z", "value": 1.0},
+            ],
+            ["body", 1, "sensor_id"],
+        ),
+        (
+            "post",
+            "/cases",
+            {"category_code": "E0102", "lon": 0, "lat": 0, "photos": [{"filename": "a\x00.jpg"}]},
+            ["body", "photos", 0, "filename"],
+        ),
+        (
+            "post",
+            "/cases",
+            {"category_code": "E0102", "lon": 0, "lat": 0, "ab\x00c": 1},
+            ["body", "abc"],
+        ),
+    ],
+)
+def test_a_nul_byte_anywhere_in_a_json_body_is_refused_naming_the_field(
+    api, method, path, body, loc
+):
+    """PostgreSQL refuses NUL in text: a gateway named "\\x00" was a 500 (found by
+    schemathesis on the telemetry heartbeat); now every JSON body is checked first."""
+    headers = api.user("boss", Role.ADMIN, "990100")
+    r = api.client.request(method.upper(), path, headers=headers, json=body)
+    assert r.status_code == 422, r.text
+    [err] = r.json()["detail"]
+    name = ".".join(str(p) for p in loc[1:])
+    assert (err["loc"], err["type"]) == (loc, "nul_byte")
+    assert err["msg"] == f"`{name}` contains a NUL byte; send plain UTF-8 text"
+    assert api.count() == 0
+
+
+def test_a_nul_byte_in_a_login_form_is_refused_and_escaped_text_passes(api, point):
+    r = api.client.post("/auth/token", data={"username": "li\x00", "password": "x" * 12})
+    assert (r.status_code, r.json()["detail"][0]["loc"]) == (422, ["body", "username"])
+    headers = api.user("li", Role.CITIZEN, "990100")
+    lon, lat = point()
+    # the six characters \u0000 as text (an escaped backslash), not a NUL: accepted as written
+    body = {"category_code": "E0102", "lon": lon, "lat": lat, "description": "see \\u0000 here"}
+    r = api.client.post("/cases", headers=headers, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["case"]["description"] == "see \\u0000 here"
 
 
 def test_quotes_brackets_and_sql_words_in_plain_complaints_pass(api, point):
