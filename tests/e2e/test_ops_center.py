@@ -118,7 +118,7 @@ def test_each_role_sees_only_its_actions_and_views(page, dashboard_server):
         if user == "citizen-li":
             assert status == 404  # another's report does not exist for a citizen
             assert nav == {"circles", "cases", "targets", "mobility", "credit", "ideas", "citizen"}
-            page.locator("#logout").click()
+            _log_out_and_check_the_token_is_revoked(page, dashboard_server)
             continue
         page.locator(f"tr[data-case-id='{case['id']}']").click()
         page.locator("#case-title").wait_for()
@@ -135,6 +135,24 @@ def test_each_role_sees_only_its_actions_and_views(page, dashboard_server):
     login(page, dashboard_server.url, user="handler-san", view="cases")
     page.locator("#case-list table").wait_for()
     assert page.locator("#case-detail [data-action]").count() == 0
+
+
+def _log_out_and_check_the_token_is_revoked(page, dashboard_server):
+    """Log out with the button: the browser forgets its token and the server refuses it."""
+    import urllib.error
+    import urllib.request
+
+    token = page.evaluate("sessionStorage.getItem('shancheng.token')")
+    page.locator("#logout").click()
+    page.locator("#login").wait_for()
+    assert page.evaluate("sessionStorage.getItem('shancheng.token')") is None
+    req = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        dashboard_server.url + "/auth/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=30)  # noqa: S310
+    refused.value.close()
+    assert refused.value.code == 401
 
 
 def test_first_screen_figures_equal_the_api(page, dashboard_server):

@@ -4,7 +4,7 @@
  * A view whose request is refused with 401 is replaced by the login form, then re-mounted.
  */
 import "./style.css";
-import { ApiError, currentUser, login, logout, me, type Me } from "./api/client";
+import { ApiError, currentUser, login, me, signOut, type Me } from "./api/client";
 import { h, labelled } from "./dom";
 import { errorText, onLoginNeeded, type Cleanup, type View } from "./app";
 import { lang, setLang, t, tOr, translate, type TextKey } from "./i18n";
@@ -159,8 +159,7 @@ document.getElementById("login")?.addEventListener("click", () => {
   translate(main);
 });
 document.getElementById("logout")?.addEventListener("click", () => {
-  logout();
-  void render();
+  void signOut().then(() => render());
 });
 window.addEventListener("hashchange", () => void render());
 // installable, and the shell opens on a bad connection (public/sw.js); not in `npm run dev`.

@@ -149,6 +149,8 @@ async def optional_user(
 
 
 OptionalUser = Annotated[Actor | None, Depends(optional_user)]
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+"""The request's ``Authorization: Bearer`` credentials as sent (``None`` without them)."""
 
 
 def client_address(request: Request) -> str:

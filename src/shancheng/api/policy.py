@@ -102,6 +102,7 @@ POLICY: dict[str, Rule] = {
     "GET /ui": Rule(_P, "the dashboard's static files (data comes from the API)"),
     "GET /ui/": Rule(_P, "the dashboard's static files (data comes from the API)"),
     "POST /auth/token": Rule(_P, "logging in; throttled per account and per client address"),
+    "DELETE /auth/token": Rule(_U, "logging out: revokes only the caller's own token"),
     # Open311
     "GET /open311/discovery.{fmt}": Rule(_P, _OPEN311),
     "GET /open311/services.{fmt}": Rule(_P, _OPEN311),

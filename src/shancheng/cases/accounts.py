@@ -216,6 +216,18 @@ def check_token(owner: TokenOwner | None, *, at: datetime) -> Actor:
     return owner.actor
 
 
+def logout(session: Session, token: str) -> bool:
+    """Revoke a login token at once (its row is deleted); return whether it existed; commit.
+
+    The server's per-process cache of tokens found valid must forget it too
+    (:meth:`~shancheng.cases.tokens.TokenCache.forget`); other server processes refuse it
+    within their cache's few seconds.
+    """
+    found = store.delete_token(session, _sha256(token))
+    session.commit()
+    return found
+
+
 def actor_for_token(session: Session, token: str, *, at: datetime) -> Actor:
     """Return the user a token belongs to.
 

@@ -54,6 +54,17 @@ export function logout(): void {
   sessionStorage.removeItem(USER_KEY);
 }
 
+/** Log out on the server too (the token is revoked there at once), then forget it here. */
+export async function signOut(): Promise<void> {
+  try {
+    if (token()) await request<null>("DELETE", "/auth/token");
+  } catch {
+    // offline or already expired: the token is forgotten here all the same
+  } finally {
+    logout();
+  }
+}
+
 function codeOf(body: unknown): [string, string] {
   const detail = body && typeof body === "object" && "detail" in body ? (body as { detail: unknown }).detail : null;
   const first = Array.isArray(detail) ? (detail[0] as { code?: unknown; type?: unknown; loc?: unknown } | undefined) : undefined;

@@ -199,7 +199,14 @@ export interface paths {
          *     attempt waits twice as long (429 with ``Retry-After``).
          */
         post: operations["login_auth_token_post"];
-        delete?: never;
+        /**
+         * Logout
+         * @description Log out: revoke the bearer token of this request at once.
+         *
+         *     This server process refuses the token from the answer on; other server processes of the
+         *     same database within 5 s (each trusts a token it found valid for that long).
+         */
+        delete: operations["logout_auth_token_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4765,6 +4772,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    logout_auth_token_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

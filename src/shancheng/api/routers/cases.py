@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from shancheng.api.deps import (
+    BearerCredentials,
     CenterDep,
     CentersDep,
     CurrentUser,
@@ -91,6 +92,23 @@ def login(
     return TokenRead(
         access_token=token, expires_at=at + timedelta(hours=settings.cases_token_ttl_h)
     )
+
+
+@router.delete("/auth/token", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
+def logout(
+    request: Request, user: CurrentUser, credentials: BearerCredentials, session: SessionDep
+) -> Response:
+    """Log out: revoke the bearer token of this request at once.
+
+    This server process refuses the token from the answer on; other server processes of the
+    same database within 5 s (each trusts a token it found valid for that long).
+    """
+    del user  # the token is valid: checked by the access policy, then here
+    assert credentials is not None  # noqa: S101 - CurrentUser refused the request without one
+    token = credentials.credentials[:256]  # as the policy looked it up
+    accounts.logout(session, token)
+    app_state(request).token_cache.forget(accounts.token_digest(token))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/health", tags=["meta"])

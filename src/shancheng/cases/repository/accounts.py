@@ -35,6 +35,12 @@ def add_token(session: Session, token_sha256: str, user_id: int, *, expires_at: 
     session.add(TokenRow(token_sha256=token_sha256, user_id=user_id, expires_at=expires_at))
 
 
+def delete_token(session: Session, token_sha256: str) -> bool:
+    """Delete a login token (by its hash); return whether there was one (the caller commits)."""
+    deleted = session.execute(sa.delete(TokenRow).where(TokenRow.token_sha256 == token_sha256))
+    return bool(getattr(deleted, "rowcount", 0))
+
+
 def token_owner(session: Session, token_sha256: str) -> tuple[TokenRow, UserRow] | None:
     """Return a token (by its hash) and its user, if any."""
     found = session.execute(
