@@ -93,9 +93,10 @@ docs: $(STAMP)
 
 test: setup lint
 	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider -m "not budget" tests src/shancheng --ignore=src/shancheng/store/migrations --durations=15
-	@# time budgets (the dashboard's first render) alone, once nothing else runs on the two cores
+	@# time budgets (the dashboard's first render, the live streams' 2 s) alone, once nothing
+	@# else runs on the two cores
 	@sleep 5
-	$(BIN)/pytest -p no:cacheprovider -m budget -s tests/e2e
+	$(BIN)/pytest -p no:cacheprovider -m budget -s tests/e2e tests/integration
 
 bench: setup
 	$(BIN)/python benchmarks/search.py

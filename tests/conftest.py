@@ -28,6 +28,26 @@ def _reset_shancheng_logging() -> Iterator[None]:
     logger.handlers[:], logger.level, logger.propagate = saved
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Hash the tests' passwords with argon2's cheapest parameters, in this process.
+
+    A user made by a test cost two full argon2 hashes (~0.2 s each: the hash, then the login's
+    verify), a third of a typical API test's set-up. A hash carries its own parameters, so
+    servers started by the tests verify these cheaply too; what the product hashes with is
+    unchanged (and ``accounts``' dummy hash for unknown users keeps the full cost).
+    """
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from shancheng.cases import accounts
+
+    saved = accounts._HASHER
+    accounts._HASHER = PasswordHasher.from_parameters(CHEAPEST)
+    yield
+    accounts._HASHER = saved
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The ../shared/data folder; skipped with a reason when absent, a failure under CI."""
@@ -122,14 +142,31 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A migrated SQLite database file in a temporary folder (the embedded default)."""
+@pytest.fixture(scope="session")
+def _sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest schema once per test worker: the template."""
     from shancheng.store import upgrade_database
 
-    url = f"sqlite:///{tmp_path / 'shancheng.sqlite'}"
-    upgrade_database(url)
-    return url
+    path = tmp_path_factory.mktemp("sqlite-template") / "shancheng.sqlite"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, _sqlite_migrated: Path) -> str:
+    """A migrated SQLite database file in a temporary folder (the embedded default).
+
+    A copy of the worker's migrated template (SQLite's backup API: the file as committed),
+    rather than the migrations run again for every test.
+    """
+    import sqlite3
+
+    path = tmp_path / "shancheng.sqlite"
+    with sqlite3.connect(_sqlite_migrated) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

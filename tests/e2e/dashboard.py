@@ -238,7 +238,27 @@ def first_render_ms(browser: Any, url: str, view: str, token: str) -> float:
         page.goto(f"{url}/ui/#/{view}")
         page.locator(RENDER_READY[view]).first.wait_for(timeout=60_000)
         page.wait_for_load_state("networkidle")
-        page.wait_for_function("() => document.querySelector('.map')?.dataset.idleMs")
-        return float(page.evaluate("Number(document.querySelector('.map').dataset.idleMs)"))
+        # the map's tiles are fetched by its web workers, which `networkidle` does not watch:
+        # wait until every map has its style and tiles and has stopped drawing for a second
+        page.wait_for_function(MAPS_DRAWN, timeout=60_000)
+        idle = page.evaluate(IDLE_MS)
+        for _ in range(20):
+            page.wait_for_timeout(1000)
+            page.wait_for_function(MAPS_DRAWN, timeout=60_000)
+            again = page.evaluate(IDLE_MS)
+            if again == idle:
+                return float(idle)
+            idle = again
+        msg = f"the map of {view} kept drawing for 20 s"
+        raise AssertionError(msg)
     finally:
         context.close()
+
+
+MAPS_DRAWN = """() => {
+  const maps = window.__shanchengMaps || [];
+  return maps.length > 0 && maps.every((m) => m.loaded() && m.areTilesLoaded())
+    && document.querySelector('.map')?.dataset.idleMs;
+}"""
+"""Whether every map of the page has its style and tiles and has drawn them at least once."""
+IDLE_MS = "Number(document.querySelector('.map').dataset.idleMs)"

@@ -3,6 +3,8 @@
 Two ``shancheng serve`` processes (one with two workers) share one PostgreSQL database, as a
 city's servers behind a load balancer would. An operator streams from one; reports and sensor
 readings are posted to the other; each case and each alarm must reach the operator within 2 s.
+A time budget: `make test` runs these alone after the parallel run, as it does the dashboard's
+first render, so that the other worker's browsers do not starve the three server processes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from tests.servers import StreamListener, free_port
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.budget]
 
 PASSWORD = "correct horse battery"
 
@@ -102,63 +104,54 @@ def _token(httpx2, base, user):
     return answer.json()["access_token"]
 
 
-def test_a_report_to_one_server_reaches_an_operator_on_another_within_2_s(postgres_url, tmp_path):
+def test_reports_and_an_alarm_sent_to_one_server_reach_operators_on_another_within_2_s(
+    postgres_url, tmp_path
+):
+    """Reports posted to one server reach a dispatcher streaming from the other; a reading
+    posted there raises an alarm that reaches a supervisor streaming from the first."""
     import httpx2
 
-    from shancheng.cases.permissions import Role
+    from shancheng.cases import accounts
+    from shancheng.cases.permissions import Actor, Role
     from shancheng.geo.crs import utm_to_lonlat
+    from shancheng.store import create_db_engine, session_factory
 
     tables = ["cases", "case_events", "case_attachments", "case_blobs", "case_users",
-              "case_tokens"]  # fmt: skip
+              "case_tokens", "case_api_keys", "lifelines_alarms", "lifelines_readings"]  # fmt: skip
     city = _setup(postgres_url, tmp_path, tables, "city-op", Role.DISPATCHER)
+    engine = create_db_engine(postgres_url)
+    with session_factory(engine)() as s:
+        accounts.create_user(s, "watch", PASSWORD, role=Role.SUPERVISOR, unit_code="990100")
+        gateway = accounts.create_api_key(s, "gateway", actor=Actor("t", Role.ADMIN, ""),
+                                          at=datetime.now(UTC), scopes=("ingest",))  # fmt: skip
+    engine.dispose()
     cells = city.grid_cells.cell_id.to_numpy()[::37][:6]
     lons, lats = utm_to_lonlat(*city.grid.cell_center(cells))
     sent: dict[str, float] = {}
     with _two_servers(tmp_path, postgres_url) as (base_a, base_b):
-        token = _token(httpx2, base_a, "city-op")
-        listener = StreamListener(f"{base_a}/stream/cases", token, "case", "reference",
-                             until=len(lons))  # fmt: skip
+        cases = StreamListener(f"{base_a}/stream/cases", _token(httpx2, base_a, "city-op"),
+                               "case", "reference", until=len(lons))  # fmt: skip
+        alarms = StreamListener(f"{base_a}/stream/lifelines", _token(httpx2, base_a, "watch"),
+                                "alarm", "sensor_id", until=1)  # fmt: skip
+        time.sleep(1.5)  # the streams have taken stock of what is already there
         for lon, lat in zip(lons, lats, strict=True):
             answer = httpx2.post(f"{base_b}/cases", json={
                 "category_code": "E0404", "lon": float(lon), "lat": float(lat)})  # fmt: skip
             assert answer.status_code == 201, answer.text
             sent[answer.json()["case"]["reference"]] = time.monotonic()
             time.sleep(0.3)
-        listener.join()
-    assert set(listener.arrived) == set(sent), "a report never reached the operator"
-    delays = {ref: listener.arrived[ref] - sent[ref] for ref in sent}
-    assert max(delays.values()) < 2.0, delays
-
-
-def test_an_alarm_raised_by_one_server_reaches_an_operator_on_another_within_2_s(
-    postgres_url, tmp_path
-):
-    import httpx2
-
-    from shancheng.cases import accounts
-    from shancheng.cases.permissions import Actor, Role
-    from shancheng.store import create_db_engine, session_factory
-
-    tables = ["case_users", "case_tokens", "case_api_keys", "lifelines_alarms",
-              "lifelines_readings"]  # fmt: skip
-    _setup(postgres_url, tmp_path, tables, "watch", Role.SUPERVISOR)
-    engine = create_db_engine(postgres_url)
-    with session_factory(engine)() as s:
-        gateway = accounts.create_api_key(s, "gateway", actor=Actor("t", Role.ADMIN, ""),
-                                          at=datetime.now(UTC), scopes=("ingest",))  # fmt: skip
-    engine.dispose()
-    with _two_servers(tmp_path, postgres_url) as (base_a, base_b):
-        token = _token(httpx2, base_a, "watch")
-        listener = StreamListener(
-            f"{base_a}/stream/lifelines", token, "alarm", "sensor_id", until=1
-        )
-        time.sleep(1.5)  # the stream has taken stock of the alarms already there
-        sent = time.monotonic()
+        cases.join()
+        posted = time.monotonic()
         answer = httpx2.post(f"{base_b}/lifelines/readings", headers={"X-API-Key": gateway},
                              json={"sensor_id": "W00000", "time": datetime.now(UTC).isoformat(),
                                    "value": 20.0, "unit": "kPa"})  # far below: level 1 # fmt: skip
+        answered = time.monotonic()
         assert answer.status_code == 200, answer.text
         assert answer.json()["alarms"], answer.text
-        listener.join()
-    assert "W00000" in listener.arrived, "the alarm never reached the operator on the other server"
-    assert listener.arrived["W00000"] - sent < 2.0
+        alarms.join()
+    assert set(cases.arrived) == set(sent), "a report never reached the operator"
+    delays = {ref: cases.arrived[ref] - sent[ref] for ref in sent}
+    assert max(delays.values()) < 2.0, delays
+    assert "W00000" in alarms.arrived, "the alarm never reached the operator on the other server"
+    delay = alarms.arrived["W00000"] - posted
+    assert delay < 2.0, f"{delay:.2f} s, of which the reading's POST {answered - posted:.2f} s"
