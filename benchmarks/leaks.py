@@ -165,6 +165,11 @@ def fusion_inputs(year: ScadaYear, sensors: list[str]):
 ZONE_NAMES = [z.name for z in ZONES]
 
 
+def named(detections: pd.DataFrame) -> pd.DataFrame:
+    """The detections that name a pipe: the submission's lines (zone-only ones are comments)."""
+    return detections[detections["link_id"] != ""].reset_index(drop=True)
+
+
 def tune_over_seeds(seeds: list[int]) -> None:
     """Grid on several noise draws of 2018; rank the settings by their mean score."""
     inputs = {}
@@ -180,8 +185,17 @@ def tune_over_seeds(seeds: list[int]) -> None:
             year,
             (net, residual, pressure, names, zones, matrix, nuisance),
         ) in inputs.items():
-            detections = detect_leaks_fused(
-                residual, pressure, net, names, zones, matrix, nuisance, FusionSettings(**settings)
+            detections = named(
+                detect_leaks_fused(
+                    residual,
+                    pressure,
+                    net,
+                    names,
+                    zones,
+                    matrix,
+                    nuisance,
+                    FusionSettings(**settings),
+                )
             )
             score = score_detections(
                 net, leaks, year.leak_flow_m3_h, detections, period_start=START
@@ -208,8 +222,8 @@ def run_fusion(leaks, year: ScadaYear, sensors: list[str], perfect: float) -> No
     t = time.perf_counter()
     for values in itertools.product(*FUSION_GRID.values()):
         settings = FusionSettings(**dict(zip(FUSION_GRID, values, strict=True)))
-        detections = detect_leaks_fused(
-            residual, pressure, net, names, zones, matrix, nuisance, settings
+        detections = named(
+            detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance, settings)
         )
         score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
         results.append(
@@ -290,22 +304,31 @@ def run_calibrated(seed: int, alarms_per_month: float) -> None:
             f"{extra.sd_m3_h:.2f}; learned after {noisy.sd_m3_h:.2f} (phi {noisy.phi:.2f}), "
             f"threshold {h_sd:.1f} sd ({rate:.2f}/month on noise)"
         )
-    detections = detect_leaks_fused(
+    alarms = detect_leaks_fused(
         residual, pressure, net, names, zones, matrix, nuisance, thresholds=thresholds
     )
+    detections = named(alarms)
     score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
     print(
         score.per_detection.assign(
             zone=detections["zone"].to_numpy(),
             size_m3_h=detections["size_m3_h"].round(1).to_numpy(),
-        )
-        .round(1)
-        .to_string()
+            hit_probability=detections["hit_probability"].round(2).to_numpy(),
+        ).to_string()
     )
+    perfect = score_detections(
+        net,
+        leaks,
+        year.leak_flow_m3_h,
+        pd.DataFrame({"link_id": [lk.link_id for lk in leaks], "time": [lk.start for lk in leaks]}),
+        period_start=START,
+    ).total_eur
     print(
         f"[leak watch + pressure localisation, draw {seed}, real-flow noise] "
-        f"EUR {score.total_eur:,.0f}, {score.true_positives}/{len(leaks)} found, "
-        f"{score.false_positives} false alarms, missed: "
+        f"EUR {score.total_eur:,.0f} ({score.total_eur / perfect:.0%} of {perfect:,.0f}), "
+        f"{score.true_positives}/{len(leaks)} found, {score.false_positives} false positives; "
+        f"{len(alarms)} zone alarms, {len(alarms) - len(detections)} left at their zone "
+        f"(hit probability < {FusionSettings().min_hit_probability}); missed: "
         f"{sorted({lk.link_id for lk in leaks} - set(score.per_detection['leak']))}"
     )
 
@@ -363,7 +386,9 @@ def main() -> None:
     print(f"perfect 2018 submission (every leak at its start, on its pipe): EUR {perfect:,.0f}")
     if args.defaults:
         net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
-        detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
+        detections = named(
+            detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
+        )
         score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
         table = score.per_detection.assign(
             size_m3_h=detections["size_m3_h"].to_numpy(), gain=detections["gain"].to_numpy()

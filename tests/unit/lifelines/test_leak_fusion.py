@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shancheng.lifelines.leak_fusion import localise
+from shancheng.lifelines.leak_fusion import localise, most_likely_hit
 from shancheng.lifelines.leak_signatures import node_signatures, pipe_signatures
 from shancheng.lifelines.leaks import Leak, pipe_centre_distances
 from shancheng.lifelines.pipes import read_inp
@@ -24,6 +24,22 @@ def test_localise_fits_out_demand_and_uses_the_size():
     # the same shape at the wrong size fits worse than the right pipe
     best, gain = localise(change, 2.0, signatures, np.zeros((3, 0)))
     assert best != 2 or gain < 1.0
+
+
+def test_hit_prefers_the_pipe_within_reach_of_most_posterior_mass():
+    # pipe 0 fits best by a hair, but pipes 1 and 2 (near each other, 500 m from 0) together
+    # carry about two thirds of the mass: pipe 1 or 2 is the likelier hit within 300 m
+    distance = np.array([[0.0, 500.0, 500.0], [500.0, 0.0, 100.0], [500.0, 100.0, 0.0]])
+    error = np.array([1.0, 1.0 + 1e-9, 1.0 + 1e-9])
+    pick, mass = most_likely_hit(error, distance, n_free=10)
+    assert pick in {1, 2}
+    assert mass == pytest.approx(2 / 3)
+    # a decisive fit (error 1 against 5 with 10 free sensors: likelihood ratio e^-20) wins
+    pick, mass = most_likely_hit(np.array([1.0, 5.0, 5.0]), distance, n_free=10)
+    assert (pick, mass) == (0, pytest.approx(1.0))
+    # a hotter posterior spreads the mass: the same fits are no longer decisive
+    _, warm = most_likely_hit(np.array([1.0, 5.0, 5.0]), distance, n_free=10, temperature=100)
+    assert 1 / 3 < warm < 1.0
 
 
 @pytest.mark.data
