@@ -17,7 +17,7 @@ data/cache/ (git-ignored); --fresh recomputes them. These are *training* figures
 evaluation year's leaks are held back.
 
     .venv/bin/python benchmarks/leaks.py --real-2019
-    .venv/bin/python benchmarks/leaks.py --calibrated [--seed 7]
+    .venv/bin/python benchmarks/leaks.py --calibrated [--seed 7] [--injections 5]
     .venv/bin/python benchmarks/leaks.py [--fresh]
     .venv/bin/python benchmarks/leaks.py --tune-seeds 2018,7   # the defaults' tuning
     .venv/bin/python benchmarks/leaks.py --seed 11 --defaults  # a held-out noise draw
@@ -165,6 +165,11 @@ def fusion_inputs(year: ScadaYear, sensors: list[str]):
 ZONE_NAMES = [z.name for z in ZONES]
 
 
+def named(detections: pd.DataFrame) -> pd.DataFrame:
+    """The detections that name a pipe: the submission's lines (zone-only ones are comments)."""
+    return detections[detections["link_id"] != ""].reset_index(drop=True)
+
+
 def tune_over_seeds(seeds: list[int]) -> None:
     """Grid on several noise draws of 2018; rank the settings by their mean score."""
     inputs = {}
@@ -180,8 +185,17 @@ def tune_over_seeds(seeds: list[int]) -> None:
             year,
             (net, residual, pressure, names, zones, matrix, nuisance),
         ) in inputs.items():
-            detections = detect_leaks_fused(
-                residual, pressure, net, names, zones, matrix, nuisance, FusionSettings(**settings)
+            detections = named(
+                detect_leaks_fused(
+                    residual,
+                    pressure,
+                    net,
+                    names,
+                    zones,
+                    matrix,
+                    nuisance,
+                    FusionSettings(**settings),
+                )
             )
             score = score_detections(
                 net, leaks, year.leak_flow_m3_h, detections, period_start=START
@@ -208,8 +222,8 @@ def run_fusion(leaks, year: ScadaYear, sensors: list[str], perfect: float) -> No
     t = time.perf_counter()
     for values in itertools.product(*FUSION_GRID.values()):
         settings = FusionSettings(**dict(zip(FUSION_GRID, values, strict=True)))
-        detections = detect_leaks_fused(
-            residual, pressure, net, names, zones, matrix, nuisance, settings
+        detections = named(
+            detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance, settings)
         )
         score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
         results.append(
@@ -266,13 +280,63 @@ def run_real_2019(alarms_per_month: float) -> None:
     )
 
 
-def run_calibrated(seed: int, alarms_per_month: float) -> None:
-    """2018 simulated with the real flows' night noise, the leak watch, scored officially."""
+def run_calibrated(seed: int, alarms_per_month: float, injections: int = 0) -> None:
+    """2018 simulated with the real flows' night noise, the leak watch, scored officially.
+
+    ``injections`` 0: the noise drawn with ``seed`` (one draw, per detection printed);
+    ``injections`` N: N more draws of the real-flow noise (generators 1000..1000+N-1) on the
+    same simulated year, summarised (mean and spread of the score, false positives).
+    """
     real = {z.zone.inflows: z.noise for z in watch_scada(DATA / "L-TOWN.inp", DATA).watches}
     leaks, year = load_or_simulate_scada(False, seed)
     sensors = list(year.pressure_m.columns)
-    net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
-    rng = np.random.default_rng(seed)
+    inputs = fusion_inputs(year, sensors)
+    perfect = score_detections(
+        inputs[0],
+        leaks,
+        year.leak_flow_m3_h,
+        pd.DataFrame({"link_id": [lk.link_id for lk in leaks], "time": [lk.start for lk in leaks]}),
+        period_start=START,
+    ).total_eur
+    if injections:
+        rows = [
+            calibrated_score(leaks, year, inputs, real, np.random.default_rng(1000 + k),
+                             alarms_per_month)[:3]
+            for k in range(injections)
+        ]  # fmt: skip
+        eur, found, false = (np.array(col, dtype=np.float64) for col in zip(*rows, strict=True))
+        print(
+            f"[leak watch + pressure localisation, simulated draw {seed}, {injections} draws "
+            f"of the real-flow noise] EUR mean {eur.mean():,.0f} ({eur.mean() / perfect:.0%} "
+            f"of {perfect:,.0f}; sd {eur.std():,.0f}, {eur.min():,.0f}-{eur.max():,.0f}), found "
+            f"{found.mean():.1f}/{len(leaks)}, false positives mean {false.mean():.1f}, max "
+            f"{false.max():.0f}, <= 4 in {np.mean(false <= 4):.0%} of draws"
+        )
+        return
+    _, _, _, score, alarms, detections = calibrated_score(
+        leaks, year, inputs, real, np.random.default_rng(seed), alarms_per_month, verbose=True
+    )
+    print(
+        score.per_detection.assign(
+            zone=detections["zone"].to_numpy(),
+            size_m3_h=detections["size_m3_h"].round(1).to_numpy(),
+            hit_probability=detections["hit_probability"].round(2).to_numpy(),
+        ).to_string()
+    )
+    print(
+        f"[leak watch + pressure localisation, draw {seed}, real-flow noise] "
+        f"EUR {score.total_eur:,.0f} ({score.total_eur / perfect:.0%} of {perfect:,.0f}), "
+        f"{score.true_positives}/{len(leaks)} found, {score.false_positives} false positives; "
+        f"{len(alarms)} zone alarms, {len(alarms) - len(detections)} left at their zone "
+        f"(hit probability < {FusionSettings().min_hit_probability}); missed: "
+        f"{sorted({lk.link_id for lk in leaks} - set(score.per_detection['leak']))}"
+    )
+
+
+def calibrated_score(leaks, year, inputs, real, rng, alarms_per_month, *, verbose=False):
+    """Add the real flows' night noise to the simulated residuals, run the watch, score."""
+    net, clean, pressure, names, zones, matrix, nuisance = inputs
+    residual = clean.copy()
     thresholds = {}
     for zone in ZONES:
         sim = learn_noise(residual[zone.name].to_numpy())
@@ -284,29 +348,25 @@ def run_calibrated(seed: int, alarms_per_month: float) -> None:
             noisy, alarms_per_month=alarms_per_month / len(ZONES), n_days=len(residual)
         )
         thresholds[zone.name] = (noisy.sd_m3_h, h_sd)
-        print(
-            f"zone {zone.name}: simulated noise sd {sim.sd_m3_h:.2f} (phi {sim.phi:.2f}), "
-            f"real sd {target.sd_m3_h:.2f} (phi {target.phi:.2f}), added sd "
-            f"{extra.sd_m3_h:.2f}; learned after {noisy.sd_m3_h:.2f} (phi {noisy.phi:.2f}), "
-            f"threshold {h_sd:.1f} sd ({rate:.2f}/month on noise)"
-        )
-    detections = detect_leaks_fused(
+        if verbose:
+            print(
+                f"zone {zone.name}: simulated noise sd {sim.sd_m3_h:.2f} (phi {sim.phi:.2f}), "
+                f"real sd {target.sd_m3_h:.2f} (phi {target.phi:.2f}), added sd "
+                f"{extra.sd_m3_h:.2f}; learned after {noisy.sd_m3_h:.2f} (phi {noisy.phi:.2f}), "
+                f"threshold {h_sd:.1f} sd ({rate:.2f}/month on noise)"
+            )
+    alarms = detect_leaks_fused(
         residual, pressure, net, names, zones, matrix, nuisance, thresholds=thresholds
     )
+    detections = named(alarms)
     score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
-    print(
-        score.per_detection.assign(
-            zone=detections["zone"].to_numpy(),
-            size_m3_h=detections["size_m3_h"].round(1).to_numpy(),
-        )
-        .round(1)
-        .to_string()
-    )
-    print(
-        f"[leak watch + pressure localisation, draw {seed}, real-flow noise] "
-        f"EUR {score.total_eur:,.0f}, {score.true_positives}/{len(leaks)} found, "
-        f"{score.false_positives} false alarms, missed: "
-        f"{sorted({lk.link_id for lk in leaks} - set(score.per_detection['leak']))}"
+    return (
+        score.total_eur,
+        score.true_positives,
+        score.false_positives,
+        score,
+        alarms,
+        detections,
     )
 
 
@@ -324,6 +384,12 @@ def main() -> None:
         help="2018 simulated, noise calibrated to the real flows, scored",
     )
     parser.add_argument("--alarms-per-month", type=float, default=1.0)
+    parser.add_argument(
+        "--injections",
+        type=int,
+        default=0,
+        help="with --calibrated: N draws of the real-flow noise on the simulated year, summarised",
+    )
     parser.add_argument(
         "--seed",
         type=int,
@@ -345,7 +411,7 @@ def main() -> None:
         run_real_2019(args.alarms_per_month)
         return
     if args.calibrated:
-        run_calibrated(args.seed, args.alarms_per_month)
+        run_calibrated(args.seed, args.alarms_per_month, args.injections)
         return
     if args.tune_seeds:
         tune_over_seeds([int(x) for x in args.tune_seeds.split(",")])
@@ -363,7 +429,9 @@ def main() -> None:
     print(f"perfect 2018 submission (every leak at its start, on its pipe): EUR {perfect:,.0f}")
     if args.defaults:
         net, residual, pressure, names, zones, matrix, nuisance = fusion_inputs(year, sensors)
-        detections = detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
+        detections = named(
+            detect_leaks_fused(residual, pressure, net, names, zones, matrix, nuisance)
+        )
         score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
         table = score.per_detection.assign(
             size_m3_h=detections["size_m3_h"].to_numpy(), gain=detections["gain"].to_numpy()

@@ -6,10 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shancheng.lifelines.leak_fusion import localise
+from shancheng.lifelines.leak_fusion import (
+    FusionSettings,
+    detect_leaks_fused,
+    localise,
+    most_likely_hit,
+)
 from shancheng.lifelines.leak_signatures import node_signatures, pipe_signatures
 from shancheng.lifelines.leaks import Leak, pipe_centre_distances
-from shancheng.lifelines.pipes import read_inp
+from shancheng.lifelines.pipes import build_network, read_inp
 from shancheng.lifelines.scada_simulation import simulate_scada_year
 from shancheng.lifelines.water_balance import BalanceZone, night_mean, zone_consumption
 
@@ -24,6 +29,55 @@ def test_localise_fits_out_demand_and_uses_the_size():
     # the same shape at the wrong size fits worse than the right pipe
     best, gain = localise(change, 2.0, signatures, np.zeros((3, 0)))
     assert best != 2 or gain < 1.0
+
+
+def test_hit_prefers_the_pipe_within_reach_of_most_posterior_mass():
+    # pipe 0 fits best by a hair, but pipes 1 and 2 (near each other, 500 m from 0) together
+    # carry about two thirds of the mass: pipe 1 or 2 is the likelier hit within 300 m
+    distance = np.array([[0.0, 500.0, 500.0], [500.0, 0.0, 100.0], [500.0, 100.0, 0.0]])
+    error = np.array([1.0, 1.0 + 1e-9, 1.0 + 1e-9])
+    pick, mass = most_likely_hit(error, distance, n_free=10)
+    assert pick in {1, 2}
+    assert mass == pytest.approx(2 / 3)
+    # a decisive fit (error 1 against 5 with 10 free sensors: likelihood ratio e^-20) wins
+    pick, mass = most_likely_hit(np.array([1.0, 5.0, 5.0]), distance, n_free=10)
+    assert (pick, mass) == (0, pytest.approx(1.0))
+    # a hotter posterior spreads the mass: the same fits are no longer decisive
+    _, warm = most_likely_hit(np.array([1.0, 5.0, 5.0]), distance, n_free=10, temperature=100)
+    assert 1 / 3 < warm < 1.0
+
+
+def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
+    # R -m- a -p- b -q- c -r- d, pipes 1 km apart; three pressure sensors
+    nodes = pd.DataFrame({"node_id": ["R", "a", "b", "c", "d"],
+                          "kind": ["source", "junction", "junction", "junction", "junction"],
+                          "demand": [0, 1.0, 1.0, 1.0, 1.0]})  # fmt: skip
+    links = pd.DataFrame({"link_id": ["m", "p", "q", "r"], "kind": ["pipe"] * 4,
+                          "from_node": ["R", "a", "b", "c"], "to_node": ["a", "b", "c", "d"],
+                          "length_m": [1000.0] * 4})  # fmt: skip
+    net = build_network("water", nodes, links, source="hand")
+    signature = np.array([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [-0.33, -0.67, -0.2]])  # p, q, r
+    days = pd.date_range("2018-01-01", periods=60, freq="D")
+    # day 20: a leak of 10 m3/h on p; day 40: p grows by 5 and q starts leaking 10
+    flow = np.r_[np.zeros(20), np.full(20, 10.0), np.full(20, 25.0)]
+    pressure = np.vstack([np.zeros((20, 3)), np.tile(10 * signature[0], (20, 1)),
+                          np.tile(15 * signature[0] + 10 * signature[1], (20, 1))])  # fmt: skip
+
+    def detect(**settings):
+        return detect_leaks_fused(
+            pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
+            ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
+            FusionSettings(**settings), thresholds={"Z": (1.0, 5.0)},
+        )  # fmt: skip
+
+    # the second step's pressure change is 5 x p + 10 x q: with p's signature fitted out,
+    # q explains the rest exactly; without, r's blend of the two fits best (error 8.4 to 25)
+    assert detect()["link_id"].tolist() == ["p", "q"]
+    assert detect()["hit_probability"].tolist() == [1.0, 1.0]
+    blind = detect(fit_out_active=False, min_hit_probability=0.0)
+    assert blind["link_id"].tolist() == ["p", "r"]
+    # and r is not sure enough to be named at 0.9 (q keeps 12 % of the mass)
+    assert detect(fit_out_active=False, min_hit_probability=0.9)["link_id"].tolist() == ["p", ""]
 
 
 @pytest.mark.data
