@@ -143,7 +143,10 @@ def _log_out_and_check_the_token_is_revoked(page, dashboard_server):
     import urllib.request
 
     token = page.evaluate("sessionStorage.getItem('shancheng.token')")
-    page.locator("#logout").click()
+    with page.expect_response(lambda r: r.request.method == "DELETE" and r.url.endswith(
+            "/auth/token")) as answer:  # fmt: skip
+        page.locator("#logout").click()
+    assert answer.value.status == 204
     page.locator("#login").wait_for()
     assert page.evaluate("sessionStorage.getItem('shancheng.token')") is None
     req = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only

@@ -159,7 +159,8 @@ document.getElementById("login")?.addEventListener("click", () => {
   translate(main);
 });
 document.getElementById("logout")?.addEventListener("click", () => {
-  void signOut().then(() => render());
+  signOut();
+  void render();
 });
 window.addEventListener("hashchange", () => void render());
 // installable, and the shell opens on a bad connection (public/sw.js); not in `npm run dev`.

@@ -54,15 +54,20 @@ export function logout(): void {
   sessionStorage.removeItem(USER_KEY);
 }
 
-/** Log out on the server too (the token is revoked there at once), then forget it here. */
-export async function signOut(): Promise<void> {
-  try {
-    if (token()) await request<null>("DELETE", "/auth/token");
-  } catch {
-    // offline or already expired: the token is forgotten here all the same
-  } finally {
-    logout();
-  }
+/**
+ * Log out: forget the token here at once, and revoke it on the server (`DELETE /auth/token`)
+ * in the background, so a next login cannot race with the revocation. `keepalive` lets the
+ * request outlive the page; offline, the token only expires.
+ */
+export function signOut(): void {
+  const bearer = token();
+  logout();
+  if (!bearer) return;
+  void fetch(new URL("/auth/token", window.location.origin), {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${bearer}` },
+    keepalive: true,
+  }).catch(() => undefined);
 }
 
 function codeOf(body: unknown): [string, string] {
