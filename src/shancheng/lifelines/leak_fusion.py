@@ -32,11 +32,12 @@ The flow says *when* and *how much*, the pressure says *where*:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from shancheng.lifelines.leaks import MAX_DISTANCE_M, pipe_centre_distances
@@ -67,13 +68,14 @@ class FusionSettings:
     h_sd: float = 8.0
     settle_days: int = 3
     recent_days: int = 7
-    min_gain: float = 0.1
+    min_gain: float = 0.2
     repeat_m: float = 0.0
     free_size: bool = True
     window_days: int = 0
     hit_temperature: float = 1.0
-    min_hit_probability: float = 0.8
+    min_hit_probability: float = 0.9
     fit_out_active: bool = True
+    confirm_days: int = 10
 
 
 def localise(
@@ -245,41 +247,91 @@ def detect_leaks_fused(
                     active.pop(int(np.argmin([abs(s + step.size_m3_h) for _, s in active])))
                 continue
             following = steps[i + 1].onset if i + 1 < len(steps) else residual.shape[0]
-            recent = _change_days(step, following, settings)
-            before = slice(*step.baseline)
-            change = pressure[recent].mean(axis=0) - pressure[before].mean(axis=0)
-            size = float(residual[recent].mean() - residual[before].mean())
             directions = nuisance
             if settings.fit_out_active and active:
                 rows_of = {pipe_names[c]: c for c in candidates}
                 directions = np.column_stack(
                     [nuisance, *(unit_signature[rows_of[a]] for a, _ in active)]
                 )
-            error, null = fit_errors(
-                change, size, unit_signature[candidates], directions, free_size=settings.free_size
-            )
-            best = int(np.argmin(error))
-            gain = 1.0 - float(error[best]) / null if null > 0 else 0.0
-            hit = 1.0
-            if settings.hit_temperature > 0:
-                best, hit = most_likely_hit(
-                    error, distance[np.ix_(candidates, candidates)],
-                    n_free=change.shape[0] - directions.shape[1] - 1,
-                    temperature=settings.hit_temperature,
-                )  # fmt: skip
-            link_id = pipe_names[int(candidates[best])]
+            where = _Where(pressure, residual, candidates, unit_signature, directions, distance)
+            best, gain, hit = where.place(step, following, settings)
             if gain < settings.min_gain:
                 logger.debug("step on day %d in %s dropped: gain %.2f", step.day, zone, gain)
                 continue
+            link_id = pipe_names[int(candidates[best])]
             if active and _near(net, link_id, [a for a, _ in active], settings.repeat_m):
                 continue
+            placed_day = step.day
+            if hit < settings.min_hit_probability:
+                best, hit, placed_day = where.confirm(step, following, settings, (best, hit))
+                link_id = pipe_names[int(candidates[best])]
+            recent = _change_days(step, following, settings)
+            size = float(residual[recent].mean() - residual[slice(*step.baseline)].mean())
             active.append((link_id, size))
-            when = days[step.day].to_pydatetime() + timedelta(hours=max(NIGHT_HOURS) + 1)
+            when, placed = (
+                days[d].to_pydatetime() + timedelta(hours=max(NIGHT_HOURS) + 1)
+                for d in (step.day, placed_day)
+            )
             named = link_id if hit >= settings.min_hit_probability else ""
-            rows.append((named, when, str(zone), size, gain, hit))
-    columns = ["link_id", "time", "zone", "size_m3_h", "gain", "hit_probability"]
+            rows.append((named, when, str(zone), size, gain, hit, placed))
+    columns = ["link_id", "time", "zone", "size_m3_h", "gain", "hit_probability", "placed_time"]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """One zone's placement inputs (see :func:`detect_leaks_fused`): rows are candidates."""
+
+    pressure: FloatArray
+    residual: FloatArray
+    candidates: npt.NDArray[np.intp]
+    unit_signature: FloatArray
+    directions: FloatArray
+    distance: FloatArray
+
+    def place(
+        self, step: FlowStep, following: int, settings: FusionSettings
+    ) -> tuple[int, float, float]:
+        """Candidate most probably within reach on the step's alarm night, gain, probability."""
+        recent = _change_days(step, following, settings)
+        before = slice(*step.baseline)
+        change = self.pressure[recent].mean(axis=0) - self.pressure[before].mean(axis=0)
+        size = float(self.residual[recent].mean() - self.residual[before].mean())
+        error, null = fit_errors(
+            change, size, self.unit_signature[self.candidates], self.directions,
+            free_size=settings.free_size,
+        )  # fmt: skip
+        best = int(np.argmin(error))
+        gain = 1.0 - float(error[best]) / null if null > 0 else 0.0
+        hit = 1.0
+        if settings.hit_temperature > 0:
+            best, hit = most_likely_hit(
+                error, self.distance[np.ix_(self.candidates, self.candidates)],
+                n_free=change.shape[0] - self.directions.shape[1] - 1,
+                temperature=settings.hit_temperature,
+            )  # fmt: skip
+        return best, gain, hit
+
+    def confirm(
+        self,
+        step: FlowStep,
+        following: int,
+        settings: FusionSettings,
+        first: tuple[int, float],
+    ) -> tuple[int, float, int]:
+        """Place again on each of the next ``confirm_days`` nights until confident.
+
+        Online: each night uses only the nights up to it, and stops before the zone's next
+        step. Returns the candidate, its hit probability and the night it was placed (the
+        alarm night and ``first`` when no later night reaches ``min_hit_probability``).
+        """
+        last = min(step.day + settings.confirm_days, following - 1, self.residual.shape[0] - 1)
+        for night in range(step.day + 1, last + 1):
+            best, _, hit = self.place(replace(step, day=night), following, settings)
+            if hit >= settings.min_hit_probability:
+                return best, hit, night
+        return first[0], first[1], step.day
 
 
 def _change_days(step: FlowStep, following: int, settings: FusionSettings) -> slice:
