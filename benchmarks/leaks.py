@@ -166,8 +166,14 @@ ZONE_NAMES = [z.name for z in ZONES]
 
 
 def named(detections: pd.DataFrame) -> pd.DataFrame:
-    """The detections that name a pipe: the submission's lines (zone-only ones are comments)."""
-    return detections[detections["link_id"] != ""].reset_index(drop=True)
+    """The detections that name a pipe: the submission's lines (zone-only ones are comments),
+    dated the night the pipe was named (``placed_time``: the alarm's, or a later night's)."""
+    kept = detections[detections["link_id"] != ""]
+    return (
+        kept.assign(time=kept["placed_time"])
+        .sort_values("time", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def tune_over_seeds(seeds: list[int]) -> None:
@@ -299,12 +305,15 @@ def run_calibrated(seed: int, alarms_per_month: float, injections: int = 0) -> N
         period_start=START,
     ).total_eur
     if injections:
-        rows = [
+        runs = [
             calibrated_score(leaks, year, inputs, real, np.random.default_rng(1000 + k),
-                             alarms_per_month)[:3]
+                             alarms_per_month)
             for k in range(injections)
         ]  # fmt: skip
-        eur, found, false = (np.array(col, dtype=np.float64) for col in zip(*rows, strict=True))
+        eur, found, false = (
+            np.array(col, dtype=np.float64) for col in zip(*(r[:3] for r in runs), strict=True)
+        )
+        print_reliability(runs)
         print(
             f"[leak watch + pressure localisation, simulated draw {seed}, {injections} draws "
             f"of the real-flow noise] EUR mean {eur.mean():,.0f} ({eur.mean() / perfect:.0%} "
@@ -333,6 +342,30 @@ def run_calibrated(seed: int, alarms_per_month: float, injections: int = 0) -> N
     )
 
 
+def print_reliability(runs: list) -> None:
+    """Of the pipes named, how many lie within 300 m of a leak then running (calibration)."""
+    table = pd.concat(
+        [r[3].per_detection.assign(p=r[5]["hit_probability"].to_numpy(),
+                                   late=(r[5]["placed_time"] > r[5]["alarm_night"]).to_numpy())
+         for r in runs]
+    )  # fmt: skip
+    table["within"] = table["leak"] != ""
+    gate = FusionSettings().min_hit_probability
+    for low, high in ((gate, 0.95), (0.95, 0.99), (0.99, 1.01)):
+        part = table[(table["p"] >= low) & (table["p"] < high)]
+        if len(part):
+            print(
+                f"  hit_probability {low}-{min(high, 1.0)}: {len(part)} named, "
+                f"{part['within'].mean():.0%} within 300 m of a running leak"
+            )
+    late = table[table["late"]]
+    print(
+        f"  named on the alarm night: {int((~table['late']).sum())} "
+        f"({table.loc[~table['late'], 'within'].mean():.0%} within reach); on a later night: "
+        f"{len(late)} ({late['within'].mean() if len(late) else float('nan'):.0%} within reach)"
+    )
+
+
 def calibrated_score(leaks, year, inputs, real, rng, alarms_per_month, *, verbose=False):
     """Add the real flows' night noise to the simulated residuals, run the watch, score."""
     net, clean, pressure, names, zones, matrix, nuisance = inputs
@@ -358,7 +391,7 @@ def calibrated_score(leaks, year, inputs, real, rng, alarms_per_month, *, verbos
     alarms = detect_leaks_fused(
         residual, pressure, net, names, zones, matrix, nuisance, thresholds=thresholds
     )
-    detections = named(alarms)
+    detections = named(alarms.assign(alarm_night=alarms["time"]))
     score = score_detections(net, leaks, year.leak_flow_m3_h, detections, period_start=START)
     return (
         score.total_eur,

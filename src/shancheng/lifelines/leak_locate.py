@@ -60,8 +60,9 @@ def locate(
     Returns
     -------
     pandas.DataFrame
-        ``link_id, time, zone, size_m3_h, gain`` (``time``: the alarm night's end), one row per
-        step the pressures placed.
+        :func:`~shancheng.lifelines.leak_fusion.detect_leaks_fused`'s table: ``link_id``
+        (empty where the pressures could not place the step), ``time`` (the alarm night's
+        end), ``placed_time`` (the end of the night the pipe was named), one row per step.
     """
     sensors = [str(c) for c in scada.pressures_m.columns]
     model = model_pressures(inp, sensors, pd.DatetimeIndex(scada.pressures_m.index))

@@ -321,9 +321,12 @@ def watch_scada(
     Returns
     -------
     LeakWatch
-        ``leaks``: ``zone, link_id, start_time, alarm_time, size_m3_h``; ``link_id`` is the
-        pipe the pressures place the leak on (:mod:`~shancheng.lifelines.leak_locate`) when
-        the export has pressure sensors, else empty (flows locate a zone); ``alarms``: one
+        ``leaks``: ``zone, link_id, start_time, alarm_time, placed_time, size_m3_h``;
+        ``link_id`` is the pipe the pressures place the leak on
+        (:mod:`~shancheng.lifelines.leak_locate`) when the export has pressure sensors, else
+        empty (flows locate a zone); ``placed_time`` the end of the night the pipe was named
+        (the alarm night, or up to ``confirm_days`` later when the pressures needed more
+        nights; empty without a pipe); ``alarms``: one
         raised leak alarm per leak (:func:`leak_alarms`).
 
     Raises
@@ -349,14 +352,17 @@ def watch_scada(
     residuals = night_residuals(scada, zones, net, wn)
     leaks, watches = watch_zones(residuals, zones, alarms_per_month=alarms_per_month)
     leaks.insert(1, "link_id", "")
+    leaks.insert(4, "placed_time", pd.Series(pd.NaT, index=leaks.index, dtype="datetime64[ns]"))
     if len(scada.pressures_m.columns) and len(leaks):
         placed = locate(inp, net, wn, scada, residuals, watches, _zone_of_nodes(net, zones))
-        rows = placed[["link_id", "time", "zone"]].itertuples(index=False, name=None)
-        pipe_of = {(z, pd.Timestamp(t)): link for link, t, z in rows}
-        leaks["link_id"] = [
-            pipe_of.get((z, pd.Timestamp(t)), "")
+        rows = placed[["link_id", "time", "zone", "placed_time"]].itertuples(index=False, name=None)
+        pipe_of = {(z, pd.Timestamp(t)): (str(link), str(at)) for link, t, z, at in rows if link}
+        found = [
+            pipe_of.get((z, pd.Timestamp(t)), ("", "NaT"))
             for z, t in zip(leaks["zone"], leaks["alarm_time"], strict=True)
         ]
+        leaks["link_id"] = [link for link, _ in found]
+        leaks["placed_time"] = pd.to_datetime([at for _, at in found])
     return LeakWatch(leaks, watches, leak_alarms(leaks))
 
 
@@ -399,8 +405,9 @@ def write_submission(leaks: pd.DataFrame, path: str | Path) -> Path:
     """Write the leak list in the BattLeDIM submission format (``linkID, startTime``).
 
     Leaks located on a pipe (a ``link_id`` column, non-empty) are submission lines, dated
-    at the alarm (``alarm_time``): the official rule scores that time as the detection's, and
-    the estimated start may fall before the leak's true start, which costs €500. Leaks
+    when the pipe was named (``placed_time`` when given, else ``alarm_time``): the official
+    rule scores that time as the detection's, a pipe must not be dated before the nights that
+    named it, and the estimated start may fall before the leak's true start (€500). Leaks
     located only to a zone are ``#`` comment lines (the official reader skips them): flows
     alone do not name a pipe, and a guessed pipe would cost €500 when wrong.
     """
@@ -410,8 +417,9 @@ def write_submission(leaks: pd.DataFrame, path: str | Path) -> Path:
         link = str(getattr(row, "link_id", "") or "")
         start = pd.Timestamp(str(row.start_time)).strftime("%Y-%m-%d %H:%M")
         if link:
-            alarm = pd.Timestamp(str(row.alarm_time)).strftime("%Y-%m-%d %H:%M")
-            lines.append(f"{link}, {alarm}")
+            named = getattr(row, "placed_time", pd.NaT)
+            named = row.alarm_time if pd.isna(named) else named
+            lines.append(f"{link}, {pd.Timestamp(str(named)):%Y-%m-%d %H:%M}")
         else:
             lines.append(f"# zone {row.zone}, {start}, {row.size_m3_h} m3/h (flows locate a zone)")
     file.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -80,6 +80,45 @@ def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
     assert detect(fit_out_active=False, min_hit_probability=0.9)["link_id"].tolist() == ["p", ""]
 
 
+def test_an_unsure_alarm_is_placed_again_on_later_nights_and_dated_then():
+    # R -m- a -p- b -q- c -r- d, pipes 1 km apart; each of p, q, r seen by its own sensor
+    nodes = pd.DataFrame({"node_id": ["R", "a", "b", "c", "d"],
+                          "kind": ["source", "junction", "junction", "junction", "junction"],
+                          "demand": [0, 1.0, 1.0, 1.0, 1.0]})  # fmt: skip
+    links = pd.DataFrame({"link_id": ["m", "p", "q", "r"], "kind": ["pipe"] * 4,
+                          "from_node": ["R", "a", "b", "c"], "to_node": ["a", "b", "c", "d"],
+                          "length_m": [1000.0] * 4})  # fmt: skip
+    net = build_network("water", nodes, links, source="hand")
+    signature = -np.eye(3)  # p, q, r
+    days = pd.date_range("2018-01-01", periods=40, freq="D")
+    flow = np.r_[np.zeros(20), np.full(20, 10.0)]  # a 10 m3/h leak from day 20 (alarm: day 20)
+    pressure = np.zeros((40, 3))
+    pressure[20:22] = [0.0, -5.0, -5.0]  # its first two nights: q or r alike
+    pressure[22:] = [0.0, -10.0, 0.0]  # then plainly q
+
+    def detect(**settings):
+        return detect_leaks_fused(
+            pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
+            ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
+            FusionSettings(**settings), thresholds={"Z": (1.0, 5.0)},
+        )  # fmt: skip
+
+    # the alarm night: change (0, -5, -5); free-size errors q 25, r 25, p 50; variance 25 / 2
+    # free sensors: weights 1, 1, e^-1, so q's mass is 1 / (2 + e^-1) -- no pipe named
+    alone = detect(confirm_days=0)
+    assert alone["link_id"].tolist() == [""]
+    assert alone["hit_probability"].iloc[0] == pytest.approx(1 / (2 + np.exp(-1)))
+    # night 22: the mean of nights 20-22 is (0, -20/3, -10/3); errors q 100/9, r 400/9,
+    # p 500/9; variance 50/9: weights 1, e^-3, e^-4 -- q at 0.936, named and dated night 22
+    later = detect()
+    assert later["link_id"].tolist() == ["q"]
+    assert later["hit_probability"].iloc[0] == pytest.approx(1 / (1 + np.exp(-3) + np.exp(-4)))
+    assert later["time"].iloc[0] == pd.Timestamp("2018-01-21 05:00")  # the alarm night
+    assert later["placed_time"].iloc[0] == pd.Timestamp("2018-01-23 05:00")  # night 22
+    # one night of waiting is not enough (nights 20-21 are as ambiguous as the alarm's)
+    assert detect(confirm_days=1)["link_id"].tolist() == [""]
+
+
 @pytest.mark.data
 def test_simulated_leak_shows_in_the_zone_balance_and_localises(shared_data):
     folder = shared_data / "lifelines" / "battledim_ltown"

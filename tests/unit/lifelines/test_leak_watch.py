@@ -83,16 +83,20 @@ def test_threshold_meets_the_false_alarm_target_on_fresh_noise():
     assert calibrate_threshold(noise, alarms_per_month=0.1, n_years=30, seed=3)[0] > h_sd
 
 
-def test_submission_lists_pipes_at_their_alarm_and_comments_zones(tmp_path):
-    leaks = pd.DataFrame({"zone": ["C", "AB"], "link_id": ["p257", ""],
-                          "start_time": pd.to_datetime(["2019-01-01 02:00", "2019-02-03 02:00"]),
-                          "alarm_time": pd.to_datetime(["2019-01-03 05:00", "2019-02-04 05:00"]),
-                          "size_m3_h": [3.0, 5.5]})  # fmt: skip
+def test_submission_lists_pipes_when_named_and_comments_zones(tmp_path):
+    leaks = pd.DataFrame({"zone": ["C", "AB", "AB"], "link_id": ["p257", "", "p31"],
+                          "start_time": pd.to_datetime(["2019-01-01 02:00", "2019-02-03 02:00",
+                                                        "2019-03-01 02:00"]),
+                          "alarm_time": pd.to_datetime(["2019-01-03 05:00", "2019-02-04 05:00",
+                                                        "2019-03-02 05:00"]),
+                          "placed_time": pd.to_datetime([None, None, "2019-03-05 05:00"]),
+                          "size_m3_h": [3.0, 5.5, 4.0]})  # fmt: skip
     text = write_submission(leaks, tmp_path / "s.txt").read_text()
     assert text.splitlines() == [
         "# linkID, startTime, endTime, leakDiameter (m), leakType, peakTime",
-        "p257, 2019-01-03 05:00",
+        "p257, 2019-01-03 05:00",  # no placing night given: the alarm's
         "# zone AB, 2019-02-03 02:00, 5.5 m3/h (flows locate a zone)",
+        "p31, 2019-03-05 05:00",  # named three nights after the alarm: dated then
     ]
 
 
@@ -200,8 +204,9 @@ def test_with_pressures_the_command_names_a_pipe_near_the_leak(shared_data, tmp_
     argv = ["lifelines", "leaks", "detect", "--network", str(folder / "L-TOWN.inp"),
             "--scada", str(scada), "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(argv) == 0
-    leaks = pd.read_csv(tmp_path / "out" / "leaks.csv", parse_dates=["start_time", "alarm_time"],
-                        keep_default_na=False)  # fmt: skip
+    leaks = pd.read_csv(tmp_path / "out" / "leaks.csv",
+                        parse_dates=["start_time", "alarm_time", "placed_time"])  # fmt: skip
+    leaks["link_id"] = leaks["link_id"].fillna("")
     hit = leaks[(leaks["alarm_time"] >= leak.start)
                 & (leaks["alarm_time"] <= leak.start + timedelta(days=3))]  # fmt: skip
     assert len(hit) == 1
@@ -214,4 +219,5 @@ def test_with_pressures_the_command_names_a_pipe_near_the_leak(shared_data, tmp_
     print(f"placed on {row['link_id']}, {distance_m:.0f} m from p538")  # noqa: T201 - for -s
     assert distance_m <= 300  # a hit by the official rule
     submission = (tmp_path / "out" / "submission.txt").read_text().splitlines()
-    assert f"{row['link_id']}, {row['alarm_time']:%Y-%m-%d %H:%M}" in submission
+    assert row["placed_time"] >= row["alarm_time"]
+    assert f"{row['link_id']}, {row['placed_time']:%Y-%m-%d %H:%M}" in submission
