@@ -548,10 +548,13 @@ def leaks_detect_command(
     placed = int((watch.leaks["link_id"] != "").sum())
     view = Table(title=f"{len(watch.leaks)} leaks: {placed} placed on a pipe by the pressures, "
                  f"{len(watch.leaks) - placed} located to a zone by the flows alone")  # fmt: skip
-    for column in ("zone", "pipe", "start", "alarm", "size m³/h"):
+    for column in ("zone", "pipe", "start", "alarm", "pipe named", "size m³/h"):
         view.add_column(column)
     for row in watch.leaks.itertuples(index=False):
+        named = getattr(row, "placed_time", pd.NaT)
         view.add_row(str(row.zone), str(row.link_id) or "-", f"{row.start_time:%Y-%m-%d %H:%M}",
-                     f"{row.alarm_time:%Y-%m-%d %H:%M}", f"{row.size_m3_h:.1f}")  # fmt: skip
+                     f"{row.alarm_time:%Y-%m-%d %H:%M}",
+                     "-" if pd.isna(named) else f"{named:%Y-%m-%d %H:%M}",
+                     f"{row.size_m3_h:.1f}")  # fmt: skip
     _console.print(view)
     _console.print(f"written: {out / 'leaks.csv'}, {out / 'submission.txt'}, {out / 'alarms.csv'}")
