@@ -52,6 +52,7 @@ class StreamListener:
 
     def __init__(self, url, token, event, key, *, until):
         self.arrived: dict[str, float] = {}
+        self.events: dict[str, dict] = {}  # the first event of each key, as it arrived
         self.opened = threading.Event()
         self._args = (url, token, event, key, until)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -74,7 +75,9 @@ class StreamListener:
                 elif line.startswith("event: "):
                     event = line[7:]
                 elif line.startswith("data: ") and event == wanted:
-                    self.arrived.setdefault(json.loads(line[6:])[key], time.monotonic())
+                    data = json.loads(line[6:])
+                    self.arrived.setdefault(data[key], time.monotonic())
+                    self.events.setdefault(data[key], data)
                     if len(self.arrived) >= until:
                         return
 

@@ -153,5 +153,7 @@ def test_reports_and_an_alarm_sent_to_one_server_reach_operators_on_another_with
     delays = {ref: cases.arrived[ref] - sent[ref] for ref in sent}
     assert max(delays.values()) < 2.0, delays
     assert "W00000" in alarms.arrived, "the alarm never reached the operator on the other server"
+    alarm = alarms.events["W00000"]
+    assert (alarm["level"], alarm["unit"], alarm["value"]) == (1, "kPa", 20.0), alarm
     delay = alarms.arrived["W00000"] - posted
     assert delay < 2.0, f"{delay:.2f} s, of which the reading's POST {answered - posted:.2f} s"

@@ -72,6 +72,8 @@ async def lifelines(request: Request, live: LiveDep, city: CityDep) -> Streaming
     actor = await current_actor(request, query_token=True)
     scope = LifelineScope.of(actor, city) if actor is not None else LifelineScope(None, None)
     mine = scope.sensor_ids(city)
+    # the registry gives each alarm its unit; a server that only streams has not loaded it yet
+    await asyncio.to_thread(live.sensors, city.sensors.values)
     watch = await asyncio.to_thread(AlarmWatch.start, live)  # a query: off the event loop
 
     async def poll() -> list[tuple[str, Any]]:
