@@ -9,8 +9,11 @@ import pytest
 from shancheng.lifelines.leak_fusion import (
     FusionSettings,
     detect_leaks_fused,
+    fit_errors,
     localise,
     most_likely_hit,
+    weekly_changes,
+    whitening,
 )
 from shancheng.lifelines.leak_signatures import node_signatures, pipe_signatures
 from shancheng.lifelines.leaks import Leak, pipe_centre_distances
@@ -67,7 +70,7 @@ def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
         return detect_leaks_fused(
             pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
             ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
-            FusionSettings(**settings), thresholds={"Z": (1.0, 5.0)},
+            FusionSettings(**{"whiten_floor": 0.0, **settings}), thresholds={"Z": (1.0, 5.0)},
         )  # fmt: skip
 
     # the second step's pressure change is 5 x p + 10 x q: with p's signature fitted out,
@@ -100,7 +103,7 @@ def test_an_unsure_alarm_is_placed_again_on_later_nights_and_dated_then():
         return detect_leaks_fused(
             pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
             ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
-            FusionSettings(**settings), thresholds={"Z": (1.0, 5.0)},
+            FusionSettings(**{"whiten_floor": 0.0, **settings}), thresholds={"Z": (1.0, 5.0)},
         )  # fmt: skip
 
     # the alarm night: change (0, -5, -5); free-size errors q 25, r 25, p 50; variance 25 / 2
@@ -117,6 +120,30 @@ def test_an_unsure_alarm_is_placed_again_on_later_nights_and_dated_then():
     assert later["placed_time"].iloc[0] == pd.Timestamp("2018-01-23 05:00")  # night 22
     # one night of waiting is not enough (nights 20-21 are as ambiguous as the alarm's)
     assert detect(confirm_days=1)["link_id"].tolist() == [""]
+
+
+def test_weekly_changes_are_last_week_less_the_week_before():
+    pressure = np.r_[np.zeros(10), np.full(5, 7.0)][:, None]  # a 7 m step on night 10
+    # nights 13 and 14: last 7 nights (4 and 5 nights at 7 m) less the 7 before (all 0)
+    assert weekly_changes(pressure).ravel().tolist() == [4.0, 5.0]
+
+
+def test_whitened_fit_trusts_the_quiet_directions():
+    # the night noise moves sensors 0 and 1 together (a demand swing): a change that is
+    # 2 x pipe A plus that swing is fitted better by B in plain least squares, by A once the
+    # fit is weighted by the noise's inverse covariance (floor 1 % of the mean variance)
+    a, b = np.array([-1.0, 0.0, -1.0]), np.array([-1.0, -1.0, -0.5])
+    change = 2 * a - 1.5 * np.array([1.0, 1.0, 0.0])  # (-3.5, -1.5, -2)
+    none = np.zeros((3, 0))
+    plain, _ = fit_errors(change, 0.0, np.vstack([a, b]), none, free_size=True)
+    assert plain == pytest.approx([3.375, 2.5])  # B
+    white = whitening(np.array([[1.0, 1.0, 0.0], [-1.0, -1.0, 0.0]]), 0.01)
+    # covariance [[1, 1, 0], [1, 1, 0], [0, 0, 0]] + I / 150: the swing's direction has
+    # variance 2 + 1/150, the others 1/150
+    covariance = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]) + np.eye(3) / 150
+    assert white @ white == pytest.approx(np.linalg.inv(covariance))
+    weighted, _ = fit_errors(white @ change, 0.0, np.vstack([a, b]) @ white.T, none, free_size=True)
+    assert weighted[0] < weighted[1] / 100  # A
 
 
 @pytest.mark.data
