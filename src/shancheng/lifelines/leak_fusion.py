@@ -380,9 +380,8 @@ def whitening(changes: FloatArray, floor: float) -> FloatArray:
 
     Examples
     --------
-    >>> whitening(np.array([[2.0, 0.0], [-2.0, 0.0]]), 1.0).round(6)
-    array([[0.408248, 0.      ],
-           [0.      , 0.707107]])
+    >>> whitening(np.array([[2.0, 0.0], [-2.0, 0.0]]), 1.0).round(6).tolist()
+    [[0.408248, 0.0], [0.0, 0.707107]]
     """
     cov = changes.T @ changes / max(changes.shape[0], 1)
     cov += floor * max(float(np.trace(cov)) / cov.shape[0], 1e-18) * np.eye(cov.shape[0])
