@@ -50,8 +50,9 @@ def test_hit_prefers_the_pipe_within_reach_of_most_posterior_mass():
     assert 1 / 3 < warm < 1.0
 
 
-def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
-    # R -m- a -p- b -q- c -r- d, pipes 1 km apart; three pressure sensors
+def _detect_on_a_line(flow, pressure, signature, days, **settings):
+    """The fused detector on R -m- a -p- b -q- c -r- d (pipes 1 km apart), candidates p, q, r
+    with ``signature`` (3 x 3 sensors), one zone Z with ``flow``; plain (unweighted) fits."""
     nodes = pd.DataFrame({"node_id": ["R", "a", "b", "c", "d"],
                           "kind": ["source", "junction", "junction", "junction", "junction"],
                           "demand": [0, 1.0, 1.0, 1.0, 1.0]})  # fmt: skip
@@ -59,6 +60,15 @@ def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
                           "from_node": ["R", "a", "b", "c"], "to_node": ["a", "b", "c", "d"],
                           "length_m": [1000.0] * 4})  # fmt: skip
     net = build_network("water", nodes, links, source="hand")
+    return detect_leaks_fused(
+        pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
+        ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
+        FusionSettings(**{"whiten_floor": 0.0, **settings}), thresholds={"Z": (1.0, 5.0)},
+    )  # fmt: skip
+
+
+def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
+    # three pressure sensors
     signature = np.array([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [-0.33, -0.67, -0.2]])  # p, q, r
     days = pd.date_range("2018-01-01", periods=60, freq="D")
     # day 20: a leak of 10 m3/h on p; day 40: p grows by 5 and q starts leaking 10
@@ -67,11 +77,7 @@ def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
                           np.tile(15 * signature[0] + 10 * signature[1], (20, 1))])  # fmt: skip
 
     def detect(**settings):
-        return detect_leaks_fused(
-            pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
-            ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
-            FusionSettings(**{"whiten_floor": 0.0, **settings}), thresholds={"Z": (1.0, 5.0)},
-        )  # fmt: skip
+        return _detect_on_a_line(flow, pressure, signature, days, **settings)
 
     # the second step's pressure change is 5 x p + 10 x q: with p's signature fitted out,
     # q explains the rest exactly; without, r's blend of the two fits best (error 8.4 to 25)
@@ -84,14 +90,7 @@ def test_a_growing_leak_already_reported_is_fitted_out_of_the_next_step():
 
 
 def test_an_unsure_alarm_is_placed_again_on_later_nights_and_dated_then():
-    # R -m- a -p- b -q- c -r- d, pipes 1 km apart; each of p, q, r seen by its own sensor
-    nodes = pd.DataFrame({"node_id": ["R", "a", "b", "c", "d"],
-                          "kind": ["source", "junction", "junction", "junction", "junction"],
-                          "demand": [0, 1.0, 1.0, 1.0, 1.0]})  # fmt: skip
-    links = pd.DataFrame({"link_id": ["m", "p", "q", "r"], "kind": ["pipe"] * 4,
-                          "from_node": ["R", "a", "b", "c"], "to_node": ["a", "b", "c", "d"],
-                          "length_m": [1000.0] * 4})  # fmt: skip
-    net = build_network("water", nodes, links, source="hand")
+    # each of p, q, r seen by its own sensor
     signature = -np.eye(3)  # p, q, r
     days = pd.date_range("2018-01-01", periods=40, freq="D")
     flow = np.r_[np.zeros(20), np.full(20, 10.0)]  # a 10 m3/h leak from day 20 (alarm: day 20)
@@ -100,11 +99,7 @@ def test_an_unsure_alarm_is_placed_again_on_later_nights_and_dated_then():
     pressure[22:] = [0.0, -10.0, 0.0]  # then plainly q
 
     def detect(**settings):
-        return detect_leaks_fused(
-            pd.DataFrame({"Z": flow}, index=days), pd.DataFrame(pressure, index=days), net,
-            ["p", "q", "r"], ["Z"] * 3, signature, np.zeros((3, 0)),
-            FusionSettings(**{"whiten_floor": 0.0, **settings}), thresholds={"Z": (1.0, 5.0)},
-        )  # fmt: skip
+        return _detect_on_a_line(flow, pressure, signature, days, **settings)
 
     # the alarm night: change (0, -5, -5); free-size errors q 25, r 25, p 50; variance 25 / 2
     # free sensors: weights 1, 1, e^-1, so q's mass is 1 / (2 + e^-1) -- no pipe named
